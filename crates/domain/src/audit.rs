@@ -1,0 +1,278 @@
+//! Audit events, after NEN 7513 (logging of access to personal health
+//! data): who did what to which record, on whose behalf, about whom, for
+//! what purpose, with what outcome, and when.
+//!
+//! Events never hold a national student number: the data subject is the
+//! broker's keyed [`Pseudonym`]. [`AuditEvent::canonical_json`] is the byte
+//! form that the tamper-evident log hashes, so its field order is fixed by
+//! the struct definitions below and must not change.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::authz::{Action, DenyReason};
+use crate::ids::{Brin, Pseudonym, StaffId};
+use crate::principal::Principal;
+
+crate::ids::wire_enum!(
+    /// The kind of actor.
+    ActorKind, "actor_kind" {
+        System => "system",
+        Staff => "staff",
+        Operator => "operator",
+        Broker => "broker",
+        Anonymous => "anonymous",
+    }
+);
+
+crate::ids::wire_enum!(
+    /// The CRUDE class of an action.
+    CrudKind, "crud" {
+        Create => "create",
+        Read => "read",
+        Update => "update",
+        Delete => "delete",
+        Execute => "execute",
+    }
+);
+
+crate::ids::wire_enum!(
+    /// What the access was for.
+    Purpose, "purpose" {
+        /// Registry and account administration.
+        Administration => "administration",
+        /// Logging in, checking credentials.
+        Authentication => "authentication",
+        /// Transfer of the dossier for intake and support at the mbo.
+        Intake => "intake",
+        /// Privacy supervision (the FG's review of the log).
+        Supervision => "supervision",
+        /// Broker operations (retention, health).
+        Operations => "operations",
+    }
+);
+
+crate::ids::wire_enum!(
+    /// How the access ended.
+    Outcome, "outcome" {
+        /// Allowed and carried out.
+        Success => "success",
+        /// The caller was known but not allowed.
+        Denied => "denied",
+        /// The caller could not be authenticated.
+        Unauthenticated => "unauthenticated",
+        /// Allowed, but refused on the merits (bad input, conflict).
+        Rejected => "rejected",
+    }
+);
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub institution: Option<Brin>,
+    /// Staff id, or the certificate fingerprint of a system.
+    pub id: Option<String>,
+}
+
+impl Actor {
+    pub fn from_principal(principal: &Principal) -> Self {
+        match principal {
+            Principal::System {
+                institution,
+                fingerprint,
+                ..
+            } => Actor {
+                kind: ActorKind::System,
+                institution: Some(institution.clone()),
+                id: Some(fingerprint.as_str().to_owned()),
+            },
+            Principal::Staff { id, institution, .. } => Actor {
+                kind: ActorKind::Staff,
+                institution: institution.clone(),
+                id: Some(id.to_string()),
+            },
+            Principal::Operator => Actor {
+                kind: ActorKind::Operator,
+                institution: None,
+                id: None,
+            },
+            Principal::Anonymous => Actor::anonymous(),
+        }
+    }
+
+    pub fn anonymous() -> Self {
+        Actor {
+            kind: ActorKind::Anonymous,
+            institution: None,
+            id: None,
+        }
+    }
+}
+
+/// What was done: its CRUDE class and a stable name such as
+/// `register_institution`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAction {
+    pub crud: CrudKind,
+    pub name: String,
+}
+
+impl AuditAction {
+    pub fn new(crud: CrudKind, name: impl Into<String>) -> Self {
+        Self {
+            crud,
+            name: name.into(),
+        }
+    }
+}
+
+/// Which record was touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRef {
+    /// e.g. `institution`, `staff_account`, `package`.
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+impl ResourceRef {
+    pub fn new(kind: impl Into<String>, id: Option<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            id,
+        }
+    }
+}
+
+/// One audit record. The sequence number is assigned by the store when the
+/// event is appended, in the same transaction as the access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    #[serde(with = "rfc3339_micros")]
+    pub time: DateTime<Utc>,
+    pub actor: Actor,
+    /// The staff member on whose behalf a system acted.
+    pub on_behalf_of: Option<StaffId>,
+    pub action: AuditAction,
+    pub resource: ResourceRef,
+    pub data_subject: Option<Pseudonym>,
+    pub purpose: Purpose,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl AuditEvent {
+    /// A successful access by `principal`.
+    pub fn success(
+        time: DateTime<Utc>,
+        principal: &Principal,
+        action: AuditAction,
+        resource: ResourceRef,
+        purpose: Purpose,
+    ) -> Self {
+        Self {
+            time,
+            actor: Actor::from_principal(principal),
+            on_behalf_of: None,
+            action,
+            resource,
+            data_subject: None,
+            purpose,
+            outcome: Outcome::Success,
+            reason: None,
+            request_id: None,
+        }
+    }
+
+    /// The same event with another outcome and reason.
+    pub fn with_outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
+        self.outcome = outcome;
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The same event refused by the policy.
+    pub fn denied(self, reason: DenyReason) -> Self {
+        let outcome = match reason {
+            DenyReason::Unauthenticated => Outcome::Unauthenticated,
+            _ => Outcome::Denied,
+        };
+        self.with_outcome(outcome, reason.as_str())
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn with_data_subject(mut self, subject: Option<Pseudonym>) -> Self {
+        self.data_subject = subject;
+        self
+    }
+
+    /// The canonical byte form: compact JSON with the fields in declaration
+    /// order and the time in RFC 3339 UTC with microseconds.
+    pub fn canonical_json(&self) -> String {
+        // Serialising plain strings, enums and options cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Action {
+    /// The CRUDE class of a policy action, for its audit event.
+    pub const fn crud(self) -> CrudKind {
+        match self {
+            Action::WhoAmI
+            | Action::ListInstitutions
+            | Action::ReadInstitution
+            | Action::ReadCredentials
+            | Action::ListStaff
+            | Action::ReadAuditLog => CrudKind::Read,
+            Action::RegisterInstitution | Action::CreateStaff => CrudKind::Create,
+            Action::UpdateInstitution | Action::ManageKeys | Action::ManageCertificates | Action::ManageStaff => {
+                CrudKind::Update
+            }
+        }
+    }
+}
+
+mod rfc3339_micros {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let raw = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn canonical_json_is_stable_and_round_trips() {
+        let time = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().unwrap_or_default();
+        let event = AuditEvent::success(
+            time,
+            &Principal::Operator,
+            AuditAction::new(CrudKind::Create, "register_institution"),
+            ResourceRef::new("institution", Some("25LX".into())),
+            Purpose::Administration,
+        );
+        let json = event.canonical_json();
+        assert_eq!(
+            json,
+            r#"{"time":"2026-03-01T12:00:00.000000Z","actor":{"kind":"operator","institution":null,"id":null},"on_behalf_of":null,"action":{"crud":"create","name":"register_institution"},"resource":{"kind":"institution","id":"25LX"},"data_subject":null,"purpose":"administration","outcome":"success","reason":null,"request_id":null}"#
+        );
+        let back: Result<AuditEvent, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok(), Some(event));
+    }
+}

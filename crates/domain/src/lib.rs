@@ -1,0 +1,23 @@
+//! The vocabulary of Doorstroom: identifiers that parse instead of validate,
+//! principals, the one authorization policy and the audit event types.
+//!
+//! This crate knows nothing of HTTP, databases or OpenSSL (a test in
+//! `tests/layering.rs` of the workspace proves it) and never reads the clock:
+//! time is always passed in by the caller.
+
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod ids;
+pub mod principal;
+pub mod staff;
+
+pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef};
+pub use authz::{Action, Decision, DenyReason, Resource, authorize};
+pub use clock::Clock;
+pub use ids::{
+    Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym,
+    Sector, StaffId,
+};
+pub use principal::{Principal, Role};
+pub use staff::{Password, StaffStatus, Username};
