@@ -1,1 +1,430 @@
-fn main() {}
+//! `doorstroom`: the broker and its tools in one binary.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use doorstroom_cli::{dev, operator, pki};
+use doorstroom_domain::{Brin, InstitutionStatus, Oin, Password, Role, Sector, StaffId, Username};
+use doorstroom_jose::TrustAnchors;
+use doorstroom_server::config::{LogFormat, Settings};
+use doorstroom_server::tls::{ClientRoots, install_default_provider};
+use doorstroom_server::{Secrets, clock::SystemClock};
+use doorstroom_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "doorstroom",
+    version,
+    about = "Broker for the digitaal doorstroomdossier (vo → mbo)"
+)]
+struct Cli {
+    /// Configuration file (TOML) over config/default.toml; DOORSTROOM__… variables override both.
+    #[arg(long, global = true, env = "DOORSTROOM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the broker over HTTPS.
+    Serve {
+        /// Development mode: create the dev PKI, secrets, demo institutions and staff when missing.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Development PKI.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Operator commands on the broker's database (audited as the operator).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Calls to a running broker, as a school system (client certificate).
+    Call(CallArgs),
+    /// Print the current TOTP code for a base32 secret (development aid).
+    Totp { secret: String },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Create (or complete) the development PKI: CA, server certificate, and per demo
+    /// institution a client certificate and JOSE signing and encryption keys.
+    InitDev {
+        #[arg(long, default_value = "certs/dev")]
+        dir: PathBuf,
+    },
+    /// Generate missing secret files (pseudonym key, token key, broker signing key), mode 0600.
+    InitSecrets,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Register an institution.
+    AddInstitution {
+        #[arg(long)]
+        brin: Brin,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        sector: Sector,
+        #[arg(long)]
+        oin: Option<Oin>,
+    },
+    /// List the registry.
+    ListInstitutions,
+    /// Suspend or reactivate an institution.
+    SetInstitutionStatus {
+        #[arg(long)]
+        brin: Brin,
+        #[arg(long)]
+        status: InstitutionStatus,
+    },
+    /// Bind a client certificate (PEM file) to an institution.
+    BindCertificate {
+        #[arg(long)]
+        brin: Brin,
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Publish a JOSE key (public JWK with x5c, JSON file) for an institution.
+    AddKey {
+        #[arg(long)]
+        brin: Brin,
+        #[arg(long)]
+        jwk: PathBuf,
+    },
+    /// Create a staff account; the password is read from DOORSTROOM_NEW_PASSWORD.
+    CreateStaff {
+        #[arg(long)]
+        username: Username,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        institution: Option<Brin>,
+    },
+    /// List staff accounts.
+    ListStaff {
+        #[arg(long)]
+        institution: Option<Brin>,
+    },
+    /// Deactivate a staff account.
+    DeactivateStaff {
+        #[arg(long)]
+        id: StaffId,
+    },
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// Base URL of the broker.
+    #[arg(long, default_value = "https://localhost:8443")]
+    url: String,
+    /// CA certificate of the broker's server certificate.
+    #[arg(long, default_value = "certs/dev/ca.pem")]
+    ca: PathBuf,
+    /// Client certificate (PEM); its key is read from --key.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    #[arg(long)]
+    key: Option<PathBuf>,
+    #[command(subcommand)]
+    what: CallCommand,
+}
+
+#[derive(Subcommand)]
+enum CallCommand {
+    /// Who the broker takes the caller to be.
+    Whoami,
+    /// An institution's published JWK Set.
+    Jwks { brin: Brin },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("doorstroom: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    install_default_provider();
+    let settings = || Settings::load(cli.config.as_deref()).map_err(|e| e.to_string());
+    match cli.command {
+        Command::Serve { dev } => serve(settings()?, dev),
+        Command::Pki(PkiCommand::InitDev { dir }) => {
+            let pki = pki::ensure_dev_pki(&dir, Utc::now()).map_err(|e| e.to_string())?;
+            print_pki(&pki);
+            Ok(())
+        }
+        Command::Pki(PkiCommand::InitSecrets) => {
+            let created = Secrets::generate_missing(&settings()?.secrets).map_err(|e| e.to_string())?;
+            for path in created {
+                println!("created {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Admin(command) => admin(&settings()?, command),
+        Command::Call(args) => call(args),
+        Command::Totp { secret } => {
+            let code = totp_rs::Secret::Encoded(secret)
+                .to_bytes()
+                .ok()
+                .and_then(|bytes| {
+                    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).ok()
+                })
+                .and_then(|totp| totp.generate_current().ok())
+                .ok_or("not a valid base32 TOTP secret")?;
+            println!("{code}");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", doorstroom_server::openapi::document_json());
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn open_store(settings: &Settings) -> Result<Store, String> {
+    Store::open(&settings.database.url, settings.database.max_connections).map_err(|e| e.to_string())
+}
+
+fn serve(settings: Settings, dev_mode: bool) -> Result<(), String> {
+    init_logging(&settings);
+    let now = Utc::now();
+    let mut banner = None;
+    if dev_mode {
+        let dir = settings.tls.cert.parent().unwrap_or(Path::new("certs/dev"));
+        let pki = pki::ensure_dev_pki(dir, now).map_err(|e| e.to_string())?;
+        for path in Secrets::generate_missing(&settings.secrets).map_err(|e| e.to_string())? {
+            println!("created secret {}", path.display());
+        }
+        banner = Some(pki);
+    }
+    let secrets = Secrets::load(&settings.secrets).map_err(|e| e.to_string())?;
+    let store = open_store(&settings)?;
+    if let Some(pki) = banner {
+        let roots = ClientRoots::load(&settings.tls.client_ca).map_err(|e| e.to_string())?;
+        let anchors = load_anchors(&settings)?;
+        let registered =
+            dev::register_demo_institutions(&store, now, &pki, &roots, &anchors).map_err(|e| e.to_string())?;
+        let accounts_file = data_dir(&settings).join("dev-accounts.txt");
+        let staff = dev::create_demo_staff(&store, now, &accounts_file).map_err(|e| e.to_string())?;
+        print_pki(&pki);
+        for brin in registered {
+            println!("registered demo institution {brin} with its client certificate and JOSE keys");
+        }
+        if !staff.is_empty() {
+            println!(
+                "\ncreated demo staff accounts (also in {}):\n{staff}",
+                accounts_file.display()
+            );
+        }
+        print_dev_help(&settings, &pki, &accounts_file);
+    }
+    runtime()?.block_on(async move {
+        let server = doorstroom_server::start(settings, store, secrets, Arc::new(SystemClock))
+            .await
+            .map_err(|e| e.to_string())?;
+        server.wait().await.map_err(|e| e.to_string())
+    })
+}
+
+fn data_dir(settings: &Settings) -> PathBuf {
+    settings
+        .secrets
+        .pseudonym_key_file
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+fn load_anchors(settings: &Settings) -> Result<TrustAnchors, String> {
+    let pem = std::fs::read(&settings.jose.trust_anchors)
+        .map_err(|e| format!("{}: {e}", settings.jose.trust_anchors.display()))?;
+    TrustAnchors::from_pem(&pem).map_err(|e| e.to_string())
+}
+
+fn print_pki(pki: &pki::DevPki) {
+    println!(
+        "development PKI in {}{}",
+        pki.dir.display(),
+        if pki.created { " (created now)" } else { "" }
+    );
+    println!("  CA           {}", pki.ca_cert_path().display());
+    println!("  server       {}", pki.server_cert_path().display());
+    for inst in &pki.institutions {
+        println!(
+            "  {} {:<24} {:<4} client cert {}  (SPKI SHA-256 {})",
+            inst.brin,
+            inst.name,
+            inst.sector.as_str(),
+            inst.client_cert.display(),
+            inst.fingerprint
+        );
+    }
+}
+
+fn print_dev_help(settings: &Settings, pki: &pki::DevPki, accounts: &Path) {
+    let url = format!("https://localhost:{}", settings.server.bind.port());
+    let ca = pki.ca_cert_path();
+    let vo = pki.institutions.first();
+    println!("\nTry it:");
+    println!("  curl --cacert {} {url}/healthz", ca.display());
+    if let Some(vo) = vo {
+        println!(
+            "  curl --cacert {} --cert {} --key {} {url}/v1/whoami",
+            ca.display(),
+            vo.client_cert.display(),
+            vo.client_key.display()
+        );
+        println!(
+            "  doorstroom call --url {url} --ca {} --cert {} --key {} whoami",
+            ca.display(),
+            vo.client_cert.display(),
+            vo.client_key.display()
+        );
+    }
+    println!("  curl --cacert {} {url}/v1/institutions/25LX/jwks", ca.display());
+    println!(
+        "  staff login: POST {url}/v1/auth/login with the credentials in {}",
+        accounts.display()
+    );
+    println!("    (the current TOTP code: doorstroom totp <secret>)\n");
+}
+
+fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String> {
+    let store = open_store(settings)?;
+    let now = Utc::now();
+    let show = |value: serde_json::Value| println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    match command {
+        AdminCommand::AddInstitution {
+            brin,
+            name,
+            sector,
+            oin,
+        } => {
+            let i = operator::register_institution(&store, now, brin, oin, &name, sector).map_err(|e| e.to_string())?;
+            println!("registered {} {} ({})", i.brin, i.name, i.sector);
+        }
+        AdminCommand::ListInstitutions => {
+            for i in operator::list_institutions(&store, now).map_err(|e| e.to_string())? {
+                println!(
+                    "{}  {:<4} {:<9} {}",
+                    i.brin,
+                    i.sector.as_str(),
+                    i.status.as_str(),
+                    i.name
+                );
+            }
+        }
+        AdminCommand::SetInstitutionStatus { brin, status } => {
+            let i = operator::set_institution_status(&store, now, brin, status).map_err(|e| e.to_string())?;
+            println!("{} is now {}", i.brin, i.status);
+        }
+        AdminCommand::BindCertificate { brin, cert } => {
+            let roots = ClientRoots::load(&settings.tls.client_ca).map_err(|e| e.to_string())?;
+            let pem = std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let b = operator::bind_certificate(&store, now, &roots, brin, &pem).map_err(|e| e.to_string())?;
+            println!("bound {} to {} ({})", b.fingerprint, b.brin, b.subject);
+        }
+        AdminCommand::AddKey { brin, jwk } => {
+            let anchors = load_anchors(settings)?;
+            let text = std::fs::read_to_string(&jwk).map_err(|e| format!("{}: {e}", jwk.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", jwk.display()))?;
+            let k = operator::add_key(&store, now, &anchors, brin, &value).map_err(|e| e.to_string())?;
+            println!("published {} ({} {}) for {}", k.kid, k.key_use, k.alg, k.brin);
+        }
+        AdminCommand::CreateStaff {
+            username,
+            name,
+            role,
+            institution,
+        } => {
+            let raw = std::env::var("DOORSTROOM_NEW_PASSWORD")
+                .map_err(|_| "set DOORSTROOM_NEW_PASSWORD to the initial password")?;
+            let password = Password::parse(&raw).map_err(|e| e.to_string())?;
+            let created = operator::create_staff(&store, now, username, &name, role, institution, &password)
+                .map_err(|e| e.to_string())?;
+            show(serde_json::json!({
+                "id": created.account.id,
+                "username": created.account.username,
+                "role": created.account.role,
+                "institution": created.account.institution,
+                "totp_secret": created.totp_secret,
+                "totp_uri": created.totp_uri,
+            }));
+        }
+        AdminCommand::ListStaff { institution } => {
+            for a in operator::list_staff(&store, now, institution).map_err(|e| e.to_string())? {
+                println!(
+                    "{}  {:<20} {:<18} {:<5} {}",
+                    a.id,
+                    a.username.as_str(),
+                    a.role.as_str(),
+                    a.institution.as_ref().map(Brin::as_str).unwrap_or("-"),
+                    a.status.as_str()
+                );
+            }
+        }
+        AdminCommand::DeactivateStaff { id } => {
+            let a = operator::deactivate_staff(&store, now, id).map_err(|e| e.to_string())?;
+            println!("{} is now {}", a.username.as_str(), a.status.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn call(args: CallArgs) -> Result<(), String> {
+    let ca = std::fs::read(&args.ca).map_err(|e| format!("{}: {e}", args.ca.display()))?;
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = std::fs::read(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            pem.extend(std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?);
+            Some(pem)
+        }
+        (None, None) => None,
+        _ => return Err("--cert and --key go together".into()),
+    };
+    let client = doorstroom_client::Client::new(&args.url, &ca, identity.as_deref()).map_err(|e| e.to_string())?;
+    let value = runtime()?.block_on(async {
+        match args.what {
+            CallCommand::Whoami => client.whoami().await,
+            CallCommand::Jwks { brin } => client.jwks(brin.as_str()).await,
+        }
+    });
+    let value = value.map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    Ok(())
+}

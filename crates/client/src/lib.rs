@@ -1,1 +1,142 @@
-//! placeholder
+//! A typed client for school systems and staff tools: HTTPS with the
+//! broker's CA and, for systems, the institution's client certificate.
+//! Private keys stay with the caller; the broker never receives one.
+
+use reqwest::{Certificate, Identity, Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("TLS material: {0}")]
+    Tls(String),
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The broker answered with an RFC 9457 problem document.
+    #[error("{status}: {title}: {detail}")]
+    Problem {
+        status: u16,
+        title: String,
+        detail: String,
+        body: Value,
+    },
+}
+
+/// A connection to one broker.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    /// `ca_pem`: the CA that issued the broker's server certificate.
+    /// `identity_pem`: client certificate and key (PEM, concatenated), for
+    /// school systems.
+    pub fn new(base_url: &str, ca_pem: &[u8], identity_pem: Option<&[u8]>) -> Result<Self, ClientError> {
+        let ca = Certificate::from_pem(ca_pem).map_err(|e| ClientError::Tls(e.to_string()))?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .https_only(true);
+        if let Some(pem) = identity_pem {
+            builder = builder.identity(Identity::from_pem(pem).map_err(|e| ClientError::Tls(e.to_string()))?);
+        }
+        Ok(Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            http: builder.build()?,
+            token: None,
+        })
+    }
+
+    /// The same client, sending `token` as bearer access token.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// A raw request; answers the status and the JSON body (or `Null`).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), ClientError> {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ClientError> {
+        let (status, value) = self.send(method, path, body).await?;
+        if !status.is_success() {
+            let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            return Err(ClientError::Problem {
+                status: status.as_u16(),
+                title: text("title"),
+                detail: text("detail"),
+                body: value,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| ClientError::Problem {
+            status: status.as_u16(),
+            title: "unexpected response".into(),
+            detail: e.to_string(),
+            body: Value::Null,
+        })
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        let body = serde_json::to_value(body).map_err(|e| ClientError::Tls(e.to_string()))?;
+        self.call(Method::POST, path, Some(&body)).await
+    }
+
+    /// Who the broker takes this client to be.
+    pub async fn whoami(&self) -> Result<Value, ClientError> {
+        self.get("/v1/whoami").await
+    }
+
+    /// An institution's published JWK Set. The caller must check each key's
+    /// `x5c` chain against its own trust anchors before using it.
+    pub async fn jwks(&self, brin: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/institutions/{brin}/jwks")).await
+    }
+
+    /// Logs a staff member in; returns a client that carries the token.
+    pub async fn login(&self, username: &str, password: &str, totp: &str) -> Result<Self, ClientError> {
+        let response: Value = self
+            .post(
+                "/v1/auth/login",
+                &serde_json::json!({"username": username, "password": password, "totp": totp}),
+            )
+            .await?;
+        let token = response
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ClientError::Tls("login response without access_token".into()))?;
+        Ok(self.with_token(token))
+    }
+}

@@ -137,10 +137,7 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     pub fn new(kind: impl Into<String>, id: Option<String>) -> Self {
-        Self {
-            kind: kind.into(),
-            id,
-        }
+        Self { kind: kind.into(), id }
     }
 }
 

@@ -80,10 +80,7 @@ pub enum Resource {
     Institution(Brin),
     /// One staff account, described by the institution and role it has or
     /// will have (`None`: broker staff).
-    StaffAccount {
-        institution: Option<Brin>,
-        role: Role,
-    },
+    StaffAccount { institution: Option<Brin>, role: Role },
 }
 
 /// Why access was refused. The text goes into the audit log; callers see a
@@ -94,10 +91,15 @@ pub enum DenyReason {
     RoleNotPermitted,
     OtherInstitution,
     SecondFactorRequired,
-    /// Broker-level roles and accounts can only be managed by broker admins.
+    /// Broker-level roles and accounts can only be managed by broker admins,
+    /// and privacy officers' accounts not by the institution they supervise.
     BrokerScopeOnly,
-    /// The action does not apply to this kind of resource.
+    /// The action does not apply to this kind of resource, or the staff
+    /// account described has a role that cannot be bound that way.
     ResourceMismatch,
+    /// The caller's own account has a role and institution that do not fit
+    /// together (only possible through tampering).
+    InvalidAccount,
 }
 
 impl DenyReason {
@@ -109,6 +111,7 @@ impl DenyReason {
             DenyReason::SecondFactorRequired => "second_factor_required",
             DenyReason::BrokerScopeOnly => "broker_scope_only",
             DenyReason::ResourceMismatch => "resource_mismatch",
+            DenyReason::InvalidAccount => "invalid_account",
         }
     }
 }
@@ -130,12 +133,31 @@ use Decision::{Allow, Deny};
 use DenyReason::*;
 
 /// Decides whether `principal` may perform `action` on `resource`.
+///
+/// The rules, in order: nobody unauthenticated; the resource must be of the
+/// kind the action applies to; then per principal:
+/// - the operator (shell access to the broker's host and its secrets) may do
+///   anything; refusing them would protect nothing, and they are audited;
+/// - a school system reads the registry and reads and rotates its own JOSE
+///   keys (each key still needs an x5c chain to the trust anchor);
+/// - staff need the second factor, whatever their role (the design brief:
+///   personal accounts, second factor, short-lived tokens);
+/// - broker admins administer everything but cannot read the audit log
+///   (separation of duties);
+/// - institution admins manage their own institution's keys, certificates,
+///   intakers and admins; privacy officers' accounts are the broker admins'
+///   to manage, so that an institution cannot take over its own supervisor;
+/// - privacy officers read their own institution's audit log, credentials
+///   and staff list; the broker's privacy officer reads all.
 pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> Decision {
+    if matches!(principal, Principal::Anonymous) {
+        return Deny(Unauthenticated);
+    }
+    if !applies_to(action, resource) {
+        return Deny(ResourceMismatch);
+    }
     match principal {
         Principal::Anonymous => Deny(Unauthenticated),
-        // The operator has shell access to the broker's host and its
-        // secrets; refusing them here would protect nothing. Their actions
-        // are still audited.
         Principal::Operator => Allow,
         Principal::System { institution, .. } => system(institution, action, resource),
         Principal::Staff {
@@ -143,91 +165,88 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
             institution,
             second_factor,
             ..
-        } => staff(*role, institution.as_ref(), *second_factor, action, resource),
+        } => {
+            if !role.fits_institution(institution.as_ref()) {
+                Deny(InvalidAccount)
+            } else if !second_factor {
+                Deny(SecondFactorRequired)
+            } else {
+                staff(*role, institution.as_ref(), action, resource)
+            }
+        }
     }
 }
 
-/// Whether `resource` belongs to `own` (the caller's institution).
-fn is_own(own: Option<&Brin>, resource: &Resource) -> bool {
-    match (own, resource) {
-        (Some(own), Resource::Institution(brin)) => own == brin,
-        (Some(own), Resource::StaffAccount { institution: Some(brin), .. }) => own == brin,
-        _ => false,
+/// Whether `action` can be applied to this kind of resource at all.
+fn applies_to(action: Action, resource: &Resource) -> bool {
+    match action {
+        Action::WhoAmI | Action::ListInstitutions | Action::RegisterInstitution => {
+            matches!(resource, Resource::Broker)
+        }
+        Action::ReadInstitution
+        | Action::UpdateInstitution
+        | Action::ReadCredentials
+        | Action::ManageKeys
+        | Action::ManageCertificates => matches!(resource, Resource::Institution(_)),
+        Action::ListStaff | Action::ReadAuditLog => {
+            matches!(resource, Resource::Broker | Resource::Institution(_))
+        }
+        Action::CreateStaff | Action::ManageStaff => match resource {
+            Resource::StaffAccount { institution, role } => role.fits_institution(institution.as_ref()),
+            _ => false,
+        },
+    }
+}
+
+/// The institution a resource belongs to, if any.
+fn owner(resource: &Resource) -> Option<&Brin> {
+    match resource {
+        Resource::Broker => None,
+        Resource::Institution(brin) => Some(brin),
+        Resource::StaffAccount { institution, .. } => institution.as_ref(),
+    }
+}
+
+/// Allows what lies inside the caller's own institution.
+fn own_institution_only(own: Option<&Brin>, resource: &Resource) -> Decision {
+    match (own, owner(resource)) {
+        (_, None) => Deny(BrokerScopeOnly),
+        (Some(own), Some(target)) if own == target => Allow,
+        _ => Deny(OtherInstitution),
     }
 }
 
 fn system(own: &Brin, action: Action, resource: &Resource) -> Decision {
     match action {
-        Action::WhoAmI | Action::ListInstitutions => Allow,
-        Action::ReadInstitution => match resource {
-            Resource::Institution(_) => Allow,
-            _ => Deny(ResourceMismatch),
-        },
-        // A school's system rotates its own JOSE keys (each key still needs
-        // an x5c chain to the trust anchor, so the broker adds no trust).
-        Action::ReadCredentials | Action::ManageKeys => match resource {
-            Resource::Institution(_) if is_own(Some(own), resource) => Allow,
-            Resource::Institution(_) => Deny(OtherInstitution),
-            _ => Deny(ResourceMismatch),
-        },
+        Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution => Allow,
+        Action::ReadCredentials | Action::ManageKeys => own_institution_only(Some(own), resource),
         _ => Deny(RoleNotPermitted),
     }
 }
 
-fn staff(
-    role: Role,
-    own: Option<&Brin>,
-    second_factor: bool,
-    action: Action,
-    resource: &Resource,
-) -> Decision {
-    if role.requires_second_factor() && !second_factor {
-        return Deny(SecondFactorRequired);
-    }
-    let own_scope = is_own(own, resource);
+fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) -> Decision {
     match (role, action) {
-        (_, Action::WhoAmI | Action::ListInstitutions) => Allow,
-        (_, Action::ReadInstitution) => match resource {
-            Resource::Institution(_) => Allow,
-            _ => Deny(ResourceMismatch),
-        },
+        (_, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution) => Allow,
         (Role::BrokerAdmin, Action::ReadAuditLog) => Deny(RoleNotPermitted),
         (Role::BrokerAdmin, _) => Allow,
 
-        (Role::InstitutionAdmin, Action::ReadCredentials | Action::ManageKeys | Action::ManageCertificates | Action::ListStaff) => {
-            institution_scoped(own_scope, resource)
-        }
+        (
+            Role::InstitutionAdmin,
+            Action::ReadCredentials | Action::ManageKeys | Action::ManageCertificates | Action::ListStaff,
+        ) => own_institution_only(own, resource),
         (Role::InstitutionAdmin, Action::CreateStaff | Action::ManageStaff) => match resource {
-            Resource::StaffAccount { institution: None, .. } => Deny(BrokerScopeOnly),
-            Resource::StaffAccount { .. } if own_scope => Allow,
-            Resource::StaffAccount { .. } => Deny(OtherInstitution),
-            _ => Deny(ResourceMismatch),
+            Resource::StaffAccount {
+                role: Role::Intaker | Role::InstitutionAdmin,
+                ..
+            } => own_institution_only(own, resource),
+            _ => Deny(BrokerScopeOnly),
         },
 
-        (Role::PrivacyOfficer, Action::ReadAuditLog) => match (own, resource) {
-            // The broker's own privacy officer reviews the whole log.
-            (None, Resource::Broker | Resource::Institution(_)) => Allow,
-            (Some(_), Resource::Broker) => Deny(BrokerScopeOnly),
-            (Some(_), _) => institution_scoped(own_scope, resource),
-            (None, _) => Deny(ResourceMismatch),
-        },
-        (Role::PrivacyOfficer, Action::ReadCredentials | Action::ListStaff) => match own {
-            None => match resource {
-                Resource::Institution(_) => Allow,
-                _ => Deny(ResourceMismatch),
-            },
-            Some(_) => institution_scoped(own_scope, resource),
+        (Role::PrivacyOfficer, Action::ReadAuditLog | Action::ReadCredentials | Action::ListStaff) => match own {
+            None => Allow,
+            Some(_) => own_institution_only(own, resource),
         },
 
         _ => Deny(RoleNotPermitted),
-    }
-}
-
-fn institution_scoped(own_scope: bool, resource: &Resource) -> Decision {
-    match resource {
-        Resource::Institution(_) if own_scope => Allow,
-        Resource::Institution(_) => Deny(OtherInstitution),
-        Resource::Broker => Deny(BrokerScopeOnly),
-        Resource::StaffAccount { .. } => Deny(ResourceMismatch),
     }
 }

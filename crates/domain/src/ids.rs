@@ -102,7 +102,11 @@ pub struct CertFingerprint(String);
 
 impl CertFingerprint {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let normalised: String = raw.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+        let normalised: String = raw
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
         if normalised.len() == 64 && normalised.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Self(normalised))
         } else {
@@ -135,6 +139,10 @@ impl Pseudonym {
         } else {
             Err(ParseError::new("pseudonym", "must be 64 lowercase hex digits"))
         }
+    }
+    /// From the 32 bytes of an HMAC-SHA-256.
+    pub fn from_digest(digest: [u8; 32]) -> Self {
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -16,8 +16,7 @@ pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Pu
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
 pub use ids::{
-    Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym,
-    Sector, StaffId,
+    Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
 };
 pub use principal::{Principal, Role};
 pub use staff::{Password, StaffStatus, Username};

@@ -14,18 +14,16 @@ crate::ids::wire_enum!(
 );
 
 impl Role {
-    /// Roles whose holders must log in with a second factor (TOTP).
-    pub const fn requires_second_factor(self) -> bool {
-        matches!(self, Role::BrokerAdmin | Role::PrivacyOfficer)
-    }
-    /// Roles that may (broker_admin: must) exist without an institution: the
-    /// broker's own administrators and privacy officer.
-    pub const fn may_be_broker_staff(self) -> bool {
-        matches!(self, Role::BrokerAdmin | Role::PrivacyOfficer)
-    }
-    /// Roles that must be bound to an institution.
-    pub const fn needs_institution(self) -> bool {
-        matches!(self, Role::InstitutionAdmin | Role::Intaker)
+    /// Whether an account of this role may be bound to `institution`:
+    /// broker admins belong to no institution, institution admins and
+    /// intakers to exactly one, privacy officers to one or (the broker's own)
+    /// to none.
+    pub fn fits_institution(self, institution: Option<&Brin>) -> bool {
+        match self {
+            Role::BrokerAdmin => institution.is_none(),
+            Role::InstitutionAdmin | Role::Intaker => institution.is_some(),
+            Role::PrivacyOfficer => true,
+        }
     }
 }
 

@@ -29,6 +29,13 @@ impl Username {
     }
 }
 
+impl std::str::FromStr for Username {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Username::parse(s)
+    }
+}
+
 impl Serialize for Username {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -60,6 +67,12 @@ impl Password {
     }
 }
 
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Password::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(***)")
@@ -77,7 +90,10 @@ mod tests {
 
     #[test]
     fn username_rules() {
-        assert_eq!(Username::parse(" Jan.De-Vries ").map(|u| u.as_str().to_owned()), Ok("jan.de-vries".to_owned()));
+        assert_eq!(
+            Username::parse(" Jan.De-Vries ").map(|u| u.as_str().to_owned()),
+            Ok("jan.de-vries".to_owned())
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("jan de vries").is_err());
     }

@@ -1,1 +1,24 @@
-//! placeholder
+//! The Doorstroom broker's HTTP side: TLS with optional client certificates,
+//! principals as extractors, the audit spine, handlers, one mapping of errors
+//! to RFC 9457 problem documents, metrics and the OpenAPI document.
+
+pub mod access;
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod metrics;
+pub mod openapi;
+pub mod request_id;
+pub mod secrets;
+pub mod state;
+pub mod tls;
+pub mod tokens;
+
+pub use app::{RunningServer, StartError, start};
+pub use config::Settings;
+pub use secrets::Secrets;

@@ -1,1 +1,411 @@
-//! placeholder
+//! Persistence for Doorstroom: one diesel schema and one query set over
+//! [`DbConn`], a `MultiConnection` of SQLite (the embedded default) and
+//! PostgreSQL (production), with per-backend migrations embedded in the
+//! binary and run by [`Store::open`].
+//!
+//! # Transactions
+//! All access goes through [`Store::write`] or [`Store::read`], which run a
+//! closure in one database transaction on a pooled connection. The
+//! repository functions ([`institutions`], [`keys`], [`certificates`],
+//! [`staff`], [`login_failures`], [`audit`]) take that `&mut DbConn`, so an
+//! access and its audit event commit or roll back together (fail closed).
+//!
+//! * `write` on SQLite is `BEGIN IMMEDIATE`: writers queue on the 5 s
+//!   `busy_timeout` instead of failing when a read lock cannot be upgraded.
+//!   On PostgreSQL it is a plain `READ COMMITTED` transaction;
+//!   [`audit::append`] serialises the audit tail with a table lock.
+//! * `read` is enforced read-only on both backends (PostgreSQL:
+//!   `REPEATABLE READ READ ONLY`, a consistent snapshot like SQLite's;
+//!   SQLite: `PRAGMA query_only` for the duration of the transaction), so a
+//!   write in a `read` fails the same way on both. Anything that writes an
+//!   audit event must therefore use `write`.
+//! * Functions that can hit a unique or foreign-key violation (`insert`,
+//!   `bind`, `update`) run their statement in a savepoint, so a
+//!   [`StoreError::Conflict`] leaves the surrounding transaction usable (on
+//!   PostgreSQL a failed statement otherwise poisons the whole transaction)
+//!   and the caller can still audit the rejected attempt in it.
+//! * If a statement failed inside the closure but the closure returned `Ok`
+//!   anyway, PostgreSQL would silently turn `COMMIT` into a rollback; `write`
+//!   detects this and returns an error instead of reporting success.
+//!
+//! # Privacy
+//! No personal data goes into a log line or error message from this crate:
+//! errors name tables, columns and rules, never values.
+//!
+//! These are blocking calls; the server runs them on `actix_web::web::block`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::connection::{
+    AnsiTransactionManager, InTransactionStatus, SimpleConnection, TransactionManager, TransactionManagerStatus,
+    ValidTransactionManagerStatus,
+};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
+use diesel::result::DatabaseErrorKind;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub mod audit;
+pub mod certificates;
+pub mod institutions;
+pub mod keys;
+pub mod login_failures;
+pub mod schema;
+pub mod staff;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Key of the session-level advisory lock held while migrating PostgreSQL,
+/// so that several broker nodes starting at once migrate one at a time.
+const PG_MIGRATION_LOCK: i64 = 0x646f_6f72_7374_726f; // "doorstro"
+
+/// How long [`Store::write`]/[`Store::read`] wait for a free pooled
+/// connection before giving up with [`StoreError::Unavailable`].
+const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to either backend. Match on it for backend-specific SQL.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What can go wrong in the store. Messages never contain stored values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection could be had (pool exhausted, database down, bad URL).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint was violated; names the thing that already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The row (or, for an insert, the institution it refers to) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A stored value could not be read back (bad enum spelling, timestamp
+    /// out of range, unparsable audit entry).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+/// A pool of connections to one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Write,
+    Read,
+}
+
+impl Store {
+    /// Opens a database and brings its schema up to date.
+    ///
+    /// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite://PATH`,
+    /// `sqlite:PATH` or a bare path selects a SQLite file (its parent
+    /// directories are created). SQLite is switched to WAL mode once, here;
+    /// every pooled SQLite connection gets `foreign_keys=ON`,
+    /// `busy_timeout=5000` and `synchronous=FULL`.
+    pub fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        if max_connections == 0 {
+            return Err(StoreError::Unavailable("max_connections must be at least 1".into()));
+        }
+        let target = Target::parse(url)?;
+        let backend = match &target {
+            Target::Sqlite(path) => {
+                prepare_sqlite(path)?;
+                Backend::Sqlite
+            }
+            Target::Postgres(url) => {
+                prepare_postgres(url)?;
+                Backend::Postgres
+            }
+        };
+        let pool = Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(POOL_CHECKOUT_TIMEOUT)
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(Manager { target })
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` in one read-write transaction (SQLite: `BEGIN IMMEDIATE`).
+    /// Commits if `f` returns `Ok`, rolls back if it returns `Err`.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        self.run(Mode::Write, f)
+    }
+
+    /// Runs `f` in one read-only transaction (a consistent snapshot). Any
+    /// write inside fails, on both backends.
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        self.run(Mode::Read, f)
+    }
+
+    /// `SELECT 1` on a pooled connection, for the readiness probe.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.ping().map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    fn run<T, E: From<StoreError>>(&self, mode: Mode, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        let mut pooled = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let conn: &mut DbConn = &mut pooled;
+        let result = match begin(conn, mode) {
+            Ok(()) => match f(conn) {
+                Ok(value) => commit(conn).map(|()| value).map_err(E::from),
+                Err(error) => {
+                    if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
+                        // The connection is marked broken and will not be reused.
+                        tracing::warn!(error = %rollback, "rollback failed");
+                    }
+                    Err(error)
+                }
+            },
+            Err(error) => Err(E::from(StoreError::Database(error))),
+        };
+        let reset_failed = match conn {
+            DbConn::Sqlite(c) if mode == Mode::Read => c.batch_execute("PRAGMA query_only = OFF").is_err(),
+            _ => false,
+        };
+        if reset_failed {
+            // Never hand a read-only connection to a writer: a broken
+            // transaction manager makes the pool discard it.
+            <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).set_in_error();
+        }
+        result
+    }
+}
+
+fn begin(conn: &mut DbConn, mode: Mode) -> diesel::QueryResult<()> {
+    match (conn, mode) {
+        (DbConn::Sqlite(c), Mode::Write) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        (DbConn::Sqlite(c), Mode::Read) => {
+            c.batch_execute("PRAGMA query_only = ON")?;
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")
+        }
+        (DbConn::Postgres(c), Mode::Write) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+        (DbConn::Postgres(c), Mode::Read) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        }
+    }
+}
+
+/// Commits, unless a statement failed inside the transaction: PostgreSQL
+/// then answers `COMMIT` with a silent rollback, which must not be reported
+/// as success.
+fn commit(conn: &mut DbConn) -> Result<(), StoreError> {
+    let status = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn);
+    let aborted = matches!(
+        status,
+        TransactionManagerStatus::Valid(ValidTransactionManagerStatus {
+            in_transaction: Some(InTransactionStatus {
+                requires_rollback_maybe_up_to_top_level: true,
+                ..
+            }),
+            ..
+        })
+    );
+    if aborted {
+        if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
+            tracing::warn!(error = %rollback, "rollback failed");
+        }
+        return Err(StoreError::Database(diesel::result::Error::QueryBuilderError(
+            "transaction aborted: a statement failed inside it and its error was not returned".into(),
+        )));
+    }
+    <DbConn as TransactionManager<DbConn>>::commit_transaction(conn).map_err(StoreError::Database)
+}
+
+/// Where the database lives, parsed from the URL.
+#[derive(Clone)]
+enum Target {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, StoreError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+            return Err(StoreError::Unavailable(
+                "SQLite needs a file path (in-memory databases and URI filenames are not supported)".into(),
+            ));
+        }
+        Ok(Target::Sqlite(path.to_owned()))
+    }
+
+    fn connect(&self) -> diesel::ConnectionResult<DbConn> {
+        match self {
+            Target::Sqlite(path) => SqliteConnection::establish(path).map(DbConn::Sqlite),
+            Target::Postgres(url) => PgConnection::establish(url).map(DbConn::Postgres),
+        }
+    }
+}
+
+/// Makes the file's directory, switches the database to WAL (a persistent
+/// property of the file) and runs the migrations, on one connection.
+fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
+    let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create the database directory: {e}")))?;
+    }
+    let mut conn = SqliteConnection::establish(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
+    let mode = sqlite_pragma(&mut conn, "journal_mode")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!(
+            "SQLite could not switch to WAL mode (journal_mode is {mode})"
+        )));
+    }
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(())
+}
+
+/// Runs the migrations under an advisory lock.
+fn prepare_postgres(url: &str) -> Result<(), StoreError> {
+    let mut conn = PgConnection::establish(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
+    let migrated = conn
+        .run_pending_migrations(POSTGRES_MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| StoreError::Migration(e.to_string()));
+    // Closing the connection releases the lock too; unlocking is a courtesy.
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"));
+    migrated
+}
+
+/// Reads a text-valued SQLite pragma such as `journal_mode`.
+pub(crate) fn sqlite_pragma(conn: &mut SqliteConnection, name: &str) -> Result<String, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    use diesel::RunQueryDsl;
+    let row: Value =
+        diesel::sql_query(format!("SELECT CAST({name} AS TEXT) AS value FROM pragma_{name}")).get_result(conn)?;
+    Ok(row.value)
+}
+
+/// The r2d2 connection manager: connects to the one backend chosen at open
+/// (never guessing from the URL per connection).
+struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.target.connect().map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Per-connection SQLite settings (they do not persist in the file).
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        match conn {
+            DbConn::Sqlite(c) => c
+                .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+                .map_err(diesel::r2d2::Error::QueryError),
+            DbConn::Postgres(_) => Ok(()),
+        }
+    }
+}
+
+// ---- helpers shared by the repositories ----
+
+/// A timestamp as stored: UTC unix milliseconds.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored timestamp back; `what` names the column for the error.
+pub(crate) fn from_ms(ms: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("{what}: timestamp out of range")))
+}
+
+pub(crate) fn from_ms_opt(ms: Option<i64>, what: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ms.map(|ms| from_ms(ms, what)).transpose()
+}
+
+/// A stored value parsed back into its domain type; the parse error names
+/// the rule, never the value.
+pub(crate) fn parsed<T>(result: Result<T, doorstroom_domain::ParseError>, what: &'static str) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Runs `f` in a savepoint (a nested transaction), so that a failed
+/// statement is undone without poisoning the caller's transaction, and maps
+/// a unique violation to `Conflict(what)` and a foreign-key violation to
+/// `NotFound` (the referenced institution does not exist).
+pub(crate) fn guarded<T>(
+    conn: &mut DbConn,
+    what: &'static str,
+    f: impl FnOnce(&mut DbConn) -> Result<T, diesel::result::Error>,
+) -> Result<T, StoreError> {
+    conn.transaction(|c| f(c).map_err(StoreError::Database))
+        .map_err(|e| match e {
+            StoreError::Database(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                StoreError::Conflict(what)
+            }
+            StoreError::Database(diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                StoreError::NotFound
+            }
+            other => other,
+        })
+}

@@ -1,0 +1,115 @@
+//! Development mode: the demo institutions of the dev PKI registered with
+//! their certificates and keys, and demo staff accounts, so that the broker
+//! can be tried with curl and the CLI straight after `serve --dev`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use doorstroom_domain::{Brin, Password, Role, Username};
+use doorstroom_jose::TrustAnchors;
+use doorstroom_server::error::ApiError;
+use doorstroom_server::tls::ClientRoots;
+use doorstroom_store::{Store, institutions};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+
+use crate::operator;
+use crate::pki::DevPki;
+
+/// Registers each demo institution that is not registered yet, with its
+/// client certificate and signing and encryption keys. Returns the BRINs
+/// registered now.
+pub fn register_demo_institutions(
+    store: &Store,
+    now: DateTime<Utc>,
+    pki: &DevPki,
+    roots: &ClientRoots,
+    anchors: &TrustAnchors,
+) -> Result<Vec<Brin>, ApiError> {
+    let mut registered = Vec::new();
+    for inst in &pki.institutions {
+        let known = store.read(|conn| Ok::<_, ApiError>(institutions::get(conn, &inst.brin)?.is_some()))?;
+        if known {
+            continue;
+        }
+        operator::register_institution(
+            store,
+            now,
+            inst.brin.clone(),
+            Some(inst.oin.clone()),
+            &inst.name,
+            inst.sector,
+        )?;
+        let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| ApiError::Internal(e.to_string()))?;
+        operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem)?;
+        operator::add_key(store, now, anchors, inst.brin.clone(), &inst.sign_public_jwk)?;
+        operator::add_key(store, now, anchors, inst.brin.clone(), &inst.enc_public_jwk)?;
+        registered.push(inst.brin.clone());
+    }
+    Ok(registered)
+}
+
+/// The demo staff accounts: a broker admin, and for the first mbo an
+/// intaker, an institution admin and a privacy officer, plus the broker's
+/// privacy officer.
+const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
+    ("admin", "Broker Beheerder", Role::BrokerAdmin, None),
+    ("fg.broker", "FG Broker", Role::PrivacyOfficer, None),
+    ("intaker.25lx", "Ilse Intaker", Role::Intaker, Some("25LX")),
+    ("beheer.25lx", "Bram Beheer", Role::InstitutionAdmin, Some("25LX")),
+    ("fg.25lx", "Femke FG", Role::PrivacyOfficer, Some("25LX")),
+    ("intaker.27gh", "Iris Intaker", Role::Intaker, Some("27GH")),
+];
+
+/// Creates the demo staff accounts that do not exist yet, with random
+/// passwords, and appends their credentials to `accounts_file` (mode 0600).
+/// Returns a printable summary of the accounts created now.
+pub fn create_demo_staff(store: &Store, now: DateTime<Utc>, accounts_file: &Path) -> Result<String, ApiError> {
+    let mut summary = String::new();
+    for (username, name, role, brin) in DEMO_STAFF {
+        let username = Username::parse(username).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let exists =
+            store.read(|conn| Ok::<_, ApiError>(doorstroom_store::staff::by_username(conn, &username)?.is_some()))?;
+        if exists {
+            continue;
+        }
+        let password: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(20)
+            .map(char::from)
+            .collect();
+        let password = Password::parse(&password).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let institution = brin
+            .map(Brin::parse)
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let created = operator::create_staff(store, now, username, name, *role, institution, &password)?;
+        let _ = writeln!(
+            summary,
+            "  {:<14} {:<18} password {}  totp secret {}",
+            created.account.username.as_str(),
+            role.as_str(),
+            password.expose(),
+            created.totp_secret
+        );
+    }
+    if !summary.is_empty() {
+        append_private(accounts_file, &summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    Ok(summary)
+}
+
+fn append_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}

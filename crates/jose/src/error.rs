@@ -1,0 +1,64 @@
+//! The one error type of the crate.
+
+use doorstroom_domain::KeyUse;
+
+/// What went wrong with a key, a certificate chain or a trust anchor.
+///
+/// Every message names the member or rule that failed and is safe to show to
+/// an API caller: none of them echoes key material or caller input.
+#[derive(Debug, thiserror::Error)]
+pub enum JoseError {
+    #[error("jwk: must be a JSON object")]
+    NotAnObject,
+    #[error("jwk: member `{0}` is required")]
+    MissingMember(&'static str),
+    #[error("jwk: member `{0}` must be a string")]
+    NotAString(&'static str),
+    /// A member that only a private (or symmetric) key has was present.
+    #[error("jwk: private key material (member `{0}`) must never be published")]
+    PrivateKeyMaterial(&'static str),
+    #[error("jwk: `kid` must be 1 to 128 characters from A-Z a-z 0-9 . _ : -")]
+    InvalidKid,
+    #[error("jwk: `use` must be \"sig\" or \"enc\"")]
+    InvalidUse,
+    /// `alg` is not one of the algorithms allowed for the key's `use`.
+    #[error("jwk: `alg` is not allowed for use \"{key_use}\"; allowed: {allowed}")]
+    UnsupportedAlg { key_use: KeyUse, allowed: &'static str },
+    /// `alg` is allowed but the key type or curve does not fit it.
+    #[error("jwk: `alg` {alg} requires {required}")]
+    KeyTypeMismatch { alg: &'static str, required: &'static str },
+    #[error("jwk: `{member}` {rule}")]
+    InvalidKeyMaterial { member: &'static str, rule: &'static str },
+    #[error("jwk: RSA modulus must be at least 2048 bits, this one has {bits}")]
+    RsaKeyTooSmall { bits: u32 },
+    #[error("jwk: `x5c` {0}")]
+    InvalidX5c(&'static str),
+    #[error("jwk: `x5t#S256` does not match the first certificate of `x5c`")]
+    X5tMismatch,
+    #[error("trust anchors: {0}")]
+    InvalidTrustAnchors(&'static str),
+    /// The chain does not lead to a trust anchor; the text is OpenSSL's fixed
+    /// description of the verification error.
+    #[error("x5c: the certificate chain does not lead to a trust anchor ({0})")]
+    Untrusted(&'static str),
+    #[error("x5c: a certificate in the chain has expired at the time of checking")]
+    CertificateExpired,
+    #[error("x5c: a certificate in the chain is not yet valid at the time of checking")]
+    CertificateNotYetValid,
+    #[error("x5c: the public key of the first certificate is not the JWK's public key")]
+    KeyMismatch,
+    #[error("x5c: the time of checking is out of range")]
+    TimeOutOfRange,
+    #[error("private key: {0}")]
+    InvalidPrivateKey(&'static str),
+    /// OpenSSL failed for a reason that is not the caller's input (e.g. out of
+    /// memory). The source is for the operator's logs.
+    #[error("jose: internal cryptographic error")]
+    Crypto(#[source] openssl::error::ErrorStack),
+}
+
+impl From<openssl::error::ErrorStack> for JoseError {
+    fn from(e: openssl::error::ErrorStack) -> Self {
+        JoseError::Crypto(e)
+    }
+}

@@ -1,0 +1,153 @@
+//! The audit spine: every access that reads or changes data goes through
+//! [`AppState::perform`], which locates the target, asks the domain's policy,
+//! runs the work and appends the audit event, all in one database
+//! transaction. If the event cannot be written the transaction rolls back
+//! and the caller gets 503: no access without its record.
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use doorstroom_domain::{
+    Action, AuditAction, AuditEvent, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef, authorize,
+};
+use doorstroom_store::{DbConn, Store, audit};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Resource>, ApiError> + Send>;
+
+/// What the policy is asked about.
+pub enum Target {
+    /// A resource whose attributes the request itself names.
+    Known(Resource),
+    /// A resource whose attributes (owner institution, role) must be read
+    /// first; `None` when it does not exist.
+    Lookup(Locate),
+}
+
+/// One access: what is done, to what, for what purpose.
+pub struct Access {
+    pub action: Action,
+    pub target: Target,
+    /// The record as named in the audit log.
+    pub record: ResourceRef,
+    pub purpose: Purpose,
+    pub data_subject: Option<Pseudonym>,
+}
+
+impl Access {
+    pub fn new(action: Action, resource: Resource, record: ResourceRef, purpose: Purpose) -> Self {
+        Self {
+            action,
+            target: Target::Known(resource),
+            record,
+            purpose,
+            data_subject: None,
+        }
+    }
+
+    pub fn lookup(
+        action: Action,
+        locate: impl FnOnce(&mut DbConn) -> Result<Option<Resource>, ApiError> + Send + 'static,
+        record: ResourceRef,
+        purpose: Purpose,
+    ) -> Self {
+        Self {
+            action,
+            target: Target::Lookup(Box::new(locate)),
+            record,
+            purpose,
+            data_subject: None,
+        }
+    }
+}
+
+/// Authorizes `access` for `caller`, runs `work` and audits the outcome
+/// in one transaction (see [`perform_in`]), off the async executor.
+pub async fn perform<T, F>(state: &web::Data<AppState>, caller: &Caller, access: Access, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = state.clone();
+    let principal = caller.principal.clone();
+    let request_id = caller.request_id.clone();
+    web::block(move || {
+        perform_in(
+            &state.store,
+            state.clock.now(),
+            &principal,
+            Some(request_id),
+            access,
+            work,
+        )
+    })
+    .await?
+}
+
+/// The blocking core of [`perform`], also used by the operator's command
+/// line. A denial is audited and answered exactly like a missing resource
+/// (404; 403 for broker-wide actions, whose target is no secret). Work that
+/// fails on the merits is rolled back to a savepoint and audited as
+/// `rejected`. If an audit event cannot be written, nothing is committed
+/// and the answer is [`ApiError::AuditUnavailable`].
+pub fn perform_in<T, F>(
+    store: &Store,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    request_id: Option<String>,
+    access: Access,
+    work: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
+{
+    let event = AuditEvent::success(
+        now,
+        principal,
+        AuditAction::new(access.action.crud(), access.action.as_str()),
+        access.record,
+        access.purpose,
+    )
+    .with_request_id(request_id)
+    .with_data_subject(access.data_subject);
+    let append =
+        |conn: &mut DbConn, event: &AuditEvent| audit::append(conn, event).map(|_| ()).map_err(ApiError::audit_failed);
+
+    let outcome = store.write(|conn| {
+        let resource = match access.target {
+            Target::Known(resource) => Some(resource),
+            Target::Lookup(locate) => locate(conn)?,
+        };
+        let Some(resource) = resource else {
+            append(
+                conn,
+                &event.with_outcome(Outcome::Rejected, ApiError::NotFound.audit_reason()),
+            )?;
+            return Ok(Err(ApiError::NotFound));
+        };
+        if let Decision::Deny(reason) = authorize(principal, access.action, &resource) {
+            append(conn, &event.denied(reason))?;
+            return Ok(Err(match resource {
+                Resource::Broker => ApiError::Forbidden,
+                _ => ApiError::NotFound,
+            }));
+        }
+        // A nested transaction is a savepoint: failed work leaves nothing
+        // behind, while its audit event stays.
+        match conn.transaction(|conn| work(conn, now)) {
+            Ok(value) => {
+                append(conn, &event)?;
+                Ok(Ok(value))
+            }
+            Err(ApiError::AuditUnavailable) => Err(ApiError::AuditUnavailable),
+            Err(err) => {
+                append(conn, &event.with_outcome(Outcome::Rejected, err.audit_reason()))?;
+                Ok(Err(err))
+            }
+        }
+    });
+    outcome?
+}

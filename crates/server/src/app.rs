@@ -1,0 +1,170 @@
+//! Assembling and running the broker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use doorstroom_domain::Clock;
+use doorstroom_jose::TrustAnchors;
+use doorstroom_store::Store;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::handlers::{audit, institutions, ops, staff};
+use crate::metrics::Metrics;
+use crate::request_id::observe;
+use crate::secrets::Secrets;
+use crate::state::AppState;
+use crate::tls::{self, ClientRoots};
+use crate::tokens::TokenIssuer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("trust anchors {path}: {cause}")]
+    TrustAnchors { path: String, cause: String },
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("listening on {addr}: {cause}")]
+    Bind { addr: SocketAddr, cause: std::io::Error },
+}
+
+/// Routes, shared by the server and tests.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::openapi)
+        .service(staff::login)
+        .service(staff::whoami)
+        .service(staff::create)
+        .service(staff::list)
+        .service(staff::deactivate)
+        .service(staff::reset_second_factor)
+        .service(institutions::register)
+        .service(institutions::list)
+        .service(institutions::get_one)
+        .service(institutions::update)
+        .service(institutions::jwks)
+        .service(institutions::list_keys)
+        .service(institutions::add_key)
+        .service(institutions::retire_key)
+        .service(institutions::revoke_key)
+        .service(institutions::list_certificates)
+        .service(institutions::bind_certificate)
+        .service(institutions::revoke_certificate)
+        .service(audit::events);
+}
+
+async fn no_such_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// A running broker.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: web::Data<AppState>,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and lets in-flight requests finish.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+
+    /// Runs until the server stops (SIGINT/SIGTERM: graceful shutdown).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+}
+
+/// Builds the state from `settings` and starts listening.
+pub async fn start(
+    settings: Settings,
+    store: Store,
+    secrets: Secrets,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, StartError> {
+    tls::install_default_provider();
+    let client_roots = ClientRoots::load(&settings.tls.client_ca)?;
+    let tls_config = tls::server_config(&settings.tls.cert, &settings.tls.key, &client_roots)?;
+    let anchors_path = &settings.jose.trust_anchors;
+    let anchors_pem = std::fs::read(anchors_path).map_err(|e| StartError::TrustAnchors {
+        path: anchors_path.display().to_string(),
+        cause: e.to_string(),
+    })?;
+    let trust_anchors = TrustAnchors::from_pem(&anchors_pem).map_err(|e| StartError::TrustAnchors {
+        path: anchors_path.display().to_string(),
+        cause: e.to_string(),
+    })?;
+    let state = web::Data::new(AppState {
+        tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl_secs),
+        settings: settings.clone(),
+        store,
+        clock,
+        secrets,
+        client_roots,
+        trust_anchors,
+        metrics: Arc::new(Metrics::new()?),
+    });
+
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::Malformed {
+                    detail: format!("query: {err}"),
+                    pointer: None,
+                }
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::Malformed {
+                    detail: format!("path: {err}"),
+                    pointer: None,
+                }
+                .into()
+            }))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Strict-Transport-Security", "max-age=31536000"))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Cache-Control", "no-store"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")),
+            )
+            .wrap(from_fn(observe))
+            .configure(routes)
+            .default_service(web::to(no_such_route))
+    })
+    .on_connect(tls::on_connect)
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(30));
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let addr = settings.server.bind;
+    let server = server
+        .bind_rustls_0_23(addr, tls_config)
+        .map_err(|cause| StartError::Bind { addr, cause })?;
+    let bound = server.addrs().first().copied().unwrap_or(addr);
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    tracing::info!(addr = %bound, "broker listening");
+    Ok(RunningServer {
+        addr: bound,
+        state,
+        handle,
+        task,
+    })
+}

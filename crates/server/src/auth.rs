@@ -1,0 +1,213 @@
+//! Authentication: turning a request into a [`Principal`] before any handler
+//! logic runs. A failure is a 401 problem document and an audit event with
+//! outcome `unauthenticated`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use doorstroom_domain::{
+    Actor, ActorKind, AuditAction, AuditEvent, CrudKind, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef,
+    StaffStatus,
+};
+use doorstroom_store::{audit, certificates, staff};
+
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+use crate::tls::PeerCertificates;
+
+/// An authenticated caller of any kind: a school system (client
+/// certificate) or a staff member (bearer token).
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+/// A caller that must be a school system (client certificate).
+pub struct SystemCaller(pub Caller);
+
+/// A caller that must be a staff member (bearer token).
+pub struct StaffCaller(pub Caller);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    Any,
+    System,
+    Staff,
+}
+
+/// Why authentication failed: the message for the caller and the reason
+/// recorded in the audit log.
+struct Failure {
+    message: &'static str,
+    actor_id: Option<String>,
+}
+
+fn failure(message: &'static str) -> Failure {
+    Failure {
+        message,
+        actor_id: None,
+    }
+}
+
+async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let request_id = RequestId::of(&req);
+    let certs = req.conn_data::<PeerCertificates>().cloned();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned());
+
+    let outcome = match (accept, certs, bearer) {
+        (Accept::Any | Accept::System, Some(certs), _) => system(&state, certs).await,
+        (Accept::Any | Accept::Staff, _, Some(token)) => staff_member(&state, &token).await,
+        (Accept::System, None, _) => Err(failure("a client certificate bound to an institution is required")),
+        (Accept::Staff, _, None) => Err(failure("a bearer access token is required")),
+        (Accept::Any, None, None) => Err(failure("a client certificate or a bearer access token is required")),
+    };
+    match outcome {
+        Ok(principal) => Ok(Caller { principal, request_id }),
+        Err(fail) => {
+            record_failure(&state, &req, &request_id, &fail).await?;
+            Err(ApiError::Unauthenticated(fail.message))
+        }
+    }
+}
+
+async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Result<Principal, Failure> {
+    let now = state.clock.now();
+    let verified = state
+        .client_roots
+        .verify(&certs.0, now)
+        .map_err(|rejection| failure(rejection.as_str()))?;
+    let fingerprint = verified.fingerprint;
+    let lookup = {
+        let state = state.clone();
+        let fingerprint = fingerprint.clone();
+        web::block(move || state.store.read(|conn| certificates::find(conn, &fingerprint))).await
+    };
+    let unknown = || Failure {
+        message: "client certificate is not bound to an active institution",
+        actor_id: Some(fingerprint.as_str().to_owned()),
+    };
+    match lookup {
+        Ok(Ok(Some((binding, institution))))
+            if binding.revoked_at.is_none() && institution.status == InstitutionStatus::Active =>
+        {
+            Ok(Principal::System {
+                institution: institution.brin,
+                sector: institution.sector,
+                fingerprint,
+            })
+        }
+        Ok(Ok(_)) => Err(unknown()),
+        _ => Err(failure("credentials could not be checked")),
+    }
+}
+
+async fn staff_member(state: &web::Data<AppState>, token: &str) -> Result<Principal, Failure> {
+    let claims = state.tokens.verify(token, state.clock.now()).map_err(|e| match e {
+        crate::tokens::TokenError::Expired => failure("access token has expired"),
+        crate::tokens::TokenError::Invalid => failure("access token is invalid"),
+    })?;
+    let lookup = {
+        let state = state.clone();
+        let id = claims.staff;
+        web::block(move || {
+            state.store.read(|conn| {
+                let account = staff::get(conn, id)?;
+                let institution_active = match account.as_ref().and_then(|a| a.institution.clone()) {
+                    Some(brin) => doorstroom_store::institutions::get(conn, &brin)?
+                        .is_some_and(|i| i.status == InstitutionStatus::Active),
+                    None => true,
+                };
+                Ok::<_, doorstroom_store::StoreError>((account, institution_active))
+            })
+        })
+        .await
+    };
+    let revoked = || Failure {
+        message: "access token is no longer valid",
+        actor_id: Some(claims.staff.to_string()),
+    };
+    match lookup {
+        Ok(Ok((Some(account), true)))
+            if account.status == StaffStatus::Active
+                && account.role == claims.role
+                && account.institution == claims.institution =>
+        {
+            Ok(Principal::Staff {
+                id: account.id,
+                role: account.role,
+                institution: account.institution,
+                second_factor: claims.second_factor,
+            })
+        }
+        Ok(Ok(_)) => Err(revoked()),
+        _ => Err(failure("credentials could not be checked")),
+    }
+}
+
+/// Records an unauthenticated attempt. If even that cannot be written, the
+/// answer is 503 rather than 401: fail closed.
+async fn record_failure(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    request_id: &str,
+    fail: &Failure,
+) -> Result<(), ApiError> {
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let event = AuditEvent {
+        time: state.clock.now(),
+        actor: Actor {
+            kind: ActorKind::Anonymous,
+            institution: None,
+            id: fail.actor_id.clone(),
+        },
+        on_behalf_of: None,
+        action: AuditAction::new(CrudKind::Execute, "authenticate"),
+        resource: ResourceRef::new("route", Some(format!("{} {route}", req.method()))),
+        data_subject: None,
+        purpose: Purpose::Authentication,
+        outcome: Outcome::Unauthenticated,
+        reason: Some(fail.message.to_owned()),
+        request_id: Some(request_id.to_owned()),
+    };
+    let state = state.clone();
+    web::block(move || {
+        state
+            .store
+            .write(|conn| audit::append(conn, &event).map_err(ApiError::audit_failed))
+    })
+    .await?
+    .map(|_| ())
+}
+
+macro_rules! caller_extractor {
+    ($ty:ty, $accept:expr, $wrap:expr) => {
+        impl FromRequest for $ty {
+            type Error = ApiError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+            fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+                let req = req.clone();
+                Box::pin(async move {
+                    let caller = authenticate(req, $accept).await?;
+                    Ok($wrap(caller))
+                })
+            }
+        }
+    };
+}
+
+caller_extractor!(Caller, Accept::Any, |c| c);
+caller_extractor!(SystemCaller, Accept::System, SystemCaller);
+caller_extractor!(StaffCaller, Accept::Staff, StaffCaller);

@@ -1,0 +1,132 @@
+//! Configuration: `config/default.toml` (every key documented there), then an
+//! optional `--config` file, then `DOORSTROOM__SECTION__KEY` environment
+//! variables, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The defaults, compiled in so that the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub tls: TlsSettings,
+    pub database: DatabaseSettings,
+    pub secrets: SecretSettings,
+    pub jose: JoseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSettings {
+    pub pseudonym_key_file: PathBuf,
+    pub token_key_file: PathBuf,
+    pub signing_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoseSettings {
+    pub trust_anchors: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub access_token_ttl_secs: i64,
+    pub login_failure_window_secs: i64,
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// The longest an access token may live (the issue fixes ≤ 15 minutes).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
+
+impl Settings {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("DOORSTROOM__").split("__"));
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let ttl = self.auth.access_token_ttl_secs;
+        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
+            return Err(ConfigError::Invalid(format!(
+                "auth.access_token_ttl_secs must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
+            )));
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "server.body_limit_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The one mapping from errors to HTTP: every failure leaves the broker as
+//! an RFC 9457 `application/problem+json` document. A 500 says nothing about
+//! its cause; the cause goes to the log (without personal data) under the
+//! request id that the body carries.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use doorstroom_domain::ParseError;
+use doorstroom_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The problem types this API answers with. The `type` URI is
+/// `urn:doorstroom:problem:<slug>`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No or unusable credentials (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Known caller, action refused, on a resource whose existence is no
+    /// secret (403).
+    #[error("this action is not allowed for the caller")]
+    Forbidden,
+    /// Does not exist, or exists but is not the caller's to see: the two look
+    /// the same (404).
+    #[error("the resource does not exist or is not accessible to the caller")]
+    NotFound,
+    /// The request body or parameters are not well-formed (400).
+    #[error("{detail}")]
+    Malformed { detail: String, pointer: Option<String> },
+    /// Well-formed, but a field breaks a rule (422).
+    #[error("{detail}")]
+    Invalid { detail: String, pointer: Option<String> },
+    /// The body is larger than allowed (413).
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The body is not JSON (415).
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// The request conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many failed attempts (429).
+    #[error("too many failed attempts; try again later")]
+    TooManyAttempts { retry_after_secs: i64 },
+    /// The audit record could not be written, so the access did not happen (503).
+    #[error("the access could not be recorded in the audit log, so it was not carried out")]
+    AuditUnavailable,
+    /// The database cannot be reached (503).
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// A fault of ours (500). The inner text is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(pointer: &str, detail: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            detail: detail.into(),
+            pointer: Some(pointer.to_owned()),
+        }
+    }
+
+    /// A field that failed to parse into its domain type.
+    pub fn field(pointer: &str, err: ParseError) -> Self {
+        ApiError::invalid(pointer, err.to_string())
+    }
+
+    /// The audit append failed: refuse the access (fail closed).
+    pub fn audit_failed(err: StoreError) -> Self {
+        tracing::error!(error = %err, "audit write failed; access refused");
+        ApiError::AuditUnavailable
+    }
+
+    /// The reason recorded in the audit log for a refused access.
+    pub fn audit_reason(&self) -> &'static str {
+        self.slug()
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound => "not-found",
+            ApiError::Malformed { .. } => "malformed-request",
+            ApiError::Invalid { .. } => "validation",
+            ApiError::TooLarge { .. } => "too-large",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyAttempts { .. } => "too-many-attempts",
+            ApiError::AuditUnavailable => "audit-unavailable",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "Authentication required",
+            ApiError::Forbidden => "Forbidden",
+            ApiError::NotFound => "Not found",
+            ApiError::Malformed { .. } => "Malformed request",
+            ApiError::Invalid { .. } => "Validation failed",
+            ApiError::TooLarge { .. } => "Request too large",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::AuditUnavailable => "Audit log unavailable",
+            ApiError::Unavailable => "Service unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI of the problem type, `urn:doorstroom:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// JSON pointer (RFC 6901) to the offending field, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AuditUnavailable | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(cause = %cause, "internal error");
+        }
+        let status = self.status_code();
+        let pointer = match self {
+            ApiError::Malformed { pointer, .. } | ApiError::Invalid { pointer, .. } => pointer.clone(),
+            _ => None,
+        };
+        let problem = Problem {
+            type_uri: format!("urn:doorstroom:problem:{}", self.slug()),
+            title: self.title().to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            pointer,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        match self {
+            ApiError::Unauthenticated(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"doorstroom\""),
+                ));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        response.json(problem)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::error!(cause = %cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        ApiError::from(StoreError::from(err))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal("blocking task was cancelled".into())
+    }
+}

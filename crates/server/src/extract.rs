@@ -1,0 +1,170 @@
+//! Request body extraction with precise errors: the content type is checked,
+//! the size is capped, and a body that does not fit its type is answered
+//! with a JSON pointer to the field at fault.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body of type `T`. Request types use `#[serde(deny_unknown_fields)]`
+/// and domain types that parse, so a `Json<T>` is already valid.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.server.body_limit_bytes)
+            .unwrap_or(64 * 1024);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared_too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|len| len > limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_too_large {
+                return Err(ApiError::TooLarge { limit });
+            }
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::Malformed {
+                    detail: "the request body could not be read".into(),
+                    pointer: None,
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::TooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+/// Deserialises `bytes`, turning serde's error into a problem that points at
+/// the field: syntax errors are 400, a body of the wrong shape or a field
+/// that breaks a rule is 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let pointer = json_pointer(err.path());
+        let inner = err.into_inner();
+        // serde_json appends " at line L column C"; the pointer says more.
+        let message = inner.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map(|(m, _)| m.to_owned())
+            .unwrap_or(message);
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            ApiError::Malformed {
+                detail: format!("the body is not valid JSON: {message}"),
+                pointer: None,
+            }
+        } else {
+            ApiError::Invalid {
+                detail: message,
+                pointer: Some(pointer),
+            }
+        }
+    })?;
+    de.end().map_err(|_| ApiError::Malformed {
+        detail: "the body is not valid JSON: trailing characters after the value".into(),
+        pointer: None,
+    })?;
+    Ok(value)
+}
+
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => pointer.push_str(variant),
+            Segment::Unknown => pointer.push('?'),
+        }
+    }
+    pointer
+}
+
+/// A path parameter that must parse into a domain type.
+pub fn path_param<T>(
+    name: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, doorstroom_domain::ParseError>,
+) -> Result<T, ApiError> {
+    parse(raw).map_err(|err| ApiError::Malformed {
+        detail: format!("path parameter {name}: {}", err.rule),
+        pointer: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        brin: doorstroom_domain::Brin,
+        name: String,
+    }
+
+    #[test]
+    fn pointer_names_the_field_that_breaks_a_rule() {
+        let err = parse_json::<Body>(br#"{"brin":"25lx","name":"x"}"#).err();
+        match err {
+            Some(ApiError::Invalid { pointer, detail }) => {
+                assert_eq!(pointer.as_deref(), Some("/brin"));
+                assert!(detail.contains("two digits"), "{detail}");
+            }
+            other => unreachable!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_syntax_errors_are_told_apart() {
+        assert!(matches!(
+            parse_json::<Body>(br#"{"brin":"25LX","name":"x","extra":1}"#),
+            Err(ApiError::Invalid { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"brin\":"),
+            Err(ApiError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"brin":"25LX","name":"x"} trailing"#),
+            Err(ApiError::Malformed { .. })
+        ));
+    }
+}

@@ -1,0 +1,8 @@
+//! HTTP handlers. Each one authenticates through an extractor, describes its
+//! access to [`crate::access`], and maps rows to views; none of them decides
+//! who may do what.
+
+pub mod audit;
+pub mod institutions;
+pub mod ops;
+pub mod staff;

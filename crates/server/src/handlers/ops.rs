@@ -1,0 +1,50 @@
+//! Operations endpoints: liveness, readiness, metrics and the API document.
+//! None of them touches personal data, so none is audited.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`
+    pub status: String,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// The database answers.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let state = state.clone();
+    web::block(move || state.store.ping()).await??;
+    Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
+}
+
+/// Prometheus text format: requests and latencies by route and status.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/json", body = Object)))]
+#[get("/openapi.json")]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}

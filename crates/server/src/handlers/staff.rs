@@ -1,0 +1,469 @@
+//! Staff accounts, login and "who am I".
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Duration;
+use doorstroom_domain::{
+    Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, CrudKind, InstitutionStatus, Outcome, Password, Principal,
+    Purpose, Resource, ResourceRef, Role, Sector, StaffId, StaffStatus, Username,
+};
+use doorstroom_store::staff::StaffAccount;
+use doorstroom_store::{audit, institutions, login_failures, staff};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{Access, perform};
+use crate::auth::Caller;
+use crate::credentials::{hash_password, new_totp, verify_password, verify_totp};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Json, path_param};
+use crate::request_id::RequestId;
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+
+/// Logging in.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// The current 6-digit code of the account's authenticator app.
+    pub totp: String,
+}
+
+/// A short-lived access token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires (at most 900).
+    pub expires_in: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+const ACCOUNT_BUCKET: &str = "account";
+const ADDRESS_BUCKET: &str = "address";
+
+/// Logs a staff member in with password and TOTP code. Failed attempts are
+/// counted per account and per client address; past the configured limits
+/// the answer is 429 until the window has passed. Every attempt is audited.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "wrong username, password or code (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let request_id = RequestId::of(&req);
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let username = Username::parse(&body.username).ok();
+    let account_bucket = state
+        .secrets
+        .bucket_key("login-account", &body.username.trim().to_ascii_lowercase());
+    let address_bucket = state.secrets.bucket_key("login-address", &address);
+    let st = state.clone();
+    let response = web::block(move || {
+        let now = st.clock.now();
+        let auth = &st.settings.auth;
+        let window_start = now - Duration::seconds(auth.login_failure_window_secs);
+        let mut event = AuditEvent {
+            time: now,
+            actor: Actor::anonymous(),
+            on_behalf_of: None,
+            action: AuditAction::new(CrudKind::Execute, "login"),
+            resource: ResourceRef::new("staff_account", None),
+            data_subject: None,
+            purpose: Purpose::Authentication,
+            outcome: Outcome::Success,
+            reason: None,
+            request_id: Some(request_id),
+        };
+        let append = |event: &AuditEvent| {
+            st.store
+                .write(|conn| audit::append(conn, event).map(|_| ()).map_err(ApiError::audit_failed))
+        };
+
+        let (account_failures, address_failures) = st.store.read(|conn| {
+            Ok::<_, ApiError>((
+                login_failures::count_since(conn, ACCOUNT_BUCKET, &account_bucket, window_start)?,
+                login_failures::count_since(conn, ADDRESS_BUCKET, &address_bucket, window_start)?,
+            ))
+        })?;
+        if account_failures >= auth.max_failures_per_account || address_failures >= auth.max_failures_per_address {
+            append(&event.with_outcome(Outcome::Unauthenticated, "rate_limited"))?;
+            return Err(ApiError::TooManyAttempts {
+                retry_after_secs: auth.login_failure_window_secs,
+            });
+        }
+
+        let account = match &username {
+            Some(u) => st.store.read(|conn| staff::by_username(conn, u))?,
+            None => None,
+        };
+        let password_ok = verify_password(account.as_ref().map(|a| a.password_hash.as_str()), &body.password);
+        let verdict = match &account {
+            None => Err("bad_credentials"),
+            Some(_) if !password_ok => Err("bad_credentials"),
+            Some(a) if a.status != StaffStatus::Active => Err("account_deactivated"),
+            Some(a) => match &a.totp_secret {
+                None => Err("second_factor_not_enrolled"),
+                Some(secret) if !verify_totp(secret, a.username.as_str(), &body.totp, now) => Err("bad_second_factor"),
+                Some(_) => Ok(a),
+            },
+        };
+        if let Some(a) = &account {
+            event.actor = Actor {
+                kind: ActorKind::Staff,
+                institution: a.institution.clone(),
+                id: Some(a.id.to_string()),
+            };
+            event.resource = ResourceRef::new("staff_account", Some(a.id.to_string()));
+        }
+        match verdict {
+            Ok(account) => {
+                let (token, expires_at) = st
+                    .tokens
+                    .issue(account.id, account.role, account.institution.as_ref(), true, now)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                st.store.write(|conn| {
+                    login_failures::clear(conn, ACCOUNT_BUCKET, &account_bucket)?;
+                    audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+                    Ok::<_, ApiError>(())
+                })?;
+                Ok(LoginResponse {
+                    access_token: token,
+                    token_type: "Bearer".into(),
+                    expires_in: (expires_at - now).num_seconds(),
+                    expires_at,
+                })
+            }
+            Err(reason) => {
+                st.store.write(|conn| {
+                    login_failures::record(conn, ACCOUNT_BUCKET, &account_bucket, now)?;
+                    login_failures::record(conn, ADDRESS_BUCKET, &address_bucket, now)?;
+                    audit::append(conn, &event.with_outcome(Outcome::Unauthenticated, reason))
+                        .map_err(ApiError::audit_failed)?;
+                    Ok::<_, ApiError>(())
+                })?;
+                Err(ApiError::Unauthenticated("invalid username, password or second factor"))
+            }
+        }
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// The authenticated caller.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    /// `system` (client certificate) or `staff` (access token).
+    pub kind: String,
+    pub institution: Option<String>,
+    pub sector: Option<Sector>,
+    pub role: Option<Role>,
+    pub staff_id: Option<StaffId>,
+    /// SPKI SHA-256 of the client certificate, for systems.
+    pub fingerprint: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = WhoAmI), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[get("/v1/whoami")]
+pub async fn whoami(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let access = Access::new(
+        Action::WhoAmI,
+        Resource::Broker,
+        ResourceRef::new("principal", None),
+        Purpose::Authentication,
+    );
+    let principal = caller.principal.clone();
+    let view = perform(&state, &caller, access, move |_, _| {
+        Ok(match principal {
+            Principal::System {
+                institution,
+                sector,
+                fingerprint,
+            } => WhoAmI {
+                kind: "system".into(),
+                institution: Some(institution.to_string()),
+                sector: Some(sector),
+                role: None,
+                staff_id: None,
+                fingerprint: Some(fingerprint.to_string()),
+            },
+            Principal::Staff {
+                id, role, institution, ..
+            } => WhoAmI {
+                kind: "staff".into(),
+                institution: institution.map(|b| b.to_string()),
+                sector: None,
+                role: Some(role),
+                staff_id: Some(id),
+                fingerprint: None,
+            },
+            Principal::Operator | Principal::Anonymous => return Err(ApiError::Forbidden),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A staff account (never its password hash or TOTP secret).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffView {
+    pub id: StaffId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub institution: Option<String>,
+    pub status: StaffStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StaffAccount> for StaffView {
+    fn from(a: StaffAccount) -> Self {
+        Self {
+            id: a.id,
+            username: a.username.as_str().to_owned(),
+            display_name: a.display_name,
+            role: a.role,
+            institution: a.institution.map(|b| b.to_string()),
+            status: a.status,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// Creating a staff account. Every account gets a TOTP second factor; its
+/// provisioning URI is returned once, in the response.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaff {
+    #[schema(value_type = String, example = "j.devries")]
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    /// Required for institution admins and intakers; absent for broker admins
+    /// and the broker's own privacy officer.
+    #[schema(value_type = Option<String>, example = "25LX")]
+    #[serde(default)]
+    pub institution: Option<Brin>,
+    /// The initial password, 12 to 256 characters.
+    #[schema(value_type = String)]
+    pub password: Password,
+}
+
+/// A new account or second factor, with the one-time TOTP enrolment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Enrolment {
+    pub account: StaffView,
+    /// `otpauth://` URI for the authenticator app; shown only now.
+    pub totp_uri: String,
+}
+
+#[utoipa::path(
+    tag = "staff",
+    request_body = CreateStaff,
+    responses(
+        (status = 201, body = Enrolment),
+        (status = 409, description = "username taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[post("/v1/staff")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateStaff>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    if !body.role.fits_institution(body.institution.as_ref()) {
+        return Err(ApiError::invalid(
+            "/institution",
+            "institution: broker admins have none; institution admins and intakers need one",
+        ));
+    }
+    let display_name = body.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "/display_name",
+            "display_name: must be 1 to 200 characters without control characters",
+        ));
+    }
+    let access = Access::new(
+        Action::CreateStaff,
+        Resource::StaffAccount {
+            institution: body.institution.clone(),
+            role: body.role,
+        },
+        ResourceRef::new("staff_account", None),
+        Purpose::Administration,
+    );
+    // Hashing is slow; do it before the transaction opens.
+    let password_hash = web::block(move || hash_password(&body.password)).await??;
+    let (secret, totp_uri) = new_totp(body.username.as_str())?;
+    let enrolment = perform(&state, &caller, access, move |conn, now| {
+        if let Some(brin) = &body.institution {
+            match institutions::get(conn, brin)? {
+                Some(i) if i.status == InstitutionStatus::Active => {}
+                _ => {
+                    return Err(ApiError::invalid(
+                        "/institution",
+                        "institution: not a registered active institution",
+                    ));
+                }
+            }
+        }
+        let account = StaffAccount {
+            id: StaffId(uuid::Uuid::new_v4()),
+            username: body.username,
+            display_name,
+            role: body.role,
+            institution: body.institution,
+            password_hash,
+            totp_secret: Some(secret),
+            status: StaffStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        staff::insert(conn, &account)?;
+        Ok(Enrolment {
+            account: StaffView::from(account),
+            totp_uri,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(enrolment))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StaffQuery {
+    /// BRIN of the institution; absent lists every account (broker staff only).
+    pub institution: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "staff",
+    params(StaffQuery),
+    responses((status = 200, body = Vec<StaffView>)),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[get("/v1/staff")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StaffQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let institution = query
+        .into_inner()
+        .institution
+        .map(|raw| path_param("institution", &raw, Brin::parse))
+        .transpose()?;
+    let resource = institution
+        .clone()
+        .map(Resource::Institution)
+        .unwrap_or(Resource::Broker);
+    let access = Access::new(
+        Action::ListStaff,
+        resource,
+        ResourceRef::new("staff_accounts", institution.as_ref().map(|b| b.to_string())),
+        Purpose::Administration,
+    );
+    let views = perform(&state, &caller, access, move |conn, _| {
+        Ok(staff::list(conn, institution.as_ref())?
+            .into_iter()
+            .map(StaffView::from)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Access to one existing account, whose institution and role decide who may
+/// manage it.
+fn manage_access(id: StaffId) -> Access {
+    Access::lookup(
+        Action::ManageStaff,
+        move |conn| {
+            Ok(staff::get(conn, id)?.map(|a| Resource::StaffAccount {
+                institution: a.institution,
+                role: a.role,
+            }))
+        },
+        ResourceRef::new("staff_account", Some(id.to_string())),
+        Purpose::Administration,
+    )
+}
+
+fn staff_id(raw: &str) -> Result<StaffId, ApiError> {
+    path_param("id", raw, str::parse::<StaffId>)
+}
+
+/// Deactivates an account: its tokens stop working at once.
+#[utoipa::path(
+    tag = "staff",
+    params(("id" = String, Path)),
+    responses((status = 200, body = StaffView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[post("/v1/staff/{id}/deactivate")]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = staff_id(&path)?;
+    let view = perform(&state, &caller, manage_access(id), move |conn, now| {
+        staff::set_status(conn, id, StaffStatus::Deactivated, now)?
+            .map(StaffView::from)
+            .ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Replaces an account's second factor (a lost phone); the new provisioning
+/// URI is returned once.
+#[utoipa::path(
+    tag = "staff",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Enrolment), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[post("/v1/staff/{id}/second-factor")]
+pub async fn reset_second_factor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = staff_id(&path)?;
+    let enrolment = perform(&state, &caller, manage_access(id), move |conn, now| {
+        let Some(account) = staff::get(conn, id)? else {
+            return Err(ApiError::NotFound);
+        };
+        let (secret, totp_uri) = new_totp(account.username.as_str())?;
+        let account = staff::set_totp_secret(conn, id, Some(&secret), now)?.ok_or(ApiError::NotFound)?;
+        Ok(Enrolment {
+            account: StaffView::from(account),
+            totp_uri,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(enrolment))
+}

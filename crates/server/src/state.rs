@@ -1,0 +1,24 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use doorstroom_domain::Clock;
+use doorstroom_jose::TrustAnchors;
+use doorstroom_store::Store;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::secrets::Secrets;
+use crate::tls::ClientRoots;
+use crate::tokens::TokenIssuer;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: Secrets,
+    pub tokens: TokenIssuer,
+    pub client_roots: ClientRoots,
+    pub trust_anchors: TrustAnchors,
+    pub metrics: Arc<Metrics>,
+}

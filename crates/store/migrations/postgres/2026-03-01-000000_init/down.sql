@@ -1,0 +1,7 @@
+DROP TABLE IF EXISTS audit_events;
+DROP FUNCTION IF EXISTS audit_events_append_only();
+DROP TABLE IF EXISTS login_failures;
+DROP TABLE IF EXISTS staff_accounts;
+DROP TABLE IF EXISTS client_certificates;
+DROP TABLE IF EXISTS institution_keys;
+DROP TABLE IF EXISTS institutions;

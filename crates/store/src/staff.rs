@@ -1,0 +1,194 @@
+//! Staff accounts (people who log in).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{Brin, Role, StaffId, StaffStatus, Username};
+
+use crate::schema::staff_accounts;
+use crate::{DbConn, StoreError, from_ms, guarded, parsed, to_ms};
+
+/// A staff account. Its `Debug` output redacts the password hash and the
+/// TOTP secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub id: StaffId,
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    /// `None` for the broker's own staff.
+    pub institution: Option<Brin>,
+    /// A PHC string (argon2id).
+    pub password_hash: String,
+    /// Base32 TOTP secret; `None` until a second factor is enrolled.
+    pub totp_secret: Option<String>,
+    pub status: StaffStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StaffAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffAccount")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("institution", &self.institution)
+            .field("password_hash", &"***")
+            .field("totp_secret", &self.totp_secret.as_ref().map(|_| "***"))
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = staff_accounts)]
+struct Row {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    brin: Option<String>,
+    password_hash: String,
+    totp_secret: Option<String>,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Row {
+    fn from_domain(a: &StaffAccount) -> Row {
+        Row {
+            id: a.id.to_string(),
+            username: a.username.as_str().to_owned(),
+            display_name: a.display_name.clone(),
+            role: a.role.as_str().to_owned(),
+            brin: a.institution.as_ref().map(|b| b.as_str().to_owned()),
+            password_hash: a.password_hash.clone(),
+            totp_secret: a.totp_secret.clone(),
+            status: a.status.as_str().to_owned(),
+            created_at: to_ms(a.created_at),
+            updated_at: to_ms(a.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<StaffAccount, StoreError> {
+        Ok(StaffAccount {
+            id: parsed(StaffId::from_str(&self.id), "staff_accounts.id")?,
+            username: parsed(Username::parse(&self.username), "staff_accounts.username")?,
+            display_name: self.display_name,
+            role: parsed(Role::parse(&self.role), "staff_accounts.role")?,
+            institution: self
+                .brin
+                .as_deref()
+                .map(|b| parsed(Brin::parse(b), "staff_accounts.brin"))
+                .transpose()?,
+            password_hash: self.password_hash,
+            totp_secret: self.totp_secret,
+            status: parsed(StaffStatus::parse(&self.status), "staff_accounts.status")?,
+            created_at: from_ms(self.created_at, "staff_accounts.created_at")?,
+            updated_at: from_ms(self.updated_at, "staff_accounts.updated_at")?,
+        })
+    }
+}
+
+/// Creates an account. A taken username is `Conflict("username")` (a
+/// duplicate id `Conflict("staff_account")`); an unknown institution is
+/// `NotFound`.
+pub fn insert(conn: &mut DbConn, account: &StaffAccount) -> Result<(), StoreError> {
+    let row = Row::from_domain(account);
+    let inserted = guarded(conn, "staff_account", |c| {
+        diesel::insert_into(staff_accounts::table).values(&row).execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        // Which unique constraint was hit is read back rather than parsed
+        // from the backend's error text.
+        Err(StoreError::Conflict(_)) if username_taken(conn, &row.username)? => Err(StoreError::Conflict("username")),
+        Err(e) => Err(e),
+    }
+}
+
+fn username_taken(conn: &mut DbConn, username: &str) -> Result<bool, StoreError> {
+    Ok(staff_accounts::table
+        .filter(staff_accounts::username.eq(username))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn get(conn: &mut DbConn, id: StaffId) -> Result<Option<StaffAccount>, StoreError> {
+    staff_accounts::table
+        .find(id.to_string())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_domain)
+        .transpose()
+}
+
+pub fn by_username(conn: &mut DbConn, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
+    staff_accounts::table
+        .filter(staff_accounts::username.eq(username.as_str()))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_domain)
+        .transpose()
+}
+
+/// The accounts of one institution (`Some`), or all accounts (`None`),
+/// ordered by username.
+pub fn list(conn: &mut DbConn, institution: Option<&Brin>) -> Result<Vec<StaffAccount>, StoreError> {
+    let mut query = staff_accounts::table
+        .select(Row::as_select())
+        .order(staff_accounts::username.asc())
+        .into_boxed();
+    if let Some(brin) = institution {
+        query = query.filter(staff_accounts::brin.eq(brin.as_str()));
+    }
+    query.load(conn)?.into_iter().map(Row::into_domain).collect()
+}
+
+/// Activates or deactivates an account. `None` if there is no such account.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: StaffId,
+    status: StaffStatus,
+    now: DateTime<Utc>,
+) -> Result<Option<StaffAccount>, StoreError> {
+    let updated = diesel::update(staff_accounts::table.find(id.to_string()))
+        .set((
+            staff_accounts::status.eq(status.as_str()),
+            staff_accounts::updated_at.eq(to_ms(now)),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    get(conn, id)
+}
+
+/// Enrols (`Some`) or resets (`None`) the TOTP secret. `None` if there is no
+/// such account.
+pub fn set_totp_secret(
+    conn: &mut DbConn,
+    id: StaffId,
+    secret: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<StaffAccount>, StoreError> {
+    let updated = diesel::update(staff_accounts::table.find(id.to_string()))
+        .set((
+            staff_accounts::totp_secret.eq(secret),
+            staff_accounts::updated_at.eq(to_ms(now)),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    get(conn, id)
+}

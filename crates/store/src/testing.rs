@@ -1,0 +1,260 @@
+//! Test support: a fresh, empty database per test on either backend, and
+//! fault injection for fail-closed tests. Behind the `testing` feature;
+//! never enabled in production builds.
+//!
+//! # PostgreSQL
+//! Set `DOORSTROOM_TEST_PG_URL` to an admin URL of a role with `CREATEDB`,
+//! e.g. `postgres://doorstroom_test:doorstroom_test@127.0.0.1:5432/postgres`.
+//! Each [`TestDb`] then creates `dst_<uuid>` and drops it (`WITH (FORCE)`)
+//! when dropped. Without the variable the PostgreSQL variant of a test is
+//! skipped with one line on stderr, except when `CI` is `true`: CI must
+//! never skip PostgreSQL silently, so there it panics.
+//!
+//! # Running a test on every backend
+//! * Sync tests: write `fn my_test(db: &TestDb)` and list it in
+//!   [`backend_tests!`](crate::backend_tests), which makes
+//!   `sqlite::my_test` and `postgres::my_test`.
+//! * Or loop: [`for_each_backend`]`(|db| …)`, or `for db in TestDb::all()`
+//!   (handy in async tests, which can use `db.url` to start a server).
+//! * Or one at a time: [`TestDb::sqlite`], [`TestDb::postgres_or_skip`].
+
+// Test helpers report setup failures by panicking, like assertions do.
+#![allow(clippy::panic, clippy::expect_used)]
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use tempfile::TempDir;
+
+use crate::{DbConn, Store};
+
+/// The environment variable holding the PostgreSQL admin URL.
+pub const PG_URL_VAR: &str = "DOORSTROOM_TEST_PG_URL";
+
+/// Connections per test store: enough for the concurrency tests.
+pub const TEST_POOL_SIZE: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestBackend {
+    pub const ALL: [TestBackend; 2] = [TestBackend::Sqlite, TestBackend::Postgres];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            TestBackend::Sqlite => "sqlite",
+            TestBackend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A fresh, empty database that disappears when dropped. Drop every
+/// [`Store`] on it first (declare the `TestDb` before the store).
+pub struct TestDb {
+    /// Pass to [`Store::open`] (or to the server's configuration).
+    pub url: String,
+    pub backend: TestBackend,
+    inner: Inner,
+}
+
+enum Inner {
+    Sqlite { _dir: TempDir },
+    Postgres { admin_url: String, database: String },
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestDb {
+    /// A fresh database on `backend`. Panics if it cannot be made, and for
+    /// PostgreSQL if `DOORSTROOM_TEST_PG_URL` is unset.
+    pub fn new(backend: TestBackend) -> TestDb {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::Builder::new()
+                    .prefix("doorstroom-test-")
+                    .tempdir()
+                    .expect("create a temporary directory");
+                let path = dir.path().join("doorstroom.sqlite3");
+                let url = format!("sqlite://{}", path.display());
+                TestDb {
+                    url,
+                    backend,
+                    inner: Inner::Sqlite { _dir: dir },
+                }
+            }
+            TestBackend::Postgres => {
+                let admin_url = pg_admin_url()
+                    .unwrap_or_else(|| panic!("{PG_URL_VAR} is not set: it must name a PostgreSQL role with CREATEDB"));
+                let database = format!("dst_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("cannot connect to {PG_URL_VAR}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{database}\""))
+                    .unwrap_or_else(|e| panic!("cannot create test database {database}: {e}"));
+                TestDb {
+                    url: with_database(&admin_url, &database),
+                    backend,
+                    inner: Inner::Postgres { admin_url, database },
+                }
+            }
+        }
+    }
+
+    pub fn sqlite() -> TestDb {
+        TestDb::new(TestBackend::Sqlite)
+    }
+
+    /// A fresh PostgreSQL database, or `None` (after one line on stderr) if
+    /// `DOORSTROOM_TEST_PG_URL` is unset. Panics instead when `CI` is true.
+    pub fn postgres_or_skip() -> Option<TestDb> {
+        if pg_admin_url().is_some() {
+            return Some(TestDb::new(TestBackend::Postgres));
+        }
+        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        if ci {
+            panic!("{PG_URL_VAR} is not set but CI is: the PostgreSQL tests must run in CI, not be skipped");
+        }
+        eprintln!("skipped the PostgreSQL variant: set {PG_URL_VAR} to run it");
+        None
+    }
+
+    /// SQLite, and PostgreSQL unless skipped (see [`TestDb::postgres_or_skip`]).
+    pub fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        dbs.extend(TestDb::postgres_or_skip());
+        dbs
+    }
+
+    /// Opens (and migrates) a store on this database with
+    /// [`TEST_POOL_SIZE`] connections.
+    pub fn store(&self) -> Store {
+        self.open(TEST_POOL_SIZE)
+    }
+
+    pub fn open(&self, max_connections: u32) -> Store {
+        Store::open(&self.url, max_connections)
+            .unwrap_or_else(|e| panic!("cannot open the {} test store: {e}", self.backend.name()))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Inner::Postgres { admin_url, database } = &self.inner {
+            let dropped = PgConnection::establish(admin_url)
+                .map_err(|e| e.to_string())
+                .and_then(|mut admin| {
+                    admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = dropped {
+                eprintln!("could not drop test database {database}: {e}");
+            }
+        }
+    }
+}
+
+/// Runs `f` on a fresh database of every backend (PostgreSQL unless
+/// skipped), SQLite first.
+pub fn for_each_backend(mut f: impl FnMut(&TestDb)) {
+    for db in TestDb::all() {
+        f(&db);
+    }
+}
+
+/// Makes `sqlite::NAME` and `postgres::NAME` tests from functions
+/// `fn NAME(db: &TestDb)` in the current module.
+///
+/// ```ignore
+/// fn round_trip(db: &TestDb) { let store = db.store(); /* … */ }
+/// doorstroom_store::backend_tests!(round_trip);
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    let db = $crate::testing::TestDb::new($crate::testing::TestBackend::Sqlite);
+                    super::$name(&db);
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = $crate::testing::TestDb::postgres_or_skip() {
+                        super::$name(&db);
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// Makes every later INSERT into `audit_events` fail, for fail-closed tests.
+pub fn break_audit_writes(store: &Store) {
+    store
+        .write(|conn| -> Result<(), crate::StoreError> {
+            match conn {
+                DbConn::Sqlite(c) => c.batch_execute(
+                    "CREATE TRIGGER audit_disabled_by_test BEFORE INSERT ON audit_events \
+                     BEGIN SELECT RAISE(ABORT, 'audit disabled by test'); END;",
+                )?,
+                DbConn::Postgres(c) => c.batch_execute(
+                    "CREATE FUNCTION audit_disabled_by_test() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN RAISE EXCEPTION 'audit disabled by test'; END $$; \
+                     CREATE TRIGGER audit_disabled_by_test BEFORE INSERT ON audit_events \
+                     FOR EACH ROW EXECUTE FUNCTION audit_disabled_by_test();",
+                )?,
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("cannot break audit writes: {e}"));
+}
+
+fn pg_admin_url() -> Option<String> {
+    std::env::var(PG_URL_VAR).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The admin URL with its database replaced by `database`.
+fn with_database(admin_url: &str, database: &str) -> String {
+    let (scheme, rest) = admin_url.split_once("://").unwrap_or(("postgres", admin_url));
+    let (location, query) = match rest.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (rest, None),
+    };
+    let authority = location.split_once('/').map_or(location, |(authority, _)| authority);
+    match query {
+        Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
+        None => format!("{scheme}://{authority}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_in_the_url() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5432/postgres", "dst_x"),
+            "postgres://u:p@127.0.0.1:5432/dst_x"
+        );
+        assert_eq!(
+            with_database("postgresql://u@h/postgres?sslmode=disable", "dst_x"),
+            "postgresql://u@h/dst_x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "dst_x"), "postgres://u@h/dst_x");
+    }
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The one test command of Doorstroom: system packages, a PostgreSQL to test
+# against, formatting, lints and every test of the workspace.
+#
+#   tests/run-all.sh [extra args for `cargo test --workspace`]
+#
+# The PostgreSQL tests use $DOORSTROOM_TEST_PG_URL. When it is not set, the
+# local PostgreSQL 15 cluster is started and a `doorstroom_test` role is made
+# for them. PostgreSQL tests are never skipped: if no server can be reached,
+# this script fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15)
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PG_ROLE=doorstroom_test
+PG_PASSWORD=doorstroom_test
+
+step() { printf '\n==> %s\n' "$*"; }
+die() {
+    printf '\nrun-all: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root (directly, or through sudo when we are not root).
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+# Runs a command as the postgres superuser, from a directory it can read.
+as_postgres() {
+    if [[ $(id -u) -eq 0 ]]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && sudo -u postgres -- "$@")
+    fi
+}
+
+# --- (a) system packages -----------------------------------------------------
+step "system packages: ${PACKAGES[*]}"
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]} > 0)); then
+    echo "installing: ${missing[*]}"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+else
+    echo "all present"
+fi
+
+# --- (b) PostgreSQL ------------------------------------------------------------
+step "PostgreSQL for the tests"
+if [[ -n ${DOORSTROOM_TEST_PG_URL:-} ]]; then
+    echo "using DOORSTROOM_TEST_PG_URL from the environment (local cluster left alone)"
+else
+    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+        echo "starting cluster 15/main"
+        as_root pg_ctlcluster 15 main start ||
+            echo "pg_ctlcluster 15 main start failed; waiting in case it is starting anyway" >&2
+    fi
+    ready=false
+    for _ in $(seq 1 30); do
+        if pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+            ready=true
+            break
+        fi
+        sleep 1
+    done
+    if [[ $ready != true ]]; then
+        die "PostgreSQL is not accepting connections on $PG_HOST:$PG_PORT after 30 s.
+Start it by hand (pg_ctlcluster 15 main start; see /var/log/postgresql/) or set
+DOORSTROOM_TEST_PG_URL to a server the tests may use. The PostgreSQL tests are
+not skipped, so the run stops here."
+    fi
+    echo "PostgreSQL is up on $PG_HOST:$PG_PORT"
+
+    exists="$(as_postgres psql -p "$PG_PORT" -v ON_ERROR_STOP=1 -tAc \
+        "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ||
+        die "cannot query PostgreSQL as the postgres superuser"
+    if [[ $exists == 1 ]]; then
+        echo "role $PG_ROLE exists"
+    else
+        as_postgres psql -p "$PG_PORT" -v ON_ERROR_STOP=1 -tAc \
+            "CREATE ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" >/dev/null ||
+            die "cannot create role $PG_ROLE"
+        echo "role $PG_ROLE created"
+    fi
+    export DOORSTROOM_TEST_PG_URL="postgres://$PG_ROLE:$PG_PASSWORD@$PG_HOST:$PG_PORT/postgres"
+fi
+# Prove that the tests can log in with the URL they will be given.
+psql "$DOORSTROOM_TEST_PG_URL" -v ON_ERROR_STOP=1 -tAc 'SELECT 1' >/dev/null ||
+    die "cannot log in with DOORSTROOM_TEST_PG_URL (user, password, pg_hba.conf?)"
+echo "DOORSTROOM_TEST_PG_URL works: ${DOORSTROOM_TEST_PG_URL%%://*}://…@${DOORSTROOM_TEST_PG_URL#*@}"
+
+# --- (c) formatting ------------------------------------------------------------
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+# --- (d) lints ------------------------------------------------------------------
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+# --- (e) tests ------------------------------------------------------------------
+step "cargo test --workspace $*"
+cargo test --workspace "$@"
+
+step "all checks passed"
