@@ -1,1 +1,226 @@
-//! shared harness
+//! The end-to-end test harness: a real broker on an ephemeral port over real
+//! TLS, with a fresh development PKI and a fresh database (SQLite or
+//! PostgreSQL) per test, and an injected clock that tests move.
+
+// Harness set-up failures are test failures.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use doorstroom_cli::pki::{self, DevPki};
+use doorstroom_cli::{dev, operator};
+use doorstroom_client::Client;
+use doorstroom_domain::{Brin, Clock, Password, Role, Username};
+use doorstroom_jose::TrustAnchors;
+use doorstroom_server::clock::ManualClock;
+use doorstroom_server::config::Settings;
+use doorstroom_server::tls::ClientRoots;
+use doorstroom_server::{RunningServer, Secrets};
+use doorstroom_store::Store;
+pub use doorstroom_store::testing::{TestBackend, TestDb, break_audit_writes};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const VO: &str = "07AB";
+pub const MBO: &str = "25LX";
+pub const OTHER_MBO: &str = "27GH";
+
+/// A running broker and everything needed to call it.
+pub struct TestBroker {
+    pub server: RunningServer,
+    pub store: Store,
+    pub clock: ManualClock,
+    pub pki: DevPki,
+    pub base_url: String,
+    pub settings: Settings,
+    pub backend: TestBackend,
+    // Dropped last: the database and the files.
+    _db: TestDb,
+    pub dir: TempDir,
+}
+
+/// Credentials of a staff account made for a test.
+#[derive(Clone)]
+pub struct StaffCredentials {
+    pub username: String,
+    pub password: String,
+    pub totp_secret: String,
+    pub id: String,
+}
+
+impl TestBroker {
+    /// A broker on `db` with the demo institutions registered.
+    pub async fn start(db: TestDb) -> TestBroker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::default();
+        let now = clock.now();
+        let certs = dir.path().join("certs");
+        let pki = pki::ensure_dev_pki(&certs, now).expect("dev PKI");
+
+        let mut settings = Settings::load(None).expect("default settings");
+        settings.server.bind = "127.0.0.1:0".parse().expect("address");
+        settings.server.workers = 2;
+        settings.tls.cert = pki.server_cert_path();
+        settings.tls.key = pki.server_key_path();
+        settings.tls.client_ca = pki.ca_cert_path();
+        settings.jose.trust_anchors = pki.ca_cert_path();
+        settings.database.url = db.url.clone();
+        let secrets_dir = dir.path().join("secrets");
+        settings.secrets.pseudonym_key_file = secrets_dir.join("pseudonym.key");
+        settings.secrets.token_key_file = secrets_dir.join("token.key");
+        settings.secrets.signing_key_file = secrets_dir.join("broker-signing.pem");
+        Secrets::generate_missing(&settings.secrets).expect("secrets");
+        let secrets = Secrets::load(&settings.secrets).expect("load secrets");
+
+        let store = Store::open(&db.url, 8).expect("open store");
+        let roots = ClientRoots::load(&settings.tls.client_ca).expect("client roots");
+        let anchors = TrustAnchors::from_pem(&std::fs::read(pki.ca_cert_path()).expect("ca")).expect("anchors");
+        dev::register_demo_institutions(&store, now, &pki, &roots, &anchors).expect("demo institutions");
+
+        let server = doorstroom_server::start(settings.clone(), store.clone(), secrets, Arc::new(clock.clone()))
+            .await
+            .expect("start broker");
+        let base_url = format!("https://localhost:{}", server.addr.port());
+        TestBroker {
+            server,
+            store,
+            clock,
+            pki,
+            base_url,
+            settings,
+            backend: db.backend,
+            _db: db,
+            dir,
+        }
+    }
+
+    /// Runs `test` against a fresh broker on every backend (PostgreSQL is
+    /// mandatory in CI; see `doorstroom_store::testing`).
+    pub async fn on_every_backend<F, Fut>(test: F)
+    where
+        F: Fn(TestBroker) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        for db in TestDb::all() {
+            let backend = db.backend;
+            eprintln!("-- on {}", backend.name());
+            let broker = TestBroker::start(db).await;
+            test(broker).await;
+        }
+    }
+
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.pki.ca_cert_path()).expect("ca.pem")
+    }
+
+    /// A client without certificate or token.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base_url, &self.ca_pem(), None).expect("client")
+    }
+
+    /// A client with a PEM identity (certificate and key).
+    pub fn with_identity(&self, cert_pem: &str, key_pem: &str) -> Client {
+        let identity = format!("{cert_pem}\n{key_pem}");
+        Client::new(&self.base_url, &self.ca_pem(), Some(identity.as_bytes())).expect("client")
+    }
+
+    pub fn institution_dir(&self, brin: &str) -> PathBuf {
+        self.pki.institution_dir(&Brin::parse(brin).expect("brin"))
+    }
+
+    /// The school system of a demo institution, with its client certificate.
+    pub fn system(&self, brin: &str) -> Client {
+        let dir = self.institution_dir(brin);
+        let cert = std::fs::read_to_string(dir.join(pki::CLIENT_CERT_FILE)).expect("client cert");
+        let key = std::fs::read_to_string(dir.join(pki::CLIENT_KEY_FILE)).expect("client key");
+        self.with_identity(&cert, &key)
+    }
+
+    /// Creates a staff account through the operator's path.
+    pub fn create_staff(&self, username: &str, role: Role, institution: Option<&str>) -> StaffCredentials {
+        let password = format!("pw-{}-{}", username, uuid::Uuid::new_v4().simple());
+        let created = operator::create_staff(
+            &self.store,
+            self.clock.now(),
+            Username::parse(username).expect("username"),
+            "Test Person",
+            role,
+            institution.map(|b| Brin::parse(b).expect("brin")),
+            &Password::parse(&password).expect("password"),
+        )
+        .expect("create staff");
+        StaffCredentials {
+            username: username.to_owned(),
+            password,
+            totp_secret: created.totp_secret,
+            id: created.account.id.to_string(),
+        }
+    }
+
+    /// The TOTP code at the broker's clock.
+    pub fn totp(&self, secret: &str) -> String {
+        totp_at(secret, self.clock.now())
+    }
+
+    /// Logs in and returns a client carrying the access token.
+    pub async fn login(&self, creds: &StaffCredentials) -> Client {
+        self.anonymous()
+            .login(&creds.username, &creds.password, &self.totp(&creds.totp_secret))
+            .await
+            .unwrap_or_else(|e| panic!("login of {} failed: {e}", creds.username))
+    }
+
+    /// A logged-in account of `role`, made for the test.
+    pub async fn staff(&self, username: &str, role: Role, institution: Option<&str>) -> Client {
+        let creds = self.create_staff(username, role, institution);
+        self.login(&creds).await
+    }
+
+    /// All audit events, read straight from the store.
+    pub fn audit_events(&self) -> Vec<doorstroom_domain::AuditEvent> {
+        self.store
+            .read(|conn| {
+                doorstroom_store::audit::list(
+                    conn,
+                    &doorstroom_store::audit::AuditQuery {
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                )
+            })
+            .expect("audit events")
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+}
+
+/// The TOTP code for `secret` at `time`.
+pub fn totp_at(secret: &str, time: DateTime<Utc>) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32 secret");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).expect("totp");
+    totp.generate(time.timestamp() as u64)
+}
+
+/// Asserts that `body` is an RFC 9457 problem with `status`, and returns its
+/// `detail`.
+pub fn assert_problem(status: u16, body: &Value, expected_status: u16) -> String {
+    assert_eq!(status, expected_status, "unexpected status; body: {body}");
+    assert_eq!(
+        body["status"].as_u64(),
+        Some(u64::from(expected_status)),
+        "problem status: {body}"
+    );
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:doorstroom:problem:")),
+        "problem type: {body}"
+    );
+    assert!(body["title"].is_string(), "problem title: {body}");
+    body["detail"].as_str().unwrap_or_default().to_owned()
+}

@@ -23,6 +23,16 @@ pub enum ClientError {
     },
 }
 
+/// An answer, as received.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    /// The body as JSON, or `Null` when it is not JSON.
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
 /// A connection to one broker.
 #[derive(Clone)]
 pub struct Client {
@@ -67,6 +77,12 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), ClientError> {
+        let reply = self.fetch(method, path, body).await?;
+        Ok((reply.status, reply.body))
+    }
+
+    /// A raw request with the content type of the answer.
+    pub async fn fetch(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
@@ -76,9 +92,19 @@ impl Client {
         }
         let response = request.send().await?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let bytes = response.bytes().await?;
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, value))
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+            raw: bytes.to_vec(),
+        })
     }
 
     async fn call<T: DeserializeOwned>(

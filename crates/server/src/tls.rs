@@ -117,7 +117,8 @@ impl ClientRoots {
             let anchor = webpki::anchor_from_trusted_cert(cert)
                 .map_err(|e| TlsError::Invalid(format!("{}: {e}", path.display())))?
                 .to_owned();
-            subjects.push(DistinguishedName::from(anchor.subject.as_ref().to_vec()));
+            // webpki keeps the subject without its outer SEQUENCE; TLS wants it whole.
+            subjects.push(DistinguishedName::in_sequence(anchor.subject.as_ref()));
             anchors.push(anchor);
         }
         Ok(Self { anchors, subjects })

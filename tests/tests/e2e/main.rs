@@ -1,0 +1,5 @@
+//! End-to-end tests of the broker over real TLS, on SQLite and PostgreSQL.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+mod auth;
