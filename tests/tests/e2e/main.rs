@@ -3,3 +3,4 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod registry;
