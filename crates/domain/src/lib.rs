@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod dossier;
 pub mod ids;
 pub mod principal;
 pub mod staff;
@@ -15,6 +16,7 @@ pub mod staff;
 pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef};
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
+pub use dossier::{ApplicationStatus, Section};
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
 };

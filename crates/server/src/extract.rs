@@ -71,6 +71,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// the field: syntax errors are 400, a body of the wrong shape or a field
 /// that breaks a rule is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object. serde's derived structs would also
+    // take a positional array, which would bypass the documented shape.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+            return Err(ApiError::Invalid {
+                detail: "the body must be a JSON object".into(),
+                pointer: Some(String::new()),
+            });
+        }
+        _ => {
+            return Err(ApiError::Malformed {
+                detail: "the body is not valid JSON".into(),
+                pointer: None,
+            });
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let pointer = json_pointer(err.path());
@@ -113,6 +130,50 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     pointer
+}
+
+/// Query parameters of type `T` (with `#[serde(deny_unknown_fields)]`); a
+/// value that does not fit is answered with 400 naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string, naming the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(url_pairs(query));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let name = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let detail = if name.is_empty() || name == "." {
+            format!("query: {inner}")
+        } else {
+            format!("query parameter {name}: {inner}")
+        };
+        ApiError::Malformed { detail, pointer: None }
+    })
+}
+
+fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// A query parameter that must parse into a domain type.
+pub fn query_param<T>(
+    name: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, doorstroom_domain::ParseError>,
+) -> Result<T, ApiError> {
+    parse(raw).map_err(|err| ApiError::Malformed {
+        detail: format!("query parameter {name}: {}", err.rule),
+        pointer: None,
+    })
 }
 
 /// A path parameter that must parse into a domain type.

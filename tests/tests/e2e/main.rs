@@ -3,4 +3,5 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod bad_input;
 mod registry;

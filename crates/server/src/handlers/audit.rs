@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::{Access, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::path_param;
+use crate::extract::{Query, query_param};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -52,12 +52,12 @@ pub struct SequencedEvent {
 pub async fn events(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<EventQuery>,
+    query: Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    let query = query.0;
     let institution = query
         .institution
-        .map(|raw| path_param("institution", &raw, Brin::parse))
+        .map(|raw| query_param("institution", &raw, Brin::parse))
         .transpose()?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -15,7 +15,7 @@ use crate::access::{Access, perform};
 use crate::auth::Caller;
 use crate::credentials::{hash_password, new_totp, verify_password, verify_totp};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Json, path_param};
+use crate::extract::{Json, Query, path_param, query_param};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -136,6 +136,8 @@ pub async fn login(
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
                 st.store.write(|conn| {
                     login_failures::clear(conn, ACCOUNT_BUCKET, &account_bucket)?;
+                    // Failures older than the window count for nothing; drop them.
+                    login_failures::prune_before(conn, window_start)?;
                     audit::append(conn, &event).map_err(ApiError::audit_failed)?;
                     Ok::<_, ApiError>(())
                 })?;
@@ -368,12 +370,12 @@ pub struct StaffQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StaffQuery>,
+    query: Query<StaffQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let institution = query
-        .into_inner()
+        .0
         .institution
-        .map(|raw| path_param("institution", &raw, Brin::parse))
+        .map(|raw| query_param("institution", &raw, Brin::parse))
         .transpose()?;
     let resource = institution
         .clone()
