@@ -8,7 +8,7 @@ use doorstroom_domain::{
     StaffStatus, Username,
 };
 use doorstroom_jose::TrustAnchors;
-use doorstroom_server::access::{Access, perform_in};
+use doorstroom_server::access::{Access, Located, perform_in};
 use doorstroom_server::credentials::{hash_password, new_totp};
 use doorstroom_server::error::ApiError;
 use doorstroom_server::handlers::institutions::{checked_key, parse_client_certificate};
@@ -212,9 +212,11 @@ pub fn deactivate_staff(store: &Store, now: DateTime<Utc>, id: StaffId) -> Resul
     let access = Access::lookup(
         Action::ManageStaff,
         move |conn| {
-            Ok(staff::get(conn, id)?.map(|a| Resource::StaffAccount {
-                institution: a.institution,
-                role: a.role,
+            Ok(staff::get(conn, id)?.map(|a| {
+                Located::from(Resource::StaffAccount {
+                    institution: a.institution,
+                    role: a.role,
+                })
             }))
         },
         ResourceRef::new("staff_account", Some(id.to_string())),

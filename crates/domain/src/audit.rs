@@ -225,11 +225,19 @@ impl Action {
             | Action::ReadInstitution
             | Action::ReadCredentials
             | Action::ListStaff
-            | Action::ReadAuditLog => CrudKind::Read,
-            Action::RegisterInstitution | Action::CreateStaff => CrudKind::Create,
-            Action::UpdateInstitution | Action::ManageKeys | Action::ManageCertificates | Action::ManageStaff => {
-                CrudKind::Update
+            | Action::ReadAuditLog
+            | Action::ReadApplication
+            | Action::ListInbox
+            | Action::PullPackage => CrudKind::Read,
+            Action::RegisterInstitution | Action::CreateStaff | Action::RegisterApplication | Action::SubmitPackage => {
+                CrudKind::Create
             }
+            Action::UpdateInstitution
+            | Action::ManageKeys
+            | Action::ManageCertificates
+            | Action::ManageStaff
+            | Action::ReportStatus
+            | Action::AcknowledgePackage => CrudKind::Update,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the [`Action`] and [`Resource`] they are about to touch and ask
 //! [`authorize`]. Every decision, allow or deny, is audited by the caller.
 
-use crate::ids::Brin;
+use crate::ids::{Brin, Sector};
 use crate::principal::{Principal, Role};
 
 /// What a caller wants to do.
@@ -34,6 +34,22 @@ pub enum Action {
     ManageStaff,
     /// Read the audit log (of an institution, or all of it).
     ReadAuditLog,
+    /// Register that a student applied (on [`Resource::Application`]).
+    RegisterApplication,
+    /// Read an application and its status (on [`Resource::Application`]).
+    ReadApplication,
+    /// Report the course of an application (on [`Resource::Application`]).
+    ReportStatus,
+    /// Submit a dossier package (on [`Resource::Package`]).
+    SubmitPackage,
+    /// List the packages waiting for an institution (on
+    /// [`Resource::Institution`]); metadata only.
+    ListInbox,
+    /// Take a package out: its envelope and releasable sections (on
+    /// [`Resource::Package`]).
+    PullPackage,
+    /// Acknowledge receipt of a package (on [`Resource::Package`]).
+    AcknowledgePackage,
 }
 
 impl Action {
@@ -50,6 +66,13 @@ impl Action {
         Action::CreateStaff,
         Action::ManageStaff,
         Action::ReadAuditLog,
+        Action::RegisterApplication,
+        Action::ReadApplication,
+        Action::ReportStatus,
+        Action::SubmitPackage,
+        Action::ListInbox,
+        Action::PullPackage,
+        Action::AcknowledgePackage,
     ];
 
     /// Stable name, used in audit events.
@@ -67,7 +90,31 @@ impl Action {
             Action::CreateStaff => "create_staff",
             Action::ManageStaff => "manage_staff",
             Action::ReadAuditLog => "read_audit_log",
+            Action::RegisterApplication => "register_application",
+            Action::ReadApplication => "read_application",
+            Action::ReportStatus => "report_status",
+            Action::SubmitPackage => "submit_package",
+            Action::ListInbox => "list_inbox",
+            Action::PullPackage => "pull_package",
+            Action::AcknowledgePackage => "acknowledge_package",
         }
+    }
+
+    /// Whether the action is part of the dossier exchange (applications and
+    /// packages). These are for the schools' systems and the mbo's intakers
+    /// only: never for the broker's or an institution's administrators or
+    /// privacy officers.
+    pub const fn is_exchange(self) -> bool {
+        matches!(
+            self,
+            Action::RegisterApplication
+                | Action::ReadApplication
+                | Action::ReportStatus
+                | Action::SubmitPackage
+                | Action::ListInbox
+                | Action::PullPackage
+                | Action::AcknowledgePackage
+        )
     }
 }
 
@@ -81,6 +128,11 @@ pub enum Resource {
     /// One staff account, described by the institution and role it has or
     /// will have (`None`: broker staff).
     StaffAccount { institution: Option<Brin>, role: Role },
+    /// A student's application at an mbo: the receiving mbo and, if the mbo
+    /// named it, the vo school the student comes from.
+    Application { receiving: Brin, sending: Option<Brin> },
+    /// A dossier package from a sending school to a receiving mbo.
+    Package { sender: Brin, recipient: Brin },
 }
 
 /// Why access was refused. The text goes into the audit log; callers see a
@@ -100,6 +152,10 @@ pub enum DenyReason {
     /// The caller's own account has a role and institution that do not fit
     /// together (only possible through tampering).
     InvalidAccount,
+    /// The caller's institution is in the wrong sector for the action: only
+    /// mbo systems register applications and receive packages, only vo, vso
+    /// and pro systems send them.
+    WrongSector,
 }
 
 impl DenyReason {
@@ -112,6 +168,7 @@ impl DenyReason {
             DenyReason::BrokerScopeOnly => "broker_scope_only",
             DenyReason::ResourceMismatch => "resource_mismatch",
             DenyReason::InvalidAccount => "invalid_account",
+            DenyReason::WrongSector => "wrong_sector",
         }
     }
 }
@@ -148,7 +205,27 @@ use DenyReason::*;
 ///   intakers and admins; privacy officers' accounts are the broker admins'
 ///   to manage, so that an institution cannot take over its own supervisor;
 /// - privacy officers read their own institution's audit log, credentials
-///   and staff list; the broker's privacy officer reads all.
+///   and staff list; the broker's privacy officer reads all;
+/// - the dossier exchange ([`Action::is_exchange`]) is for the schools'
+///   systems and the mbo's intakers alone; the broker's staff never handle
+///   dossiers, nor do institution admins or privacy officers:
+///
+/// | action                 | resource    | system (its sector)                                 | intaker               |
+/// |------------------------|-------------|-----------------------------------------------------|-----------------------|
+/// | `register_application` | application | of `receiving` (mbo)                                | —                     |
+/// | `read_application`     | application | of `receiving` (mbo), or of `sending` (vo/vso/pro)  | of `receiving`        |
+/// | `report_status`        | application | of `receiving` (mbo)                                | of `receiving`        |
+/// | `submit_package`       | package     | of `sender` (vo/vso/pro)                            | —                     |
+/// | `list_inbox`           | institution | of that institution (mbo)                           | of that institution   |
+/// | `pull_package`         | package     | of `recipient` (mbo)                                | of `recipient`        |
+/// | `acknowledge_package`  | package     | of `recipient` (mbo)                                | of `recipient`        |
+///
+/// A caller of another institution is refused with
+/// [`DenyReason::OtherInstitution`], a system of the right institution but
+/// the wrong sector with [`DenyReason::WrongSector`], any other role with
+/// [`DenyReason::RoleNotPermitted`]. Whether an application is open, and
+/// which sections may be released, is decided with the stored state (see
+/// [`crate::ApplicationStatus::is_open`] and [`crate::section_allowed`]).
 pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> Decision {
     if matches!(principal, Principal::Anonymous) {
         return Deny(Unauthenticated);
@@ -159,7 +236,9 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
     match principal {
         Principal::Anonymous => Deny(Unauthenticated),
         Principal::Operator => Allow,
-        Principal::System { institution, .. } => system(institution, action, resource),
+        Principal::System {
+            institution, sector, ..
+        } => system(institution, *sector, action, resource),
         Principal::Staff {
             role,
             institution,
@@ -195,6 +274,13 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
             Resource::StaffAccount { institution, role } => role.fits_institution(institution.as_ref()),
             _ => false,
         },
+        Action::RegisterApplication | Action::ReadApplication | Action::ReportStatus => {
+            matches!(resource, Resource::Application { .. })
+        }
+        Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
+            matches!(resource, Resource::Package { .. })
+        }
+        Action::ListInbox => matches!(resource, Resource::Institution(_)),
     }
 }
 
@@ -204,6 +290,8 @@ fn owner(resource: &Resource) -> Option<&Brin> {
         Resource::Broker => None,
         Resource::Institution(brin) => Some(brin),
         Resource::StaffAccount { institution, .. } => institution.as_ref(),
+        Resource::Application { receiving, .. } => Some(receiving),
+        Resource::Package { recipient, .. } => Some(recipient),
     }
 }
 
@@ -216,10 +304,69 @@ fn own_institution_only(own: Option<&Brin>, resource: &Resource) -> Decision {
     }
 }
 
-fn system(own: &Brin, action: Action, resource: &Resource) -> Decision {
-    match action {
-        Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution => Allow,
-        Action::ReadCredentials | Action::ManageKeys => own_institution_only(Some(own), resource),
+fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> Decision {
+    match (action, resource) {
+        (Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution, _) => Allow,
+        (Action::ReadCredentials | Action::ManageKeys, _) => own_institution_only(Some(own), resource),
+
+        (Action::RegisterApplication | Action::ReportStatus, Resource::Application { receiving, .. }) => {
+            receiving_system(own, sector, receiving)
+        }
+        (Action::ReadApplication, Resource::Application { receiving, sending }) => {
+            if own == receiving {
+                receiving_system(own, sector, receiving)
+            } else {
+                match sending {
+                    Some(sending) => sending_system(own, sector, sending),
+                    None => Deny(OtherInstitution),
+                }
+            }
+        }
+        (Action::SubmitPackage, Resource::Package { sender, .. }) => sending_system(own, sector, sender),
+        (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
+        (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
+            receiving_system(own, sector, recipient)
+        }
+
+        _ => Deny(RoleNotPermitted),
+    }
+}
+
+/// A system acting for the receiving side: of `target`, and an mbo.
+fn receiving_system(own: &Brin, sector: Sector, target: &Brin) -> Decision {
+    if own != target {
+        Deny(OtherInstitution)
+    } else if !sector.is_receiving() {
+        Deny(WrongSector)
+    } else {
+        Allow
+    }
+}
+
+/// A system acting for the sending side: of `target`, and a vo, vso or pro
+/// school.
+fn sending_system(own: &Brin, sector: Sector, target: &Brin) -> Decision {
+    if own != target {
+        Deny(OtherInstitution)
+    } else if !sector.is_sending() {
+        Deny(WrongSector)
+    } else {
+        Allow
+    }
+}
+
+/// The exchange for staff: only intakers, only for their own institution's
+/// applications, inbox and received packages.
+fn exchange_staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) -> Decision {
+    let target = match (action, resource) {
+        (Action::ReadApplication | Action::ReportStatus, Resource::Application { receiving, .. }) => receiving,
+        (Action::ListInbox, Resource::Institution(brin)) => brin,
+        (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => recipient,
+        _ => return Deny(RoleNotPermitted),
+    };
+    match (role, own) {
+        (Role::Intaker, Some(own)) if own == target => Allow,
+        (Role::Intaker, _) => Deny(OtherInstitution),
         _ => Deny(RoleNotPermitted),
     }
 }
@@ -227,6 +374,7 @@ fn system(own: &Brin, action: Action, resource: &Resource) -> Decision {
 fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) -> Decision {
     match (role, action) {
         (_, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution) => Allow,
+        (_, action) if action.is_exchange() => exchange_staff(role, own, action, resource),
         (Role::BrokerAdmin, Action::ReadAuditLog) => Deny(RoleNotPermitted),
         (Role::BrokerAdmin, _) => Allow,
 
@@ -248,5 +396,139 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
         },
 
         _ => Deny(RoleNotPermitted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::CertFingerprint;
+
+    fn brin(raw: &str) -> Brin {
+        Brin::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    fn system(raw: &str, sector: Sector) -> Principal {
+        Principal::System {
+            institution: brin(raw),
+            sector,
+            fingerprint: CertFingerprint::from_digest([7; 32]),
+        }
+    }
+
+    /// The sector checks that the matrix's institutions cannot reach: a
+    /// system whose institution is named in the resource, but on the wrong
+    /// side of the transfer (only possible with inconsistent registry data).
+    #[test]
+    fn right_institution_wrong_sector() {
+        let mbo = system("25LX", Sector::Mbo);
+        let vso = system("20VO", Sector::Vso);
+        let (m, v) = (brin("25LX"), brin("20VO"));
+        let cases = [
+            (
+                &mbo,
+                Action::SubmitPackage,
+                Resource::Package {
+                    sender: m.clone(),
+                    recipient: m.clone(),
+                },
+            ),
+            (
+                &vso,
+                Action::RegisterApplication,
+                Resource::Application {
+                    receiving: v.clone(),
+                    sending: None,
+                },
+            ),
+            (
+                &vso,
+                Action::ReportStatus,
+                Resource::Application {
+                    receiving: v.clone(),
+                    sending: None,
+                },
+            ),
+            (
+                &vso,
+                Action::PullPackage,
+                Resource::Package {
+                    sender: v.clone(),
+                    recipient: v.clone(),
+                },
+            ),
+            (
+                &vso,
+                Action::AcknowledgePackage,
+                Resource::Package {
+                    sender: m.clone(),
+                    recipient: v.clone(),
+                },
+            ),
+            (
+                &mbo,
+                Action::ReadApplication,
+                Resource::Application {
+                    receiving: brin("31AB"),
+                    sending: Some(m.clone()),
+                },
+            ),
+        ];
+        for (principal, action, resource) in cases {
+            assert_eq!(
+                authorize(principal, action, &resource),
+                Deny(WrongSector),
+                "{action:?} {resource:?}"
+            );
+        }
+        // vso and pro send just like vo.
+        for sector in [Sector::Vso, Sector::Pro] {
+            let sender = system("20VO", sector);
+            let package = Resource::Package {
+                sender: v.clone(),
+                recipient: m.clone(),
+            };
+            assert_eq!(authorize(&sender, Action::SubmitPackage, &package), Allow);
+            let application = Resource::Application {
+                receiving: m.clone(),
+                sending: Some(v.clone()),
+            };
+            assert_eq!(authorize(&sender, Action::ReadApplication, &application), Allow);
+        }
+    }
+
+    #[test]
+    fn exchange_actions_apply_to_their_resource_only() {
+        let mbo = system("25LX", Sector::Mbo);
+        let m = brin("25LX");
+        for action in Action::ALL.iter().copied().filter(|a| a.is_exchange()) {
+            assert_eq!(
+                authorize(&mbo, action, &Resource::Broker),
+                Deny(ResourceMismatch),
+                "{action:?}"
+            );
+        }
+        assert_eq!(
+            authorize(
+                &mbo,
+                Action::ListInbox,
+                &Resource::Package {
+                    sender: m.clone(),
+                    recipient: m.clone()
+                }
+            ),
+            Deny(ResourceMismatch)
+        );
+        assert_eq!(
+            authorize(
+                &mbo,
+                Action::ReadCredentials,
+                &Resource::Application {
+                    receiving: m,
+                    sending: None
+                }
+            ),
+            Deny(ResourceMismatch)
+        );
     }
 }

@@ -1,18 +1,24 @@
 //! The vocabulary of Doorstroom: identifiers that parse instead of validate,
-//! principals, the one authorization policy and the audit event types.
+//! principals, the one authorization policy, the audit event types, the
+//! student number, applications and their status machine, and the lawful
+//! basis of each dossier section.
 //!
 //! This crate knows nothing of HTTP, databases or OpenSSL (a test in
 //! `tests/layering.rs` of the workspace proves it) and never reads the clock:
 //! time is always passed in by the caller.
 
+pub mod application;
 pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod dossier;
 pub mod ids;
+pub mod lawful;
 pub mod principal;
 pub mod staff;
+pub mod student;
 
+pub use application::{Crebo, Programme, SchoolYear, TransitionError, is_late};
 pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef};
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
@@ -20,5 +26,7 @@ pub use dossier::{ApplicationStatus, Section};
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
 };
+pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
 pub use principal::{Principal, Role};
 pub use staff::{Password, StaffStatus, Username};
+pub use student::{StudentNumber, StudentNumberKind};

@@ -1,5 +1,5 @@
 //! The audit spine: every access that reads or changes data goes through
-//! [`AppState::perform`], which locates the target, asks the domain's policy,
+//! [`perform`], which locates the target, asks the domain's policy,
 //! runs the work and appends the audit event, all in one database
 //! transaction. If the event cannot be written the transaction rolls back
 //! and the caller gets 503: no access without its record.
@@ -8,7 +8,8 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef, authorize,
+    Action, AuditAction, AuditEvent, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef, StaffId,
+    authorize,
 };
 use doorstroom_store::{DbConn, Store, audit};
 
@@ -16,7 +17,22 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Resource>, ApiError> + Send>;
+type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send>;
+
+/// A resource found by a [`Target::Lookup`], with the student it is about.
+pub struct Located {
+    pub resource: Resource,
+    pub data_subject: Option<Pseudonym>,
+}
+
+impl From<Resource> for Located {
+    fn from(resource: Resource) -> Self {
+        Located {
+            resource,
+            data_subject: None,
+        }
+    }
+}
 
 /// What the policy is asked about.
 pub enum Target {
@@ -35,6 +51,8 @@ pub struct Access {
     pub record: ResourceRef,
     pub purpose: Purpose,
     pub data_subject: Option<Pseudonym>,
+    /// The staff member on whose behalf a school system acts.
+    pub on_behalf_of: Option<StaffId>,
 }
 
 impl Access {
@@ -45,12 +63,13 @@ impl Access {
             record,
             purpose,
             data_subject: None,
+            on_behalf_of: None,
         }
     }
 
     pub fn lookup(
         action: Action,
-        locate: impl FnOnce(&mut DbConn) -> Result<Option<Resource>, ApiError> + Send + 'static,
+        locate: impl FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send + 'static,
         record: ResourceRef,
         purpose: Purpose,
     ) -> Self {
@@ -60,7 +79,20 @@ impl Access {
             record,
             purpose,
             data_subject: None,
+            on_behalf_of: None,
         }
+    }
+
+    /// The same access about `subject`.
+    pub fn about(mut self, subject: Pseudonym) -> Self {
+        self.data_subject = Some(subject);
+        self
+    }
+
+    /// The same access by a system on behalf of `staff`.
+    pub fn on_behalf_of(mut self, staff: Option<StaffId>) -> Self {
+        self.on_behalf_of = staff;
+        self
     }
 }
 
@@ -104,7 +136,7 @@ pub fn perform_in<T, F>(
 where
     F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
 {
-    let event = AuditEvent::success(
+    let mut event = AuditEvent::success(
         now,
         principal,
         AuditAction::new(access.action.crud(), access.action.as_str()),
@@ -113,21 +145,25 @@ where
     )
     .with_request_id(request_id)
     .with_data_subject(access.data_subject);
+    event.on_behalf_of = access.on_behalf_of;
     let append =
         |conn: &mut DbConn, event: &AuditEvent| audit::append(conn, event).map(|_| ()).map_err(ApiError::audit_failed);
 
     let outcome = store.write(|conn| {
-        let resource = match access.target {
-            Target::Known(resource) => Some(resource),
+        let located = match access.target {
+            Target::Known(resource) => Some(Located::from(resource)),
             Target::Lookup(locate) => locate(conn)?,
         };
-        let Some(resource) = resource else {
+        let Some(Located { resource, data_subject }) = located else {
             append(
                 conn,
                 &event.with_outcome(Outcome::Rejected, ApiError::NotFound.audit_reason()),
             )?;
             return Ok(Err(ApiError::NotFound));
         };
+        if data_subject.is_some() {
+            event.data_subject = data_subject;
+        }
         if let Decision::Deny(reason) = authorize(principal, access.action, &resource) {
             append(conn, &event.denied(reason))?;
             return Ok(Err(match resource {

@@ -17,6 +17,7 @@ use crate::handlers::{audit, institutions, ops, staff};
 use crate::metrics::Metrics;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
+use crate::signer::BrokerSigner;
 use crate::state::AppState;
 use crate::tls::{self, ClientRoots};
 use crate::tokens::TokenIssuer;
@@ -27,6 +28,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("trust anchors {path}: {cause}")]
     TrustAnchors { path: String, cause: String },
+    #[error("broker signing key: {0}")]
+    SigningKey(String),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("listening on {addr}: {cause}")]
@@ -104,7 +107,9 @@ pub async fn start(
         path: anchors_path.display().to_string(),
         cause: e.to_string(),
     })?;
+    let signer = BrokerSigner::from_pem(secrets.signing_key_pem()).map_err(StartError::SigningKey)?;
     let state = web::Data::new(AppState {
+        signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl_secs),
         settings: settings.clone(),
         store,

@@ -71,22 +71,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// the field: syntax errors are 400, a body of the wrong shape or a field
 /// that breaks a rule is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, so that "not JSON" (400) is told apart from "JSON of
+    // the wrong shape" (422).
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        let message = err.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map(|(m, _)| m.to_owned())
+            .unwrap_or(message);
+        return Err(ApiError::Malformed {
+            detail: format!("the body is not valid JSON: {message}"),
+            pointer: None,
+        });
+    }
     // Every request body is an object. serde's derived structs would also
     // take a positional array, which would bypass the documented shape.
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => {}
-        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
-            return Err(ApiError::Invalid {
-                detail: "the body must be a JSON object".into(),
-                pointer: Some(String::new()),
-            });
-        }
-        _ => {
-            return Err(ApiError::Malformed {
-                detail: "the body is not valid JSON".into(),
-                pointer: None,
-            });
-        }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Invalid {
+            detail: "the body must be a JSON object".into(),
+            pointer: Some(String::new()),
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod secrets;
+pub mod signer;
 pub mod state;
 pub mod tls;
 pub mod tokens;

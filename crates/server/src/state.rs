@@ -9,6 +9,7 @@ use doorstroom_store::Store;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::secrets::Secrets;
+use crate::signer::BrokerSigner;
 use crate::tls::ClientRoots;
 use crate::tokens::TokenIssuer;
 
@@ -21,4 +22,5 @@ pub struct AppState {
     pub client_roots: ClientRoots,
     pub trust_anchors: TrustAnchors,
     pub metrics: Arc<Metrics>,
+    pub signer: BrokerSigner,
 }

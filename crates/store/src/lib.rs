@@ -7,8 +7,9 @@
 //! All access goes through [`Store::write`] or [`Store::read`], which run a
 //! closure in one database transaction on a pooled connection. The
 //! repository functions ([`institutions`], [`keys`], [`certificates`],
-//! [`staff`], [`login_failures`], [`audit`]) take that `&mut DbConn`, so an
-//! access and its audit event commit or roll back together (fail closed).
+//! [`staff`], [`login_failures`], [`applications`], [`packages`], [`audit`])
+//! take that `&mut DbConn`, so an access and its audit event commit or roll
+//! back together (fail closed).
 //!
 //! * `write` on SQLite is `BEGIN IMMEDIATE`: writers queue on the 5 s
 //!   `busy_timeout` instead of failing when a read lock cannot be upgraded.
@@ -20,7 +21,7 @@
 //!   write in a `read` fails the same way on both. Anything that writes an
 //!   audit event must therefore use `write`.
 //! * Functions that can hit a unique or foreign-key violation (`insert`,
-//!   `bind`, `update`) run their statement in a savepoint, so a
+//!   `bind`, `update`, `register`) run their statement in a savepoint, so a
 //!   [`StoreError::Conflict`] leaves the surrounding transaction usable (on
 //!   PostgreSQL a failed statement otherwise poisons the whole transaction)
 //!   and the caller can still audit the rejected attempt in it.
@@ -47,11 +48,13 @@ use diesel::result::DatabaseErrorKind;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub mod applications;
 pub mod audit;
 pub mod certificates;
 pub mod institutions;
 pub mod keys;
 pub mod login_failures;
+pub mod packages;
 pub mod schema;
 pub mod staff;
 #[cfg(feature = "testing")]

@@ -1,6 +1,8 @@
-//! The one diesel schema, valid for both backends: only `Text` and `BigInt`
-//! columns (the types `MultiConnection` supports on SQLite and PostgreSQL).
-//! Timestamps are UTC unix milliseconds; enumerations their wire spelling.
+//! The one diesel schema, valid for both backends: only `Text`, `BigInt`,
+//! `Integer` and `Bool` columns (types `MultiConnection` supports on SQLite
+//! and PostgreSQL; `Bool` is `INTEGER` 0/1 on SQLite, `BOOLEAN` on
+//! PostgreSQL). Timestamps are UTC unix milliseconds; enumerations their wire
+//! spelling; dates ISO 8601 text (`YYYY-MM-DD`); uuids hyphenated lowercase text.
 //! The per-backend DDL is in `migrations/{sqlite,postgres}`.
 
 diesel::table! {
@@ -86,9 +88,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        student -> Text,
+        receiving -> Text,
+        sending -> Nullable<Text>,
+        programme -> Text,
+        crebo -> Nullable<Text>,
+        school_year -> Integer,
+        applied_on -> Text,
+        late -> Bool,
+        status -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    application_status_events (id) {
+        id -> BigInt,
+        application_id -> Text,
+        status -> Text,
+        reported_at -> BigInt,
+        reported_by -> Text,
+    }
+}
+
+diesel::table! {
+    packages (id) {
+        id -> Text,
+        application_id -> Text,
+        sender -> Text,
+        recipient -> Text,
+        student -> Text,
+        jti -> Text,
+        envelope -> Text,
+        envelope_sha256 -> Text,
+        sender_kid -> Text,
+        receipt -> Text,
+        submitted_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<BigInt>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    package_sections (package_id, section) {
+        package_id -> Text,
+        section -> Text,
+        ciphertext -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        delivered_at -> Nullable<BigInt>,
+        withdrawn_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(institution_keys -> institutions (brin));
 diesel::joinable!(client_certificates -> institutions (brin));
 diesel::joinable!(staff_accounts -> institutions (brin));
+diesel::joinable!(application_status_events -> applications (application_id));
+diesel::joinable!(packages -> applications (application_id));
+diesel::joinable!(package_sections -> packages (package_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
@@ -97,4 +160,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_accounts,
     login_failures,
     audit_events,
+    applications,
+    application_status_events,
+    packages,
+    package_sections,
 );

@@ -11,7 +11,7 @@ use doorstroom_store::{audit, institutions, login_failures, staff};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{Access, perform};
+use crate::access::{Access, Located, perform};
 use crate::auth::Caller;
 use crate::credentials::{hash_password, new_totp, verify_password, verify_totp};
 use crate::error::{ApiError, Problem};
@@ -403,9 +403,11 @@ fn manage_access(id: StaffId) -> Access {
     Access::lookup(
         Action::ManageStaff,
         move |conn| {
-            Ok(staff::get(conn, id)?.map(|a| Resource::StaffAccount {
-                institution: a.institution,
-                role: a.role,
+            Ok(staff::get(conn, id)?.map(|a| {
+                Located::from(Resource::StaffAccount {
+                    institution: a.institution,
+                    role: a.role,
+                })
             }))
         },
         ResourceRef::new("staff_account", Some(id.to_string())),

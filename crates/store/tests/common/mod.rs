@@ -114,3 +114,58 @@ pub fn event(n: u32) -> AuditEvent {
         request_id: Some(format!("req-{n}")),
     }
 }
+
+/// An application of student `student` at `receiving`, from `sending`.
+pub fn new_application(
+    student: u8,
+    receiving: &str,
+    sending: Option<&str>,
+    programme: &str,
+) -> doorstroom_store::applications::NewApplication {
+    doorstroom_store::applications::NewApplication {
+        student: pseudonym(student),
+        receiving: brin(receiving),
+        sending: sending.map(brin),
+        programme: programme.to_owned(),
+        crebo: Some("25187".to_owned()),
+        school_year: 2026,
+        applied_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+        late: false,
+        registered_by: "system:00ff".to_owned(),
+    }
+}
+
+/// A package `id` (jti `jti-<id>`) answering `application` of `student`.
+pub fn new_package(
+    id: &str,
+    application: uuid::Uuid,
+    student: u8,
+    sender: &str,
+    recipient: &str,
+    submitted: i64,
+) -> doorstroom_store::packages::NewPackage {
+    doorstroom_store::packages::NewPackage {
+        id: id.to_owned(),
+        application_id: application,
+        sender: brin(sender),
+        recipient: brin(recipient),
+        student: pseudonym(student),
+        jti: format!("jti-{id}"),
+        envelope: format!("eyJhbGciOiJFUzI1NiJ9.envelope-{id}.sig"),
+        envelope_sha256: "ab".repeat(32),
+        sender_kid: "vo-sig-1".to_owned(),
+        receipt: format!("eyJhbGciOiJFUzI1NiJ9.receipt-{id}.sig"),
+        submitted_at: at(submitted),
+    }
+}
+
+/// A section with a recognisable fake ciphertext.
+pub fn new_section(section: doorstroom_domain::Section, bytes: usize) -> doorstroom_store::packages::NewSection {
+    let ciphertext = format!("CIPHERTEXT-{}-", section.as_str()) + &"x".repeat(bytes);
+    doorstroom_store::packages::NewSection {
+        section,
+        size: i64::try_from(ciphertext.len()).unwrap(),
+        sha256: "cd".repeat(32),
+        ciphertext,
+    }
+}

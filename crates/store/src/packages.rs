@@ -1,0 +1,465 @@
+//! Submitted transfer packages and their sections.
+//!
+//! The broker stores what it was given and can never read: each section is
+//! a compact JWE for the recipient; the envelope is the sender's compact JWS
+//! over the metadata; the receipt is the broker's own compact JWS. The
+//! database refuses a package that does not answer an application of the
+//! same student at the same recipient (a composite foreign key), so "no
+//! application, no dossier" holds even if a caller forgets to check.
+//!
+//! Listings ([`inbox`], [`for_application`]) return [`PackageSummary`]s:
+//! metadata only, never envelope or ciphertext. Only [`sections`] returns
+//! ciphertext.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{Brin, Pseudonym, Section};
+use uuid::Uuid;
+
+use crate::applications::parse_id;
+use crate::schema::{package_sections, packages};
+use crate::{DbConn, StoreError, from_ms, from_ms_opt, guarded, parsed, to_ms};
+
+/// The most packages one [`inbox`] call returns.
+pub const MAX_LIST_LIMIT: i64 = 1000;
+
+/// What [`insert`] stores for a package (sections apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPackage {
+    /// The package id from the envelope.
+    pub id: String,
+    pub application_id: Uuid,
+    pub sender: Brin,
+    pub recipient: Brin,
+    pub student: Pseudonym,
+    /// The envelope's `jti`; unique across the broker (replay protection).
+    pub jti: String,
+    /// The envelope, a compact JWS, exactly as submitted.
+    pub envelope: String,
+    /// Hex SHA-256 of `envelope`, to recognise an identical resubmission.
+    pub envelope_sha256: String,
+    /// The `kid` of the sender's key that signed the envelope.
+    pub sender_kid: String,
+    /// The broker-signed receipt (compact JWS), returned again on an
+    /// identical resubmission.
+    pub receipt: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// One section to store with a package.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSection {
+    pub section: Section,
+    /// The compact JWE.
+    pub ciphertext: String,
+    /// Size of the ciphertext in bytes, as listed in the envelope.
+    pub size: i64,
+    /// Hex SHA-256 of the ciphertext, as listed in the envelope.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for NewSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSection")
+            .field("section", &self.section)
+            .field("ciphertext", &format_args!("<{} bytes>", self.ciphertext.len()))
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+/// A stored package (without its sections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub id: String,
+    pub application_id: Uuid,
+    pub sender: Brin,
+    pub recipient: Brin,
+    pub student: Pseudonym,
+    pub jti: String,
+    pub envelope: String,
+    pub envelope_sha256: String,
+    pub sender_kid: String,
+    pub receipt: String,
+    pub submitted_at: DateTime<Utc>,
+    /// The first time it was pulled.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The first acknowledgement of receipt, and by whom (`staff:<uuid>`,
+    /// `system:<fingerprint>`).
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+}
+
+/// A stored section, with its ciphertext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSection {
+    pub package_id: String,
+    pub section: Section,
+    pub ciphertext: String,
+    pub size: i64,
+    pub sha256: String,
+    /// The first time it was released to the recipient.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Set when the section may no longer be released (consent withdrawn).
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for StoredSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSection")
+            .field("package_id", &self.package_id)
+            .field("section", &self.section)
+            .field("ciphertext", &format_args!("<{} bytes>", self.ciphertext.len()))
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("delivered_at", &self.delivered_at)
+            .field("withdrawn_at", &self.withdrawn_at)
+            .finish()
+    }
+}
+
+/// A package as listed: metadata only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSummary {
+    pub id: String,
+    pub application_id: Uuid,
+    pub sender: Brin,
+    pub recipient: Brin,
+    /// The data subject, for the audit event of the listing.
+    pub student: Pseudonym,
+    pub submitted_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// In [`Section`] order.
+    pub sections: Vec<SectionSummary>,
+}
+
+/// A section as listed: name and size, no ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSummary {
+    pub section: Section,
+    pub size: i64,
+    pub sha256: String,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = packages)]
+struct Row {
+    id: String,
+    application_id: String,
+    sender: String,
+    recipient: String,
+    student: String,
+    jti: String,
+    envelope: String,
+    envelope_sha256: String,
+    sender_kid: String,
+    receipt: String,
+    submitted_at: i64,
+    delivered_at: Option<i64>,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+}
+
+impl Row {
+    fn into_domain(self) -> Result<Package, StoreError> {
+        Ok(Package {
+            application_id: parse_id(&self.application_id, "packages.application_id")?,
+            sender: parsed(Brin::parse(&self.sender), "packages.sender")?,
+            recipient: parsed(Brin::parse(&self.recipient), "packages.recipient")?,
+            student: parsed(Pseudonym::parse(&self.student), "packages.student")?,
+            submitted_at: from_ms(self.submitted_at, "packages.submitted_at")?,
+            delivered_at: from_ms_opt(self.delivered_at, "packages.delivered_at")?,
+            acknowledged_at: from_ms_opt(self.acknowledged_at, "packages.acknowledged_at")?,
+            id: self.id,
+            jti: self.jti,
+            envelope: self.envelope,
+            envelope_sha256: self.envelope_sha256,
+            sender_kid: self.sender_kid,
+            receipt: self.receipt,
+            acknowledged_by: self.acknowledged_by,
+        })
+    }
+}
+
+/// The listed columns of a package: no envelope, no receipt.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = packages)]
+struct SummaryRow {
+    id: String,
+    application_id: String,
+    sender: String,
+    recipient: String,
+    student: String,
+    submitted_at: i64,
+    delivered_at: Option<i64>,
+    acknowledged_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = package_sections)]
+struct SectionRow {
+    package_id: String,
+    section: String,
+    ciphertext: String,
+    size: i64,
+    sha256: String,
+    delivered_at: Option<i64>,
+    withdrawn_at: Option<i64>,
+}
+
+impl SectionRow {
+    fn into_domain(self) -> Result<StoredSection, StoreError> {
+        Ok(StoredSection {
+            section: parsed(Section::parse(&self.section), "package_sections.section")?,
+            delivered_at: from_ms_opt(self.delivered_at, "package_sections.delivered_at")?,
+            withdrawn_at: from_ms_opt(self.withdrawn_at, "package_sections.withdrawn_at")?,
+            package_id: self.package_id,
+            ciphertext: self.ciphertext,
+            size: self.size,
+            sha256: self.sha256,
+        })
+    }
+}
+
+/// The listed columns of a section: no ciphertext.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = package_sections)]
+struct SectionSummaryRow {
+    package_id: String,
+    section: String,
+    size: i64,
+    sha256: String,
+    delivered_at: Option<i64>,
+    withdrawn_at: Option<i64>,
+}
+
+/// Stores a package and its sections, all or nothing, in one savepoint.
+///
+/// * A package id or `jti` already stored is `Conflict("package")`; the
+///   caller tells a replay from an identical resubmission with [`by_jti`]
+///   and `envelope_sha256`.
+/// * The same section twice in `sections` is `Conflict("package_section")`
+///   (nothing is written).
+/// * An unknown sender or recipient, or an application that does not exist
+///   or is not of this student at this recipient, is `NotFound`.
+///
+/// On error nothing of the package is stored and the surrounding
+/// transaction stays usable (for the audit event of the rejection).
+pub fn insert(conn: &mut DbConn, package: &NewPackage, sections: &[NewSection]) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    if !sections.iter().all(|s| seen.insert(s.section)) {
+        return Err(StoreError::Conflict("package_section"));
+    }
+    let row = Row {
+        id: package.id.clone(),
+        application_id: package.application_id.to_string(),
+        sender: package.sender.as_str().to_owned(),
+        recipient: package.recipient.as_str().to_owned(),
+        student: package.student.as_str().to_owned(),
+        jti: package.jti.clone(),
+        envelope: package.envelope.clone(),
+        envelope_sha256: package.envelope_sha256.clone(),
+        sender_kid: package.sender_kid.clone(),
+        receipt: package.receipt.clone(),
+        submitted_at: to_ms(package.submitted_at),
+        delivered_at: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+    };
+    let section_rows: Vec<SectionRow> = sections
+        .iter()
+        .map(|s| SectionRow {
+            package_id: package.id.clone(),
+            section: s.section.as_str().to_owned(),
+            ciphertext: s.ciphertext.clone(),
+            size: s.size,
+            sha256: s.sha256.clone(),
+            delivered_at: None,
+            withdrawn_at: None,
+        })
+        .collect();
+    guarded(conn, "package", |c| {
+        diesel::insert_into(packages::table).values(&row).execute(c)?;
+        // One statement per section (there are at most five).
+        for section in &section_rows {
+            diesel::insert_into(package_sections::table)
+                .values(section)
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Package>, StoreError> {
+    packages::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_domain)
+        .transpose()
+}
+
+/// The package submitted with this `jti`, if any.
+pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<Package>, StoreError> {
+    packages::table
+        .filter(packages::jti.eq(jti))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_domain)
+        .transpose()
+}
+
+/// A page of the packages for `recipient`, oldest first (by submission,
+/// then id), at most `limit` (clamped to `0..=MAX_LIST_LIMIT`), metadata
+/// only. Page on by passing the last id seen as `after`; an `after` that is
+/// not a package for this recipient is `NotFound` (the same whether it does
+/// not exist or is another institution's).
+pub fn inbox(
+    conn: &mut DbConn,
+    recipient: &Brin,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PackageSummary>, StoreError> {
+    let mut query = packages::table
+        .filter(packages::recipient.eq(recipient.as_str()))
+        .order((packages::submitted_at.asc(), packages::id.asc()))
+        .limit(limit.clamp(0, MAX_LIST_LIMIT))
+        .select(SummaryRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        let submitted: i64 = packages::table
+            .find(after)
+            .filter(packages::recipient.eq(recipient.as_str()))
+            .select(packages::submitted_at)
+            .first(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        query = query.filter(
+            packages::submitted_at
+                .gt(submitted)
+                .or(packages::submitted_at.eq(submitted).and(packages::id.gt(after))),
+        );
+    }
+    let rows = query.load(conn)?;
+    summaries(conn, rows)
+}
+
+/// The packages answering an application, oldest first, metadata only.
+pub fn for_application(conn: &mut DbConn, application_id: Uuid) -> Result<Vec<PackageSummary>, StoreError> {
+    let rows = packages::table
+        .filter(packages::application_id.eq(application_id.to_string()))
+        .order((packages::submitted_at.asc(), packages::id.asc()))
+        .select(SummaryRow::as_select())
+        .load(conn)?;
+    summaries(conn, rows)
+}
+
+/// Attaches the section metadata to listed packages, keeping their order.
+fn summaries(conn: &mut DbConn, rows: Vec<SummaryRow>) -> Result<Vec<PackageSummary>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut by_package: BTreeMap<String, Vec<SectionSummary>> = BTreeMap::new();
+    for s in package_sections::table
+        .filter(package_sections::package_id.eq_any(&ids))
+        .select(SectionSummaryRow::as_select())
+        .load(conn)?
+    {
+        let summary = SectionSummary {
+            section: parsed(Section::parse(&s.section), "package_sections.section")?,
+            size: s.size,
+            sha256: s.sha256,
+            delivered_at: from_ms_opt(s.delivered_at, "package_sections.delivered_at")?,
+            withdrawn_at: from_ms_opt(s.withdrawn_at, "package_sections.withdrawn_at")?,
+        };
+        by_package.entry(s.package_id).or_default().push(summary);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let mut sections = by_package.remove(&r.id).unwrap_or_default();
+            sections.sort_by_key(|s| s.section);
+            Ok(PackageSummary {
+                application_id: parse_id(&r.application_id, "packages.application_id")?,
+                sender: parsed(Brin::parse(&r.sender), "packages.sender")?,
+                recipient: parsed(Brin::parse(&r.recipient), "packages.recipient")?,
+                student: parsed(Pseudonym::parse(&r.student), "packages.student")?,
+                submitted_at: from_ms(r.submitted_at, "packages.submitted_at")?,
+                delivered_at: from_ms_opt(r.delivered_at, "packages.delivered_at")?,
+                acknowledged_at: from_ms_opt(r.acknowledged_at, "packages.acknowledged_at")?,
+                id: r.id,
+                sections,
+            })
+        })
+        .collect()
+}
+
+/// Records the first delivery (pull) of a package; later calls keep the
+/// first time. Returns the package as it now is, or `None` if there is no
+/// such package.
+pub fn mark_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<Option<Package>, StoreError> {
+    diesel::update(packages::table.find(id).filter(packages::delivered_at.is_null()))
+        .set(packages::delivered_at.eq(to_ms(now)))
+        .execute(conn)?;
+    get(conn, id)
+}
+
+/// Records the acknowledgement of receipt by `by` (`staff:<uuid>`,
+/// `system:<fingerprint>`). Idempotent: a later acknowledgement keeps the
+/// first time and actor. Returns the package as it now is, or `None` if
+/// there is no such package.
+pub fn acknowledge(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) -> Result<Option<Package>, StoreError> {
+    diesel::update(packages::table.find(id).filter(packages::acknowledged_at.is_null()))
+        .set((
+            packages::acknowledged_at.eq(to_ms(now)),
+            packages::acknowledged_by.eq(by),
+        ))
+        .execute(conn)?;
+    get(conn, id)
+}
+
+/// The sections of a package, with ciphertext, in [`Section`] order; empty
+/// if there is no such package. Withdrawn sections are included: the caller
+/// withholds them (see `withdrawn_at`).
+pub fn sections(conn: &mut DbConn, package_id: &str) -> Result<Vec<StoredSection>, StoreError> {
+    let mut sections = package_sections::table
+        .filter(package_sections::package_id.eq(package_id))
+        .select(SectionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(SectionRow::into_domain)
+        .collect::<Result<Vec<_>, _>>()?;
+    sections.sort_by_key(|s| s.section);
+    Ok(sections)
+}
+
+/// Records the first release of these sections of a package; sections
+/// released before keep their first time. Returns how many were newly
+/// marked.
+pub fn mark_sections_delivered(
+    conn: &mut DbConn,
+    package_id: &str,
+    sections: &[Section],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    if sections.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<&'static str> = sections.iter().map(|s| s.as_str()).collect();
+    Ok(diesel::update(
+        package_sections::table
+            .filter(package_sections::package_id.eq(package_id))
+            .filter(package_sections::section.eq_any(names))
+            .filter(package_sections::delivered_at.is_null()),
+    )
+    .set(package_sections::delivered_at.eq(to_ms(now)))
+    .execute(conn)?)
+}
