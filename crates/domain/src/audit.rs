@@ -227,6 +227,7 @@ impl Action {
             | Action::ListStaff
             | Action::ReadAuditLog
             | Action::ReadApplication
+            | Action::FindApplications
             | Action::ListInbox
             | Action::PullPackage => CrudKind::Read,
             Action::RegisterInstitution | Action::CreateStaff | Action::RegisterApplication | Action::SubmitPackage => {

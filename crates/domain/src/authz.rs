@@ -40,6 +40,9 @@ pub enum Action {
     ReadApplication,
     /// Report the course of an application (on [`Resource::Application`]).
     ReportStatus,
+    /// Find the applications of one's own students by student number (on
+    /// [`Resource::Institution`], the sending school itself).
+    FindApplications,
     /// Submit a dossier package (on [`Resource::Package`]).
     SubmitPackage,
     /// List the packages waiting for an institution (on
@@ -69,6 +72,7 @@ impl Action {
         Action::RegisterApplication,
         Action::ReadApplication,
         Action::ReportStatus,
+        Action::FindApplications,
         Action::SubmitPackage,
         Action::ListInbox,
         Action::PullPackage,
@@ -93,6 +97,7 @@ impl Action {
             Action::RegisterApplication => "register_application",
             Action::ReadApplication => "read_application",
             Action::ReportStatus => "report_status",
+            Action::FindApplications => "find_applications",
             Action::SubmitPackage => "submit_package",
             Action::ListInbox => "list_inbox",
             Action::PullPackage => "pull_package",
@@ -110,6 +115,7 @@ impl Action {
             Action::RegisterApplication
                 | Action::ReadApplication
                 | Action::ReportStatus
+                | Action::FindApplications
                 | Action::SubmitPackage
                 | Action::ListInbox
                 | Action::PullPackage
@@ -280,7 +286,7 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox => matches!(resource, Resource::Institution(_)),
+        Action::ListInbox | Action::FindApplications => matches!(resource, Resource::Institution(_)),
     }
 }
 
@@ -323,6 +329,7 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
             }
         }
         (Action::SubmitPackage, Resource::Package { sender, .. }) => sending_system(own, sector, sender),
+        (Action::FindApplications, Resource::Institution(brin)) => sending_system(own, sector, brin),
         (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
         (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
             receiving_system(own, sector, recipient)

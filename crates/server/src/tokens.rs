@@ -57,6 +57,9 @@ impl TokenIssuer {
         second_factor: bool,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), TokenError> {
+        // JWT times are whole seconds: truncate, so that the token expires
+        // exactly `ttl` after the second it was issued in.
+        let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let expires_at = now + self.ttl;
         let mut header = JwsHeader::new();
         header.set_token_type(TOKEN_TYPE);
