@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 
-use doorstroom_domain::KeyUse;
+use doorstroom_domain::{KeyUse, Section};
 
 /// What went wrong with a key, a certificate chain or a trust anchor.
 ///
@@ -51,6 +51,33 @@ pub enum JoseError {
     TimeOutOfRange,
     #[error("private key: {0}")]
     InvalidPrivateKey(&'static str),
+    /// A value given to [`crate::canonical_json`] has no RFC 8785 form in
+    /// Doorstroom's subset (e.g. a fraction, or an integer beyond 2^53 - 1).
+    #[error("canonical json: {0}")]
+    NotCanonical(&'static str),
+    /// A key of the wrong kind was handed to a package function (e.g. an
+    /// encryption key to verify a signature).
+    #[error("key: {0}")]
+    WrongKey(&'static str),
+    /// The caller's input to [`crate::seal`], or a submission as a whole, is
+    /// malformed.
+    #[error("package: {0}")]
+    Package(&'static str),
+    /// The envelope breaks a rule of the package format.
+    #[error("envelope: {0}")]
+    Envelope(&'static str),
+    #[error("envelope: exceeds {limit} bytes")]
+    EnvelopeTooLarge { limit: usize },
+    /// A section token breaks a rule of the package format, or does not
+    /// agree with the envelope.
+    #[error("section {section}: {rule}")]
+    Section { section: Section, rule: &'static str },
+    #[error("section {section}: exceeds {limit} bytes")]
+    SectionTooLarge { section: Section, limit: usize },
+    /// josekit failed while signing or encrypting our own, valid input. The
+    /// source is for the operator's logs.
+    #[error("jose: internal error while signing or encrypting")]
+    Jose(#[source] josekit::JoseError),
     /// OpenSSL failed for a reason that is not the caller's input (e.g. out of
     /// memory). The source is for the operator's logs.
     #[error("jose: internal cryptographic error")]

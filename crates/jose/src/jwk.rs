@@ -32,7 +32,7 @@ const MAX_RSA_BITS: u32 = 16384;
 
 /// The algorithms Doorstroom accepts, each tied to one `use` and one key type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alg {
+pub(crate) enum Alg {
     /// ECDSA with P-256 and SHA-256 (sig).
     Es256,
     /// Ed25519 (sig).
@@ -44,7 +44,7 @@ enum Alg {
 }
 
 impl Alg {
-    fn parse(raw: &str, key_use: KeyUse) -> Result<Self, JoseError> {
+    pub(crate) fn parse(raw: &str, key_use: KeyUse) -> Result<Self, JoseError> {
         match (key_use, raw) {
             (KeyUse::Sig, "ES256") => Ok(Alg::Es256),
             (KeyUse::Sig, "EdDSA") => Ok(Alg::EdDsa),
@@ -61,7 +61,7 @@ impl Alg {
         }
     }
 
-    const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Alg::Es256 => "ES256",
             Alg::EdDsa => "EdDSA",
@@ -141,54 +141,9 @@ impl PublicJwk {
             return Err(JoseError::PrivateKeyMaterial(member));
         }
 
-        let kid = get_str(map, "kid")?;
-        if !valid_kid(kid) {
-            return Err(JoseError::InvalidKid);
-        }
-        let key_use = KeyUse::parse(get_str(map, "use")?).map_err(|_| JoseError::InvalidUse)?;
-        let alg = Alg::parse(get_str(map, "alg")?, key_use)?;
-
-        let (kty, crv) = alg.key_type();
-        let mismatch = JoseError::KeyTypeMismatch {
-            alg: alg.as_str(),
-            required: alg.required(),
-        };
-        if get_str(map, "kty")? != kty {
-            return Err(mismatch);
-        }
-        let curve_fits = match crv {
-            Some(crv) => get_str(map, "crv")? == crv,
-            None => true,
-        };
-        if !curve_fits {
-            return Err(mismatch);
-        }
-
+        let (kid, key_use, alg) = key_header(map)?;
         let mut out = Map::new();
-        out.insert("kty".to_owned(), Value::from(kty));
-        let key = match alg {
-            Alg::Es256 | Alg::EcdhEsA256kw => {
-                let x = b64url_member(map, "x")?;
-                let y = b64url_member(map, "y")?;
-                out.insert("crv".to_owned(), Value::from("P-256"));
-                copy_member(map, &mut out, "x");
-                copy_member(map, &mut out, "y");
-                ec_p256_public(&x, &y)?
-            }
-            Alg::EdDsa => {
-                let x = b64url_member(map, "x")?;
-                out.insert("crv".to_owned(), Value::from("Ed25519"));
-                copy_member(map, &mut out, "x");
-                ed25519_public(&x)?
-            }
-            Alg::RsaOaep256 => {
-                let n = b64url_member(map, "n")?;
-                let e = b64url_member(map, "e")?;
-                copy_member(map, &mut out, "n");
-                copy_member(map, &mut out, "e");
-                rsa_public(&n, &e)?
-            }
-        };
+        let key = public_members(map, alg, &mut out)?;
 
         let x5c_der = parse_x5c(map)?;
         if let Some(x5t) = map.get("x5t#S256") {
@@ -250,9 +205,14 @@ impl PublicJwk {
         self.json.clone()
     }
 
-    /// The public key itself, for chain checks and (later) the package format.
+    /// The public key itself, for chain checks and the package format.
     pub(crate) fn public_key(&self) -> &PKeyRef<Public> {
         &self.key
+    }
+
+    /// The algorithm as the crate's closed enumeration.
+    pub(crate) fn alg_kind(&self) -> Alg {
+        self.alg
     }
 }
 
@@ -306,7 +266,70 @@ pub fn jwk_pair_from_pkcs8_pem(
     Ok((private, public))
 }
 
-fn valid_kid(kid: &str) -> bool {
+/// The `kid`, `use` and `alg` of a JWK (public or private), after checking
+/// that `kty` and `crv` fit `alg`.
+pub(crate) fn key_header(map: &Map<String, Value>) -> Result<(&str, KeyUse, Alg), JoseError> {
+    let kid = get_str(map, "kid")?;
+    if !valid_kid(kid) {
+        return Err(JoseError::InvalidKid);
+    }
+    let key_use = KeyUse::parse(get_str(map, "use")?).map_err(|_| JoseError::InvalidUse)?;
+    let alg = Alg::parse(get_str(map, "alg")?, key_use)?;
+
+    let (kty, crv) = alg.key_type();
+    let mismatch = JoseError::KeyTypeMismatch {
+        alg: alg.as_str(),
+        required: alg.required(),
+    };
+    if get_str(map, "kty")? != kty {
+        return Err(mismatch);
+    }
+    let curve_fits = match crv {
+        Some(crv) => get_str(map, "crv")? == crv,
+        None => true,
+    };
+    if !curve_fits {
+        return Err(mismatch);
+    }
+
+    Ok((kid, key_use, alg))
+}
+
+/// The public key of a JWK whose `alg` is known to fit its `kty`/`crv`;
+/// copies `kty`, `crv` and the public key members into `out`.
+pub(crate) fn public_members(
+    map: &Map<String, Value>,
+    alg: Alg,
+    out: &mut Map<String, Value>,
+) -> Result<PKey<Public>, JoseError> {
+    let (kty, _) = alg.key_type();
+    out.insert("kty".to_owned(), Value::from(kty));
+    match alg {
+        Alg::Es256 | Alg::EcdhEsA256kw => {
+            let x = b64url_member(map, "x")?;
+            let y = b64url_member(map, "y")?;
+            out.insert("crv".to_owned(), Value::from("P-256"));
+            copy_member(map, out, "x");
+            copy_member(map, out, "y");
+            ec_p256_public(&x, &y)
+        }
+        Alg::EdDsa => {
+            let x = b64url_member(map, "x")?;
+            out.insert("crv".to_owned(), Value::from("Ed25519"));
+            copy_member(map, out, "x");
+            ed25519_public(&x)
+        }
+        Alg::RsaOaep256 => {
+            let n = b64url_member(map, "n")?;
+            let e = b64url_member(map, "e")?;
+            copy_member(map, out, "n");
+            copy_member(map, out, "e");
+            rsa_public(&n, &e)
+        }
+    }
+}
+
+pub(crate) fn valid_kid(kid: &str) -> bool {
     !kid.is_empty()
         && kid.len() <= MAX_KID_LEN
         && kid

@@ -13,7 +13,8 @@ use doorstroom_store::Store;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::handlers::{audit, institutions, ops, staff};
+use crate::extract::BodyLimit;
+use crate::handlers::{applications, audit, institutions, ops, packages, staff};
 use crate::metrics::Metrics;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
@@ -60,7 +61,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(institutions::list_certificates)
         .service(institutions::bind_certificate)
         .service(institutions::revoke_certificate)
-        .service(audit::events);
+        .service(audit::events)
+        .service(applications::register)
+        .service(applications::search)
+        .service(applications::get_one)
+        .service(applications::report_status)
+        .service(
+            web::resource("/v1/packages")
+                .app_data(BodyLimit(doorstroom_jose::MAX_SUBMISSION_BYTES))
+                .route(web::post().to(packages::submit)),
+        )
+        .service(packages::inbox)
+        .service(packages::pull)
+        .service(packages::acknowledge)
+        .service(packages::broker_jwks);
 }
 
 async fn no_such_route() -> Result<HttpResponse, ApiError> {

@@ -14,6 +14,10 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A body limit for one route, above the configured default (packages).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 /// A JSON body of type `T`. Request types use `#[serde(deny_unknown_fields)]`
 /// and domain types that parse, so a `Json<T>` is already valid.
 pub struct Json<T>(pub T);
@@ -23,10 +27,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.server.body_limit_bytes)
-            .unwrap_or(64 * 1024);
+        let limit = match req.app_data::<BodyLimit>() {
+            Some(route_limit) => route_limit.0,
+            None => req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.settings.server.body_limit_bytes)
+                .unwrap_or(64 * 1024),
+        };
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{audit, institutions, ops, staff};
+use crate::handlers::{applications, audit, institutions, ops, packages, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,8 @@ use crate::handlers::{audit, institutions, ops, staff};
         institutions::list_keys, institutions::add_key, institutions::retire_key, institutions::revoke_key,
         institutions::list_certificates, institutions::bind_certificate, institutions::revoke_certificate,
         audit::events,
+        applications::register, applications::search, applications::get_one, applications::report_status,
+        packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
     ),
     modifiers(&Security),
     tags(
@@ -27,6 +29,7 @@ use crate::handlers::{audit, institutions, ops, staff};
         (name = "auth", description = "Staff login and the caller's identity"),
         (name = "staff", description = "Staff accounts"),
         (name = "audit", description = "The audit log"),
+        (name = "exchange", description = "Applications, dossier packages and status feedback"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

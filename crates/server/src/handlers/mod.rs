@@ -2,7 +2,9 @@
 //! access to [`crate::access`], and maps rows to views; none of them decides
 //! who may do what.
 
+pub mod applications;
 pub mod audit;
 pub mod institutions;
 pub mod ops;
+pub mod packages;
 pub mod staff;

@@ -1,0 +1,570 @@
+//! The package format: the sender-signed *envelope* that lists the section
+//! ciphertexts of one package, the *submission* a vo system posts, and the
+//! functions the sender ([`seal`]), the broker ([`peek_envelope`],
+//! [`verify_envelope`], [`check_sections`]) and the receiver
+//! ([`verify_envelope`], [`open_section`](crate::open_section)) use.
+//!
+//! The normative description is `openapi/PACKAGE-FORMAT.md`; this module
+//! implements it. In short: each section is a JWS (sender's signing key)
+//! nested in a JWE (recipient's encryption key); the envelope is a JWS over
+//! the RFC 8785 canonical JSON of the package's metadata and the size and
+//! SHA-256 of every section token, so the broker can check a submission
+//! completely without being able to read it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use doorstroom_domain::{Brin, KeyUse, Section};
+use josekit::jws::{ES256, EdDSA, JwsHeader, JwsVerifier};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::canonical::{MAX_SAFE_INTEGER, canonical_json};
+use crate::jwk::{Alg, valid_kid};
+use crate::section::{check_token_against_entry, seal_section};
+use crate::{JoseError, PrivateJwk, PublicJwk};
+
+/// Largest section token (compact JWE, in bytes) for every section but
+/// `attachments`: 512 KiB.
+pub const MAX_SECTION_BYTES: usize = 512 * 1024;
+/// Largest `attachments` section token: 8 MiB.
+pub const MAX_ATTACHMENTS_BYTES: usize = 8 * 1024 * 1024;
+/// Largest envelope (compact JWS, in bytes): 16 KiB.
+pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024;
+/// Largest submission body a server needs to accept: the envelope, every
+/// section at its limit, and 4 KiB for the JSON around them.
+pub const MAX_SUBMISSION_BYTES: usize = MAX_ENVELOPE_BYTES + 4 * MAX_SECTION_BYTES + MAX_ATTACHMENTS_BYTES + 4096;
+/// `typ` of the envelope JWS.
+pub const ENVELOPE_TYP: &str = "doorstroom-envelope+jwt";
+/// Shortest and longest `jti`.
+const JTI_LEN: std::ops::RangeInclusive<usize> = 16..=128;
+
+/// The largest token accepted for `section`.
+pub const fn max_section_bytes(section: Section) -> usize {
+    match section {
+        Section::Attachments => MAX_ATTACHMENTS_BYTES,
+        _ => MAX_SECTION_BYTES,
+    }
+}
+
+/// The content of one section, as the sender hands it to [`seal`].
+#[derive(Clone, PartialEq)]
+pub struct SectionInput {
+    pub section: Section,
+    /// Any JSON value. For `attachments`:
+    /// `{"files": [{"filename", "media_type", "data": <base64>}]}`.
+    pub content: Value,
+}
+
+impl fmt::Debug for SectionInput {
+    /// Shows the section name only: the content is dossier plaintext.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SectionInput")
+            .field("section", &self.section)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The metadata of a package, as the sender hands it to [`seal`].
+///
+/// A struct rather than six positional arguments: three of them are
+/// strings and two are BRINs, and swapping any pair would still compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageMeta {
+    /// The package id: a UUID in lowercase hyphenated form, chosen by the sender.
+    pub package_id: String,
+    /// The sending institution (`iss`).
+    pub sender: Brin,
+    /// The receiving institution (`aud`).
+    pub recipient: Brin,
+    /// The broker's id of the student's application at the recipient: a UUID
+    /// in lowercase hyphenated form.
+    pub application: String,
+    /// A unique id of this submission, 16..=128 characters from `[A-Za-z0-9._:-]`.
+    pub jti: String,
+    /// The time of sealing, in Unix seconds.
+    pub iat: i64,
+}
+
+/// What a vo system posts: the envelope and one token per section.
+///
+/// On the wire: `{"envelope": "<compact JWS>", "sections": {"<name>":
+/// "<compact JWE>", ...}}`. Deserializing refuses unknown members, unknown
+/// section names and a section name given twice (JSON parsers otherwise
+/// silently keep the last one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// The envelope, a JWS in compact serialization.
+    pub envelope: String,
+    /// Section name to section token (a JWE in compact serialization).
+    #[serde(deserialize_with = "unique_sections")]
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    pub sections: BTreeMap<Section, String>,
+}
+
+fn unique_sections<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Section, String>, D::Error> {
+    struct Sections;
+    impl<'de> Visitor<'de> for Sections {
+        type Value = BTreeMap<Section, String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object from section names to compact JWE strings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = access.next_key::<String>()? {
+                let section = Section::parse(&name).map_err(serde::de::Error::custom)?;
+                let token: String = access.next_value()?;
+                if out.insert(section, token).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "section {section}: given more than once"
+                    )));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Sections)
+}
+
+/// One line of the envelope's `sections` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionEntry {
+    pub name: Section,
+    /// Length of the section token in bytes.
+    pub size: u64,
+    /// SHA-256 of the section token's bytes, base64url without padding.
+    pub sha256: String,
+}
+
+/// A parsed envelope. From [`peek_envelope`] it is *unverified*; from
+/// [`verify_envelope`] its signature has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The package id (lowercase hyphenated UUID).
+    pub pid: String,
+    pub iss: Brin,
+    pub aud: Brin,
+    /// The broker's application id (lowercase hyphenated UUID).
+    pub application: String,
+    /// Sorted by section name, each name once.
+    pub sections: Vec<SectionEntry>,
+    pub iat: i64,
+    pub jti: String,
+    /// The `kid` of the envelope's protected header: the sender's signing key.
+    pub kid: String,
+}
+
+impl Envelope {
+    /// The entry for `section`, if the envelope lists it.
+    pub fn entry(&self, section: Section) -> Option<&SectionEntry> {
+        self.sections.iter().find(|e| e.name == section)
+    }
+}
+
+/// Sender side: signs each section with `signing_key`, encrypts it for
+/// `recipient_key`, builds and signs the envelope.
+///
+/// `recipient_key` must be an encryption key of `meta.recipient` that the
+/// caller has *already* checked with [`crate::verify_x5c`] against its own
+/// trust anchors; this function cannot tell a genuine key from one a
+/// compromised broker substituted.
+pub fn seal(
+    meta: &PackageMeta,
+    sections: &[SectionInput],
+    signing_key: &PrivateJwk,
+    recipient_key: &PublicJwk,
+) -> Result<Submission, JoseError> {
+    if !valid_uuid(&meta.package_id) {
+        return Err(JoseError::Package("`pid` must be a UUID in lowercase hyphenated form"));
+    }
+    if !valid_uuid(&meta.application) {
+        return Err(JoseError::Package(
+            "`application` must be a UUID in lowercase hyphenated form",
+        ));
+    }
+    if !valid_jti(&meta.jti) {
+        return Err(JoseError::Package(
+            "`jti` must be 16 to 128 characters from A-Z a-z 0-9 . _ : -",
+        ));
+    }
+    if !valid_iat(meta.iat) {
+        return Err(JoseError::Package("`iat` must be between 0 and 2^53 - 1"));
+    }
+    if signing_key.key_use() != KeyUse::Sig {
+        return Err(JoseError::WrongKey("a signing key (use \"sig\") is required"));
+    }
+    if recipient_key.key_use() != KeyUse::Enc {
+        return Err(JoseError::WrongKey(
+            "the recipient key must be an encryption key (use \"enc\")",
+        ));
+    }
+    if sections.is_empty() {
+        return Err(JoseError::Package("a package must hold at least one section"));
+    }
+    let mut inputs: Vec<&SectionInput> = sections.iter().collect();
+    inputs.sort_by_key(|s| s.section.as_str());
+    if inputs.windows(2).any(|w| w[0].section == w[1].section) {
+        return Err(JoseError::Package("each section may be given only once"));
+    }
+
+    let mut tokens = BTreeMap::new();
+    let mut entries = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let token = seal_section(meta, input, signing_key, recipient_key)?;
+        entries.push(json!({
+            "name": input.section.as_str(),
+            "size": token.len(),
+            "sha256": sha256_b64url(&token),
+        }));
+        tokens.insert(input.section, token);
+    }
+
+    let payload = json!({
+        "pid": meta.package_id,
+        "iss": meta.sender.as_str(),
+        "aud": meta.recipient.as_str(),
+        "application": meta.application,
+        "sections": entries,
+        "iat": meta.iat,
+        "jti": meta.jti,
+    });
+    let payload = canonical_json(&payload)?;
+    let mut header = JwsHeader::new();
+    header.set_token_type(ENVELOPE_TYP);
+    header.set_key_id(signing_key.kid());
+    let envelope = josekit::jws::serialize_compact(payload.as_bytes(), &header, &*signing_key.signer()?)
+        .map_err(JoseError::Jose)?;
+    if envelope.len() > MAX_ENVELOPE_BYTES {
+        return Err(JoseError::EnvelopeTooLarge {
+            limit: MAX_ENVELOPE_BYTES,
+        });
+    }
+    Ok(Submission {
+        envelope,
+        sections: tokens,
+    })
+}
+
+/// Reads the envelope's header `kid` and payload *without* verifying the
+/// signature, so that the broker can look up the sender's key by `kid`.
+/// Applies every rule except the signature. Never trust the result before
+/// [`verify_envelope`] has accepted the same envelope.
+pub fn peek_envelope(envelope: &str) -> Result<Envelope, JoseError> {
+    let parts = EnvelopeParts::split(envelope)?;
+    parts.parse_payload()
+}
+
+/// Verifies the envelope's signature with `sender_key` (a signing key of
+/// the envelope's `iss`, checked by the caller: for the broker, registered
+/// to the sender and not revoked; for the receiver, also its `x5c` chain
+/// against its own trust anchors) and returns the parsed envelope.
+///
+/// Checks, in this order: size; compact form; protected header (exactly
+/// `alg`, `kid`, `typ`); `sender_key` is a signing key whose `kid` and
+/// `alg` the header names; the signature; then the payload (canonical JSON,
+/// exactly the seven members, each by its rule, limits).
+pub fn verify_envelope(envelope: &str, sender_key: &PublicJwk) -> Result<Envelope, JoseError> {
+    let parts = EnvelopeParts::split(envelope)?;
+    if sender_key.key_use() != KeyUse::Sig {
+        return Err(JoseError::WrongKey(
+            "the envelope must be verified with a signing key (use \"sig\")",
+        ));
+    }
+    if parts.kid != sender_key.kid() {
+        return Err(JoseError::Envelope("header `kid` does not name the sender key"));
+    }
+    if parts.alg != sender_key.alg_kind() {
+        return Err(JoseError::Envelope("header `alg` is not the sender key's algorithm"));
+    }
+    let verifier = verifier(sender_key)?;
+    josekit::jws::deserialize_compact(envelope, &*verifier)
+        .map_err(|_| JoseError::Envelope("signature does not verify"))?;
+    parts.parse_payload()
+}
+
+/// Checks that `sections` matches the envelope exactly, without decrypting
+/// anything (the broker cannot and must not): the same set of names; each
+/// token within its limit, of the listed size and SHA-256; each a
+/// well-formed compact JWE whose protected header names this section
+/// (`sec`) and this package (`pid`), with the allowed algorithms.
+///
+/// Names are checked first (missing, then extra), then each section in
+/// envelope order.
+pub fn check_sections(envelope: &Envelope, sections: &BTreeMap<Section, String>) -> Result<(), JoseError> {
+    for entry in &envelope.sections {
+        if !sections.contains_key(&entry.name) {
+            return Err(JoseError::Section {
+                section: entry.name,
+                rule: "listed in the envelope but missing from the submission",
+            });
+        }
+    }
+    for section in sections.keys() {
+        if envelope.entry(*section).is_none() {
+            return Err(JoseError::Section {
+                section: *section,
+                rule: "not listed in the envelope",
+            });
+        }
+    }
+    for entry in &envelope.sections {
+        if let Some(token) = sections.get(&entry.name) {
+            check_token_against_entry(envelope, entry, token)?;
+        }
+    }
+    Ok(())
+}
+
+/// SHA-256 over the bytes of `token`, base64url without padding: the
+/// `sha256` of an envelope entry.
+pub fn sha256_b64url(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The envelope split, with its protected header checked.
+struct EnvelopeParts {
+    alg: Alg,
+    kid: String,
+    payload: Vec<u8>,
+}
+
+impl EnvelopeParts {
+    fn split(envelope: &str) -> Result<Self, JoseError> {
+        if envelope.len() > MAX_ENVELOPE_BYTES {
+            return Err(JoseError::EnvelopeTooLarge {
+                limit: MAX_ENVELOPE_BYTES,
+            });
+        }
+        let [header, payload, _signature] = split_compact::<3>(envelope).ok_or(JoseError::Envelope(
+            "must be a JWS compact serialization (three base64url parts)",
+        ))?;
+        let header = json_object(&header).ok_or(JoseError::Envelope("protected header must be a JSON object"))?;
+        let header = SigHeader::parse(&header, ENVELOPE_TYP).map_err(|f| JoseError::Envelope(f.envelope_rule()))?;
+        Ok(Self {
+            alg: header.alg,
+            kid: header.kid,
+            payload,
+        })
+    }
+
+    fn parse_payload(self) -> Result<Envelope, JoseError> {
+        let bad = JoseError::Envelope;
+        let value: Value = serde_json::from_slice(&self.payload).map_err(|_| bad("payload is not JSON"))?;
+        let canonical = canonical_json(&value).map_err(|_| bad("payload is not canonical JSON"))?;
+        if canonical.as_bytes() != self.payload.as_slice() {
+            return Err(bad("payload is not canonical JSON"));
+        }
+        let map = value.as_object().ok_or(bad("payload must be a JSON object"))?;
+        const MEMBERS: [&str; 7] = ["pid", "iss", "aud", "application", "sections", "iat", "jti"];
+        if map.keys().any(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(bad(
+                "payload has a member other than pid, iss, aud, application, sections, iat, jti",
+            ));
+        }
+        let pid = str_member(map, "pid", "payload member `pid` must be a string")?;
+        if !valid_uuid(pid) {
+            return Err(bad("`pid` must be a UUID in lowercase hyphenated form"));
+        }
+        let iss = Brin::parse(str_member(map, "iss", "payload member `iss` must be a string")?)
+            .map_err(|_| bad("`iss` must be a BRIN"))?;
+        let aud = Brin::parse(str_member(map, "aud", "payload member `aud` must be a string")?)
+            .map_err(|_| bad("`aud` must be a BRIN"))?;
+        let application = str_member(map, "application", "payload member `application` must be a string")?;
+        if !valid_uuid(application) {
+            return Err(bad("`application` must be a UUID in lowercase hyphenated form"));
+        }
+        let iat = map
+            .get("iat")
+            .and_then(Value::as_i64)
+            .filter(|iat| valid_iat(*iat))
+            .ok_or(bad("payload member `iat` must be an integer between 0 and 2^53 - 1"))?;
+        let jti = str_member(map, "jti", "payload member `jti` must be a string")?;
+        if !valid_jti(jti) {
+            return Err(bad("`jti` must be 16 to 128 characters from A-Z a-z 0-9 . _ : -"));
+        }
+        let sections = parse_entries(map.get("sections"))?;
+        Ok(Envelope {
+            pid: pid.to_owned(),
+            iss,
+            aud,
+            application: application.to_owned(),
+            sections,
+            iat,
+            jti: jti.to_owned(),
+            kid: self.kid,
+        })
+    }
+}
+
+fn str_member<'a>(map: &'a Map<String, Value>, name: &str, rule: &'static str) -> Result<&'a str, JoseError> {
+    map.get(name).and_then(Value::as_str).ok_or(JoseError::Envelope(rule))
+}
+
+fn parse_entries(value: Option<&Value>) -> Result<Vec<SectionEntry>, JoseError> {
+    let bad = JoseError::Envelope;
+    let items = value
+        .and_then(Value::as_array)
+        .ok_or(bad("payload member `sections` must be an array"))?;
+    if items.is_empty() {
+        return Err(bad("`sections` must list at least one section"));
+    }
+    let mut out: Vec<SectionEntry> = Vec::with_capacity(items.len());
+    for item in items {
+        let map = item.as_object().ok_or(bad("each `sections` entry must be an object"))?;
+        if map.len() != 3 || !["name", "size", "sha256"].iter().all(|k| map.contains_key(*k)) {
+            return Err(bad(
+                "each `sections` entry must have exactly `name`, `size` and `sha256`",
+            ));
+        }
+        let name = map
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| Section::parse(n).ok())
+            .ok_or(bad("a `sections` entry's `name` is not a section name"))?;
+        if out
+            .last()
+            .is_some_and(|previous| previous.name.as_str() >= name.as_str())
+        {
+            return Err(bad("`sections` must be sorted by name, each name once"));
+        }
+        let size = map
+            .get("size")
+            .and_then(Value::as_u64)
+            .filter(|s| *s > 0)
+            .ok_or(bad("a `sections` entry's `size` must be a positive integer"))?;
+        let limit = max_section_bytes(name);
+        if usize::try_from(size).map_or(true, |s| s > limit) {
+            return Err(JoseError::SectionTooLarge { section: name, limit });
+        }
+        let sha256 = map
+            .get("sha256")
+            .and_then(Value::as_str)
+            .filter(|s| URL_SAFE_NO_PAD.decode(s).is_ok_and(|d| d.len() == 32))
+            .ok_or(bad(
+                "a `sections` entry's `sha256` must be 32 bytes in base64url without padding",
+            ))?;
+        out.push(SectionEntry {
+            name,
+            size,
+            sha256: sha256.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// A checked JWS protected header: exactly `alg`, `kid` and `typ`.
+pub(crate) struct SigHeader {
+    pub(crate) alg: Alg,
+    pub(crate) kid: String,
+}
+
+/// Which rule of a JWS protected header failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SigHeaderFault {
+    Members,
+    Typ,
+    Alg,
+    Kid,
+}
+
+impl SigHeaderFault {
+    pub(crate) const fn envelope_rule(self) -> &'static str {
+        match self {
+            Self::Members => "protected header must have exactly `alg`, `kid` and `typ`",
+            Self::Typ => "protected header `typ` must be doorstroom-envelope+jwt",
+            Self::Alg => "protected header `alg` must be ES256 or EdDSA",
+            Self::Kid => "protected header `kid` must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+        }
+    }
+
+    pub(crate) const fn inner_rule(self) -> &'static str {
+        match self {
+            Self::Members => "inner protected header must have exactly `alg`, `kid` and `typ`",
+            Self::Typ => "inner protected header `typ` must be doorstroom-section+jwt",
+            Self::Alg => "inner protected header `alg` must be ES256 or EdDSA",
+            Self::Kid => "inner protected header `kid` must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+        }
+    }
+}
+
+impl SigHeader {
+    pub(crate) fn parse(header: &Map<String, Value>, typ: &str) -> Result<Self, SigHeaderFault> {
+        if header.len() != 3 || !["alg", "kid", "typ"].iter().all(|k| header.contains_key(*k)) {
+            return Err(SigHeaderFault::Members);
+        }
+        if header.get("typ").and_then(Value::as_str) != Some(typ) {
+            return Err(SigHeaderFault::Typ);
+        }
+        let alg = match header.get("alg").and_then(Value::as_str) {
+            Some("ES256") => Alg::Es256,
+            Some("EdDSA") => Alg::EdDsa,
+            _ => return Err(SigHeaderFault::Alg),
+        };
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| valid_kid(k))
+            .ok_or(SigHeaderFault::Kid)?;
+        Ok(Self {
+            alg,
+            kid: kid.to_owned(),
+        })
+    }
+}
+
+/// A josekit verifier for a (signing) public key.
+pub(crate) fn verifier(key: &PublicJwk) -> Result<Box<dyn JwsVerifier>, JoseError> {
+    let der = key.public_key().public_key_to_der()?;
+    let unusable = |_| JoseError::WrongKey("the key is not usable for verifying signatures");
+    Ok(match key.alg_kind() {
+        Alg::Es256 => Box::new(ES256.verifier_from_der(&der).map_err(unusable)?),
+        Alg::EdDsa => Box::new(EdDSA.verifier_from_der(&der).map_err(unusable)?),
+        Alg::EcdhEsA256kw | Alg::RsaOaep256 => {
+            return Err(JoseError::WrongKey("a signing key (use \"sig\") is required"));
+        }
+    })
+}
+
+/// Splits a compact serialization into exactly `N` parts, each non-empty
+/// and strict base64url without padding (RFC 7515 §2: no padding, no
+/// whitespace, no other characters, unused bits zero), and decodes them.
+pub(crate) fn split_compact<const N: usize>(token: &str) -> Option<[Vec<u8>; N]> {
+    let mut parts = token.split('.');
+    let mut out: [Vec<u8>; N] = std::array::from_fn(|_| Vec::new());
+    for slot in &mut out {
+        let part = parts.next().filter(|p| !p.is_empty())?;
+        *slot = URL_SAFE_NO_PAD.decode(part).ok()?;
+    }
+    match parts.next() {
+        Some(_) => None,
+        None => Some(out),
+    }
+}
+
+/// A JSON object from bytes, or `None`.
+pub(crate) fn json_object(bytes: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+pub(crate) fn valid_uuid(s: &str) -> bool {
+    Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
+}
+
+fn valid_jti(s: &str) -> bool {
+    JTI_LEN.contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+pub(crate) fn valid_iat(iat: i64) -> bool {
+    u64::try_from(iat).is_ok_and(|i| i <= MAX_SAFE_INTEGER)
+}

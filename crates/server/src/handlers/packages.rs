@@ -1,0 +1,564 @@
+//! Dossier packages: submission by the vo school's system, the mbo's inbox,
+//! pulling and acknowledging. The broker stores and forwards ciphertext
+//! only; it verifies the sender's envelope signature and every rule of
+//! the exchange, but it cannot read a section.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use doorstroom_domain::{
+    Action, AuditAction, AuditEvent, CrudKind, InstitutionStatus, KeyStatus, KeyUse, NoConsentLedger, Principal,
+    Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, section_allowed,
+};
+use doorstroom_jose::{PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
+use doorstroom_store::packages::{self, NewPackage, NewSection, PackageSummary};
+use doorstroom_store::{DbConn, applications, audit, institutions, keys, staff};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::applications::actor_label;
+use crate::access::{Access, Located, perform};
+use crate::auth::{Caller, SystemCaller};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Json, Query, path_param};
+use crate::state::AppState;
+
+/// The header in which an mbo's system names the intaker it acts for.
+pub const ON_BEHALF_OF: &str = "x-on-behalf-of";
+
+/// The broker's signed acknowledgement of a submission.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmissionReceipt {
+    pub package_id: String,
+    pub received_at: DateTime<Utc>,
+    /// A JWS (EdDSA, `typ` `doorstroom-receipt+jwt`) by the broker's key,
+    /// published at `/v1/broker/jwks`, over `{pid, jti, iss, aud,
+    /// application, envelope_sha256, sections, received_at}`.
+    pub receipt: String,
+}
+
+fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
+    ApiError::invalid("/envelope", err.to_string())
+}
+
+/// Submits a package (`openapi/PACKAGE-FORMAT.md`). The broker checks, in
+/// order: the envelope's sender is the client certificate's institution;
+/// the envelope signature verifies with the sender's *active* signing key
+/// (`kid`); the recipient is an active mbo; an open application of the
+/// student at that recipient exists, naming no other vo school (no
+/// application, no dossier); the `jti` is new (an identical resubmission
+/// answers the first receipt, 200); the sections match the envelope and
+/// their limits; every section is allowed by its lawful basis at this
+/// moment. It stores the ciphertext and answers a receipt signed by the
+/// broker.
+#[utoipa::path(
+    post,
+    path = "/v1/packages",
+    tag = "exchange",
+    request_body = Submission,
+    responses(
+        (status = 201, body = SubmissionReceipt),
+        (status = 200, description = "identical resubmission: the first receipt", body = SubmissionReceipt),
+        (status = 409, description = "jti already used for another envelope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a rule of the exchange is broken; the detail names it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []))
+)]
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: SystemCaller,
+    body: Json<Submission>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let submission = body.0;
+    let Some(own) = caller.principal.institution().cloned() else {
+        return Err(ApiError::Forbidden);
+    };
+    // Unverified, only to find the sender's key and describe the access.
+    let peeked = peek_envelope(&submission.envelope).map_err(envelope_error)?;
+    let application_id = Uuid::parse_str(&peeked.application).ok();
+    let recipient = peeked.aud.clone();
+    let sender = own.clone();
+    let locate = move |conn: &mut DbConn| {
+        let subject = match application_id {
+            Some(id) => applications::get(conn, id)?.map(|a| a.student),
+            None => None,
+        };
+        Ok(Some(Located {
+            resource: Resource::Package { sender, recipient },
+            data_subject: subject,
+        }))
+    };
+    let access = Access::lookup(
+        Action::SubmitPackage,
+        locate,
+        ResourceRef::new("package", Some(peeked.pid.clone())),
+        Purpose::Intake,
+    );
+    let signer_state = state.clone();
+    let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
+        accept(conn, now, &signer_state, &own, &submission)
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(receipt))
+}
+
+/// The checks and the storing of a submission, in one transaction.
+fn accept(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    state: &AppState,
+    own: &doorstroom_domain::Brin,
+    submission: &Submission,
+) -> Result<(SubmissionReceipt, bool), ApiError> {
+    let peeked = peek_envelope(&submission.envelope).map_err(envelope_error)?;
+    if &peeked.iss != own {
+        return Err(ApiError::invalid(
+            "/envelope",
+            "envelope: iss is not the institution of the client certificate",
+        ));
+    }
+    let key = keys::get(conn, own, &peeked.kid)?
+        .ok_or_else(|| ApiError::invalid("/envelope", "envelope: kid is not a registered key of the sender"))?;
+    if key.key_use != KeyUse::Sig {
+        return Err(ApiError::invalid("/envelope", "envelope: kid is not a signing key"));
+    }
+    match key.status {
+        KeyStatus::Active => {}
+        KeyStatus::Retired => return Err(ApiError::invalid("/envelope", "envelope: the signing key is retired")),
+        KeyStatus::Revoked => return Err(ApiError::invalid("/envelope", "envelope: the signing key is revoked")),
+    }
+    let jwk: serde_json::Value =
+        serde_json::from_str(&key.jwk).map_err(|e| ApiError::Internal(format!("stored JWK unreadable: {e}")))?;
+    let sender_key = PublicJwk::parse(&jwk).map_err(|e| ApiError::Internal(format!("stored JWK invalid: {e}")))?;
+    let envelope = verify_envelope(&submission.envelope, &sender_key).map_err(envelope_error)?;
+
+    match institutions::get(conn, &envelope.aud)? {
+        Some(i) if i.status == InstitutionStatus::Active && i.sector.is_receiving() => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "/envelope",
+                "envelope: aud is not an active mbo institution",
+            ));
+        }
+    }
+    let application = Uuid::parse_str(&envelope.application)
+        .ok()
+        .map(|id| applications::get(conn, id))
+        .transpose()?
+        .flatten();
+    let application = match application {
+        Some(a)
+            if a.receiving == envelope.aud
+                && a.status.is_open()
+                && a.sending.as_ref().is_none_or(|sending| sending == own) =>
+        {
+            a
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "/envelope",
+                "envelope: no open application of this student at the recipient names this school; \
+                 a dossier only follows an application",
+            ));
+        }
+    };
+
+    let envelope_sha256 = sha256_b64url(&submission.envelope);
+    if let Some(earlier) = packages::by_jti(conn, &envelope.jti)? {
+        if earlier.envelope_sha256 == envelope_sha256 && earlier.sender == *own {
+            let receipt = SubmissionReceipt {
+                package_id: earlier.id,
+                received_at: earlier.submitted_at,
+                receipt: earlier.receipt,
+            };
+            return Ok((receipt, false));
+        }
+        return Err(ApiError::Conflict("envelope: jti was already used (replay)".into()));
+    }
+
+    check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    for section in submission.sections.keys() {
+        section_allowed(*section, section.default_basis(), &NoConsentLedger)
+            .map_err(|e| ApiError::invalid(&format!("/sections/{section}"), e.to_string()))?;
+    }
+
+    let receipt = state.signer.sign(
+        "doorstroom-receipt+jwt",
+        &json!({
+            "pid": envelope.pid,
+            "jti": envelope.jti,
+            "iss": envelope.iss.as_str(),
+            "aud": envelope.aud.as_str(),
+            "application": envelope.application,
+            "envelope_sha256": envelope_sha256,
+            "sections": envelope.sections.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            "received_at": now.timestamp(),
+        }),
+    )?;
+    let package = NewPackage {
+        id: envelope.pid.clone(),
+        application_id: application.id,
+        sender: own.clone(),
+        recipient: envelope.aud.clone(),
+        student: application.student,
+        jti: envelope.jti.clone(),
+        envelope: submission.envelope.clone(),
+        envelope_sha256,
+        sender_kid: envelope.kid.clone(),
+        receipt: receipt.clone(),
+        submitted_at: now,
+    };
+    let sections: Vec<NewSection> = envelope
+        .sections
+        .iter()
+        .filter_map(|entry| {
+            submission.sections.get(&entry.name).map(|token| NewSection {
+                section: entry.name,
+                ciphertext: token.clone(),
+                size: i64::try_from(entry.size).unwrap_or(i64::MAX),
+                sha256: entry.sha256.clone(),
+            })
+        })
+        .collect();
+    packages::insert(conn, &package, &sections)?;
+    Ok((
+        SubmissionReceipt {
+            package_id: envelope.pid,
+            received_at: now,
+            receipt,
+        },
+        true,
+    ))
+}
+
+/// The intaker a school system acts for: named in `X-On-Behalf-Of`, an
+/// active intaker of the system's own institution. Staff act for
+/// themselves.
+fn on_behalf_of(req: &HttpRequest, principal: &Principal) -> Result<Option<StaffId>, ApiError> {
+    let header = req
+        .headers()
+        .get(ON_BEHALF_OF)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    match (principal, header) {
+        (Principal::System { .. }, Some(raw)) => raw.parse::<StaffId>().map(Some).map_err(|_| ApiError::Malformed {
+            detail: "header X-On-Behalf-Of: must be the id (UUID) of an intaker".into(),
+            pointer: None,
+        }),
+        (Principal::System { .. }, None) => Err(ApiError::Malformed {
+            detail: "header X-On-Behalf-Of: a school system must name the intaker it acts for".into(),
+            pointer: None,
+        }),
+        (_, _) => Ok(None),
+    }
+}
+
+/// Inside the transaction: the named intaker exists, is active and works at
+/// the system's institution.
+fn check_on_behalf_of(conn: &mut DbConn, principal: &Principal, staff_id: Option<StaffId>) -> Result<(), ApiError> {
+    let Some(id) = staff_id else { return Ok(()) };
+    let account = staff::get(conn, id)?;
+    match account {
+        Some(a)
+            if a.status == StaffStatus::Active
+                && a.role == Role::Intaker
+                && a.institution.as_ref() == principal.institution() =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::invalid(
+            "/headers/x-on-behalf-of",
+            "X-On-Behalf-Of: not an active intaker of this institution",
+        )),
+    }
+}
+
+/// A package in the inbox: metadata only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InboxEntry {
+    pub package_id: String,
+    pub application_id: Uuid,
+    pub sender: String,
+    pub submitted_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub sections: Vec<InboxSection>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InboxSection {
+    pub section: Section,
+    pub size: i64,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Set when the section was withdrawn (consent withdrawn) and deleted.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+impl From<&PackageSummary> for InboxEntry {
+    fn from(p: &PackageSummary) -> Self {
+        Self {
+            package_id: p.id.clone(),
+            application_id: p.application_id,
+            sender: p.sender.to_string(),
+            submitted_at: p.submitted_at,
+            delivered_at: p.delivered_at,
+            acknowledged_at: p.acknowledged_at,
+            sections: p
+                .sections
+                .iter()
+                .map(|s| InboxSection {
+                    section: s.section,
+                    size: s.size,
+                    delivered_at: s.delivered_at,
+                    withdrawn_at: s.withdrawn_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// Keyset pagination: packages after this package id.
+    pub after: Option<String>,
+    /// 1 to 1000, default 100.
+    pub limit: Option<i64>,
+}
+
+/// The packages waiting for the caller's institution (metadata only). A
+/// school system names the intaker it acts for in `X-On-Behalf-Of`. Every
+/// listed package is audited with its student's pseudonym.
+#[utoipa::path(
+    tag = "exchange",
+    params(InboxQuery, ("X-On-Behalf-Of" = Option<String>, Header, description = "for school systems: the intaker's staff id")),
+    responses((status = 200, body = Vec<InboxEntry>)),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[get("/v1/inbox")]
+pub async fn inbox(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    query: Query<InboxQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.0;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Malformed {
+            detail: "query parameter limit: must be between 1 and 1000".into(),
+            pointer: None,
+        });
+    }
+    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let Some(own) = caller.principal.institution().cloned() else {
+        return Err(ApiError::Forbidden);
+    };
+    let access = Access::new(
+        Action::ListInbox,
+        Resource::Institution(own.clone()),
+        ResourceRef::new("inbox", Some(own.to_string())),
+        Purpose::Intake,
+    )
+    .on_behalf_of(acting_for);
+    let principal = caller.principal.clone();
+    let request_id = caller.request_id.clone();
+    let entries = perform(&state, &caller, access, move |conn, now| {
+        check_on_behalf_of(conn, &principal, acting_for)?;
+        let listed = packages::inbox(conn, &own, query.after.as_deref(), limit)?;
+        // The listing names students: one audit event per package listed.
+        for package in &listed {
+            let mut event = AuditEvent::success(
+                now,
+                &principal,
+                AuditAction::new(CrudKind::Read, "list_inbox_entry"),
+                ResourceRef::new("package", Some(package.id.clone())),
+                Purpose::Intake,
+            )
+            .with_request_id(Some(request_id.clone()))
+            .with_data_subject(Some(package.student.clone()));
+            event.on_behalf_of = acting_for;
+            audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+        }
+        Ok(listed.iter().map(InboxEntry::from).collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+/// A section that was not released, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Withheld {
+    pub section: Section,
+    pub reason: String,
+}
+
+/// A pulled package: the sender's envelope and the sections releasable now.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PulledPackage {
+    pub package_id: String,
+    pub application_id: Uuid,
+    pub sender: String,
+    pub submitted_at: DateTime<Utc>,
+    /// The sender's signed envelope, as submitted.
+    pub envelope: String,
+    /// Section name to its token (JWE), for the sections released now.
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    pub sections: BTreeMap<Section, String>,
+    pub withheld: Vec<Withheld>,
+}
+
+fn package_id(raw: &str) -> Result<String, ApiError> {
+    path_param("id", raw, |s| {
+        Uuid::parse_str(s)
+            .map(|u| u.to_string())
+            .map_err(|_| doorstroom_domain::ParseError::new("id", "must be a UUID"))
+    })
+}
+
+fn locate_package(id: String) -> impl FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> {
+    move |conn| {
+        Ok(packages::get(conn, &id)?.map(|p| Located {
+            resource: Resource::Package {
+                sender: p.sender,
+                recipient: p.recipient,
+            },
+            data_subject: Some(p.student),
+        }))
+    }
+}
+
+/// Takes a package out: the envelope and the sections that may be released
+/// at this moment; the others are listed as withheld, with the reason. Only
+/// for the recipient's intakers (or its system acting for one); anyone else
+/// gets 404, exactly as for a package that does not exist.
+#[utoipa::path(
+    tag = "exchange",
+    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header)),
+    responses((status = 200, body = PulledPackage), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[get("/v1/packages/{id}")]
+pub async fn pull(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = package_id(&path)?;
+    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let access = Access::lookup(
+        Action::PullPackage,
+        locate_package(id.clone()),
+        ResourceRef::new("package", Some(id.clone())),
+        Purpose::Intake,
+    )
+    .on_behalf_of(acting_for);
+    let principal = caller.principal.clone();
+    let pulled = perform(&state, &caller, access, move |conn, now| {
+        check_on_behalf_of(conn, &principal, acting_for)?;
+        let package = packages::get(conn, &id)?.ok_or(ApiError::NotFound)?;
+        let mut released = BTreeMap::new();
+        let mut withheld = Vec::new();
+        for stored in packages::sections(conn, &id)? {
+            if stored.withdrawn_at.is_some() {
+                withheld.push(Withheld {
+                    section: stored.section,
+                    reason: "withdrawn".into(),
+                });
+                continue;
+            }
+            match section_allowed(stored.section, stored.section.default_basis(), &NoConsentLedger) {
+                Ok(()) => {
+                    released.insert(stored.section, stored.ciphertext);
+                }
+                Err(refusal) => withheld.push(Withheld {
+                    section: stored.section,
+                    reason: refusal.to_string(),
+                }),
+            }
+        }
+        let names: Vec<Section> = released.keys().copied().collect();
+        packages::mark_sections_delivered(conn, &id, &names, now)?;
+        packages::mark_delivered(conn, &id, now)?;
+        Ok(PulledPackage {
+            package_id: package.id,
+            application_id: package.application_id,
+            sender: package.sender.to_string(),
+            submitted_at: package.submitted_at,
+            envelope: package.envelope,
+            sections: released,
+            withheld,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(pulled))
+}
+
+/// The acknowledgement as recorded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Acknowledgement {
+    pub package_id: String,
+    pub acknowledged_at: DateTime<Utc>,
+}
+
+/// Acknowledges receipt (idempotent: the first acknowledgement stays).
+#[utoipa::path(
+    tag = "exchange",
+    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header)),
+    responses((status = 200, body = Acknowledgement), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[post("/v1/packages/{id}/acknowledge")]
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = package_id(&path)?;
+    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let access = Access::lookup(
+        Action::AcknowledgePackage,
+        locate_package(id.clone()),
+        ResourceRef::new("package", Some(id.clone())),
+        Purpose::Intake,
+    )
+    .on_behalf_of(acting_for);
+    let principal = caller.principal.clone();
+    let by = match acting_for {
+        Some(staff) => format!("staff:{staff}"),
+        None => actor_label(&caller.principal),
+    };
+    let ack = perform(&state, &caller, access, move |conn, now| {
+        check_on_behalf_of(conn, &principal, acting_for)?;
+        let package = packages::acknowledge(conn, &id, &by, now)?.ok_or(ApiError::NotFound)?;
+        Ok(Acknowledgement {
+            package_id: package.id,
+            acknowledged_at: package.acknowledged_at.unwrap_or(now),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ack))
+}
+
+/// The broker's public signing key(s) as a JWK Set: receipts verify with it.
+#[utoipa::path(
+    tag = "exchange",
+    responses((status = 200, description = "JWK Set", content_type = "application/jwk-set+json", body = Object))
+)]
+#[get("/v1/broker/jwks")]
+pub async fn broker_jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .json(json!({"keys": [state.signer.public_jwk()]}))
+}
