@@ -178,6 +178,38 @@ impl TestBroker {
         self.login(&creds).await
     }
 
+    /// Everything the database holds, as text: the SQLite files (database,
+    /// WAL and shared memory) or a `pg_dump` of the PostgreSQL database. For
+    /// tests that search it for what must never be stored.
+    pub fn database_dump(&self) -> Vec<u8> {
+        match self.backend {
+            TestBackend::Sqlite => {
+                let path = self._db.url.trim_start_matches("sqlite://").to_owned();
+                let mut bytes = Vec::new();
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    if let Ok(content) = std::fs::read(format!("{path}{suffix}")) {
+                        bytes.extend(content);
+                    }
+                }
+                assert!(!bytes.is_empty(), "no SQLite database at {path}");
+                bytes
+            }
+            TestBackend::Postgres => {
+                let output = std::process::Command::new("pg_dump")
+                    .arg("--data-only")
+                    .arg(&self._db.url)
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(
+                    output.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                output.stdout
+            }
+        }
+    }
+
     /// All audit events, read straight from the store.
     pub fn audit_events(&self) -> Vec<doorstroom_domain::AuditEvent> {
         self.store
@@ -195,6 +227,41 @@ impl TestBroker {
             .map(|(_, e)| e)
             .collect()
     }
+}
+
+/// Captures every log line of this test process (JSON, debug level and up),
+/// so that tests can check what the broker writes to its logs.
+pub fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(|| LogBuffer)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogBuffer;
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut logs) = LOGS.lock() {
+            logs.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What was logged so far (see [`capture_logs`]).
+pub fn captured_logs() -> Vec<u8> {
+    LOGS.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
 /// The TOTP code for `secret` at `time`.

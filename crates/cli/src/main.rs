@@ -4,10 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
+use doorstroom_cli::exchange::{self, DEFAULT_CA, DEFAULT_URL, Identity, PullOptions, SendOptions};
 use doorstroom_cli::{dev, operator, pki};
-use doorstroom_domain::{Brin, InstitutionStatus, Oin, Password, Role, Sector, StaffId, Username};
+use doorstroom_domain::{
+    ApplicationStatus, Brin, Crebo, InstitutionStatus, Oin, Password, Role, SchoolYear, Section, Sector, StaffId,
+    Username,
+};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::config::{LogFormat, Settings};
 use doorstroom_server::tls::{ClientRoots, install_default_provider};
@@ -24,6 +28,12 @@ struct Cli {
     /// Configuration file (TOML) over config/default.toml; DOORSTROOM__… variables override both.
     #[arg(long, global = true, env = "DOORSTROOM_CONFIG")]
     config: Option<PathBuf>,
+    /// Base URL of the broker (client commands).
+    #[arg(long, global = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// CA certificate of the broker's server certificate (client commands).
+    #[arg(long, global = true, default_value = DEFAULT_CA)]
+    ca: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +54,18 @@ enum Command {
     Admin(AdminCommand),
     /// Calls to a running broker, as a school system (client certificate).
     Call(CallArgs),
+    /// Applications (aanmeldingen): register (mbo) and find (vo).
+    #[command(subcommand)]
+    Applications(ApplicationsCommand),
+    /// The course of an application: report (mbo) and show (mbo, vo).
+    #[command(subcommand)]
+    Status(StatusCommand),
+    /// Build, sign and encrypt a dossier package from JSON and files, and submit it (vo).
+    Send(SendArgs),
+    /// List the packages waiting for the institution (metadata only).
+    Inbox(InboxArgs),
+    /// Fetch a package, verify every signature, decrypt it and write the sections out.
+    Pull(PullArgs),
     /// Print the current TOTP code for a base32 secret (development aid).
     Totp { secret: String },
     /// Print the OpenAPI document.
@@ -123,12 +145,6 @@ enum AdminCommand {
 
 #[derive(Args)]
 struct CallArgs {
-    /// Base URL of the broker.
-    #[arg(long, default_value = "https://localhost:8443")]
-    url: String,
-    /// CA certificate of the broker's server certificate.
-    #[arg(long, default_value = "certs/dev/ca.pem")]
-    ca: PathBuf,
     /// Client certificate (PEM); its key is read from --key.
     #[arg(long)]
     cert: Option<PathBuf>,
@@ -144,6 +160,149 @@ enum CallCommand {
     Whoami,
     /// An institution's published JWK Set.
     Jwks { brin: Brin },
+}
+
+/// Who calls: a school system's folder or a staff token.
+#[derive(Args, Clone)]
+struct Who {
+    /// The institution's folder: client.pem + client.key (TLS), sign.jwk and enc.jwk (private JOSE keys).
+    #[arg(long = "as", value_name = "DIR", conflicts_with = "token")]
+    as_dir: Option<PathBuf>,
+    /// A staff access token (from POST /v1/auth/login) instead of a client certificate.
+    #[arg(long, env = "DOORSTROOM_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl Who {
+    fn identity(&self) -> Identity {
+        Identity {
+            dir: self.as_dir.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// The student, as `bsn:NNNNNNNNN` or `onderwijsnummer:NNNNNNNNN`. Prefer
+/// the environment variable, which keeps the number out of shell history.
+#[derive(Args, Clone)]
+struct StudentArg {
+    /// bsn:NNNNNNNNN or onderwijsnummer:NNNNNNNNN (never printed).
+    #[arg(long, env = "DOORSTROOM_STUDENT", hide_env_values = true, value_name = "KIND:NUMBER")]
+    student: String,
+}
+
+#[derive(Subcommand)]
+enum ApplicationsCommand {
+    /// Register that a student applied (mbo system). Idempotent.
+    Register {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        student: StudentArg,
+        /// The programme's name as the mbo calls it.
+        #[arg(long)]
+        programme: String,
+        /// CREBO code of the qualification (5 digits).
+        #[arg(long)]
+        crebo: Option<Crebo>,
+        /// E.g. 2027-2028.
+        #[arg(long)]
+        school_year: SchoolYear,
+        /// Date of the application, YYYY-MM-DD.
+        #[arg(long)]
+        applied_on: NaiveDate,
+        /// BRIN of the student's vo school, if known (only it can find the application).
+        #[arg(long)]
+        sending_school: Option<Brin>,
+    },
+    /// Find the applications of one of the school's own students (vo system).
+    Find {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        student: StudentArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatusCommand {
+    /// Report the application's course (mbo).
+    Report {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        application: uuid::Uuid,
+        /// received, intake_scheduled, intake_held, place_offered, enrolled, not_enrolling, withdrawn, no_show.
+        #[arg(long)]
+        status: ApplicationStatus,
+    },
+    /// Show an application with its course.
+    Show {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        application: uuid::Uuid,
+    },
+}
+
+#[derive(Args)]
+struct SendArgs {
+    #[command(flatten)]
+    who: Who,
+    /// The receiving mbo.
+    #[arg(long)]
+    to: Brin,
+    /// The broker's id of the student's application at the receiver.
+    #[arg(long)]
+    application: uuid::Uuid,
+    /// A section as NAME=FILE.json (personal_data, support_needs, career_portfolio, remarks, attachments); repeatable.
+    #[arg(long = "section", value_name = "NAME=FILE", value_parser = exchange::parse_section_arg)]
+    sections: Vec<(Section, PathBuf)>,
+    /// A file for the attachments section (base64 in the package); repeatable.
+    #[arg(long = "attachment", value_name = "FILE")]
+    attachments: Vec<PathBuf>,
+    /// The sending school; default: as the broker knows the client certificate.
+    #[arg(long)]
+    from: Option<Brin>,
+    /// The private signing key; default DIR/sign.jwk.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Trust anchors for the receiver's key certificate chain.
+    #[arg(long, default_value = DEFAULT_CA)]
+    trust_anchors: PathBuf,
+}
+
+#[derive(Args)]
+struct InboxArgs {
+    #[command(flatten)]
+    who: Who,
+    /// For a school system: the staff id of the intaker it acts for.
+    #[arg(long)]
+    on_behalf_of: Option<StaffId>,
+}
+
+#[derive(Args)]
+struct PullArgs {
+    #[command(flatten)]
+    who: Who,
+    /// For a school system: the staff id of the intaker it acts for.
+    #[arg(long)]
+    on_behalf_of: Option<StaffId>,
+    /// The package id.
+    #[arg(long)]
+    package: uuid::Uuid,
+    /// Folder to write <section>.json (and attachments/) to; created 0700, files 0600.
+    #[arg(long)]
+    out: PathBuf,
+    /// The private decryption key; default DIR/enc.jwk.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Trust anchors for the sender's key certificate chain.
+    #[arg(long, default_value = DEFAULT_CA)]
+    trust_anchors: PathBuf,
+    /// Acknowledge receipt after everything verified and was written.
+    #[arg(long)]
+    acknowledge: bool,
 }
 
 fn main() -> ExitCode {
@@ -175,7 +334,12 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Admin(command) => admin(&settings()?, command),
-        Command::Call(args) => call(args),
+        Command::Call(args) => call(&cli.url, &cli.ca, args),
+        Command::Applications(command) => applications(&cli.url, &cli.ca, command),
+        Command::Status(command) => status(&cli.url, &cli.ca, command),
+        Command::Send(args) => send(&cli.url, &cli.ca, args),
+        Command::Inbox(args) => inbox(&cli.url, &cli.ca, args),
+        Command::Pull(args) => pull(&cli.url, &cli.ca, args),
         Command::Totp { secret } => {
             let code = totp_rs::Secret::Encoded(secret)
                 .to_bytes()
@@ -406,8 +570,8 @@ fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn call(args: CallArgs) -> Result<(), String> {
-    let ca = std::fs::read(&args.ca).map_err(|e| format!("{}: {e}", args.ca.display()))?;
+fn call(url: &str, ca: &Path, args: CallArgs) -> Result<(), String> {
+    let ca = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
     let identity = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let mut pem = std::fs::read(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
@@ -417,7 +581,7 @@ fn call(args: CallArgs) -> Result<(), String> {
         (None, None) => None,
         _ => return Err("--cert and --key go together".into()),
     };
-    let client = doorstroom_client::Client::new(&args.url, &ca, identity.as_deref()).map_err(|e| e.to_string())?;
+    let client = doorstroom_client::Client::new(url, &ca, identity.as_deref()).map_err(|e| e.to_string())?;
     let value = runtime()?.block_on(async {
         match args.what {
             CallCommand::Whoami => client.whoami().await,
@@ -425,6 +589,137 @@ fn call(args: CallArgs) -> Result<(), String> {
         }
     });
     let value = value.map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    print_json(&value)
+}
+
+/// Prints `value` as pretty JSON; a closed pipe (`| head`) is an error, not a panic.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
+    use std::io::Write as _;
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| format!("stdout: {e}"))
+}
+
+fn applications(url: &str, ca: &Path, command: ApplicationsCommand) -> Result<(), String> {
+    match command {
+        ApplicationsCommand::Register {
+            who,
+            student,
+            programme,
+            crebo,
+            school_year,
+            applied_on,
+            sending_school,
+        } => {
+            let request = exchange::registration(
+                &student.student,
+                &programme,
+                crebo,
+                school_year,
+                applied_on,
+                sending_school,
+            )
+            .map_err(|e| e.to_string())?;
+            let client = exchange::connect(url, ca, &who.identity()).map_err(|e| e.to_string())?;
+            let (view, created) = runtime()?
+                .block_on(client.register_application(&request))
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "{}",
+                if created {
+                    "registered"
+                } else {
+                    "already registered (unchanged)"
+                }
+            );
+            print_json(&view)?;
+        }
+        ApplicationsCommand::Find { who, student } => {
+            let number = exchange::parse_student(&student.student).map_err(|e| e.to_string())?;
+            let client = exchange::connect(url, ca, &who.identity()).map_err(|e| e.to_string())?;
+            let found = runtime()?
+                .block_on(client.find_applications(&number))
+                .map_err(|e| e.to_string())?;
+            print_json(&found)?;
+        }
+    }
     Ok(())
+}
+
+fn status(url: &str, ca: &Path, command: StatusCommand) -> Result<(), String> {
+    let (who, application, report) = match command {
+        StatusCommand::Report {
+            who,
+            application,
+            status,
+        } => (who, application, Some(status)),
+        StatusCommand::Show { who, application } => (who, application, None),
+    };
+    let client = exchange::connect(url, ca, &who.identity()).map_err(|e| e.to_string())?;
+    let detail = runtime()?
+        .block_on(async {
+            match report {
+                Some(status) => client.report_status(application, status).await,
+                None => client.application(application).await,
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    print_json(&detail)?;
+    Ok(())
+}
+
+fn send(url: &str, ca: &Path, args: SendArgs) -> Result<(), String> {
+    let identity = args.who.identity();
+    let signing_key = match args.signing_key {
+        Some(path) => path,
+        None => identity.signing_key().map_err(|e| e.to_string())?,
+    };
+    let options = SendOptions {
+        from: args.from,
+        to: args.to,
+        application: args.application,
+        sections: args.sections,
+        attachments: args.attachments,
+        signing_key,
+        trust_anchors: args.trust_anchors,
+        now: Utc::now(),
+    };
+    let client = exchange::connect(url, ca, &identity).map_err(|e| e.to_string())?;
+    let receipt = runtime()?
+        .block_on(exchange::send(&client, &options))
+        .map_err(|e| e.to_string())?;
+    print_json(&receipt)?;
+    Ok(())
+}
+
+fn inbox(url: &str, ca: &Path, args: InboxArgs) -> Result<(), String> {
+    let client = exchange::connect(url, ca, &args.who.identity()).map_err(|e| e.to_string())?;
+    let on_behalf_of = args.on_behalf_of.map(|s| s.to_string());
+    let entries = runtime()?
+        .block_on(client.inbox(on_behalf_of.as_deref()))
+        .map_err(|e| e.to_string())?;
+    print_json(&entries)?;
+    Ok(())
+}
+
+fn pull(url: &str, ca: &Path, args: PullArgs) -> Result<(), String> {
+    let identity = args.who.identity();
+    let decryption_key = match args.key {
+        Some(path) => path,
+        None => identity.decryption_key().map_err(|e| e.to_string())?,
+    };
+    let options = PullOptions {
+        package: args.package,
+        on_behalf_of: args.on_behalf_of,
+        decryption_key,
+        trust_anchors: args.trust_anchors,
+        out: args.out,
+        acknowledge: args.acknowledge,
+        now: Utc::now(),
+    };
+    let client = exchange::connect(url, ca, &identity).map_err(|e| e.to_string())?;
+    let outcome = runtime()?
+        .block_on(exchange::pull(&client, &options))
+        .map_err(|e| e.to_string())?;
+    use std::io::Write as _;
+    write!(std::io::stdout().lock(), "{}", exchange::describe_pull(&outcome)).map_err(|e| format!("stdout: {e}"))
 }

@@ -1,11 +1,29 @@
 //! A typed client for school systems and staff tools: HTTPS with the
 //! broker's CA and, for systems, the institution's client certificate.
 //! Private keys stay with the caller; the broker never receives one.
+//!
+//! Besides the raw calls ([`Client::fetch`], [`Client::get`], [`Client::post`])
+//! it has typed methods for the dossier exchange (see [`exchange`]):
+//! applications, status feedback, submitting, listing, pulling and
+//! acknowledging packages, and the two end-to-end operations
+//! [`Client::send_dossier`] and [`Client::receive_dossier`], which check
+//! every key the broker hands out against the caller's *own* trust anchors.
+
+pub mod exchange;
+
+pub use exchange::{
+    Acknowledgement, ApplicationDetail, ApplicationView, InboxEntry, InboxSection, PulledPackage, Receipt,
+    ReceivedDossier, RegisterApplicationRequest, StatusEvent, TrustedKey, Withheld, certificate_names_institution,
+    trusted_encryption_key, trusted_signing_key,
+};
 
 use reqwest::{Certificate, Identity, Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// The header in which a school system names the intaker it acts for.
+pub const ON_BEHALF_OF: &str = "X-On-Behalf-Of";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -21,6 +39,41 @@ pub enum ClientError {
         detail: String,
         body: Value,
     },
+    /// A request body could not be serialized (a bug in the caller's data).
+    #[error("request body: {0}")]
+    Encode(String),
+    /// The broker served a key whose `x5c` chain does not lead to one of
+    /// the caller's own trust anchors (or is expired, or does not carry the
+    /// key). The key is not used: a compromised broker cannot slip in a key
+    /// of its own.
+    #[error(
+        "the broker offered key `{kid}` for {brin}, which does not chain to our trust anchors: {reason}; \
+         the key was not used"
+    )]
+    UntrustedKey {
+        brin: String,
+        kid: String,
+        #[source]
+        reason: doorstroom_jose::JoseError,
+    },
+    /// The broker served a key whose certificate chains to our trust
+    /// anchors but was issued to another institution than the one it is
+    /// published for.
+    #[error(
+        "the broker offered key `{kid}` for {brin}, but its certificate ({subject}) is issued to another \
+         institution; the key was not used"
+    )]
+    KeyOfAnotherInstitution { brin: String, kid: String, subject: String },
+    /// No key fit for the purpose is published, e.g. no active encryption
+    /// key, or the envelope's `kid` is unknown or revoked.
+    #[error("{brin} publishes no {what}")]
+    NoKey { brin: String, what: String },
+    /// Building or opening a package failed (the message names the part and rule).
+    #[error("package: {0}")]
+    Package(#[from] doorstroom_jose::JoseError),
+    /// What the broker delivered does not agree with the sender's signed envelope.
+    #[error("the delivered package does not match its signed envelope: {0}")]
+    Mismatch(String),
 }
 
 /// An answer, as received.
@@ -83,9 +136,23 @@ impl Client {
 
     /// A raw request with the content type of the answer.
     pub async fn fetch(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
+        self.request(method, path, body, None).await
+    }
+
+    /// A raw request; `on_behalf_of` (a staff id) is sent as `X-On-Behalf-Of`.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Reply, ClientError> {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
+        }
+        if let Some(staff) = on_behalf_of {
+            request = request.header(ON_BEHALF_OF, staff);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -113,7 +180,20 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<T, ClientError> {
-        let (status, value) = self.send(method, path, body).await?;
+        Ok(self.call_as(method, path, body, None).await?.1)
+    }
+
+    /// A call whose answer must be a success with a JSON body of type `T`;
+    /// answers the status too. Anything else becomes [`ClientError::Problem`].
+    pub(crate) async fn call_as<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        on_behalf_of: Option<&str>,
+    ) -> Result<(StatusCode, T), ClientError> {
+        let reply = self.request(method, path, body, on_behalf_of).await?;
+        let (status, value) = (reply.status, reply.body);
         if !status.is_success() {
             let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
             return Err(ClientError::Problem {
@@ -123,12 +203,13 @@ impl Client {
                 body: value,
             });
         }
-        serde_json::from_value(value).map_err(|e| ClientError::Problem {
+        let parsed = serde_json::from_value(value).map_err(|e| ClientError::Problem {
             status: status.as_u16(),
             title: "unexpected response".into(),
             detail: e.to_string(),
             body: Value::Null,
-        })
+        })?;
+        Ok((status, parsed))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -136,7 +217,7 @@ impl Client {
     }
 
     pub async fn post<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T, ClientError> {
-        let body = serde_json::to_value(body).map_err(|e| ClientError::Tls(e.to_string()))?;
+        let body = serde_json::to_value(body).map_err(|e| ClientError::Encode(e.to_string()))?;
         self.call(Method::POST, path, Some(&body)).await
     }
 

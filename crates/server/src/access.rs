@@ -136,6 +136,8 @@ pub fn perform_in<T, F>(
 where
     F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
 {
+    // Stored times have millisecond precision; answer what will be stored.
+    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
     let mut event = AuditEvent::success(
         now,
         principal,
@@ -186,4 +188,38 @@ where
         }
     });
     outcome?
+}
+
+/// Records that an authenticated caller's request was refused before it
+/// reached [`perform`] (a body or header that does not parse), and returns
+/// the refusal. If even the record cannot be written the answer is 503.
+pub async fn reject(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: Action,
+    record: ResourceRef,
+    purpose: Purpose,
+    refusal: ApiError,
+) -> ApiError {
+    let state = state.clone();
+    let event = AuditEvent::success(
+        state.clock.now(),
+        &caller.principal,
+        AuditAction::new(action.crud(), action.as_str()),
+        record,
+        purpose,
+    )
+    .with_request_id(Some(caller.request_id.clone()))
+    .with_outcome(Outcome::Rejected, refusal.audit_reason());
+    let written = web::block(move || {
+        state
+            .store
+            .write(|conn| audit::append(conn, &event).map(|_| ()).map_err(ApiError::audit_failed))
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => refusal,
+        Ok(Err(err)) => err,
+        Err(_) => ApiError::AuditUnavailable,
+    }
 }

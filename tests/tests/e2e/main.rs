@@ -4,4 +4,7 @@
 
 mod auth;
 mod bad_input;
+mod exchange_bad_input;
+mod exchange_flow;
+mod exchange_support;
 mod registry;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::{Access, Located, perform};
+use crate::access::{Access, Located, perform, reject};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, path_param};
@@ -116,10 +116,24 @@ pub struct RegisterApplication {
 pub async fn register(
     state: web::Data<AppState>,
     caller: SystemCaller,
-    body: Json<RegisterApplication>,
+    body: Result<Json<RegisterApplication>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let body = body.0;
+    let body = match body {
+        Ok(body) => body.0,
+        Err(err) => {
+            let record = ResourceRef::new("application", None);
+            return Err(reject(
+                &state,
+                &caller,
+                Action::RegisterApplication,
+                record,
+                Purpose::Intake,
+                err,
+            )
+            .await);
+        }
+    };
     let Some(receiving) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
@@ -219,9 +233,16 @@ impl From<StatusEvent> for StatusEventView {
 pub async fn search(
     state: web::Data<AppState>,
     caller: SystemCaller,
-    body: Json<FindApplications>,
+    body: Result<Json<FindApplications>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
+    let body = match body {
+        Ok(body) => body,
+        Err(err) => {
+            let record = ResourceRef::new("applications", None);
+            return Err(reject(&state, &caller, Action::FindApplications, record, Purpose::Intake, err).await);
+        }
+    };
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::applications::actor_label;
-use crate::access::{Access, Located, perform};
+use crate::access::{Access, Located, perform, reject};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query, path_param};
@@ -28,6 +28,11 @@ use crate::state::AppState;
 
 /// The header in which an mbo's system names the intaker it acts for.
 pub const ON_BEHALF_OF: &str = "x-on-behalf-of";
+
+/// How far a sender's clock may run ahead of the broker's.
+const MAX_CLOCK_AHEAD_SECS: i64 = 5 * 60;
+/// How old a sealed envelope may be when it is submitted.
+const MAX_ENVELOPE_AGE_SECS: i64 = 7 * 24 * 3600;
 
 /// The broker's signed acknowledgement of a submission.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -52,7 +57,8 @@ fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
 /// application, no dossier); the `jti` is new (an identical resubmission
 /// answers the first receipt, 200); the sections match the envelope and
 /// their limits; every section is allowed by its lawful basis at this
-/// moment. It stores the ciphertext and answers a receipt signed by the
+/// moment; `iat` is at most 5 minutes ahead and 7 days behind. It stores
+/// the ciphertext and answers a receipt signed by the
 /// broker.
 #[utoipa::path(
     post,
@@ -71,15 +77,31 @@ fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
 pub async fn submit(
     state: web::Data<AppState>,
     caller: SystemCaller,
-    body: Json<Submission>,
+    body: Result<Json<Submission>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let submission = body.0;
+    let refused = |err| {
+        reject(
+            &state,
+            &caller,
+            Action::SubmitPackage,
+            ResourceRef::new("package", None),
+            Purpose::Intake,
+            err,
+        )
+    };
+    let submission = match body {
+        Ok(body) => body.0,
+        Err(err) => return Err(refused(err).await),
+    };
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
     // Unverified, only to find the sender's key and describe the access.
-    let peeked = peek_envelope(&submission.envelope).map_err(envelope_error)?;
+    let peeked = match peek_envelope(&submission.envelope) {
+        Ok(peeked) => peeked,
+        Err(err) => return Err(refused(envelope_error(err)).await),
+    };
     let application_id = Uuid::parse_str(&peeked.application).ok();
     let recipient = peeked.aud.clone();
     let sender = own.clone();
@@ -141,6 +163,16 @@ fn accept(
         serde_json::from_str(&key.jwk).map_err(|e| ApiError::Internal(format!("stored JWK unreadable: {e}")))?;
     let sender_key = PublicJwk::parse(&jwk).map_err(|e| ApiError::Internal(format!("stored JWK invalid: {e}")))?;
     let envelope = verify_envelope(&submission.envelope, &sender_key).map_err(envelope_error)?;
+    let age = now.timestamp() - envelope.iat;
+    if age < -MAX_CLOCK_AHEAD_SECS {
+        return Err(ApiError::invalid("/envelope", "envelope: iat lies in the future"));
+    }
+    if age > MAX_ENVELOPE_AGE_SECS {
+        return Err(ApiError::invalid(
+            "/envelope",
+            "envelope: iat is more than 7 days old; seal the package anew",
+        ));
+    }
 
     match institutions::get(conn, &envelope.aud)? {
         Some(i) if i.status == InstitutionStatus::Active && i.sector.is_receiving() => {}
@@ -359,7 +391,13 @@ pub async fn inbox(
             pointer: None,
         });
     }
-    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let acting_for = match on_behalf_of(&req, &caller.principal) {
+        Ok(acting_for) => acting_for,
+        Err(err) => {
+            let record = ResourceRef::new("inbox", None);
+            return Err(reject(&state, &caller, Action::ListInbox, record, Purpose::Intake, err).await);
+        }
+    };
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
@@ -455,7 +493,13 @@ pub async fn pull(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let acting_for = match on_behalf_of(&req, &caller.principal) {
+        Ok(acting_for) => acting_for,
+        Err(err) => {
+            let record = ResourceRef::new("package", Some(id));
+            return Err(reject(&state, &caller, Action::PullPackage, record, Purpose::Intake, err).await);
+        }
+    };
     let access = Access::lookup(
         Action::PullPackage,
         locate_package(id.clone()),
@@ -526,7 +570,21 @@ pub async fn acknowledge(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let acting_for = on_behalf_of(&req, &caller.principal)?;
+    let acting_for = match on_behalf_of(&req, &caller.principal) {
+        Ok(acting_for) => acting_for,
+        Err(err) => {
+            let record = ResourceRef::new("package", Some(id));
+            return Err(reject(
+                &state,
+                &caller,
+                Action::AcknowledgePackage,
+                record,
+                Purpose::Intake,
+                err,
+            )
+            .await);
+        }
+    };
     let access = Access::lookup(
         Action::AcknowledgePackage,
         locate_package(id.clone()),

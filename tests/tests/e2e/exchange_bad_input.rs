@@ -1,0 +1,979 @@
+//! Bad input to the dossier exchange (issue 3, "Bad input"): every class
+//! gets a precise 4xx `application/problem+json` whose detail names the
+//! problem, an audit event for the attempt (`rejected` or `denied`), and
+//! stores nothing.
+//!
+//! Submissions are sealed with the jose crate directly (see
+//! `exchange_support`); envelopes that the sealing code would refuse to
+//! make are signed by hand with the sender's real key.
+
+use doorstroom_cli::pki::{Ca, DemoInstitution};
+use doorstroom_client::Reply;
+use doorstroom_domain::{ApplicationStatus, Clock, KeyUse, Outcome, Role, Section, Sector};
+use doorstroom_jose::{PrivateJwk, SectionInput, Submission};
+use doorstroom_store::applications;
+use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::exchange_support::{
+    As, BSN, PROBLEM_JSON, application_body, assert_audited, audit_mark, audited_since, b64url, b64url_decode, brin,
+    bsn, demo, encryption_key, entry_for, envelope_payload, package_count, package_meta, personal_data,
+    post_application, pull_as_system, raw_request, register_application, remarks, report_status, seal_package,
+    seal_with, sign_envelope, signing_key, signing_key_json, stored_by_jti, stored_package, submission_json, submit,
+    submit_json, support_needs,
+};
+
+const SUBMIT: &str = "submit_package";
+const PULL: &str = "pull_package";
+
+/// Asserts that `reply` is a problem document with `status` served as
+/// `application/problem+json`, and returns its `detail`.
+fn problem(reply: &Reply, status: u16) -> String {
+    assert_eq!(
+        reply.content_type.as_deref(),
+        Some(PROBLEM_JSON),
+        "content type of {}: {}",
+        reply.status,
+        String::from_utf8_lossy(&reply.raw)
+    );
+    let detail = assert_problem(reply.status.as_u16(), &reply.body, status);
+    assert!(!detail.is_empty(), "a problem must say what is wrong: {}", reply.body);
+    detail
+}
+
+/// Like [`problem`], and the problem's `pointer` must be `pointer`.
+fn problem_at(reply: &Reply, status: u16, pointer: &str) -> String {
+    let detail = problem(reply, status);
+    assert_eq!(reply.body["pointer"].as_str(), Some(pointer), "pointer: {}", reply.body);
+    detail
+}
+
+/// Flips bit `mask` of byte `at` of the base64url-decoded part `part` of a
+/// compact serialization and re-encodes it: one flipped bit in what the
+/// token carries.
+fn flip_in_part(token: &str, part: usize, at: usize, mask: u8) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut bytes = b64url_decode(&parts[part]);
+    bytes[at] ^= mask;
+    parts[part] = b64url(&bytes);
+    let flipped = parts.join(".");
+    assert_ne!(flipped, token);
+    flipped
+}
+
+/// The position of `needle` in the decoded part `part` of a token.
+fn find_in_part(token: &str, part: usize, needle: &str) -> usize {
+    let bytes = b64url_decode(token.split('.').nth(part).expect("part"));
+    bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .unwrap_or_else(|| panic!("{needle:?} in part {part}"))
+}
+
+/// A submission with its envelope replaced.
+fn with_envelope(submission: &Submission, envelope: String) -> Submission {
+    Submission {
+        envelope,
+        sections: submission.sections.clone(),
+    }
+}
+
+/// A submission with one section token replaced.
+fn with_section(submission: &Submission, section: Section, token: String) -> Submission {
+    let mut sections = submission.sections.clone();
+    sections.insert(section, token);
+    Submission {
+        envelope: submission.envelope.clone(),
+        sections,
+    }
+}
+
+/// Submits as the vo school and checks the whole contract of a refused
+/// submission: `status`, a problem naming `expected` at `pointer`, one
+/// audit event with `outcome`, and no package stored. Returns the detail.
+async fn refused(
+    broker: &TestBroker,
+    submission: &Submission,
+    status: u16,
+    pointer: &str,
+    expected: &str,
+    outcome: Outcome,
+) -> String {
+    let before = package_count(broker);
+    let mark = audit_mark(broker);
+    let reply = submit(&broker.system(VO), submission).await;
+    // A conflict (409) is about the state, not a field: it has no pointer.
+    let detail = if status == 409 {
+        problem(&reply, status)
+    } else {
+        problem_at(&reply, status, pointer)
+    };
+    assert!(detail.contains(expected), "expected {expected:?} in {detail:?}");
+    assert_audited(broker, mark, SUBMIT, outcome);
+    assert_eq!(package_count(broker), before, "nothing may be stored");
+    let jti = envelope_payload(&submission.envelope)["jti"]
+        .as_str()
+        .map(str::to_owned);
+    if let Some(jti) = jti.filter(|_| status != 409) {
+        assert!(stored_by_jti(broker, &jti).is_none(), "no package under this jti");
+    }
+    detail
+}
+
+/// A valid package of 07AB for a new application at 25LX.
+async fn valid_package(broker: &TestBroker) -> (Uuid, Submission) {
+    let application = register_application(broker, MBO, BSN).await;
+    let submission = seal_package(broker, application, MBO, &[personal_data(BSN), remarks()]);
+    (application, submission)
+}
+
+/// Publishes a new signing key for 07AB as its own system; answers its private JWK.
+async fn publish_signing_key(broker: &TestBroker) -> (Value, PrivateJwk) {
+    let key = Ca::load(&broker.pki.dir)
+        .expect("dev CA")
+        .issue_jose_key(demo(VO), KeyUse::Sig, broker.clock.now())
+        .expect("issue key");
+    let reply = broker
+        .system(VO)
+        .fetch(
+            Method::POST,
+            &format!("/v1/institutions/{VO}/keys"),
+            Some(&json!({"jwk": key.public_jwk.to_json()})),
+        )
+        .await
+        .expect("publish key");
+    assert_eq!(reply.status.as_u16(), 201, "publishing a key: {}", reply.body);
+    let private = PrivateJwk::parse(&key.private_jwk).expect("private JWK");
+    (key.private_jwk, private)
+}
+
+async fn set_key_status(broker: &TestBroker, kid: &str, action: &str) {
+    let reply = broker
+        .system(VO)
+        .fetch(
+            Method::POST,
+            &format!("/v1/institutions/{VO}/keys/{kid}/{action}"),
+            None,
+        )
+        .await
+        .expect("key status");
+    assert_eq!(reply.status.as_u16(), 200, "{action} {kid}: {}", reply.body);
+}
+
+#[tokio::test]
+async fn a_flipped_bit_in_the_envelope_or_a_section_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, good) = valid_package(&broker).await;
+        let envelope = &good.envelope;
+
+        // Signature part: a bit in the middle of the signature.
+        let flipped = flip_in_part(envelope, 2, 20, 0x01);
+        refused(
+            &broker,
+            &with_envelope(&good, flipped),
+            422,
+            "/envelope",
+            "envelope: signature does not verify",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // Payload part: the case bit of a letter of the jti, and the lowest
+        // bit of the last digit of iat. Both leave well-formed canonical
+        // JSON, so only the signature can tell.
+        let jti_letter = find_in_part(envelope, 1, "\"jti\":\"07AB") + "\"jti\":\"07A".len();
+        let iat_last_digit = find_in_part(envelope, 1, ",\"iss\"") - 1;
+        for (at, mask) in [(jti_letter, 0x20), (iat_last_digit, 0x01)] {
+            let flipped = flip_in_part(envelope, 1, at, mask);
+            refused(
+                &broker,
+                &with_envelope(&good, flipped),
+                422,
+                "/envelope",
+                "envelope: signature does not verify",
+                Outcome::Rejected,
+            )
+            .await;
+        }
+
+        // Header part: the case bit of a letter of the kid names no key.
+        let kid_letter = find_in_part(envelope, 0, "-sig-") + 1;
+        let flipped = flip_in_part(envelope, 0, kid_letter, 0x20);
+        refused(
+            &broker,
+            &with_envelope(&good, flipped),
+            422,
+            "/envelope",
+            "envelope: kid is not a registered key of the sender",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // A section token: a bit in its ciphertext, and one in its clear header.
+        let token = good.sections[&Section::PersonalData].clone();
+        for part in [3, 0] {
+            let flipped = flip_in_part(&token, part, 5, 0x01);
+            refused(
+                &broker,
+                &with_section(&good, Section::PersonalData, flipped),
+                422,
+                "/sections",
+                "section personal_data: sha256 does not match the envelope",
+                Outcome::Rejected,
+            )
+            .await;
+        }
+
+        // Flips that break the envelope's form are refused too (their audit
+        // is checked in `rejections_before_the_audit_spine_are_audited`).
+        for (part, at) in [(0, 0), (1, 0)] {
+            let reply = submit(
+                &broker.system(VO),
+                &with_envelope(&good, flip_in_part(envelope, part, at, 0x01)),
+            )
+            .await;
+            let detail = problem_at(&reply, 422, "/envelope");
+            assert!(detail.starts_with("envelope: "), "{detail}");
+        }
+        assert_eq!(package_count(&broker), 0);
+
+        // The untouched package is accepted: the refusals were about the bits.
+        let reply = submit(&broker.system(VO), &good).await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        assert_eq!(package_count(&broker), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_retired_or_revoked_signing_key_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        let recipient_key = encryption_key(&broker, MBO);
+        let sections = [personal_data(BSN)];
+
+        // A key from the right CA that 07AB never published.
+        let unpublished = Ca::load(&broker.pki.dir)
+            .unwrap()
+            .issue_jose_key(demo(VO), KeyUse::Sig, broker.clock.now())
+            .unwrap();
+        let unpublished = PrivateJwk::parse(&unpublished.private_jwk).unwrap();
+        let sealed = seal_with(
+            &package_meta(&broker, application, MBO),
+            &sections,
+            &unpublished,
+            &recipient_key,
+        );
+        refused(
+            &broker,
+            &sealed,
+            422,
+            "/envelope",
+            "envelope: kid is not a registered key of the sender",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // Rotation: publish a second key, retire the first.
+        let original = signing_key(&broker, VO);
+        let (_, second) = publish_signing_key(&broker).await;
+        set_key_status(&broker, original.kid(), "retire").await;
+        let sealed = seal_with(
+            &package_meta(&broker, application, MBO),
+            &sections,
+            &original,
+            &recipient_key,
+        );
+        refused(
+            &broker,
+            &sealed,
+            422,
+            "/envelope",
+            "envelope: the signing key is retired",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // Revoke the second (active) key: never trusted again.
+        set_key_status(&broker, second.kid(), "revoke").await;
+        let sealed = seal_with(
+            &package_meta(&broker, application, MBO),
+            &sections,
+            &second,
+            &recipient_key,
+        );
+        refused(
+            &broker,
+            &sealed,
+            422,
+            "/envelope",
+            "envelope: the signing key is revoked",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // A third, active key works: the refusals were about key status.
+        let (_, third) = publish_signing_key(&broker).await;
+        let sealed = seal_with(
+            &package_meta(&broker, application, MBO),
+            &sections,
+            &third,
+            &recipient_key,
+        );
+        let reply = submit(&broker.system(VO), &sealed).await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    })
+    .await;
+}
+
+/// A second vo school, for a certificate of another sending institution.
+const SECOND_VO: DemoInstitution = DemoInstitution {
+    brin: "08CD",
+    name: "Vo-school Het Anker Test",
+    sector: Sector::Vo,
+    oin: "00000001000000080000",
+};
+
+#[tokio::test]
+async fn a_client_certificate_of_another_institution_than_the_sender_is_refused() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, sealed) = valid_package(&broker).await;
+
+        // The mbo systems may not submit at all: the policy refuses them
+        // (wrong sector), answered like a missing resource.
+        for other in [MBO, OTHER_MBO] {
+            let before = package_count(&broker);
+            let mark = audit_mark(&broker);
+            let reply = submit(&broker.system(other), &sealed).await;
+            assert!(reply.status.is_client_error(), "{other}: {}", reply.status);
+            let detail = problem(&reply, 404);
+            assert!(detail.contains("does not exist or is not accessible"), "{detail}");
+            assert_audited(&broker, mark, SUBMIT, Outcome::Denied);
+            assert_eq!(package_count(&broker), before);
+        }
+
+        // Another vo school, with its own bound certificate, posting 07AB's envelope.
+        let admin = broker.staff("admin.exchange", Role::BrokerAdmin, None).await;
+        let reply = admin
+            .fetch(
+                Method::POST,
+                "/v1/institutions",
+                Some(&json!({
+                    "brin": SECOND_VO.brin, "oin": SECOND_VO.oin, "name": SECOND_VO.name, "sector": "vo"
+                })),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        let now = broker.clock.now();
+        let cert = Ca::load(&broker.pki.dir)
+            .unwrap()
+            .issue_client(
+                &SECOND_VO,
+                now - chrono::Duration::hours(1),
+                now + chrono::Duration::days(365),
+            )
+            .unwrap();
+        let reply = admin
+            .fetch(
+                Method::POST,
+                &format!("/v1/institutions/{}/certificates", SECOND_VO.brin),
+                Some(&json!({"certificate": cert.cert_pem})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        let second_vo = broker.with_identity(&cert.cert_pem, &cert.key_pem);
+
+        let mark = audit_mark(&broker);
+        let reply = submit(&second_vo, &sealed).await;
+        let detail = problem_at(&reply, 422, "/envelope");
+        assert_eq!(detail, "envelope: iss is not the institution of the client certificate");
+        assert_audited(&broker, mark, SUBMIT, Outcome::Rejected);
+        assert_eq!(package_count(&broker), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_recipient_that_is_unknown_or_not_an_mbo_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        for recipient in ["99ZZ", VO] {
+            let sealed = seal_with(
+                &package_meta(&broker, application, recipient),
+                &[personal_data(BSN)],
+                &signing_key(&broker, VO),
+                // Any encryption key: the broker cannot and does not decrypt.
+                &encryption_key(&broker, MBO),
+            );
+            refused(
+                &broker,
+                &sealed,
+                422,
+                "/envelope",
+                "envelope: aud is not an active mbo institution",
+                Outcome::Rejected,
+            )
+            .await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_application_or_a_closed_one_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let no_application = "no open application of this student at the recipient";
+
+        // An application id the broker never issued.
+        let sealed = seal_package(&broker, Uuid::new_v4(), MBO, &[personal_data(BSN)]);
+        let detail = refused(&broker, &sealed, 422, "/envelope", no_application, Outcome::Rejected).await;
+        assert!(detail.contains("application"), "{detail}");
+
+        // An application at 25LX, but the package is addressed to 27GH.
+        let at_mbo = register_application(&broker, MBO, BSN).await;
+        let sealed = seal_package(&broker, at_mbo, OTHER_MBO, &[personal_data(BSN)]);
+        refused(&broker, &sealed, 422, "/envelope", no_application, Outcome::Rejected).await;
+
+        // A closed application: the student withdrew.
+        let student = bsn(42);
+        let withdrawn = register_application(&broker, MBO, &student).await;
+        let reply = report_status(&broker, MBO, withdrawn, "withdrawn").await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        let sealed = seal_package(&broker, withdrawn, MBO, &[personal_data(&student)]);
+        refused(&broker, &sealed, 422, "/envelope", no_application, Outcome::Rejected).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replayed_jti_is_409_and_an_identical_resubmission_200() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (application, first) = valid_package(&broker).await;
+        let vo = broker.system(VO);
+        let accepted = submit(&vo, &first).await;
+        assert_eq!(accepted.status.as_u16(), 201, "{}", accepted.body);
+        assert_eq!(package_count(&broker), 1);
+
+        // The same bytes again: the first receipt, nothing new stored.
+        let mark = audit_mark(&broker);
+        let again = submit(&vo, &first).await;
+        assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+        assert_eq!(again.body["package_id"], accepted.body["package_id"]);
+        assert_eq!(
+            again.body["receipt"], accepted.body["receipt"],
+            "the same signed receipt"
+        );
+        // The same instant, to the stored millisecond.
+        let millis = |reply: &Reply| {
+            chrono::DateTime::parse_from_rfc3339(reply.body["received_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        };
+        assert_eq!(millis(&again), millis(&accepted));
+        assert_eq!(package_count(&broker), 1);
+        assert_audited(&broker, mark, SUBMIT, Outcome::Success);
+
+        // A new envelope (a new package) under the same jti.
+        let jti = envelope_payload(&first.envelope)["jti"].as_str().unwrap().to_owned();
+        let mut meta = package_meta(&broker, application, MBO);
+        meta.jti = jti.clone();
+        let replay = seal_with(
+            &meta,
+            &[personal_data(BSN)],
+            &signing_key(&broker, VO),
+            &encryption_key(&broker, MBO),
+        );
+        let detail = refused(
+            &broker,
+            &replay,
+            409,
+            "",
+            "envelope: jti was already used (replay)",
+            Outcome::Rejected,
+        )
+        .await;
+        assert!(detail.contains("replay"), "{detail}");
+        assert!(stored_package(&broker, &meta.package_id).is_none());
+        assert_eq!(
+            stored_by_jti(&broker, &jti).map(|p| p.envelope),
+            Some(first.envelope.clone()),
+            "the jti still names the first package"
+        );
+
+        // The same package id re-sealed (new ciphertexts) under a new jti.
+        let pid = envelope_payload(&first.envelope)["pid"].as_str().unwrap().to_owned();
+        let mut meta = package_meta(&broker, application, MBO);
+        meta.package_id = pid.clone();
+        let resealed = seal_with(
+            &meta,
+            &[personal_data(BSN), remarks()],
+            &signing_key(&broker, VO),
+            &encryption_key(&broker, MBO),
+        );
+        let before = package_count(&broker);
+        let mark = audit_mark(&broker);
+        let reply = submit(&vo, &resealed).await;
+        let detail = problem(&reply, 409);
+        assert!(detail.contains("already exists"), "{detail}");
+        assert_audited(&broker, mark, SUBMIT, Outcome::Rejected);
+        assert_eq!(package_count(&broker), before);
+        assert_eq!(
+            stored_package(&broker, &pid).map(|p| p.envelope),
+            Some(first.envelope.clone())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_identical_resubmission_answers_a_byte_identical_receipt() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, first) = valid_package(&broker).await;
+        let vo = broker.system(VO);
+        let accepted = submit(&vo, &first).await;
+        assert_eq!(accepted.status.as_u16(), 201, "{}", accepted.body);
+        let again = submit(&vo, &first).await;
+        assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+        assert_eq!(again.body, accepted.body, "the same receipt");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_envelope_outside_the_iat_window_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        for (skew, expected) in [
+            (chrono::Duration::days(-8), "envelope: iat is more than 7 days old"),
+            (chrono::Duration::minutes(6), "envelope: iat lies in the future"),
+        ] {
+            let mut meta = package_meta(&broker, application, MBO);
+            meta.iat = (broker.clock.now() + skew).timestamp();
+            let sealed = seal_with(
+                &meta,
+                &[personal_data(BSN)],
+                &signing_key(&broker, VO),
+                &encryption_key(&broker, MBO),
+            );
+            refused(&broker, &sealed, 422, "/envelope", expected, Outcome::Rejected).await;
+        }
+    })
+    .await;
+}
+
+/// A token of `len` bytes shaped like a compact JWE (five base64url parts).
+fn big_token(len: usize) -> String {
+    let head = "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.AAAA.AAAAAAAAAAAAAAAA.";
+    let tail = ".AAAAAAAAAAAAAAAAAAAAAA";
+    format!("{head}{}{tail}", "A".repeat(len - head.len() - tail.len()))
+}
+
+#[tokio::test]
+async fn an_oversized_section_is_422_and_an_oversized_package_413() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, good) = valid_package(&broker).await;
+        let big = big_token(600 * 1024);
+
+        // The envelope lists the small token, the submission carries a big one.
+        let detail = refused(
+            &broker,
+            &with_section(&good, Section::PersonalData, big.clone()),
+            422,
+            "/sections",
+            "section personal_data: exceeds 524288 bytes",
+            Outcome::Rejected,
+        )
+        .await;
+        assert_eq!(detail, "section personal_data: exceeds 524288 bytes");
+
+        // An honest but careless sender: the signed envelope lists the big
+        // token with its true size.
+        let mut payload = envelope_payload(&good.envelope);
+        payload["sections"] = json!([entry_for(Section::PersonalData, &big)]);
+        let honest = Submission {
+            envelope: sign_envelope(&signing_key_json(&broker, VO), &payload),
+            sections: [(Section::PersonalData, big)].into_iter().collect(),
+        };
+        let reply = submit(&broker.system(VO), &honest).await;
+        let detail = problem_at(&reply, 422, "/envelope");
+        assert_eq!(detail, "section personal_data: exceeds 524288 bytes");
+        assert_eq!(package_count(&broker), 0);
+
+        // A body above the submission limit (10 506 240 bytes).
+        let mut body = submission_json(&good);
+        body["sections"]["attachments"] = Value::from("A".repeat(11 * 1024 * 1024));
+        let reply = raw_request(
+            &broker,
+            As::System(VO),
+            Method::POST,
+            "/v1/packages",
+            &[("content-type", "application/json")],
+            Some(serde_json::to_vec(&body).unwrap()),
+        )
+        .await;
+        let detail = problem(&reply, 413);
+        assert!(detail.contains("exceeds the limit of 10506240 bytes"), "{detail}");
+        assert_eq!(package_count(&broker), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_jose_is_refused_with_a_pointer() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, good) = valid_package(&broker).await;
+        let vo = broker.system(VO);
+
+        // An envelope that is no JWS at all.
+        let reply = submit(&vo, &with_envelope(&good, "abc".into())).await;
+        let detail = problem_at(&reply, 422, "/envelope");
+        assert_eq!(
+            detail,
+            "envelope: must be a JWS compact serialization (three base64url parts)"
+        );
+
+        // A section token that is no JWE, listed faithfully by a signed envelope.
+        let mut payload = envelope_payload(&good.envelope);
+        payload["sections"] = json!([entry_for(Section::PersonalData, "x.y.z")]);
+        let listed = Submission {
+            envelope: sign_envelope(&signing_key_json(&broker, VO), &payload),
+            sections: [(Section::PersonalData, "x.y.z".to_owned())].into_iter().collect(),
+        };
+        let detail = refused(
+            &broker,
+            &listed,
+            422,
+            "/sections",
+            "section personal_data: must be a JWE compact serialization (five base64url parts)",
+            Outcome::Rejected,
+        )
+        .await;
+        assert!(detail.starts_with("section personal_data:"), "{detail}");
+
+        // The same token under the original envelope: its size is wrong.
+        refused(
+            &broker,
+            &with_section(&good, Section::PersonalData, "x.y.z".into()),
+            422,
+            "/sections",
+            "section personal_data: size does not match the envelope",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // A section the format does not know.
+        let mut body = submission_json(&good);
+        body["sections"]["grades"] = Value::from("x.y.z");
+        let reply = submit_json(&vo, &body).await;
+        let detail = problem_at(&reply, 422, "/sections");
+        assert!(detail.contains("grades") || detail.contains("section"), "{detail}");
+
+        // A section listed in the envelope but left out.
+        let mut body = submission_json(&good);
+        body["sections"].as_object_mut().unwrap().remove("remarks");
+        let reply = submit_json(&vo, &body).await;
+        let detail = problem_at(&reply, 422, "/sections");
+        assert_eq!(
+            detail,
+            "section remarks: listed in the envelope but missing from the submission"
+        );
+
+        // Members the submission does not have.
+        let mut body = submission_json(&good);
+        body["student"] = Value::from("x");
+        let reply = submit_json(&vo, &body).await;
+        let detail = problem(&reply, 422);
+        assert!(detail.contains("unknown field `student`"), "{detail}");
+
+        assert_eq!(package_count(&broker), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_student_number_failing_its_11_proef_is_422_without_echo() {
+    TestBroker::on_every_backend(|broker| async move {
+        let fails_bsn = "123456789";
+        let not_onderwijsnummer = "123456782";
+        let cases = [
+            ("bsn", fails_bsn, "student_number: bsn fails the 11-proef"),
+            (
+                "onderwijsnummer",
+                not_onderwijsnummer,
+                "student_number: onderwijsnummer must start with 10",
+            ),
+        ];
+        for (kind, number, expected) in cases {
+            let mut body = application_body(number, "Verzorgende IG");
+            body["student_number"] = json!({"type": kind, "number": number});
+            let reply = post_application(&broker, MBO, &body).await;
+            let detail = problem_at(&reply, 422, "/student_number");
+            assert_eq!(detail, expected, "{kind}");
+            let raw = String::from_utf8_lossy(&reply.raw);
+            assert!(!raw.contains(number), "the {kind} answer must not echo the number");
+        }
+        let stored = broker
+            .store
+            .read(|conn| applications::list_for_sending(conn, &brin(VO), None, 1000))
+            .unwrap();
+        assert!(stored.is_empty(), "nothing registered");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_recipients_intakers_can_pull_and_others_get_the_same_404() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, sealed) = valid_package(&broker).await;
+        let reply = submit(&broker.system(VO), &sealed).await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        let pid = reply.body["package_id"].as_str().unwrap().to_owned();
+        let random = Uuid::new_v4().to_string();
+        let own_intaker = broker.create_staff("intake.25lx", Role::Intaker, Some(MBO));
+        let other_intaker = broker.create_staff("intake.27gh", Role::Intaker, Some(OTHER_MBO));
+        let not_delivered = |broker: &TestBroker| {
+            let package = stored_package(broker, &pid).expect("stored");
+            assert!(
+                package.delivered_at.is_none(),
+                "the package must not be marked delivered"
+            );
+        };
+
+        // An intaker of the other mbo.
+        let other = broker.login(&other_intaker).await;
+        let mark = audit_mark(&broker);
+        let foreign = other
+            .fetch(Method::GET, &format!("/v1/packages/{pid}"), None)
+            .await
+            .unwrap();
+        problem(&foreign, 404);
+        assert_audited(&broker, mark, PULL, Outcome::Denied);
+        let mark = audit_mark(&broker);
+        let missing = other
+            .fetch(Method::GET, &format!("/v1/packages/{random}"), None)
+            .await
+            .unwrap();
+        problem(&missing, 404);
+        assert_audited(&broker, mark, PULL, Outcome::Rejected);
+        assert_eq!(foreign.raw, missing.raw, "byte-identical 404s");
+        assert_eq!(foreign.content_type, missing.content_type);
+        not_delivered(&broker);
+
+        // The sending school's own system (naming some intaker).
+        for acting_for in [own_intaker.id.as_str(), other_intaker.id.as_str()] {
+            let mark = audit_mark(&broker);
+            let reply = pull_as_system(&broker, VO, &pid, Some(acting_for)).await;
+            problem(&reply, 404);
+            assert_eq!(reply.raw, missing.raw, "byte-identical 404s");
+            assert_audited(&broker, mark, PULL, Outcome::Denied);
+        }
+        not_delivered(&broker);
+
+        // The recipient's system without naming an intaker.
+        let reply = pull_as_system(&broker, MBO, &pid, None).await;
+        let detail = problem(&reply, 400);
+        assert_eq!(
+            detail,
+            "header X-On-Behalf-Of: a school system must name the intaker it acts for"
+        );
+        not_delivered(&broker);
+
+        // ... or naming someone who is not one of its intakers.
+        let nobody = Uuid::new_v4().to_string();
+        for acting_for in [other_intaker.id.as_str(), nobody.as_str()] {
+            let mark = audit_mark(&broker);
+            let reply = pull_as_system(&broker, MBO, &pid, Some(acting_for)).await;
+            let detail = problem_at(&reply, 422, "/headers/x-on-behalf-of");
+            assert_eq!(detail, "X-On-Behalf-Of: not an active intaker of this institution");
+            assert_audited(&broker, mark, PULL, Outcome::Rejected);
+        }
+        not_delivered(&broker);
+
+        // Control: naming its own intaker, the recipient's system gets it.
+        let reply = pull_as_system(&broker, MBO, &pid, Some(&own_intaker.id)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        assert_eq!(reply.body["envelope"], Value::from(sealed.envelope.clone()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_consent_based_section_without_a_consent_ledger_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        let sealed = seal_package(&broker, application, MBO, &[personal_data(BSN), support_needs()]);
+        let detail = refused(
+            &broker,
+            &sealed,
+            422,
+            "/sections/support_needs",
+            "section support_needs needs consent, and no consent is recorded",
+            Outcome::Rejected,
+        )
+        .await;
+        assert!(detail.contains("support_needs"), "{detail}");
+
+        let career: SectionInput = SectionInput {
+            section: Section::CareerPortfolio,
+            content: json!({"stages": ["zorg"]}),
+        };
+        let sealed = seal_package(&broker, application, MBO, &[career]);
+        refused(
+            &broker,
+            &sealed,
+            422,
+            "/sections/career_portfolio",
+            "section career_portfolio needs consent",
+            Outcome::Rejected,
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_impossible_status_transition_is_409_with_the_rule() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        let mark = audit_mark(&broker);
+        let reply = report_status(&broker, MBO, application, "enrolled").await;
+        let detail = problem(&reply, 409);
+        assert_eq!(detail, "a student can only be enrolled after a place was offered");
+        assert_audited(&broker, mark, "report_status", Outcome::Rejected);
+
+        let stored = broker
+            .store
+            .read(|conn| applications::get(conn, application))
+            .unwrap()
+            .expect("application");
+        assert_eq!(stored.status, ApplicationStatus::Registered);
+        let history = broker
+            .store
+            .read(|conn| applications::status_history(conn, application))
+            .unwrap();
+        assert!(
+            history.iter().all(|e| e.status != ApplicationStatus::Enrolled),
+            "no enrolment recorded"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registering_an_application_twice_is_idempotent_and_a_different_one_409() {
+    TestBroker::on_every_backend(|broker| async move {
+        let body = application_body(BSN, "Verzorgende IG");
+        let first = post_application(&broker, MBO, &body).await;
+        assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+        let again = post_application(&broker, MBO, &body).await;
+        assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+        assert_eq!(again.body["id"], first.body["id"]);
+
+        let mut different = body.clone();
+        different["applied_on"] = Value::from("2027-02-01");
+        let mark = audit_mark(&broker);
+        let reply = post_application(&broker, MBO, &different).await;
+        let detail = problem(&reply, 409);
+        assert!(detail.contains("registered with other details"), "{detail}");
+        assert_audited(&broker, mark, "register_application", Outcome::Rejected);
+
+        let id = Uuid::parse_str(first.body["id"].as_str().unwrap()).unwrap();
+        let stored = broker
+            .store
+            .read(|conn| applications::get(conn, id))
+            .unwrap()
+            .expect("application");
+        assert_eq!(stored.applied_on.to_string(), "2027-03-01", "unchanged");
+        let all = broker
+            .store
+            .read(|conn| applications::list_for_sending(conn, &brin(VO), None, 1000))
+            .unwrap();
+        assert_eq!(all.len(), 1);
+    })
+    .await;
+}
+
+/// Requests refused before the handler reaches the audit spine (`perform`):
+/// in the body extractor, in `peek_envelope`, or in the `X-On-Behalf-Of`
+/// check. Issue 3 asks an audit event for each of these too.
+#[tokio::test]
+async fn rejections_before_the_audit_spine_are_audited() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_, good) = valid_package(&broker).await;
+        let vo = broker.system(VO);
+        let mut bodies: Vec<(&str, Value)> = Vec::new();
+        bodies.push(("envelope abc", submission_json(&with_envelope(&good, "abc".into()))));
+        bodies.push((
+            "flipped header bit",
+            submission_json(&with_envelope(&good, flip_in_part(&good.envelope, 0, 0, 0x01))),
+        ));
+        bodies.push((
+            "flipped payload bit",
+            submission_json(&with_envelope(&good, flip_in_part(&good.envelope, 1, 0, 0x01))),
+        ));
+        let mut unknown = submission_json(&good);
+        unknown["sections"]["grades"] = Value::from("x.y.z");
+        bodies.push(("unknown section", unknown));
+        let big = big_token(600 * 1024);
+        let mut payload = envelope_payload(&good.envelope);
+        payload["sections"] = json!([entry_for(Section::PersonalData, &big)]);
+        let honest = Submission {
+            envelope: sign_envelope(&signing_key_json(&broker, VO), &payload),
+            sections: [(Section::PersonalData, big)].into_iter().collect(),
+        };
+        bodies.push(("oversized section listed as such", submission_json(&honest)));
+        let mut events = Vec::new();
+        for (case, body) in &bodies {
+            let mark = audit_mark(&broker);
+            let reply = submit_json(&vo, body).await;
+            assert!(reply.status.is_client_error(), "{case}: {}", reply.status);
+            events.push((*case, audited_since(&broker, mark)));
+        }
+
+        let mark = audit_mark(&broker);
+        let mut big = submission_json(&good);
+        big["sections"]["attachments"] = Value::from("A".repeat(11 * 1024 * 1024));
+        let reply = raw_request(
+            &broker,
+            As::System(VO),
+            Method::POST,
+            "/v1/packages",
+            &[("content-type", "application/json")],
+            Some(serde_json::to_vec(&big).unwrap()),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 413);
+        events.push(("oversized body", audited_since(&broker, mark)));
+
+        let mark = audit_mark(&broker);
+        let mut body = application_body("123456789", "Verzorgende IG");
+        body["student_number"]["type"] = Value::from("bsn");
+        let reply = post_application(&broker, MBO, &body).await;
+        assert_eq!(reply.status.as_u16(), 422);
+        events.push(("11-proef", audited_since(&broker, mark)));
+
+        let accepted = submit(&vo, &good).await;
+        assert_eq!(accepted.status.as_u16(), 201);
+        let pid = accepted.body["package_id"].as_str().unwrap().to_owned();
+        let mark = audit_mark(&broker);
+        let reply = pull_as_system(&broker, MBO, &pid, None).await;
+        assert_eq!(reply.status.as_u16(), 400);
+        events.push(("no X-On-Behalf-Of", audited_since(&broker, mark)));
+
+        let missing: Vec<&str> = events
+            .iter()
+            .filter(|(_, events)| {
+                !events
+                    .iter()
+                    .any(|e| matches!(e.outcome, Outcome::Rejected | Outcome::Denied))
+            })
+            .map(|(case, _)| *case)
+            .collect();
+        assert!(missing.is_empty(), "not audited: {missing:?}");
+    })
+    .await;
+}
