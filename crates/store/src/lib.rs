@@ -36,6 +36,7 @@
 //! These are blocking calls; the server runs them on `actix_web::web::block`.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -112,6 +113,13 @@ pub enum StoreError {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
+    /// SQLite allows one writer at a time, and its busy handler sleeps and
+    /// retries rather than queueing: under load that gives multi-second tail
+    /// latencies and, past `busy_timeout`, failures. Writers of one process
+    /// therefore queue here, in order, before `BEGIN IMMEDIATE`. (Several
+    /// processes on one SQLite file still meet in the busy handler; several
+    /// broker nodes belong on PostgreSQL.)
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -158,7 +166,11 @@ impl Store {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(Manager { target })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -184,6 +196,12 @@ impl Store {
     }
 
     fn run<T, E: From<StoreError>>(&self, mode: Mode, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        let _writer = match (self.backend, mode) {
+            // A poisoned lock only means another writer panicked; the
+            // database itself rolled that transaction back.
+            (Backend::Sqlite, Mode::Write) => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
+            _ => None,
+        };
         let mut pooled = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let conn: &mut DbConn = &mut pooled;
         let result = match begin(conn, mode) {
