@@ -8,10 +8,11 @@ use doorstroom_domain::{
     StaffStatus, Username,
 };
 use doorstroom_jose::TrustAnchors;
-use doorstroom_server::access::{Access, Located, perform_in};
+use doorstroom_server::access::{Access, perform_in};
 use doorstroom_server::credentials::{hash_password, new_totp};
 use doorstroom_server::error::ApiError;
 use doorstroom_server::handlers::institutions::{checked_key, parse_client_certificate};
+use doorstroom_server::handlers::staff::manage_access;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_store::institutions::Institution;
 use doorstroom_store::staff::StaffAccount;
@@ -209,19 +210,7 @@ pub fn list_staff(store: &Store, now: DateTime<Utc>, institution: Option<Brin>) 
 
 /// Deactivates a staff account.
 pub fn deactivate_staff(store: &Store, now: DateTime<Utc>, id: StaffId) -> Result<StaffAccount, ApiError> {
-    let access = Access::lookup(
-        Action::ManageStaff,
-        move |conn| {
-            Ok(staff::get(conn, id)?.map(|a| {
-                Located::from(Resource::StaffAccount {
-                    institution: a.institution,
-                    role: a.role,
-                })
-            }))
-        },
-        ResourceRef::new("staff_account", Some(id.to_string())),
-        Purpose::Administration,
-    );
+    let access = manage_access(id);
     perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
         staff::set_status(conn, id, StaffStatus::Deactivated, now)?.ok_or(ApiError::NotFound)
     })

@@ -294,6 +294,20 @@ fn on_behalf_of(req: &HttpRequest, principal: &Principal) -> Result<Option<Staff
     }
 }
 
+/// [`on_behalf_of`], with a refusal audited as an attempt at `action`.
+async fn acting_for(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    caller: &Caller,
+    action: Action,
+    record: ResourceRef,
+) -> Result<Option<StaffId>, ApiError> {
+    match on_behalf_of(req, &caller.principal) {
+        Ok(acting_for) => Ok(acting_for),
+        Err(err) => Err(reject(state, caller, action, record, Purpose::Intake, err).await),
+    }
+}
+
 /// Inside the transaction: the named intaker exists, is active and works at
 /// the system's institution.
 fn check_on_behalf_of(conn: &mut DbConn, principal: &Principal, staff_id: Option<StaffId>) -> Result<(), ApiError> {
@@ -391,13 +405,14 @@ pub async fn inbox(
             pointer: None,
         });
     }
-    let acting_for = match on_behalf_of(&req, &caller.principal) {
-        Ok(acting_for) => acting_for,
-        Err(err) => {
-            let record = ResourceRef::new("inbox", None);
-            return Err(reject(&state, &caller, Action::ListInbox, record, Purpose::Intake, err).await);
-        }
-    };
+    let acting_for = acting_for(
+        &state,
+        &req,
+        &caller,
+        Action::ListInbox,
+        ResourceRef::new("inbox", None),
+    )
+    .await?;
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
@@ -493,13 +508,8 @@ pub async fn pull(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let acting_for = match on_behalf_of(&req, &caller.principal) {
-        Ok(acting_for) => acting_for,
-        Err(err) => {
-            let record = ResourceRef::new("package", Some(id));
-            return Err(reject(&state, &caller, Action::PullPackage, record, Purpose::Intake, err).await);
-        }
-    };
+    let record = ResourceRef::new("package", Some(id.clone()));
+    let acting_for = acting_for(&state, &req, &caller, Action::PullPackage, record).await?;
     let access = Access::lookup(
         Action::PullPackage,
         locate_package(id.clone()),
@@ -570,21 +580,8 @@ pub async fn acknowledge(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let acting_for = match on_behalf_of(&req, &caller.principal) {
-        Ok(acting_for) => acting_for,
-        Err(err) => {
-            let record = ResourceRef::new("package", Some(id));
-            return Err(reject(
-                &state,
-                &caller,
-                Action::AcknowledgePackage,
-                record,
-                Purpose::Intake,
-                err,
-            )
-            .await);
-        }
-    };
+    let record = ResourceRef::new("package", Some(id.clone()));
+    let acting_for = acting_for(&state, &req, &caller, Action::AcknowledgePackage, record).await?;
     let access = Access::lookup(
         Action::AcknowledgePackage,
         locate_package(id.clone()),

@@ -399,7 +399,7 @@ pub async fn list(
 
 /// Access to one existing account, whose institution and role decide who may
 /// manage it.
-fn manage_access(id: StaffId) -> Access {
+pub fn manage_access(id: StaffId) -> Access {
     Access::lookup(
         Action::ManageStaff,
         move |conn| {
