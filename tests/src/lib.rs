@@ -53,6 +53,11 @@ pub struct StaffCredentials {
 impl TestBroker {
     /// A broker on `db` with the demo institutions registered.
     pub async fn start(db: TestDb) -> TestBroker {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// The same, with the settings adjusted by `configure` first.
+    pub async fn start_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestBroker {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::default();
         let now = clock.now();
@@ -71,6 +76,7 @@ impl TestBroker {
         settings.secrets.pseudonym_key_file = secrets_dir.join("pseudonym.key");
         settings.secrets.token_key_file = secrets_dir.join("token.key");
         settings.secrets.signing_key_file = secrets_dir.join("broker-signing.pem");
+        configure(&mut settings);
         Secrets::generate_missing(&settings.secrets).expect("secrets");
         let secrets = Secrets::load(&settings.secrets).expect("load secrets");
 

@@ -258,6 +258,26 @@ pub async fn register(
     Ok((phase, ids))
 }
 
+/// Records the students' inspection of their dossiers as the vo's system
+/// (a package waits for it by default).
+pub async fn inspect(target: &Target, students: &[String], time_limit: Duration) -> Result<PhaseResult, BoxError> {
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(students.iter().map(|s| crate::workload::inspection_body(s)).collect());
+    drive(
+        "inspect",
+        target,
+        students.len(),
+        time_limit,
+        move |client, base, i| {
+            client
+                .post(format!("{base}/v1/inspections"))
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(bodies.get(i).cloned().unwrap_or_default())
+        },
+        |_, status, body| expect(StatusCode::CREATED, status, body),
+    )
+    .await
+}
+
 /// Submits the sealed packages as the vo's system.
 pub async fn submit(
     target: &Target,

@@ -146,6 +146,9 @@ async fn bench(
         .into());
     }
 
+    eprintln!("phase inspect: {n} inspections ...");
+    let inspect = drive::inspect(&vo, &students, time_limit).await?;
+
     eprintln!("sealing {n} packages ...");
     let started = Instant::now();
     let packages = workload::seal_all(broker.pki_dir(), &students, &application_ids).await?;
@@ -160,5 +163,5 @@ async fn bench(
     let submit = drive::submit(&vo, packages, time_limit).await?;
     eprintln!("phase pull ...");
     let pull = drive::pull(&mbo, package_ids, broker.intaker_id(), time_limit).await?;
-    Ok((vec![register, submit, pull], package_bytes))
+    Ok((vec![register, inspect, submit, pull], package_bytes))
 }

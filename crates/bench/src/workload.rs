@@ -58,6 +58,19 @@ fn school_year_and_date() -> (String, NaiveDate) {
     (format!("{start}-{}", start + 1), today)
 }
 
+/// The body of `POST /v1/inspections` for student `bsn`: inspected by the
+/// student an hour ago.
+pub fn inspection_body(bsn: &str) -> Vec<u8> {
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    serde_json::to_vec(&json!({
+        "student_number": {"type": "bsn", "number": bsn},
+        "inspected_at": at.to_rfc3339(),
+        "inspected_by": "student",
+        "remarks_added": false,
+    }))
+    .unwrap_or_default()
+}
+
 /// The body of `POST /v1/applications` for student `bsn`.
 pub fn application_body(bsn: &str) -> Vec<u8> {
     let (school_year, applied_on) = school_year_and_date();

@@ -70,6 +70,18 @@ enum Command {
     Totp { secret: String },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print the register of processing activities (GDPR art. 30) of this configuration.
+    Register {
+        /// `text` (readable, Markdown) or `json`.
+        #[arg(long, default_value = "text")]
+        format: RegisterFormatArg,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RegisterFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -350,6 +362,19 @@ fn run(cli: Cli) -> Result<(), String> {
                 .and_then(|totp| totp.generate_current().ok())
                 .ok_or("not a valid base32 TOTP secret")?;
             println!("{code}");
+            Ok(())
+        }
+        Command::Register { format } => {
+            let register = doorstroom_server::handlers::register::processing_register(&settings()?);
+            match format {
+                RegisterFormatArg::Text => print!("{}", doorstroom_server::handlers::register::render_text(&register)),
+                RegisterFormatArg::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&register).map_err(|e| e.to_string())?
+                    )
+                }
+            }
             Ok(())
         }
         Command::Openapi => {

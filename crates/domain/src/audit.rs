@@ -228,11 +228,15 @@ impl Action {
             | Action::ReadAuditLog
             | Action::ReadApplication
             | Action::FindApplications
+            | Action::ReadConsentHistory
             | Action::ListInbox
             | Action::PullPackage => CrudKind::Read,
-            Action::RegisterInstitution | Action::CreateStaff | Action::RegisterApplication | Action::SubmitPackage => {
-                CrudKind::Create
-            }
+            Action::RegisterInstitution
+            | Action::CreateStaff
+            | Action::RegisterApplication
+            | Action::SubmitPackage
+            | Action::RecordInspection
+            | Action::RecordConsent => CrudKind::Create,
             Action::UpdateInstitution
             | Action::ManageKeys
             | Action::ManageCertificates

@@ -53,6 +53,16 @@ pub enum Action {
     PullPackage,
     /// Acknowledge receipt of a package (on [`Resource::Package`]).
     AcknowledgePackage,
+    /// Record that a student and/or parents inspected the dossier (on
+    /// [`Resource::Institution`], the sending school itself).
+    RecordInspection,
+    /// Record a student's consent given or withdrawn (on
+    /// [`Resource::Institution`], the sending school itself).
+    RecordConsent,
+    /// Read a student's consent and inspection history (on
+    /// [`Resource::Institution`]: the sending school itself, or the
+    /// privacy officer's institution; [`Resource::Broker`] for the broker's).
+    ReadConsentHistory,
 }
 
 impl Action {
@@ -77,6 +87,9 @@ impl Action {
         Action::ListInbox,
         Action::PullPackage,
         Action::AcknowledgePackage,
+        Action::RecordInspection,
+        Action::RecordConsent,
+        Action::ReadConsentHistory,
     ];
 
     /// Stable name, used in audit events.
@@ -102,6 +115,9 @@ impl Action {
             Action::ListInbox => "list_inbox",
             Action::PullPackage => "pull_package",
             Action::AcknowledgePackage => "acknowledge_package",
+            Action::RecordInspection => "record_inspection",
+            Action::RecordConsent => "record_consent",
+            Action::ReadConsentHistory => "read_consent_history",
         }
     }
 
@@ -286,7 +302,10 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox | Action::FindApplications => matches!(resource, Resource::Institution(_)),
+        Action::ListInbox | Action::FindApplications | Action::RecordInspection | Action::RecordConsent => {
+            matches!(resource, Resource::Institution(_))
+        }
+        Action::ReadConsentHistory => matches!(resource, Resource::Broker | Resource::Institution(_)),
     }
 }
 
@@ -329,7 +348,10 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
             }
         }
         (Action::SubmitPackage, Resource::Package { sender, .. }) => sending_system(own, sector, sender),
-        (Action::FindApplications, Resource::Institution(brin)) => sending_system(own, sector, brin),
+        (
+            Action::FindApplications | Action::RecordInspection | Action::RecordConsent | Action::ReadConsentHistory,
+            Resource::Institution(brin),
+        ) => sending_system(own, sector, brin),
         (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
         (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
             receiving_system(own, sector, recipient)
@@ -382,7 +404,11 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
     match (role, action) {
         (_, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution) => Allow,
         (_, action) if action.is_exchange() => exchange_staff(role, own, action, resource),
-        (Role::BrokerAdmin, Action::ReadAuditLog) => Deny(RoleNotPermitted),
+        // Broker admins administer; they never see who saw or agreed to what.
+        (
+            Role::BrokerAdmin,
+            Action::ReadAuditLog | Action::ReadConsentHistory | Action::RecordInspection | Action::RecordConsent,
+        ) => Deny(RoleNotPermitted),
         (Role::BrokerAdmin, _) => Allow,
 
         (
@@ -397,7 +423,10 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
             _ => Deny(BrokerScopeOnly),
         },
 
-        (Role::PrivacyOfficer, Action::ReadAuditLog | Action::ReadCredentials | Action::ListStaff) => match own {
+        (
+            Role::PrivacyOfficer,
+            Action::ReadAuditLog | Action::ReadCredentials | Action::ListStaff | Action::ReadConsentHistory,
+        ) => match own {
             None => Allow,
             Some(_) => own_institution_only(own, resource),
         },

@@ -42,6 +42,18 @@ impl LawfulBasis {
 }
 
 impl Section {
+    /// The bases a region may configure for this section: the default and,
+    /// where it is stricter, consent. Health data (support needs) only ever
+    /// travels on explicit consent (GDPR art. 9(2)(a)).
+    pub const fn permitted_bases(self) -> &'static [LawfulBasis] {
+        match self {
+            Section::PersonalData => &[LawfulBasis::LegalObligation, LawfulBasis::Consent],
+            Section::SupportNeeds => &[LawfulBasis::ExplicitConsent],
+            Section::CareerPortfolio | Section::Attachments => &[LawfulBasis::Consent, LawfulBasis::ExplicitConsent],
+            Section::Remarks => &[LawfulBasis::StudentAgreement, LawfulBasis::Consent],
+        }
+    }
+
     /// The basis this section travels on (see the module's table).
     pub const fn default_basis(self) -> LawfulBasis {
         match self {
@@ -77,8 +89,8 @@ impl ConsentState for NoConsentLedger {
 /// to the caller and to put in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SectionRefusal {
-    /// The declared basis is not the section's own.
-    #[error("section {section} cannot travel on {declared}; its basis is {required}")]
+    /// The declared basis is not one the section may travel on.
+    #[error("section {section} cannot travel on {declared}; its default basis is {required}")]
     WrongBasis {
         section: Section,
         declared: LawfulBasis,
@@ -89,14 +101,14 @@ pub enum SectionRefusal {
     NoConsent { section: Section },
 }
 
-/// Whether `section`, declared to travel on `basis`, may be sent (or
-/// released) now: the basis must be the section's own
-/// ([`Section::default_basis`]); `legal_obligation` and `student_agreement`
-/// are then always allowed, `consent` and `explicit_consent` only while
-/// `consent` says it is in force.
+/// Whether `section`, travelling on `basis` (the region's configuration),
+/// may be sent (or released) now: the basis must be one the section permits
+/// ([`Section::permitted_bases`]); `legal_obligation` and
+/// `student_agreement` are then always allowed, `consent` and
+/// `explicit_consent` only while `consent` says it is in force.
 pub fn section_allowed(section: Section, basis: LawfulBasis, consent: &dyn ConsentState) -> Result<(), SectionRefusal> {
     let required = section.default_basis();
-    if basis != required {
+    if !section.permitted_bases().contains(&basis) {
         return Err(SectionRefusal::WrongBasis {
             section,
             declared: basis,
@@ -173,12 +185,20 @@ mod tests {
     }
 
     #[test]
-    fn a_section_cannot_travel_on_another_basis() {
+    fn a_section_travels_only_on_a_basis_it_permits() {
         let all = Given(Section::ALL);
-        for section in Section::ALL.iter().copied() {
+        let permitted = [
+            (Section::PersonalData, &["legal_obligation", "consent"][..]),
+            (Section::SupportNeeds, &["explicit_consent"][..]),
+            (Section::CareerPortfolio, &["explicit_consent", "consent"][..]),
+            (Section::Remarks, &["consent", "student_agreement"][..]),
+            (Section::Attachments, &["explicit_consent", "consent"][..]),
+        ];
+        for (section, bases) in permitted {
+            assert!(section.permitted_bases().contains(&section.default_basis()));
             for basis in LawfulBasis::ALL.iter().copied() {
                 let result = section_allowed(section, basis, &all);
-                assert_eq!(result.is_ok(), basis == section.default_basis(), "{section} on {basis}");
+                assert_eq!(result.is_ok(), bases.contains(&basis.as_str()), "{section} on {basis}");
             }
         }
         assert_eq!(
@@ -186,7 +206,7 @@ mod tests {
                 .err()
                 .map(|e| e.to_string())
                 .as_deref(),
-            Some("section support_needs cannot travel on legal_obligation; its basis is explicit_consent")
+            Some("section support_needs cannot travel on legal_obligation; its default basis is explicit_consent")
         );
     }
 }

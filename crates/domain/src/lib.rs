@@ -1,7 +1,7 @@
 //! The vocabulary of Doorstroom: identifiers that parse instead of validate,
 //! principals, the one authorization policy, the audit event types, the
-//! student number, applications and their status machine, and the lawful
-//! basis of each dossier section.
+//! student number, applications and their status machine, the lawful
+//! basis of each dossier section, the consent ledger and inspection (inzage).
 //!
 //! This crate knows nothing of HTTP, databases or OpenSSL (a test in
 //! `tests/layering.rs` of the workspace proves it) and never reads the clock:
@@ -11,8 +11,10 @@ pub mod application;
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod consent;
 pub mod dossier;
 pub mod ids;
+pub mod inspection;
 pub mod lawful;
 pub mod principal;
 pub mod staff;
@@ -22,10 +24,16 @@ pub use application::{Crebo, Programme, SchoolYear, TransitionError, is_late};
 pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef};
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
+pub use consent::{
+    AGE_OF_CONSENT, CONSENT_PURPOSE, ConsentEvent, ConsentEventKind, ConsentLedger, ConsentMethod, ConsentRuleError,
+    ConsentStatus, GivenBy, MAX_PLAUSIBLE_AGE, MIN_PLAUSIBLE_AGE, RecipientConsent, UnderSixteen, WithdrawOutcome,
+    check_consent_giver, check_consent_recipient,
+};
 pub use dossier::{ApplicationStatus, Section};
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
 };
+pub use inspection::{InspectedBy, InspectionRecord, inspected};
 pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
 pub use principal::{Principal, Role};
 pub use staff::{Password, StaffStatus, Username};

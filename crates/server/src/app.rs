@@ -14,7 +14,7 @@ use doorstroom_store::Store;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
-use crate::handlers::{applications, audit, institutions, ops, packages, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, staff};
 use crate::metrics::Metrics;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
@@ -74,7 +74,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(packages::inbox)
         .service(packages::pull)
         .service(packages::acknowledge)
-        .service(packages::broker_jwks);
+        .service(packages::broker_jwks)
+        .service(register::register_of_processing)
+        .service(consents::record_inspection)
+        .service(consents::give)
+        .service(consents::withdraw)
+        .service(consents::history);
 }
 
 async fn no_such_route() -> Result<HttpResponse, ApiError> {

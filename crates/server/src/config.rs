@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use doorstroom_domain::{LawfulBasis, Section};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,53 @@ pub struct Settings {
     pub secrets: SecretSettings,
     pub jose: JoseSettings,
     pub auth: AuthSettings,
+    pub exchange: ExchangeSettings,
+    pub lawful_basis: LawfulBasisSettings,
+    pub register: RegisterSettings,
     pub log: LogSettings,
+}
+
+/// Rules of the exchange that regions may set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSettings {
+    /// A package is refused until the student's (or parents') inspection
+    /// of the dossier is recorded.
+    pub require_inspection: bool,
+}
+
+/// The lawful basis of each section (GDPR art. 6 and 9).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LawfulBasisSettings {
+    pub personal_data: LawfulBasis,
+    pub support_needs: LawfulBasis,
+    pub career_portfolio: LawfulBasis,
+    pub remarks: LawfulBasis,
+    pub attachments: LawfulBasis,
+}
+
+impl LawfulBasisSettings {
+    /// The configured basis of `section`.
+    pub fn of(&self, section: Section) -> LawfulBasis {
+        match section {
+            Section::PersonalData => self.personal_data,
+            Section::SupportNeeds => self.support_needs,
+            Section::CareerPortfolio => self.career_portfolio,
+            Section::Remarks => self.remarks,
+            Section::Attachments => self.attachments,
+        }
+    }
+}
+
+/// Who runs the broker, for the register of processing activities.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSettings {
+    pub controller: String,
+    pub contact: String,
+    pub privacy_officer_contact: String,
+    pub retention: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +168,20 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
             ));
+        }
+        for section in Section::ALL {
+            let basis = self.lawful_basis.of(*section);
+            if !section.permitted_bases().contains(&basis) {
+                return Err(ConfigError::Invalid(format!(
+                    "lawful_basis.{section} cannot be {basis}; it may be one of: {}",
+                    section
+                        .permitted_bases()
+                        .iter()
+                        .map(|b| b.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(

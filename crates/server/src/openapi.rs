@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{applications, audit, institutions, ops, packages, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,8 @@ use crate::handlers::{applications, audit, institutions, ops, packages, staff};
         audit::events,
         applications::register, applications::search, applications::get_one, applications::report_status,
         packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
+        register::register_of_processing,
+        consents::record_inspection, consents::give, consents::withdraw, consents::history,
     ),
     modifiers(&Security),
     tags(
@@ -30,6 +32,7 @@ use crate::handlers::{applications, audit, institutions, ops, packages, staff};
         (name = "staff", description = "Staff accounts"),
         (name = "audit", description = "The audit log"),
         (name = "exchange", description = "Applications, dossier packages and status feedback"),
+        (name = "privacy", description = "Consent, inspection and the register of processing activities"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -7,9 +7,9 @@
 //! All access goes through [`Store::write`] or [`Store::read`], which run a
 //! closure in one database transaction on a pooled connection. The
 //! repository functions ([`institutions`], [`keys`], [`certificates`],
-//! [`staff`], [`login_failures`], [`applications`], [`packages`], [`audit`])
-//! take that `&mut DbConn`, so an access and its audit event commit or roll
-//! back together (fail closed).
+//! [`staff`], [`login_failures`], [`applications`], [`packages`],
+//! [`consents`], [`inspections`], [`audit`]) take that `&mut DbConn`, so an
+//! access and its audit event commit or roll back together (fail closed).
 //!
 //! * `write` on SQLite is `BEGIN IMMEDIATE`: writers queue on the 5 s
 //!   `busy_timeout` instead of failing when a read lock cannot be upgraded.
@@ -21,7 +21,8 @@
 //!   write in a `read` fails the same way on both. Anything that writes an
 //!   audit event must therefore use `write`.
 //! * Functions that can hit a unique or foreign-key violation (`insert`,
-//!   `bind`, `update`, `register`) run their statement in a savepoint, so a
+//!   `bind`, `update`, `register`, `consents::append`, `inspections::record`)
+//!   run their statement in a savepoint, so a
 //!   [`StoreError::Conflict`] leaves the surrounding transaction usable (on
 //!   PostgreSQL a failed statement otherwise poisons the whole transaction)
 //!   and the caller can still audit the rejected attempt in it.
@@ -52,6 +53,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub mod applications;
 pub mod audit;
 pub mod certificates;
+pub mod consents;
+pub mod inspections;
 pub mod institutions;
 pub mod keys;
 pub mod login_failures;

@@ -10,6 +10,13 @@
 //! Listings ([`inbox`], [`for_application`]) return [`PackageSummary`]s:
 //! metadata only, never envelope or ciphertext. Only [`sections`] returns
 //! ciphertext.
+//!
+//! When consent for a section is withdrawn, [`withdraw_section`] deletes
+//! the ciphertext of that section wherever it was not delivered yet; the
+//! section row stays as a tombstone (`withdrawn_at` set, empty ciphertext,
+//! size and digest kept) so the recipient's inbox can show that consent was
+//! withdrawn. A section delivered before keeps its row as it was, with
+//! `withdrawn_at` set: it cannot be called back.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -93,6 +100,16 @@ pub struct Package {
     pub acknowledged_by: Option<String>,
 }
 
+/// A section of one package that [`withdraw_section`] withdrew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawnSection {
+    pub package_id: String,
+    /// The section had been released to the recipient before the
+    /// withdrawal (its ciphertext is kept: it cannot be called back). If
+    /// `false`, its ciphertext is now deleted.
+    pub delivered_before: bool,
+}
+
 /// A stored section, with its ciphertext.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredSection {
@@ -104,6 +121,7 @@ pub struct StoredSection {
     /// The first time it was released to the recipient.
     pub delivered_at: Option<DateTime<Utc>>,
     /// Set when the section may no longer be released (consent withdrawn).
+    /// If it was not delivered before, `ciphertext` is then empty.
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
@@ -428,7 +446,8 @@ pub fn acknowledge(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) ->
 
 /// The sections of a package, with ciphertext, in [`Section`] order; empty
 /// if there is no such package. Withdrawn sections are included: the caller
-/// withholds them (see `withdrawn_at`).
+/// withholds them (see `withdrawn_at`; the ciphertext of one withdrawn
+/// before delivery is empty).
 pub fn sections(conn: &mut DbConn, package_id: &str) -> Result<Vec<StoredSection>, StoreError> {
     let mut sections = package_sections::table
         .filter(package_sections::package_id.eq(package_id))
@@ -442,8 +461,8 @@ pub fn sections(conn: &mut DbConn, package_id: &str) -> Result<Vec<StoredSection
 }
 
 /// Records the first release of these sections of a package; sections
-/// released before keep their first time. Returns how many were newly
-/// marked.
+/// released before keep their first time, and withdrawn sections are never
+/// marked (they are not released). Returns how many were newly marked.
 pub fn mark_sections_delivered(
     conn: &mut DbConn,
     package_id: &str,
@@ -458,8 +477,79 @@ pub fn mark_sections_delivered(
         package_sections::table
             .filter(package_sections::package_id.eq(package_id))
             .filter(package_sections::section.eq_any(names))
-            .filter(package_sections::delivered_at.is_null()),
+            .filter(package_sections::delivered_at.is_null())
+            .filter(package_sections::withdrawn_at.is_null()),
     )
     .set(package_sections::delivered_at.eq(to_ms(now)))
     .execute(conn)?)
+}
+
+/// Withdraws `section` from every package of `student` to `recipient` that
+/// holds it and where it is not withdrawn yet (consent was withdrawn), and
+/// returns those sections, oldest package first:
+///
+/// * not delivered yet: its ciphertext is deleted (set to the empty
+///   string) and `withdrawn_at` set to `now`; the row stays as a tombstone
+///   (`delivered_before: false`);
+/// * delivered before: only `withdrawn_at` is set (it cannot be called
+///   back; `delivered_before: true`).
+///
+/// Idempotent: a section already withdrawn is left as it is and not
+/// returned again, so a second call returns nothing. Packages of other
+/// students or to other recipients are not touched. Run it in a `write`
+/// transaction together with the consent event and its audit event.
+///
+/// Each section is decided by its own conditional `UPDATE`, so a delivery
+/// committed concurrently (PostgreSQL) is seen: the row is re-checked after
+/// the other transaction commits, and a section delivered meanwhile is
+/// reported as `delivered_before` with its ciphertext kept.
+pub fn withdraw_section(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    recipient: &Brin,
+    section: Section,
+    now: DateTime<Utc>,
+) -> Result<Vec<WithdrawnSection>, StoreError> {
+    let candidates: Vec<String> = package_sections::table
+        .inner_join(packages::table)
+        .filter(packages::student.eq(student.as_str()))
+        .filter(packages::recipient.eq(recipient.as_str()))
+        .filter(package_sections::section.eq(section.as_str()))
+        .filter(package_sections::withdrawn_at.is_null())
+        .order((packages::submitted_at.asc(), packages::id.asc()))
+        .select(package_sections::package_id)
+        .load(conn)?;
+    let now = to_ms(now);
+    let mut withdrawn = Vec::with_capacity(candidates.len());
+    for package_id in candidates {
+        let row = package_sections::table
+            .filter(package_sections::package_id.eq(&package_id))
+            .filter(package_sections::section.eq(section.as_str()))
+            .filter(package_sections::withdrawn_at.is_null());
+        let deleted = diesel::update(row.filter(package_sections::delivered_at.is_null()))
+            .set((
+                package_sections::ciphertext.eq(""),
+                package_sections::withdrawn_at.eq(now),
+            ))
+            .execute(conn)?;
+        if deleted > 0 {
+            withdrawn.push(WithdrawnSection {
+                package_id,
+                delivered_before: false,
+            });
+            continue;
+        }
+        // Delivered before (the only other way the first update can miss,
+        // unless a concurrent withdrawal got there first).
+        let marked = diesel::update(row)
+            .set(package_sections::withdrawn_at.eq(now))
+            .execute(conn)?;
+        if marked > 0 {
+            withdrawn.push(WithdrawnSection {
+                package_id,
+                delivered_before: true,
+            });
+        }
+    }
+    Ok(withdrawn)
 }

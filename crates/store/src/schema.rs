@@ -146,12 +146,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consent_events (id) {
+        n -> BigInt,
+        id -> Text,
+        student -> Text,
+        recipient -> Text,
+        section -> Text,
+        kind -> Text,
+        purpose -> Text,
+        at -> BigInt,
+        given_by -> Text,
+        student_under_16 -> Bool,
+        method -> Text,
+        evidence_ref -> Text,
+        notice_version -> Text,
+        valid_until -> Nullable<BigInt>,
+        recorded_by -> Text,
+        receipt -> Text,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        student -> Text,
+        school -> Text,
+        at -> BigInt,
+        inspected_by -> Text,
+        remarks_added -> Bool,
+        recorded_at -> BigInt,
+        recorded_by -> Text,
+    }
+}
+
 diesel::joinable!(institution_keys -> institutions (brin));
 diesel::joinable!(client_certificates -> institutions (brin));
 diesel::joinable!(staff_accounts -> institutions (brin));
 diesel::joinable!(application_status_events -> applications (application_id));
 diesel::joinable!(packages -> applications (application_id));
 diesel::joinable!(package_sections -> packages (package_id));
+diesel::joinable!(consent_events -> institutions (recipient));
+diesel::joinable!(inspections -> institutions (school));
 
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
@@ -164,4 +200,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_status_events,
     packages,
     package_sections,
+    consent_events,
+    inspections,
 );

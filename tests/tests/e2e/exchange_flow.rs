@@ -65,7 +65,22 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
             .unwrap();
         assert!(matches!(status.as_u16(), 403 | 404), "{status}: {body}");
 
-        // 3. The vo school seals and sends the dossier; the client checks the
+        // 3. The student inspected the dossier; the school records it.
+        let inspected_at = broker.clock.now() - chrono::Duration::hours(2);
+        let (status, body) = vo_system
+            .send(
+                Method::POST,
+                "/v1/inspections",
+                Some(
+                    &json!({"student_number": {"type": "bsn", "number": BSN}, "inspected_at": inspected_at.to_rfc3339(),
+                             "inspected_by": "student", "remarks_added": true}),
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 201, "{body}");
+
+        //    The vo school seals and sends the dossier; the client checks the
         //    mbo's key against its own trust anchor first.
         let signing_key = load_private_jwk(&broker.institution_dir(VO).join("sign.jwk"), KeyUse::Sig).unwrap();
         let personal = json!({"name": "Sam de Vries", "date_of_birth": "2011-05-04", "student_number": BSN});

@@ -115,6 +115,7 @@ pub async fn post_application(broker: &TestBroker, mbo: &str, body: &Value) -> R
 /// Registers that `student` (a BSN) applied at `mbo`, naming the vo school
 /// 07AB, as the mbo's system; answers the application's id.
 pub async fn register_application(broker: &TestBroker, mbo: &str, student: &str) -> Uuid {
+    record_inspection(broker, student).await;
     let reply = post_application(broker, mbo, &application_body(student, "Verzorgende IG")).await;
     assert!(
         matches!(reply.status.as_u16(), 200 | 201),
@@ -126,6 +127,24 @@ pub async fn register_application(broker: &TestBroker, mbo: &str, student: &str)
         .as_str()
         .and_then(|id| Uuid::parse_str(id).ok())
         .expect("application id")
+}
+
+/// Records, as the system of 07AB, that the student inspected the dossier
+/// an hour ago (a package waits for it by default).
+pub async fn record_inspection(broker: &TestBroker, student: &str) {
+    let at = broker.clock.now() - chrono::Duration::hours(1);
+    let body = json!({
+        "student_number": {"type": "bsn", "number": student},
+        "inspected_at": at.to_rfc3339(),
+        "inspected_by": "student",
+        "remarks_added": false,
+    });
+    let reply = broker
+        .system(VO)
+        .fetch(Method::POST, "/v1/inspections", Some(&body))
+        .await
+        .expect("POST /v1/inspections");
+    assert_eq!(reply.status.as_u16(), 201, "recording an inspection: {}", reply.body);
 }
 
 /// Reports `status` for an application as the system of `mbo`.

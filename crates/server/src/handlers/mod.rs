@@ -4,7 +4,9 @@
 
 pub mod applications;
 pub mod audit;
+pub mod consents;
 pub mod institutions;
 pub mod ops;
 pub mod packages;
+pub mod register;
 pub mod staff;

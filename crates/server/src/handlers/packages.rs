@@ -8,18 +8,19 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, CrudKind, InstitutionStatus, KeyStatus, KeyUse, NoConsentLedger, Principal,
-    Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, section_allowed,
+    Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
+    Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
 use doorstroom_jose::{PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
 use doorstroom_store::packages::{self, NewPackage, NewSection, PackageSummary};
-use doorstroom_store::{DbConn, applications, audit, institutions, keys, staff};
+use doorstroom_store::{DbConn, applications, audit, inspections, institutions, keys, staff};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::applications::actor_label;
+use super::consents::consent_ledger;
 use crate::access::{Access, Located, perform, reject};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
@@ -219,8 +220,29 @@ fn accept(
     }
 
     check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    if state.settings.exchange.require_inspection {
+        let records: Vec<InspectionRecord> = inspections::for_student(conn, &application.student)?
+            .into_iter()
+            .filter_map(|row| {
+                Some(InspectionRecord {
+                    at: row.at,
+                    by: InspectedBy::parse(&row.inspected_by).ok()?,
+                    remarks_added: row.remarks_added,
+                })
+            })
+            .collect();
+        if !inspected(&records, now) {
+            return Err(ApiError::invalid(
+                "/envelope",
+                "application: the student's (or parents') inspection of the dossier is not recorded yet \
+                 (POST /v1/inspections)",
+            ));
+        }
+    }
+    let ledger = consent_ledger(conn, &application.student, &envelope.aud)?;
+    let consent = ledger.for_recipient(&envelope.aud, now);
     for section in submission.sections.keys() {
-        section_allowed(*section, section.default_basis(), &NoConsentLedger)
+        section_allowed(*section, state.settings.lawful_basis.of(*section), &consent)
             .map_err(|e| ApiError::invalid(&format!("/sections/{section}"), e.to_string()))?;
     }
 
@@ -518,32 +540,43 @@ pub async fn pull(
     )
     .on_behalf_of(acting_for);
     let principal = caller.principal.clone();
+    let lawful = state.settings.lawful_basis.clone();
     let pulled = perform(&state, &caller, access, move |conn, now| {
         check_on_behalf_of(conn, &principal, acting_for)?;
         let package = packages::get(conn, &id)?.ok_or(ApiError::NotFound)?;
-        let mut released = BTreeMap::new();
+        // Decide first what may go, and mark it delivered before reading the
+        // ciphertext: the marking locks the rows, so a withdrawal either
+        // committed before (and the section is withheld) or waits and then
+        // records that the section had been delivered.
+        let ledger = consent_ledger(conn, &package.student, &package.recipient)?;
+        let consent = ledger.for_recipient(&package.recipient, now);
         let mut withheld = Vec::new();
-        for stored in packages::sections(conn, &id)? {
-            if stored.withdrawn_at.is_some() {
-                withheld.push(Withheld {
-                    section: stored.section,
-                    reason: "withdrawn".into(),
-                });
-                continue;
-            }
-            match section_allowed(stored.section, stored.section.default_basis(), &NoConsentLedger) {
-                Ok(()) => {
-                    released.insert(stored.section, stored.ciphertext);
-                }
+        let mut allowed = Vec::new();
+        for section in Section::ALL.iter().copied() {
+            match section_allowed(section, lawful.of(section), &consent) {
+                Ok(()) => allowed.push(section),
                 Err(refusal) => withheld.push(Withheld {
-                    section: stored.section,
+                    section,
                     reason: refusal.to_string(),
                 }),
             }
         }
-        let names: Vec<Section> = released.keys().copied().collect();
-        packages::mark_sections_delivered(conn, &id, &names, now)?;
+        packages::mark_sections_delivered(conn, &id, &allowed, now)?;
         packages::mark_delivered(conn, &id, now)?;
+        let stored = packages::sections(conn, &id)?;
+        withheld.retain(|w| stored.iter().any(|s| s.section == w.section));
+        let mut released = BTreeMap::new();
+        for section in stored {
+            if section.withdrawn_at.is_some() {
+                withheld.retain(|w| w.section != section.section);
+                withheld.push(Withheld {
+                    section: section.section,
+                    reason: "consent withdrawn".into(),
+                });
+            } else if allowed.contains(&section.section) {
+                released.insert(section.section, section.ciphertext);
+            }
+        }
         Ok(PulledPackage {
             package_id: package.id,
             application_id: package.application_id,

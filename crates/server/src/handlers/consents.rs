@@ -1,0 +1,650 @@
+//! The consent and inspection ledger. The vo school's system records that
+//! the student and/or parents inspected the dossier (inzage), and that the
+//! student — or a parent, under 16 — gave or withdrew consent for a section
+//! to go to one mbo. Every event is appended, never changed; the state in
+//! force is derived from the events at the moment it is asked for. Each
+//! event returns a receipt signed by the broker that the school hands to
+//! the student and anyone can check with `GET /v1/broker/jwks`.
+//!
+//! The date of birth is used to check who may consent and then dropped:
+//! the broker keeps only whether the student was under 16 that day.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use doorstroom_domain::{
+    Action, AuditAction, AuditEvent, Brin, CONSENT_PURPOSE, ConsentEvent, ConsentEventKind, ConsentLedger,
+    ConsentMethod, CrudKind, GivenBy, InspectedBy, InstitutionStatus, Principal, Pseudonym, Purpose, Resource,
+    ResourceRef, Section, StudentNumber, WithdrawOutcome, check_consent_giver, check_consent_recipient,
+};
+use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
+use doorstroom_store::inspections::{self, InspectionRow, NewInspection};
+use doorstroom_store::{DbConn, applications, audit, institutions, packages};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::applications::{actor_label, pseudonym_of};
+use crate::access::{Access, perform, reject};
+use crate::auth::{Caller, SystemCaller};
+use crate::error::{ApiError, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// How far ahead of the broker's clock a recorded time may lie.
+const CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+fn rule(pointer: &str, err: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(pointer, err.to_string())
+}
+
+/// A short free text (evidence reference, notice version): 1 to 200
+/// characters, no control characters.
+fn label(pointer: &str, raw: &str) -> Result<String, ApiError> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            pointer,
+            format!(
+                "{}: must be 1 to 200 characters without control characters",
+                &pointer[1..]
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Recording an inspection (inzage).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInspection {
+    pub student_number: StudentNumber,
+    pub inspected_at: DateTime<Utc>,
+    pub inspected_by: InspectedBy,
+    /// Whether the student or parents added remarks afterwards.
+    pub remarks_added: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InspectionView {
+    pub id: Uuid,
+    pub school: String,
+    pub inspected_at: DateTime<Utc>,
+    pub inspected_by: String,
+    pub remarks_added: bool,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<InspectionRow> for InspectionView {
+    fn from(row: InspectionRow) -> Self {
+        Self {
+            id: row.id,
+            school: row.school.to_string(),
+            inspected_at: row.at,
+            inspected_by: row.inspected_by,
+            remarks_added: row.remarks_added,
+            recorded_at: row.recorded_at,
+        }
+    }
+}
+
+async fn body_or_reject<T>(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: Action,
+    kind: &str,
+    body: Result<Json<T>, ApiError>,
+) -> Result<T, ApiError> {
+    match body {
+        Ok(body) => Ok(body.0),
+        Err(err) => Err(reject(
+            state,
+            caller,
+            action,
+            ResourceRef::new(kind, None),
+            Purpose::Intake,
+            err,
+        )
+        .await),
+    }
+}
+
+fn own_institution(caller: &Caller) -> Result<Brin, ApiError> {
+    caller.principal.institution().cloned().ok_or(ApiError::Forbidden)
+}
+
+/// Records that the student and/or parents inspected the dossier. By
+/// default (`exchange.require_inspection`) a package is refused until this
+/// is recorded.
+#[utoipa::path(
+    tag = "privacy",
+    request_body = RecordInspection,
+    responses((status = 201, body = InspectionView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []))
+)]
+#[post("/v1/inspections")]
+pub async fn record_inspection(
+    state: web::Data<AppState>,
+    caller: SystemCaller,
+    body: Result<Json<RecordInspection>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let body = body_or_reject(&state, &caller, Action::RecordInspection, "inspection", body).await?;
+    let own = own_institution(&caller)?;
+    let student = pseudonym_of(&state, &body.student_number);
+    let access = Access::new(
+        Action::RecordInspection,
+        Resource::Institution(own.clone()),
+        ResourceRef::new("inspection", None),
+        Purpose::Intake,
+    )
+    .about(student.clone());
+    let recorded_by = actor_label(&caller.principal);
+    let view = perform(&state, &caller, access, move |conn, now| {
+        if (body.inspected_at - now).num_seconds() > CLOCK_SKEW_SECS {
+            return Err(ApiError::invalid("/inspected_at", "inspected_at: lies in the future"));
+        }
+        let row = inspections::record(
+            conn,
+            &NewInspection {
+                student,
+                school: own,
+                at: body.inspected_at,
+                inspected_by: body.inspected_by.as_str().to_owned(),
+                remarks_added: body.remarks_added,
+                recorded_at: now,
+                recorded_by,
+            },
+        )?;
+        Ok(InspectionView::from(row))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Consent given (or, at `/v1/consents/withdraw`, withdrawn) for sections
+/// of the dossier to go to one mbo.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    pub student_number: StudentNumber,
+    /// Used to check who may decide (16 or older: the student; under 16: a
+    /// parent or guardian), then dropped.
+    pub date_of_birth: NaiveDate,
+    /// BRIN of the mbo the consent is for.
+    #[schema(value_type = String, example = "25LX")]
+    pub recipient: Brin,
+    /// Sections that travel on consent (see `GET /v1/register`).
+    pub sections: Vec<Section>,
+    pub given_by: GivenBy,
+    pub method: ConsentMethod,
+    /// Where the school keeps the evidence (form number, file reference); never the evidence itself.
+    pub evidence_ref: String,
+    /// The version of the privacy notice the student or parents were shown.
+    pub notice_version: String,
+    /// When a given consent ends by itself (only when giving).
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// The signed receipt of a consent event (fields after ISO/IEC TS 27560).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsentReceipt {
+    pub receipt_id: Uuid,
+    pub event: ConsentEventKind,
+    pub sections: Vec<Section>,
+    pub recorded_at: DateTime<Utc>,
+    /// A JWS (EdDSA, `typ` `doorstroom-consent-receipt+jwt`) by the broker's
+    /// key at `/v1/broker/jwks` over `{receipt_id, version, subject,
+    /// controller, recipient, purpose, sections, lawful_basis, event, time,
+    /// given_by, method, notice_version, valid_until}`.
+    pub receipt: String,
+    /// For a withdrawal: the packages whose copy of a section was deleted
+    /// before delivery, and those that had already received it.
+    #[serde(default)]
+    pub deleted_from_packages: Vec<String>,
+    #[serde(default)]
+    pub delivered_before_withdrawal: Vec<String>,
+}
+
+/// The checks common to giving and withdrawing: the unique, sorted
+/// sections, and whether the student is under 16 today.
+fn check_request(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    state: &AppState,
+    request: &ConsentRequest,
+) -> Result<(Vec<Section>, bool), ApiError> {
+    match institutions::get(conn, &request.recipient)? {
+        Some(i) if i.status == InstitutionStatus::Active => {
+            check_consent_recipient(i.sector).map_err(|e| rule("/recipient", e))?;
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "/recipient",
+                "recipient: not a registered active mbo institution",
+            ));
+        }
+    }
+    if request.sections.is_empty() {
+        return Err(ApiError::invalid("/sections", "sections: name at least one section"));
+    }
+    let mut sections = request.sections.clone();
+    sections.sort();
+    sections.dedup();
+    for section in &sections {
+        if !state.settings.lawful_basis.of(*section).needs_consent() {
+            return Err(ApiError::invalid(
+                "/sections",
+                format!("sections: {section} does not travel on consent here (see GET /v1/register)"),
+            ));
+        }
+    }
+    // The age rule applies on the day of the event.
+    let under_16 = check_consent_giver(request.date_of_birth, now.date_naive(), request.given_by).map_err(|e| {
+        let pointer = match e {
+            doorstroom_domain::ConsentRuleError::StudentUnderSixteen
+            | doorstroom_domain::ConsentRuleError::StudentDecides => "/given_by",
+            _ => "/date_of_birth",
+        };
+        rule(pointer, e)
+    })?;
+    Ok((sections, under_16.0))
+}
+
+fn ledger_of(rows: &[ConsentEventRow]) -> ConsentLedger {
+    ConsentLedger::from_events(rows.iter().filter_map(|row| {
+        let kind = ConsentEventKind::parse(&row.kind).ok()?;
+        Some(ConsentEvent {
+            kind,
+            recipient: row.recipient.clone(),
+            section: row.section,
+            at: row.at,
+            valid_until: row.valid_until,
+        })
+    }))
+}
+
+/// The consent in force for `student` at `recipient`, derived from the ledger.
+pub fn consent_ledger(conn: &mut DbConn, student: &Pseudonym, recipient: &Brin) -> Result<ConsentLedger, ApiError> {
+    Ok(ledger_of(&consents::for_student_recipient(conn, student, recipient)?))
+}
+
+struct Recorded {
+    student: Pseudonym,
+    under_16: bool,
+    sections: Vec<Section>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_and_append(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    state: &AppState,
+    own: &Brin,
+    request: &ConsentRequest,
+    kind: ConsentEventKind,
+    recorded: &Recorded,
+    recorded_by: &str,
+) -> Result<(Uuid, String), ApiError> {
+    let receipt_id = Uuid::new_v4();
+    let lawful_basis: serde_json::Map<String, serde_json::Value> = recorded
+        .sections
+        .iter()
+        .map(|s| {
+            (
+                s.as_str().to_owned(),
+                state.settings.lawful_basis.of(*s).as_str().into(),
+            )
+        })
+        .collect();
+    let receipt = state.signer.sign(
+        "doorstroom-consent-receipt+jwt",
+        &json!({
+            "receipt_id": receipt_id,
+            "version": "ISO/IEC TS 27560:2023",
+            "subject": recorded.student.as_str(),
+            "controller": own.as_str(),
+            "recipient": request.recipient.as_str(),
+            "purpose": CONSENT_PURPOSE,
+            "sections": recorded.sections.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "lawful_basis": lawful_basis,
+            "event": kind.as_str(),
+            "time": now.timestamp(),
+            "given_by": request.given_by.as_str(),
+            "student_under_16": recorded.under_16,
+            "method": request.method.as_str(),
+            "notice_version": request.notice_version.trim(),
+            "valid_until": request.valid_until.map(|t| t.timestamp()),
+        }),
+    )?;
+    let evidence_ref = label("/evidence_ref", &request.evidence_ref)?;
+    let notice_version = label("/notice_version", &request.notice_version)?;
+    for (i, section) in recorded.sections.iter().enumerate() {
+        consents::append(
+            conn,
+            &NewConsentEvent {
+                // The first event carries the receipt's id; the others their own.
+                id: if i == 0 { receipt_id } else { Uuid::new_v4() },
+                student: recorded.student.clone(),
+                recipient: request.recipient.clone(),
+                section: *section,
+                kind: kind.as_str().to_owned(),
+                purpose: CONSENT_PURPOSE.to_owned(),
+                at: now,
+                given_by: request.given_by.as_str().to_owned(),
+                student_under_16: recorded.under_16,
+                method: request.method.as_str().to_owned(),
+                evidence_ref: evidence_ref.clone(),
+                notice_version: notice_version.clone(),
+                valid_until: request.valid_until,
+                recorded_by: recorded_by.to_owned(),
+                receipt: receipt.clone(),
+            },
+        )?;
+    }
+    Ok((receipt_id, receipt))
+}
+
+fn consent_access(own: &Brin, student: &Pseudonym) -> Access {
+    Access::new(
+        Action::RecordConsent,
+        Resource::Institution(own.clone()),
+        ResourceRef::new("consent", None),
+        Purpose::Intake,
+    )
+    .about(student.clone())
+}
+
+/// Records that consent was given, for the listed sections to go to one mbo.
+#[utoipa::path(
+    tag = "privacy",
+    request_body = ConsentRequest,
+    responses(
+        (status = 201, body = ConsentReceipt),
+        (status = 422, description = "a rule of consent is broken; the detail names it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []))
+)]
+#[post("/v1/consents")]
+pub async fn give(
+    state: web::Data<AppState>,
+    caller: SystemCaller,
+    body: Result<Json<ConsentRequest>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let request = body_or_reject(&state, &caller, Action::RecordConsent, "consent", body).await?;
+    let own = own_institution(&caller)?;
+    let student = pseudonym_of(&state, &request.student_number);
+    let recorded_by = actor_label(&caller.principal);
+    let signer = state.clone();
+    let receipt = perform(&state, &caller, consent_access(&own, &student), move |conn, now| {
+        let (sections, under_16) = check_request(conn, now, &signer, &request)?;
+        if request.valid_until.is_some_and(|until| until <= now) {
+            return Err(ApiError::invalid("/valid_until", "valid_until: must lie in the future"));
+        }
+        let recorded = Recorded {
+            student,
+            under_16,
+            sections,
+        };
+        let (receipt_id, receipt) = sign_and_append(
+            conn,
+            now,
+            &signer,
+            &own,
+            &request,
+            ConsentEventKind::Given,
+            &recorded,
+            &recorded_by,
+        )?;
+        Ok(ConsentReceipt {
+            receipt_id,
+            event: ConsentEventKind::Given,
+            sections: recorded.sections,
+            recorded_at: now,
+            receipt,
+            deleted_from_packages: Vec::new(),
+            delivered_before_withdrawal: Vec::new(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+/// Records that consent was withdrawn. It takes effect at once: copies of
+/// the sections not yet delivered are deleted (each deletion audited),
+/// later pulls leave them out, and the mbo's inbox shows the withdrawal.
+/// Withdrawing what was never given is 404; withdrawing again changes
+/// nothing and answers the first withdrawal's receipt.
+#[utoipa::path(
+    tag = "privacy",
+    request_body = ConsentRequest,
+    responses(
+        (status = 201, body = ConsentReceipt),
+        (status = 200, description = "already withdrawn: the earlier receipt", body = ConsentReceipt),
+        (status = 404, description = "no consent was ever given for a listed section", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []))
+)]
+#[post("/v1/consents/withdraw")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    caller: SystemCaller,
+    body: Result<Json<ConsentRequest>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let request = body_or_reject(&state, &caller, Action::RecordConsent, "consent", body).await?;
+    let own = own_institution(&caller)?;
+    let student = pseudonym_of(&state, &request.student_number);
+    let recorded_by = actor_label(&caller.principal);
+    let signer = state.clone();
+    let principal = caller.principal.clone();
+    let request_id = caller.request_id.clone();
+    let (receipt, created) = perform(&state, &caller, consent_access(&own, &student), move |conn, now| {
+        let (sections, under_16) = check_request(conn, now, &signer, &request)?;
+        if request.valid_until.is_some() {
+            return Err(ApiError::invalid(
+                "/valid_until",
+                "valid_until: only a given consent has one",
+            ));
+        }
+        let rows = consents::for_student_recipient(conn, &student, &request.recipient)?;
+        let ledger = ledger_of(&rows);
+        let mut to_withdraw = Vec::new();
+        for section in &sections {
+            match ledger.can_withdraw(&request.recipient, *section, now) {
+                WithdrawOutcome::Withdraw => to_withdraw.push(*section),
+                WithdrawOutcome::AlreadyWithdrawn => {}
+                WithdrawOutcome::NeverGiven => return Err(ApiError::NotFound),
+            }
+        }
+        if to_withdraw.is_empty() {
+            // Idempotent: answer the latest withdrawal's receipt.
+            let earlier = rows
+                .iter()
+                .rev()
+                .find(|r| r.kind == ConsentEventKind::Withdrawn.as_str() && sections.contains(&r.section))
+                .ok_or(ApiError::NotFound)?;
+            return Ok((
+                ConsentReceipt {
+                    receipt_id: earlier.id,
+                    event: ConsentEventKind::Withdrawn,
+                    sections,
+                    recorded_at: earlier.at,
+                    receipt: earlier.receipt.clone(),
+                    deleted_from_packages: Vec::new(),
+                    delivered_before_withdrawal: Vec::new(),
+                },
+                false,
+            ));
+        }
+        let recorded = Recorded {
+            student: student.clone(),
+            under_16,
+            sections: to_withdraw,
+        };
+        let (receipt_id, receipt) = sign_and_append(
+            conn,
+            now,
+            &signer,
+            &own,
+            &request,
+            ConsentEventKind::Withdrawn,
+            &recorded,
+            &recorded_by,
+        )?;
+        let mut deleted = Vec::new();
+        let mut delivered = Vec::new();
+        for section in &recorded.sections {
+            for withdrawn in packages::withdraw_section(conn, &student, &request.recipient, *section, now)? {
+                let (crud, name) = if withdrawn.delivered_before {
+                    (CrudKind::Update, "section_withdrawn_after_delivery")
+                } else {
+                    (CrudKind::Delete, "delete_withdrawn_section")
+                };
+                let event = AuditEvent::success(
+                    now,
+                    &principal,
+                    AuditAction::new(crud, name),
+                    ResourceRef::new("package_section", Some(format!("{}/{section}", withdrawn.package_id))),
+                    Purpose::Intake,
+                )
+                .with_request_id(Some(request_id.clone()))
+                .with_data_subject(Some(student.clone()));
+                audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+                if withdrawn.delivered_before {
+                    delivered.push(withdrawn.package_id);
+                } else {
+                    deleted.push(withdrawn.package_id);
+                }
+            }
+        }
+        deleted.dedup();
+        delivered.dedup();
+        Ok((
+            ConsentReceipt {
+                receipt_id,
+                event: ConsentEventKind::Withdrawn,
+                sections: recorded.sections,
+                recorded_at: now,
+                receipt,
+                deleted_from_packages: deleted,
+                delivered_before_withdrawal: delivered,
+            },
+            true,
+        ))
+    })
+    .await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(receipt))
+}
+
+/// Asking for a student's history.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    pub student_number: StudentNumber,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsentEventView {
+    pub receipt_id: Uuid,
+    pub recipient: String,
+    pub section: Section,
+    pub event: String,
+    pub purpose: String,
+    pub at: DateTime<Utc>,
+    pub given_by: String,
+    pub student_under_16: bool,
+    pub method: String,
+    pub evidence_ref: String,
+    pub notice_version: String,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl From<ConsentEventRow> for ConsentEventView {
+    fn from(row: ConsentEventRow) -> Self {
+        Self {
+            receipt_id: row.id,
+            recipient: row.recipient.to_string(),
+            section: row.section,
+            event: row.kind,
+            purpose: row.purpose,
+            at: row.at,
+            given_by: row.given_by,
+            student_under_16: row.student_under_16,
+            method: row.method,
+            evidence_ref: row.evidence_ref,
+            notice_version: row.notice_version,
+            valid_until: row.valid_until,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct History {
+    pub consents: Vec<ConsentEventView>,
+    pub inspections: Vec<InspectionView>,
+}
+
+/// A student's consent and inspection history. The student's vo school
+/// (named in one of the student's applications, or having recorded an
+/// inspection) sees all of it; an mbo's privacy officer sees the consents
+/// for that mbo; the broker's privacy officer sees everything.
+#[utoipa::path(
+    tag = "privacy",
+    request_body = HistoryRequest,
+    responses((status = 200, body = History), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[post("/v1/consents/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Result<Json<HistoryRequest>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body_or_reject(&state, &caller, Action::ReadConsentHistory, "consent_history", body).await?;
+    let student = pseudonym_of(&state, &request.student_number);
+    let scope = caller.principal.institution().cloned();
+    let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
+    let access = Access::new(
+        Action::ReadConsentHistory,
+        resource,
+        ResourceRef::new("consent_history", None),
+        Purpose::Supervision,
+    )
+    .about(student.clone());
+    let is_system = matches!(caller.principal, Principal::System { .. });
+    let view = perform(&state, &caller, access, move |conn, _| {
+        let consents = consents::for_student(conn, &student)?;
+        let inspections = inspections::for_student(conn, &student)?;
+        let (consents, inspections) = match (&scope, is_system) {
+            (None, _) => (consents, inspections),
+            (Some(school), true) => {
+                let knows_student = !applications::find_for_student(conn, &student, Some(school))?.is_empty()
+                    || inspections.iter().any(|i| &i.school == school);
+                if knows_student {
+                    (consents, inspections)
+                } else {
+                    (Vec::new(), Vec::new())
+                }
+            }
+            (Some(own), false) => (
+                consents.into_iter().filter(|c| &c.recipient == own).collect(),
+                inspections.into_iter().filter(|i| &i.school == own).collect(),
+            ),
+        };
+        Ok(History {
+            consents: consents.into_iter().map(ConsentEventView::from).collect(),
+            inspections: inspections.into_iter().map(InspectionView::from).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,216 @@
+//! The register of processing activities (GDPR art. 30), produced from the
+//! broker's configuration so that it cannot drift from what the broker does.
+
+use actix_web::{HttpResponse, get, web};
+use doorstroom_domain::{LawfulBasis, Section};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::state::AppState;
+
+/// The register, as data.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProcessingRegister {
+    pub name: String,
+    pub controller: String,
+    pub contact: String,
+    pub privacy_officer_contact: String,
+    pub purposes: Vec<String>,
+    pub data_subjects: Vec<String>,
+    pub categories: Vec<DataCategory>,
+    pub recipients: Vec<String>,
+    pub transfers_outside_eea: String,
+    pub retention: String,
+    pub security_measures: Vec<String>,
+    /// Whether a package waits for the recorded inspection (inzage).
+    pub inspection_required_before_transfer: bool,
+}
+
+/// One section of the dossier and the basis it travels on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DataCategory {
+    pub section: Section,
+    pub description: String,
+    pub lawful_basis: LawfulBasis,
+    /// GDPR art. 9: special categories (health).
+    pub special_category: bool,
+    pub needs_consent: bool,
+}
+
+fn describe(section: Section) -> &'static str {
+    match section {
+        Section::PersonalData => "Identity and contact data of the student (persoonsgegevens)",
+        Section::SupportNeeds => {
+            "Extra support needs of the student (extra ondersteuningsbehoefte); may hold health data"
+        }
+        Section::CareerPortfolio => "Career orientation record, portfolio and plus document (loopbaandossier)",
+        Section::Remarks => "Remarks of the student or parents after inspecting the dossier",
+        Section::Attachments => "Attached files such as reports",
+    }
+}
+
+fn basis_article(basis: LawfulBasis) -> &'static str {
+    match basis {
+        LawfulBasis::LegalObligation => "legal obligation (GDPR art. 6(1)(c))",
+        LawfulBasis::ExplicitConsent => "explicit consent (GDPR art. 9(2)(a))",
+        LawfulBasis::Consent => "consent (GDPR art. 6(1)(a)), withdrawable at any time",
+        LawfulBasis::StudentAgreement => "written or agreed by the student or parents after inspection",
+    }
+}
+
+/// Builds the register from the configuration.
+pub fn processing_register(settings: &Settings) -> ProcessingRegister {
+    let configured = &settings.register;
+    ProcessingRegister {
+        name: "Digitaal doorstroomdossier: transfer of the dossier from vo to mbo (Doorstroom broker)".into(),
+        controller: configured.controller.clone(),
+        contact: configured.contact.clone(),
+        privacy_officer_contact: configured.privacy_officer_contact.clone(),
+        purposes: vec![
+            "Intake and support at the mbo where the student applied (warm handover)".into(),
+            "Feedback on the application's course to the vo school, for its aftercare (nazorg)".into(),
+            "Accountability: a log of every access, reviewed by privacy officers".into(),
+        ],
+        data_subjects: vec![
+            "Students of vo, vso and pro schools who applied at an mbo institution".into(),
+            "Parents and guardians who inspect the dossier or give consent for a student under 16".into(),
+            "Staff of the schools who use the broker".into(),
+        ],
+        categories: Section::ALL
+            .iter()
+            .map(|section| {
+                let basis = settings.lawful_basis.of(*section);
+                DataCategory {
+                    section: *section,
+                    description: describe(*section).into(),
+                    lawful_basis: basis,
+                    special_category: *section == Section::SupportNeeds,
+                    needs_consent: basis.needs_consent(),
+                }
+            })
+            .collect(),
+        recipients: vec![
+            "Intake staff of the mbo institution where the student applied, and only after the application".into(),
+            "The student's vo school receives the application's status".into(),
+        ],
+        transfers_outside_eea: "None".into(),
+        retention: configured.retention.clone(),
+        security_measures: vec![
+            "End-to-end encryption of every section for the receiving institution (JWE); the broker cannot read it"
+                .into(),
+            "Signatures of the sending school on every section and on the package (JWS)".into(),
+            "TLS 1.2/1.3 only; school systems authenticate with client certificates bound to one institution".into(),
+            "Staff log in with password and a second factor (TOTP); access tokens live at most 15 minutes".into(),
+            "National student numbers are kept only as a keyed pseudonym (HMAC-SHA-256)".into(),
+            "Every access, allowed or refused, is written to the audit log in the same transaction (fail closed)"
+                .into(),
+            "One authorization policy; refused and missing records look the same to callers".into(),
+        ],
+        inspection_required_before_transfer: settings.exchange.require_inspection,
+    }
+}
+
+/// A readable rendering (Markdown) of the register.
+pub fn render_text(register: &ProcessingRegister) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
+        "# Register of processing activities (GDPR art. 30)\n\n{}\n",
+        register.name
+    ));
+    line(format!("- Controller: {}", register.controller));
+    line(format!("- Contact: {}", register.contact));
+    line(format!(
+        "- Privacy officer (FG): {}\n",
+        register.privacy_officer_contact
+    ));
+    line("## Purposes\n".into());
+    for purpose in &register.purposes {
+        line(format!("- {purpose}"));
+    }
+    line("\n## Data subjects\n".into());
+    for subject in &register.data_subjects {
+        line(format!("- {subject}"));
+    }
+    line("\n## Categories of personal data\n".into());
+    line("| section | content | lawful basis |".into());
+    line("|---|---|---|".into());
+    for category in &register.categories {
+        let special = if category.special_category {
+            " (special category, art. 9)"
+        } else {
+            ""
+        };
+        line(format!(
+            "| {} | {}{} | {} |",
+            category.section,
+            category.description,
+            special,
+            basis_article(category.lawful_basis)
+        ));
+    }
+    line("\n## Recipients\n".into());
+    for recipient in &register.recipients {
+        line(format!("- {recipient}"));
+    }
+    line(format!(
+        "\n## Transfers outside the EEA\n\n{}\n",
+        register.transfers_outside_eea
+    ));
+    line(format!("## Retention\n\n{}\n", register.retention));
+    line("## Security measures\n".into());
+    for measure in &register.security_measures {
+        line(format!("- {measure}"));
+    }
+    let inspection = if register.inspection_required_before_transfer {
+        "A dossier is transferred only after the student and/or parents inspected it (inzage)."
+    } else {
+        "This region does not wait for a recorded inspection before transfer."
+    };
+    line(format!("\n## Inspection\n\n{inspection}"));
+    out
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterQuery {
+    /// `json` (default) or `text` (Markdown).
+    pub format: Option<RegisterFormat>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterFormat {
+    Json,
+    Text,
+}
+
+/// The register of processing activities, generated from the broker's
+/// configuration. Public: it holds no personal data.
+#[utoipa::path(
+    tag = "privacy",
+    params(RegisterQuery),
+    responses(
+        (status = 200, body = ProcessingRegister),
+        (status = 200, description = "format=text", content_type = "text/markdown", body = String),
+    )
+)]
+#[get("/v1/register")]
+pub async fn register_of_processing(
+    state: web::Data<AppState>,
+    query: Query<RegisterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let document = processing_register(&state.settings);
+    Ok(match query.0.format.unwrap_or(RegisterFormat::Json) {
+        RegisterFormat::Json => HttpResponse::Ok().json(document),
+        RegisterFormat::Text => HttpResponse::Ok()
+            .content_type("text/markdown; charset=utf-8")
+            .body(render_text(&document)),
+    })
+}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS inspections;
+DROP TABLE IF EXISTS consent_events;

@@ -1,0 +1,220 @@
+//! The consent ledger: append-only consent events (given, withdrawn,
+//! expired) per student × receiving institution × section.
+//!
+//! The store keeps the events and nothing else: the consent state in force
+//! is derived from them (by the domain), never stored beside them. Each
+//! event carries the broker-signed receipt handed to the student; its id is
+//! the event's id. The table is append-only: triggers refuse `UPDATE` and
+//! `DELETE`, so an event can neither be rewritten nor removed. (Erasure of a
+//! student's data on request will lift this deliberately.)
+//!
+//! The enumerations `kind` (`given`, `withdrawn`, `expired`) and `given_by`
+//! (`student`, `parent`, `guardian`) are plain strings here, in their wire
+//! spelling, parsed by the caller; the database refuses other spellings of
+//! those two (a `CHECK`). `method`, `purpose` and the rest are the caller's
+//! to validate.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{Brin, Pseudonym, Section};
+use uuid::Uuid;
+
+use crate::applications::parse_id;
+use crate::schema::consent_events;
+use crate::{DbConn, StoreError, from_ms, from_ms_opt, guarded, parsed, to_ms};
+
+/// What [`append`] stores. The caller chooses the id, because the signed
+/// receipt names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConsentEvent {
+    /// The event id, also the receipt id.
+    pub id: Uuid,
+    pub student: Pseudonym,
+    /// The receiving institution the consent is for.
+    pub recipient: Brin,
+    pub section: Section,
+    /// `given`, `withdrawn` or `expired`.
+    pub kind: String,
+    /// The purpose consented to ("intake and support at the mbo").
+    pub purpose: String,
+    /// When the consent was given, withdrawn or expired.
+    pub at: DateTime<Utc>,
+    /// `student`, `parent` or `guardian`.
+    pub given_by: String,
+    /// Whether the student was under 16 on `at` (all the broker keeps of
+    /// the date of birth).
+    pub student_under_16: bool,
+    /// How it was expressed (paper form, in person, digital).
+    pub method: String,
+    /// A reference to the evidence kept by the school (never the evidence).
+    pub evidence_ref: String,
+    /// The version of the notice shown.
+    pub notice_version: String,
+    /// When a given consent ends by itself, if it does.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The recording actor (`system:<fingerprint>`, `staff:<uuid>`).
+    pub recorded_by: String,
+    /// The broker-signed receipt (compact JWS).
+    pub receipt: String,
+}
+
+/// A stored consent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEventRow {
+    /// The append order across the ledger: a later event has a larger `n`.
+    /// Numbers are not necessarily consecutive.
+    pub n: i64,
+    pub id: Uuid,
+    pub student: Pseudonym,
+    pub recipient: Brin,
+    pub section: Section,
+    pub kind: String,
+    pub purpose: String,
+    pub at: DateTime<Utc>,
+    pub given_by: String,
+    pub student_under_16: bool,
+    pub method: String,
+    pub evidence_ref: String,
+    pub notice_version: String,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub recorded_by: String,
+    pub receipt: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = consent_events)]
+struct NewRow<'a> {
+    id: String,
+    student: &'a str,
+    recipient: &'a str,
+    section: &'static str,
+    kind: &'a str,
+    purpose: &'a str,
+    at: i64,
+    given_by: &'a str,
+    student_under_16: bool,
+    method: &'a str,
+    evidence_ref: &'a str,
+    notice_version: &'a str,
+    valid_until: Option<i64>,
+    recorded_by: &'a str,
+    receipt: &'a str,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = consent_events)]
+struct Row {
+    n: i64,
+    id: String,
+    student: String,
+    recipient: String,
+    section: String,
+    kind: String,
+    purpose: String,
+    at: i64,
+    given_by: String,
+    student_under_16: bool,
+    method: String,
+    evidence_ref: String,
+    notice_version: String,
+    valid_until: Option<i64>,
+    recorded_by: String,
+    receipt: String,
+}
+
+impl Row {
+    fn into_domain(self) -> Result<ConsentEventRow, StoreError> {
+        Ok(ConsentEventRow {
+            n: self.n,
+            id: parse_id(&self.id, "consent_events.id")?,
+            student: parsed(Pseudonym::parse(&self.student), "consent_events.student")?,
+            recipient: parsed(Brin::parse(&self.recipient), "consent_events.recipient")?,
+            section: parsed(Section::parse(&self.section), "consent_events.section")?,
+            at: from_ms(self.at, "consent_events.at")?,
+            valid_until: from_ms_opt(self.valid_until, "consent_events.valid_until")?,
+            kind: self.kind,
+            purpose: self.purpose,
+            given_by: self.given_by,
+            student_under_16: self.student_under_16,
+            method: self.method,
+            evidence_ref: self.evidence_ref,
+            notice_version: self.notice_version,
+            recorded_by: self.recorded_by,
+            receipt: self.receipt,
+        })
+    }
+}
+
+/// Appends a consent event and returns it as stored (with its `n`).
+///
+/// An id already stored is `Conflict("consent_event")`; an unknown
+/// recipient is `NotFound`; a `kind` or `given_by` outside its spelling is
+/// refused by the database (`Database`). On error nothing is stored and the
+/// surrounding transaction stays usable (for the audit event of the
+/// rejection).
+pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEventRow, StoreError> {
+    let id = event.id.to_string();
+    let row = NewRow {
+        id: id.clone(),
+        student: event.student.as_str(),
+        recipient: event.recipient.as_str(),
+        section: event.section.as_str(),
+        kind: &event.kind,
+        purpose: &event.purpose,
+        at: to_ms(event.at),
+        given_by: &event.given_by,
+        student_under_16: event.student_under_16,
+        method: &event.method,
+        evidence_ref: &event.evidence_ref,
+        notice_version: &event.notice_version,
+        valid_until: event.valid_until.map(to_ms),
+        recorded_by: &event.recorded_by,
+        receipt: &event.receipt,
+    };
+    guarded(conn, "consent_event", |c| {
+        diesel::insert_into(consent_events::table).values(&row).execute(c)
+    })?;
+    get(conn, event.id)?.ok_or_else(|| StoreError::Corrupt("consent_events: the appended event is missing".into()))
+}
+
+/// The consent event with this id (also the receipt id), if any.
+pub fn get(conn: &mut DbConn, id: Uuid) -> Result<Option<ConsentEventRow>, StoreError> {
+    consent_events::table
+        .find(id.to_string())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_domain)
+        .transpose()
+}
+
+/// Every consent event of a student, for every recipient and section, in
+/// append order. Empty if there are none.
+pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<ConsentEventRow>, StoreError> {
+    consent_events::table
+        .filter(consent_events::student.eq(student.as_str()))
+        .order(consent_events::n.asc())
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}
+
+/// The consent events of a student for one recipient, every section, in
+/// append order: what the consent state at that recipient is derived from.
+pub fn for_student_recipient(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    recipient: &Brin,
+) -> Result<Vec<ConsentEventRow>, StoreError> {
+    consent_events::table
+        .filter(consent_events::student.eq(student.as_str()))
+        .filter(consent_events::recipient.eq(recipient.as_str()))
+        .order(consent_events::n.asc())
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}

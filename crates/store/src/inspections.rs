@@ -1,0 +1,112 @@
+//! Inspections (inzage): the record that the student and/or parents saw the
+//! dossier before it goes, and whether they added remarks.
+//!
+//! Recorded by the vo school; append-only like the consent ledger (triggers
+//! refuse `UPDATE` and `DELETE`; erasure of a student's data will lift this
+//! deliberately). `inspected_by` is the caller's spelling of who inspected
+//! (`student`, `parent`, `guardian`), validated by the caller; never a name.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{Brin, Pseudonym};
+use uuid::Uuid;
+
+use crate::applications::parse_id;
+use crate::schema::inspections;
+use crate::{DbConn, StoreError, from_ms, guarded, parsed, to_ms};
+
+/// What [`record`] stores; the store assigns the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInspection {
+    pub student: Pseudonym,
+    /// The vo school recording it.
+    pub school: Brin,
+    /// When the dossier was inspected.
+    pub at: DateTime<Utc>,
+    /// Who inspected (`student`, `parent`, `guardian`).
+    pub inspected_by: String,
+    /// Whether remarks were added after the inspection.
+    pub remarks_added: bool,
+    /// When it was recorded at the broker.
+    pub recorded_at: DateTime<Utc>,
+    /// The recording actor (`system:<fingerprint>`, `staff:<uuid>`).
+    pub recorded_by: String,
+}
+
+/// A stored inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectionRow {
+    pub id: Uuid,
+    pub student: Pseudonym,
+    pub school: Brin,
+    pub at: DateTime<Utc>,
+    pub inspected_by: String,
+    pub remarks_added: bool,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspections)]
+struct Row {
+    id: String,
+    student: String,
+    school: String,
+    at: i64,
+    inspected_by: String,
+    remarks_added: bool,
+    recorded_at: i64,
+    recorded_by: String,
+}
+
+impl Row {
+    fn into_domain(self) -> Result<InspectionRow, StoreError> {
+        Ok(InspectionRow {
+            id: parse_id(&self.id, "inspections.id")?,
+            student: parsed(Pseudonym::parse(&self.student), "inspections.student")?,
+            school: parsed(Brin::parse(&self.school), "inspections.school")?,
+            at: from_ms(self.at, "inspections.at")?,
+            recorded_at: from_ms(self.recorded_at, "inspections.recorded_at")?,
+            inspected_by: self.inspected_by,
+            remarks_added: self.remarks_added,
+            recorded_by: self.recorded_by,
+        })
+    }
+}
+
+/// Records an inspection under a new id and returns it as stored. An
+/// unknown school is `NotFound`; on error nothing is stored and the
+/// surrounding transaction stays usable.
+pub fn record(conn: &mut DbConn, new: &NewInspection) -> Result<InspectionRow, StoreError> {
+    let row = Row {
+        id: Uuid::new_v4().to_string(),
+        student: new.student.as_str().to_owned(),
+        school: new.school.as_str().to_owned(),
+        at: to_ms(new.at),
+        inspected_by: new.inspected_by.clone(),
+        remarks_added: new.remarks_added,
+        recorded_at: to_ms(new.recorded_at),
+        recorded_by: new.recorded_by.clone(),
+    };
+    guarded(conn, "inspection", |c| {
+        diesel::insert_into(inspections::table).values(&row).execute(c)
+    })?;
+    row.into_domain()
+}
+
+/// The inspections of a student, at every school, oldest first (by `at`,
+/// then by recording time and id). Empty if there are none.
+pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<InspectionRow>, StoreError> {
+    inspections::table
+        .filter(inspections::student.eq(student.as_str()))
+        .order((
+            inspections::at.asc(),
+            inspections::recorded_at.asc(),
+            inspections::id.asc(),
+        ))
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}

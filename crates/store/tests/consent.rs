@@ -1,0 +1,496 @@
+//! The consent and inspection ledger and section withdrawal, on SQLite and
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use diesel::connection::SimpleConnection;
+use doorstroom_domain::{Section, Sector};
+use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
+use doorstroom_store::inspections::{self, NewInspection};
+use doorstroom_store::packages::{self, WithdrawnSection};
+use doorstroom_store::testing::TestDb;
+use doorstroom_store::{Store, StoreError, applications, audit, institutions};
+use uuid::Uuid;
+
+type R<T> = Result<T, StoreError>;
+
+const VO: &str = "25LX";
+const MBO: &str = "30AB";
+const OTHER_MBO: &str = "31CD";
+
+fn seeded(db: &TestDb) -> Store {
+    let store = db.store();
+    store
+        .write(|c| -> R<()> {
+            institutions::insert(c, &institution(VO, Sector::Vo))?;
+            institutions::insert(c, &institution(MBO, Sector::Mbo))?;
+            institutions::insert(c, &institution(OTHER_MBO, Sector::Mbo))
+        })
+        .unwrap();
+    store
+}
+
+fn consent(student: u8, recipient: &str, section: Section, kind: &str, t: i64) -> NewConsentEvent {
+    let id = Uuid::new_v4();
+    NewConsentEvent {
+        id,
+        student: pseudonym(student),
+        recipient: brin(recipient),
+        section,
+        kind: kind.to_owned(),
+        purpose: "intake_and_support".to_owned(),
+        at: at(t),
+        given_by: "parent".to_owned(),
+        student_under_16: true,
+        method: "paper_form".to_owned(),
+        evidence_ref: format!("form-{t}"),
+        notice_version: "2026-01".to_owned(),
+        valid_until: (kind == "given").then(|| at(t + 86_400_000)),
+        recorded_by: "system:00ff".to_owned(),
+        receipt: format!("eyJhbGciOiJFUzI1NiJ9.receipt-{id}.sig"),
+    }
+}
+
+fn same_event(row: &ConsentEventRow, new: &NewConsentEvent) -> bool {
+    row.id == new.id
+        && row.student == new.student
+        && row.recipient == new.recipient
+        && row.section == new.section
+        && row.kind == new.kind
+        && row.purpose == new.purpose
+        && row.at == new.at
+        && row.given_by == new.given_by
+        && row.student_under_16 == new.student_under_16
+        && row.method == new.method
+        && row.evidence_ref == new.evidence_ref
+        && row.notice_version == new.notice_version
+        && row.valid_until == new.valid_until
+        && row.recorded_by == new.recorded_by
+        && row.receipt == new.receipt
+}
+
+fn consent_events_append_in_order(db: &TestDb) {
+    let store = seeded(db);
+    // Times deliberately not in append order: the ledger keeps append order.
+    let events = [
+        consent(1, MBO, Section::SupportNeeds, "given", 500),
+        consent(1, OTHER_MBO, Section::CareerPortfolio, "given", 100),
+        consent(2, MBO, Section::SupportNeeds, "given", 50),
+        consent(1, MBO, Section::SupportNeeds, "withdrawn", 400),
+        consent(1, MBO, Section::Attachments, "expired", 900),
+    ];
+    let mut stored = Vec::new();
+    for e in &events {
+        let row = store.write(|c| consents::append(c, e)).unwrap();
+        assert!(same_event(&row, e), "{row:?}");
+        stored.push(row);
+    }
+    assert!(stored.windows(2).all(|w| w[0].n < w[1].n), "n follows append order");
+    assert_eq!(
+        store.read(|c| consents::get(c, events[0].id)).unwrap(),
+        Some(stored[0].clone())
+    );
+    assert_eq!(store.read(|c| consents::get(c, Uuid::new_v4())).unwrap(), None);
+
+    let mine = store.read(|c| consents::for_student(c, &pseudonym(1))).unwrap();
+    assert_eq!(
+        mine,
+        vec![
+            stored[0].clone(),
+            stored[1].clone(),
+            stored[3].clone(),
+            stored[4].clone()
+        ]
+    );
+    let at_mbo = store
+        .read(|c| consents::for_student_recipient(c, &pseudonym(1), &brin(MBO)))
+        .unwrap();
+    assert_eq!(at_mbo, vec![stored[0].clone(), stored[3].clone(), stored[4].clone()]);
+    let theirs = store.read(|c| consents::for_student(c, &pseudonym(2))).unwrap();
+    assert_eq!(theirs, vec![stored[2].clone()]);
+    assert!(
+        store
+            .read(|c| consents::for_student(c, &pseudonym(9)))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .read(|c| consents::for_student_recipient(c, &pseudonym(2), &brin(OTHER_MBO)))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn consent_append_conflicts_and_references(db: &TestDb) {
+    let store = seeded(db);
+    let first = consent(1, MBO, Section::SupportNeeds, "given", 0);
+    store.write(|c| consents::append(c, &first)).unwrap();
+
+    // The same id again: a conflict, and the transaction stays usable.
+    let mut again = consent(1, MBO, Section::Attachments, "given", 10);
+    again.id = first.id;
+    let seq = store
+        .write(|c| -> R<i64> {
+            let err = consents::append(c, &again).unwrap_err();
+            assert!(matches!(err, StoreError::Conflict("consent_event")), "{err:?}");
+            let err = consents::append(c, &consent(1, "99ZZ", Section::SupportNeeds, "given", 20)).unwrap_err();
+            assert!(matches!(err, StoreError::NotFound), "unknown recipient: {err:?}");
+            audit::append(c, &event(1))
+        })
+        .unwrap();
+    assert_eq!(seq, 1);
+
+    // Spellings outside the enumerations are refused by the database.
+    let mut bad_kind = consent(1, MBO, Section::SupportNeeds, "revoked", 30);
+    bad_kind.valid_until = None;
+    assert!(store.write(|c| consents::append(c, &bad_kind)).is_err());
+    let mut bad_giver = consent(1, MBO, Section::SupportNeeds, "given", 40);
+    bad_giver.given_by = "teacher".to_owned();
+    assert!(store.write(|c| consents::append(c, &bad_giver)).is_err());
+
+    let all = store.read(|c| consents::for_student(c, &pseudonym(1))).unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(same_event(&all[0], &first));
+}
+
+fn ledgers_are_append_only(db: &TestDb) {
+    let store = seeded(db);
+    let given = store
+        .write(|c| consents::append(c, &consent(1, MBO, Section::SupportNeeds, "given", 0)))
+        .unwrap();
+    let inspected = store
+        .write(|c| inspections::record(c, &new_inspection(1, 0, 10)))
+        .unwrap();
+    let id = given.id;
+    let inspection = inspected.id;
+    for sql in [
+        format!("UPDATE consent_events SET kind = 'withdrawn' WHERE id = '{id}'"),
+        "UPDATE consent_events SET receipt = 'x'".to_owned(),
+        format!("DELETE FROM consent_events WHERE id = '{id}'"),
+        "DELETE FROM consent_events".to_owned(),
+        format!("UPDATE inspections SET remarks_added = NOT remarks_added WHERE id = '{inspection}'"),
+        format!("DELETE FROM inspections WHERE id = '{inspection}'"),
+    ] {
+        let result = store.write(|c| -> R<()> { Ok(c.batch_execute(&sql)?) });
+        assert!(result.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(
+        store.read(|c| consents::for_student(c, &pseudonym(1))).unwrap(),
+        vec![given]
+    );
+    assert_eq!(
+        store.read(|c| inspections::for_student(c, &pseudonym(1))).unwrap(),
+        vec![inspected]
+    );
+}
+
+fn new_inspection(student: u8, t: i64, recorded: i64) -> NewInspection {
+    NewInspection {
+        student: pseudonym(student),
+        school: brin(VO),
+        at: at(t),
+        inspected_by: "student".to_owned(),
+        remarks_added: false,
+        recorded_at: at(recorded),
+        recorded_by: "system:00ff".to_owned(),
+    }
+}
+
+fn inspections_round_trip(db: &TestDb) {
+    let store = seeded(db);
+    let late = NewInspection {
+        inspected_by: "parent".to_owned(),
+        remarks_added: true,
+        ..new_inspection(1, 300, 310)
+    };
+    let early = new_inspection(1, 100, 400);
+    let other = new_inspection(2, 50, 60);
+    let late_row = store.write(|c| inspections::record(c, &late)).unwrap();
+    let early_row = store.write(|c| inspections::record(c, &early)).unwrap();
+    let other_row = store.write(|c| inspections::record(c, &other)).unwrap();
+    assert_ne!(late_row.id, early_row.id);
+    assert_eq!(
+        (
+            &late_row.student,
+            &late_row.school,
+            late_row.at,
+            late_row.inspected_by.as_str(),
+            late_row.remarks_added,
+            late_row.recorded_at,
+            late_row.recorded_by.as_str()
+        ),
+        (
+            &pseudonym(1),
+            &brin(VO),
+            at(300),
+            "parent",
+            true,
+            at(310),
+            "system:00ff"
+        )
+    );
+
+    let mine = store.read(|c| inspections::for_student(c, &pseudonym(1))).unwrap();
+    assert_eq!(mine, vec![early_row, late_row], "by the time of inspection");
+    assert_eq!(
+        store.read(|c| inspections::for_student(c, &pseudonym(2))).unwrap(),
+        vec![other_row]
+    );
+    assert!(
+        store
+            .read(|c| inspections::for_student(c, &pseudonym(9)))
+            .unwrap()
+            .is_empty()
+    );
+
+    // An unknown school: NotFound, and the transaction stays usable.
+    let seq = store
+        .write(|c| -> R<i64> {
+            let unknown = NewInspection {
+                school: brin("99ZZ"),
+                ..new_inspection(3, 0, 0)
+            };
+            let err = inspections::record(c, &unknown).unwrap_err();
+            assert!(matches!(err, StoreError::NotFound), "{err:?}");
+            audit::append(c, &event(1))
+        })
+        .unwrap();
+    assert_eq!(seq, 1);
+    assert!(
+        store
+            .read(|c| inspections::for_student(c, &pseudonym(3)))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Packages of student 1 to MBO ("p-delivered", "p-fresh"), of student 1
+/// to OTHER_MBO ("p-elsewhere") and of student 2 to MBO ("p-someone-else"),
+/// each with personal data and support needs; "p-delivered"'s support needs
+/// and personal data have been released.
+fn with_packages(store: &Store) {
+    let app1 = store
+        .write(|c| applications::register(c, &new_application(1, MBO, Some(VO), "Kok"), at(0)))
+        .unwrap()
+        .0;
+    let app1_other = store
+        .write(|c| applications::register(c, &new_application(1, OTHER_MBO, Some(VO), "Kok"), at(0)))
+        .unwrap()
+        .0;
+    let app2 = store
+        .write(|c| applications::register(c, &new_application(2, MBO, Some(VO), "Kok"), at(0)))
+        .unwrap()
+        .0;
+    let sections = [
+        new_section(Section::PersonalData, 10),
+        new_section(Section::SupportNeeds, 20),
+    ];
+    store
+        .write(|c| -> R<()> {
+            packages::insert(c, &new_package("p-delivered", app1.id, 1, VO, MBO, 100), &sections)?;
+            packages::insert(c, &new_package("p-fresh", app1.id, 1, VO, MBO, 200), &sections)?;
+            packages::insert(
+                c,
+                &new_package("p-elsewhere", app1_other.id, 1, VO, OTHER_MBO, 150),
+                &sections,
+            )?;
+            packages::insert(c, &new_package("p-someone-else", app2.id, 2, VO, MBO, 120), &sections)?;
+            packages::insert(
+                c,
+                &new_package("p-without", app1.id, 1, VO, MBO, 50),
+                &[new_section(Section::PersonalData, 5)],
+            )?;
+            packages::mark_sections_delivered(
+                c,
+                "p-delivered",
+                &[Section::PersonalData, Section::SupportNeeds],
+                at(300),
+            )?;
+            packages::mark_delivered(c, "p-delivered", at(300))?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn section(store: &Store, package: &str, section: Section) -> packages::StoredSection {
+    store
+        .read(|c| packages::sections(c, package))
+        .unwrap()
+        .into_iter()
+        .find(|s| s.section == section)
+        .unwrap()
+}
+
+fn withdraw_section_deletes_undelivered_ciphertext(db: &TestDb) {
+    let store = seeded(db);
+    with_packages(&store);
+    let support = new_section(Section::SupportNeeds, 20);
+    let personal = new_section(Section::PersonalData, 10);
+
+    let withdrawn = store
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(1000)))
+        .unwrap();
+    assert_eq!(
+        withdrawn,
+        vec![
+            WithdrawnSection {
+                package_id: "p-delivered".to_owned(),
+                delivered_before: true,
+            },
+            WithdrawnSection {
+                package_id: "p-fresh".to_owned(),
+                delivered_before: false,
+            },
+        ],
+        "oldest package first; the package without the section is not listed"
+    );
+
+    // Undelivered: the ciphertext is gone, the row stays as a tombstone.
+    let fresh = section(&store, "p-fresh", Section::SupportNeeds);
+    assert_eq!(fresh.ciphertext, "");
+    assert_eq!(fresh.withdrawn_at, Some(at(1000)));
+    assert_eq!(fresh.delivered_at, None);
+    assert_eq!((fresh.size, &fresh.sha256), (support.size, &support.sha256));
+    // Delivered before: kept, marked withdrawn.
+    let delivered = section(&store, "p-delivered", Section::SupportNeeds);
+    assert_eq!(delivered.ciphertext, support.ciphertext);
+    assert_eq!(
+        (delivered.delivered_at, delivered.withdrawn_at),
+        (Some(at(300)), Some(at(1000)))
+    );
+    // The raw row holds no ciphertext either.
+    #[derive(diesel::QueryableByName)]
+    struct Ciphertext {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ciphertext: String,
+    }
+    let raw: Vec<Ciphertext> = store
+        .read(|c| -> R<_> {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query(
+                "SELECT ciphertext FROM package_sections WHERE package_id = 'p-fresh' AND section = 'support_needs'",
+            )
+            .load(c)?)
+        })
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    assert!(raw[0].ciphertext.is_empty());
+
+    // Other sections, other recipients, other students: untouched.
+    for (package, s, ciphertext) in [
+        ("p-fresh", Section::PersonalData, &personal.ciphertext),
+        ("p-delivered", Section::PersonalData, &personal.ciphertext),
+        ("p-elsewhere", Section::SupportNeeds, &support.ciphertext),
+        ("p-someone-else", Section::SupportNeeds, &support.ciphertext),
+    ] {
+        let kept = section(&store, package, s);
+        assert_eq!(
+            (&kept.ciphertext, kept.withdrawn_at),
+            (ciphertext, None),
+            "{package} {s:?}"
+        );
+    }
+
+    // The inbox reports the withdrawal.
+    let inbox = store.read(|c| packages::inbox(c, &brin(MBO), None, 100)).unwrap();
+    let withdrawn_in_inbox: Vec<_> = inbox
+        .iter()
+        .flat_map(|p| {
+            p.sections
+                .iter()
+                .filter(|s| s.withdrawn_at.is_some())
+                .map(move |s| (p.id.as_str(), s.section, s.withdrawn_at, s.delivered_at))
+        })
+        .collect();
+    assert_eq!(
+        withdrawn_in_inbox,
+        vec![
+            ("p-delivered", Section::SupportNeeds, Some(at(1000)), Some(at(300))),
+            ("p-fresh", Section::SupportNeeds, Some(at(1000)), None),
+        ]
+    );
+
+    // A withdrawn section is never marked delivered afterwards.
+    let marked = store
+        .write(|c| packages::mark_sections_delivered(c, "p-fresh", &[Section::SupportNeeds], at(1100)))
+        .unwrap();
+    assert_eq!(marked, 0);
+    assert_eq!(section(&store, "p-fresh", Section::SupportNeeds).delivered_at, None);
+}
+
+fn withdraw_section_is_idempotent(db: &TestDb) {
+    let store = seeded(db);
+    with_packages(&store);
+    let first = store
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(1000)))
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    let again = store
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(2000)))
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    // The first withdrawal time is kept.
+    for package in ["p-delivered", "p-fresh"] {
+        assert_eq!(
+            section(&store, package, Section::SupportNeeds).withdrawn_at,
+            Some(at(1000))
+        );
+    }
+
+    // Nothing to withdraw: no package with the section, no such student.
+    for (student, recipient, s) in [
+        (1, MBO, Section::Attachments),
+        (9, MBO, Section::SupportNeeds),
+        (2, OTHER_MBO, Section::SupportNeeds),
+    ] {
+        let none = store
+            .write(|c| packages::withdraw_section(c, &pseudonym(student), &brin(recipient), s, at(3000)))
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    // A later package with the section is withdrawn by a later call (the
+    // broker refuses such a submission while consent is withdrawn; the store
+    // does not judge).
+    let app = store
+        .read(|c| applications::open_for(c, &pseudonym(1), &brin(MBO)))
+        .unwrap()
+        .remove(0);
+    store
+        .write(|c| {
+            packages::insert(
+                c,
+                &new_package("p-later", app.id, 1, VO, MBO, 4000),
+                &[new_section(Section::SupportNeeds, 3)],
+            )
+        })
+        .unwrap();
+    let later = store
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(5000)))
+        .unwrap();
+    assert_eq!(
+        later,
+        vec![WithdrawnSection {
+            package_id: "p-later".to_owned(),
+            delivered_before: false,
+        }]
+    );
+    // Another recipient's and another student's copies stayed as they were.
+    assert_eq!(section(&store, "p-elsewhere", Section::SupportNeeds).withdrawn_at, None);
+    assert_eq!(
+        section(&store, "p-someone-else", Section::SupportNeeds).withdrawn_at,
+        None
+    );
+}
+
+doorstroom_store::backend_tests!(
+    consent_events_append_in_order,
+    consent_append_conflicts_and_references,
+    ledgers_are_append_only,
+    inspections_round_trip,
+    withdraw_section_deletes_undelivered_ciphertext,
+    withdraw_section_is_idempotent,
+);
