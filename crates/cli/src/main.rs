@@ -54,6 +54,11 @@ enum Command {
     Admin(AdminCommand),
     /// Calls to a running broker, as a school system (client certificate).
     Call(CallArgs),
+    /// Record that the student and/or parents inspected the dossier (inzage; vo system).
+    Inspection(InspectionArgs),
+    /// Consent for sections beyond the legal minimum: give, withdraw, history.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Applications (aanmeldingen): register (mbo) and find (vo).
     #[command(subcommand)]
     Applications(ApplicationsCommand),
@@ -203,6 +208,76 @@ struct StudentArg {
     student: String,
 }
 
+#[derive(Args)]
+struct InspectionArgs {
+    #[command(flatten)]
+    who: Who,
+    #[command(flatten)]
+    student: StudentArg,
+    /// student, parent or guardian.
+    #[arg(long)]
+    by: doorstroom_domain::InspectedBy,
+    /// When it happened (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<chrono::DateTime<Utc>>,
+    /// The student or parents added remarks afterwards.
+    #[arg(long)]
+    remarks_added: bool,
+}
+
+#[derive(Args)]
+struct ConsentArgs {
+    #[command(flatten)]
+    who: Who,
+    #[command(flatten)]
+    student: StudentArg,
+    /// YYYY-MM-DD: checks who may decide (from 16 the student, under 16 a parent); not kept.
+    #[arg(long)]
+    date_of_birth: NaiveDate,
+    /// The mbo the consent is for.
+    #[arg(long)]
+    to: Brin,
+    /// A section on consent (support_needs, career_portfolio, attachments); repeatable.
+    #[arg(long = "section", required = true)]
+    sections: Vec<doorstroom_domain::Section>,
+    /// student, parent or guardian.
+    #[arg(long)]
+    given_by: doorstroom_domain::GivenBy,
+    /// paper_form, in_person or digital.
+    #[arg(long)]
+    method: doorstroom_domain::ConsentMethod,
+    /// Where the school keeps the evidence (form number, file reference).
+    #[arg(long)]
+    evidence_ref: String,
+    /// The version of the privacy notice shown.
+    #[arg(long)]
+    notice_version: String,
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// Record consent given; prints the broker-signed receipt.
+    Give {
+        #[command(flatten)]
+        consent: ConsentArgs,
+        /// When the consent ends by itself (RFC 3339).
+        #[arg(long)]
+        valid_until: Option<chrono::DateTime<Utc>>,
+    },
+    /// Record consent withdrawn: undelivered copies are deleted at once.
+    Withdraw {
+        #[command(flatten)]
+        consent: ConsentArgs,
+    },
+    /// A student's consent and inspection history.
+    History {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        student: StudentArg,
+    },
+}
+
 #[derive(Subcommand)]
 enum ApplicationsCommand {
     /// Register that a student applied (mbo system). Idempotent.
@@ -347,6 +422,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Admin(command) => admin(&settings()?, command),
         Command::Call(args) => call(&cli.url, &cli.ca, args),
+        Command::Inspection(args) => inspection(&cli.url, &cli.ca, args),
+        Command::Consent(command) => consent(&cli.url, &cli.ca, command),
         Command::Applications(command) => applications(&cli.url, &cli.ca, command),
         Command::Status(command) => status(&cli.url, &cli.ca, command),
         Command::Send(args) => send(&cli.url, &cli.ca, args),
@@ -622,6 +699,77 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
     use std::io::Write as _;
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     writeln!(std::io::stdout().lock(), "{text}").map_err(|e| format!("stdout: {e}"))
+}
+
+/// Posts `body` to `path` and prints the answer, or the problem.
+fn post_and_print(url: &str, ca: &Path, who: &Who, path: &str, body: serde_json::Value) -> Result<(), String> {
+    let client = exchange::connect(url, ca, &who.identity()).map_err(|e| e.to_string())?;
+    let reply = runtime()?
+        .block_on(client.request(reqwest::Method::POST, path, Some(&body), None))
+        .map_err(|e| e.to_string())?;
+    if !reply.status.is_success() {
+        let text = |k: &str| {
+            reply
+                .body
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        return Err(format!(
+            "{}: {}: {}",
+            reply.status.as_u16(),
+            text("title"),
+            text("detail")
+        ));
+    }
+    print_json(&reply.body)
+}
+
+fn student_json(raw: &str) -> Result<serde_json::Value, String> {
+    let number = exchange::parse_student(raw).map_err(|e| e.to_string())?;
+    serde_json::to_value(&number).map_err(|e| e.to_string())
+}
+
+fn inspection(url: &str, ca: &Path, args: InspectionArgs) -> Result<(), String> {
+    let body = serde_json::json!({
+        "student_number": student_json(&args.student.student)?,
+        "inspected_at": args.at.unwrap_or_else(Utc::now),
+        "inspected_by": args.by,
+        "remarks_added": args.remarks_added,
+    });
+    post_and_print(url, ca, &args.who, "/v1/inspections", body)
+}
+
+fn consent(url: &str, ca: &Path, command: ConsentCommand) -> Result<(), String> {
+    let body = |c: &ConsentArgs, valid_until: Option<chrono::DateTime<Utc>>| -> Result<serde_json::Value, String> {
+        let mut body = serde_json::json!({
+            "student_number": student_json(&c.student.student)?,
+            "date_of_birth": c.date_of_birth,
+            "recipient": c.to,
+            "sections": c.sections,
+            "given_by": c.given_by,
+            "method": c.method,
+            "evidence_ref": c.evidence_ref,
+            "notice_version": c.notice_version,
+        });
+        if let (Some(until), Some(map)) = (valid_until, body.as_object_mut()) {
+            map.insert("valid_until".into(), serde_json::json!(until));
+        }
+        Ok(body)
+    };
+    match command {
+        ConsentCommand::Give { consent, valid_until } => {
+            post_and_print(url, ca, &consent.who, "/v1/consents", body(&consent, valid_until)?)
+        }
+        ConsentCommand::Withdraw { consent } => {
+            post_and_print(url, ca, &consent.who, "/v1/consents/withdraw", body(&consent, None)?)
+        }
+        ConsentCommand::History { who, student } => {
+            let body = serde_json::json!({"student_number": student_json(&student.student)?});
+            post_and_print(url, ca, &who, "/v1/consents/history", body)
+        }
+    }
 }
 
 fn applications(url: &str, ca: &Path, command: ApplicationsCommand) -> Result<(), String> {
