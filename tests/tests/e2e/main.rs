@@ -4,6 +4,7 @@
 
 mod auth;
 mod bad_input;
+mod consent;
 mod exchange_bad_input;
 mod exchange_flow;
 mod exchange_support;

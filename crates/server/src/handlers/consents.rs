@@ -240,8 +240,10 @@ fn check_request(
             ));
         }
     }
-    // The age rule applies on the day of the event.
-    let under_16 = check_consent_giver(request.date_of_birth, now.date_naive(), request.given_by).map_err(|e| {
+    // The age rule applies on the day of the event, as the day is in the
+    // Netherlands (at 23:30 UTC it may already be tomorrow there).
+    let dutch_day = now.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+    let under_16 = check_consent_giver(request.date_of_birth, dutch_day, request.given_by).map_err(|e| {
         let pointer = match e {
             doorstroom_domain::ConsentRuleError::StudentUnderSixteen
             | doorstroom_domain::ConsentRuleError::StudentDecides => "/given_by",
@@ -461,12 +463,14 @@ pub async fn withdraw(
             }
         }
         if to_withdraw.is_empty() {
-            // Idempotent: answer the latest withdrawal's receipt.
-            let earlier = rows
+            // Idempotent: answer the latest withdrawal's receipt, under the
+            // id it carries (that of the first event it was recorded with).
+            let latest = rows
                 .iter()
                 .rev()
                 .find(|r| r.kind == ConsentEventKind::Withdrawn.as_str() && sections.contains(&r.section))
                 .ok_or(ApiError::NotFound)?;
+            let earlier = rows.iter().find(|r| r.receipt == latest.receipt).unwrap_or(latest);
             return Ok((
                 ConsentReceipt {
                     receipt_id: earlier.id,
@@ -521,8 +525,10 @@ pub async fn withdraw(
                 }
             }
         }
-        deleted.dedup();
-        delivered.dedup();
+        for list in [&mut deleted, &mut delivered] {
+            list.sort();
+            list.dedup();
+        }
         Ok((
             ConsentReceipt {
                 receipt_id,
