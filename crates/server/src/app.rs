@@ -14,7 +14,7 @@ use doorstroom_store::Store;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff};
 use crate::metrics::Metrics;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
@@ -79,7 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(consents::record_inspection)
         .service(consents::give)
         .service(consents::withdraw)
-        .service(consents::history);
+        .service(consents::history)
+        .service(report::subject_report);
 }
 
 async fn no_such_route() -> Result<HttpResponse, ApiError> {

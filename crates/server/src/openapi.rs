@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,7 @@ use crate::handlers::{applications, audit, consents, institutions, ops, packages
         packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
         register::register_of_processing,
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
+        report::subject_report,
     ),
     modifiers(&Security),
     tags(

@@ -6,10 +6,12 @@
 //! PostgreSQL (which first takes `LOCK TABLE audit_events IN SHARE ROW
 //! EXCLUSIVE MODE`, held to commit; SQLite's `BEGIN IMMEDIATE` already
 //! serialises writers). `entry` holds the event's
-//! [`AuditEvent::canonical_json`]: the exact bytes a Merkle log (RFC 9162)
-//! will hash as leaf `seq - 1`, so the log can be added later without
-//! rewriting any row. The other columns are copies for querying. The table
-//! is append-only: triggers refuse `UPDATE` and `DELETE`.
+//! [`AuditEvent::canonical_json`]: the exact bytes the Merkle log (RFC 9162,
+//! [`crate::merkle`]) hashes as leaf `seq - 1`; [`append`] adds that leaf's
+//! stored hashes in the same transaction. The other columns are copies for
+//! querying, checked against the entry by [`verify_log`]. The tables are
+//! append-only: triggers refuse `UPDATE` and `DELETE`. The Merkle log's API
+//! (tree hashes, proofs, checkpoints, verification) is re-exported here.
 //!
 //! Append the event as the last statement of the transaction: on PostgreSQL
 //! the table lock is held until commit, and every audited writer queues on
@@ -20,71 +22,122 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
+use crate::merkle;
 use crate::schema::audit_events;
 use crate::{DbConn, StoreError, to_ms};
+
+pub use crate::merkle::{
+    Checkpoint, MAX_ENTRIES, ProofError, TamperError, TreeBuilder, VerifiedLog, check_consistency, check_inclusion,
+    checkpoint, consistency_proof, entries, inclusion_proof, latest_checkpoint, leaf_hash, record_checkpoint,
+    tree_hash, tree_size, verify_entries, verify_log,
+};
 
 /// The most events one [`list`] call returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
 
-#[derive(Insertable)]
+/// One `audit_events` row, as written and as read back (all columns in
+/// table order).
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
 #[diesel(table_name = audit_events)]
-struct NewRow<'a> {
-    seq: i64,
-    time: i64,
-    actor_kind: &'static str,
-    actor_institution: Option<&'a str>,
-    actor_id: Option<&'a str>,
-    on_behalf_of: Option<String>,
-    action_crud: &'static str,
-    action_name: &'a str,
-    resource_kind: &'a str,
-    resource_id: Option<&'a str>,
-    data_subject: Option<&'a str>,
-    purpose: &'static str,
-    outcome: &'static str,
-    reason: Option<&'a str>,
-    request_id: Option<&'a str>,
-    entry: String,
+pub(crate) struct Row {
+    pub(crate) seq: i64,
+    pub(crate) time: i64,
+    pub(crate) actor_kind: String,
+    pub(crate) actor_institution: Option<String>,
+    pub(crate) actor_id: Option<String>,
+    pub(crate) on_behalf_of: Option<String>,
+    pub(crate) action_crud: String,
+    pub(crate) action_name: String,
+    pub(crate) resource_kind: String,
+    pub(crate) resource_id: Option<String>,
+    pub(crate) data_subject: Option<String>,
+    pub(crate) purpose: String,
+    pub(crate) outcome: String,
+    pub(crate) reason: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) entry: String,
+}
+
+impl Row {
+    /// The row that stores `event` as event `seq`.
+    pub(crate) fn new(seq: i64, event: &AuditEvent) -> Row {
+        Row {
+            seq,
+            time: to_ms(event.time),
+            actor_kind: event.actor.kind.as_str().to_owned(),
+            actor_institution: event.actor.institution.as_ref().map(|b| b.as_str().to_owned()),
+            actor_id: event.actor.id.clone(),
+            on_behalf_of: event.on_behalf_of.map(|id| id.to_string()),
+            action_crud: event.action.crud.as_str().to_owned(),
+            action_name: event.action.name.clone(),
+            resource_kind: event.resource.kind.clone(),
+            resource_id: event.resource.id.clone(),
+            data_subject: event.data_subject.as_ref().map(|p| p.as_str().to_owned()),
+            purpose: event.purpose.as_str().to_owned(),
+            outcome: event.outcome.as_str().to_owned(),
+            reason: event.reason.clone(),
+            request_id: event.request_id.clone(),
+            entry: event.canonical_json(),
+        }
+    }
+
+    /// The name of the first column in which `self` and `other` differ.
+    pub(crate) fn first_difference(&self, other: &Row) -> Option<&'static str> {
+        let columns = [
+            ("seq", self.seq == other.seq),
+            ("time", self.time == other.time),
+            ("actor_kind", self.actor_kind == other.actor_kind),
+            ("actor_institution", self.actor_institution == other.actor_institution),
+            ("actor_id", self.actor_id == other.actor_id),
+            ("on_behalf_of", self.on_behalf_of == other.on_behalf_of),
+            ("action_crud", self.action_crud == other.action_crud),
+            ("action_name", self.action_name == other.action_name),
+            ("resource_kind", self.resource_kind == other.resource_kind),
+            ("resource_id", self.resource_id == other.resource_id),
+            ("data_subject", self.data_subject == other.data_subject),
+            ("purpose", self.purpose == other.purpose),
+            ("outcome", self.outcome == other.outcome),
+            ("reason", self.reason == other.reason),
+            ("request_id", self.request_id == other.request_id),
+            ("entry", self.entry == other.entry),
+        ];
+        columns.into_iter().find(|(_, same)| !same).map(|(name, _)| name)
+    }
 }
 
 /// Appends `event` in the current transaction and returns its sequence
-/// number (the first event is 1). Must run inside [`crate::Store::write`]:
+/// number (the first event is 1), together with its leaf and the stored
+/// hashes it completes in the Merkle log ([`crate::merkle`]), in the same
+/// transaction. Must run inside [`crate::Store::write`]:
 /// outside a transaction it fails with `NotInTransaction`. If this fails,
 /// the caller must return the error so the whole transaction, and with it
-/// the access being audited, rolls back.
+/// the access being audited, rolls back. It also fails if the stored hashes
+/// it builds on are missing or unreadable: a damaged log stops the accesses
+/// it would record (fail closed).
 pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> {
     let depth = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_none() {
         return Err(StoreError::Database(diesel::result::Error::NotInTransaction));
     }
-    if let DbConn::Postgres(c) = conn {
-        c.batch_execute("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")?;
-    }
+    lock_tail(conn)?;
     let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
     let seq = last
         .unwrap_or(0)
         .checked_add(1)
         .ok_or_else(|| StoreError::Corrupt("audit_events.seq: out of range".into()))?;
-    let row = NewRow {
-        seq,
-        time: to_ms(event.time),
-        actor_kind: event.actor.kind.as_str(),
-        actor_institution: event.actor.institution.as_ref().map(Brin::as_str),
-        actor_id: event.actor.id.as_deref(),
-        on_behalf_of: event.on_behalf_of.map(|id| id.to_string()),
-        action_crud: event.action.crud.as_str(),
-        action_name: &event.action.name,
-        resource_kind: &event.resource.kind,
-        resource_id: event.resource.id.as_deref(),
-        data_subject: event.data_subject.as_ref().map(Pseudonym::as_str),
-        purpose: event.purpose.as_str(),
-        outcome: event.outcome.as_str(),
-        reason: event.reason.as_deref(),
-        request_id: event.request_id.as_deref(),
-        entry: event.canonical_json(),
-    };
+    let row = Row::new(seq, event);
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
     Ok(seq)
+}
+
+/// On PostgreSQL, takes the lock that serialises appenders (held to
+/// commit); SQLite's `BEGIN IMMEDIATE` already has.
+pub(crate) fn lock_tail(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        c.batch_execute("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")?;
+    }
+    Ok(())
 }
 
 /// A page of the audit log: events after `after_seq` (all if `None`),

@@ -10,6 +10,9 @@
 //! [`staff`], [`login_failures`], [`applications`], [`packages`],
 //! [`consents`], [`inspections`], [`audit`]) take that `&mut DbConn`, so an
 //! access and its audit event commit or roll back together (fail closed).
+//! [`merkle`] keeps the audit log as an RFC 9162 Merkle tree (stored hashes
+//! written by [`audit::append`] in that same transaction, proofs,
+//! checkpoints, verification); its API is re-exported from [`audit`].
 //!
 //! * `write` on SQLite is `BEGIN IMMEDIATE`: writers queue on the 5 s
 //!   `busy_timeout` instead of failing when a read lock cannot be upgraded.
@@ -58,6 +61,7 @@ pub mod inspections;
 pub mod institutions;
 pub mod keys;
 pub mod login_failures;
+pub mod merkle;
 pub mod packages;
 pub mod schema;
 pub mod staff;
@@ -109,6 +113,16 @@ pub enum StoreError {
     Database(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// An argument names something outside the audit log (a leaf index at
+    /// or past the tree size, a tree size beyond the log, an old size
+    /// larger than the new one, a negative number). The caller's mistake:
+    /// the server answers 400.
+    #[error("out of range: {0}")]
+    OutOfRange(&'static str),
+    /// A write would make the audit log disagree with itself (a checkpoint
+    /// whose root or note does not match the stored tree at its size).
+    #[error("inconsistent audit log: {0}")]
+    Inconsistent(&'static str),
 }
 
 /// A pool of connections to one database. Cheap to clone.
@@ -141,7 +155,9 @@ enum Mode {
 }
 
 impl Store {
-    /// Opens a database and brings its schema up to date.
+    /// Opens a database and brings its schema up to date (including, once,
+    /// the Merkle hashes of audit events older than the Merkle log: see
+    /// [`merkle::backfill`]).
     ///
     /// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite://PATH`,
     /// `sqlite:PATH` or a bare path selects a SQLite file (its parent
@@ -169,11 +185,15 @@ impl Store {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(Manager { target })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
-        })
+        };
+        // Audit events written before the Merkle log existed get their
+        // stored hashes once; afterwards this is one `SELECT`.
+        store.write(merkle::backfill)?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

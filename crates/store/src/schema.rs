@@ -1,7 +1,7 @@
 //! The one diesel schema, valid for both backends: only `Text`, `BigInt`,
-//! `Integer` and `Bool` columns (types `MultiConnection` supports on SQLite
-//! and PostgreSQL; `Bool` is `INTEGER` 0/1 on SQLite, `BOOLEAN` on
-//! PostgreSQL). Timestamps are UTC unix milliseconds; enumerations their wire
+//! `Integer`, `Bool` and `Binary` columns (types `MultiConnection` supports
+//! on SQLite and PostgreSQL; `Bool` is `INTEGER` 0/1 on SQLite, `BOOLEAN` on
+//! PostgreSQL; `Binary` is `BLOB` on SQLite, `BYTEA` on PostgreSQL). Timestamps are UTC unix milliseconds; enumerations their wire
 //! spelling; dates ISO 8601 text (`YYYY-MM-DD`); uuids hyphenated lowercase text.
 //! The per-backend DDL is in `migrations/{sqlite,postgres}`.
 
@@ -85,6 +85,24 @@ diesel::table! {
         reason -> Nullable<Text>,
         request_id -> Nullable<Text>,
         entry -> Text,
+    }
+}
+
+diesel::table! {
+    /// The audit log's Merkle tree: stored hash `idx` in tlog order.
+    audit_hashes (idx) {
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Signed tree heads of the audit log.
+    audit_checkpoints (size) {
+        size -> BigInt,
+        root -> Binary,
+        signed_note -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -196,6 +214,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_accounts,
     login_failures,
     audit_events,
+    audit_hashes,
+    audit_checkpoints,
     applications,
     application_status_events,
     packages,

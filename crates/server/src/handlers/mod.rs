@@ -9,4 +9,5 @@ pub mod institutions;
 pub mod ops;
 pub mod packages;
 pub mod register;
+pub mod report;
 pub mod staff;

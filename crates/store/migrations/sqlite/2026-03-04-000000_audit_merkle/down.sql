@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS audit_checkpoints;
+DROP TABLE IF EXISTS audit_hashes;
