@@ -17,7 +17,7 @@ use doorstroom_jose::TrustAnchors;
 use doorstroom_server::clock::ManualClock;
 use doorstroom_server::config::Settings;
 use doorstroom_server::tls::ClientRoots;
-use doorstroom_server::{RunningServer, Secrets};
+use doorstroom_server::{RunningServer, Secrets, StartError};
 use doorstroom_store::Store;
 pub use doorstroom_store::testing::{TestBackend, TestDb, break_audit_writes};
 use serde_json::Value;
@@ -214,6 +214,15 @@ impl TestBroker {
                 output.stdout
             }
         }
+    }
+
+    /// Starts another broker on this broker's database, PKI, secrets,
+    /// settings and clock, as a restart would (this one keeps running):
+    /// for tests of the broker's own check of its audit log at start.
+    pub async fn start_again(&self) -> Result<RunningServer, StartError> {
+        let secrets = Secrets::load(&self.settings.secrets).expect("load secrets");
+        let store = Store::open(&self._db.url, 8).expect("open store");
+        doorstroom_server::start(self.settings.clone(), store, secrets, Arc::new(self.clock.clone())).await
     }
 
     /// All audit events, read straight from the store.

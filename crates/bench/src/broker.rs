@@ -35,13 +35,14 @@ pub enum DatabaseChoice {
 }
 
 /// A PostgreSQL database made for this run; dropped with the value.
-struct FreshDatabase {
+pub(crate) struct FreshDatabase {
     admin_url: String,
     name: String,
 }
 
 impl FreshDatabase {
-    fn create(admin_url: &str) -> Result<(FreshDatabase, String), BoxError> {
+    /// Creates `bench_<random>` through `admin_url`; returns it with its URL.
+    pub(crate) fn create(admin_url: &str) -> Result<(FreshDatabase, String), BoxError> {
         let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(admin_url).map_err(|e| format!("connecting to the admin URL: {e}"))?;
         admin

@@ -21,7 +21,12 @@
 //! settings and the machine. It is a benchmark, not a test: it asserts
 //! nothing about speed. All traffic stays on loopback; every loop is bounded
 //! by the number of packages and by `--time-limit`.
+//!
+//! `doorstroom-bench audit-log` benchmarks the audit log on its own, without
+//! a broker: appending `N` events through `audit::append` (with their Merkle
+//! stored hashes) and verifying the log, see [`audit_log`].
 
+mod audit_log;
 mod broker;
 mod drive;
 mod report;
@@ -30,7 +35,7 @@ mod workload;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::broker::{Broker, DatabaseChoice};
 use crate::drive::{PhaseResult, Target};
@@ -41,8 +46,26 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Drives submit and pull of sealed packages over real TLS against an
 /// in-process broker, and prints throughput and latency percentiles.
+/// `audit-log` benchmarks appending to and verifying the audit log instead.
 #[derive(Debug, Parser)]
-#[command(name = "doorstroom-bench", version)]
+#[command(name = "doorstroom-bench", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    load: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Append N audit events (with their Merkle stored hashes) in
+    /// transactions of B events, then time `verify_log` and an outside
+    /// verifier's `verify_entries` over the whole log.
+    AuditLog(audit_log::AuditArgs),
+}
+
+/// The submit/pull load benchmark (the default mode).
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Number of packages (and applications) to build, submit and pull.
     #[arg(short = 'n', long = "packages", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -74,8 +97,12 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Some(Command::AuditLog(args)) => audit_log::run(args).await,
+        None => run(cli.load).await,
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(2),
         Err(e) => {

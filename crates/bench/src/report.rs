@@ -64,16 +64,31 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
-pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, phases: &[PhaseResult]) {
+/// The `machine:` line of the text reports.
+pub fn machine_line(machine: &Machine) -> String {
     let memory = machine
         .memory_mib
         .map_or_else(|| "unknown".to_owned(), |m| format!("{:.1} GiB", m as f64 / 1024.0));
-    println!();
-    println!("doorstroom-bench {}", env!("CARGO_PKG_VERSION"));
-    println!(
+    format!(
         "machine:  {} CPUs (nproc), {}, {} memory, {}",
         machine.cpus, machine.cpu_model, memory, machine.os
-    );
+    )
+}
+
+/// The `machine` member of the JSON summaries.
+pub fn machine_json(machine: &Machine) -> Value {
+    json!({
+        "cpus": machine.cpus,
+        "cpu_model": machine.cpu_model,
+        "memory_mib": machine.memory_mib,
+        "os": machine.os,
+    })
+}
+
+pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, phases: &[PhaseResult]) {
+    println!();
+    println!("doorstroom-bench {}", env!("CARGO_PKG_VERSION"));
+    println!("{}", machine_line(machine));
     println!(
         "settings: N={} packages, C={} clients, backend={}, broker workers={}, db pool={}, profile={}",
         settings.packages,
@@ -124,12 +139,7 @@ pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, 
 
 pub fn json(machine: &Machine, settings: &Settings, package_bytes: usize, phases: &[PhaseResult]) -> Value {
     json!({
-        "machine": {
-            "cpus": machine.cpus,
-            "cpu_model": machine.cpu_model,
-            "memory_mib": machine.memory_mib,
-            "os": machine.os,
-        },
+        "machine": machine_json(machine),
         "settings": {
             "packages": settings.packages,
             "concurrency": settings.concurrency,

@@ -2,6 +2,7 @@
 //! operator's admin commands and a client for school systems, including the
 //! dossier exchange ([`exchange`]).
 
+pub mod audit;
 pub mod dev;
 pub mod exchange;
 pub mod operator;

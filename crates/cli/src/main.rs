@@ -71,6 +71,9 @@ enum Command {
     Inbox(InboxArgs),
     /// Fetch a package, verify every signature, decrypt it and write the sections out.
     Pull(PullArgs),
+    /// The audit log: verify it (locally, against a broker, or from an export) and export it.
+    #[command(subcommand)]
+    Audit(doorstroom_cli::audit::AuditCommand),
     /// Print the current TOTP code for a base32 secret (development aid).
     Totp { secret: String },
     /// Print the OpenAPI document.
@@ -429,6 +432,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Send(args) => send(&cli.url, &cli.ca, args),
         Command::Inbox(args) => inbox(&cli.url, &cli.ca, args),
         Command::Pull(args) => pull(&cli.url, &cli.ca, args),
+        Command::Audit(command) => doorstroom_cli::audit::run(command, &cli.url, &cli.ca, cli.config.as_deref()),
         Command::Totp { secret } => {
             let code = totp_rs::Secret::Encoded(secret)
                 .to_bytes()

@@ -9,12 +9,13 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
-use doorstroom_store::Store;
+use doorstroom_store::{Store, StoreError};
 
+use crate::checkpoints::{self, CheckpointSigner, LogCheckError};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff, tlog};
 use crate::metrics::Metrics;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
@@ -33,6 +34,13 @@ pub enum StartError {
     SigningKey(String),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The audit log failed the broker's own check: the error names the
+    /// place (the event, stored hash or checkpoint).
+    #[error("refusing to start: {0}")]
+    AuditLog(#[from] LogCheckError),
+    /// The audit log could not be checked (e.g. the database is down).
+    #[error("refusing to start: the audit log could not be checked: {0}")]
+    AuditCheck(String),
     #[error("listening on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: std::io::Error },
 }
@@ -62,6 +70,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(institutions::bind_certificate)
         .service(institutions::revoke_certificate)
         .service(audit::events)
+        .service(tlog::latest_checkpoint)
+        .service(tlog::sign_checkpoint)
+        .service(tlog::verifier_key)
+        .service(tlog::entries)
+        .service(tlog::inclusion_proof)
+        .service(tlog::consistency_proof)
+        .service(audit::search)
         .service(applications::register)
         .service(applications::search)
         .service(applications::get_one)
@@ -93,6 +108,8 @@ pub struct RunningServer {
     pub state: web::Data<AppState>,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Scheduled checkpoints; stopped when the server goes.
+    _checkpoints: checkpoints::Scheduler,
 }
 
 impl RunningServer {
@@ -128,8 +145,22 @@ pub async fn start(
         cause: e.to_string(),
     })?;
     let signer = BrokerSigner::from_pem(secrets.signing_key_pem()).map_err(StartError::SigningKey)?;
+    let checkpoint_signer = CheckpointSigner::from_pem(&settings.audit.origin, secrets.signing_key_pem())
+        .map_err(StartError::SigningKey)?;
+    // The broker's own check of its audit log, before it serves (fail closed).
+    let (store, checkpoint_signer, checked) = tokio::task::spawn_blocking(move || {
+        let checked = store.read(|conn| Ok::<_, StoreError>(checkpoints::check_log(conn, &checkpoint_signer)));
+        (store, checkpoint_signer, checked)
+    })
+    .await
+    .map_err(|e| StartError::AuditCheck(e.to_string()))?;
+    let verified = checked
+        .map_err(|e| StartError::AuditCheck(e.to_string()))?
+        .map_err(StartError::AuditLog)?;
+    tracing::info!(events = verified.size, "audit log verified");
     let state = web::Data::new(AppState {
         signer,
+        checkpoints: checkpoint_signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl_secs),
         settings: settings.clone(),
         store,
@@ -185,11 +216,16 @@ pub async fn start(
     let server = server.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
+    let scheduler = checkpoints::spawn_scheduler(
+        state.clone(),
+        Duration::from_secs(settings.audit.checkpoint_interval_secs),
+    );
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,
         state,
         handle,
         task,
+        _checkpoints: scheduler,
     })
 }

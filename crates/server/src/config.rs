@@ -25,7 +25,19 @@ pub struct Settings {
     pub exchange: ExchangeSettings,
     pub lawful_basis: LawfulBasisSettings,
     pub register: RegisterSettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
+}
+
+/// The audit log's signed checkpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The checkpoint origin, which is also the signed-note key name: a
+    /// schema-less URL naming this log, e.g. `doorstroom.example/audit`.
+    pub origin: String,
+    /// Seconds between scheduled checkpoints (signed only when the log grew).
+    pub checkpoint_interval_secs: u64,
 }
 
 /// Rules of the exchange that regions may set.
@@ -182,6 +194,16 @@ impl Settings {
                         .join(", ")
                 )));
             }
+        }
+        if !signed_note::is_key_name_valid(&self.audit.origin) {
+            return Err(ConfigError::Invalid(
+                "audit.origin must be non-empty, without spaces or '+'".into(),
+            ));
+        }
+        if self.audit.checkpoint_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "audit.checkpoint_interval_secs must be at least 1".into(),
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(

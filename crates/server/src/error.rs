@@ -188,6 +188,17 @@ impl From<StoreError> for ApiError {
             }
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            // A size or index beyond the audit log: the caller's mistake.
+            StoreError::OutOfRange(what) => ApiError::Malformed {
+                detail: what.to_owned(),
+                pointer: None,
+            },
+            // A checkpoint that does not match the stored tree: refused, and
+            // the refusal says why (it holds no personal data).
+            StoreError::Inconsistent(what) => {
+                tracing::error!(cause = %what, "audit log inconsistency");
+                ApiError::Conflict(format!("audit log: {what}"))
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

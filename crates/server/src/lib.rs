@@ -5,6 +5,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod checkpoints;
 pub mod clock;
 pub mod config;
 pub mod credentials;

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff};
+use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff, tlog};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,9 @@ use crate::handlers::{applications, audit, consents, institutions, ops, packages
         institutions::register, institutions::list, institutions::get_one, institutions::update, institutions::jwks,
         institutions::list_keys, institutions::add_key, institutions::retire_key, institutions::revoke_key,
         institutions::list_certificates, institutions::bind_certificate, institutions::revoke_certificate,
-        audit::events,
+        audit::events, audit::search,
+        tlog::latest_checkpoint, tlog::sign_checkpoint, tlog::verifier_key, tlog::entries, tlog::inclusion_proof,
+        tlog::consistency_proof,
         applications::register, applications::search, applications::get_one, applications::report_status,
         packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
         register::register_of_processing,

@@ -6,6 +6,7 @@ use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_store::Store;
 
+use crate::checkpoints::CheckpointSigner;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::secrets::Secrets;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub trust_anchors: TrustAnchors,
     pub metrics: Arc<Metrics>,
     pub signer: BrokerSigner,
+    /// The broker's key as the audit log's checkpoint signer.
+    pub checkpoints: CheckpointSigner,
 }

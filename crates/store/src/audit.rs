@@ -17,13 +17,14 @@
 //! the table lock is held until commit, and every audited writer queues on
 //! it.
 
+use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::dsl::max;
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
 use crate::merkle;
-use crate::schema::audit_events;
+use crate::schema::{applications, audit_events, packages};
 use crate::{DbConn, StoreError, to_ms};
 
 pub use crate::merkle::{
@@ -150,6 +151,18 @@ pub struct AuditQuery {
     pub actor_institution: Option<Brin>,
     pub data_subject: Option<Pseudonym>,
     pub outcome: Option<Outcome>,
+    /// The staff id or certificate fingerprint of the actor.
+    pub actor_id: Option<String>,
+    /// The action's name, e.g. `pull_package`.
+    pub action: Option<String>,
+    /// Events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// An institution's privacy officer's scope: events in which the
+    /// institution acted, or whose data subject applied there, was sent by
+    /// it or sent to it.
+    pub related_to: Option<Brin>,
 }
 
 impl Default for AuditQuery {
@@ -160,6 +173,11 @@ impl Default for AuditQuery {
             actor_institution: None,
             data_subject: None,
             outcome: None,
+            actor_id: None,
+            action: None,
+            from: None,
+            until: None,
+            related_to: None,
         }
     }
 }
@@ -183,6 +201,41 @@ pub fn list(conn: &mut DbConn, query: &AuditQuery) -> Result<Vec<(i64, AuditEven
     }
     if let Some(outcome) = query.outcome {
         q = q.filter(audit_events::outcome.eq(outcome.as_str()));
+    }
+    if let Some(actor) = &query.actor_id {
+        q = q.filter(audit_events::actor_id.eq(actor.as_str()));
+    }
+    if let Some(action) = &query.action {
+        q = q.filter(audit_events::action_name.eq(action.as_str()));
+    }
+    if let Some(from) = query.from {
+        q = q.filter(audit_events::time.ge(to_ms(from)));
+    }
+    if let Some(until) = query.until {
+        q = q.filter(audit_events::time.lt(to_ms(until)));
+    }
+    if let Some(brin) = &query.related_to {
+        let institution = brin.as_str().to_owned();
+        let applied = applications::table
+            .filter(
+                applications::receiving
+                    .eq(institution.clone())
+                    .or(applications::sending.eq(institution.clone())),
+            )
+            .select(applications::student.nullable());
+        let sent = packages::table
+            .filter(
+                packages::sender
+                    .eq(institution.clone())
+                    .or(packages::recipient.eq(institution.clone())),
+            )
+            .select(packages::student.nullable());
+        q = q.filter(
+            audit_events::actor_institution
+                .eq(institution)
+                .or(audit_events::data_subject.eq_any(applied))
+                .or(audit_events::data_subject.eq_any(sent)),
+        );
     }
     q.load::<(i64, String)>(conn)?
         .into_iter()

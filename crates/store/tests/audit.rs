@@ -93,6 +93,7 @@ fn seq_is_gapless_and_events_round_trip(db: &TestDb) {
         actor_institution: Some(brin("30AB")),
         data_subject: None,
         outcome: Some(Outcome::Success),
+        ..AuditQuery::default()
     });
     let all_matching = want(&|e| e.actor.institution == Some(brin("30AB")) && e.outcome == Outcome::Success);
     let expected_combined: Vec<_> = all_matching.into_iter().filter(|(s, _)| *s > 5).take(2).collect();

@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod audit_search;
 mod auth;
 mod bad_input;
 mod consent;
@@ -9,3 +10,4 @@ mod exchange_bad_input;
 mod exchange_flow;
 mod exchange_support;
 mod registry;
+mod tlog;

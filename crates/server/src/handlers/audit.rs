@@ -1,13 +1,14 @@
 //! Reading the audit log (the spine; search, proofs and reports follow with
 //! the Merkle log). Reading is itself audited and needs the second factor.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use doorstroom_domain::{Action, AuditEvent, Brin, Outcome, Purpose, Resource, ResourceRef};
 use doorstroom_store::audit::{self, AuditQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{Access, perform};
+use super::applications::pseudonym_of;
+use crate::access::{Access, perform, reject};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Query, query_param};
@@ -16,8 +17,9 @@ use crate::state::AppState;
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
-    /// Only events in which this institution acted. Required for an
-    /// institution's privacy officer.
+    /// Only events in which this institution acted or whose student applied
+    /// there or was sent by or to it. Required for an institution's privacy
+    /// officer.
     pub institution: Option<String>,
     /// Only events with this outcome.
     pub outcome: Option<Outcome>,
@@ -82,9 +84,9 @@ pub async fn events(
             &AuditQuery {
                 after_seq: query.after,
                 limit,
-                actor_institution: institution,
-                data_subject: None,
+                related_to: institution,
                 outcome: query.outcome,
+                ..Default::default()
             },
         )?;
         let next_after = if rows.len() as i64 == limit {
@@ -102,4 +104,196 @@ pub async fn events(
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Searching the log. The student number travels in the body, never in a
+/// URL, and is turned into the pseudonym at once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSearch {
+    #[serde(default)]
+    pub student_number: Option<doorstroom_domain::StudentNumber>,
+    /// Staff id or certificate fingerprint of the actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// For the broker's privacy officer: events related to this institution.
+    /// An institution's privacy officer always sees their own scope.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub institution: Option<Brin>,
+    /// The action's name, e.g. `pull_package`.
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keyset pagination: events after this sequence number.
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// 1 to 1000, default 100.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFormat {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+const CSV_COLUMNS: [&str; 16] = [
+    "seq",
+    "time",
+    "actor_kind",
+    "actor_institution",
+    "actor_id",
+    "on_behalf_of",
+    "action_crud",
+    "action_name",
+    "resource_kind",
+    "resource_id",
+    "data_subject",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "entry_hash_input",
+];
+
+fn to_csv(page: &EventPage) -> Result<String, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| ApiError::Internal(e.to_string());
+    writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
+    for SequencedEvent { seq, event } in &page.events {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        writer
+            .write_record([
+                seq.to_string(),
+                event.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                event.actor.kind.to_string(),
+                opt(event.actor.institution.as_ref().map(|b| b.to_string())),
+                opt(event.actor.id.clone()),
+                opt(event.on_behalf_of.map(|s| s.to_string())),
+                event.action.crud.to_string(),
+                event.action.name.clone(),
+                event.resource.kind.clone(),
+                opt(event.resource.id.clone()),
+                opt(event.data_subject.as_ref().map(|p| p.to_string())),
+                event.purpose.to_string(),
+                event.outcome.to_string(),
+                opt(event.reason.clone()),
+                opt(event.request_id.clone()),
+                event.canonical_json(),
+            ])
+            .map_err(csv_error)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Searches the audit log by student, staff member or system, institution,
+/// action, outcome and period, a page at a time (keyset on `seq`), as JSON
+/// or CSV (`?format=csv`, an export). An institution's privacy officer sees
+/// the events in which their institution acted or whose student applied
+/// there or was sent by or to it; the broker's privacy officer sees all.
+/// The search itself is audited (with the student's pseudonym, if any).
+#[utoipa::path(
+    tag = "audit",
+    params(ExportFormat),
+    request_body = AuditSearch,
+    responses(
+        (status = 200, body = EventPage),
+        (status = 200, description = "format=csv", content_type = "text/csv", body = String),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/audit/search")]
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: Caller,
+    format: Query<ExportFormat>,
+    body: Result<crate::extract::Json<AuditSearch>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let search = match body {
+        Ok(body) => body.0,
+        Err(err) => {
+            let record = ResourceRef::new("audit_log", None);
+            return Err(reject(&state, &caller, Action::ReadAuditLog, record, Purpose::Supervision, err).await);
+        }
+    };
+    let csv = match format.0.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(ApiError::Malformed {
+                detail: "query parameter format: must be json or csv".into(),
+                pointer: None,
+            });
+        }
+    };
+    let limit = search.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("/limit", "limit: must be between 1 and 1000"));
+    }
+    if let (Some(from), Some(until)) = (search.from, search.until)
+        && from >= until
+    {
+        return Err(ApiError::invalid("/until", "until: must lie after from"));
+    }
+    // An institution's privacy officer is held to their own institution.
+    let scope = caller.principal.institution().cloned().or(search.institution.clone());
+    let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
+    let subject = search.student_number.as_ref().map(|n| pseudonym_of(&state, n));
+    let mut access = Access::new(
+        Action::ReadAuditLog,
+        resource,
+        ResourceRef::new("audit_log", scope.as_ref().map(|b| b.to_string())),
+        Purpose::Supervision,
+    );
+    if let Some(subject) = &subject {
+        access = access.about(subject.clone());
+    }
+    let page = perform(&state, &caller, access, move |conn, _| {
+        let rows = audit::list(
+            conn,
+            &AuditQuery {
+                after_seq: search.after,
+                limit,
+                data_subject: subject,
+                outcome: search.outcome,
+                actor_id: search.actor,
+                action: search.action,
+                from: search.from,
+                until: search.until,
+                related_to: scope,
+                ..Default::default()
+            },
+        )?;
+        let next_after = if rows.len() as i64 == limit {
+            rows.last().map(|(seq, _)| *seq)
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events: rows
+                .into_iter()
+                .map(|(seq, event)| SequencedEvent { seq, event })
+                .collect(),
+            next_after,
+        })
+    })
+    .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", "attachment; filename=\"audit.csv\""))
+            .body(to_csv(&page)?)
+    } else {
+        HttpResponse::Ok().json(page)
+    })
 }

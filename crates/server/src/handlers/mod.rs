@@ -11,3 +11,4 @@ pub mod packages;
 pub mod register;
 pub mod report;
 pub mod staff;
+pub mod tlog;
