@@ -38,6 +38,8 @@ pub struct AuditSettings {
     pub origin: String,
     /// Seconds between scheduled checkpoints (signed only when the log grew).
     pub checkpoint_interval_secs: u64,
+    /// More pulls than this by one actor within an hour raise an alert.
+    pub anomaly_pulls_per_hour: i64,
 }
 
 /// Rules of the exchange that regions may set.

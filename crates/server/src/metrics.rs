@@ -7,6 +7,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    anomalies: IntCounterVec,
 }
 
 impl Metrics {
@@ -29,12 +30,21 @@ impl Metrics {
             ]),
             &["route", "method"],
         )?;
+        let anomalies = IntCounterVec::new(
+            Opts::new(
+                "doorstroom_anomaly_alerts_total",
+                "Anomaly alerts written to the audit log, by kind",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(anomalies.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            anomalies,
         })
     }
 
@@ -43,6 +53,11 @@ impl Metrics {
             .with_label_values(&[route, method, &status.to_string()])
             .inc();
         self.latency.with_label_values(&[route, method]).observe(seconds);
+    }
+
+    /// An anomaly alert of `kind` was written.
+    pub fn anomaly(&self, kind: &str) {
+        self.anomalies.with_label_values(&[kind]).inc();
     }
 
     /// The text exposition format.

@@ -247,6 +247,23 @@ pub fn list(conn: &mut DbConn, query: &AuditQuery) -> Result<Vec<(i64, AuditEven
         .collect()
 }
 
+/// How many successful `action`s the actor with `actor_id` performed since
+/// `since` (for the anomaly signal).
+pub fn count_actions_since(
+    conn: &mut DbConn,
+    actor_id: &str,
+    action: &str,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    Ok(audit_events::table
+        .filter(audit_events::actor_id.eq(actor_id))
+        .filter(audit_events::action_name.eq(action))
+        .filter(audit_events::outcome.eq(Outcome::Success.as_str()))
+        .filter(audit_events::time.ge(to_ms(since)))
+        .count()
+        .get_result(conn)?)
+}
+
 /// The number of events in the log (equal to the highest seq).
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(audit_events::table.count().get_result(conn)?)

@@ -81,7 +81,9 @@ pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
 /// `verify_log` checks it), so the highest one is the size: an index
 /// lookup, where counting the rows would scan the table.
 pub fn tree_size(conn: &mut DbConn) -> Result<i64, StoreError> {
-    let highest: Option<i64> = audit_events::table.select(diesel::dsl::max(audit_events::seq)).first(conn)?;
+    let highest: Option<i64> = audit_events::table
+        .select(diesel::dsl::max(audit_events::seq))
+        .first(conn)?;
     Ok(highest.unwrap_or(0))
 }
 

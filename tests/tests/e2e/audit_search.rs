@@ -234,6 +234,24 @@ async fn the_data_subject_report_lists_exactly_the_accesses_that_happened() {
         assert!(text.contains("Dossier van 07AB aan 25LX"), "{text}");
         assert!(text.contains("pull_package"), "{text}");
 
+        // The log verifies (what `doorstroom audit verify` runs on the
+        // broker's host) — and no longer after one byte of the student's
+        // first recorded access is changed behind the broker's back.
+        let verify = || {
+            broker
+                .store
+                .read(|c| Ok::<_, doorstroom_store::StoreError>(doorstroom_store::merkle::verify_log(c)))
+                .unwrap()
+        };
+        assert!(verify().is_ok(), "{:?}", verify().err());
+        let first = listed[0];
+        crate::tlog::tamper(
+            &broker,
+            &format!("UPDATE audit_events SET entry = REPLACE(entry, 'intake', 'Intake') WHERE seq = {first}"),
+        );
+        let err = verify().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&format!("event {first}")), "{err}");
+
         // The other mbo's privacy officer gets an empty report.
         let fg_27gh = broker
             .staff("fg.report.27gh", Role::PrivacyOfficer, Some(OTHER_MBO))
@@ -249,4 +267,38 @@ async fn the_data_subject_report_lists_exactly_the_accesses_that_happened() {
         assert!(theirs["packages"].as_array().unwrap().is_empty());
     })
     .await;
+}
+
+#[tokio::test]
+async fn pulling_far_more_than_usual_raises_an_alert() {
+    for db in doorstroom_tests::TestDb::all() {
+        let broker = TestBroker::start_with(db, |s| s.audit.anomaly_pulls_per_hour = 2).await;
+        let student = bsn(751);
+        let package_id = a_transfer(&broker, &student).await;
+        let intaker = broker.staff("intaker.busy", Role::Intaker, Some(MBO)).await;
+        for _ in 0..4 {
+            let (status, _) = intaker
+                .send(Method::GET, &format!("/v1/packages/{package_id}"), None)
+                .await
+                .unwrap();
+            assert_eq!(status.as_u16(), 200);
+        }
+        let alerts: Vec<_> = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.action.name == "anomaly_alert")
+            .collect();
+        assert_eq!(alerts.len(), 1, "one alert, at the crossing");
+        assert_eq!(
+            alerts[0].actor.id,
+            intaker.whoami().await.unwrap()["staff_id"].as_str().map(str::to_owned)
+        );
+        assert!(alerts[0].reason.as_deref().unwrap_or_default().contains("more than 2"));
+        let metrics = broker.anonymous().fetch(Method::GET, "/metrics", None).await.unwrap();
+        let text = String::from_utf8(metrics.raw).unwrap();
+        assert!(
+            text.contains(r#"doorstroom_anomaly_alerts_total{kind="pulls"} 1"#),
+            "{text}"
+        );
+    }
 }

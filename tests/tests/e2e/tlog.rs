@@ -253,7 +253,7 @@ async fn only_the_brokers_privacy_officer_reads_entries_and_proofs() {
 
 /// Raw SQL on the broker's database, as an attacker with access to it would
 /// run it, after dropping the append-only guards.
-fn tamper(broker: &TestBroker, sql: &str) {
+pub(crate) fn tamper(broker: &TestBroker, sql: &str) {
     let guards = match broker.backend {
         TestBackend::Sqlite => {
             "DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS audit_events_no_delete; \

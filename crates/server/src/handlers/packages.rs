@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use doorstroom_domain::{
     Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
     Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
@@ -540,6 +540,8 @@ pub async fn pull(
     )
     .on_behalf_of(acting_for);
     let principal = caller.principal.clone();
+    let request_id = caller.request_id.clone();
+    let pulls_per_hour = state.settings.audit.anomaly_pulls_per_hour;
     let lawful = state.settings.lawful_basis.clone();
     let pulled = perform(&state, &caller, access, move |conn, now| {
         check_on_behalf_of(conn, &principal, acting_for)?;
@@ -563,6 +565,7 @@ pub async fn pull(
         }
         packages::mark_sections_delivered(conn, &id, &allowed, now)?;
         packages::mark_delivered(conn, &id, now)?;
+        let alerted = pull_anomaly(conn, now, &principal, &request_id, pulls_per_hour)?;
         let stored = packages::sections(conn, &id)?;
         withheld.retain(|w| stored.iter().any(|s| s.section == w.section));
         let mut released = BTreeMap::new();
@@ -577,18 +580,61 @@ pub async fn pull(
                 released.insert(section.section, section.ciphertext);
             }
         }
-        Ok(PulledPackage {
-            package_id: package.id,
-            application_id: package.application_id,
-            sender: package.sender.to_string(),
-            submitted_at: package.submitted_at,
-            envelope: package.envelope,
-            sections: released,
-            withheld,
-        })
+        Ok((
+            alerted,
+            PulledPackage {
+                package_id: package.id,
+                application_id: package.application_id,
+                sender: package.sender.to_string(),
+                submitted_at: package.submitted_at,
+                envelope: package.envelope,
+                sections: released,
+                withheld,
+            },
+        ))
     })
     .await?;
+    let (alerted, pulled) = pulled;
+    if alerted {
+        state.metrics.anomaly("pulls");
+    }
     Ok(HttpResponse::Ok().json(pulled))
+}
+
+/// The anomaly signal: when this pull takes the actor past the configured
+/// number of pulls within an hour, an `anomaly_alert` event goes into the
+/// log (once, at the crossing). Returns whether it did.
+fn pull_anomaly(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    request_id: &str,
+    threshold: i64,
+) -> Result<bool, ApiError> {
+    let actor = doorstroom_domain::Actor::from_principal(principal);
+    let Some(actor_id) = actor.id.clone() else {
+        return Ok(false);
+    };
+    // This pull's own event is appended after the work; count the earlier ones.
+    let earlier = audit::count_actions_since(conn, &actor_id, Action::PullPackage.as_str(), now - Duration::hours(1))?;
+    if earlier != threshold {
+        return Ok(false);
+    }
+    let event = AuditEvent::success(
+        now,
+        principal,
+        AuditAction::new(CrudKind::Execute, "anomaly_alert"),
+        ResourceRef::new("actor", Some(actor_id)),
+        Purpose::Supervision,
+    )
+    .with_request_id(Some(request_id.to_owned()))
+    .with_outcome(
+        doorstroom_domain::Outcome::Success,
+        format!("more than {threshold} dossiers pulled within an hour"),
+    );
+    audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+    tracing::warn!(request_id, threshold, "anomaly: unusually many pulls by one actor");
+    Ok(true)
 }
 
 /// The acknowledgement as recorded.
