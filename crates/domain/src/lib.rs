@@ -1,7 +1,8 @@
 //! The vocabulary of Doorstroom: identifiers that parse instead of validate,
 //! principals, the one authorization policy, the audit event types, the
 //! student number, applications and their status machine, the lawful
-//! basis of each dossier section, the consent ledger and inspection (inzage).
+//! basis of each dossier section, the consent ledger and inspection (inzage),
+//! and the retention rules (storage limitation).
 //!
 //! This crate knows nothing of HTTP, databases or OpenSSL (a test in
 //! `tests/layering.rs` of the workspace proves it) and never reads the clock:
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod inspection;
 pub mod lawful;
 pub mod principal;
+pub mod retention;
 pub mod staff;
 pub mod student;
 
@@ -36,5 +38,9 @@ pub use ids::{
 pub use inspection::{InspectedBy, InspectionRecord, inspected};
 pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
 pub use principal::{Principal, Role};
+pub use retention::{
+    ApplicationFacts, LedgerFacts, PACKAGE_MAX_LIMIT, PackageFacts, PurgeReason, RetentionError, RetentionPeriods,
+    RetentionPolicy,
+};
 pub use staff::{Password, StaffStatus, Username};
 pub use student::{StudentNumber, StudentNumberKind};
