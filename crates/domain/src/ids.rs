@@ -49,6 +49,19 @@ macro_rules! string_newtype_serde {
     };
 }
 
+/// A short human text (a name, a reference, a version): trimmed, 1 to 200
+/// characters, no control characters.
+pub fn short_text(what: &'static str, raw: &str) -> Result<String, ParseError> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
+        return Err(ParseError::new(
+            what,
+            "must be 1 to 200 characters without control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// A BRIN number: the four-character code of a Dutch school, two digits then
 /// two capital letters (e.g. `25LX`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -246,6 +259,18 @@ mod tests {
         for bad in ["25lx", "2LXX", "25LX1", "", "25L", "AB12", "25 X"] {
             assert!(Brin::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn short_text_rules() {
+        assert_eq!(short_text("name", "  ROC Noord "), Ok("ROC Noord".to_owned()));
+        for bad in ["", "   ", "a\u{7}b", &"x".repeat(201)] {
+            assert!(short_text("name", bad).is_err());
+        }
+        assert_eq!(
+            short_text("name", "").map_err(|e| e.to_string()),
+            Err("name: must be 1 to 200 characters without control characters".to_owned())
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub use consent::{
 pub use dossier::{ApplicationStatus, Section};
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
+    short_text,
 };
 pub use inspection::{InspectedBy, InspectionRecord, inspected};
 pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};

@@ -15,6 +15,7 @@ use doorstroom_store::{DbConn, Store, audit};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::Json;
 use crate::state::AppState;
 
 type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send>;
@@ -221,5 +222,22 @@ pub async fn reject(
         Ok(Ok(())) => refusal,
         Ok(Err(err)) => err,
         Err(_) => ApiError::AuditUnavailable,
+    }
+}
+
+/// The parsed body, or the parse failure audited (see [`reject`]) and
+/// returned. Handlers take their body as `Result<Json<T>, ApiError>` so that
+/// a caller's malformed request is on the record too.
+pub async fn body_or_reject<T>(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: Action,
+    record: ResourceRef,
+    purpose: Purpose,
+    body: Result<Json<T>, ApiError>,
+) -> Result<T, ApiError> {
+    match body {
+        Ok(body) => Ok(body.0),
+        Err(err) => Err(reject(state, caller, action, record, purpose, err).await),
     }
 }

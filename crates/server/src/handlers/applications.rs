@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::{Access, Located, perform, reject};
+use crate::access::{Access, Located, body_or_reject, perform};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, path_param};
@@ -119,21 +119,16 @@ pub async fn register(
     body: Result<Json<RegisterApplication>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let body = match body {
-        Ok(body) => body.0,
-        Err(err) => {
-            let record = ResourceRef::new("application", None);
-            return Err(reject(
-                &state,
-                &caller,
-                Action::RegisterApplication,
-                record,
-                Purpose::Intake,
-                err,
-            )
-            .await);
-        }
-    };
+    let record = ResourceRef::new("application", None);
+    let body = body_or_reject(
+        &state,
+        &caller,
+        Action::RegisterApplication,
+        record,
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let Some(receiving) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
@@ -236,17 +231,12 @@ pub async fn search(
     body: Result<Json<FindApplications>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let body = match body {
-        Ok(body) => body,
-        Err(err) => {
-            let record = ResourceRef::new("applications", None);
-            return Err(reject(&state, &caller, Action::FindApplications, record, Purpose::Intake, err).await);
-        }
-    };
+    let record = ResourceRef::new("applications", None);
+    let body = body_or_reject(&state, &caller, Action::FindApplications, record, Purpose::Intake, body).await?;
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
-    let student = pseudonym_of(&state, &body.0.student_number);
+    let student = pseudonym_of(&state, &body.student_number);
     let access = Access::new(
         Action::FindApplications,
         Resource::Institution(own.clone()),

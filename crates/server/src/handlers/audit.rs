@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::pseudonym_of;
-use crate::access::{Access, perform, reject};
+use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Query, query_param};
@@ -219,13 +219,16 @@ pub async fn search(
     format: Query<ExportFormat>,
     body: Result<crate::extract::Json<AuditSearch>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let search = match body {
-        Ok(body) => body.0,
-        Err(err) => {
-            let record = ResourceRef::new("audit_log", None);
-            return Err(reject(&state, &caller, Action::ReadAuditLog, record, Purpose::Supervision, err).await);
-        }
-    };
+    let record = ResourceRef::new("audit_log", None);
+    let search = body_or_reject(
+        &state,
+        &caller,
+        Action::ReadAuditLog,
+        record,
+        Purpose::Supervision,
+        body,
+    )
+    .await?;
     let csv = match format.0.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

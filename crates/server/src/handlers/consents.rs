@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::applications::{actor_label, pseudonym_of};
-use crate::access::{Access, perform, reject};
+use crate::access::{Access, body_or_reject, perform};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -38,20 +38,9 @@ fn rule(pointer: &str, err: impl std::fmt::Display) -> ApiError {
     ApiError::invalid(pointer, err.to_string())
 }
 
-/// A short free text (evidence reference, notice version): 1 to 200
-/// characters, no control characters.
-fn label(pointer: &str, raw: &str) -> Result<String, ApiError> {
-    let text = raw.trim();
-    if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            pointer,
-            format!(
-                "{}: must be 1 to 200 characters without control characters",
-                &pointer[1..]
-            ),
-        ));
-    }
-    Ok(text.to_owned())
+/// A short free text (evidence reference, notice version), or 422 at `/<what>`.
+fn label(what: &'static str, raw: &str) -> Result<String, ApiError> {
+    doorstroom_domain::short_text(what, raw).map_err(|e| ApiError::field(&format!("/{what}"), e))
 }
 
 /// Recording an inspection (inzage).
@@ -88,27 +77,6 @@ impl From<InspectionRow> for InspectionView {
     }
 }
 
-async fn body_or_reject<T>(
-    state: &web::Data<AppState>,
-    caller: &Caller,
-    action: Action,
-    kind: &str,
-    body: Result<Json<T>, ApiError>,
-) -> Result<T, ApiError> {
-    match body {
-        Ok(body) => Ok(body.0),
-        Err(err) => Err(reject(
-            state,
-            caller,
-            action,
-            ResourceRef::new(kind, None),
-            Purpose::Intake,
-            err,
-        )
-        .await),
-    }
-}
-
 fn own_institution(caller: &Caller) -> Result<Brin, ApiError> {
     caller.principal.institution().cloned().ok_or(ApiError::Forbidden)
 }
@@ -129,7 +97,15 @@ pub async fn record_inspection(
     body: Result<Json<RecordInspection>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let body = body_or_reject(&state, &caller, Action::RecordInspection, "inspection", body).await?;
+    let body = body_or_reject(
+        &state,
+        &caller,
+        Action::RecordInspection,
+        ResourceRef::new("inspection", None),
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let own = own_institution(&caller)?;
     let student = pseudonym_of(&state, &body.student_number);
     let access = Access::new(
@@ -320,8 +296,8 @@ fn sign_and_append(
             "valid_until": request.valid_until.map(|t| t.timestamp()),
         }),
     )?;
-    let evidence_ref = label("/evidence_ref", &request.evidence_ref)?;
-    let notice_version = label("/notice_version", &request.notice_version)?;
+    let evidence_ref = label("evidence_ref", &request.evidence_ref)?;
+    let notice_version = label("notice_version", &request.notice_version)?;
     for (i, section) in recorded.sections.iter().enumerate() {
         consents::append(
             conn,
@@ -375,7 +351,15 @@ pub async fn give(
     body: Result<Json<ConsentRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let request = body_or_reject(&state, &caller, Action::RecordConsent, "consent", body).await?;
+    let request = body_or_reject(
+        &state,
+        &caller,
+        Action::RecordConsent,
+        ResourceRef::new("consent", None),
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let own = own_institution(&caller)?;
     let student = pseudonym_of(&state, &request.student_number);
     let recorded_by = actor_label(&caller.principal);
@@ -437,7 +421,15 @@ pub async fn withdraw(
     body: Result<Json<ConsentRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let request = body_or_reject(&state, &caller, Action::RecordConsent, "consent", body).await?;
+    let request = body_or_reject(
+        &state,
+        &caller,
+        Action::RecordConsent,
+        ResourceRef::new("consent", None),
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let own = own_institution(&caller)?;
     let student = pseudonym_of(&state, &request.student_number);
     let recorded_by = actor_label(&caller.principal);
@@ -615,7 +607,15 @@ pub async fn history(
     caller: Caller,
     body: Result<Json<HistoryRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body_or_reject(&state, &caller, Action::ReadConsentHistory, "consent_history", body).await?;
+    let request = body_or_reject(
+        &state,
+        &caller,
+        Action::ReadConsentHistory,
+        ResourceRef::new("consent_history", None),
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let student = pseudonym_of(&state, &request.student_number);
     let scope = caller.principal.institution().cloned();
     let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);

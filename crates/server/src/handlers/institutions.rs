@@ -51,16 +51,9 @@ impl From<Institution> for InstitutionView {
     }
 }
 
-/// A display name: 1 to 200 characters, no control characters.
+/// A name that follows the domain's short-text rule, or 422 at `pointer`.
 fn checked_name(pointer: &str, raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            pointer,
-            "name: must be 1 to 200 characters without control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    doorstroom_domain::short_text("name", raw).map_err(|e| ApiError::field(pointer, e))
 }
 
 /// Registering an institution.

@@ -11,7 +11,7 @@ use doorstroom_domain::{
     Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
     Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
-use doorstroom_jose::{PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
+use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
 use doorstroom_store::packages::{self, NewPackage, NewSection, PackageSummary};
 use doorstroom_store::{DbConn, applications, audit, inspections, institutions, keys, staff};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::applications::actor_label;
 use super::consents::consent_ledger;
-use crate::access::{Access, Located, perform, reject};
+use crate::access::{Access, Located, body_or_reject, perform, reject};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query, path_param};
@@ -81,27 +81,34 @@ pub async fn submit(
     body: Result<Json<Submission>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let refused = |err| {
-        reject(
-            &state,
-            &caller,
-            Action::SubmitPackage,
-            ResourceRef::new("package", None),
-            Purpose::Intake,
-            err,
-        )
-    };
-    let submission = match body {
-        Ok(body) => body.0,
-        Err(err) => return Err(refused(err).await),
-    };
+    let record = ResourceRef::new("package", None);
+    let submission = body_or_reject(
+        &state,
+        &caller,
+        Action::SubmitPackage,
+        record.clone(),
+        Purpose::Intake,
+        body,
+    )
+    .await?;
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
-    // Unverified, only to find the sender's key and describe the access.
+    // Unverified, only to find the sender's key and describe the access;
+    // `accept` verifies it before relying on it.
     let peeked = match peek_envelope(&submission.envelope) {
         Ok(peeked) => peeked,
-        Err(err) => return Err(refused(envelope_error(err)).await),
+        Err(err) => {
+            return Err(reject(
+                &state,
+                &caller,
+                Action::SubmitPackage,
+                record,
+                Purpose::Intake,
+                envelope_error(err),
+            )
+            .await);
+        }
     };
     let application_id = Uuid::parse_str(&peeked.application).ok();
     let recipient = peeked.aud.clone();
@@ -124,7 +131,7 @@ pub async fn submit(
     );
     let signer_state = state.clone();
     let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
-        accept(conn, now, &signer_state, &own, &submission)
+        accept(conn, now, &signer_state, &own, &peeked, &submission)
     })
     .await?;
     Ok(if created {
@@ -141,9 +148,9 @@ fn accept(
     now: DateTime<Utc>,
     state: &AppState,
     own: &doorstroom_domain::Brin,
+    peeked: &Envelope,
     submission: &Submission,
 ) -> Result<(SubmissionReceipt, bool), ApiError> {
-    let peeked = peek_envelope(&submission.envelope).map_err(envelope_error)?;
     if &peeked.iss != own {
         return Err(ApiError::invalid(
             "/envelope",
@@ -512,6 +519,22 @@ fn locate_package(id: String) -> impl FnOnce(&mut DbConn) -> Result<Option<Locat
     }
 }
 
+/// The access to one package by `caller` (for the intaker named in
+/// `X-On-Behalf-Of`, when a school system calls), located by its id.
+async fn package_access(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    caller: &Caller,
+    action: Action,
+    id: &str,
+) -> Result<(Access, Option<StaffId>), ApiError> {
+    let record = ResourceRef::new("package", Some(id.to_owned()));
+    let acting_for = acting_for(state, req, caller, action, record.clone()).await?;
+    let access =
+        Access::lookup(action, locate_package(id.to_owned()), record, Purpose::Intake).on_behalf_of(acting_for);
+    Ok((access, acting_for))
+}
+
 /// Takes a package out: the envelope and the sections that may be released
 /// at this moment; the others are listed as withheld, with the reason. Only
 /// for the recipient's intakers (or its system acting for one); anyone else
@@ -530,15 +553,7 @@ pub async fn pull(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let record = ResourceRef::new("package", Some(id.clone()));
-    let acting_for = acting_for(&state, &req, &caller, Action::PullPackage, record).await?;
-    let access = Access::lookup(
-        Action::PullPackage,
-        locate_package(id.clone()),
-        ResourceRef::new("package", Some(id.clone())),
-        Purpose::Intake,
-    )
-    .on_behalf_of(acting_for);
+    let (access, acting_for) = package_access(&state, &req, &caller, Action::PullPackage, &id).await?;
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
     let pulls_per_hour = state.settings.audit.anomaly_pulls_per_hour;
@@ -659,15 +674,7 @@ pub async fn acknowledge(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = package_id(&path)?;
-    let record = ResourceRef::new("package", Some(id.clone()));
-    let acting_for = acting_for(&state, &req, &caller, Action::AcknowledgePackage, record).await?;
-    let access = Access::lookup(
-        Action::AcknowledgePackage,
-        locate_package(id.clone()),
-        ResourceRef::new("package", Some(id.clone())),
-        Purpose::Intake,
-    )
-    .on_behalf_of(acting_for);
+    let (access, acting_for) = package_access(&state, &req, &caller, Action::AcknowledgePackage, &id).await?;
     let principal = caller.principal.clone();
     let by = match acting_for {
         Some(staff) => format!("staff:{staff}"),

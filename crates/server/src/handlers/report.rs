@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use doorstroom_domain::{Action, AuditEvent, Brin, Principal, Purpose, Resource, ResourceRef, StudentNumber};
+use doorstroom_domain::{Action, AuditEvent, Brin, Purpose, Resource, ResourceRef, StudentNumber};
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::{applications, consents, inspections, packages};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{ApplicationView, pseudonym_of};
 use super::consents::{ConsentEventView, InspectionView};
-use crate::access::{Access, perform, reject};
+use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
@@ -95,13 +95,16 @@ pub async fn subject_report(
     query: Query<ReportQuery>,
     body: Result<Json<ReportRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = match body {
-        Ok(body) => body.0,
-        Err(err) => {
-            let record = ResourceRef::new("subject_report", None);
-            return Err(reject(&state, &caller, Action::ReadAuditLog, record, Purpose::Supervision, err).await);
-        }
-    };
+    let record = ResourceRef::new("subject_report", None);
+    let request = body_or_reject(
+        &state,
+        &caller,
+        Action::ReadAuditLog,
+        record,
+        Purpose::Supervision,
+        body,
+    )
+    .await?;
     let text = match query.0.format.as_deref() {
         None | Some("json") => false,
         Some("text") => true,
@@ -113,10 +116,7 @@ pub async fn subject_report(
         }
     };
     let student = pseudonym_of(&state, &request.student_number);
-    let own = match &caller.principal {
-        Principal::Staff { institution, .. } => institution.clone(),
-        other => other.institution().cloned(),
-    };
+    let own = caller.principal.institution().cloned();
     let resource = own.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
     let access = Access::new(
         Action::ReadAuditLog,

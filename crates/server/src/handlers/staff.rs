@@ -300,13 +300,8 @@ pub async fn create(
             "institution: broker admins have none; institution admins and intakers need one",
         ));
     }
-    let display_name = body.display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "/display_name",
-            "display_name: must be 1 to 200 characters without control characters",
-        ));
-    }
+    let display_name = doorstroom_domain::short_text("display_name", &body.display_name)
+        .map_err(|e| ApiError::field("/display_name", e))?;
     let access = Access::new(
         Action::CreateStaff,
         Resource::StaffAccount {
