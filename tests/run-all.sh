@@ -13,7 +13,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15)
+# chromium and chromium-driver: the web console's browser tests
+# (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
+PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver)
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_ROLE=doorstroom_test
@@ -117,4 +119,5 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
+echo "browser test screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts/"
 step "all checks passed"

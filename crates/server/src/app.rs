@@ -95,7 +95,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(consents::give)
         .service(consents::withdraw)
         .service(consents::history)
-        .service(report::subject_report);
+        .service(report::subject_report)
+        .configure(crate::console::routes);
 }
 
 async fn no_such_route() -> Result<HttpResponse, ApiError> {

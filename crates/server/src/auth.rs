@@ -9,9 +9,10 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use doorstroom_domain::{
     Actor, ActorKind, AuditAction, AuditEvent, CrudKind, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef,
-    StaffStatus,
+    StaffId, StaffStatus,
 };
-use doorstroom_store::{audit, certificates, staff};
+use doorstroom_store::staff::StaffAccount;
+use doorstroom_store::{DbConn, StoreError, audit, certificates, staff};
 
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -121,29 +122,14 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Result<Princi
     let lookup = {
         let state = state.clone();
         let id = claims.staff;
-        web::block(move || {
-            state.store.read(|conn| {
-                let account = staff::get(conn, id)?;
-                let institution_active = match account.as_ref().and_then(|a| a.institution.clone()) {
-                    Some(brin) => doorstroom_store::institutions::get(conn, &brin)?
-                        .is_some_and(|i| i.status == InstitutionStatus::Active),
-                    None => true,
-                };
-                Ok::<_, doorstroom_store::StoreError>((account, institution_active))
-            })
-        })
-        .await
+        web::block(move || state.store.read(|conn| current_account(conn, id))).await
     };
     let revoked = || Failure {
         message: "access token is no longer valid",
         actor_id: Some(claims.staff.to_string()),
     };
     match lookup {
-        Ok(Ok((Some(account), true)))
-            if account.status == StaffStatus::Active
-                && account.role == claims.role
-                && account.institution == claims.institution =>
-        {
+        Ok(Ok(Some(account))) if account.role == claims.role && account.institution == claims.institution => {
             Ok(Principal::Staff {
                 id: account.id,
                 role: account.role,
@@ -154,6 +140,22 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Result<Princi
         Ok(Ok(_)) => Err(revoked()),
         _ => Err(failure("credentials could not be checked")),
     }
+}
+
+/// The staff account behind a token or a console session as it is now:
+/// `None` when it is gone or deactivated, or its institution is no longer
+/// active. Read on every request, so a deactivation takes effect at once.
+pub fn current_account(conn: &mut DbConn, id: StaffId) -> Result<Option<StaffAccount>, StoreError> {
+    let Some(account) = staff::get(conn, id)? else {
+        return Ok(None);
+    };
+    let institution_active = match &account.institution {
+        Some(brin) => {
+            doorstroom_store::institutions::get(conn, brin)?.is_some_and(|i| i.status == InstitutionStatus::Active)
+        }
+        None => true,
+    };
+    Ok((account.status == StaffStatus::Active && institution_active).then_some(account))
 }
 
 /// Records an unauthenticated attempt. If even that cannot be written, the

@@ -27,6 +27,17 @@ pub struct Settings {
     pub register: RegisterSettings,
     pub audit: AuditSettings,
     pub log: LogSettings,
+    pub console: ConsoleSettings,
+}
+
+/// The web console's sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session unused for this many seconds has ended.
+    pub idle_timeout_secs: i64,
+    /// A session ends this many seconds after login, used or not.
+    pub absolute_lifetime_secs: i64,
 }
 
 /// The audit log's signed checkpoints.
@@ -205,6 +216,11 @@ impl Settings {
         if self.audit.checkpoint_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "audit.checkpoint_interval_secs must be at least 1".into(),
+            ));
+        }
+        if self.console.idle_timeout_secs < 1 || self.console.absolute_lifetime_secs < self.console.idle_timeout_secs {
+            return Err(ConfigError::Invalid(
+                "console.idle_timeout_secs must be at least 1 and at most console.absolute_lifetime_secs".into(),
             ));
         }
         if self.database.max_connections == 0 {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod extract;

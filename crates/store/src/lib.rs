@@ -57,6 +57,7 @@ pub mod applications;
 pub mod audit;
 pub mod certificates;
 pub mod consents;
+pub mod console_sessions;
 pub mod inspections;
 pub mod institutions;
 pub mod keys;

@@ -68,6 +68,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        staff_id -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_events (seq) {
         seq -> BigInt,
         time -> BigInt,
@@ -213,6 +222,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_certificates,
     staff_accounts,
     login_failures,
+    console_sessions,
     audit_events,
     audit_hashes,
     audit_checkpoints,

@@ -7,7 +7,9 @@ use common::*;
 use diesel::connection::SimpleConnection;
 use doorstroom_domain::{InstitutionStatus, KeyStatus, Role, Sector, StaffStatus, Username};
 use doorstroom_store::testing::TestDb;
-use doorstroom_store::{DbConn, StoreError, audit, certificates, institutions, keys, login_failures, staff};
+use doorstroom_store::{
+    DbConn, StoreError, audit, certificates, console_sessions, institutions, keys, login_failures, staff,
+};
 
 type R<T> = Result<T, StoreError>;
 
@@ -474,7 +476,63 @@ fn foreign_keys_are_enforced(db: &TestDb) {
     assert!(result.is_err());
 }
 
+fn console_sessions_round_trip(db: &TestDb) {
+    let store = db.store();
+    let fg = staff("fg.sessions", Role::PrivacyOfficer, None);
+    let other = staff("fg.other", Role::PrivacyOfficer, None);
+    store
+        .write(|c| -> R<()> {
+            staff::insert(c, &fg)?;
+            staff::insert(c, &other)?;
+            console_sessions::insert(c, "h1", fg.id, at(0))?;
+            console_sessions::insert(c, "h2", fg.id, at(0))?;
+            console_sessions::insert(c, "h3", other.id, at(0))
+        })
+        .unwrap();
+    let got = store.read(|c| console_sessions::get(c, "h1")).unwrap().unwrap();
+    assert_eq!(got.staff_id, fg.id);
+    assert_eq!((got.created_at, got.last_seen_at), (at(0), at(0)));
+    assert_eq!(store.read(|c| console_sessions::get(c, "nope")).unwrap(), None);
+
+    store.write(|c| console_sessions::touch(c, "h1", at(5000))).unwrap();
+    let touched = store.read(|c| console_sessions::get(c, "h1")).unwrap().unwrap();
+    assert_eq!((touched.created_at, touched.last_seen_at), (at(0), at(5000)));
+
+    // Idle since before 1000 (h2, h3) or made before -1 (none): h1 stays.
+    assert_eq!(
+        store.write(|c| console_sessions::prune(c, at(1000), at(-1))).unwrap(),
+        2
+    );
+    assert!(store.read(|c| console_sessions::get(c, "h1")).unwrap().is_some());
+    // Made before 1: h1 goes, however recently used.
+    assert_eq!(store.write(|c| console_sessions::prune(c, at(0), at(1))).unwrap(), 1);
+
+    store
+        .write(|c| -> R<()> {
+            console_sessions::insert(c, "h4", fg.id, at(0))?;
+            console_sessions::insert(c, "h5", other.id, at(0))
+        })
+        .unwrap();
+    assert_eq!(
+        store.write(|c| console_sessions::delete_for_staff(c, fg.id)).unwrap(),
+        1
+    );
+    assert!(store.write(|c| console_sessions::delete(c, "h5")).unwrap());
+    assert!(
+        !store.write(|c| console_sessions::delete(c, "h5")).unwrap(),
+        "gone already"
+    );
+    // A session of an unknown account is refused by the foreign key.
+    let nobody = doorstroom_domain::StaffId(uuid::Uuid::new_v4());
+    assert!(
+        store
+            .write(|c| console_sessions::insert(c, "h6", nobody, at(0)))
+            .is_err()
+    );
+}
+
 doorstroom_store::backend_tests!(
+    console_sessions_round_trip,
     institutions_round_trip,
     institution_conflicts,
     conflict_leaves_transaction_usable,

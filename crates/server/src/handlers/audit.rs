@@ -164,7 +164,9 @@ const CSV_COLUMNS: [&str; 16] = [
     "entry_hash_input",
 ];
 
-fn to_csv(page: &EventPage) -> Result<String, ApiError> {
+/// The page as CSV (the export), one row per event with the columns
+/// [`CSV_COLUMNS`].
+pub fn to_csv(page: &EventPage) -> Result<String, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| ApiError::Internal(e.to_string());
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
@@ -239,19 +241,39 @@ pub async fn search(
             });
         }
     };
-    let limit = search.limit.unwrap_or(100);
+    let page = search_log(&state, &caller, search).await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", "attachment; filename=\"audit.csv\""))
+            .body(to_csv(&page)?)
+    } else {
+        HttpResponse::Ok().json(page)
+    })
+}
+
+/// The one audit-log search (the API and the web console): checks the
+/// period and page size, turns the student number into the pseudonym,
+/// holds an institution's privacy officer to their own institution, and
+/// reads the page through [`perform`], so the search is itself audited.
+pub async fn search_log(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    request: AuditSearch,
+) -> Result<EventPage, ApiError> {
+    let limit = request.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("/limit", "limit: must be between 1 and 1000"));
     }
-    if let (Some(from), Some(until)) = (search.from, search.until)
+    if let (Some(from), Some(until)) = (request.from, request.until)
         && from >= until
     {
         return Err(ApiError::invalid("/until", "until: must lie after from"));
     }
     // An institution's privacy officer is held to their own institution.
-    let scope = caller.principal.institution().cloned().or(search.institution.clone());
+    let scope = caller.principal.institution().cloned().or(request.institution.clone());
     let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
-    let subject = search.student_number.as_ref().map(|n| pseudonym_of(&state, n));
+    let subject = request.student_number.as_ref().map(|n| pseudonym_of(state, n));
     let mut access = Access::new(
         Action::ReadAuditLog,
         resource,
@@ -261,18 +283,18 @@ pub async fn search(
     if let Some(subject) = &subject {
         access = access.about(subject.clone());
     }
-    let page = perform(&state, &caller, access, move |conn, _| {
+    perform(state, caller, access, move |conn, _| {
         let rows = audit::list(
             conn,
             &AuditQuery {
-                after_seq: search.after,
+                after_seq: request.after,
                 limit,
                 data_subject: subject,
-                outcome: search.outcome,
-                actor_id: search.actor,
-                action: search.action,
-                from: search.from,
-                until: search.until,
+                outcome: request.outcome,
+                actor_id: request.actor,
+                action: request.action,
+                from: request.from,
+                until: request.until,
                 related_to: scope,
                 ..Default::default()
             },
@@ -290,13 +312,5 @@ pub async fn search(
             next_after,
         })
     })
-    .await?;
-    Ok(if csv {
-        HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", "attachment; filename=\"audit.csv\""))
-            .body(to_csv(&page)?)
-    } else {
-        HttpResponse::Ok().json(page)
-    })
+    .await
 }

@@ -616,7 +616,18 @@ pub async fn history(
         body,
     )
     .await?;
-    let student = pseudonym_of(&state, &request.student_number);
+    let view = consent_history(&state, &caller, &request.student_number).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The one consent and inspection history (the API and the web console),
+/// scoped as described at [`history`] and audited with the pseudonym.
+pub async fn consent_history(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    student_number: &StudentNumber,
+) -> Result<History, ApiError> {
+    let student = pseudonym_of(state, student_number);
     let scope = caller.principal.institution().cloned();
     let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
     let access = Access::new(
@@ -627,7 +638,7 @@ pub async fn history(
     )
     .about(student.clone());
     let is_system = matches!(caller.principal, Principal::System { .. });
-    let view = perform(&state, &caller, access, move |conn, _| {
+    perform(state, caller, access, move |conn, _| {
         let consents = consents::for_student(conn, &student)?;
         let inspections = inspections::for_student(conn, &student)?;
         let (consents, inspections) = match (&scope, is_system) {
@@ -651,6 +662,5 @@ pub async fn history(
             inspections: inspections.into_iter().map(InspectionView::from).collect(),
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }

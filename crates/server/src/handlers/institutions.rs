@@ -299,8 +299,15 @@ pub async fn list_keys(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
+    let views = keys_of(&state, &caller, brin).await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// An institution's published keys (the API and the web console), audited
+/// as `read_credentials`.
+pub async fn keys_of(state: &web::Data<AppState>, caller: &Caller, brin: Brin) -> Result<Vec<KeyView>, ApiError> {
     let access = institution_access(Action::ReadCredentials, &brin, "institution_keys", None);
-    let views = perform(&state, &caller, access, move |conn, _| {
+    perform(state, caller, access, move |conn, _| {
         if institutions::get(conn, &brin)?.is_none() {
             return Err(ApiError::NotFound);
         }
@@ -309,8 +316,7 @@ pub async fn list_keys(
             .map(KeyView::from)
             .collect::<Vec<_>>())
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(views))
+    .await
 }
 
 /// Publishing a new key.
@@ -469,8 +475,19 @@ pub async fn list_certificates(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
+    let views = certificates_of(&state, &caller, brin).await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// An institution's bound client certificates (the API and the web
+/// console), audited as `read_credentials`.
+pub async fn certificates_of(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    brin: Brin,
+) -> Result<Vec<CertificateView>, ApiError> {
     let access = institution_access(Action::ReadCredentials, &brin, "client_certificates", None);
-    let views = perform(&state, &caller, access, move |conn, _| {
+    perform(state, caller, access, move |conn, _| {
         if institutions::get(conn, &brin)?.is_none() {
             return Err(ApiError::NotFound);
         }
@@ -479,8 +496,7 @@ pub async fn list_certificates(
             .map(CertificateView::from)
             .collect::<Vec<_>>())
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(views))
+    .await
 }
 
 /// Binding a client certificate to an institution.

@@ -115,7 +115,25 @@ pub async fn subject_report(
             });
         }
     };
-    let student = pseudonym_of(&state, &request.student_number);
+    let report = report_for(&state, &caller, &request.student_number).await?;
+    Ok(if text {
+        HttpResponse::Ok()
+            .content_type("text/markdown; charset=utf-8")
+            .body(render_dutch(&report))
+    } else {
+        HttpResponse::Ok().json(report)
+    })
+}
+
+/// The one art. 15 report (the API and the web console): what concerns
+/// the caller's institution (the broker's privacy officer: everything),
+/// read through [`perform`] and audited with the student's pseudonym.
+pub async fn report_for(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    student_number: &StudentNumber,
+) -> Result<SubjectReport, ApiError> {
+    let student = pseudonym_of(state, student_number);
     let own = caller.principal.institution().cloned();
     let resource = own.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
     let access = Access::new(
@@ -125,7 +143,7 @@ pub async fn subject_report(
         Purpose::Supervision,
     )
     .about(student.clone());
-    let report = perform(&state, &caller, access, move |conn, now| {
+    perform(state, caller, access, move |conn, now| {
         let apps: Vec<_> = applications::find_for_student(conn, &student, None)?
             .into_iter()
             .filter(|a| {
@@ -208,14 +226,7 @@ pub async fn subject_report(
             inspections: inspection_rows,
         })
     })
-    .await?;
-    Ok(if text {
-        HttpResponse::Ok()
-            .content_type("text/markdown; charset=utf-8")
-            .body(render_dutch(&report))
-    } else {
-        HttpResponse::Ok().json(report)
-    })
+    .await
 }
 
 fn when(t: &DateTime<Utc>) -> String {

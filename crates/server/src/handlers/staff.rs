@@ -7,7 +7,7 @@ use doorstroom_domain::{
     Purpose, Resource, ResourceRef, Role, Sector, StaffId, StaffStatus, Username,
 };
 use doorstroom_store::staff::StaffAccount;
-use doorstroom_store::{audit, institutions, login_failures, staff};
+use doorstroom_store::{DbConn, audit, console_sessions, institutions, login_failures, staff};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,15 +63,72 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let request_id = RequestId::of(&req);
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let username = Username::parse(&body.username).ok();
-    let account_bucket = state
-        .secrets
-        .bucket_key("login-account", &body.username.trim().to_ascii_lowercase());
-    let address_bucket = state.secrets.bucket_key("login-address", &address);
+    let attempt = LoginAttempt::new(&state, &req, body.username, body.password, body.totp);
     let st = state.clone();
-    let response = web::block(move || {
+    let response = check_login(&state, attempt, move |_, account, now| {
+        let (token, expires_at) = st
+            .tokens
+            .issue(account.id, account.role, account.institution.as_ref(), true, now)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(LoginResponse {
+            access_token: token,
+            token_type: "Bearer".into(),
+            expires_in: (expires_at - now).num_seconds(),
+            expires_at,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// One login attempt: what was typed, and the keyed rate-limit buckets of
+/// the account and the client address.
+pub struct LoginAttempt {
+    username: String,
+    password: String,
+    totp: String,
+    account_bucket: String,
+    address_bucket: String,
+    request_id: String,
+}
+
+impl LoginAttempt {
+    pub fn new(state: &AppState, req: &HttpRequest, username: String, password: String, totp: String) -> Self {
+        let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+        Self {
+            account_bucket: state
+                .secrets
+                .bucket_key("login-account", &username.trim().to_ascii_lowercase()),
+            address_bucket: state.secrets.bucket_key("login-address", &address),
+            request_id: RequestId::of(req),
+            username,
+            password,
+            totp,
+        }
+    }
+}
+
+/// The one login check, for the API's tokens and the web console's
+/// sessions: rate limits, password, account status and TOTP code, every
+/// attempt audited. On success `issue` runs in the transaction that writes
+/// the `login` event (the console stores its session there), so a login
+/// without its record does not happen.
+pub async fn check_login<T, F>(state: &web::Data<AppState>, attempt: LoginAttempt, issue: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &StaffAccount, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+{
+    let st = state.clone();
+    web::block(move || {
+        let LoginAttempt {
+            username: raw_username,
+            password,
+            totp,
+            account_bucket,
+            address_bucket,
+            request_id,
+        } = attempt;
+        let username = Username::parse(&raw_username).ok();
         let now = st.clock.now();
         let auth = &st.settings.auth;
         let window_start = now - Duration::seconds(auth.login_failure_window_secs);
@@ -109,14 +166,14 @@ pub async fn login(
             Some(u) => st.store.read(|conn| staff::by_username(conn, u))?,
             None => None,
         };
-        let password_ok = verify_password(account.as_ref().map(|a| a.password_hash.as_str()), &body.password);
+        let password_ok = verify_password(account.as_ref().map(|a| a.password_hash.as_str()), &password);
         let verdict = match &account {
             None => Err("bad_credentials"),
             Some(_) if !password_ok => Err("bad_credentials"),
             Some(a) if a.status != StaffStatus::Active => Err("account_deactivated"),
             Some(a) => match &a.totp_secret {
                 None => Err("second_factor_not_enrolled"),
-                Some(secret) if !verify_totp(secret, a.username.as_str(), &body.totp, now) => Err("bad_second_factor"),
+                Some(secret) if !verify_totp(secret, a.username.as_str(), &totp, now) => Err("bad_second_factor"),
                 Some(_) => Ok(a),
             },
         };
@@ -129,25 +186,14 @@ pub async fn login(
             event.resource = ResourceRef::new("staff_account", Some(a.id.to_string()));
         }
         match verdict {
-            Ok(account) => {
-                let (token, expires_at) = st
-                    .tokens
-                    .issue(account.id, account.role, account.institution.as_ref(), true, now)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                st.store.write(|conn| {
-                    login_failures::clear(conn, ACCOUNT_BUCKET, &account_bucket)?;
-                    // Failures older than the window count for nothing; drop them.
-                    login_failures::prune_before(conn, window_start)?;
-                    audit::append(conn, &event).map_err(ApiError::audit_failed)?;
-                    Ok::<_, ApiError>(())
-                })?;
-                Ok(LoginResponse {
-                    access_token: token,
-                    token_type: "Bearer".into(),
-                    expires_in: (expires_at - now).num_seconds(),
-                    expires_at,
-                })
-            }
+            Ok(account) => st.store.write(|conn| {
+                let issued = issue(conn, account, now)?;
+                login_failures::clear(conn, ACCOUNT_BUCKET, &account_bucket)?;
+                // Failures older than the window count for nothing; drop them.
+                login_failures::prune_before(conn, window_start)?;
+                audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+                Ok::<_, ApiError>(issued)
+            }),
             Err(reason) => {
                 st.store.write(|conn| {
                     login_failures::record(conn, ACCOUNT_BUCKET, &account_bucket, now)?;
@@ -160,8 +206,7 @@ pub async fn login(
             }
         }
     })
-    .await??;
-    Ok(HttpResponse::Ok().json(response))
+    .await?
 }
 
 /// The authenticated caller.
@@ -293,7 +338,17 @@ pub async fn create(
     caller: Caller,
     body: Json<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let enrolment = create_account(&state, &caller, body.0).await?;
+    Ok(HttpResponse::Created().json(enrolment))
+}
+
+/// Creates a staff account (the API and the web console): checks, hashes the
+/// password, enrols a TOTP second factor, audited as `create_staff`.
+pub async fn create_account(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    body: CreateStaff,
+) -> Result<Enrolment, ApiError> {
     if !body.role.fits_institution(body.institution.as_ref()) {
         return Err(ApiError::invalid(
             "/institution",
@@ -312,9 +367,10 @@ pub async fn create(
         Purpose::Administration,
     );
     // Hashing is slow; do it before the transaction opens.
-    let password_hash = web::block(move || hash_password(&body.password)).await??;
+    let password = body.password;
+    let password_hash = web::block(move || hash_password(&password)).await??;
     let (secret, totp_uri) = new_totp(body.username.as_str())?;
-    let enrolment = perform(&state, &caller, access, move |conn, now| {
+    perform(state, caller, access, move |conn, now| {
         if let Some(brin) = &body.institution {
             match institutions::get(conn, brin)? {
                 Some(i) if i.status == InstitutionStatus::Active => {}
@@ -344,8 +400,7 @@ pub async fn create(
             totp_uri,
         })
     })
-    .await?;
-    Ok(HttpResponse::Created().json(enrolment))
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -372,6 +427,17 @@ pub async fn list(
         .institution
         .map(|raw| query_param("institution", &raw, Brin::parse))
         .transpose()?;
+    let views = list_accounts(&state, &caller, institution).await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// The staff accounts of one institution, or of all (broker staff only);
+/// audited as `list_staff`.
+pub async fn list_accounts(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    institution: Option<Brin>,
+) -> Result<Vec<StaffView>, ApiError> {
     let resource = institution
         .clone()
         .map(Resource::Institution)
@@ -382,14 +448,13 @@ pub async fn list(
         ResourceRef::new("staff_accounts", institution.as_ref().map(|b| b.to_string())),
         Purpose::Administration,
     );
-    let views = perform(&state, &caller, access, move |conn, _| {
+    perform(state, caller, access, move |conn, _| {
         Ok(staff::list(conn, institution.as_ref())?
             .into_iter()
             .map(StaffView::from)
             .collect::<Vec<_>>())
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(views))
+    .await
 }
 
 /// Access to one existing account, whose institution and role decide who may
@@ -428,13 +493,25 @@ pub async fn deactivate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = staff_id(&path)?;
-    let view = perform(&state, &caller, manage_access(id), move |conn, now| {
-        staff::set_status(conn, id, StaffStatus::Deactivated, now)?
-            .map(StaffView::from)
-            .ok_or(ApiError::NotFound)
-    })
-    .await?;
+    let view = deactivate_account(&state, &caller, id).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Deactivates an account (the API and the web console): its tokens stop
+/// working at once and its console sessions are ended.
+pub async fn deactivate_account(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    id: StaffId,
+) -> Result<StaffView, ApiError> {
+    perform(state, caller, manage_access(id), move |conn, now| {
+        let view = staff::set_status(conn, id, StaffStatus::Deactivated, now)?
+            .map(StaffView::from)
+            .ok_or(ApiError::NotFound)?;
+        console_sessions::delete_for_staff(conn, id)?;
+        Ok(view)
+    })
+    .await
 }
 
 /// Replaces an account's second factor (a lost phone); the new provisioning
@@ -452,17 +529,29 @@ pub async fn reset_second_factor(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = staff_id(&path)?;
-    let enrolment = perform(&state, &caller, manage_access(id), move |conn, now| {
+    let enrolment = reset_account_second_factor(&state, &caller, id).await?;
+    Ok(HttpResponse::Ok().json(enrolment))
+}
+
+/// Enrols a new second factor for an account (the API and the web
+/// console); the account's console sessions are ended, since whoever held
+/// the old factor may be the one logged in.
+pub async fn reset_account_second_factor(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    id: StaffId,
+) -> Result<Enrolment, ApiError> {
+    perform(state, caller, manage_access(id), move |conn, now| {
         let Some(account) = staff::get(conn, id)? else {
             return Err(ApiError::NotFound);
         };
         let (secret, totp_uri) = new_totp(account.username.as_str())?;
         let account = staff::set_totp_secret(conn, id, Some(&secret), now)?.ok_or(ApiError::NotFound)?;
+        console_sessions::delete_for_staff(conn, id)?;
         Ok(Enrolment {
             account: StaffView::from(account),
             totp_uri,
         })
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(enrolment))
+    .await
 }

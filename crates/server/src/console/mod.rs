@@ -1,0 +1,230 @@
+//! The web console: server-rendered pages (askama templates in
+//! `templates/console/`, a stylesheet of our own, no JavaScript) for
+//! privacy officers and institution admins, in Dutch with an English
+//! switch, under `/console/`.
+//!
+//! Design decisions:
+//! * Every page that shows personal data calls the same service function
+//!   as the API (`handlers::audit::search_log`, `report::report_for`,
+//!   `consents::consent_history`, `staff::*`, `institutions::keys_of`, …),
+//!   so authorization (the domain's `authorize`) and the audit event are
+//!   exactly the API's: a page view is an audited access. Which menu items
+//!   a user sees is asked of `authorize` too ([`pages::menu`]).
+//! * Sessions, cookies and CSRF: see [`session`].
+//! * Student numbers are only ever posted in forms, never put in a URL;
+//!   paging re-posts the search form with the next position.
+//! * Every console response carries a strict Content-Security-Policy (no
+//!   scripts at all, styles only from our own stylesheet) and the other
+//!   security headers ([`security_headers`]); pages are `no-store`.
+//! * Errors are pages, never problem+json and never a stack trace: bad form
+//!   input shows the form again with the message next to the field (422),
+//!   "not found" and "not yours" look the same (404).
+
+pub mod i18n;
+pub mod pages;
+pub mod session;
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+
+use crate::error::ApiError;
+use i18n::{LANG_COOKIE, Lang, query_lang};
+
+/// The console's Content-Security-Policy: nothing but our own stylesheet
+/// and images, forms only to ourselves, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("../../static/console.css");
+
+/// The console's routes, under `/console`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/console")
+            .wrap(from_fn(security_headers))
+            .wrap(from_fn(remember_language))
+            .route("/static/console.css", web::get().to(stylesheet))
+            .route("", web::get().to(pages::home))
+            .route("/", web::get().to(pages::home))
+            .route("/login", web::get().to(pages::login_form))
+            .route("/login", web::post().to(pages::login))
+            .route("/logout", web::post().to(pages::logout))
+            .route("/audit", web::get().to(pages::audit_page))
+            .route("/audit", web::post().to(pages::audit_search_page))
+            .route("/report", web::get().to(pages::report_form))
+            .route("/report", web::post().to(pages::report))
+            .route("/history", web::get().to(pages::history_form))
+            .route("/history", web::post().to(pages::history))
+            .route("/staff", web::get().to(pages::staff_page))
+            .route("/staff", web::post().to(pages::staff_create))
+            .route("/staff/{id}/second-factor", web::post().to(pages::staff_reset))
+            .route("/staff/{id}/deactivate", web::post().to(pages::staff_deactivate))
+            .route("/keys", web::get().to(pages::keys_page))
+            .route("/register", web::get().to(pages::register_page))
+            .default_service(web::to(pages::not_found)),
+    );
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        // Changes with the binary only; a day is long enough.
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(STYLESHEET)
+}
+
+/// The security headers of every console response. Pages are `no-store`
+/// (they may show personal data); only the stylesheet may be cached.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    let fixed = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+/// `?lang=en` / `?lang=nl` on any console page sets the language cookie.
+async fn remember_language(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let chosen = query_lang(req.request());
+    let mut res = next.call(req).await?;
+    if let Some(lang) = chosen {
+        let cookie = Cookie::build(LANG_COOKIE, lang.code())
+            .path("/")
+            .secure(true)
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(res)
+}
+
+/// Why a console request ends in an error page (or the login page).
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// No valid session: to the login page.
+    LoginRequired { expired: bool },
+    /// A form without the right CSRF token, or from another site (403).
+    Csrf(Lang),
+    /// A failure of a shared service, as a page in `lang`.
+    Api(Lang, ApiError),
+}
+
+impl ConsoleError {
+    pub fn api(lang: Lang, err: ApiError) -> Self {
+        ConsoleError::Api(lang, err)
+    }
+}
+
+impl std::fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConsoleError::LoginRequired { .. } => f.write_str("login required"),
+            ConsoleError::Csrf(_) => f.write_str("CSRF check failed"),
+            ConsoleError::Api(_, err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "console/error.html")]
+struct ErrorPage {
+    chrome: pages::Chrome,
+    message: String,
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ConsoleError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            ConsoleError::Csrf(_) => StatusCode::FORBIDDEN,
+            ConsoleError::Api(_, err) => err.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (lang, message) = match self {
+            ConsoleError::LoginRequired { expired } => {
+                let target = if *expired {
+                    "/console/login?expired=1"
+                } else {
+                    "/console/login"
+                };
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .finish();
+            }
+            ConsoleError::Csrf(lang) => (*lang, lang.messages().error_csrf.to_owned()),
+            ConsoleError::Api(lang, err) => {
+                let t = lang.messages();
+                let message = match err {
+                    ApiError::NotFound => t.error_not_found.to_owned(),
+                    ApiError::Forbidden | ApiError::Unauthenticated(_) => t.error_forbidden.to_owned(),
+                    // The API's own words: they name the rule, never a value.
+                    ApiError::Malformed { .. } | ApiError::Invalid { .. } | ApiError::Conflict(_) => {
+                        format!("{} ({err})", t.error_bad_request)
+                    }
+                    ApiError::TooManyAttempts { .. } => t.login_rate_limited.to_owned(),
+                    ApiError::AuditUnavailable | ApiError::Unavailable => t.error_unavailable.to_owned(),
+                    ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => t.error_bad_request.to_owned(),
+                    ApiError::Internal(cause) => {
+                        tracing::error!(cause = %cause, "internal error on a console page");
+                        t.error_internal.to_owned()
+                    }
+                };
+                (*lang, message)
+            }
+        };
+        let page = ErrorPage {
+            chrome: pages::Chrome::anonymous(lang),
+            message,
+        };
+        html(self.status_code(), &page)
+    }
+}
+
+/// A rendered template as an HTML response with `status`.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(err) => {
+            tracing::error!(cause = %err, "console template failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("internal error")
+        }
+    }
+}

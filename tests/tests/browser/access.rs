@@ -1,0 +1,300 @@
+//! Who may open which console page, CSRF, security headers and bad input,
+//! over plain HTTPS (reqwest), as a script or an attacker would send it.
+
+use doorstroom_domain::{Outcome, Role};
+use doorstroom_tests::{MBO, OTHER_MBO, TestBroker};
+
+use crate::support::{ConsoleClient, bsn, student_applied};
+
+#[tokio::test]
+async fn every_console_response_carries_the_security_headers() {
+    TestBroker::on_every_backend(|broker| async move {
+        let console = ConsoleClient::new(&broker);
+        let page = console.get("/console/login").await;
+        assert_eq!(page.status, 200);
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            header("content-security-policy"),
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("cache-control"), "no-store");
+        assert!(header("strict-transport-security").starts_with("max-age="));
+        assert!(page.body.contains("<html lang=\"nl\">"));
+        assert!(!page.body.contains("<script"), "no JavaScript");
+
+        let css = console.get("/console/static/console.css").await;
+        assert_eq!(css.status, 200);
+        assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+        assert!(css.headers["cache-control"].to_str().unwrap().contains("max-age"));
+
+        // The session cookie's flags.
+        let fg = broker.create_staff("fg.headers", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        let login = console.login(&broker, &fg).await;
+        let cookie = login.headers["set-cookie"].to_str().unwrap().to_owned();
+        for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(flag), "{flag} in {cookie}");
+        }
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        // Only a hash of the session id is stored.
+        let session_id = console.session.as_ref().unwrap().split('=').nth(1).unwrap().to_owned();
+        assert!(
+            !String::from_utf8_lossy(&broker.database_dump()).contains(&session_id),
+            "the session id itself is not in the database"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_or_from_another_site_are_refused() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(812);
+        let fg = broker.create_staff("fg.csrf", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &fg).await;
+        let token = console.get("/console/audit").await.csrf();
+
+        let missing = console.post("/console/audit", &[("student_number", &student)]).await;
+        assert_eq!(missing.status, 403, "{}", missing.body);
+        assert!(missing.body.contains("Het formulier is verlopen"), "{}", missing.body);
+        let wrong = "0".repeat(token.len());
+        let forged = console
+            .post("/console/audit", &[("csrf", &wrong), ("student_number", &student)])
+            .await;
+        assert_eq!(forged.status, 403);
+        let cross_site = console
+            .post_raw(
+                "/console/audit",
+                serde_urlencoded::to_string([("csrf", token.as_str())]).unwrap(),
+                &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+            )
+            .await;
+        assert_eq!(cross_site.status, 403);
+        let logout_forged = console.post("/console/logout", &[("csrf", "nope")]).await;
+        assert_eq!(logout_forged.status, 403, "logout needs the token too");
+
+        // The right token works; nothing about the student was read before.
+        let before = broker
+            .audit_events()
+            .iter()
+            .filter(|e| e.action.name == "read_audit_log" && e.data_subject.is_some())
+            .count();
+        assert_eq!(before, 0, "refused forms read nothing");
+        let ok = console
+            .post("/console/audit", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+    })
+    .await;
+}
+
+/// A page, the fields posted to it, and the status and message expected.
+type BadInput<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
+#[tokio::test]
+async fn bad_form_input_gets_a_page_with_the_message_never_a_500() {
+    TestBroker::on_every_backend(|broker| async move {
+        let fg = broker.create_staff("fg.badinput", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &fg).await;
+        let token = console.get("/console/audit").await.csrf();
+
+        let cases: [BadInput; 6] = [
+            (
+                "/console/audit",
+                vec![("student_number", "12345")],
+                422,
+                "geen geldig BSN",
+            ),
+            (
+                "/console/audit",
+                vec![("institution", "XXXX")],
+                422,
+                "geen geldige BRIN",
+            ),
+            ("/console/audit", vec![("outcome", "maybe")], 422, "Kies een uitkomst"),
+            ("/console/audit", vec![("from", "31-12-2026")], 422, "JJJJ-MM-DD"),
+            (
+                "/console/audit",
+                vec![("from", "2027-02-01"), ("until", "2027-01-01")],
+                422,
+                "vóór de begindatum",
+            ),
+            ("/console/report", vec![("student_number", "")], 422, "Vul een BSN"),
+        ];
+        for (path, mut fields, status, message) in cases {
+            fields.push(("csrf", &token));
+            let page = console.post(path, &fields).await;
+            assert_eq!(page.status, status, "{path} {fields:?}: {}", page.body);
+            assert!(page.body.contains(message), "{message} in {}", page.body);
+            for (name, value) in &fields {
+                // A select cannot show a value it does not offer.
+                if !["csrf", "outcome"].contains(name) && !value.is_empty() {
+                    assert!(page.body.contains(&format!("value=\"{value}\"")), "{name} kept");
+                }
+            }
+        }
+        // A malformed form (a field twice), and an unknown export format:
+        // 400 pages.
+        let garbage = console
+            .post_raw("/console/audit", format!("csrf={token}&csrf={token}"), &[])
+            .await;
+        assert_eq!(garbage.status, 400, "{}", garbage.body);
+        assert!(
+            garbage.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let export = console
+            .post("/console/audit", &[("csrf", &token), ("export", "pdf")])
+            .await;
+        assert_eq!(export.status, 400);
+        // An unknown console page and a malformed staff id: 404 pages.
+        assert_eq!(console.get("/console/nope").await.status, 404);
+        let admin = broker.create_staff("admin.badinput", Role::InstitutionAdmin, Some(MBO));
+        let mut admin_console = ConsoleClient::new(&broker);
+        admin_console.login(&broker, &admin).await;
+        let admin_token = admin_console.get("/console/staff").await.csrf();
+        let page = admin_console
+            .post("/console/staff/not-a-uuid/deactivate", &[("csrf", &admin_token)])
+            .await;
+        assert_eq!(page.status, 404);
+        // A wrong password: 401 page, and past the limit 429.
+        let mut stranger = ConsoleClient::new(&broker);
+        stranger.session = None;
+        for _ in 0..broker.settings.auth.max_failures_per_account {
+            let page = stranger
+                .post(
+                    "/console/login",
+                    &[("username", "fg.badinput"), ("password", "wrong"), ("totp", "1")],
+                )
+                .await;
+            assert_eq!(page.status, 401);
+        }
+        let limited = stranger
+            .post(
+                "/console/login",
+                &[("username", "fg.badinput"), ("password", "wrong"), ("totp", "1")],
+            )
+            .await;
+        assert_eq!(limited.status, 429, "the API's rate limit applies to the console");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_intaker_and_another_institutions_privacy_officer_see_nothing_of_it() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(813);
+        student_applied(&broker, &student).await;
+
+        // The mbo's own privacy officer sees the student's events.
+        let own = broker.create_staff("fg.own", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &own).await;
+        let token = console.get("/console/audit").await.csrf();
+        let page = console
+            .post("/console/audit", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert!(page.body.contains("register_application"), "{}", page.body);
+
+        // Another mbo's privacy officer: the pages open, the rows do not.
+        let other = broker.create_staff("fg.other", Role::PrivacyOfficer, Some(OTHER_MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &other).await;
+        let token = console.get("/console/audit").await.csrf();
+        let page = console
+            .post("/console/audit", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("register_application"), "{}", page.body);
+        assert!(page.body.contains("id=\"no-events\""));
+        let report = console
+            .post("/console/report", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert_eq!(report.status, 200);
+        assert!(!report.body.contains("Verzorgende IG"), "{}", report.body);
+        assert!(!report.body.contains("register_application"));
+        let history = console
+            .post("/console/history", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert!(!history.body.contains("support_needs"), "{}", history.body);
+        // Staff and keys, as far as the policy lets a privacy officer read
+        // them, are their own institution's only.
+        let staff = console.get("/console/staff").await;
+        assert!(!staff.body.contains("fg.own"), "{}", staff.body);
+        assert!(staff.body.contains("fg.other"));
+        let keys = console.get("/console/keys").await;
+        assert!(
+            keys.body.contains(OTHER_MBO) && !keys.body.contains(MBO),
+            "{}",
+            keys.body
+        );
+
+        // An intaker: no console at all.
+        let intaker = broker.create_staff("intaker.console", Role::Intaker, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &intaker).await;
+        let home = console.get("/console/").await;
+        assert_eq!(home.status, 403);
+        assert!(home.body.contains("geen toegang"));
+        let token = home.csrf();
+        for path in ["/console/audit", "/console/staff", "/console/keys", "/console/register"] {
+            let page = console.get(path).await;
+            assert_eq!(page.status, 404, "{path}: {}", page.body);
+            assert!(!page.body.contains("register_application"));
+        }
+        for path in ["/console/audit", "/console/report", "/console/history"] {
+            let page = console
+                .post(path, &[("csrf", &token), ("student_number", &student)])
+                .await;
+            assert_eq!(page.status, 404, "{path}: {}", page.body);
+            assert!(!page.body.contains("Verzorgende IG"));
+        }
+        // The refusals are on the record as denied accesses.
+        let intaker_id = intaker.id.clone();
+        let denied = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.actor.id.as_deref() == Some(intaker_id.as_str()) && e.outcome == Outcome::Denied)
+            .count();
+        assert!(denied >= 4, "denied page views audited: {denied}");
+
+        // A deactivated account's session ends at once.
+        let admin = broker.create_staff("admin.deact", Role::InstitutionAdmin, Some(MBO));
+        let mut admin_console = ConsoleClient::new(&broker);
+        admin_console.login(&broker, &admin).await;
+        let fg_id = own.id.clone();
+        let token = admin_console.get("/console/staff").await.csrf();
+        let mut fg_console = ConsoleClient::new(&broker);
+        fg_console.login(&broker, &own).await;
+        assert_eq!(fg_console.get("/console/audit").await.status, 200);
+        let page = admin_console
+            .post(&format!("/console/staff/{fg_id}/deactivate"), &[("csrf", &token)])
+            .await;
+        // An institution admin may not manage privacy officers.
+        assert_eq!(page.status, 404, "{}", page.body);
+        let admin_api = broker.staff("broker.admin", Role::BrokerAdmin, None).await;
+        let (status, _) = admin_api
+            .send(reqwest::Method::POST, &format!("/v1/staff/{fg_id}/deactivate"), None)
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 200);
+        let after = fg_console.get("/console/audit").await;
+        assert_eq!(after.status, 303);
+        assert_eq!(after.location(), Some("/console/login?expired=1"));
+    })
+    .await;
+}
