@@ -298,3 +298,95 @@ async fn an_intaker_and_another_institutions_privacy_officer_see_nothing_of_it()
     })
     .await;
 }
+
+#[tokio::test]
+async fn broker_staff_use_the_console_across_institutions_and_admins_only_within_theirs() {
+    TestBroker::on_every_backend(|broker| async move {
+        // The broker admin creates an admin for 27GH and reads its keys.
+        let admin = broker.create_staff("admin.broker", Role::BrokerAdmin, None);
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &admin).await;
+        let home = console.get("/console/").await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("/console/staff") && !home.body.contains("/console/audit"));
+        let token = home.csrf();
+        let created = console
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", token.as_str()),
+                    ("username", "beheer.27gh"),
+                    ("display_name", "Beheer 27GH"),
+                    ("role", "institution_admin"),
+                    ("institution", OTHER_MBO),
+                ],
+            )
+            .await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert!(created.body.contains("id=\"initial-password\""));
+        let keys = console.get(&format!("/console/keys?institution={OTHER_MBO}")).await;
+        assert_eq!(keys.status, 200);
+        assert!(keys.body.contains("id=\"keys\"") && keys.body.contains(OTHER_MBO));
+        let audit = console.get("/console/audit").await;
+        assert_eq!(audit.status, 403, "broker admins do not read the audit log");
+
+        // An institution admin may not create a privacy officer, nor an
+        // account for another institution.
+        let mbo_admin = broker.create_staff("admin.25lx", Role::InstitutionAdmin, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &mbo_admin).await;
+        let page = console.get("/console/staff").await;
+        assert!(!page.body.contains("value=\"privacy_officer\""), "not offered");
+        assert!(
+            !page.body.contains("beheer.27gh"),
+            "another institution's account is not listed"
+        );
+        let token = page.csrf();
+        let refused = console
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", token.as_str()),
+                    ("username", "fg.nieuw"),
+                    ("display_name", "FG Nieuw"),
+                    ("role", "privacy_officer"),
+                    ("institution", OTHER_MBO),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("Kies een rol"));
+        let sneaky = console
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", token.as_str()),
+                    ("username", "intaker.sneaky"),
+                    ("display_name", "Sneaky"),
+                    ("role", "intaker"),
+                    ("institution", OTHER_MBO),
+                ],
+            )
+            .await;
+        assert_eq!(sneaky.status, 200, "{}", sneaky.body);
+        let listed = console.get("/console/staff").await;
+        let row_start = listed.body.find("data-username=\"intaker.sneaky\"").expect("created");
+        assert!(
+            listed.body[row_start..].split("</tr>").next().unwrap().contains(MBO),
+            "created in the admin's own institution, whatever was posted"
+        );
+
+        // The broker's privacy officer sees every institution's events.
+        let student = bsn(814);
+        student_applied(&broker, &student).await;
+        let fg = broker.create_staff("fg.broker.console", Role::PrivacyOfficer, None);
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &fg).await;
+        let token = console.get("/console/audit").await.csrf();
+        let page = console
+            .post("/console/audit", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert!(page.body.contains("register_application") && page.body.contains("record_inspection"));
+    })
+    .await;
+}

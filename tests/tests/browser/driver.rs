@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use doorstroom_tests::TestBroker;
+use fantoccini::actions::InputSource;
 use fantoccini::{Client, ClientBuilder, Locator};
 use openssl::sha::sha256;
 use openssl::x509::X509;
@@ -173,6 +174,27 @@ impl Browser {
             .for_element(Locator::Css("main"))
             .await
             .unwrap_or_else(|e| panic!("the page after {css}: {e}"));
+    }
+
+    /// Presses Tab `n` times from the top of the page and names each element
+    /// that got the focus (its id, else its class).
+    pub async fn tab_order(&self, n: usize) -> Vec<String> {
+        let mut names = Vec::new();
+        for _ in 0..n {
+            let actions = fantoccini::actions::KeyActions::new("keyboard".into())
+                .then(fantoccini::actions::KeyAction::Down {
+                    value: fantoccini::key::Key::Tab.into(),
+                })
+                .then(fantoccini::actions::KeyAction::Up {
+                    value: fantoccini::key::Key::Tab.into(),
+                });
+            self.client.perform_actions(actions).await.expect("Tab");
+            let focused = self.client.active_element().await.expect("focused element");
+            let id = focused.attr("id").await.expect("id").filter(|s| !s.is_empty());
+            let class = focused.attr("class").await.expect("class").unwrap_or_default();
+            names.push(id.unwrap_or(class));
+        }
+        names
     }
 
     /// The visible text of the element matching `css`.

@@ -41,6 +41,10 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         let login_page = browser.body_text().await;
         assert!(login_page.contains("Inloggen"), "Dutch by default: {login_page}");
         browser.screenshot("01-login").await;
+        // Keyboard: the first Tab reaches the skip link, the next ones the
+        // language switch and then the first field.
+        let order = browser.tab_order(3).await;
+        assert_eq!(order, ["skip", "lang", "username"], "tab order");
         // A wrong code: the form again, the username kept, no session.
         browser.fill("username", &fg.username).await;
         browser.fill("password", &fg.password).await;

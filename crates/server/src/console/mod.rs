@@ -215,6 +215,13 @@ impl ResponseError for ConsoleError {
 }
 
 /// A rendered template as an HTML response with `status`.
+///
+/// Rendered with askama directly rather than through `askama_web`'s actix
+/// responder: that one always answers 200, while the console answers the
+/// same templates with 401, 403, 404, 422 or 429 too, and renders error
+/// pages in [`ResponseError::error_response`], where there is no request to
+/// respond to. A template that fails to render is logged and answered with a
+/// bare 500, as askama_web would.
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)

@@ -140,11 +140,12 @@ fn institution_or_stand_in(principal: &Principal) -> Option<Brin> {
     principal.institution().cloned().or_else(|| Brin::parse("00AA").ok())
 }
 
-/// An intaker account of the user's own institution: what "may manage
-/// staff" is asked about.
+/// An intaker account of the user's own institution (broker staff: of the
+/// stand-in; an intaker always has one): what "may manage staff" is asked
+/// about.
 fn intaker_of(principal: &Principal) -> Resource {
     Resource::StaffAccount {
-        institution: principal.institution().cloned(),
+        institution: institution_or_stand_in(principal),
         role: Role::Intaker,
     }
 }
