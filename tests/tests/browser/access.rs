@@ -390,3 +390,46 @@ async fn broker_staff_use_the_console_across_institutions_and_admins_only_within
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_log_badge_turns_red_when_the_stored_log_no_longer_matches_its_checkpoint() {
+    use diesel::connection::SimpleConnection;
+    use doorstroom_tests::TestBackend;
+
+    TestBroker::on_every_backend(|broker| async move {
+        student_applied(&broker, &bsn(815)).await;
+        let broker_fg = broker.staff("fg.badge", Role::PrivacyOfficer, None).await;
+        let (status, _) = broker_fg
+            .send(reqwest::Method::POST, "/v1/audit/checkpoint", None)
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 200);
+        let fg = broker.create_staff("fg.badge.mbo", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &fg).await;
+        let page = console.get("/console/audit").await;
+        assert!(page.body.contains("class=\"badge ok\""), "{}", page.body);
+        assert!(page.body.contains("geverifieerd") && !page.body.contains("NIET geverifieerd"));
+
+        // Someone with database access rewrites the stored tree.
+        let tamper = match broker.backend {
+            TestBackend::Sqlite => {
+                "DROP TRIGGER audit_hashes_no_update; \
+                 UPDATE audit_hashes SET hash = (SELECT hash FROM audit_hashes WHERE idx = 0) WHERE idx > 0;"
+            }
+            TestBackend::Postgres => {
+                "ALTER TABLE audit_hashes DISABLE TRIGGER USER; \
+                 UPDATE audit_hashes SET hash = (SELECT hash FROM audit_hashes WHERE idx = 0) WHERE idx > 0;"
+            }
+        };
+        broker
+            .store
+            .write(|c| -> Result<(), doorstroom_store::StoreError> { Ok(c.batch_execute(tamper)?) })
+            .unwrap();
+        let page = console.get("/console/audit").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("class=\"badge bad\""), "{}", page.body);
+        assert!(page.body.contains("NIET geverifieerd"), "{}", page.body);
+    })
+    .await;
+}

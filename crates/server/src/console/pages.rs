@@ -403,10 +403,12 @@ struct EventRow {
 }
 
 /// The badge: the latest signed checkpoint and whether the log as stored
-/// now still matches it.
+/// now still matches it (`verified`); `failed` when that could not even be
+/// computed (hashes missing), which is shown as not verified.
 struct Badge {
     checkpoint: Option<(i64, String)>,
     verified: bool,
+    failed: bool,
 }
 
 #[derive(Template)]
@@ -443,14 +445,25 @@ async fn badge(state: &web::Data<AppState>) -> Badge {
         Ok(Ok(Some((size, at, verified)))) => Badge {
             checkpoint: Some((size, when(&at))),
             verified,
+            failed: false,
         },
         Ok(Ok(None)) => Badge {
             checkpoint: None,
             verified: false,
+            failed: false,
         },
-        _ => Badge {
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "audit log badge: the log could not be checked");
+            Badge {
+                checkpoint: None,
+                verified: false,
+                failed: true,
+            }
+        }
+        Err(_) => Badge {
             checkpoint: None,
             verified: false,
+            failed: true,
         },
     }
 }
