@@ -29,6 +29,7 @@ async fn log_out(browser: &Browser) {
 
 #[tokio::test]
 async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
+    doorstroom_tests::capture_logs();
     TestBroker::on_every_backend(|broker| async move {
         let label = format!("fg-{}", broker.backend.name());
         let student = bsn(811);
@@ -203,6 +204,19 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         assert!(browser.body_text().await.contains("sessie is verlopen"));
         browser.screenshot("08-expired").await;
         browser.close().await;
+
+        // The number typed into the forms is in no log line and nowhere in
+        // the database.
+        let logs = doorstroom_tests::captured_logs();
+        assert!(!logs.is_empty(), "logs were captured");
+        assert!(
+            !String::from_utf8_lossy(&logs).contains(&student),
+            "no student number in the logs"
+        );
+        assert!(
+            !String::from_utf8_lossy(&broker.database_dump()).contains(&student),
+            "no student number in the database"
+        );
     })
     .await;
 }
