@@ -1,0 +1,340 @@
+//! The audit log: filters, paging, CSV/JSON export and the log badge.
+
+use super::*;
+
+/// Rows shown per page; an export holds up to the API's maximum.
+const PAGE_SIZE: i64 = 50;
+const EXPORT_SIZE: i64 = 1000;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    student_number: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    institution: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    export: String,
+}
+
+/// Messages next to the fields of the audit form.
+#[derive(Default)]
+struct AuditErrors {
+    student_number: Option<&'static str>,
+    institution: Option<&'static str>,
+    outcome: Option<&'static str>,
+    from: Option<&'static str>,
+    until: Option<&'static str>,
+}
+
+impl AuditErrors {
+    fn any(&self) -> bool {
+        self.student_number.is_some()
+            || self.institution.is_some()
+            || self.outcome.is_some()
+            || self.from.is_some()
+            || self.until.is_some()
+    }
+}
+
+pub(super) struct EventRow {
+    pub(super) seq: i64,
+    pub(super) time: String,
+    pub(super) actor: String,
+    pub(super) actor_id: String,
+    pub(super) action: String,
+    pub(super) resource: String,
+    pub(super) subject: String,
+    pub(super) purpose: String,
+    pub(super) outcome: String,
+    pub(super) denied: bool,
+}
+
+/// The badge: the latest signed checkpoint and whether the log as stored
+/// now still matches it (`verified`); `failed` when that could not even be
+/// computed (hashes missing), which is shown as not verified.
+struct Badge {
+    checkpoint: Option<(i64, String)>,
+    verified: bool,
+    failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    form: AuditForm,
+    errors: AuditErrors,
+    rows: Vec<EventRow>,
+    searched: bool,
+    next_after: Option<i64>,
+    badge: Badge,
+    outcomes: [&'static str; 4],
+}
+
+/// Checks the latest checkpoint on each view: its signature is the
+/// broker's, and the stored tree at its size has its root hash (a few
+/// stored hashes, not the whole log). The whole log is verified at start
+/// (the broker refuses to start otherwise) and by `doorstroom audit verify`.
+async fn badge(state: &web::Data<AppState>) -> Badge {
+    let st = state.clone();
+    let checked = web::block(move || {
+        st.store.read(|conn| {
+            let Some(latest) = merkle::latest_checkpoint(conn)? else {
+                return Ok::<_, doorstroom_store::StoreError>(None);
+            };
+            let signed = st.checkpoints.signed(&latest.signed_note, latest.size, &latest.root);
+            let matches = merkle::tree_hash(conn, latest.size)? == latest.root;
+            Ok(Some((latest.size, latest.created_at, signed && matches)))
+        })
+    })
+    .await;
+    match checked {
+        Ok(Ok(Some((size, at, verified)))) => Badge {
+            checkpoint: Some((size, when(&at))),
+            verified,
+            failed: false,
+        },
+        Ok(Ok(None)) => Badge {
+            checkpoint: None,
+            verified: false,
+            failed: false,
+        },
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "audit log badge: the log could not be checked");
+            Badge {
+                checkpoint: None,
+                verified: false,
+                failed: true,
+            }
+        }
+        Err(_) => Badge {
+            checkpoint: None,
+            verified: false,
+            failed: true,
+        },
+    }
+}
+
+/// The day `raw` (YYYY-MM-DD) starts in the Netherlands, as UTC.
+fn day_start(raw: &str) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()?;
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    Amsterdam
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The form as the API's search, or the messages next to its fields.
+fn audit_search(form: &AuditForm, t: &'static Messages, limit: i64) -> Result<AuditSearch, AuditErrors> {
+    let mut errors = AuditErrors::default();
+    let text = |raw: &str| Some(raw.trim().to_owned()).filter(|s| !s.is_empty());
+    let student = text(&form.student_number).map(|raw| student_number(&raw, t));
+    let student = match student {
+        Some(Ok(n)) => Some(n),
+        Some(Err(message)) => {
+            errors.student_number = Some(message);
+            None
+        }
+        None => None,
+    };
+    let institution = match text(&form.institution) {
+        Some(raw) => match Brin::parse(&raw) {
+            Ok(b) => Some(b),
+            Err(_) => {
+                errors.institution = Some(t.institution_invalid);
+                None
+            }
+        },
+        None => None,
+    };
+    let outcome = match text(&form.outcome) {
+        Some(raw) => match Outcome::parse(&raw) {
+            Ok(o) => Some(o),
+            Err(_) => {
+                errors.outcome = Some(t.outcome_invalid);
+                None
+            }
+        },
+        None => None,
+    };
+    let from = match text(&form.from) {
+        Some(raw) => {
+            let parsed = day_start(&raw);
+            if parsed.is_none() {
+                errors.from = Some(t.date_invalid);
+            }
+            parsed
+        }
+        None => None,
+    };
+    // "Until" is inclusive: up to the start of the next day.
+    let until = match text(&form.until) {
+        Some(raw) => {
+            let parsed = day_start(&raw).map(|d| d + chrono::Duration::days(1));
+            if parsed.is_none() {
+                errors.until = Some(t.date_invalid);
+            }
+            parsed
+        }
+        None => None,
+    };
+    if let (Some(f), Some(u)) = (from, until)
+        && f >= u
+    {
+        errors.until = Some(t.period_invalid);
+    }
+    let after = text(&form.after).and_then(|raw| raw.parse::<i64>().ok());
+    if errors.any() {
+        return Err(errors);
+    }
+    Ok(AuditSearch {
+        student_number: student,
+        actor: text(&form.actor),
+        institution,
+        action: text(&form.action),
+        outcome,
+        from,
+        until,
+        after,
+        limit: Some(limit),
+    })
+}
+
+pub(super) fn event_rows(page: &EventPage) -> Vec<EventRow> {
+    page.events
+        .iter()
+        .map(|e| {
+            let ev = &e.event;
+            let mut actor = ev.actor.kind.to_string();
+            if let Some(b) = &ev.actor.institution {
+                actor.push_str(&format!(" {b}"));
+            }
+            EventRow {
+                seq: e.seq,
+                time: when(&ev.time),
+                actor,
+                actor_id: ev.actor.id.clone().unwrap_or_default(),
+                action: ev.action.name.clone(),
+                resource: match &ev.resource.id {
+                    Some(id) => format!("{} {id}", ev.resource.kind),
+                    None => ev.resource.kind.clone(),
+                },
+                subject: ev.data_subject.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                purpose: ev.purpose.to_string(),
+                outcome: ev.outcome.to_string(),
+                denied: ev.outcome != Outcome::Success,
+            }
+        })
+        .collect()
+}
+
+async fn render_audit(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    form: AuditForm,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = user.lang.messages();
+    let page_of = |form: AuditForm, errors, rows, searched, next_after, badge| AuditPage {
+        chrome: Chrome::of(user, "/console/audit"),
+        form,
+        errors,
+        rows,
+        searched,
+        next_after,
+        badge,
+        outcomes: ["success", "denied", "unauthenticated", "rejected"],
+    };
+    let search = match audit_search(&form, t, PAGE_SIZE) {
+        Ok(search) => search,
+        Err(errors) => {
+            let badge = badge(state).await;
+            return Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page_of(form, errors, Vec::new(), false, None, badge),
+            ));
+        }
+    };
+    let result = search_log(state, &user.caller, search)
+        .await
+        .map_err(|e| user.fail(e))?;
+    let badge = badge(state).await;
+    let rows = event_rows(&result);
+    Ok(ok(&page_of(
+        form,
+        AuditErrors::default(),
+        rows,
+        true,
+        result.next_after,
+        badge,
+    )))
+}
+
+/// The audit log's first page in the user's scope (an audited search).
+pub async fn audit_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+    render_audit(&state, &user, AuditForm::default()).await
+}
+
+/// A search, a further page or an export (the `export` button).
+pub async fn audit_search_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let form: AuditForm = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let export = match form.export.as_str() {
+        "" => None,
+        "csv" => Some(true),
+        "json" => Some(false),
+        _ => {
+            return Err(user.fail(ApiError::Malformed {
+                detail: "export: must be csv or json".into(),
+                pointer: None,
+            }));
+        }
+    };
+    let Some(csv) = export else {
+        return render_audit(&state, &user, form).await;
+    };
+    let t = user.lang.messages();
+    let search = match audit_search(&form, t, EXPORT_SIZE) {
+        Ok(search) => search,
+        Err(_) => return render_audit(&state, &user, form).await,
+    };
+    let page = search_log(&state, &user.caller, search)
+        .await
+        .map_err(|e| user.fail(e))?;
+    let (body, content_type, name) = if csv {
+        (
+            to_csv(&page).map_err(|e| user.fail(e))?,
+            "text/csv; charset=utf-8",
+            "audit.csv",
+        )
+    } else {
+        (
+            serde_json::to_string_pretty(&page).map_err(|e| user.fail(ApiError::Internal(e.to_string())))?,
+            "application/json",
+            "audit.json",
+        )
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .body(body))
+}

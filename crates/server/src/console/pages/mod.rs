@@ -1,0 +1,246 @@
+//! The console's pages, one module per subject. Each handler parses its
+//! form, calls the service function the API uses (so the access is
+//! authorized and audited the same way) and renders the result. This module
+//! holds what they share: the page chrome and menu, formatting and form
+//! parsing.
+
+mod audit;
+mod keys;
+mod login;
+mod register;
+mod staff;
+mod students;
+
+pub use audit::{audit_page, audit_search_page};
+pub use keys::keys_page;
+pub use login::{login, login_form, logout};
+pub use register::register_page;
+pub use staff::{staff_create, staff_deactivate, staff_page, staff_reset};
+pub use students::{history, history_form, report, report_form};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Amsterdam;
+use doorstroom_domain::{
+    Action, Brin, Decision, Outcome, Password, Principal, Resource, Role, StaffId, StaffStatus, StudentNumber,
+    Username, authorize,
+};
+use doorstroom_store::{console_sessions, merkle};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::i18n::{Lang, Messages};
+use super::session::{self, ConsoleUser, same_origin, session_cookie};
+use super::{ConsoleError, html};
+use crate::error::ApiError;
+use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
+use crate::handlers::consents::{History, consent_history};
+use crate::handlers::institutions::{certificates_of, keys_of};
+use crate::handlers::register::processing_register;
+use crate::handlers::report::{SubjectReport, report_for};
+use crate::handlers::staff::{
+    CreateStaff, Enrolment, LoginAttempt, StaffView, check_login, create_account, deactivate_account, list_accounts,
+    reset_account_second_factor,
+};
+use crate::state::AppState;
+
+// ---------------------------------------------------------------- chrome
+
+/// One entry of the navigation.
+pub struct MenuItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every page shows around its content: language, user, menu.
+pub struct Chrome {
+    pub t: &'static Messages,
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub menu: Vec<MenuItem>,
+}
+
+impl Chrome {
+    pub fn anonymous(lang: Lang) -> Chrome {
+        Chrome {
+            t: lang.messages(),
+            lang: lang.code(),
+            other_lang: lang.other().code(),
+            user: None,
+            csrf: String::new(),
+            menu: Vec::new(),
+        }
+    }
+
+    fn of(user: &ConsoleUser, current: &str) -> Chrome {
+        let mut menu = menu(&user.caller.principal, user.lang.messages());
+        for item in &mut menu {
+            item.current = item.href == current;
+        }
+        Chrome {
+            t: user.lang.messages(),
+            lang: user.lang.code(),
+            other_lang: user.lang.other().code(),
+            user: Some(format!(
+                "{} ({})",
+                user.account.display_name,
+                user.account.username.as_str()
+            )),
+            csrf: user.csrf.clone(),
+            menu,
+        }
+    }
+}
+
+/// The resource that an action on "my own scope" is asked about: the
+/// user's institution, or the broker for broker staff.
+fn own_scope(principal: &Principal) -> Resource {
+    principal
+        .institution()
+        .cloned()
+        .map(Resource::Institution)
+        .unwrap_or(Resource::Broker)
+}
+
+fn allowed(principal: &Principal, action: Action, resource: &Resource) -> bool {
+    matches!(authorize(principal, action, resource), Decision::Allow)
+}
+
+/// The pages the domain's policy lets this user use. Only navigation: each
+/// page's access is decided again (and audited) when it is opened.
+pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
+    let scope = own_scope(principal);
+    // Credentials always belong to an institution; broker staff may name
+    // any, so the policy is asked about a stand-in.
+    let credentials = institution_or_stand_in(principal).map(Resource::Institution);
+    let mut items: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut add = |href, label| items.push((href, label));
+    if allowed(principal, Action::ReadAuditLog, &scope) {
+        add("/console/audit", t.nav_audit);
+        add("/console/report", t.nav_report);
+    }
+    if allowed(principal, Action::ReadConsentHistory, &scope) {
+        add("/console/history", t.nav_history);
+    }
+    let manages_staff = allowed(principal, Action::ListStaff, &scope)
+        && allowed(principal, Action::ManageStaff, &intaker_of(principal));
+    if manages_staff {
+        add("/console/staff", t.nav_staff);
+    }
+    if manages_staff && credentials.is_some_and(|c| allowed(principal, Action::ManageKeys, &c)) {
+        add("/console/keys", t.nav_keys);
+    }
+    if !items.is_empty() {
+        items.push(("/console/register", t.nav_register));
+    }
+    items
+        .into_iter()
+        .map(|(href, label)| MenuItem {
+            href,
+            label,
+            current: false,
+        })
+        .collect()
+}
+
+/// The user's institution, or for broker staff (who may act on any
+/// institution) a stand-in that the policy is asked about instead: a
+/// well-formed code that the policy does not look up.
+fn institution_or_stand_in(principal: &Principal) -> Option<Brin> {
+    principal.institution().cloned().or_else(|| Brin::parse("00AA").ok())
+}
+
+/// An intaker account of the user's own institution (broker staff: of the
+/// stand-in; an intaker always has one): what "may manage staff" is asked
+/// about.
+fn intaker_of(principal: &Principal) -> Resource {
+    Resource::StaffAccount {
+        institution: institution_or_stand_in(principal),
+        role: Role::Intaker,
+    }
+}
+
+// ------------------------------------------------------------ formatting
+
+fn when(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M:%S").to_string()
+}
+
+fn when_opt(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref().map(when).unwrap_or_else(|| "—".into())
+}
+
+fn role_label(t: &Messages, role: Role) -> &'static str {
+    match role {
+        Role::Intaker => t.role_intaker,
+        Role::InstitutionAdmin => t.role_institution_admin,
+        Role::PrivacyOfficer => t.role_privacy_officer,
+        Role::BrokerAdmin => t.role_broker_admin,
+    }
+}
+
+/// A form body, parsed leniently (every field a string, unknown fields such
+/// as the submit button ignored); only a body that is not a form is a 400.
+fn parse_form<T: DeserializeOwned>(lang: Lang, body: &[u8]) -> Result<T, ConsoleError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| {
+        ConsoleError::api(
+            lang,
+            ApiError::Malformed {
+                detail: "form: malformed (a field given twice, or not a form body)".into(),
+                pointer: None,
+            },
+        )
+    })
+}
+
+/// A student number as typed: a BSN or an onderwijsnummer (the two sets are
+/// disjoint, so the kind follows from the number).
+fn student_number(raw: &str, t: &Messages) -> Result<StudentNumber, &'static str> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(t.student_number_required);
+    }
+    StudentNumber::bsn(raw)
+        .or_else(|_| StudentNumber::onderwijsnummer(raw))
+        .map_err(|_| t.student_number_invalid)
+}
+
+fn ok(page: &impl Template) -> HttpResponse {
+    html(StatusCode::OK, page)
+}
+
+/// A form that carries nothing but its CSRF token (logout, staff actions).
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+// ------------------------------------------------------------------ home
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    chrome: Chrome,
+}
+
+pub async fn home(user: ConsoleUser) -> HttpResponse {
+    let chrome = Chrome::of(&user, "/console/");
+    // Intakers (and any role without a console page) are told so.
+    let status = if chrome.menu.is_empty() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::OK
+    };
+    html(status, &HomePage { chrome })
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+    Err(ConsoleError::api(Lang::of(&req), ApiError::NotFound))
+}

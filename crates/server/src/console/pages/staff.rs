@@ -1,0 +1,335 @@
+//! Staff accounts of the admin's institution (broker admins: all):
+//! create, reset the second factor, deactivate.
+
+use super::*;
+
+struct StaffRow {
+    id: String,
+    username: String,
+    name: String,
+    role: &'static str,
+    institution: String,
+    active: bool,
+    status: &'static str,
+}
+
+/// What a create or reset shows once.
+struct Shown {
+    username: String,
+    password: Option<String>,
+    totp_secret: String,
+    totp_uri: String,
+}
+
+#[derive(Default)]
+struct StaffErrors {
+    username: Option<&'static str>,
+    display_name: Option<&'static str>,
+    role: Option<&'static str>,
+    institution: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+struct StaffForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    institution: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/staff.html")]
+struct StaffPage {
+    chrome: Chrome,
+    rows: Vec<StaffRow>,
+    /// Broker staff name the institution of a new account.
+    broker_scope: bool,
+    roles: Vec<(&'static str, &'static str)>,
+    form: StaffForm,
+    errors: StaffErrors,
+    shown: Option<Shown>,
+    notice: Option<&'static str>,
+}
+
+fn staff_rows(t: &Messages, views: Vec<StaffView>) -> Vec<StaffRow> {
+    views
+        .into_iter()
+        .map(|v| StaffRow {
+            id: v.id.to_string(),
+            username: v.username,
+            name: v.display_name,
+            role: role_label(t, v.role),
+            institution: v.institution.unwrap_or_else(|| "—".into()),
+            active: v.status == StaffStatus::Active,
+            status: match v.status {
+                StaffStatus::Active => t.status_active,
+                StaffStatus::Deactivated => t.status_deactivated,
+            },
+        })
+        .collect()
+}
+
+/// The roles this user may create accounts of, as the policy says.
+fn creatable_roles(principal: &Principal, t: &Messages) -> Vec<(&'static str, &'static str)> {
+    [
+        Role::Intaker,
+        Role::InstitutionAdmin,
+        Role::PrivacyOfficer,
+        Role::BrokerAdmin,
+    ]
+    .into_iter()
+    .filter(|role| {
+        let institution = match role {
+            Role::BrokerAdmin => None,
+            _ => institution_or_stand_in(principal),
+        };
+        allowed(
+            principal,
+            Action::CreateStaff,
+            &Resource::StaffAccount {
+                institution,
+                role: *role,
+            },
+        )
+    })
+    .map(|role| (role.as_str(), role_label(t, role)))
+    .collect()
+}
+
+async fn render_staff(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    status: StatusCode,
+    form: StaffForm,
+    errors: StaffErrors,
+    shown: Option<Shown>,
+    notice: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = user.lang.messages();
+    let own = user.account.institution.clone();
+    let views = list_accounts(state, &user.caller, own.clone())
+        .await
+        .map_err(|e| user.fail(e))?;
+    Ok(html(
+        status,
+        &StaffPage {
+            chrome: Chrome::of(user, "/console/staff"),
+            rows: staff_rows(t, views),
+            broker_scope: own.is_none(),
+            roles: creatable_roles(&user.caller.principal, t),
+            form,
+            errors,
+            shown,
+            notice,
+        },
+    ))
+}
+
+pub async fn staff_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+    render_staff(
+        &state,
+        &user,
+        StatusCode::OK,
+        StaffForm::default(),
+        StaffErrors::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+/// 20 random characters: the initial password, shown once.
+fn initial_password() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 15];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn totp_secret_of(uri: &str) -> String {
+    uri.split_once('?')
+        .map(|(_, q)| q)
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "secret")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn shown(enrolment: &Enrolment, password: Option<String>) -> Shown {
+    Shown {
+        username: enrolment.account.username.clone(),
+        password,
+        totp_secret: totp_secret_of(&enrolment.totp_uri),
+        totp_uri: enrolment.totp_uri.clone(),
+    }
+}
+
+pub async fn staff_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let form: StaffForm = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let t = user.lang.messages();
+    let mut errors = StaffErrors::default();
+    let username = Username::parse(&form.username)
+        .map_err(|_| errors.username = Some(t.username_invalid))
+        .ok();
+    let display_name = doorstroom_domain::short_text("display_name", &form.display_name)
+        .map_err(|_| errors.display_name = Some(t.display_name_invalid))
+        .ok();
+    let role = Role::parse(&form.role).ok().filter(|r| {
+        creatable_roles(&user.caller.principal, t)
+            .iter()
+            .any(|(code, _)| *code == r.as_str())
+    });
+    if role.is_none() {
+        errors.role = Some(t.role_invalid);
+    }
+    // Institution staff create accounts of their own institution.
+    let institution = match &user.account.institution {
+        Some(own) => Some(own.clone()),
+        None if form.institution.trim().is_empty() => None,
+        None => Brin::parse(form.institution.trim())
+            .map_err(|_| errors.institution = Some(t.institution_invalid))
+            .ok(),
+    };
+    let (Some(username), Some(display_name), Some(role)) = (username, display_name, role) else {
+        return render_staff(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            errors,
+            None,
+            None,
+        )
+        .await;
+    };
+    if errors.institution.is_some() {
+        return render_staff(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            errors,
+            None,
+            None,
+        )
+        .await;
+    }
+    let password = initial_password();
+    let Ok(parsed_password) = Password::parse(&password) else {
+        return Err(user.fail(ApiError::Internal("generated password rejected".into())));
+    };
+    let request = CreateStaff {
+        username,
+        display_name,
+        role,
+        institution,
+        password: parsed_password,
+    };
+    match create_account(&state, &user.caller, request).await {
+        Ok(enrolment) => {
+            let shown = shown(&enrolment, Some(password));
+            render_staff(
+                &state,
+                &user,
+                StatusCode::OK,
+                StaffForm::default(),
+                StaffErrors::default(),
+                Some(shown),
+                None,
+            )
+            .await
+        }
+        Err(ApiError::Conflict(_)) => {
+            errors.username = Some(t.username_taken);
+            render_staff(&state, &user, StatusCode::CONFLICT, form, errors, None, None).await
+        }
+        Err(ApiError::Invalid { pointer, .. }) => {
+            match pointer.as_deref() {
+                Some("/institution") => errors.institution = Some(t.institution_invalid),
+                Some("/display_name") => errors.display_name = Some(t.display_name_invalid),
+                _ => errors.role = Some(t.role_invalid),
+            }
+            render_staff(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
+                None,
+            )
+            .await
+        }
+        Err(err) => Err(user.fail(err)),
+    }
+}
+
+fn staff_id(user: &ConsoleUser, raw: &str) -> Result<StaffId, ConsoleError> {
+    raw.parse::<StaffId>().map_err(|_| user.fail(ApiError::NotFound))
+}
+
+pub async fn staff_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let form: CsrfOnly = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let id = staff_id(&user, &path)?;
+    let enrolment = reset_account_second_factor(&state, &user.caller, id)
+        .await
+        .map_err(|e| user.fail(e))?;
+    render_staff(
+        &state,
+        &user,
+        StatusCode::OK,
+        StaffForm::default(),
+        StaffErrors::default(),
+        Some(shown(&enrolment, None)),
+        None,
+    )
+    .await
+}
+
+pub async fn staff_deactivate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let form: CsrfOnly = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let id = staff_id(&user, &path)?;
+    deactivate_account(&state, &user.caller, id)
+        .await
+        .map_err(|e| user.fail(e))?;
+    let t = user.lang.messages();
+    render_staff(
+        &state,
+        &user,
+        StatusCode::OK,
+        StaffForm::default(),
+        StaffErrors::default(),
+        None,
+        Some(t.deactivated_done),
+    )
+    .await
+}

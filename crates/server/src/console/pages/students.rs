@@ -1,0 +1,242 @@
+//! Per-student pages: the art. 15 report and the consent and inspection
+//! history. The student number is posted, never put in a URL.
+
+use super::audit::{EventRow, event_rows};
+use super::*;
+
+#[derive(Deserialize, Default)]
+struct StudentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    student_number: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/student_form.html")]
+struct StudentFormPage {
+    chrome: Chrome,
+    title: &'static str,
+    intro: &'static str,
+    button: &'static str,
+    action: &'static str,
+    error: Option<&'static str>,
+    /// What was typed, shown again with the error.
+    value: String,
+}
+
+fn student_form_page(user: &ConsoleUser, report: bool, error: Option<&'static str>, value: String) -> StudentFormPage {
+    let t = user.lang.messages();
+    let (href, title, intro, button) = if report {
+        ("/console/report", t.report_title, t.report_intro, t.report_button)
+    } else {
+        ("/console/history", t.history_title, t.history_intro, t.history_button)
+    };
+    StudentFormPage {
+        chrome: Chrome::of(user, href),
+        title,
+        intro,
+        button,
+        action: href,
+        error,
+        value,
+    }
+}
+
+/// The posted student number, or the form again with the message (422).
+fn posted_student(
+    req: &HttpRequest,
+    user: &ConsoleUser,
+    body: &[u8],
+    report: bool,
+) -> Result<Result<StudentNumber, HttpResponse>, ConsoleError> {
+    let form: StudentForm = parse_form(user.lang, body)?;
+    user.check_csrf(req, &form.csrf)?;
+    Ok(
+        student_number(&form.student_number, user.lang.messages()).map_err(|message| {
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &student_form_page(user, report, Some(message), form.student_number.clone()),
+            )
+        }),
+    )
+}
+
+pub async fn report_form(user: ConsoleUser) -> HttpResponse {
+    ok(&student_form_page(&user, true, None, String::new()))
+}
+
+pub async fn history_form(user: ConsoleUser) -> HttpResponse {
+    ok(&student_form_page(&user, false, None, String::new()))
+}
+
+struct ConsentRow {
+    at: String,
+    event: String,
+    section: String,
+    recipient: String,
+    given_by: String,
+    method: String,
+}
+
+struct InspectionRow {
+    at: String,
+    school: String,
+    inspected_by: String,
+    remarks: &'static str,
+}
+
+fn consent_rows(t: &Messages, history: &History) -> (Vec<ConsentRow>, Vec<InspectionRow>) {
+    let consents = history
+        .consents
+        .iter()
+        .map(|c| ConsentRow {
+            at: when(&c.at),
+            event: c.event.clone(),
+            section: c.section.to_string(),
+            recipient: c.recipient.clone(),
+            given_by: c.given_by.clone(),
+            method: c.method.clone(),
+        })
+        .collect();
+    let inspections = history
+        .inspections
+        .iter()
+        .map(|i| InspectionRow {
+            at: when(&i.inspected_at),
+            school: i.school.clone(),
+            inspected_by: i.inspected_by.clone(),
+            remarks: if i.remarks_added { t.yes } else { t.no },
+        })
+        .collect();
+    (consents, inspections)
+}
+
+#[derive(Template)]
+#[template(path = "console/history.html")]
+struct HistoryPage {
+    chrome: Chrome,
+    consents: Vec<ConsentRow>,
+    inspections: Vec<InspectionRow>,
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let number = match posted_student(&req, &user, &body, false)? {
+        Ok(n) => n,
+        Err(page) => return Ok(page),
+    };
+    let history = consent_history(&state, &user.caller, &number)
+        .await
+        .map_err(|e| user.fail(e))?;
+    let (consents, inspections) = consent_rows(user.lang.messages(), &history);
+    Ok(ok(&HistoryPage {
+        chrome: Chrome::of(&user, "/console/history"),
+        consents,
+        inspections,
+    }))
+}
+
+struct ApplicationRow {
+    receiving: String,
+    sending: String,
+    programme: String,
+    school_year: String,
+    status: String,
+}
+
+struct PackageRow {
+    sender: String,
+    recipient: String,
+    submitted: String,
+    delivered: String,
+    sections: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/report.html")]
+struct ReportPage {
+    chrome: Chrome,
+    generated: String,
+    scope: Option<String>,
+    applications: Vec<ApplicationRow>,
+    packages: Vec<PackageRow>,
+    accesses: Vec<EventRow>,
+    consents: Vec<ConsentRow>,
+    inspections: Vec<InspectionRow>,
+}
+
+fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
+    let t = user.lang.messages();
+    let history = History {
+        consents: report.consents,
+        inspections: report.inspections,
+    };
+    let (consents, inspections) = consent_rows(t, &history);
+    let accesses = event_rows(&EventPage {
+        events: report
+            .accesses
+            .into_iter()
+            .map(|a| crate::handlers::audit::SequencedEvent {
+                seq: a.seq,
+                event: a.event,
+            })
+            .collect(),
+        next_after: None,
+    });
+    ReportPage {
+        chrome: Chrome::of(user, "/console/report"),
+        generated: when(&report.generated_at),
+        scope: report.institution,
+        applications: report
+            .applications
+            .into_iter()
+            .map(|a| ApplicationRow {
+                receiving: a.receiving,
+                sending: a.sending.unwrap_or_else(|| "—".into()),
+                programme: a.programme,
+                school_year: a.school_year,
+                status: a.status.to_string(),
+            })
+            .collect(),
+        packages: report
+            .packages
+            .into_iter()
+            .map(|p| PackageRow {
+                sender: p.sender,
+                recipient: p.recipient,
+                submitted: when(&p.submitted_at),
+                delivered: when_opt(&p.delivered_at),
+                sections: p
+                    .sections
+                    .iter()
+                    .map(|s| s.section.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect(),
+        accesses,
+        consents,
+        inspections,
+    }
+}
+
+pub async fn report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let number = match posted_student(&req, &user, &body, true)? {
+        Ok(n) => n,
+        Err(page) => return Ok(page),
+    };
+    let report = report_for(&state, &user.caller, &number)
+        .await
+        .map_err(|e| user.fail(e))?;
+    Ok(ok(&report_page(&user, report)))
+}
