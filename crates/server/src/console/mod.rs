@@ -19,6 +19,10 @@
 //! * Errors are pages, never problem+json and never a stack trace: bad form
 //!   input shows the form again with the message next to the field (422),
 //!   "not found" and "not yours" look the same (404).
+//! * Pages are answered through `askama_web` (`#[derive(WebTemplate)]`, its
+//!   actix-web `Responder`): 200 as they are, any other status through
+//!   [`WithStatus`]; only error pages are rendered by hand, in
+//!   [`ConsoleError`]'s `error_response`, which has no request.
 
 pub mod i18n;
 pub mod pages;
@@ -30,7 +34,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError, web};
 use askama::Template;
 
 use crate::error::ApiError;
@@ -156,7 +160,7 @@ impl std::fmt::Display for ConsoleError {
     }
 }
 
-/// The error page.
+/// The error page (rendered in [`ResponseError::error_response`]).
 #[derive(Template)]
 #[template(path = "console/error.html")]
 struct ErrorPage {
@@ -210,28 +214,102 @@ impl ResponseError for ConsoleError {
             chrome: pages::Chrome::anonymous(lang),
             message,
         };
-        html(self.status_code(), &page)
+        // The one page rendered with askama directly rather than through
+        // askama_web's responder: `error_response` gets no request to
+        // respond to. A failure is a bare 500 without detail, as askama_web's.
+        match page.render() {
+            Ok(body) => HttpResponse::build(self.status_code())
+                .content_type("text/html; charset=utf-8")
+                .body(body),
+            Err(err) => {
+                tracing::error!(cause = %err, "console error page failed to render");
+                HttpResponse::InternalServerError()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("internal error")
+            }
+        }
     }
 }
 
-/// A rendered template as an HTML response with `status`.
+/// A console page answered with `status` instead of askama_web's 200: the
+/// console answers its templates with 401, 403, 409, 422 or 429 too.
 ///
-/// Rendered with askama directly rather than through `askama_web`'s actix
-/// responder: that one always answers 200, while the console answers the
-/// same templates with 401, 403, 404, 422 or 429 too, and renders error
-/// pages in [`ResponseError::error_response`], where there is no request to
-/// respond to. A template that fails to render is logged and answered with a
-/// bare 500, as askama_web would.
-pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(err) => {
-            tracing::error!(cause = %err, "console template failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("internal error")
+/// Pages derive askama_web's `WebTemplate`, whose actix-web `Responder`
+/// renders them as `text/html; charset=utf-8` with 200, or, when a template
+/// fails to render, logs the error (askama_web's `tracing-0.1` feature) and
+/// answers a bare 500, `text/plain` "INTERNAL SERVER ERROR", no detail. This
+/// wrapper sets `status` only on a page that rendered: actix-web's own
+/// `customize().with_status(..)` and `(page, status)` would set it over
+/// that 500 too.
+pub struct WithStatus<P>(pub StatusCode, pub P);
+
+impl<P: Responder> Responder for WithStatus<P> {
+    type Body = P::Body;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse<Self::Body> {
+        let WithStatus(status, page) = self;
+        let mut res = page.respond_to(req);
+        if res.status() == StatusCode::OK {
+            *res.status_mut() = status;
         }
+        res
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+    use askama_web::WebTemplate;
+
+    #[derive(Template, WebTemplate)]
+    #[template(source = "<p>{{ value }}</p>", ext = "html")]
+    struct Probe<V: std::fmt::Display> {
+        value: V,
+    }
+
+    /// A value whose formatting fails, as a template's can.
+    struct Unprintable;
+
+    impl std::fmt::Display for Unprintable {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+
+    fn answer(page: impl Responder<Body = actix_web::body::BoxBody>) -> (StatusCode, String, String) {
+        let res = page.respond_to(&TestRequest::default().to_http_request());
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let status = res.status();
+        let body = res.into_body().try_into_bytes().unwrap();
+        (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn a_rendered_page_is_html_with_the_status_asked_for() {
+        let (status, content_type, body) = answer(WithStatus(StatusCode::UNPROCESSABLE_ENTITY, Probe { value: "a<b" }));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(content_type, "text/html; charset=utf-8");
+        assert_eq!(body, "<p>a&#60;b</p>");
+    }
+
+    #[test]
+    fn a_page_that_fails_to_render_is_a_bare_500_whatever_status_was_asked_for() {
+        let (status, content_type, body) = answer(WithStatus(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Probe { value: Unprintable },
+        ));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(content_type, "text/plain; charset=utf-8");
+        assert!(!body.contains("<p>"), "{body}");
+        assert!(body.to_lowercase().contains("internal"), "{body}");
     }
 }

@@ -72,7 +72,7 @@ struct Badge {
     failed: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/audit.html")]
 struct AuditPage {
     chrome: Chrome,
@@ -247,7 +247,7 @@ async fn render_audit(
     state: &web::Data<AppState>,
     user: &ConsoleUser,
     form: AuditForm,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<WithStatus<AuditPage>, ConsoleError> {
     let t = user.lang.messages();
     let page_of = |form: AuditForm, errors, rows, searched, next_after, badge| AuditPage {
         chrome: Chrome::of(user, "/console/audit"),
@@ -263,9 +263,9 @@ async fn render_audit(
         Ok(search) => search,
         Err(errors) => {
             let badge = badge(state).await;
-            return Ok(html(
+            return Ok(WithStatus(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page_of(form, errors, Vec::new(), false, None, badge),
+                page_of(form, errors, Vec::new(), false, None, badge),
             ));
         }
     };
@@ -274,18 +274,14 @@ async fn render_audit(
         .map_err(|e| user.fail(e))?;
     let badge = badge(state).await;
     let rows = event_rows(&result);
-    Ok(ok(&page_of(
-        form,
-        AuditErrors::default(),
-        rows,
-        true,
-        result.next_after,
-        badge,
-    )))
+    Ok(WithStatus(
+        StatusCode::OK,
+        page_of(form, AuditErrors::default(), rows, true, result.next_after, badge),
+    ))
 }
 
 /// The audit log's first page in the user's scope (an audited search).
-pub async fn audit_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+pub async fn audit_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<impl Responder, ConsoleError> {
     render_audit(&state, &user, AuditForm::default()).await
 }
 
@@ -295,7 +291,7 @@ pub async fn audit_search_page(
     req: HttpRequest,
     user: ConsoleUser,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let form: AuditForm = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let export = match form.export.as_str() {
@@ -310,12 +306,12 @@ pub async fn audit_search_page(
         }
     };
     let Some(csv) = export else {
-        return render_audit(&state, &user, form).await;
+        return render_audit(&state, &user, form).await.map(Either::Left);
     };
     let t = user.lang.messages();
     let search = match audit_search(&form, t, EXPORT_SIZE) {
         Ok(search) => search,
-        Err(_) => return render_audit(&state, &user, form).await,
+        Err(_) => return render_audit(&state, &user, form).await.map(Either::Left),
     };
     let page = search_log(&state, &user.caller, search)
         .await
@@ -333,8 +329,10 @@ pub async fn audit_search_page(
             "audit.json",
         )
     };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-        .body(body))
+    Ok(Either::Right(
+        HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+            .body(body),
+    ))
 }

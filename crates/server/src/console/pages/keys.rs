@@ -20,7 +20,7 @@ struct CertificateRow {
     warning: Option<&'static str>,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/keys.html")]
 struct KeysPage {
     chrome: Chrome,
@@ -52,7 +52,7 @@ pub async fn keys_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let t = user.lang.messages();
     let named = web::Query::<KeysQuery>::from_query(req.query_string())
         .ok()
@@ -75,7 +75,7 @@ pub async fn keys_page(
         None => (Vec::new(), Vec::new()),
     };
     let now = state.clock.now();
-    Ok(ok(&KeysPage {
+    Ok(KeysPage {
         chrome: Chrome::of(&user, "/console/keys"),
         institution: brin.map(|b| b.to_string()).unwrap_or_default(),
         broker_scope: user.account.institution.is_none(),
@@ -100,5 +100,5 @@ pub async fn keys_page(
                 revoked: when_opt(&c.revoked_at),
             })
             .collect(),
-    }))
+    })
 }

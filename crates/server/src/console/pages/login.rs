@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/login.html")]
 struct LoginPage {
     chrome: Chrome,
@@ -19,7 +19,7 @@ pub struct LoginQuery {
     bye: Option<String>,
 }
 
-pub async fn login_form(req: HttpRequest) -> HttpResponse {
+pub async fn login_form(req: HttpRequest) -> impl Responder {
     let lang = Lang::of(&req);
     let t = lang.messages();
     let query = web::Query::<LoginQuery>::from_query(req.query_string()).ok();
@@ -28,12 +28,12 @@ pub async fn login_form(req: HttpRequest) -> HttpResponse {
         Some(q) if q.bye.is_some() => Some(t.logged_out),
         _ => None,
     };
-    ok(&LoginPage {
+    LoginPage {
         chrome: Chrome::anonymous(lang),
         username: String::new(),
         error: None,
         notice,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -53,7 +53,7 @@ pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let lang = Lang::of(&req);
     let t = lang.messages();
     same_origin(&req, lang)?;
@@ -75,21 +75,23 @@ pub async fn login(
     })
     .await;
     let again = |status, error| {
-        html(
+        Either::Right(WithStatus(
             status,
-            &LoginPage {
+            LoginPage {
                 chrome: Chrome::anonymous(lang),
                 username: username.clone(),
                 error: Some(error),
                 notice: None,
             },
-        )
+        ))
     };
     match outcome {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .cookie(session_cookie(&session_id))
-            .insert_header((header::LOCATION, "/console/"))
-            .finish()),
+        Ok(()) => Ok(Either::Left(
+            HttpResponse::SeeOther()
+                .cookie(session_cookie(&session_id))
+                .insert_header((header::LOCATION, "/console/"))
+                .finish(),
+        )),
         Err(ApiError::Unauthenticated(_)) => Ok(again(StatusCode::UNAUTHORIZED, t.login_failed)),
         Err(ApiError::TooManyAttempts { .. }) => Ok(again(StatusCode::TOO_MANY_REQUESTS, t.login_rate_limited)),
         Err(err) => Err(ConsoleError::api(lang, err)),

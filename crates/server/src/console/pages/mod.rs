@@ -20,8 +20,9 @@ pub use students::{history, history_form, report, report_form};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
+use askama_web::WebTemplate;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use doorstroom_domain::{
@@ -34,7 +35,7 @@ use serde::de::DeserializeOwned;
 
 use super::i18n::{Lang, Messages};
 use super::session::{self, ConsoleUser, same_origin, session_cookie};
-use super::{ConsoleError, html};
+use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
 use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
 use crate::handlers::consents::{History, consent_history};
@@ -211,10 +212,6 @@ fn student_number(raw: &str, t: &Messages) -> Result<StudentNumber, &'static str
         .map_err(|_| t.student_number_invalid)
 }
 
-fn ok(page: &impl Template) -> HttpResponse {
-    html(StatusCode::OK, page)
-}
-
 /// A form that carries nothing but its CSRF token (logout, staff actions).
 #[derive(Deserialize)]
 struct CsrfOnly {
@@ -224,13 +221,13 @@ struct CsrfOnly {
 
 // ------------------------------------------------------------------ home
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/home.html")]
 struct HomePage {
     chrome: Chrome,
 }
 
-pub async fn home(user: ConsoleUser) -> HttpResponse {
+pub async fn home(user: ConsoleUser) -> impl Responder {
     let chrome = Chrome::of(&user, "/console/");
     // Intakers (and any role without a console page) are told so.
     let status = if chrome.menu.is_empty() {
@@ -238,7 +235,7 @@ pub async fn home(user: ConsoleUser) -> HttpResponse {
     } else {
         StatusCode::OK
     };
-    html(status, &HomePage { chrome })
+    WithStatus(status, HomePage { chrome })
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ConsoleError> {

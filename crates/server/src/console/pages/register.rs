@@ -9,7 +9,7 @@ struct CategoryRow {
     special: &'static str,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/register.html")]
 struct RegisterPage {
     chrome: Chrome,
@@ -28,14 +28,14 @@ struct RegisterPage {
 
 /// The register of processing activities, as the API produces it. It holds
 /// no personal data; shown to users with any console page.
-pub async fn register_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+pub async fn register_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<impl Responder, ConsoleError> {
     let chrome = Chrome::of(&user, "/console/register");
     if chrome.menu.is_empty() {
         return Err(user.fail(ApiError::NotFound));
     }
     let t = user.lang.messages();
     let register = processing_register(&state.settings);
-    Ok(ok(&RegisterPage {
+    Ok(RegisterPage {
         chrome,
         name: register.name,
         controller: register.controller,
@@ -57,5 +57,5 @@ pub async fn register_page(state: web::Data<AppState>, user: ConsoleUser) -> Res
         transfers: register.transfers_outside_eea,
         retention: register.retention,
         security: register.security_measures,
-    }))
+    })
 }

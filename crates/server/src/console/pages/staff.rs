@@ -43,7 +43,7 @@ struct StaffForm {
     institution: String,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/staff.html")]
 struct StaffPage {
     chrome: Chrome,
@@ -110,15 +110,15 @@ async fn render_staff(
     errors: StaffErrors,
     shown: Option<Shown>,
     notice: Option<&'static str>,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<WithStatus<StaffPage>, ConsoleError> {
     let t = user.lang.messages();
     let own = user.account.institution.clone();
     let views = list_accounts(state, &user.caller, own.clone())
         .await
         .map_err(|e| user.fail(e))?;
-    Ok(html(
+    Ok(WithStatus(
         status,
-        &StaffPage {
+        StaffPage {
             chrome: Chrome::of(user, "/console/staff"),
             rows: staff_rows(t, views),
             broker_scope: own.is_none(),
@@ -131,7 +131,7 @@ async fn render_staff(
     ))
 }
 
-pub async fn staff_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+pub async fn staff_page(state: web::Data<AppState>, user: ConsoleUser) -> Result<impl Responder, ConsoleError> {
     render_staff(
         &state,
         &user,
@@ -178,7 +178,7 @@ pub async fn staff_create(
     req: HttpRequest,
     user: ConsoleUser,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let form: StaffForm = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let t = user.lang.messages();
@@ -289,7 +289,7 @@ pub async fn staff_reset(
     user: ConsoleUser,
     path: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;
@@ -314,7 +314,7 @@ pub async fn staff_deactivate(
     user: ConsoleUser,
     path: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;

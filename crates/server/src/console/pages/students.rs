@@ -12,7 +12,7 @@ struct StudentForm {
     student_number: String,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/student_form.html")]
 struct StudentFormPage {
     chrome: Chrome,
@@ -49,25 +49,25 @@ fn posted_student(
     user: &ConsoleUser,
     body: &[u8],
     report: bool,
-) -> Result<Result<StudentNumber, HttpResponse>, ConsoleError> {
+) -> Result<Result<StudentNumber, WithStatus<StudentFormPage>>, ConsoleError> {
     let form: StudentForm = parse_form(user.lang, body)?;
     user.check_csrf(req, &form.csrf)?;
     Ok(
         student_number(&form.student_number, user.lang.messages()).map_err(|message| {
-            html(
+            WithStatus(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &student_form_page(user, report, Some(message), form.student_number.clone()),
+                student_form_page(user, report, Some(message), form.student_number.clone()),
             )
         }),
     )
 }
 
-pub async fn report_form(user: ConsoleUser) -> HttpResponse {
-    ok(&student_form_page(&user, true, None, String::new()))
+pub async fn report_form(user: ConsoleUser) -> impl Responder {
+    student_form_page(&user, true, None, String::new())
 }
 
-pub async fn history_form(user: ConsoleUser) -> HttpResponse {
-    ok(&student_form_page(&user, false, None, String::new()))
+pub async fn history_form(user: ConsoleUser) -> impl Responder {
+    student_form_page(&user, false, None, String::new())
 }
 
 struct ConsentRow {
@@ -112,7 +112,7 @@ fn consent_rows(t: &Messages, history: &History) -> (Vec<ConsentRow>, Vec<Inspec
     (consents, inspections)
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/history.html")]
 struct HistoryPage {
     chrome: Chrome,
@@ -125,16 +125,16 @@ pub async fn history(
     req: HttpRequest,
     user: ConsoleUser,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let number = match posted_student(&req, &user, &body, false)? {
         Ok(n) => n,
-        Err(page) => return Ok(page),
+        Err(form_again) => return Ok(Either::Right(form_again)),
     };
     let history = consent_history(&state, &user.caller, &number)
         .await
         .map_err(|e| user.fail(e))?;
     let (consents, inspections) = consent_rows(user.lang.messages(), &history);
-    Ok(ok(&HistoryPage {
+    Ok(Either::Left(HistoryPage {
         chrome: Chrome::of(&user, "/console/history"),
         consents,
         inspections,
@@ -157,7 +157,7 @@ struct PackageRow {
     sections: String,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "console/report.html")]
 struct ReportPage {
     chrome: Chrome,
@@ -230,13 +230,13 @@ pub async fn report(
     req: HttpRequest,
     user: ConsoleUser,
     body: web::Bytes,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<impl Responder, ConsoleError> {
     let number = match posted_student(&req, &user, &body, true)? {
         Ok(n) => n,
-        Err(page) => return Ok(page),
+        Err(form_again) => return Ok(Either::Right(form_again)),
     };
     let report = report_for(&state, &user.caller, &number)
         .await
         .map_err(|e| user.fail(e))?;
-    Ok(ok(&report_page(&user, report)))
+    Ok(Either::Left(report_page(&user, report)))
 }
