@@ -74,6 +74,12 @@ enum Command {
     /// The audit log: verify it (locally, against a broker, or from an export) and export it.
     #[command(subcommand)]
     Audit(doorstroom_cli::audit::AuditCommand),
+    /// Delete what the retention rules say must go (audited, in batches); --dry-run only counts.
+    Purge {
+        /// Count what is due, per kind and reason, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the current TOTP code for a base32 secret (development aid).
     Totp { secret: String },
     /// Print the OpenAPI document.
@@ -433,6 +439,10 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Inbox(args) => inbox(&cli.url, &cli.ca, args),
         Command::Pull(args) => pull(&cli.url, &cli.ca, args),
         Command::Audit(command) => doorstroom_cli::audit::run(command, &cli.url, &cli.ca, cli.config.as_deref()),
+        Command::Purge { dry_run } => {
+            let summary = doorstroom_cli::purge::run(&settings()?, dry_run)?;
+            print_json(&summary)
+        }
         Command::Totp { secret } => {
             let code = totp_rs::Secret::Encoded(secret)
                 .to_bytes()

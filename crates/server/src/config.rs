@@ -27,6 +27,56 @@ pub struct Settings {
     pub register: RegisterSettings,
     pub audit: AuditSettings,
     pub log: LogSettings,
+    pub retention: RetentionSettings,
+}
+
+/// Storage limitation (GDPR art. 5(1)(e)): the retention periods, in days,
+/// and how the purge runs. The periods become a
+/// [`doorstroom_domain::RetentionPolicy`] through [`RetentionSettings::policy`],
+/// which applies the domain's checks (every period positive, packages at
+/// most 365 days).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub package_after_acknowledged_days: u32,
+    pub package_after_application_end_days: u32,
+    pub package_max_days: u32,
+    pub application_after_end_days: u32,
+    pub application_max_days: u32,
+    pub consent_after_application_gone_days: u32,
+    pub audit_days: u32,
+    /// Seconds between scheduled purges inside `serve`; 0 switches the
+    /// schedule off (then run `doorstroom purge` from cron).
+    pub purge_interval_secs: u64,
+    /// The most records one purge batch (one transaction) deletes.
+    pub batch_size: u32,
+    /// Pause between batches, in milliseconds, so that other writers get
+    /// the database in between.
+    pub batch_pause_ms: u64,
+}
+
+impl RetentionSettings {
+    /// The periods as given.
+    pub fn periods(&self) -> doorstroom_domain::RetentionPeriods {
+        let days = |d: u32| chrono::Duration::days(i64::from(d));
+        doorstroom_domain::RetentionPeriods {
+            package_after_acknowledged: days(self.package_after_acknowledged_days),
+            package_after_application_end: days(self.package_after_application_end_days),
+            package_max: days(self.package_max_days),
+            application_after_end: days(self.application_after_end_days),
+            application_max: days(self.application_max_days),
+            consent_after_application_gone: days(self.consent_after_application_gone_days),
+            audit: days(self.audit_days),
+        }
+    }
+
+    /// The checked policy, or the rule it breaks (the message names the
+    /// period as the domain knows it, e.g. `package_max`, which is
+    /// `package_max_days` here).
+    pub fn policy(&self) -> Result<doorstroom_domain::RetentionPolicy, ConfigError> {
+        doorstroom_domain::RetentionPolicy::new(self.periods())
+            .map_err(|e| ConfigError::Invalid(format!("retention: {e}")))
+    }
 }
 
 /// The audit log's signed checkpoints.
@@ -206,6 +256,10 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "audit.checkpoint_interval_secs must be at least 1".into(),
             ));
+        }
+        self.retention.policy()?;
+        if self.retention.batch_size == 0 {
+            return Err(ConfigError::Invalid("retention.batch_size must be at least 1".into()));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
