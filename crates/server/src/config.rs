@@ -269,3 +269,35 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn retention_periods_are_checked_at_load() {
+        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(defaults.check().is_ok());
+        let policy = defaults.retention.policy().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            policy,
+            doorstroom_domain::RetentionPolicy::default(),
+            "config and domain agree"
+        );
+
+        let mut too_long = defaults.clone();
+        too_long.retention.package_max_days = 366;
+        let err = too_long.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("package_max must be at most 365 days"), "{err}");
+
+        let mut zero = defaults.clone();
+        zero.retention.consent_after_application_gone_days = 0;
+        let err = zero.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("consent_after_application_gone"), "{err}");
+
+        let mut no_batch = defaults;
+        no_batch.retention.batch_size = 0;
+        let err = no_batch.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("batch_size"), "{err}");
+    }
+}

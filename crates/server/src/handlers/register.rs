@@ -284,3 +284,28 @@ pub async fn register_of_processing(
             .body(render_text(&document)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_register_lists_the_configured_retention() {
+        let mut settings = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        settings.retention.package_after_acknowledged_days = 14;
+        let register = processing_register(&settings);
+        assert_eq!(register.retention_periods.package_after_acknowledged_days, 14);
+        assert_eq!(register.retention_periods.package_max_days, 365);
+        assert_eq!(register.retention_periods.audit_days, 1827);
+        let text = render_text(&register);
+        assert!(
+            text.contains("| package | after delivery and acknowledgement | 14 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| package | at the latest, after submission | 365 |"),
+            "{text}"
+        );
+        assert!(text.contains("The broker purges every 3600 seconds."), "{text}");
+    }
+}
