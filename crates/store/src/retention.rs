@@ -64,6 +64,16 @@ pub fn try_lock_purge(conn: &mut DbConn) -> Result<bool, StoreError> {
     }
 }
 
+/// Waits for the purge lock and holds it for the rest of the current
+/// transaction (PostgreSQL; SQLite serialises writers anyway), so that an
+/// erasure and a purge batch never work on the same records at once.
+fn lock_purge(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_PURGE_LOCK})")).execute(pg)?;
+    }
+    Ok(())
+}
+
 /// An append-only ledger table that [`with_permit`] opens for deletion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ledger {
@@ -647,8 +657,11 @@ impl Erased {
 
 /// Deletes everything about `student` within `scope` (see
 /// [`ErasureScope`]), including the "last application gone" marks, and
-/// returns what went. Run it in the transaction that audits it.
+/// returns what went. Run it in the transaction that audits it. It waits
+/// for a purge batch that is running (the purge lock), so the two never
+/// delete, and audit, the same record.
 pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Result<Erased, StoreError> {
+    lock_purge(conn)?;
     let s = student.as_str();
     let institution = match scope {
         ErasureScope::Everything => None,
@@ -685,8 +698,9 @@ pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Re
     for id in &application_ids {
         diesel::delete(application_status_events::table.filter(application_status_events::application_id.eq(id)))
             .execute(conn)?;
-        diesel::delete(applications::table.find(id)).execute(conn)?;
-        erased.applications.push(parse_id(id, "applications.id")?);
+        if diesel::delete(applications::table.find(id)).execute(conn)? > 0 {
+            erased.applications.push(parse_id(id, "applications.id")?);
+        }
     }
 
     let mut consent_query = consent_events::table
