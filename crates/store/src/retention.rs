@@ -441,6 +441,10 @@ pub struct LedgerCandidate {
 /// `now`, with their facts: groups whose latest record is older than the
 /// ledger's hard bound, and groups of a student whose last application at
 /// that institution went more than `consent_after_application_gone` ago.
+///
+/// A consent event's moment is its `at` (the broker keeps no separate
+/// recording time for consent; `at` may lie at most minutes ahead of the
+/// broker's clock), an inspection's its `recorded_at`.
 pub fn due_ledger_groups(
     conn: &mut DbConn,
     policy: &RetentionPolicy,

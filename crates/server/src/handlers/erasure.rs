@@ -117,9 +117,9 @@ pub async fn erase(
     let scope = own.map(ErasureScope::Institution).unwrap_or(ErasureScope::Everything);
     let access =
         Access::new(Action::EraseStudent, resource, record.clone(), Purpose::Supervision).about(student.clone());
-    // Validated after the access is authorized-and-audited path is known:
-    // a bad reason is the caller's mistake on the merits, audited as
-    // rejected inside the access.
+    // The reason and reference are checked inside the access, after the
+    // policy: a caller who may not erase learns nothing from them, and a bad
+    // one from an officer is audited as a rejected erasure.
     let reason = request.reason;
     let reference = request.reference;
     let requested_by = request.requested_by;
