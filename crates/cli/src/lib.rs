@@ -7,3 +7,4 @@ pub mod dev;
 pub mod exchange;
 pub mod operator;
 pub mod pki;
+pub mod purge;

@@ -74,6 +74,14 @@ enum Command {
     /// The audit log: verify it (locally, against a broker, or from an export) and export it.
     #[command(subcommand)]
     Audit(doorstroom_cli::audit::AuditCommand),
+    /// Erase a student's data on request (GDPR art. 17), as a privacy officer (--token).
+    Erase(EraseArgs),
+    /// Delete what the retention rules say must go (audited, in batches); --dry-run only counts.
+    Purge {
+        /// Count what is due, per kind and reason, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the current TOTP code for a base32 secret (development aid).
     Totp { secret: String },
     /// Print the OpenAPI document.
@@ -209,6 +217,24 @@ struct StudentArg {
     /// bsn:NNNNNNNNN or onderwijsnummer:NNNNNNNNN (never printed).
     #[arg(long, env = "DOORSTROOM_STUDENT", hide_env_values = true, value_name = "KIND:NUMBER")]
     student: String,
+}
+
+#[derive(Args)]
+struct EraseArgs {
+    /// The privacy officer's access token (the broker's: everything; an institution's: its part).
+    #[arg(long, env = "DOORSTROOM_TOKEN", hide_env_values = true)]
+    token: String,
+    #[command(flatten)]
+    student: StudentArg,
+    /// Who asked: student, parent or guardian.
+    #[arg(long)]
+    requested_by: String,
+    /// Why, in a few words; it stays in the audit log, so name nobody.
+    #[arg(long)]
+    reason: String,
+    /// Your own reference for the request.
+    #[arg(long)]
+    reference: Option<String>,
 }
 
 #[derive(Args)]
@@ -433,6 +459,23 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Inbox(args) => inbox(&cli.url, &cli.ca, args),
         Command::Pull(args) => pull(&cli.url, &cli.ca, args),
         Command::Audit(command) => doorstroom_cli::audit::run(command, &cli.url, &cli.ca, cli.config.as_deref()),
+        Command::Erase(args) => {
+            let who = Who {
+                as_dir: None,
+                token: Some(args.token.clone()),
+            };
+            let body = serde_json::json!({
+                "student_number": student_json(&args.student.student)?,
+                "requested_by": args.requested_by,
+                "reason": args.reason,
+                "reference": args.reference,
+            });
+            post_and_print(&cli.url, &cli.ca, &who, "/v1/erasures", body)
+        }
+        Command::Purge { dry_run } => {
+            let summary = doorstroom_cli::purge::run(&settings()?, dry_run)?;
+            print_json(&summary)
+        }
         Command::Totp { secret } => {
             let code = totp_rs::Secret::Encoded(secret)
                 .to_bytes()

@@ -75,6 +75,30 @@ pub struct ApplicationDetail {
     #[serde(flatten)]
     pub application: ApplicationView,
     pub history: Vec<StatusEvent>,
+    /// When the broker will delete the application (retention rules).
+    pub delete_after: DateTime<Utc>,
+    /// The packages sent for it and when the broker will delete each.
+    pub packages: Vec<PackageExpiry>,
+}
+
+/// What an erasure deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureSummary {
+    pub erased_at: DateTime<Utc>,
+    /// `everything`, or the BRIN of the officer's institution.
+    pub scope: String,
+    pub packages: usize,
+    pub applications: usize,
+    pub consent_events: usize,
+    pub inspections: usize,
+}
+
+/// A package of an application and when the broker will delete it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageExpiry {
+    pub package_id: String,
+    pub submitted_at: DateTime<Utc>,
+    pub delete_after: DateTime<Utc>,
 }
 
 /// One step of an application's course.
@@ -93,6 +117,8 @@ pub struct Receipt {
     /// package id, `jti`, sender, recipient, application, the envelope's
     /// SHA-256, the section names and the time of receipt.
     pub receipt: String,
+    /// When the broker will delete the package as things stand now.
+    pub delete_after: DateTime<Utc>,
 }
 
 /// A package in the inbox: metadata only.
@@ -105,6 +131,8 @@ pub struct InboxEntry {
     pub delivered_at: Option<DateTime<Utc>>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub sections: Vec<InboxSection>,
+    /// When the broker will delete the package: pull it before then.
+    pub delete_after: DateTime<Utc>,
 }
 
 /// One section of an inbox entry.
@@ -346,6 +374,25 @@ impl Client {
             .call_as(Method::POST, "/v1/applications/search", Some(&body), None)
             .await?
             .1)
+    }
+
+    /// Erases a student's data within the calling privacy officer's scope
+    /// (GDPR art. 17): `requested_by` is `student`, `parent` or `guardian`,
+    /// `reason` a short text naming nobody (it stays in the audit log).
+    pub async fn erase_student(
+        &self,
+        student: &StudentNumber,
+        requested_by: &str,
+        reason: &str,
+        reference: Option<&str>,
+    ) -> Result<ErasureSummary, ClientError> {
+        let body = json!({
+            "student_number": to_json(student)?,
+            "requested_by": requested_by,
+            "reason": reason,
+            "reference": reference,
+        });
+        Ok(self.call_as(Method::POST, "/v1/erasures", Some(&body), None).await?.1)
     }
 
     /// One application with its course.

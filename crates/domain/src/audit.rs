@@ -243,6 +243,7 @@ impl Action {
             | Action::ManageStaff
             | Action::ReportStatus
             | Action::AcknowledgePackage => CrudKind::Update,
+            Action::PurgeExpired | Action::EraseStudent => CrudKind::Delete,
         }
     }
 }

@@ -63,6 +63,14 @@ pub enum Action {
     /// [`Resource::Institution`]: the sending school itself, or the
     /// privacy officer's institution; [`Resource::Broker`] for the broker's).
     ReadConsentHistory,
+    /// Delete what the retention rules say must go (on
+    /// [`Resource::Broker`]): the broker's retention job, run by the
+    /// operator's side of the broker (schedule or command line).
+    PurgeExpired,
+    /// Erase a student's data on request, GDPR art. 17 (on
+    /// [`Resource::Institution`]: what that institution is party to; on
+    /// [`Resource::Broker`]: everything about the student).
+    EraseStudent,
 }
 
 impl Action {
@@ -90,6 +98,8 @@ impl Action {
         Action::RecordInspection,
         Action::RecordConsent,
         Action::ReadConsentHistory,
+        Action::PurgeExpired,
+        Action::EraseStudent,
     ];
 
     /// Stable name, used in audit events.
@@ -118,6 +128,8 @@ impl Action {
             Action::RecordInspection => "record_inspection",
             Action::RecordConsent => "record_consent",
             Action::ReadConsentHistory => "read_consent_history",
+            Action::PurgeExpired => "purge_expired",
+            Action::EraseStudent => "erase_student",
         }
     }
 
@@ -228,6 +240,11 @@ use DenyReason::*;
 ///   to manage, so that an institution cannot take over its own supervisor;
 /// - privacy officers read their own institution's audit log, credentials
 ///   and staff list; the broker's privacy officer reads all;
+/// - erasure on request (`erase_student`, GDPR art. 17) is for privacy
+///   officers only: an institution's for what it is party to (resource: its
+///   own institution), the broker's for everything (resource: the broker);
+///   the retention job (`purge_expired`) only for the operator's side of the
+///   broker, never for staff or systems;
 /// - the dossier exchange ([`Action::is_exchange`]) is for the schools'
 ///   systems and the mbo's intakers alone; the broker's staff never handle
 ///   dossiers, nor do institution admins or privacy officers:
@@ -305,7 +322,10 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::ListInbox | Action::FindApplications | Action::RecordInspection | Action::RecordConsent => {
             matches!(resource, Resource::Institution(_))
         }
-        Action::ReadConsentHistory => matches!(resource, Resource::Broker | Resource::Institution(_)),
+        Action::ReadConsentHistory | Action::EraseStudent => {
+            matches!(resource, Resource::Broker | Resource::Institution(_))
+        }
+        Action::PurgeExpired => matches!(resource, Resource::Broker),
     }
 }
 
@@ -404,6 +424,18 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
     match (role, action) {
         (_, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution) => Allow,
         (_, action) if action.is_exchange() => exchange_staff(role, own, action, resource),
+        // The retention job is the broker's own (operator) work: no staff
+        // member runs it, broker admins included.
+        (_, Action::PurgeExpired) => Deny(RoleNotPermitted),
+        // Erasure on request is the privacy officers' alone: the broker's
+        // erases everything about a student, an institution's what that
+        // institution is party to. Broker admins administer, they do not
+        // decide about a student's data.
+        (Role::PrivacyOfficer, Action::EraseStudent) => match own {
+            None => Allow,
+            Some(_) => own_institution_only(own, resource),
+        },
+        (_, Action::EraseStudent) => Deny(RoleNotPermitted),
         // Broker admins administer; they never see who saw or agreed to what.
         (
             Role::BrokerAdmin,

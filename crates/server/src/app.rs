@@ -15,8 +15,11 @@ use crate::checkpoints::{self, CheckpointSigner, LogCheckError};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff, tlog};
+use crate::handlers::{
+    applications, audit, consents, erasure, institutions, ops, packages, register, report, staff, tlog,
+};
 use crate::metrics::Metrics;
+use crate::purge;
 use crate::request_id::observe;
 use crate::secrets::Secrets;
 use crate::signer::BrokerSigner;
@@ -41,6 +44,8 @@ pub enum StartError {
     /// The audit log could not be checked (e.g. the database is down).
     #[error("refusing to start: the audit log could not be checked: {0}")]
     AuditCheck(String),
+    #[error("retention: {0}")]
+    Retention(String),
     #[error("listening on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: std::io::Error },
 }
@@ -96,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(consents::withdraw)
         .service(consents::history)
         .service(report::subject_report)
+        .service(erasure::erase)
         .configure(crate::console::routes);
 }
 
@@ -111,6 +117,8 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Scheduled checkpoints; stopped when the server goes.
     _checkpoints: checkpoints::Scheduler,
+    /// The scheduled retention purge, unless switched off.
+    _purge: Option<purge::Scheduler>,
 }
 
 impl RunningServer {
@@ -145,6 +153,10 @@ pub async fn start(
         path: anchors_path.display().to_string(),
         cause: e.to_string(),
     })?;
+    let retention_policy = settings
+        .retention
+        .policy()
+        .map_err(|e| StartError::Retention(e.to_string()))?;
     let signer = BrokerSigner::from_pem(secrets.signing_key_pem()).map_err(StartError::SigningKey)?;
     let checkpoint_signer = CheckpointSigner::from_pem(&settings.audit.origin, secrets.signing_key_pem())
         .map_err(StartError::SigningKey)?;
@@ -221,6 +233,15 @@ pub async fn start(
         state.clone(),
         Duration::from_secs(settings.audit.checkpoint_interval_secs),
     );
+    let purge = match settings.retention.purge_interval_secs {
+        0 => None,
+        secs => Some(purge::spawn_scheduler(
+            state.clone(),
+            retention_policy,
+            purge::PurgeOptions::from_settings(&settings.retention),
+            Duration::from_secs(secs),
+        )),
+    };
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,
@@ -228,5 +249,6 @@ pub async fn start(
         handle,
         task,
         _checkpoints: scheduler,
+        _purge: purge,
     })
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub log: LogSettings,
     pub console: ConsoleSettings,
+    pub retention: RetentionSettings,
 }
 
 /// The web console's sessions.
@@ -38,6 +39,55 @@ pub struct ConsoleSettings {
     pub idle_timeout_secs: i64,
     /// A session ends this many seconds after login, used or not.
     pub absolute_lifetime_secs: i64,
+}
+
+/// Storage limitation (GDPR art. 5(1)(e)): the retention periods, in days,
+/// and how the purge runs. The periods become a
+/// [`doorstroom_domain::RetentionPolicy`] through [`RetentionSettings::policy`],
+/// which applies the domain's checks (every period positive, packages at
+/// most 365 days).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub package_after_acknowledged_days: u32,
+    pub package_after_application_end_days: u32,
+    pub package_max_days: u32,
+    pub application_after_end_days: u32,
+    pub application_max_days: u32,
+    pub consent_after_application_gone_days: u32,
+    pub audit_days: u32,
+    /// Seconds between scheduled purges inside `serve`; 0 switches the
+    /// schedule off (then run `doorstroom purge` from cron).
+    pub purge_interval_secs: u64,
+    /// The most records one purge batch (one transaction) deletes.
+    pub batch_size: u32,
+    /// Pause between batches, in milliseconds, so that other writers get
+    /// the database in between.
+    pub batch_pause_ms: u64,
+}
+
+impl RetentionSettings {
+    /// The periods as given.
+    pub fn periods(&self) -> doorstroom_domain::RetentionPeriods {
+        let days = |d: u32| chrono::Duration::days(i64::from(d));
+        doorstroom_domain::RetentionPeriods {
+            package_after_acknowledged: days(self.package_after_acknowledged_days),
+            package_after_application_end: days(self.package_after_application_end_days),
+            package_max: days(self.package_max_days),
+            application_after_end: days(self.application_after_end_days),
+            application_max: days(self.application_max_days),
+            consent_after_application_gone: days(self.consent_after_application_gone_days),
+            audit: days(self.audit_days),
+        }
+    }
+
+    /// The checked policy, or the rule it breaks (the message names the
+    /// period as the domain knows it, e.g. `package_max`, which is
+    /// `package_max_days` here).
+    pub fn policy(&self) -> Result<doorstroom_domain::RetentionPolicy, ConfigError> {
+        doorstroom_domain::RetentionPolicy::new(self.periods())
+            .map_err(|e| ConfigError::Invalid(format!("retention: {e}")))
+    }
 }
 
 /// The audit log's signed checkpoints.
@@ -223,11 +273,47 @@ impl Settings {
                 "console.idle_timeout_secs must be at least 1 and at most console.absolute_lifetime_secs".into(),
             ));
         }
+        self.retention.policy()?;
+        if self.retention.batch_size == 0 {
+            return Err(ConfigError::Invalid("retention.batch_size must be at least 1".into()));
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn retention_periods_are_checked_at_load() {
+        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(defaults.check().is_ok());
+        let policy = defaults.retention.policy().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            policy,
+            doorstroom_domain::RetentionPolicy::default(),
+            "config and domain agree"
+        );
+
+        let mut too_long = defaults.clone();
+        too_long.retention.package_max_days = 366;
+        let err = too_long.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("package_max must be at most 365 days"), "{err}");
+
+        let mut zero = defaults.clone();
+        zero.retention.consent_after_application_gone_days = 0;
+        let err = zero.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("consent_after_application_gone"), "{err}");
+
+        let mut no_batch = defaults;
+        no_batch.retention.batch_size = 0;
+        let err = no_batch.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("batch_size"), "{err}");
     }
 }

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;
+pub mod purge;
 pub mod request_id;
 pub mod secrets;
 pub mod signer;

@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{applications, audit, consents, institutions, ops, packages, register, report, staff, tlog};
+use crate::handlers::{
+    applications, audit, consents, erasure, institutions, ops, packages, register, report, staff, tlog,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,7 @@ use crate::handlers::{applications, audit, consents, institutions, ops, packages
         register::register_of_processing,
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
         report::subject_report,
+        erasure::erase,
     ),
     modifiers(&Security),
     tags(

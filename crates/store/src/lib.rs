@@ -64,6 +64,7 @@ pub mod keys;
 pub mod login_failures;
 pub mod merkle;
 pub mod packages;
+pub mod retention;
 pub mod schema;
 pub mod staff;
 #[cfg(feature = "testing")]

@@ -176,6 +176,13 @@ pub fn backfill(conn: &mut DbConn) -> Result<i64, StoreError> {
         return Ok(0);
     }
     lock_tail(conn)?;
+    // Look again under the lock: another node may have appended (with its
+    // hashes) between the count and the lock, and under READ COMMITTED we
+    // now see what it committed.
+    let hashed: i64 = audit_hashes::table.select(count_star()).first(conn)?;
+    if hashed > 0 {
+        return Ok(0);
+    }
     let mut tree = TreeBuilder::new();
     loop {
         let page: Vec<(i64, String)> = audit_events::table

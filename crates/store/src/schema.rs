@@ -233,3 +233,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_events,
     inspections,
 );
+
+diesel::table! {
+    /// Permits that let the purge and the erasure delete from the
+    /// append-only ledger inside their own transaction (see
+    /// `retention::with_permit`). Never committed non-empty.
+    deletion_permits (table_name) {
+        table_name -> Text,
+    }
+}
+
+diesel::table! {
+    /// When the last application of a student at an institution was purged:
+    /// the start of the ledger's retention period there.
+    applications_gone (student, institution) {
+        student -> Text,
+        institution -> Text,
+        gone_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(deletion_permits, applications_gone, applications);

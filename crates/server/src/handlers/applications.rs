@@ -9,10 +9,10 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstroom_domain::{
     Action, ApplicationStatus, Brin, InstitutionStatus, Principal, Programme, Pseudonym, Purpose, Resource,
-    ResourceRef, SchoolYear, StudentNumber, is_late,
+    ResourceRef, RetentionPolicy, SchoolYear, StudentNumber, is_late,
 };
 use doorstroom_store::applications::{self, Application, NewApplication, StatusEvent};
-use doorstroom_store::institutions;
+use doorstroom_store::{institutions, retention};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -198,6 +198,43 @@ pub struct ApplicationDetail {
     #[serde(flatten)]
     pub application: ApplicationView,
     pub history: Vec<StatusEventView>,
+    /// When the broker will delete the application under the retention
+    /// rules as things stand now.
+    pub delete_after: DateTime<Utc>,
+    /// The packages sent for it, each with its own deletion moment.
+    pub packages: Vec<PackageExpiry>,
+}
+
+/// A package of an application and when the broker will delete it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PackageExpiry {
+    pub package_id: String,
+    pub submitted_at: DateTime<Utc>,
+    pub delete_after: DateTime<Utc>,
+}
+
+/// An application with its course and the retention rules' due moments.
+fn detail(
+    conn: &mut doorstroom_store::DbConn,
+    policy: &RetentionPolicy,
+    application: Application,
+) -> Result<ApplicationDetail, ApiError> {
+    let history = applications::status_history(conn, application.id)?;
+    let facts = retention::application_facts(conn, application.id)?.ok_or(ApiError::NotFound)?;
+    let packages = retention::packages_of(conn, application.id)?
+        .into_iter()
+        .map(|p| PackageExpiry {
+            delete_after: policy.package_due(&p.facts),
+            submitted_at: p.facts.submitted_at,
+            package_id: p.id,
+        })
+        .collect();
+    Ok(ApplicationDetail {
+        application: application.into(),
+        history: history.into_iter().map(StatusEventView::from).collect(),
+        delete_after: policy.application_due(&facts),
+        packages,
+    })
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -244,14 +281,11 @@ pub async fn search(
         Purpose::Intake,
     )
     .about(student.clone());
+    let policy = crate::purge::policy(&state.settings);
     let found = perform(&state, &caller, access, move |conn, _| {
         let mut found = Vec::new();
         for application in applications::find_for_student(conn, &student, Some(&own))? {
-            let history = applications::status_history(conn, application.id)?;
-            found.push(ApplicationDetail {
-                application: application.into(),
-                history: history.into_iter().map(StatusEventView::from).collect(),
-            });
+            found.push(detail(conn, &policy, application)?);
         }
         Ok(found)
     })
@@ -300,13 +334,10 @@ pub async fn get_one(
         ResourceRef::new("application", Some(id.to_string())),
         Purpose::Intake,
     );
+    let policy = crate::purge::policy(&state.settings);
     let detail = perform(&state, &caller, access, move |conn, _| {
         let application = applications::get(conn, id)?.ok_or(ApiError::NotFound)?;
-        let history = applications::status_history(conn, id)?;
-        Ok(ApplicationDetail {
-            application: application.into(),
-            history: history.into_iter().map(StatusEventView::from).collect(),
-        })
+        detail(conn, &policy, application)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -348,6 +379,7 @@ pub async fn report_status(
         Purpose::Intake,
     );
     let reported_by = actor_label(&caller.principal);
+    let policy = crate::purge::policy(&state.settings);
     let detail = perform(&state, &caller, access, move |conn, now| {
         let current = applications::get(conn, id)?.ok_or(ApiError::NotFound)?;
         current
@@ -355,11 +387,7 @@ pub async fn report_status(
             .can_move_to(next)
             .map_err(|e| ApiError::Conflict(e.to_string()))?;
         let application = applications::set_status(conn, id, next, &reported_by, now)?.ok_or(ApiError::NotFound)?;
-        let history = applications::status_history(conn, id)?;
-        Ok(ApplicationDetail {
-            application: application.into(),
-            history: history.into_iter().map(StatusEventView::from).collect(),
-        })
+        detail(conn, &policy, application)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

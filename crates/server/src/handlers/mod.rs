@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod audit;
 pub mod consents;
+pub mod erasure;
 pub mod institutions;
 pub mod ops;
 pub mod packages;

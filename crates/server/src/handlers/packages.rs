@@ -44,6 +44,21 @@ pub struct SubmissionReceipt {
     /// published at `/v1/broker/jwks`, over `{pid, jti, iss, aud,
     /// application, envelope_sha256, sections, received_at}`.
     pub receipt: String,
+    /// When the broker will delete the package under the retention rules as
+    /// things stand now (it moves earlier once the package is acknowledged
+    /// or its application ends; see `GET /v1/applications/{id}`).
+    pub delete_after: DateTime<Utc>,
+}
+
+/// When the package `id` will be deleted as things stand (the retention
+/// rules' due moment); `None` if there is no such package.
+pub fn package_delete_after(
+    conn: &mut doorstroom_store::DbConn,
+    state: &AppState,
+    id: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let policy = crate::purge::policy(&state.settings);
+    Ok(doorstroom_store::retention::package_facts(conn, id)?.map(|facts| policy.package_due(&facts)))
 }
 
 fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
@@ -216,10 +231,12 @@ fn accept(
     let envelope_sha256 = sha256_b64url(&submission.envelope);
     if let Some(earlier) = packages::by_jti(conn, &envelope.jti)? {
         if earlier.envelope_sha256 == envelope_sha256 && earlier.sender == *own {
+            let delete_after = package_delete_after(conn, state, &earlier.id)?.ok_or(ApiError::NotFound)?;
             let receipt = SubmissionReceipt {
                 package_id: earlier.id,
                 received_at: earlier.submitted_at,
                 receipt: earlier.receipt,
+                delete_after,
             };
             return Ok((receipt, false));
         }
@@ -292,11 +309,13 @@ fn accept(
         })
         .collect();
     packages::insert(conn, &package, &sections)?;
+    let delete_after = package_delete_after(conn, state, &envelope.pid)?.ok_or(ApiError::NotFound)?;
     Ok((
         SubmissionReceipt {
             package_id: envelope.pid,
             received_at: now,
             receipt,
+            delete_after,
         },
         true,
     ))
@@ -367,6 +386,9 @@ pub struct InboxEntry {
     pub delivered_at: Option<DateTime<Utc>>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub sections: Vec<InboxSection>,
+    /// When the broker will delete the package under the retention rules as
+    /// things stand now: pull it before then.
+    pub delete_after: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -378,9 +400,10 @@ pub struct InboxSection {
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
-impl From<&PackageSummary> for InboxEntry {
-    fn from(p: &PackageSummary) -> Self {
+impl InboxEntry {
+    fn new(p: &PackageSummary, delete_after: DateTime<Utc>) -> Self {
         Self {
+            delete_after,
             package_id: p.id.clone(),
             application_id: p.application_id,
             sender: p.sender.to_string(),
@@ -454,6 +477,7 @@ pub async fn inbox(
     .on_behalf_of(acting_for);
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
+    let state_for_policy = state.clone();
     let entries = perform(&state, &caller, access, move |conn, now| {
         check_on_behalf_of(conn, &principal, acting_for)?;
         let listed = packages::inbox(conn, &own, query.after.as_deref(), limit)?;
@@ -471,7 +495,13 @@ pub async fn inbox(
             event.on_behalf_of = acting_for;
             audit::append(conn, &event).map_err(ApiError::audit_failed)?;
         }
-        Ok(listed.iter().map(InboxEntry::from).collect::<Vec<_>>())
+        let policy = crate::purge::policy(&state_for_policy.settings);
+        let mut entries = Vec::with_capacity(listed.len());
+        for package in &listed {
+            let facts = doorstroom_store::retention::package_facts(conn, &package.id)?.ok_or(ApiError::NotFound)?;
+            entries.push(InboxEntry::new(package, policy.package_due(&facts)));
+        }
+        Ok(entries)
     })
     .await?;
     Ok(HttpResponse::Ok().json(entries))

@@ -24,9 +24,27 @@ pub struct ProcessingRegister {
     pub recipients: Vec<String>,
     pub transfers_outside_eea: String,
     pub retention: String,
+    /// The retention periods the broker enforces (`[retention]`), in days.
+    pub retention_periods: RetentionRegister,
     pub security_measures: Vec<String>,
     /// Whether a package waits for the recorded inspection (inzage).
     pub inspection_required_before_transfer: bool,
+}
+
+/// The configured retention, as the purge applies it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RetentionRegister {
+    pub package_after_acknowledged_days: u32,
+    pub package_after_application_end_days: u32,
+    pub package_max_days: u32,
+    pub application_after_end_days: u32,
+    pub application_max_days: u32,
+    pub consent_after_application_gone_days: u32,
+    pub audit_days: u32,
+    /// Seconds between scheduled purges (0: run by the operator's cron).
+    pub purge_interval_secs: u64,
+    /// How deletions and erasures are accounted for.
+    pub accountability: String,
 }
 
 /// One section of the dossier and the basis it travels on.
@@ -98,6 +116,23 @@ pub fn processing_register(settings: &Settings) -> ProcessingRegister {
         ],
         transfers_outside_eea: "None".into(),
         retention: configured.retention.clone(),
+        retention_periods: {
+            let r = &settings.retention;
+            RetentionRegister {
+                package_after_acknowledged_days: r.package_after_acknowledged_days,
+                package_after_application_end_days: r.package_after_application_end_days,
+                package_max_days: r.package_max_days,
+                application_after_end_days: r.application_after_end_days,
+                application_max_days: r.application_max_days,
+                consent_after_application_gone_days: r.consent_after_application_gone_days,
+                audit_days: r.audit_days,
+                purge_interval_secs: r.purge_interval_secs,
+                accountability: "Every deletion by the purge and every erasure on request (GDPR art. 17, by a \
+                                 privacy officer, with who asked and why) is an audit event; audit events hold \
+                                 pseudonyms only and stay, so the log remains verifiable"
+                    .into(),
+            }
+        },
         security_measures: vec![
             "End-to-end encryption of every section for the receiving institution (JWE); the broker cannot read it"
                 .into(),
@@ -164,6 +199,41 @@ pub fn render_text(register: &ProcessingRegister) -> String {
         register.transfers_outside_eea
     ));
     line(format!("## Retention\n\n{}\n", register.retention));
+    let r = &register.retention_periods;
+    line("| record | deleted | after (days) |".into());
+    line("|---|---|---|".into());
+    for (record, rule, days) in [
+        (
+            "package",
+            "after delivery and acknowledgement",
+            r.package_after_acknowledged_days,
+        ),
+        (
+            "package",
+            "after its application ended",
+            r.package_after_application_end_days,
+        ),
+        ("package", "at the latest, after submission", r.package_max_days),
+        ("application", "after it ended", r.application_after_end_days),
+        (
+            "application",
+            "at the latest, after registration",
+            r.application_max_days,
+        ),
+        (
+            "consent and inspection records",
+            "after the student's last application at that school is gone",
+            r.consent_after_application_gone_days,
+        ),
+        ("audit event (pseudonymous)", "after it was recorded", r.audit_days),
+    ] {
+        line(format!("| {record} | {rule} | {days} |"));
+    }
+    let schedule = match r.purge_interval_secs {
+        0 => "The purge runs from the operator's schedule (`doorstroom purge`).".to_owned(),
+        secs => format!("The broker purges every {secs} seconds."),
+    };
+    line(format!("\n{schedule} {}.\n", r.accountability));
     line("## Security measures\n".into());
     for measure in &register.security_measures {
         line(format!("- {measure}"));
@@ -213,4 +283,29 @@ pub async fn register_of_processing(
             .content_type("text/markdown; charset=utf-8")
             .body(render_text(&document)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_register_lists_the_configured_retention() {
+        let mut settings = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        settings.retention.package_after_acknowledged_days = 14;
+        let register = processing_register(&settings);
+        assert_eq!(register.retention_periods.package_after_acknowledged_days, 14);
+        assert_eq!(register.retention_periods.package_max_days, 365);
+        assert_eq!(register.retention_periods.audit_days, 1827);
+        let text = render_text(&register);
+        assert!(
+            text.contains("| package | after delivery and acknowledgement | 14 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| package | at the latest, after submission | 365 |"),
+            "{text}"
+        );
+        assert!(text.contains("The broker purges every 3600 seconds."), "{text}");
+    }
 }

@@ -1,0 +1,457 @@
+//! The purge: deletes what the retention rules
+//! ([`doorstroom_domain::retention`], periods from `[retention]`) say must
+//! go, inside the broker on a schedule ([`spawn_scheduler`]) and from the
+//! command line (`doorstroom purge [--dry-run]`).
+//!
+//! # How it runs
+//! In bounded batches: each batch is **one transaction** that deletes at
+//! most `batch_size` records (an application takes its remaining packages
+//! with it) and appends one audit event per deleted record, with the
+//! record's pseudonym and the [`PurgeReason`] of the rule that fired. The
+//! order in a batch is packages, applications, then consent and inspection
+//! records (which start their own period when the student's last
+//! application at a school is gone, recorded in the same transaction). A
+//! pause between batches gives the exchange's writers the database.
+//!
+//! A purge killed half-way leaves every batch either committed with its
+//! audit events or not at all; the next run finds what is still due and
+//! carries on. The run ends when a batch finds nothing due.
+//!
+//! With several broker nodes on one PostgreSQL, each batch first takes a
+//! transaction-level advisory lock ([`retention::try_lock_purge`]); a node
+//! that does not get it ends its run ([`PurgeSummary::busy`]), since another
+//! node is purging.
+//!
+//! # Who purges
+//! The operator's side of the broker ([`Principal::Operator`]), asked through
+//! [`authorize`] for [`Action::PurgeExpired`] once per run. The audit
+//! events name the actor as the broker's retention job
+//! ([`retention_actor`]: kind `broker`, id `retention_job`) and carry the
+//! run's id as their request id, so one run can be followed in the log.
+//!
+//! A dry run ([`dry_run`]) counts what would go, per kind and reason, and
+//! changes nothing but the log: it is one `purge_dry_run` event with the
+//! counts, because an operator looking at what is due about students is an
+//! access too.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use doorstroom_domain::{
+    Action, Actor, ActorKind, AuditAction, AuditEvent, Clock, CrudKind, Decision, Outcome, Principal, Pseudonym,
+    PurgeReason, Purpose, Resource, ResourceRef, RetentionPolicy, authorize,
+};
+use doorstroom_store::retention::{self, LedgerKind};
+use doorstroom_store::{DbConn, Store, StoreError, audit};
+use serde::Serialize;
+
+/// The actor id of the retention job in audit events.
+pub const ACTOR_ID: &str = "retention_job";
+
+/// The most records a dry run looks at, per kind.
+const DRY_RUN_LIMIT: i64 = 1_000_000;
+
+/// The broker's retention policy from its (checked) settings. The settings
+/// are checked when they are loaded and the broker refuses to start with
+/// invalid periods, so the fallback to the defaults is never taken.
+pub fn policy(settings: &crate::config::Settings) -> RetentionPolicy {
+    settings.retention.policy().unwrap_or_default()
+}
+
+/// The actor of every purge event: the broker's retention job.
+pub fn retention_actor() -> Actor {
+    Actor {
+        kind: ActorKind::Broker,
+        institution: None,
+        id: Some(ACTOR_ID.into()),
+    }
+}
+
+/// The audit action name of deleting a record of `kind` (`package_purged`,
+/// `application_purged`, `consent_event_purged`, `inspection_purged`).
+pub fn purged_action(kind: &str) -> String {
+    format!("{kind}_purged")
+}
+
+/// How the purge runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeOptions {
+    /// The most records one batch deletes.
+    pub batch_size: i64,
+    /// The pause between batches.
+    pub pause: Duration,
+}
+
+impl PurgeOptions {
+    pub fn from_settings(settings: &crate::config::RetentionSettings) -> Self {
+        Self {
+            batch_size: i64::from(settings.batch_size.max(1)),
+            pause: Duration::from_millis(settings.batch_pause_ms),
+        }
+    }
+}
+
+/// What a purge deleted (or, dry, would delete): counts per record kind and
+/// reason. Never a pseudonym or id: this goes to the operator's terminal
+/// and the broker's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeSummary {
+    pub run_id: String,
+    pub dry_run: bool,
+    /// Committed batches (0 in a dry run).
+    pub batches: u32,
+    /// kind → reason → count.
+    pub deleted: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The run ended because another broker node was purging.
+    pub busy: bool,
+}
+
+impl PurgeSummary {
+    fn new(run_id: &str, dry_run: bool) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            dry_run,
+            ..Self::default()
+        }
+    }
+
+    /// All records counted.
+    pub fn total(&self) -> u64 {
+        self.deleted.values().flat_map(|r| r.values()).sum()
+    }
+
+    fn add(&mut self, kind: &str, reason: PurgeReason, n: u64) {
+        *self
+            .deleted
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(reason.as_str().to_owned())
+            .or_default() += n;
+    }
+
+    fn merge(&mut self, other: PurgeSummary) {
+        for (kind, reasons) in other.deleted {
+            for (reason, n) in reasons {
+                *self.deleted.entry(kind.clone()).or_default().entry(reason).or_default() += n;
+            }
+        }
+    }
+
+    /// One line per kind and reason, for the dry run's audit event.
+    fn counts_text(&self) -> String {
+        let mut parts = Vec::new();
+        for (kind, reasons) in &self.deleted {
+            for (reason, n) in reasons {
+                parts.push(format!("{kind}/{reason}={n}"));
+            }
+        }
+        if parts.is_empty() {
+            "nothing due".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// Why a purge stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PurgeError {
+    #[error("the retention job may not run for this principal ({0})")]
+    Denied(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new run id (the request id of the run's audit events).
+pub fn new_run_id() -> String {
+    format!("purge-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Refuses (and audits the refusal) unless `principal` may run the purge.
+fn authorized(store: &Store, now: DateTime<Utc>, principal: &Principal, run_id: &str) -> Result<(), PurgeError> {
+    match authorize(principal, Action::PurgeExpired, &Resource::Broker) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => {
+            let event = AuditEvent::success(
+                now,
+                principal,
+                AuditAction::new(Action::PurgeExpired.crud(), Action::PurgeExpired.as_str()),
+                ResourceRef::new("retention", None),
+                Purpose::Operations,
+            )
+            .with_request_id(Some(run_id.to_owned()))
+            .denied(reason);
+            store.write(|conn| audit::append(conn, &event))?;
+            Err(PurgeError::Denied(reason.as_str()))
+        }
+    }
+}
+
+/// Runs the purge until nothing is due, batch by batch (see the module
+/// documentation). Blocking: run it off the async executor.
+pub fn run(
+    store: &Store,
+    policy: &RetentionPolicy,
+    clock: &dyn Clock,
+    principal: &Principal,
+    options: PurgeOptions,
+    run_id: &str,
+) -> Result<PurgeSummary, PurgeError> {
+    authorized(store, clock.now(), principal, run_id)?;
+    let mut summary = PurgeSummary::new(run_id, false);
+    loop {
+        let now = millis(clock.now());
+        let outcome = store.write(|conn| batch(conn, policy, now, options.batch_size, run_id))?;
+        let Some(done) = outcome else {
+            summary.busy = true;
+            break;
+        };
+        if done.total() == 0 {
+            break;
+        }
+        summary.batches += 1;
+        summary.merge(done);
+        if !options.pause.is_zero() {
+            std::thread::sleep(options.pause);
+        }
+    }
+    Ok(summary)
+}
+
+/// Counts what [`run`] would delete now, per kind and reason, without
+/// deleting anything; writes one `purge_dry_run` audit event with the
+/// counts.
+pub fn dry_run(
+    store: &Store,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    run_id: &str,
+) -> Result<PurgeSummary, PurgeError> {
+    let now = millis(now);
+    authorized(store, now, principal, run_id)?;
+    store.write(|conn| {
+        let summary = survey(conn, policy, now, run_id)?;
+        let mut event = AuditEvent::success(
+            now,
+            principal,
+            AuditAction::new(CrudKind::Read, "purge_dry_run"),
+            ResourceRef::new("retention", None),
+            Purpose::Operations,
+        )
+        .with_request_id(Some(run_id.to_owned()));
+        event.reason = Some(summary.counts_text());
+        audit::append(conn, &event)?;
+        Ok(summary)
+    })
+}
+
+/// Stored times have millisecond precision; decide on what is stored.
+fn millis(now: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+fn deletion_event(
+    now: DateTime<Utc>,
+    run_id: &str,
+    kind: &str,
+    id: String,
+    student: &Pseudonym,
+    reason: PurgeReason,
+) -> AuditEvent {
+    AuditEvent {
+        time: now,
+        actor: retention_actor(),
+        on_behalf_of: None,
+        action: AuditAction::new(CrudKind::Delete, purged_action(kind)),
+        resource: ResourceRef::new(kind, Some(id)),
+        data_subject: Some(student.clone()),
+        purpose: Purpose::Operations,
+        outcome: Outcome::Success,
+        reason: Some(reason.as_str().to_owned()),
+        request_id: Some(run_id.to_owned()),
+    }
+}
+
+/// The audit resource kind of a ledger record.
+const fn ledger_kind(kind: LedgerKind) -> &'static str {
+    match kind {
+        LedgerKind::Consent => "consent_event",
+        LedgerKind::Inspection => "inspection",
+    }
+}
+
+/// One batch, in the caller's transaction: `None` if another node holds
+/// the purge lock.
+fn batch(
+    conn: &mut DbConn,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+    limit: i64,
+    run_id: &str,
+) -> Result<Option<PurgeSummary>, StoreError> {
+    if !retention::try_lock_purge(conn)? {
+        return Ok(None);
+    }
+    let mut done = PurgeSummary::new(run_id, false);
+    let mut left = limit;
+
+    for package in retention::due_packages(conn, policy, now, left)? {
+        let Some(reason) = policy.package_purge_reason(&package.facts, now) else {
+            continue;
+        };
+        if retention::delete_package(conn, &package.id)? {
+            audit::append(
+                conn,
+                &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+            )?;
+            done.add("package", reason, 1);
+            left -= 1;
+        }
+    }
+
+    if left > 0 {
+        for application in retention::due_applications(conn, policy, now, left)? {
+            let Some(reason) = policy.application_purge_reason(&application.facts, now) else {
+                continue;
+            };
+            // Its packages go with it, under the application's rule.
+            for package in retention::packages_of(conn, application.id)? {
+                if retention::delete_package(conn, &package.id)? {
+                    audit::append(
+                        conn,
+                        &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+                    )?;
+                    done.add("package", reason, 1);
+                }
+            }
+            if retention::delete_application(conn, &application, now)? {
+                let event = deletion_event(
+                    now,
+                    run_id,
+                    "application",
+                    application.id.to_string(),
+                    &application.student,
+                    reason,
+                );
+                audit::append(conn, &event)?;
+                done.add("application", reason, 1);
+                left -= 1;
+            }
+        }
+    }
+
+    if left > 0 {
+        for candidate in retention::due_ledger_groups(conn, policy, now, left)? {
+            let Some(reason) = policy.ledger_purge_reason(&candidate.facts, now) else {
+                continue;
+            };
+            let kind = ledger_kind(candidate.group.kind);
+            let ids = retention::delete_ledger_group(conn, &candidate.group)?;
+            for id in &ids {
+                let event = deletion_event(now, run_id, kind, id.to_string(), &candidate.group.student, reason);
+                audit::append(conn, &event)?;
+            }
+            done.add(kind, reason, ids.len() as u64);
+            left -= i64::try_from(ids.len()).unwrap_or(i64::MAX);
+            if left <= 0 {
+                break;
+            }
+        }
+    }
+    retention::forget_gone_marks(conn, policy, now)?;
+    Ok(Some(done))
+}
+
+/// What is due now, counted as [`batch`] would delete it, without deleting.
+/// Ledger records whose period starts only when an application due now is
+/// deleted are not counted: they start their period then.
+fn survey(
+    conn: &mut DbConn,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+    run_id: &str,
+) -> Result<PurgeSummary, StoreError> {
+    let mut summary = PurgeSummary::new(run_id, true);
+    let mut counted = HashSet::new();
+    for package in retention::due_packages(conn, policy, now, DRY_RUN_LIMIT)? {
+        if let Some(reason) = policy.package_purge_reason(&package.facts, now) {
+            counted.insert(package.id);
+            summary.add("package", reason, 1);
+        }
+    }
+    for application in retention::due_applications(conn, policy, now, DRY_RUN_LIMIT)? {
+        let Some(reason) = policy.application_purge_reason(&application.facts, now) else {
+            continue;
+        };
+        for package in retention::packages_of(conn, application.id)? {
+            if counted.insert(package.id) {
+                summary.add("package", reason, 1);
+            }
+        }
+        summary.add("application", reason, 1);
+    }
+    for candidate in retention::due_ledger_groups(conn, policy, now, DRY_RUN_LIMIT)? {
+        if let Some(reason) = policy.ledger_purge_reason(&candidate.facts, now) {
+            let n = retention::ledger_ids(conn, &candidate.group)?.len() as u64;
+            summary.add(ledger_kind(candidate.group.kind), reason, n);
+        }
+    }
+    Ok(summary)
+}
+
+/// The request id prefix of scheduled runs is the run id itself; this is
+/// what the scheduler logs.
+fn log_summary(summary: &PurgeSummary) {
+    tracing::info!(
+        run_id = %summary.run_id,
+        batches = summary.batches,
+        deleted = summary.total(),
+        busy = summary.busy,
+        "retention purge finished"
+    );
+}
+
+/// Aborts the scheduler when the server that owns it goes.
+pub struct Scheduler(tokio::task::JoinHandle<()>);
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the purge every `interval` (the first one interval from now) as the
+/// broker's retention job; stops when the returned [`Scheduler`] is dropped.
+pub fn spawn_scheduler(
+    state: actix_web::web::Data<crate::state::AppState>,
+    policy: RetentionPolicy,
+    options: PurgeOptions,
+    interval: Duration,
+) -> Scheduler {
+    Scheduler(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let state = state.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                run(
+                    &state.store,
+                    &policy,
+                    state.clock.as_ref(),
+                    &Principal::Operator,
+                    options,
+                    &new_run_id(),
+                )
+            })
+            .await;
+            match result {
+                Ok(Ok(summary)) => log_summary(&summary),
+                Ok(Err(err)) => tracing::error!(error = %err, "retention purge failed"),
+                Err(err) => tracing::error!(error = %err, "retention purge task failed"),
+            }
+        }
+    }))
+}
