@@ -148,6 +148,17 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Chooses the option with `value` in the select with `id`.
+    pub async fn choose(&self, id: &str, value: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("select #{id}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value} in #{id}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))

@@ -102,14 +102,48 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         browser.submit("#search").await;
         assert_eq!(browser.path().await, "/console/audit", "the number is never in the URL");
         let table = browser.text("#events").await;
-        for action in ["record_inspection", "record_consent", "register_application"] {
-            assert!(table.contains(action), "{action} in {table}");
+        // Dutch labels first, the wire code beside them (as in the export).
+        for (label, action) in [
+            ("Inzage vastgelegd", "record_inspection"),
+            ("Toestemming vastgelegd", "record_consent"),
+            ("Aanmelding geregistreerd", "register_application"),
+        ] {
+            assert!(
+                table.contains(&format!("{label} {action}")),
+                "{label} {action} in {table}"
+            );
+        }
+        for label in ["Systeem", "intake", "geslaagd"] {
+            assert!(table.contains(label), "{label} in {table}");
+        }
+        for code in ["system", "success"] {
+            assert!(!table.contains(code), "{code} only as a title in {table}");
         }
         assert!(
             !table.contains(&student),
             "the page shows the pseudonym, not the number"
         );
         browser.screenshot("03-audit-search").await;
+
+        // The action filter is a list of labels that posts the wire code.
+        let choices = browser.text("#action").await;
+        assert!(
+            choices.contains("Alle")
+                && choices.contains("Auditlog geraadpleegd")
+                && !choices.contains("read_audit_log"),
+            "{choices}"
+        );
+        browser.choose("action", "register_application").await;
+        browser.submit("#search").await;
+        let filtered = browser.text("#events").await;
+        assert!(filtered.contains("Aanmelding geregistreerd"), "{filtered}");
+        assert!(
+            !filtered.contains("Inzage vastgelegd"),
+            "only the chosen action: {filtered}"
+        );
+        let chosen = browser.text("#action option[selected]").await;
+        assert_eq!(chosen, "Aanmelding geregistreerd", "the choice is kept");
+        browser.choose("action", "").await;
 
         // Export: a CSV download of the same search.
         browser.click("#export-csv").await;
@@ -134,7 +168,13 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         let report = browser.text("#report").await;
         assert!(report.contains("Inzageverslag"), "{report}");
         assert!(report.contains("Verzorgende IG"), "the application: {report}");
-        assert!(report.contains("register_application"), "the accesses: {report}");
+        assert!(
+            report.contains("Aanmelding geregistreerd register_application"),
+            "the accesses: {report}"
+        );
+        let applications = browser.text("#applications").await;
+        assert!(applications.contains("aangemeld"), "the status: {applications}");
+        assert!(!applications.contains("registered"), "{applications}");
         browser.screenshot("04-report").await;
 
         // Consent and inspection history.
@@ -142,10 +182,18 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         browser.fill("student_number", &student).await;
         browser.submit("#submit").await;
         let consents = browser.text("#consents").await;
-        assert!(
-            consents.contains("support_needs") && consents.contains(MBO),
-            "{consents}"
-        );
+        for shown in [
+            "Extra ondersteuningsbehoefte",
+            "gegeven",
+            "leerling",
+            "papieren formulier",
+            MBO,
+        ] {
+            assert!(consents.contains(shown), "{shown} in {consents}");
+        }
+        for code in ["support_needs", "given", "paper_form"] {
+            assert!(!consents.contains(code), "{code} only as a title in {consents}");
+        }
         browser.screenshot("05-history").await;
 
         // The register, and the English switch.
@@ -165,6 +213,13 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
             browser.body_text().await.contains("Audit log"),
             "the choice is remembered"
         );
+        browser.fill("student_number", &student).await;
+        browser.submit("#search").await;
+        let table = browser.text("#events").await;
+        for label in ["Application registered", "Consent recorded", "succeeded"] {
+            assert!(table.contains(label), "{label} in {table}");
+        }
+        assert!(!table.contains("Aanmelding geregistreerd"), "{table}");
         browser.screenshot("07-audit-english").await;
         browser.open("/console/?lang=nl").await;
 
@@ -293,7 +348,10 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
         // Keys and certificates with their expiry dates.
         browser.open("/console/keys").await;
         let keys = browser.text("#keys").await;
-        assert!(keys.contains("sig") && keys.contains("enc"), "{keys}");
+        assert!(
+            keys.contains("ondertekenen sig") && keys.contains("versleutelen enc"),
+            "{keys}"
+        );
         let certificates = browser.text("#certificates").await;
         assert!(certificates.contains(MBO), "{certificates}");
         browser.screenshot("03-keys").await;

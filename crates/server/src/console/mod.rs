@@ -16,6 +16,9 @@
 //! * Every console response carries a strict Content-Security-Policy (no
 //!   scripts at all, styles only from our own stylesheet) and the other
 //!   security headers ([`security_headers`]); pages are `no-store`.
+//! * Wire codes (actions, purposes, outcomes, statuses, sections, …) are
+//!   shown by their label in the page's language, the code beside it for
+//!   matching against the API ([`labels`]); exports keep the codes.
 //! * Errors are pages, never problem+json and never a stack trace: bad form
 //!   input shows the form again with the message next to the field (422),
 //!   "not found" and "not yours" look the same (404).
@@ -25,6 +28,7 @@
 //!   [`ConsoleError`]'s `error_response`, which has no request.
 
 pub mod i18n;
+pub mod labels;
 pub mod pages;
 pub mod session;
 

@@ -53,13 +53,15 @@ impl AuditErrors {
 pub(super) struct EventRow {
     pub(super) seq: i64,
     pub(super) time: String,
-    pub(super) actor: String,
+    pub(super) actor: Coded,
+    pub(super) actor_institution: String,
     pub(super) actor_id: String,
-    pub(super) action: String,
-    pub(super) resource: String,
+    pub(super) action: Coded,
+    pub(super) resource: Coded,
+    pub(super) resource_id: String,
     pub(super) subject: String,
-    pub(super) purpose: String,
-    pub(super) outcome: String,
+    pub(super) purpose: Coded,
+    pub(super) outcome: Coded,
     pub(super) denied: bool,
 }
 
@@ -82,7 +84,12 @@ struct AuditPage {
     searched: bool,
     next_after: Option<i64>,
     badge: Badge,
-    outcomes: [&'static str; 4],
+    /// The action filter's choices, `(code, label)`, by label.
+    actions: Vec<(&'static str, &'static str)>,
+    /// A posted action name without a label (the filter takes any name the
+    /// log holds), offered as a choice of its own so the form shows it.
+    other_action: Option<String>,
+    outcomes: Vec<(&'static str, &'static str)>,
 }
 
 /// Checks the latest checkpoint on each view: its signature is the
@@ -215,32 +222,36 @@ fn audit_search(form: &AuditForm, t: &'static Messages, limit: i64) -> Result<Au
     })
 }
 
-pub(super) fn event_rows(page: &EventPage) -> Vec<EventRow> {
+pub(super) fn event_rows(lang: Lang, page: &EventPage) -> Vec<EventRow> {
     page.events
         .iter()
         .map(|e| {
             let ev = &e.event;
-            let mut actor = ev.actor.kind.to_string();
-            if let Some(b) = &ev.actor.institution {
-                actor.push_str(&format!(" {b}"));
-            }
             EventRow {
                 seq: e.seq,
                 time: when(&ev.time),
-                actor,
+                actor: Coded::new(lang, Some(labels::actor_kind(ev.actor.kind)), ev.actor.kind.as_str()),
+                actor_institution: ev.actor.institution.as_ref().map(|b| b.to_string()).unwrap_or_default(),
                 actor_id: ev.actor.id.clone().unwrap_or_default(),
-                action: ev.action.name.clone(),
-                resource: match &ev.resource.id {
-                    Some(id) => format!("{} {id}", ev.resource.kind),
-                    None => ev.resource.kind.clone(),
-                },
+                action: Coded::new(lang, labels::action_name(&ev.action.name), ev.action.name.clone()),
+                resource: Coded::new(lang, labels::resource_kind(&ev.resource.kind), ev.resource.kind.clone()),
+                resource_id: ev.resource.id.clone().unwrap_or_default(),
                 subject: ev.data_subject.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-                purpose: ev.purpose.to_string(),
-                outcome: ev.outcome.to_string(),
+                purpose: Coded::new(lang, Some(labels::purpose(ev.purpose)), ev.purpose.as_str()),
+                outcome: Coded::new(lang, Some(labels::outcome(ev.outcome)), ev.outcome.as_str()),
                 denied: ev.outcome != Outcome::Success,
             }
         })
         .collect()
+}
+
+/// The action filter's choices in `lang`, by label.
+fn action_choices(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    let mut choices: Vec<_> = labels::known_actions()
+        .map(|(code, label)| (code, label.of(lang)))
+        .collect();
+    choices.sort_by_key(|(_, label)| *label);
+    choices
 }
 
 async fn render_audit(
@@ -249,15 +260,25 @@ async fn render_audit(
     form: AuditForm,
 ) -> Result<WithStatus<AuditPage>, ConsoleError> {
     let t = user.lang.messages();
-    let page_of = |form: AuditForm, errors, rows, searched, next_after, badge| AuditPage {
-        chrome: Chrome::of(user, "/console/audit"),
-        form,
-        errors,
-        rows,
-        searched,
-        next_after,
-        badge,
-        outcomes: ["success", "denied", "unauthenticated", "rejected"],
+    let lang = user.lang;
+    let page_of = |form: AuditForm, errors, rows, searched, next_after, badge| {
+        let action = form.action.trim();
+        let other_action = Some(action.to_owned()).filter(|a| !a.is_empty() && labels::action_name(a).is_none());
+        AuditPage {
+            chrome: Chrome::of(user, "/console/audit"),
+            form,
+            errors,
+            rows,
+            searched,
+            next_after,
+            badge,
+            actions: action_choices(lang),
+            other_action,
+            outcomes: Outcome::ALL
+                .iter()
+                .map(|o| (o.as_str(), labels::outcome(*o).of(lang)))
+                .collect(),
+        }
     };
     let search = match audit_search(&form, t, PAGE_SIZE) {
         Ok(search) => search,
@@ -273,7 +294,7 @@ async fn render_audit(
         .await
         .map_err(|e| user.fail(e))?;
     let badge = badge(state).await;
-    let rows = event_rows(&result);
+    let rows = event_rows(lang, &result);
     Ok(WithStatus(
         StatusCode::OK,
         page_of(form, AuditErrors::default(), rows, true, result.next_after, badge),

@@ -5,9 +5,9 @@ use super::*;
 
 struct KeyRow {
     kid: String,
-    key_use: String,
+    key_use: Coded,
     alg: String,
-    status: String,
+    status: Coded,
     expires: String,
     warning: Option<&'static str>,
 }
@@ -84,9 +84,9 @@ pub async fn keys_page(
             .map(|k| KeyRow {
                 warning: expiry_warning(t, k.not_after, now),
                 kid: k.kid,
-                key_use: k.key_use.to_string(),
+                key_use: Coded::new(user.lang, Some(labels::key_use(k.key_use)), k.key_use.as_str()),
                 alg: k.alg,
-                status: k.status.to_string(),
+                status: Coded::new(user.lang, Some(labels::key_status(k.status)), k.status.as_str()),
                 expires: when(&k.not_after),
             })
             .collect(),

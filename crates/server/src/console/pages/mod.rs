@@ -26,14 +26,15 @@ use askama_web::WebTemplate;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use doorstroom_domain::{
-    Action, Brin, Decision, Outcome, Password, Principal, Resource, Role, StaffId, StaffStatus, StudentNumber,
-    Username, authorize,
+    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
+    Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
 };
 use doorstroom_store::{console_sessions, merkle};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::i18n::{Lang, Messages};
+use super::labels::{self, Label};
 use super::session::{self, ConsoleUser, same_origin, session_cookie};
 use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
@@ -177,7 +178,36 @@ fn when_opt(t: &Option<DateTime<Utc>>) -> String {
     t.as_ref().map(when).unwrap_or_else(|| "—".into())
 }
 
-fn role_label(t: &Messages, role: Role) -> &'static str {
+/// A wire code as a page shows it: its label in the page's language first,
+/// the code itself beside it (in a `<code>` or a `title`) so that a row can
+/// be matched against the API and the exports; a code without a label is
+/// shown as it is.
+pub(super) struct Coded {
+    pub(super) label: Option<&'static str>,
+    pub(super) code: String,
+}
+
+impl Coded {
+    fn new(lang: Lang, label: Option<Label>, code: impl Into<String>) -> Coded {
+        Coded {
+            label: label.map(|l| l.of(lang)),
+            code: code.into(),
+        }
+    }
+
+    /// A code that the domain parses into an enum with labels; a code it
+    /// does not parse (an older or newer record) keeps no label.
+    fn parsed<T, E>(lang: Lang, raw: &str, parse: fn(&str) -> Result<T, E>, label: fn(T) -> Label) -> Coded {
+        Coded::new(lang, parse(raw).ok().map(label), raw)
+    }
+
+    /// What the page shows first: the label, or the code without one.
+    pub(super) fn text(&self) -> &str {
+        self.label.unwrap_or(&self.code)
+    }
+}
+
+pub(crate) fn role_label(t: &Messages, role: Role) -> &'static str {
     match role {
         Role::Intaker => t.role_intaker,
         Role::InstitutionAdmin => t.role_institution_admin,

@@ -3,9 +3,9 @@
 use super::*;
 
 struct CategoryRow {
-    section: String,
+    section: Coded,
     description: String,
-    basis: String,
+    basis: Coded,
     special: &'static str,
 }
 
@@ -47,9 +47,13 @@ pub async fn register_page(state: web::Data<AppState>, user: ConsoleUser) -> Res
             .categories
             .into_iter()
             .map(|c| CategoryRow {
-                section: c.section.to_string(),
+                section: Coded::new(user.lang, Some(labels::section(c.section)), c.section.as_str()),
                 description: c.description,
-                basis: c.lawful_basis.to_string(),
+                basis: Coded::new(
+                    user.lang,
+                    Some(labels::lawful_basis(c.lawful_basis)),
+                    c.lawful_basis.as_str(),
+                ),
                 special: if c.special_category { t.yes } else { t.no },
             })
             .collect(),

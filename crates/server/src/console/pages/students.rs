@@ -72,31 +72,32 @@ pub async fn history_form(user: ConsoleUser) -> impl Responder {
 
 struct ConsentRow {
     at: String,
-    event: String,
-    section: String,
+    event: Coded,
+    section: Coded,
     recipient: String,
-    given_by: String,
-    method: String,
+    given_by: Coded,
+    method: Coded,
 }
 
 struct InspectionRow {
     at: String,
     school: String,
-    inspected_by: String,
+    inspected_by: Coded,
     remarks: &'static str,
 }
 
-fn consent_rows(t: &Messages, history: &History) -> (Vec<ConsentRow>, Vec<InspectionRow>) {
+fn consent_rows(lang: Lang, history: &History) -> (Vec<ConsentRow>, Vec<InspectionRow>) {
+    let t = lang.messages();
     let consents = history
         .consents
         .iter()
         .map(|c| ConsentRow {
             at: when(&c.at),
-            event: c.event.clone(),
-            section: c.section.to_string(),
+            event: Coded::parsed(lang, &c.event, ConsentEventKind::parse, labels::consent_event),
+            section: Coded::new(lang, Some(labels::section(c.section)), c.section.as_str()),
             recipient: c.recipient.clone(),
-            given_by: c.given_by.clone(),
-            method: c.method.clone(),
+            given_by: Coded::parsed(lang, &c.given_by, GivenBy::parse, labels::given_by),
+            method: Coded::parsed(lang, &c.method, ConsentMethod::parse, labels::consent_method),
         })
         .collect();
     let inspections = history
@@ -105,7 +106,7 @@ fn consent_rows(t: &Messages, history: &History) -> (Vec<ConsentRow>, Vec<Inspec
         .map(|i| InspectionRow {
             at: when(&i.inspected_at),
             school: i.school.clone(),
-            inspected_by: i.inspected_by.clone(),
+            inspected_by: Coded::parsed(lang, &i.inspected_by, InspectedBy::parse, labels::inspected_by),
             remarks: if i.remarks_added { t.yes } else { t.no },
         })
         .collect();
@@ -133,7 +134,7 @@ pub async fn history(
     let history = consent_history(&state, &user.caller, &number)
         .await
         .map_err(|e| user.fail(e))?;
-    let (consents, inspections) = consent_rows(user.lang.messages(), &history);
+    let (consents, inspections) = consent_rows(user.lang, &history);
     Ok(Either::Left(HistoryPage {
         chrome: Chrome::of(&user, "/console/history"),
         consents,
@@ -146,7 +147,7 @@ struct ApplicationRow {
     sending: String,
     programme: String,
     school_year: String,
-    status: String,
+    status: Coded,
 }
 
 struct PackageRow {
@@ -154,7 +155,7 @@ struct PackageRow {
     recipient: String,
     submitted: String,
     delivered: String,
-    sections: String,
+    sections: Vec<Coded>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -171,23 +172,26 @@ struct ReportPage {
 }
 
 fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
-    let t = user.lang.messages();
+    let lang = user.lang;
     let history = History {
         consents: report.consents,
         inspections: report.inspections,
     };
-    let (consents, inspections) = consent_rows(t, &history);
-    let accesses = event_rows(&EventPage {
-        events: report
-            .accesses
-            .into_iter()
-            .map(|a| crate::handlers::audit::SequencedEvent {
-                seq: a.seq,
-                event: a.event,
-            })
-            .collect(),
-        next_after: None,
-    });
+    let (consents, inspections) = consent_rows(lang, &history);
+    let accesses = event_rows(
+        lang,
+        &EventPage {
+            events: report
+                .accesses
+                .into_iter()
+                .map(|a| crate::handlers::audit::SequencedEvent {
+                    seq: a.seq,
+                    event: a.event,
+                })
+                .collect(),
+            next_after: None,
+        },
+    );
     ReportPage {
         chrome: Chrome::of(user, "/console/report"),
         generated: when(&report.generated_at),
@@ -200,7 +204,7 @@ fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
                 sending: a.sending.unwrap_or_else(|| "—".into()),
                 programme: a.programme,
                 school_year: a.school_year,
-                status: a.status.to_string(),
+                status: Coded::new(lang, Some(labels::application_status(a.status)), a.status.as_str()),
             })
             .collect(),
         packages: report
@@ -214,9 +218,8 @@ fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
                 sections: p
                     .sections
                     .iter()
-                    .map(|s| s.section.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                    .map(|s| Coded::parsed(lang, &s.section, Section::parse, labels::section))
+                    .collect(),
             })
             .collect(),
         accesses,
