@@ -90,6 +90,7 @@ impl Log {
     /// An export of the log at `size`, signed by `key`.
     fn export(&self, key: &TestKey, size: i64) -> Export {
         Export {
+            pruned: None,
             checkpoint: key.sign(size, &self.root(size)),
             entries: self.entries(size),
             verifier_key: None,
@@ -170,6 +171,7 @@ fn a_good_export_passes_and_gives_the_stores_root() {
 fn an_empty_log_verifies_against_a_checkpoint_of_size_zero() {
     let key = TestKey::new(ORIGIN);
     let export = Export {
+        pruned: None,
         checkpoint: key.sign(0, &EMPTY_ROOT),
         entries: vec![],
         verifier_key: None,
