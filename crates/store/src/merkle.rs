@@ -20,8 +20,9 @@
 //! table. Tree hashes and proofs read at most 2·log₂ n stored hashes.
 //!
 //! # Verification
-//! [`verify_log`] trusts nothing stored but the entries' bytes: it checks that
-//! the sequence numbers are exactly 1..n, that each entry is the canonical
+//! [`verify_log`] trusts nothing stored but the entries' bytes (and, below
+//! the prune boundary, the leaf hashes, which the checkpoints pin; see
+//! *Pruning*): it checks that the sequence numbers are exactly 1..n, that each entry is the canonical
 //! JSON of its own row's columns, recomputes every stored hash from the
 //! entries and compares it with the table (and that there are no extra
 //! rows), and checks every recorded checkpoint's root (and its note) against
