@@ -9,7 +9,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use doorstroom_cli::audit::{Export, ExportEntry, PrunedPrefix, verifier, verify_export};
+use doorstroom_cli::audit::{
+    AuditCommand, Export, ExportArgs, ExportEntry, KeyArgs, PrunedPrefix, VerifyArgs, verifier, verify_export,
+};
 use doorstroom_client::Client;
 use doorstroom_domain::{AuditEvent, Clock, Principal, Role};
 use doorstroom_server::purge::{self, PurgeOptions, PurgeSummary};
@@ -324,6 +326,124 @@ async fn a_changed_remaining_entry_stops_the_broker_at_start() {
             &format!("UPDATE audit_events SET entry = replace(entry, '{{\"time\"', '[\"time\"') WHERE seq = {seq}"),
         );
         restart_fails(&broker, &format!("event {seq}")).await;
+    })
+    .await;
+}
+
+/// A broker privacy officer's access token, logged in now.
+async fn po_token(broker: &TestBroker, creds: &doorstroom_tests::StaffCredentials) -> String {
+    let body = serde_json::json!({
+        "username": creds.username,
+        "password": creds.password,
+        "totp": broker.totp(&creds.totp_secret),
+    });
+    let reply = broker
+        .anonymous()
+        .fetch(Method::POST, "/v1/auth/login", Some(&body))
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    reply.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Runs `doorstroom audit …` as the command line does, against the broker.
+async fn cli(broker: &TestBroker, command: AuditCommand) -> Result<(), String> {
+    let url = broker.base_url.clone();
+    let ca = broker.pki.ca_cert_path();
+    tokio::task::spawn_blocking(move || doorstroom_cli::audit::run(command, &url, &ca, None))
+        .await
+        .unwrap()
+}
+
+fn remote(token: &str, key: &str, state: &std::path::Path) -> AuditCommand {
+    AuditCommand::Verify(VerifyArgs {
+        remote: true,
+        export: None,
+        token: Some(token.to_owned()),
+        state: Some(state.to_owned()),
+        key: KeyArgs {
+            verifier_key: Some(key.to_owned()),
+            verifier_key_file: None,
+        },
+    })
+}
+
+#[tokio::test]
+async fn the_cli_verifies_a_pruned_log_remotely_and_from_an_export_holding_it_to_checkpoints_seen_before() {
+    TestBroker::on_every_backend(|broker| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.note");
+        let t0 = ms(broker.clock.now());
+        let creds = broker.create_staff("fg.cli", Role::PrivacyOfficer, None);
+        let key = String::from_utf8(
+            broker
+                .anonymous()
+                .fetch(Method::GET, "/v1/audit/checkpoint/key", None)
+                .await
+                .unwrap()
+                .raw,
+        )
+        .unwrap();
+        // Checkpoint A, seen by the verifier.
+        let po = broker.login(&creds).await;
+        traffic(&po, 3).await;
+        sign(&po).await;
+        let token = po_token(&broker, &creds).await;
+        cli(&broker, remote(&token, &key, &state)).await.unwrap();
+        let seen = std::fs::read_to_string(&state).unwrap();
+        // Checkpoint B later; then everything up to B is pruned, so A lies
+        // inside the pruned prefix.
+        traffic(&po, 3).await;
+        sign(&po).await;
+        let b = broker.store.read(merkle::latest_checkpoint).unwrap().unwrap().size;
+        let audit_days = Duration::days(i64::from(broker.settings.retention.audit_days));
+        set_clock(&broker, t0 + audit_days + Duration::days(1));
+        assert_eq!(pruned_events(&purge(&broker)), u64::try_from(b).unwrap());
+        assert_eq!(pruned_below(&broker), b + 1);
+
+        // Remote: A is held to the broker's consistency proof, B becomes the state.
+        let token = po_token(&broker, &creds).await;
+        cli(&broker, remote(&token, &key, &state)).await.unwrap();
+        let now_seen = std::fs::read_to_string(&state).unwrap();
+        assert_ne!(now_seen, seen);
+        // A new checkpoint C: B is exactly the pruned prefix.
+        let po = broker.login(&creds).await;
+        sign(&po).await;
+        cli(&broker, remote(&token, &key, &state)).await.unwrap();
+
+        // Export and verify it offline, against the state (C).
+        let out = dir.path().join("audit.json");
+        cli(
+            &broker,
+            AuditCommand::Export(ExportArgs {
+                token: Some(token.clone()),
+                out: out.clone(),
+            }),
+        )
+        .await
+        .unwrap();
+        let export: Export = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(export.pruned.as_ref().unwrap().pruned_below, b + 1);
+        assert_eq!(export.entries[0].seq, b + 1);
+        let verify_export_file = |state: &std::path::Path| {
+            AuditCommand::Verify(VerifyArgs {
+                remote: false,
+                export: Some(out.clone()),
+                token: None,
+                state: Some(state.to_owned()),
+                key: KeyArgs {
+                    verifier_key: Some(key.clone()),
+                    verifier_key_file: None,
+                },
+            })
+        };
+        cli(&broker, verify_export_file(&state)).await.unwrap();
+        // An export cannot hold the log to A, inside the pruned prefix: said so.
+        let old_state = dir.path().join("old.note");
+        std::fs::write(&old_state, &seen).unwrap();
+        let err = cli(&broker, verify_export_file(&old_state)).await.unwrap_err();
+        assert!(err.contains("pruned prefix"), "{err}");
+        assert_eq!(std::fs::read_to_string(&old_state).unwrap(), seen, "the state stays");
     })
     .await;
 }
