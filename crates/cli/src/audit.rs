@@ -31,6 +31,9 @@
 //! log kept its shape. A checkpoint seen before that lies inside the pruned
 //! prefix is held to the broker's consistency proof (remote); an export
 //! cannot show that and says so.
+//! The prefix is fetched after the checkpoint: should the broker prune
+//! past that checkpoint in between (it had signed a newer one), the
+//! verifier says the prefix lies beyond the checkpoint; run it again.
 //!
 //! The checks themselves ([`open_checkpoint`], [`check_succession`],
 //! [`EntryChecker`], [`check_consistency_proof`], [`verify_export`]) are
