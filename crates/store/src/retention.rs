@@ -8,7 +8,7 @@
 //! the domain's `*_purge_reason` and write the reason into the audit event.
 //! Nothing here writes audit events: the caller ([`doorstroom_server`'s
 //! purge and erasure]) appends one per deleted record in the same
-//! transaction.
+//! transaction (one per batch for pruned audit events, see below).
 //!
 //! # The append-only ledger
 //! `consent_events` and `inspections` refuse `DELETE` by trigger unless a
