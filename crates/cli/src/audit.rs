@@ -18,6 +18,23 @@
 //! - **From an export** (`audit verify --export FILE`): the same checks
 //!   offline, on a file made by `audit export`.
 //!
+//! # After a prune
+//! Audit events older than the audit period are deleted by the broker's
+//! purge (below the latest signed checkpoint; their stored hashes stay).
+//! The remote and export verifiers then start from the prune boundary: the
+//! broker serves the hashes of the perfect subtrees that make up the pruned
+//! prefix (`GET /v1/audit/pruned`, privacy officer, audited), the verifier
+//! seeds its tree with them ([`EntryChecker::after_prune`]) and recomputes
+//! the rest from the entries. The signed checkpoint's root pins those
+//! hashes: a changed one gives another root, so they need no trust of their
+//! own. What was in the pruned events can no longer be shown, only that the
+//! log kept its shape. A checkpoint seen before that lies inside the pruned
+//! prefix is held to the broker's consistency proof (remote); an export
+//! cannot show that and says so.
+//! The prefix is fetched after the checkpoint: should the broker prune
+//! past that checkpoint in between (it had signed a newer one), the
+//! verifier says the prefix lies beyond the checkpoint; run it again.
+//!
 //! The checks themselves ([`open_checkpoint`], [`check_succession`],
 //! [`EntryChecker`], [`check_consistency_proof`], [`verify_export`]) are
 //! pure functions of the fetched data, so they are tested without a server.
@@ -54,6 +71,8 @@ pub const KEY_PATH: &str = "/v1/audit/checkpoint/key";
 /// Entries `start..end` (leaf indexes, end exclusive), at most
 /// [`merkle::MAX_ENTRIES`] per call (broker privacy officer).
 pub const ENTRIES_PATH: &str = "/v1/audit/entries";
+/// The prune boundary and the subtree hashes of the pruned prefix.
+pub const PRUNED_PATH: &str = "/v1/audit/pruned";
 /// The consistency proof between two tree sizes.
 pub const CONSISTENCY_PATH: &str = "/v1/audit/proofs/consistency";
 
@@ -150,6 +169,11 @@ fn verify_remote(url: &str, ca: &Path, args: &VerifyArgs) -> Result<(), String> 
             check_succession(previous, &latest).map_err(|e| e.to_string())?;
         }
         let mut checker = EntryChecker::new(&latest, previous.as_ref()).map_err(|e| e.to_string())?;
+        let pruned: PrunedPrefix = client
+            .get(PRUNED_PATH)
+            .await
+            .map_err(|e| format!("{PRUNED_PATH}: {e}"))?;
+        checker.after_prune(&pruned).map_err(|e| e.to_string())?;
         while checker.size() < latest.size {
             let page: EntriesPage = client
                 .get(&format!("{ENTRIES_PATH}?start={}&end={}", checker.size(), latest.size))
@@ -219,8 +243,12 @@ fn export(url: &str, ca: &Path, args: &ExportArgs) -> Result<(), String> {
         // verifies without pinning one); a failure to fetch it is no reason
         // to lose the export.
         let verifier_key = fetch_text(&client, KEY_PATH).await.ok();
+        let pruned: PrunedPrefix = client
+            .get(PRUNED_PATH)
+            .await
+            .map_err(|e| format!("{PRUNED_PATH}: {e}"))?;
         let mut entries: Vec<ExportEntry> = Vec::new();
-        let mut next = 0i64;
+        let mut next = pruned.pruned_below.saturating_sub(1).max(0);
         while next < size {
             let page: EntriesPage = client
                 .get(&format!("{ENTRIES_PATH}?start={next}&end={size}"))
@@ -241,6 +269,7 @@ fn export(url: &str, ca: &Path, args: &ExportArgs) -> Result<(), String> {
         Ok::<_, String>((
             Export {
                 checkpoint,
+                pruned: (pruned.pruned_below > 1).then_some(pruned),
                 entries,
                 verifier_key,
             },
@@ -419,11 +448,25 @@ struct ConsistencyReply {
     proof: Vec<String>,
 }
 
-/// An export: the signed checkpoint and the entries 1..=its size.
+/// `GET /v1/audit/pruned`: events `1..pruned_below` were deleted under
+/// the retention policy; `subtrees` are the hashes (base64) of the perfect
+/// subtrees that make up their leaves, largest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrunedPrefix {
+    pub pruned_below: i64,
+    pub subtrees: Vec<String>,
+}
+
+/// An export: the signed checkpoint and the entries 1..=its size (after a
+/// prune: the pruned prefix's subtree hashes and the entries from the
+/// boundary on).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Export {
     /// The signed note, exactly as served.
     pub checkpoint: String,
+    /// The pruned prefix, if events were pruned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<PrunedPrefix>,
     pub entries: Vec<ExportEntry>,
     /// The verifier key the broker served when the export was made. Only
     /// used (with a warning) when none is pinned.
@@ -465,6 +508,9 @@ pub enum VerifyError {
     Rollback { old: i64, new: i64 },
     #[error("not consistent with the checkpoint of size {old} seen before: {detail}")]
     Inconsistent { old: i64, detail: String },
+    /// The pruned prefix the broker or export gave cannot start the tree.
+    #[error("pruned prefix: {0}")]
+    Pruned(String),
     /// The checkpoint seen before (the state file) does not hold up.
     #[error("the checkpoint seen before: {0}")]
     Previous(Box<VerifyError>),
@@ -610,9 +656,33 @@ impl<'a> EntryChecker<'a> {
         Ok(checker)
     }
 
-    /// The number of entries pushed.
+    /// The number of entries pushed (counting a pruned prefix).
     pub fn size(&self) -> i64 {
         self.tree.size()
+    }
+
+    /// Starts the tree after the pruned prefix (nothing to do if nothing
+    /// was pruned); only before the first entry. The checkpoint's root pins
+    /// the prefix's subtree hashes (see the module docs).
+    pub fn after_prune(&mut self, pruned: &PrunedPrefix) -> Result<(), VerifyError> {
+        let prefix = pruned.pruned_below.saturating_sub(1);
+        if prefix <= 0 {
+            return Ok(());
+        }
+        if self.tree.size() != 0 {
+            return Err(VerifyError::Pruned(
+                "the pruned prefix comes before the first entry".into(),
+            ));
+        }
+        if prefix > self.latest.size {
+            return Err(VerifyError::Pruned(format!(
+                "events below {} are pruned, beyond the checkpoint's size {}",
+                pruned.pruned_below, self.latest.size
+            )));
+        }
+        let subtrees = decode_proof(&pruned.subtrees).map_err(|e| VerifyError::Pruned(e.to_string()))?;
+        self.tree = TreeBuilder::from_prefix(prefix, &subtrees).map_err(|e| VerifyError::Pruned(e.to_string()))?;
+        self.check_previous()
     }
 
     pub fn push(&mut self, seq: i64, entry: &str) -> Result<(), VerifyError> {
@@ -754,6 +824,19 @@ pub fn verify_export(
         .map(|note| open_checkpoint(note, verifier).map_err(|e| VerifyError::Previous(Box::new(e))))
         .transpose()?;
     let mut checker = EntryChecker::new(&latest, previous.as_ref())?;
+    if let Some(pruned) = &export.pruned {
+        checker.after_prune(pruned)?;
+        if let Some(previous) = previous.as_ref().filter(|p| p.size > 0 && p.size < checker.size()) {
+            return Err(VerifyError::Inconsistent {
+                old: previous.size,
+                detail: format!(
+                    "it lies in the pruned prefix (events below {} were deleted under the retention policy), \
+                     which an export cannot check: verify with --remote, which checks the broker's consistency proof",
+                    pruned.pruned_below
+                ),
+            });
+        }
+    }
     for e in &export.entries {
         checker.push(e.seq, &e.entry)?;
     }

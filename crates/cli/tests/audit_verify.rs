@@ -90,6 +90,7 @@ impl Log {
     /// An export of the log at `size`, signed by `key`.
     fn export(&self, key: &TestKey, size: i64) -> Export {
         Export {
+            pruned: None,
             checkpoint: key.sign(size, &self.root(size)),
             entries: self.entries(size),
             verifier_key: None,
@@ -170,6 +171,7 @@ fn a_good_export_passes_and_gives_the_stores_root() {
 fn an_empty_log_verifies_against_a_checkpoint_of_size_zero() {
     let key = TestKey::new(ORIGIN);
     let export = Export {
+        pruned: None,
         checkpoint: key.sign(0, &EMPTY_ROOT),
         entries: vec![],
         verifier_key: None,
@@ -561,4 +563,124 @@ fn base64_encode(bytes: &[u8]) -> String {
 fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+// ---- after a prune ----
+
+/// A log of 10 events with a checkpoint signed by `key` at 8, pruned (all
+/// due) below 9, and its export at 10 as `audit export` makes it after a
+/// prune: the pruned prefix's subtrees and the entries from 9 on.
+fn pruned_log(key: &TestKey) -> (Log, Export) {
+    let log = Log::new(events(1..=10));
+    let checkpoint = merkle::Checkpoint {
+        size: 8,
+        root: log.root(8),
+        signed_note: key.sign(8, &log.root(8)),
+        created_at: Utc.timestamp_opt(1_772_366_500, 0).single().unwrap(),
+    };
+    log.store.write(|c| merkle::record_checkpoint(c, &checkpoint)).unwrap();
+    let now = Utc.timestamp_opt(1_772_366_400, 0).single().unwrap() + chrono::Duration::days(1900);
+    let pruned = log
+        .store
+        .write(|c| {
+            doorstroom_store::retention::prune_audit(c, &doorstroom_domain::RetentionPolicy::default(), now, 100)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!((pruned.first, pruned.last), (1, 8));
+    let prefix = log.store.read(merkle::pruned_prefix).unwrap();
+    let rest = log.store.read(|c| merkle::entries(c, 8, 10)).unwrap();
+    let export = Export {
+        checkpoint: key.sign(10, &log.root(10)),
+        pruned: Some(audit::PrunedPrefix {
+            pruned_below: prefix.pruned_below,
+            subtrees: prefix.subtrees.iter().map(|h| base64_encode(h)).collect(),
+        }),
+        entries: rest
+            .into_iter()
+            .map(|(seq, entry)| ExportEntry { seq, entry })
+            .collect(),
+        verifier_key: None,
+    };
+    (log, export)
+}
+
+#[test]
+fn a_pruned_export_verifies_from_the_boundary_and_its_prefix_is_pinned_by_the_checkpoint() {
+    let key = TestKey::new(ORIGIN);
+    let (log, export) = pruned_log(&key);
+    let verified = verify_export(&export, &key.verifier(), None).unwrap();
+    assert_eq!((verified.size, verified.root), (10, log.root(10)));
+    // Consistent with a checkpoint seen at or after the boundary.
+    let at_8 = key.sign(8, &log.root(8));
+    let at_9 = key.sign(9, &log.root(9));
+    assert_eq!(
+        verify_export(&export, &key.verifier(), Some(&at_8)).unwrap().previous,
+        Some(8)
+    );
+    assert_eq!(
+        verify_export(&export, &key.verifier(), Some(&at_9)).unwrap().previous,
+        Some(9)
+    );
+    // One inside the pruned prefix cannot be shown from an export: said so.
+    let at_5 = key.sign(5, &log.root(5));
+    let err = verify_export(&export, &key.verifier(), Some(&at_5)).unwrap_err();
+    assert!(err.to_string().contains("pruned prefix"), "{err}");
+    // A changed subtree hash gives another root.
+    let mut changed = export.clone();
+    let prefix = changed.pruned.as_mut().unwrap();
+    prefix.subtrees[0] = base64_encode(&[7u8; 32]);
+    assert!(matches!(
+        verify_export(&changed, &key.verifier(), None),
+        Err(VerifyError::Root { size: 10, .. })
+    ));
+    // Too few subtree hashes, or a boundary past the checkpoint.
+    let mut short = export.clone();
+    short.pruned.as_mut().unwrap().subtrees.pop();
+    assert!(matches!(
+        verify_export(&short, &key.verifier(), None),
+        Err(VerifyError::Pruned(_))
+    ));
+    let mut beyond = export.clone();
+    beyond.pruned.as_mut().unwrap().pruned_below = 12;
+    assert!(matches!(
+        verify_export(&beyond, &key.verifier(), None),
+        Err(VerifyError::Pruned(_))
+    ));
+    // A missing remaining entry is still a gap.
+    let mut gap = export.clone();
+    gap.entries.remove(0);
+    assert!(matches!(
+        verify_export(&gap, &key.verifier(), None),
+        Err(VerifyError::Missing { expected: 9, found: 10 })
+    ));
+    // An export survives its JSON form.
+    let json = serde_json::to_string(&export).unwrap();
+    assert_eq!(serde_json::from_str::<Export>(&json).unwrap(), export);
+}
+
+#[test]
+fn the_command_verifies_a_pruned_log_locally_and_from_an_export() {
+    let key = TestKey::new(ORIGIN);
+    let (log, export) = pruned_log(&key);
+    let url = log._db.url.clone();
+    let (code, out, err) = doorstroom(&["audit", "verify"], &[("DOORSTROOM__DATABASE__URL", url.as_str())]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok: 10 entries"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.json");
+    write_json(&file, &export);
+    let (code, out, err) = doorstroom(
+        &[
+            "audit",
+            "verify",
+            "--export",
+            file.to_str().unwrap(),
+            "--verifier-key",
+            &key.vkey,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok: 10 entries"), "{out}");
 }

@@ -29,6 +29,11 @@
 //! When two rules fall due at the same instant, the more specific one is
 //! reported (the first in the table for that record).
 //!
+//! Audit events go as a prefix of the Merkle log that a signed checkpoint
+//! covers (`doorstroom_store::retention::prune_audit`): one may go later
+//! than its due moment (an earlier event not yet due, no checkpoint yet),
+//! never earlier.
+//!
 //! # When an application has "ended"
 //!
 //! An application has ended when its status is one of the final outcomes

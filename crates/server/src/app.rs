@@ -81,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(tlog::entries)
         .service(tlog::inclusion_proof)
         .service(tlog::consistency_proof)
+        .service(tlog::pruned_prefix)
         .service(audit::search)
         .service(applications::register)
         .service(applications::search)

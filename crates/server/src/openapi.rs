@@ -23,7 +23,7 @@ use crate::handlers::{
         institutions::list_certificates, institutions::bind_certificate, institutions::revoke_certificate,
         audit::events, audit::search,
         tlog::latest_checkpoint, tlog::sign_checkpoint, tlog::verifier_key, tlog::entries, tlog::inclusion_proof,
-        tlog::consistency_proof,
+        tlog::consistency_proof, tlog::pruned_prefix,
         applications::register, applications::search, applications::get_one, applications::report_status,
         packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
         register::register_of_processing,

@@ -49,6 +49,12 @@ use serde::Serialize;
 /// The actor id of the retention job in audit events.
 pub const ACTOR_ID: &str = "retention_job";
 
+/// The audit action of a batch's audit prune.
+pub const AUDIT_PRUNED_ACTION: &str = "audit_events_pruned";
+
+/// The record kind of pruned audit events in a [`PurgeSummary`].
+pub const AUDIT_EVENT_KIND: &str = "audit_event";
+
 /// The most records a dry run looks at, per kind.
 const DRY_RUN_LIMIT: i64 = 1_000_000;
 
@@ -274,6 +280,28 @@ fn deletion_event(
     }
 }
 
+/// The one event that records a batch's audit prune: the range of seqs
+/// (resource id `first..=last`) and the count (in the reason, after the
+/// rule's name). No data subject: it is about many.
+fn audit_pruned_event(now: DateTime<Utc>, run_id: &str, pruned: retention::PrunedAudit) -> AuditEvent {
+    AuditEvent {
+        time: now,
+        actor: retention_actor(),
+        on_behalf_of: None,
+        action: AuditAction::new(CrudKind::Delete, AUDIT_PRUNED_ACTION),
+        resource: ResourceRef::new("audit_events", Some(format!("{}..={}", pruned.first, pruned.last))),
+        data_subject: None,
+        purpose: Purpose::Operations,
+        outcome: Outcome::Success,
+        reason: Some(format!(
+            "{} count={}",
+            PurgeReason::AuditRetention.as_str(),
+            pruned.count()
+        )),
+        request_id: Some(run_id.to_owned()),
+    }
+}
+
 /// The audit resource kind of a ledger record.
 const fn ledger_kind(kind: LedgerKind) -> &'static str {
     match kind {
@@ -360,6 +388,16 @@ fn batch(
             }
         }
     }
+    if left > 0
+        && let Some(pruned) = retention::prune_audit(conn, policy, now, left)?
+    {
+        audit::append(conn, &audit_pruned_event(now, run_id, pruned))?;
+        done.add(
+            AUDIT_EVENT_KIND,
+            PurgeReason::AuditRetention,
+            u64::try_from(pruned.count()).unwrap_or(0),
+        );
+    }
     retention::forget_gone_marks(conn, policy, now)?;
     Ok(Some(done))
 }
@@ -397,6 +435,13 @@ fn survey(
             let n = retention::ledger_ids(conn, &candidate.group)?.len() as u64;
             summary.add(ledger_kind(candidate.group.kind), reason, n);
         }
+    }
+    if let Some(pruned) = retention::due_audit_prefix(conn, policy, now, DRY_RUN_LIMIT)? {
+        summary.add(
+            AUDIT_EVENT_KIND,
+            PurgeReason::AuditRetention,
+            u64::try_from(pruned.count()).unwrap_or(0),
+        );
     }
     Ok(summary)
 }

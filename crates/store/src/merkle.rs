@@ -20,14 +20,32 @@
 //! table. Tree hashes and proofs read at most 2·log₂ n stored hashes.
 //!
 //! # Verification
-//! [`verify_log`] trusts nothing stored but the entries' bytes: it checks that
-//! the sequence numbers are exactly 1..n, that each entry is the canonical
+//! [`verify_log`] trusts nothing stored but the entries' bytes (and, below
+//! the prune boundary, the leaf hashes, which the checkpoints pin; see
+//! *Pruning*): it checks that the sequence numbers are exactly 1..n, that each entry is the canonical
 //! JSON of its own row's columns, recomputes every stored hash from the
 //! entries and compares it with the table (and that there are no extra
 //! rows), and checks every recorded checkpoint's root (and its note) against
 //! the recomputed tree at its size. Its error names the first bad place.
 //! [`verify_entries`], [`TreeBuilder`], [`check_inclusion`] and
 //! [`check_consistency`] need no database, for verifiers outside the broker.
+//!
+//! # Pruning
+//! After its retention period an audit event is deleted
+//! ([`crate::retention::prune_audit`]), but only as part of a prefix of the
+//! log that lies within the latest checkpoint, and its stored hashes stay:
+//! the tree, every tree hash, every checkpoint and every inclusion and
+//! consistency proof stay computable. `audit_prunes` records the boundary
+//! ([`pruned_below`]): events `1..boundary` are gone on purpose. Below it
+//! [`verify_log`] replays the tree from the stored leaf hashes (each interior
+//! stored hash must be the node hash of its children, and the checkpoints at
+//! and after the boundary pin the roots those hashes add up to); from the
+//! boundary on it recomputes everything from the entries as before, so a gap
+//! there is still tampering. [`entries`] refuses pruned indexes;
+//! [`pruned_prefix`] gives a verifier outside the broker the hashes of the
+//! perfect subtrees that make up the pruned prefix, to start its
+//! recomputation from ([`TreeBuilder::from_prefix`]): the signed checkpoint's
+//! root pins them.
 //!
 //! What the log alone cannot show: a truncated log whose lost tail was
 //! re-appended with new hashes is a valid tree. That is what checkpoints are
@@ -47,7 +65,7 @@ use doorstroom_domain::AuditEvent;
 use tlog_tiles::{Hash, HashReader};
 
 use crate::audit::{Row, lock_tail};
-use crate::schema::{audit_checkpoints, audit_events, audit_hashes};
+use crate::schema::{audit_checkpoints, audit_events, audit_hashes, audit_prunes};
 use crate::{DbConn, StoreError, from_ms, guarded, to_ms};
 
 /// A SHA-256 hash: a leaf, node or tree hash.
@@ -75,11 +93,13 @@ pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
 
 // ---- the log in the database ----
 
-/// The number of leaves: the number of audit events.
+/// The number of leaves: the highest seq (after a prune, more than the
+/// number of events stored).
 ///
 /// Sequence numbers are gapless from 1 (the append lock guarantees it and
-/// `verify_log` checks it), so the highest one is the size: an index
-/// lookup, where counting the rows would scan the table.
+/// `verify_log` checks it; a prune removes only a prefix and never the
+/// newest event), so the highest one is the size: an index lookup, where
+/// counting the rows would scan the table.
 pub fn tree_size(conn: &mut DbConn) -> Result<i64, StoreError> {
     let highest: Option<i64> = audit_events::table
         .select(diesel::dsl::max(audit_events::seq))
@@ -124,14 +144,23 @@ pub fn consistency_proof(conn: &mut DbConn, old: i64, new: i64) -> Result<Vec<Di
     Ok(digests(reader.finish(proof)?))
 }
 
+/// The message for entries below the prune boundary.
+pub const PRUNED: &str = "pruned: the events below the prune boundary were deleted under the retention policy \
+                          (their hashes remain; the boundary is in GET /v1/audit/pruned)";
+
 /// The entries of leaves `start..end` (leaf indexes, end exclusive;
 /// `0 <= start <= end <= tree_size`) as `(seq, entry)` with `seq = index + 1`,
-/// at most [`MAX_ENTRIES`] of them: page on from the last seq.
+/// at most [`MAX_ENTRIES`] of them: page on from the last seq. A non-empty
+/// range that starts below the prune boundary is refused ([`PRUNED`]):
+/// silently answering fewer entries would look like a gap.
 pub fn entries(conn: &mut DbConn, start: i64, end: i64) -> Result<Vec<(i64, String)>, StoreError> {
     non_negative(start, "start is negative")?;
     size_within_log(conn, end, END)?;
     if end < start {
         return Err(StoreError::OutOfRange("end is before start"));
+    }
+    if start < end && start.saturating_add(1) < pruned_below(conn)? {
+        return Err(StoreError::OutOfRange(PRUNED));
     }
     let last = end.min(start.saturating_add(MAX_ENTRIES));
     Ok(audit_events::table
@@ -139,6 +168,38 @@ pub fn entries(conn: &mut DbConn, start: i64, end: i64) -> Result<Vec<(i64, Stri
         .filter(audit_events::seq.gt(start).and(audit_events::seq.le(last)))
         .order(audit_events::seq.asc())
         .load(conn)?)
+}
+
+/// The prune boundary: the lowest seq that was not pruned (1 if nothing
+/// was). Events below it were deleted under the retention policy; their
+/// stored hashes remain.
+pub fn pruned_below(conn: &mut DbConn) -> Result<i64, StoreError> {
+    let highest: Option<i64> = audit_prunes::table
+        .select(diesel::dsl::max(audit_prunes::pruned_below))
+        .first(conn)?;
+    Ok(highest.unwrap_or(1))
+}
+
+/// The pruned prefix of the log as a verifier outside the broker needs it:
+/// the boundary and the hashes of the perfect subtrees that make up leaves
+/// `0..pruned_below - 1`, largest (leftmost) first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunedPrefix {
+    pub pruned_below: i64,
+    pub subtrees: Vec<Digest>,
+}
+
+/// The [`PrunedPrefix`] of the log (no subtrees if nothing was pruned).
+pub fn pruned_prefix(conn: &mut DbConn) -> Result<PrunedPrefix, StoreError> {
+    let pruned_below = pruned_below(conn)?;
+    let leaves = non_negative(pruned_below.saturating_sub(1), "prune boundary")?;
+    let indexes = tlog_tiles::sub_tree_index(0, leaves, Vec::new());
+    let reader = DbHashes::new(conn);
+    let subtrees = reader.read(&indexes)?;
+    Ok(PrunedPrefix {
+        pruned_below,
+        subtrees: digests(subtrees),
+    })
 }
 
 /// Writes the stored hashes of leaf `seq - 1`, whose entry is `entry`, in
@@ -403,6 +464,10 @@ pub enum TamperError {
     /// removed from the end).
     #[error("audit log: stored hash {index} lies beyond the tree of {size} events")]
     ExtraHash { index: i64, size: i64 },
+    /// The prune boundary lies beyond the latest checkpoint: pruned events
+    /// that no signature pins (the store never prunes so far).
+    #[error("audit log: events below {below} are pruned, but the latest checkpoint has size {latest}")]
+    PrunedBeyondCheckpoint { below: i64, latest: i64 },
     /// The checkpoint at `size` does not match the recomputed tree.
     #[error("audit log: checkpoint at size {size}: {problem}")]
     Checkpoint { size: i64, problem: &'static str },
@@ -417,17 +482,40 @@ impl From<diesel::result::Error> for TamperError {
     }
 }
 
-/// Verifies the whole audit log from its entries (see the module docs):
-/// events, stored hashes and checkpoints. Streams the log in pages; memory
-/// stays O(log n). Run it in one [`crate::Store::read`] for a consistent
-/// snapshot.
+/// Verifies the whole audit log (see the module docs): the pruned prefix
+/// from its stored hashes, the rest from its entries, and the checkpoints.
+/// Streams the log in pages; memory stays O(log n). Run it in one
+/// [`crate::Store::read`] for a consistent snapshot.
 pub fn verify_log(conn: &mut DbConn) -> Result<VerifiedLog, TamperError> {
     let checkpoints: Vec<CheckpointRow> = audit_checkpoints::table
         .order(audit_checkpoints::size.asc())
         .load(conn)?;
+    let latest = checkpoints.last().map_or(0, |cp| cp.size);
     let mut checkpoints = checkpoints.into_iter().peekable();
     let mut tree = TreeBuilder::new();
     check_checkpoints_at(&tree, &mut checkpoints)?;
+    let pruned = pruned_below(conn)?.saturating_sub(1);
+    if pruned > latest {
+        return Err(TamperError::PrunedBeyondCheckpoint {
+            below: pruned.saturating_add(1),
+            latest,
+        });
+    }
+    // The pruned prefix: its leaf hashes are all that is left of its
+    // events; every hash above them is recomputed and compared, and the
+    // checkpoints check the roots.
+    while tree.size() < pruned {
+        let count = u64::try_from((pruned - tree.size()).min(PAGE)).unwrap_or(0);
+        let mut stored = stored_hashes_of(conn, tree.leaves(), count)?.into_iter();
+        for _ in 0..count {
+            let index = tlog_tiles::stored_hash_index(0, tree.leaves());
+            let leaf = next_stored(&mut stored, index)?;
+            let leaf = digest(&leaf).ok_or(TamperError::StoredHash { index })?;
+            let recomputed = tree.push_leaf_hash(Hash(leaf))?;
+            compare_stored(&mut stored, index, recomputed.get(1..).unwrap_or(&[]), 1, None)?;
+            check_checkpoints_at(&tree, &mut checkpoints)?;
+        }
+    }
     loop {
         let rows: Vec<Row> = audit_events::table
             .filter(audit_events::seq.gt(tree.size()))
@@ -437,16 +525,7 @@ pub fn verify_log(conn: &mut DbConn) -> Result<VerifiedLog, TamperError> {
         let Some(count) = u64::try_from(rows.len()).ok().filter(|&c| c > 0) else {
             break;
         };
-        // The stored hashes of this page's leaves are contiguous.
-        let first = tlog_tiles::stored_hash_index(0, tree.leaves());
-        let end = tlog_tiles::stored_hash_count(tree.leaves().saturating_add(count));
-        let stored: Vec<(i64, Vec<u8>)> = audit_hashes::table
-            .select((audit_hashes::idx, audit_hashes::hash))
-            .filter(audit_hashes::idx.ge(stored_index(first)?))
-            .filter(audit_hashes::idx.lt(stored_index(end)?))
-            .order(audit_hashes::idx.asc())
-            .load(conn)?;
-        let mut stored = stored.into_iter();
+        let mut stored = stored_hashes_of(conn, tree.leaves(), count)?.into_iter();
         for row in rows {
             let expected = tree.size().saturating_add(1);
             if row.seq != expected {
@@ -456,22 +535,9 @@ pub fn verify_log(conn: &mut DbConn) -> Result<VerifiedLog, TamperError> {
                 });
             }
             check_row(&row)?;
-            let n = tree.leaves();
+            let base = tlog_tiles::stored_hash_index(0, tree.leaves());
             let recomputed = tree.push_hashes(row.entry.as_bytes())?;
-            let base = tlog_tiles::stored_hash_index(0, n);
-            for (offset, hash) in (0u64..).zip(&recomputed) {
-                let index = base.saturating_add(offset);
-                let Some((_, bytes)) = stored.next().filter(|(idx, _)| u64::try_from(*idx) == Ok(index)) else {
-                    return Err(TamperError::MissingHash { index });
-                };
-                if digest(&bytes) != Some(hash.0) {
-                    return Err(if offset == 0 {
-                        TamperError::LeafHash { seq: row.seq, index }
-                    } else {
-                        TamperError::StoredHash { index }
-                    });
-                }
-            }
+            compare_stored(&mut stored, base, &recomputed, 0, Some(row.seq))?;
             check_checkpoints_at(&tree, &mut checkpoints)?;
         }
     }
@@ -496,6 +562,52 @@ pub fn verify_log(conn: &mut DbConn) -> Result<VerifiedLog, TamperError> {
         size: tree.size(),
         root: tree.root()?,
     })
+}
+
+/// The stored hashes that leaves `first..first + count` add, in index
+/// order (they are contiguous).
+fn stored_hashes_of(conn: &mut DbConn, first: u64, count: u64) -> Result<Vec<(i64, Vec<u8>)>, TamperError> {
+    let start = tlog_tiles::stored_hash_index(0, first);
+    let end = tlog_tiles::stored_hash_count(first.saturating_add(count));
+    Ok(audit_hashes::table
+        .select((audit_hashes::idx, audit_hashes::hash))
+        .filter(audit_hashes::idx.ge(stored_index(start)?))
+        .filter(audit_hashes::idx.lt(stored_index(end)?))
+        .order(audit_hashes::idx.asc())
+        .load(conn)?)
+}
+
+/// The next stored hash, which must be the one at `index`.
+fn next_stored(stored: &mut impl Iterator<Item = (i64, Vec<u8>)>, index: u64) -> Result<Vec<u8>, TamperError> {
+    stored
+        .next()
+        .filter(|(idx, _)| u64::try_from(*idx) == Ok(index))
+        .map(|(_, bytes)| bytes)
+        .ok_or(TamperError::MissingHash { index })
+}
+
+/// Compares `recomputed`, the stored hashes from index `base + skip` on
+/// (the first `skip` of the leaf's hashes are already taken), with the
+/// next stored ones. `seq` names the event whose leaf hash is compared
+/// (offset 0), if any.
+fn compare_stored(
+    stored: &mut impl Iterator<Item = (i64, Vec<u8>)>,
+    base: u64,
+    recomputed: &[Hash],
+    skip: u64,
+    seq: Option<i64>,
+) -> Result<(), TamperError> {
+    for (offset, hash) in (skip..).zip(recomputed) {
+        let index = base.saturating_add(offset);
+        let bytes = next_stored(stored, index)?;
+        if digest(&bytes) != Some(hash.0) {
+            return Err(match seq {
+                Some(seq) if offset == 0 => TamperError::LeafHash { seq, index },
+                _ => TamperError::StoredHash { index },
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks the entry of `row` against its columns.
@@ -594,13 +706,37 @@ impl TreeBuilder {
         self.push_hashes(entry).map(digests)
     }
 
+    /// A tree that starts after a pruned prefix of `size` leaves, given the
+    /// hashes of the perfect subtrees that make it up, largest (leftmost)
+    /// first ([`PrunedPrefix::subtrees`]). Entries pushed next are leaves
+    /// `size`, `size + 1`, …; the root it reaches pins the given hashes.
+    pub fn from_prefix(size: i64, subtrees: &[Digest]) -> Result<Self, StoreError> {
+        let leaves = u64::try_from(size).map_err(|_| StoreError::OutOfRange("prefix size is negative"))?;
+        let indexes = tlog_tiles::sub_tree_index(0, leaves, Vec::new());
+        if indexes.len() != subtrees.len() {
+            return Err(StoreError::OutOfRange(
+                "the number of subtree hashes does not fit the prefix size",
+            ));
+        }
+        Ok(TreeBuilder {
+            size,
+            frontier: indexes.into_iter().zip(subtrees.iter().copied().map(Hash)).collect(),
+        })
+    }
+
     fn push_hashes(&mut self, entry: &[u8]) -> Result<Vec<Hash>, StoreError> {
+        self.push_leaf_hash(tlog_tiles::record_hash(entry))
+    }
+
+    /// Adds the next leaf by its hash (of a pruned event: only its hash is
+    /// left) and returns the stored hashes it adds.
+    fn push_leaf_hash(&mut self, leaf: Hash) -> Result<Vec<Hash>, StoreError> {
         let n = self.leaves();
         let size = self
             .size
             .checked_add(1)
             .ok_or(StoreError::OutOfRange("the log is full"))?;
-        let hashes = tlog_tiles::stored_hashes(n, entry, &*self)
+        let hashes = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*self)
             .map_err(|e| StoreError::Corrupt(format!("audit merkle tree: {e}")))?;
         // The new leaf completed `level` subtrees: their left halves leave
         // the frontier, the largest completed subtree joins it.

@@ -8,7 +8,7 @@
 //! the domain's `*_purge_reason` and write the reason into the audit event.
 //! Nothing here writes audit events: the caller ([`doorstroom_server`'s
 //! purge and erasure]) appends one per deleted record in the same
-//! transaction.
+//! transaction (one per batch for pruned audit events, see below).
 //!
 //! # The append-only ledger
 //! `consent_events` and `inspections` refuse `DELETE` by trigger unless a
@@ -16,7 +16,16 @@
 //! `2026-03-06-000000_retention`). [`with_permit`] inserts that row, runs the
 //! deletion and removes the row again, all in the caller's transaction, so
 //! no other transaction ever sees a permit. Only the functions of this
-//! module use it. The audit tables have no such door.
+//! module use it.
+//!
+//! # The audit log
+//! [`prune_audit`] deletes audit events after the audit period, through a
+//! door of its own (migration `2026-03-08-000000_audit_prune`): a DELETE on
+//! `audit_events` passes only while a row in `audit_prune_permits` lies
+//! above the event's seq and the event lies within the latest checkpoint.
+//! It prunes a prefix of the log and records the new boundary in
+//! `audit_prunes`; `audit_hashes` and `audit_checkpoints` have no door (see
+//! [`crate::merkle`] for how the log stays verifiable).
 //!
 //! # Several broker nodes
 //! [`try_lock_purge`] takes a transaction-level PostgreSQL advisory lock, so
@@ -36,8 +45,8 @@ use uuid::Uuid;
 
 use crate::applications::parse_id;
 use crate::schema::{
-    application_status_events, applications, applications_gone, consent_events, deletion_permits, inspections,
-    package_sections, packages,
+    application_status_events, applications, applications_gone, audit_events, audit_prune_permits, audit_prunes,
+    consent_events, deletion_permits, inspections, package_sections, packages,
 };
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, parsed, to_ms};
 
@@ -793,4 +802,93 @@ pub fn rows_about(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<(&'stati
                 .get_result(conn)?,
         ),
     ])
+}
+
+/// A prefix of the audit log that [`prune_audit`] deleted (or, dry, would
+/// delete): events `first..=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrunedAudit {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl PrunedAudit {
+    /// The number of events.
+    pub fn count(&self) -> i64 {
+        self.last.saturating_sub(self.first).saturating_add(1)
+    }
+}
+
+/// The audit events [`prune_audit`] may delete now, at most `limit`: the
+/// longest run from the prune boundary on in which every event is due
+/// ([`RetentionPolicy::audit_purge_reason`] on its recorded time), that
+/// lies within the latest checkpoint (so a signature pins what the events
+/// were) and leaves the newest event (the log's size is its highest seq).
+/// An event that is not yet due stops the run, so one recorded with a
+/// clock that ran behind is pruned late, never early. `None` if nothing is
+/// due.
+pub fn due_audit_prefix(
+    conn: &mut DbConn,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Option<PrunedAudit>, StoreError> {
+    let Some(checkpoint) = crate::merkle::latest_checkpoint(conn)? else {
+        return Ok(None);
+    };
+    let first = crate::merkle::pruned_below(conn)?;
+    let newest = crate::merkle::tree_size(conn)?;
+    let last_allowed = checkpoint.size.min(newest.saturating_sub(1));
+    let rows: Vec<(i64, i64)> = audit_events::table
+        .select((audit_events::seq, audit_events::time))
+        .filter(audit_events::seq.ge(first).and(audit_events::seq.le(last_allowed)))
+        .order(audit_events::seq.asc())
+        .limit(limit.max(0))
+        .load(conn)?;
+    let mut last = None;
+    for (seq, time) in rows {
+        let recorded_at = from_ms(time, "audit_events.time")?;
+        let contiguous = seq == last.map_or(first, |l: i64| l.saturating_add(1));
+        if !contiguous || policy.audit_purge_reason(recorded_at, now).is_none() {
+            break;
+        }
+        last = Some(seq);
+    }
+    Ok(last.map(|last| PrunedAudit { first, last }))
+}
+
+/// Deletes the audit events [`due_audit_prefix`] finds (at most `limit`)
+/// in the caller's transaction and records the new prune boundary; their
+/// stored hashes stay. The caller appends the audit event that records the
+/// prune, in the same transaction. `None` if nothing is due.
+pub fn prune_audit(
+    conn: &mut DbConn,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Option<PrunedAudit>, StoreError> {
+    let Some(pruned) = due_audit_prefix(conn, policy, now, limit)? else {
+        return Ok(None);
+    };
+    let below = pruned.last.saturating_add(1);
+    diesel::insert_into(audit_prunes::table)
+        .values((
+            audit_prunes::pruned_below.eq(below),
+            audit_prunes::pruned_at.eq(to_ms(now)),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(audit_prune_permits::table)
+        .values(audit_prune_permits::below.eq(below))
+        .execute(conn)?;
+    let deleted = diesel::delete(audit_events::table.filter(audit_events::seq.lt(below))).execute(conn);
+    let removed = diesel::delete(audit_prune_permits::table).execute(conn);
+    let deleted = deleted?;
+    removed?;
+    if i64::try_from(deleted).ok() != Some(pruned.count()) {
+        return Err(StoreError::Corrupt(format!(
+            "audit_events: pruning {}..={} deleted {deleted} events",
+            pruned.first, pruned.last
+        )));
+    }
+    Ok(Some(pruned))
 }

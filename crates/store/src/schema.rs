@@ -254,3 +254,22 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(deletion_permits, applications_gone, applications);
+
+diesel::table! {
+    /// Each prune of the audit log: events with seq below `pruned_below`
+    /// were deleted under the retention policy (the highest one is the
+    /// boundary; see `merkle::pruned_below`). Append-only.
+    audit_prunes (pruned_below) {
+        pruned_below -> BigInt,
+        pruned_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The permit that lets the audit prune delete events below `below`
+    /// inside its own transaction (see `retention::prune_audit`). Never
+    /// committed non-empty.
+    audit_prune_permits (below) {
+        below -> BigInt,
+    }
+}

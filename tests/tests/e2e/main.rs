@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod audit_prune;
 mod audit_search;
 mod auth;
 mod bad_input;

@@ -129,7 +129,9 @@ pub fn processing_register(settings: &Settings) -> ProcessingRegister {
                 purge_interval_secs: r.purge_interval_secs,
                 accountability: "Every deletion by the purge and every erasure on request (GDPR art. 17, by a \
                                  privacy officer, with who asked and why) is an audit event; audit events hold \
-                                 pseudonyms only and stay, so the log remains verifiable"
+                                 pseudonyms only and stay for their own period (audit_days), then go oldest \
+                                 first, only below the latest signed checkpoint and with their hashes kept, \
+                                 so the log remains verifiable"
                     .into(),
             }
         },

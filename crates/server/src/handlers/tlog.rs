@@ -8,6 +8,15 @@
 //! proofs are for the broker's privacy officer (`read_audit_log` on the
 //! broker), and reading them is audited like any access. Sizes and indexes
 //! outside the log are answered with 400.
+//!
+//! After audit events were pruned under the retention policy, entries below
+//! the prune boundary are answered with a 400 problem saying so (never with
+//! fewer entries, which would look like a gap), and so is an inclusion proof
+//! of a pruned leaf (it needs the entry); every tree hash, checkpoint and
+//! consistency proof stays. [`pruned_prefix`] answers the boundary and the
+//! hashes of the perfect subtrees of the pruned prefix, from which a
+//! verifier recomputes the tree with the remaining entries: the signed
+//! checkpoint's root pins those hashes, so they need no trust of their own.
 
 use actix_web::{HttpResponse, get, post, web};
 use base64::Engine;
@@ -247,4 +256,39 @@ pub async fn consistency_proof(
     })
     .await?;
     Ok(HttpResponse::Ok().json(proof))
+}
+
+/// The pruned prefix of the log: events `1..pruned_below` were deleted
+/// under the retention policy.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PrunedPrefix {
+    /// The lowest seq whose entry is still served (1 if nothing was pruned).
+    pub pruned_below: i64,
+    /// The hashes (base64) of the perfect subtrees that make up leaves
+    /// `0..pruned_below - 1`, largest (leftmost) first: the start of a
+    /// recomputation from entry `pruned_below` on (empty if nothing was
+    /// pruned).
+    pub subtrees: Vec<String>,
+}
+
+/// The prune boundary and the subtree hashes of the pruned prefix.
+#[utoipa::path(
+    tag = "audit",
+    responses(
+        (status = 200, body = PrunedPrefix),
+        (status = 403, body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/audit/pruned")]
+pub async fn pruned_prefix(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let prefix = perform(&state, &caller, access("audit_pruned_prefix"), move |conn, _| {
+        let prefix = merkle::pruned_prefix(conn)?;
+        Ok(PrunedPrefix {
+            pruned_below: prefix.pruned_below,
+            subtrees: prefix.subtrees.iter().map(b64).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(prefix))
 }
