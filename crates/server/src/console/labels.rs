@@ -93,6 +93,13 @@ const OTHER_ACTIONS: &[(&str, Label)] = &[
     ("sign_checkpoint", l("Controlepunt ondertekend", "Checkpoint signed")),
     ("purge_dry_run", l("Proefrun bewaartermijnen", "Retention dry run")),
     (
+        "audit_events_pruned",
+        l(
+            "Auditgebeurtenissen verwijderd (bewaartermijn)",
+            "Audit events deleted (retention)",
+        ),
+    ),
+    (
         "section_withdrawn_after_delivery",
         l("Onderdeel ingetrokken na levering", "Section withdrawn after delivery"),
     ),
@@ -175,6 +182,11 @@ const RESOURCE_KINDS: &[(&str, Label)] = &[
         l("Consistentiebewijs auditlog", "Audit log consistency proof"),
     ),
     ("audit_checkpoint", l("Controlepunt auditlog", "Audit log checkpoint")),
+    ("audit_events", l("Auditgebeurtenissen", "Audit events")),
+    (
+        "audit_pruned_prefix",
+        l("Verwijderd begin van het auditlog", "Pruned start of the audit log"),
+    ),
     ("inspection", l("Inzage", "Inspection")),
     ("consent", l("Toestemming", "Consent")),
     ("consent_event", l("Vastgelegde toestemming", "Consent record")),
@@ -431,5 +443,8 @@ mod tests {
         }
         assert!(action_name(crate::checkpoints::SIGN_ACTION).is_some());
         assert!(resource_kind(crate::checkpoints::RESOURCE_KIND).is_some());
+        assert!(action_name(crate::purge::AUDIT_PRUNED_ACTION).is_some());
+        assert!(resource_kind("audit_events").is_some());
+        assert!(resource_kind("audit_pruned_prefix").is_some());
     }
 }
