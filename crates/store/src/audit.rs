@@ -21,25 +21,30 @@
 //! With an event about a student, [`append`] records in
 //! `audit_event_relations` the institutions the student is tied to at that
 //! moment: where they have an application (the mbo and the sending school
-//! named in it) and who sent or received a package for them. An
+//! named in it) and who sent or received a package for them. When a tie is
+//! new (the previous event about the student lacks it), the student's
+//! earlier events are related to that institution too, so the scope is the
+//! one the search had when it joined the applications and packages at query
+//! time: every event about a student tied to the institution. An
 //! institution's privacy officer finds events by these rows
 //! ([`AuditQuery::related_to`]), so the tie outlives the applications and
 //! packages, which the purge and erasure delete years before the events go.
-//! The rows are not part of the Merkle leaf.
+//! The rows are not part of the Merkle leaf; they are only ever inserted
+//! (and go with their event when old events are pruned).
 //!
 //! A deletion (the purge's and the erasure's events, [`CrudKind::Delete`])
 //! removes the very rows the relation is read from, before its event is
-//! appended. So a deletion event also takes the relations of the student's
-//! previous event: every change to a student's applications and packages
+//! appended. So a successful deletion event also takes the relations of the
+//! student's previous event: every change to a student's applications and packages
 //! is audited about the student, so that event recorded the ties as they
 //! were just before the deletion (in a purge batch or erasure with several
 //! events, the first one passes them on to the next).
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
-use diesel::dsl::{exists, max};
+use diesel::dsl::{exists, max, not};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use doorstroom_domain::{AuditEvent, Brin, CrudKind, Outcome, Pseudonym};
 
 use crate::merkle;
@@ -149,7 +154,9 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
     if let Some(subject) = &event.data_subject {
-        relate(conn, seq, subject, event.action.crud == CrudKind::Delete)?;
+        // Only a deletion that happened took the rows away.
+        let deletion = event.action.crud == CrudKind::Delete && event.outcome == Outcome::Success;
+        relate(conn, seq, subject, deletion)?;
     }
     Ok(seq)
 }
@@ -157,19 +164,16 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
 /// Records the institutions event `seq` about `subject` is related to (see
 /// the module documentation), in one deduplicating `INSERT … SELECT`. A
 /// `deletion` also takes the relations of the subject's previous event.
+/// Then relates the subject's earlier events to the institutions the
+/// subject is newly tied to ([`catch_up`]).
 fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> Result<(), StoreError> {
     let student = subject.as_str();
-    let previous: Vec<i64> = if deletion {
-        audit_events::table
-            .filter(audit_events::data_subject.eq(student))
-            .filter(audit_events::seq.lt(seq))
-            .select(max(audit_events::seq))
-            .first::<Option<i64>>(conn)?
-            .into_iter()
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let previous: Option<i64> = audit_events::table
+        .filter(audit_events::data_subject.eq(student))
+        .filter(audit_events::seq.lt(seq))
+        .select(max(audit_events::seq))
+        .first(conn)?;
+    let inherit_from: Vec<i64> = previous.filter(|_| deletion).into_iter().collect();
     let this = || seq.into_sql::<BigInt>();
     let receiving = applications::table
         .filter(applications::student.eq(student))
@@ -185,7 +189,7 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
         .filter(packages::student.eq(student))
         .select((this(), packages::recipient));
     let inherited = audit_event_relations::table
-        .filter(audit_event_relations::seq.eq_any(previous))
+        .filter(audit_event_relations::seq.eq_any(inherit_from))
         .select((this(), audit_event_relations::institution));
     // UNION (not UNION ALL) removes the duplicates the primary key refuses.
     let related = receiving.union(sending).union(sender).union(recipient).union(inherited);
@@ -198,6 +202,44 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
         DbConn::Sqlite(c) => insert.execute(c)?,
         DbConn::Postgres(c) => insert.execute(c)?,
     };
+    match previous {
+        Some(previous) => catch_up(conn, seq, previous, student),
+        None => Ok(()),
+    }
+}
+
+/// The institutions of event `seq` that the subject's `previous` event does
+/// not have are ties that just appeared (an application, a package):
+/// relates the subject's earlier events to them too, as the search did when
+/// it joined at query time, so that the mbo's officer also finds what
+/// happened to the student's file before it applied there (the vo's
+/// inspections and consents). In the usual case, no new tie, this is two
+/// small look-ups.
+fn catch_up(conn: &mut DbConn, seq: i64, previous: i64, student: &str) -> Result<(), StoreError> {
+    let institutions_of = |conn: &mut DbConn, seq: i64| -> Result<Vec<String>, StoreError> {
+        Ok(audit_event_relations::table
+            .filter(audit_event_relations::seq.eq(seq))
+            .select(audit_event_relations::institution)
+            .load(conn)?)
+    };
+    let known = institutions_of(conn, previous)?;
+    for institution in institutions_of(conn, seq)? {
+        if known.contains(&institution) {
+            continue;
+        }
+        let already = audit_event_relations::table
+            .filter(audit_event_relations::institution.eq(institution.as_str()))
+            .filter(audit_event_relations::seq.eq(audit_events::seq));
+        let earlier = audit_events::table
+            .filter(audit_events::data_subject.eq(student))
+            .filter(audit_events::seq.lt(seq))
+            .filter(not(exists(already)))
+            .select((audit_events::seq, institution.as_str().into_sql::<Text>()));
+        diesel::insert_into(audit_event_relations::table)
+            .values(earlier)
+            .into_columns((audit_event_relations::seq, audit_event_relations::institution))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -229,9 +271,9 @@ pub struct AuditQuery {
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
     /// An institution's privacy officer's scope: events in which the
-    /// institution acted, or whose data subject had applied there, been
-    /// sent by it or sent to it when the event was written (its relations,
-    /// see the module documentation).
+    /// institution acted, or whose data subject has or had an application
+    /// there, or a package sent by or to it (the event's relations, kept
+    /// after those are deleted; see the module documentation).
     pub related_to: Option<Brin>,
 }
 

@@ -103,7 +103,15 @@ fn relations_of(store: &Store, seq: i64) -> Vec<String> {
 
 fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
     let store = seeded(db);
-    let mut before = a_transfer(&store, STUDENT, MBO, "pkg-1");
+    // Before the student applies anywhere: tied to nobody yet.
+    let early = store
+        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Create, "record_inspection", 0)))
+        .unwrap();
+    assert!(relations_of(&store, early).is_empty());
+    let mut before = vec![early];
+    before.extend(a_transfer(&store, STUDENT, MBO, "pkg-1"));
+    // The application ties the student's earlier events to both schools too.
+    assert_eq!(relations_of(&store, early), vec![VO, MBO]);
     let others = a_transfer(&store, OTHER_STUDENT, OTHER_MBO, "pkg-2");
     // An event before anything ties the student anywhere is nobody's.
     let untied = store
@@ -116,7 +124,7 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
             .unwrap(),
     );
     assert_eq!(
-        relations_of(&store, before[0]),
+        relations_of(&store, before[1]),
         vec![VO, MBO],
         "application: mbo and sending school"
     );
@@ -134,9 +142,14 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
             ])
         })
         .unwrap();
+    // A refused deletion deleted nothing: it inherits nothing either.
+    let mut refused = about(STUDENT, CrudKind::Delete, "erase_student", 6);
+    refused.outcome = Outcome::Rejected;
+    let refused = store.write(|c| audit::append(c, &refused)).unwrap();
+    assert!(relations_of(&store, refused).is_empty());
     // Afterwards the student is tied to nobody: a later event is nobody's.
     let after = store
-        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "read_report", 6)))
+        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "read_report", 7)))
         .unwrap();
     assert!(relations_of(&store, after).is_empty());
 

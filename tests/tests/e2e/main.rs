@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod audit_relations;
 mod audit_search;
 mod auth;
 mod bad_input;
