@@ -44,7 +44,7 @@ use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::dsl::{exists, max, not};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use doorstroom_domain::{AuditEvent, Brin, CrudKind, Outcome, Pseudonym};
 
 use crate::merkle;
@@ -208,38 +208,38 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
     }
 }
 
+diesel::alias!(
+    audit_event_relations as this_event: ThisEvent,
+    audit_event_relations as previous_event: PreviousEvent,
+    audit_event_relations as already: Already,
+);
+
 /// The institutions of event `seq` that the subject's `previous` event does
 /// not have are ties that just appeared (an application, a package):
 /// relates the subject's earlier events to them too, as the search did when
 /// it joined at query time, so that the mbo's officer also finds what
 /// happened to the student's file before it applied there (the vo's
-/// inspections and consents). In the usual case, no new tie, this is two
-/// small look-ups.
+/// inspections and consents). One `INSERT … SELECT`, which finds nothing to
+/// insert in the usual case (no new tie).
 fn catch_up(conn: &mut DbConn, seq: i64, previous: i64, student: &str) -> Result<(), StoreError> {
-    let institutions_of = |conn: &mut DbConn, seq: i64| -> Result<Vec<String>, StoreError> {
-        Ok(audit_event_relations::table
-            .filter(audit_event_relations::seq.eq(seq))
-            .select(audit_event_relations::institution)
-            .load(conn)?)
-    };
-    let known = institutions_of(conn, previous)?;
-    for institution in institutions_of(conn, seq)? {
-        if known.contains(&institution) {
-            continue;
-        }
-        let already = audit_event_relations::table
-            .filter(audit_event_relations::institution.eq(institution.as_str()))
-            .filter(audit_event_relations::seq.eq(audit_events::seq));
-        let earlier = audit_events::table
-            .filter(audit_events::data_subject.eq(student))
-            .filter(audit_events::seq.lt(seq))
-            .filter(not(exists(already)))
-            .select((audit_events::seq, institution.as_str().into_sql::<Text>()));
-        diesel::insert_into(audit_event_relations::table)
-            .values(earlier)
-            .into_columns((audit_event_relations::seq, audit_event_relations::institution))
-            .execute(conn)?;
-    }
+    use audit_event_relations::{institution, seq as relation_seq};
+    let known_before = previous_event
+        .filter(previous_event.field(relation_seq).eq(previous))
+        .filter(previous_event.field(institution).eq(this_event.field(institution)));
+    let related_already = already
+        .filter(already.field(relation_seq).eq(audit_events::seq))
+        .filter(already.field(institution).eq(this_event.field(institution)));
+    let earlier = audit_events::table
+        .inner_join(this_event.on(this_event.field(relation_seq).eq(seq)))
+        .filter(audit_events::data_subject.eq(student))
+        .filter(audit_events::seq.lt(seq))
+        .filter(not(exists(known_before)))
+        .filter(not(exists(related_already)))
+        .select((audit_events::seq, this_event.field(institution)));
+    diesel::insert_into(audit_event_relations::table)
+        .values(earlier)
+        .into_columns((audit_event_relations::seq, audit_event_relations::institution))
+        .execute(conn)?;
     Ok(())
 }
 
