@@ -16,15 +16,39 @@
 //! Append the event as the last statement of the transaction: on PostgreSQL
 //! the table lock is held until commit, and every audited writer queues on
 //! it.
+//!
+//! # Relations
+//! With an event about a student, [`append`] records in
+//! `audit_event_relations` the institutions the student is tied to at that
+//! moment: where they have an application (the mbo and the sending school
+//! named in it) and who sent or received a package for them. When a tie is
+//! new (the previous event about the student lacks it), the student's
+//! earlier events are related to that institution too, so the scope is the
+//! one the search had when it joined the applications and packages at query
+//! time: every event about a student tied to the institution. An
+//! institution's privacy officer finds events by these rows
+//! ([`AuditQuery::related_to`]), so the tie outlives the applications and
+//! packages, which the purge and erasure delete years before the events go.
+//! The rows are not part of the Merkle leaf; they are only ever inserted
+//! (and go with their event when old events are pruned).
+//!
+//! A deletion (the purge's and the erasure's events, [`CrudKind::Delete`])
+//! removes the very rows the relation is read from, before its event is
+//! appended. So a successful deletion event also takes the relations of the
+//! student's previous event: every change to a student's applications and packages
+//! is audited about the student, so that event recorded the ties as they
+//! were just before the deletion (in a purge batch or erasure with several
+//! events, the first one passes them on to the next).
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
-use diesel::dsl::max;
+use diesel::dsl::{exists, max, not};
 use diesel::prelude::*;
-use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
+use diesel::sql_types::BigInt;
+use doorstroom_domain::{AuditEvent, Brin, CrudKind, Outcome, Pseudonym};
 
 use crate::merkle;
-use crate::schema::{applications, audit_events, packages};
+use crate::schema::{applications, audit_event_relations, audit_events, packages};
 use crate::{DbConn, StoreError, to_ms};
 
 pub use crate::merkle::{
@@ -129,7 +153,94 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     let row = Row::new(seq, event);
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
+    if let Some(subject) = &event.data_subject {
+        // Only a deletion that happened took the rows away.
+        let deletion = event.action.crud == CrudKind::Delete && event.outcome == Outcome::Success;
+        relate(conn, seq, subject, deletion)?;
+    }
     Ok(seq)
+}
+
+/// Records the institutions event `seq` about `subject` is related to (see
+/// the module documentation), in one deduplicating `INSERT … SELECT`. A
+/// `deletion` also takes the relations of the subject's previous event.
+/// Then relates the subject's earlier events to the institutions the
+/// subject is newly tied to ([`catch_up`]).
+fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> Result<(), StoreError> {
+    let student = subject.as_str();
+    let previous: Option<i64> = audit_events::table
+        .filter(audit_events::data_subject.eq(student))
+        .filter(audit_events::seq.lt(seq))
+        .select(max(audit_events::seq))
+        .first(conn)?;
+    let inherit_from: Vec<i64> = previous.filter(|_| deletion).into_iter().collect();
+    let this = || seq.into_sql::<BigInt>();
+    let receiving = applications::table
+        .filter(applications::student.eq(student))
+        .select((this(), applications::receiving));
+    let sending = applications::table
+        .filter(applications::student.eq(student))
+        .filter(applications::sending.is_not_null())
+        .select((this(), applications::sending.assume_not_null()));
+    let sender = packages::table
+        .filter(packages::student.eq(student))
+        .select((this(), packages::sender));
+    let recipient = packages::table
+        .filter(packages::student.eq(student))
+        .select((this(), packages::recipient));
+    let inherited = audit_event_relations::table
+        .filter(audit_event_relations::seq.eq_any(inherit_from))
+        .select((this(), audit_event_relations::institution));
+    // UNION (not UNION ALL) removes the duplicates the primary key refuses.
+    let related = receiving.union(sending).union(sender).union(recipient).union(inherited);
+    let insert = diesel::insert_into(audit_event_relations::table)
+        .values(related)
+        .into_columns((audit_event_relations::seq, audit_event_relations::institution));
+    // Both backends have UNION; diesel's MultiConnection does not pass it
+    // through, so the statement runs on the inner connection.
+    match conn {
+        DbConn::Sqlite(c) => insert.execute(c)?,
+        DbConn::Postgres(c) => insert.execute(c)?,
+    };
+    match previous {
+        Some(previous) => catch_up(conn, seq, previous, student),
+        None => Ok(()),
+    }
+}
+
+diesel::alias!(
+    audit_event_relations as this_event: ThisEvent,
+    audit_event_relations as previous_event: PreviousEvent,
+    audit_event_relations as already: Already,
+);
+
+/// The institutions of event `seq` that the subject's `previous` event does
+/// not have are ties that just appeared (an application, a package):
+/// relates the subject's earlier events to them too, as the search did when
+/// it joined at query time, so that the mbo's officer also finds what
+/// happened to the student's file before it applied there (the vo's
+/// inspections and consents). One `INSERT … SELECT`, which finds nothing to
+/// insert in the usual case (no new tie).
+fn catch_up(conn: &mut DbConn, seq: i64, previous: i64, student: &str) -> Result<(), StoreError> {
+    use audit_event_relations::{institution, seq as relation_seq};
+    let known_before = previous_event
+        .filter(previous_event.field(relation_seq).eq(previous))
+        .filter(previous_event.field(institution).eq(this_event.field(institution)));
+    let related_already = already
+        .filter(already.field(relation_seq).eq(audit_events::seq))
+        .filter(already.field(institution).eq(this_event.field(institution)));
+    let earlier = audit_events::table
+        .inner_join(this_event.on(this_event.field(relation_seq).eq(seq)))
+        .filter(audit_events::data_subject.eq(student))
+        .filter(audit_events::seq.lt(seq))
+        .filter(not(exists(known_before)))
+        .filter(not(exists(related_already)))
+        .select((audit_events::seq, this_event.field(institution)));
+    diesel::insert_into(audit_event_relations::table)
+        .values(earlier)
+        .into_columns((audit_event_relations::seq, audit_event_relations::institution))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// On PostgreSQL, takes the lock that serialises appenders (held to
@@ -160,8 +271,9 @@ pub struct AuditQuery {
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
     /// An institution's privacy officer's scope: events in which the
-    /// institution acted, or whose data subject applied there, was sent by
-    /// it or sent to it.
+    /// institution acted, or whose data subject has or had an application
+    /// there, or a package sent by or to it (the event's relations, kept
+    /// after those are deleted; see the module documentation).
     pub related_to: Option<Brin>,
 }
 
@@ -215,27 +327,11 @@ pub fn list(conn: &mut DbConn, query: &AuditQuery) -> Result<Vec<(i64, AuditEven
         q = q.filter(audit_events::time.lt(to_ms(until)));
     }
     if let Some(brin) = &query.related_to {
-        let institution = brin.as_str().to_owned();
-        let applied = applications::table
-            .filter(
-                applications::receiving
-                    .eq(institution.clone())
-                    .or(applications::sending.eq(institution.clone())),
-            )
-            .select(applications::student.nullable());
-        let sent = packages::table
-            .filter(
-                packages::sender
-                    .eq(institution.clone())
-                    .or(packages::recipient.eq(institution.clone())),
-            )
-            .select(packages::student.nullable());
-        q = q.filter(
-            audit_events::actor_institution
-                .eq(institution)
-                .or(audit_events::data_subject.eq_any(applied))
-                .or(audit_events::data_subject.eq_any(sent)),
-        );
+        // One probe of the relations' primary key per candidate event.
+        let related = audit_event_relations::table
+            .filter(audit_event_relations::institution.eq(brin.as_str()))
+            .filter(audit_event_relations::seq.eq(audit_events::seq));
+        q = q.filter(audit_events::actor_institution.eq(brin.as_str()).or(exists(related)));
     }
     q.load::<(i64, String)>(conn)?
         .into_iter()

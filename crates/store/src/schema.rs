@@ -116,6 +116,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The institutions each audit event is about, recorded with the event
+    /// (see `audit::append`); not part of the Merkle leaf.
+    audit_event_relations (institution, seq) {
+        seq -> BigInt,
+        institution -> Text,
+    }
+}
+
+diesel::table! {
     applications (id) {
         id -> Text,
         student -> Text,
@@ -215,6 +224,7 @@ diesel::joinable!(packages -> applications (application_id));
 diesel::joinable!(package_sections -> packages (package_id));
 diesel::joinable!(consent_events -> institutions (recipient));
 diesel::joinable!(inspections -> institutions (school));
+diesel::joinable!(audit_event_relations -> audit_events (seq));
 
 diesel::allow_tables_to_appear_in_same_query!(
     institutions,
@@ -226,6 +236,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_hashes,
     audit_checkpoints,
+    audit_event_relations,
     applications,
     application_status_events,
     packages,

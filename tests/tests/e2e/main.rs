@@ -3,6 +3,7 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 mod audit_prune;
+mod audit_relations;
 mod audit_search;
 mod auth;
 mod bad_input;

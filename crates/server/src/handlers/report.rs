@@ -177,32 +177,35 @@ pub async fn report_for(
                 });
             }
         }
-        // The student's data went to or from the institution: the privacy
-        // officer sees every access to it, not only their own staff's.
-        let related = own.is_none() || !apps.is_empty();
+        // While the student's data went to or from the institution, the
+        // privacy officer sees every access to it, not only their own
+        // staff's: the events related to the institution when they were
+        // written, which stay after the purge or an erasure took the
+        // applications and packages (the audit log's relations).
         let mut accesses = Vec::new();
-        if related {
-            let mut after = None;
-            loop {
-                let page = audit::list(
-                    conn,
-                    &AuditQuery {
-                        after_seq: after,
-                        limit: audit::MAX_LIST_LIMIT,
-                        data_subject: Some(student.clone()),
-                        ..Default::default()
-                    },
-                )?;
-                let full = page.len() as i64 == audit::MAX_LIST_LIMIT;
-                after = page.last().map(|(seq, _)| *seq);
-                accesses.extend(page.into_iter().map(|(seq, event)| AccessRecord { seq, event }));
-                if !full {
-                    break;
-                }
+        let mut after = None;
+        loop {
+            let page = audit::list(
+                conn,
+                &AuditQuery {
+                    after_seq: after,
+                    limit: audit::MAX_LIST_LIMIT,
+                    data_subject: Some(student.clone()),
+                    related_to: own.clone(),
+                    ..Default::default()
+                },
+            )?;
+            let full = page.len() as i64 == audit::MAX_LIST_LIMIT;
+            after = page.last().map(|(seq, _)| *seq);
+            accesses.extend(page.into_iter().map(|(seq, event)| AccessRecord { seq, event }));
+            if !full {
+                break;
             }
         }
-        // The student's vo school sees every consent it recorded; an mbo
-        // sees the consents for itself.
+        // The ledger is shown while the student's data goes to or from the
+        // institution. The student's vo school sees every consent it
+        // recorded; an mbo sees the consents for itself.
+        let related = own.is_none() || !apps.is_empty();
         let own_is_sending_school = own
             .as_ref()
             .is_some_and(|o| apps.iter().any(|a| a.sending.as_ref() == Some(o)));

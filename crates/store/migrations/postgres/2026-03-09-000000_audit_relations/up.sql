@@ -1,0 +1,57 @@
+-- Which institutions each audit event is about, recorded when the event is
+-- written (PostgreSQL flavour; same table as the SQLite migration).
+--
+-- An institution's privacy officer searches the events the institution
+-- acted in and the events about students who applied there or were sent
+-- by or to it (AuditQuery::related_to). The applications and packages that
+-- tie a student to an institution are deleted by the purge and on erasure
+-- long before the audit events go (5 years), so the tie is kept here, one
+-- row per event and related institution, written by audit::append in the
+-- same transaction as the event, under the audit_events table lock. No
+-- pseudonym: the event has it.
+--
+-- Not part of the Merkle leaf (that is audit_events.entry alone): a
+-- relation is the broker's reading of its own tables at the time, not
+-- something the actor did.
+--
+-- Append-only like the audit tables: UPDATE and TRUNCATE are refused, and
+-- so is DELETE of a relation whose event still exists. The only way a row
+-- goes is with its event (ON DELETE CASCADE, when pruning removes old audit
+-- events): the cascade runs after the event row is gone, so the trigger
+-- lets it pass.
+CREATE TABLE audit_event_relations (
+    seq         BIGINT NOT NULL REFERENCES audit_events (seq) ON DELETE CASCADE,
+    institution TEXT   NOT NULL,
+    PRIMARY KEY (institution, seq)
+);
+-- The cascade and audit::append look relations up by event.
+CREATE INDEX audit_event_relations_seq ON audit_event_relations (seq);
+
+CREATE FUNCTION audit_event_relations_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = OLD.seq) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_event_relations is append-only';
+END
+$$;
+CREATE TRIGGER audit_event_relations_no_update_delete BEFORE UPDATE OR DELETE ON audit_event_relations
+    FOR EACH ROW EXECUTE FUNCTION audit_event_relations_append_only();
+CREATE TRIGGER audit_event_relations_no_truncate BEFORE TRUNCATE ON audit_event_relations
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_relations_append_only();
+
+-- audit::append reads a student's applications on every event about them.
+CREATE INDEX applications_student ON applications (student);
+
+-- The events written before this migration: related as the search related
+-- them until now, through the applications and packages still there.
+INSERT INTO audit_event_relations (seq, institution)
+SELECT e.seq, r.institution
+FROM audit_events e
+JOIN (
+    SELECT student, receiving AS institution FROM applications
+    UNION SELECT student, sending FROM applications WHERE sending IS NOT NULL
+    UNION SELECT student, sender FROM packages
+    UNION SELECT student, recipient FROM packages
+) r ON r.student = e.data_subject;

@@ -1,0 +1,2 @@
+DROP INDEX applications_student;
+DROP TABLE audit_event_relations;

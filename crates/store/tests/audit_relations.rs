@@ -1,0 +1,274 @@
+//! The institutions an audit event is about (`audit_event_relations`), on
+//! SQLite and PostgreSQL: recorded with the event, so that an institution's
+//! privacy officer still finds the events about a student after the
+//! student's applications and packages were deleted; append-only except for
+//! the cascade from a pruned event; backfilled by the migration.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use doorstroom_domain::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef, Sector};
+use doorstroom_store::audit::{self, AuditQuery};
+use doorstroom_store::retention::{self, ErasureScope};
+use doorstroom_store::testing::{TestBackend, TestDb};
+use doorstroom_store::{Store, StoreError, applications, institutions, packages};
+
+type R<T> = Result<T, StoreError>;
+
+const VO: &str = "25LX";
+const MBO: &str = "30AB";
+const OTHER_MBO: &str = "31CD";
+const STUDENT: u8 = 1;
+const OTHER_STUDENT: u8 = 2;
+
+fn seeded(db: &TestDb) -> Store {
+    let store = db.store();
+    store
+        .write(|c| -> R<()> {
+            institutions::insert(c, &institution(VO, Sector::Vo))?;
+            institutions::insert(c, &institution(MBO, Sector::Mbo))?;
+            institutions::insert(c, &institution(OTHER_MBO, Sector::Mbo))
+        })
+        .unwrap();
+    store
+}
+
+/// An event about `student` by the broker itself (no actor institution, so
+/// only a relation can put it in an institution's scope).
+fn about(student: u8, crud: CrudKind, name: &str, n: i64) -> AuditEvent {
+    AuditEvent {
+        time: at(n),
+        actor: Actor {
+            kind: ActorKind::Broker,
+            institution: None,
+            id: Some("retention_job".to_owned()),
+        },
+        on_behalf_of: None,
+        action: AuditAction::new(crud, name),
+        resource: ResourceRef::new("student_data", None),
+        data_subject: Some(pseudonym(student)),
+        purpose: Purpose::Operations,
+        outcome: Outcome::Success,
+        reason: None,
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+/// The student applies at `MBO` from `VO` and `VO` sends a package, each
+/// step audited about the student; returns the seqs of those events.
+fn a_transfer(store: &Store, student: u8, receiving: &str, package: &str) -> Vec<i64> {
+    store
+        .write(|c| -> R<Vec<i64>> {
+            let (app, _) = applications::register(c, &new_application(student, receiving, Some(VO), "Zorg"), at(0))?;
+            let registered = audit::append(c, &about(student, CrudKind::Create, "register_application", 1))?;
+            packages::insert(c, &new_package(package, app.id, student, VO, receiving, 2), &[])?;
+            let submitted = audit::append(c, &about(student, CrudKind::Create, "submit_package", 2))?;
+            Ok(vec![registered, submitted])
+        })
+        .unwrap()
+}
+
+fn related_to(store: &Store, institution: &str) -> Vec<i64> {
+    store
+        .read(|c| {
+            audit::list(
+                c,
+                &AuditQuery {
+                    related_to: Some(brin(institution)),
+                    ..AuditQuery::default()
+                },
+            )
+        })
+        .unwrap()
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect()
+}
+
+fn relations_of(store: &Store, seq: i64) -> Vec<String> {
+    use doorstroom_store::schema::audit_event_relations as r;
+    store
+        .read(|c| -> R<Vec<String>> {
+            Ok(r::table
+                .filter(r::seq.eq(seq))
+                .select(r::institution)
+                .order(r::institution.asc())
+                .load(c)?)
+        })
+        .unwrap()
+}
+
+fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
+    let store = seeded(db);
+    // Before the student applies anywhere: tied to nobody yet.
+    let early = store
+        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Create, "record_inspection", 0)))
+        .unwrap();
+    assert!(relations_of(&store, early).is_empty());
+    let mut before = vec![early];
+    before.extend(a_transfer(&store, STUDENT, MBO, "pkg-1"));
+    // The application ties the student's earlier events to both schools too.
+    assert_eq!(relations_of(&store, early), vec![VO, MBO]);
+    let others = a_transfer(&store, OTHER_STUDENT, OTHER_MBO, "pkg-2");
+    // An event before anything ties the student anywhere is nobody's.
+    let untied = store
+        .write(|c| audit::append(c, &about(3, CrudKind::Read, "read", 3)))
+        .unwrap();
+    assert!(relations_of(&store, untied).is_empty());
+    before.push(
+        store
+            .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "pull_package", 4)))
+            .unwrap(),
+    );
+    assert_eq!(
+        relations_of(&store, before[1]),
+        vec![VO, MBO],
+        "application: mbo and sending school"
+    );
+
+    // As the erasure does it: delete first, append the events after, in
+    // one transaction.
+    let deletions = store
+        .write(|c| -> R<Vec<i64>> {
+            let erased = retention::erase(c, &pseudonym(STUDENT), &ErasureScope::Everything)?;
+            assert_eq!((erased.applications.len(), erased.packages.len()), (1, 1));
+            Ok(vec![
+                audit::append(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5))?,
+                audit::append(c, &about(STUDENT, CrudKind::Delete, "application_erased", 5))?,
+                audit::append(c, &about(STUDENT, CrudKind::Delete, "erase_student", 5))?,
+            ])
+        })
+        .unwrap();
+    // A refused deletion deleted nothing: it inherits nothing either.
+    let mut refused = about(STUDENT, CrudKind::Delete, "erase_student", 6);
+    refused.outcome = Outcome::Rejected;
+    let refused = store.write(|c| audit::append(c, &refused)).unwrap();
+    assert!(relations_of(&store, refused).is_empty());
+    // Afterwards the student is tied to nobody: a later event is nobody's.
+    let after = store
+        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "read_report", 7)))
+        .unwrap();
+    assert!(relations_of(&store, after).is_empty());
+
+    let mine: Vec<i64> = before.iter().chain(&deletions).copied().collect();
+    assert_eq!(related_to(&store, MBO), mine);
+    let mut sent_by_vo = [before.clone(), others.clone(), deletions.clone()].concat();
+    sent_by_vo.sort_unstable();
+    assert_eq!(related_to(&store, VO), sent_by_vo);
+    assert_eq!(
+        related_to(&store, OTHER_MBO),
+        others,
+        "the other mbo sees none of the student's"
+    );
+    for seq in &deletions {
+        assert_eq!(relations_of(&store, *seq), vec![VO, MBO]);
+    }
+    // The relations are no part of the Merkle log, which still verifies.
+    let verified = store.read(|c| Ok::<_, StoreError>(audit::verify_log(c))).unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_eq!(store.read(audit::count).unwrap(), after);
+}
+
+fn related_to_also_matches_the_acting_institution(db: &TestDb) {
+    let store = seeded(db);
+    let mut acted = about(9, CrudKind::Read, "list_inbox", 1);
+    acted.actor = Actor {
+        kind: ActorKind::System,
+        institution: Some(brin(OTHER_MBO)),
+        id: Some("cert".to_owned()),
+    };
+    acted.data_subject = None;
+    let seq = store.write(|c| audit::append(c, &acted)).unwrap();
+    assert!(relations_of(&store, seq).is_empty(), "no subject, no relation");
+    assert_eq!(related_to(&store, OTHER_MBO), vec![seq]);
+    assert!(related_to(&store, MBO).is_empty());
+}
+
+fn relations_are_append_only_but_go_with_their_pruned_event(db: &TestDb) {
+    let store = seeded(db);
+    let seqs = a_transfer(&store, STUDENT, MBO, "pkg-1");
+    for sql in [
+        "UPDATE audit_event_relations SET institution = '31CD'",
+        "DELETE FROM audit_event_relations",
+        "INSERT INTO audit_event_relations (seq, institution) VALUES (99, '31CD')",
+    ] {
+        let result = store.write(|c| -> R<()> { Ok(c.batch_execute(sql)?) });
+        assert!(result.is_err(), "{sql} must be refused");
+    }
+    if db.backend == TestBackend::Postgres {
+        let result = store.write(|c| -> R<()> { Ok(c.batch_execute("TRUNCATE audit_event_relations")?) });
+        assert!(result.is_err(), "TRUNCATE must be refused");
+    }
+    assert_eq!(relations_of(&store, seqs[0]), vec![VO, MBO]);
+
+    // Pruning old events (which gets its own narrow way past the audit
+    // log's trigger) takes their relations along: stand in for it by
+    // lifting the trigger in this transaction only.
+    let lift = match db.backend {
+        TestBackend::Sqlite => "DROP TRIGGER audit_events_no_delete;",
+        TestBackend::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete;",
+    };
+    store
+        .write(|c| -> R<()> {
+            c.batch_execute(lift)?;
+            c.batch_execute(&format!("DELETE FROM audit_events WHERE seq = {}", seqs[0]))?;
+            assert!(relations_of_in(c, seqs[0]).is_empty(), "the cascade removed them");
+            assert_eq!(
+                relations_of_in(c, seqs[1]),
+                vec![VO, MBO],
+                "the next event keeps its own"
+            );
+            // Roll back: the audit log's own trigger stays.
+            Err(StoreError::NotFound)
+        })
+        .unwrap_err();
+    assert_eq!(relations_of(&store, seqs[0]), vec![VO, MBO], "rolled back");
+}
+
+fn relations_of_in(c: &mut doorstroom_store::DbConn, seq: i64) -> Vec<String> {
+    use doorstroom_store::schema::audit_event_relations as r;
+    r::table
+        .filter(r::seq.eq(seq))
+        .select(r::institution)
+        .order(r::institution.asc())
+        .load(c)
+        .unwrap()
+}
+
+/// The migration relates the events already in the log through the
+/// applications and packages still there. Undo it by hand (what `down.sql`
+/// does, plus forgetting it ran) and open the store again.
+fn the_migration_backfills_the_events_already_written(db: &TestDb) {
+    let store = seeded(db);
+    let mine = a_transfer(&store, STUDENT, MBO, "pkg-1");
+    let others = a_transfer(&store, OTHER_STUDENT, OTHER_MBO, "pkg-2");
+    let down = match db.backend {
+        TestBackend::Sqlite => "DROP INDEX applications_student; DROP TABLE audit_event_relations;",
+        TestBackend::Postgres => {
+            "DROP INDEX applications_student; DROP TABLE audit_event_relations; \
+             DROP FUNCTION audit_event_relations_append_only();"
+        }
+    };
+    store
+        .write(|c| -> R<()> {
+            c.batch_execute(down)?;
+            Ok(c.batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '20260309000000'")?)
+        })
+        .unwrap();
+    drop(store);
+    let store = db.store();
+    assert_eq!(related_to(&store, MBO), mine);
+    assert_eq!(related_to(&store, OTHER_MBO), others);
+    assert_eq!(related_to(&store, VO), [mine.clone(), others].concat());
+    assert_eq!(relations_of(&store, mine[1]), vec![VO, MBO]);
+}
+
+doorstroom_store::backend_tests!(
+    events_stay_related_after_an_erasure_deleted_what_tied_them,
+    related_to_also_matches_the_acting_institution,
+    relations_are_append_only_but_go_with_their_pruned_event,
+    the_migration_backfills_the_events_already_written,
+);
