@@ -10,7 +10,10 @@
 //! [`crate::merkle`]) hashes as leaf `seq - 1`; [`append`] adds that leaf's
 //! stored hashes in the same transaction. The other columns are copies for
 //! querying, checked against the entry by [`verify_log`]. The tables are
-//! append-only: triggers refuse `UPDATE` and `DELETE`. The Merkle log's API
+//! append-only: triggers refuse `UPDATE` and `DELETE`, with one narrow
+//! exception: the retention purge may delete events that are due and lie
+//! below the latest signed checkpoint, their stored hashes staying
+//! (`crate::retention::prune_audit`). The Merkle log's API
 //! (tree hashes, proofs, checkpoints, verification) is re-exported here.
 //!
 //! Append the event as the last statement of the transaction: on PostgreSQL
@@ -360,7 +363,8 @@ pub fn count_actions_since(
         .get_result(conn)?)
 }
 
-/// The number of events in the log (equal to the highest seq).
+/// The number of events the table holds: the highest seq less the events
+/// pruned under the retention policy.
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(audit_events::table.count().get_result(conn)?)
 }
