@@ -205,30 +205,25 @@ pub async fn staff_create(
             .map_err(|_| errors.institution = Some(t.institution_invalid))
             .ok(),
     };
-    let (Some(username), Some(display_name), Some(role)) = (username, display_name, role) else {
-        return render_staff(
-            &state,
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form,
-            errors,
-            None,
-            None,
-        )
-        .await;
+    // Every field is checked before the form goes back, so that all its
+    // messages show at once.
+    let (username, display_name, role) = match (username, display_name, role) {
+        (Some(username), Some(display_name), Some(role)) if errors.institution.is_none() => {
+            (username, display_name, role)
+        }
+        _ => {
+            return render_staff(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
+                None,
+            )
+            .await;
+        }
     };
-    if errors.institution.is_some() {
-        return render_staff(
-            &state,
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form,
-            errors,
-            None,
-            None,
-        )
-        .await;
-    }
     let password = initial_password();
     let Ok(parsed_password) = Password::parse(&password) else {
         return Err(user.fail(ApiError::Internal("generated password rejected".into())));
