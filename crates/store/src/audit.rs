@@ -171,12 +171,16 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
 /// subject is newly tied to ([`catch_up`]).
 fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> Result<(), StoreError> {
     let student = subject.as_str();
-    let previous: Option<i64> = audit_events::table
-        .filter(audit_events::data_subject.eq(student))
-        .filter(audit_events::seq.lt(seq))
-        .select(max(audit_events::seq))
-        .first(conn)?;
-    let inherit_from: Vec<i64> = previous.filter(|_| deletion).into_iter().collect();
+    let previous_of_subject = |conn: &mut DbConn| -> Result<Option<i64>, StoreError> {
+        Ok(audit_events::table
+            .filter(audit_events::data_subject.eq(student))
+            .filter(audit_events::seq.lt(seq))
+            .select(max(audit_events::seq))
+            .first(conn)?)
+    };
+    // Only a deletion inherits, so only a deletion needs the previous event
+    // before its own relations are written.
+    let inherit_from: Option<i64> = if deletion { previous_of_subject(conn)? } else { None };
     let this = || seq.into_sql::<BigInt>();
     let receiving = applications::table
         .filter(applications::student.eq(student))
@@ -192,7 +196,7 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
         .filter(packages::student.eq(student))
         .select((this(), packages::recipient));
     let inherited = audit_event_relations::table
-        .filter(audit_event_relations::seq.eq_any(inherit_from))
+        .filter(audit_event_relations::seq.eq_any(inherit_from.into_iter().collect::<Vec<_>>()))
         .select((this(), audit_event_relations::institution));
     // UNION (not UNION ALL) removes the duplicates the primary key refuses.
     let related = receiving.union(sending).union(sender).union(recipient).union(inherited);
@@ -201,9 +205,20 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
         .into_columns((audit_event_relations::seq, audit_event_relations::institution));
     // Both backends have UNION; diesel's MultiConnection does not pass it
     // through, so the statement runs on the inner connection.
-    match conn {
+    let related = match conn {
         DbConn::Sqlite(c) => insert.execute(c)?,
         DbConn::Postgres(c) => insert.execute(c)?,
+    };
+    // An event related to no institution has no new tie to catch up on:
+    // the usual case for a student not yet applied anywhere (consents,
+    // inspections at the school) costs one statement, not three.
+    if related == 0 {
+        return Ok(());
+    }
+    let previous = if deletion {
+        inherit_from
+    } else {
+        previous_of_subject(conn)?
     };
     match previous {
         Some(previous) => catch_up(conn, seq, previous, student),
