@@ -152,8 +152,16 @@ pub fn session_valid(
     last_seen: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> bool {
-    now < last_seen + Duration::seconds(settings.idle_timeout_secs)
-        && now < created + Duration::seconds(settings.absolute_lifetime_secs)
+    before_end(now, last_seen, settings.idle_timeout_secs) && before_end(now, created, settings.absolute_lifetime_secs)
+}
+
+/// Whether `now` lies before `start` plus `secs`. The settings bound the
+/// seconds from below only, so a period too long for chrono's calendar
+/// (which would panic in `+`) never ends.
+fn before_end(now: DateTime<Utc>, start: DateTime<Utc>, secs: i64) -> bool {
+    Duration::try_seconds(secs)
+        .and_then(|period| start.checked_add_signed(period))
+        .is_none_or(|end| now < end)
 }
 
 async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
@@ -218,5 +226,44 @@ impl FromRequest for ConsoleUser {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(load(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConsoleSettings;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_session_ends_when_idle_or_too_old() {
+        let settings = ConsoleSettings {
+            idle_timeout_secs: 60,
+            absolute_lifetime_secs: 100,
+        };
+        assert!(session_valid(&settings, at(0), at(0), at(59)));
+        assert!(!session_valid(&settings, at(0), at(0), at(60)), "idle");
+        assert!(session_valid(&settings, at(0), at(90), at(99)));
+        assert!(!session_valid(&settings, at(0), at(90), at(100)), "too old");
+    }
+
+    #[test]
+    fn a_period_beyond_the_calendar_does_not_panic() {
+        let settings = ConsoleSettings {
+            idle_timeout_secs: i64::MAX,
+            absolute_lifetime_secs: i64::MAX,
+        };
+        assert!(session_valid(&settings, at(0), at(0), at(1_000_000_000)));
+        let settings = ConsoleSettings {
+            idle_timeout_secs: 60,
+            absolute_lifetime_secs: i64::MAX,
+        };
+        assert!(
+            !session_valid(&settings, at(0), at(0), at(61)),
+            "the idle timeout still applies"
+        );
     }
 }
