@@ -376,10 +376,7 @@ pub fn delete_application(
     application: &ApplicationCandidate,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let id = application.id.to_string();
-    diesel::delete(application_status_events::table.filter(application_status_events::application_id.eq(&id)))
-        .execute(conn)?;
-    let deleted = diesel::delete(applications::table.find(&id)).execute(conn)? > 0;
+    let deleted = delete_application_row(conn, &application.id.to_string())?;
     if deleted {
         let institutions = std::iter::once(&application.receiving).chain(application.sending.as_ref());
         for institution in institutions {
@@ -387,6 +384,14 @@ pub fn delete_application(
         }
     }
     Ok(deleted)
+}
+
+/// Deletes one application and its status history; `false` if it was gone
+/// already.
+fn delete_application_row(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    diesel::delete(application_status_events::table.filter(application_status_events::application_id.eq(id)))
+        .execute(conn)?;
+    Ok(diesel::delete(applications::table.find(id)).execute(conn)? > 0)
 }
 
 /// Records (or moves forward) the moment the student's last application at
@@ -611,6 +616,17 @@ pub fn delete_ledger_group(conn: &mut DbConn, group: &LedgerGroup) -> Result<Vec
     Ok(ids)
 }
 
+/// Whether the student has consent or inspection records at the
+/// institution: what a "last application gone" mark is kept for.
+fn has_ledger_records(conn: &mut DbConn, student: &str, institution: &str) -> Result<bool, StoreError> {
+    for kind in [LedgerKind::Consent, LedgerKind::Inspection] {
+        if !ledger_ids(conn, &group(kind, student, institution)?)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Removes the "last application gone" marks whose ledger period has
 /// passed and that no ledger record needs any more (bookkeeping; the
 /// ledger records themselves are deleted, and audited, by the purge).
@@ -623,11 +639,7 @@ pub fn forget_gone_marks(conn: &mut DbConn, policy: &RetentionPolicy, now: DateT
         .load(conn)?;
     let mut forgotten = 0;
     for (student, institution) in marks {
-        let mut needed = false;
-        for kind in [LedgerKind::Consent, LedgerKind::Inspection] {
-            needed |= !ledger_ids(conn, &group(kind, &student, &institution)?)?.is_empty();
-        }
-        if !needed {
+        if !has_ledger_records(conn, &student, &institution)? {
             forgotten += diesel::delete(
                 applications_gone::table
                     .filter(applications_gone::student.eq(&student))
@@ -673,7 +685,17 @@ impl Erased {
 /// returns what went. Run it in the transaction that audits it. It waits
 /// for a purge batch that is running (the purge lock), so the two never
 /// delete, and audit, the same record.
-pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Result<Erased, StoreError> {
+///
+/// An institution's erasure may take the other party's last application
+/// with the student (the sending school's, when the mbo erases): that
+/// party's ledger records stay, and their period starts `now`, as when the
+/// purge deletes an application.
+pub fn erase(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    scope: &ErasureScope,
+    now: DateTime<Utc>,
+) -> Result<Erased, StoreError> {
     lock_purge(conn)?;
     let s = student.as_str();
     let institution = match scope {
@@ -682,7 +704,7 @@ pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Re
     };
     let mut applications_query = applications::table
         .filter(applications::student.eq(s))
-        .select(applications::id)
+        .select((applications::id, applications::receiving, applications::sending))
         .into_boxed();
     let mut packages_query = packages::table
         .filter(packages::student.eq(s))
@@ -693,7 +715,9 @@ pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Re
             applications_query.filter(applications::receiving.eq(brin).or(applications::sending.eq(brin)));
         packages_query = packages_query.filter(packages::sender.eq(brin).or(packages::recipient.eq(brin)));
     }
-    let application_ids: Vec<String> = applications_query.order(applications::id.asc()).load(conn)?;
+    let applications_in_scope: Vec<(String, String, Option<String>)> =
+        applications_query.order(applications::id.asc()).load(conn)?;
+    let application_ids: Vec<&str> = applications_in_scope.iter().map(|(id, _, _)| id.as_str()).collect();
     let mut package_ids: BTreeSet<String> = packages_query.load::<String>(conn)?.into_iter().collect();
     // The packages of an erased application go with it.
     let attached: Vec<String> = packages::table
@@ -708,11 +732,17 @@ pub fn erase(conn: &mut DbConn, student: &Pseudonym, scope: &ErasureScope) -> Re
             erased.packages.push(id);
         }
     }
-    for id in &application_ids {
-        diesel::delete(application_status_events::table.filter(application_status_events::application_id.eq(id)))
-            .execute(conn)?;
-        if diesel::delete(applications::table.find(id)).execute(conn)? > 0 {
+    for (id, receiving, sending) in &applications_in_scope {
+        if delete_application_row(conn, id)? {
             erased.applications.push(parse_id(id, "applications.id")?);
+            // Only a party with ledger records needs the mark; the marks in
+            // scope go below, with the records.
+            for institution in std::iter::once(receiving).chain(sending) {
+                if has_ledger_records(conn, s, institution)? {
+                    let institution = parsed(Brin::parse(institution), "applications institution")?;
+                    mark_gone(conn, student, &institution, now)?;
+                }
+            }
         }
     }
 

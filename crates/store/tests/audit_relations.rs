@@ -133,7 +133,7 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
     // one transaction.
     let deletions = store
         .write(|c| -> R<Vec<i64>> {
-            let erased = retention::erase(c, &pseudonym(STUDENT), &ErasureScope::Everything)?;
+            let erased = retention::erase(c, &pseudonym(STUDENT), &ErasureScope::Everything, at(5))?;
             assert_eq!((erased.applications.len(), erased.packages.len()), (1, 1));
             Ok(vec![
                 audit::append(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5))?,

@@ -13,9 +13,9 @@ use doorstroom_domain::{Section, Sector};
 use doorstroom_store::consents::{self, NewConsentEvent};
 use doorstroom_store::inspections::{self, NewInspection};
 use doorstroom_store::retention::{self, ErasureScope};
-use doorstroom_store::schema::deletion_permits;
+use doorstroom_store::schema::{applications_gone, deletion_permits};
 use doorstroom_store::testing::TestDb;
-use doorstroom_store::{Store, StoreError, audit, institutions};
+use doorstroom_store::{Store, StoreError, applications, audit, institutions};
 use uuid::Uuid;
 
 type R<T> = Result<T, StoreError>;
@@ -138,12 +138,12 @@ fn an_erasure_leaves_no_permit_behind_and_keeps_to_its_scope(db: &TestDb) {
     }
     // 30AB's officer: the consent for 30AB, not 25LX's inspection.
     let erased = store
-        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Institution(brin(MBO))))
+        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Institution(brin(MBO)), at(1)))
         .unwrap();
     assert_eq!((erased.consent_events.len(), erased.inspections.len()), (1, 0));
     assert_eq!(permits(&store), 0, "no permit outlives its transaction");
     let erased = store
-        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Everything))
+        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Everything, at(2)))
         .unwrap();
     assert_eq!((erased.consent_events.len(), erased.inspections.len()), (0, 1));
     assert_eq!(permits(&store), 0);
@@ -160,7 +160,44 @@ fn an_erasure_leaves_no_permit_behind_and_keeps_to_its_scope(db: &TestDb) {
     assert!(result.is_err());
 }
 
+/// When the mbo's officer erases, the school's inspection stays, and the
+/// school's last application with the student went: its period starts then,
+/// as when the purge deletes an application.
+fn an_institutions_erasure_starts_the_other_partys_ledger_period(db: &TestDb) {
+    let store = seeded(db);
+    store
+        .write(|c| -> R<()> {
+            applications::register(c, &new_application(1, MBO, Some(VO), "Zorg"), at(0))?;
+            inspections::record(c, &inspection(1))?;
+            Ok(())
+        })
+        .unwrap();
+    let erased = store
+        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Institution(brin(MBO)), at(7)))
+        .unwrap();
+    assert_eq!((erased.applications.len(), erased.inspections.len()), (1, 0));
+    let marks: Vec<(String, i64)> = store
+        .read(|c| -> R<_> {
+            Ok(applications_gone::table
+                .select((applications_gone::institution, applications_gone::gone_at))
+                .load(c)?)
+        })
+        .unwrap();
+    assert_eq!(
+        marks,
+        vec![(VO.to_owned(), at(7).timestamp_millis())],
+        "the school's mark, not the erasing mbo's"
+    );
+    // Erasing everything takes the marks too.
+    store
+        .write(|c| retention::erase(c, &pseudonym(1), &ErasureScope::Everything, at(8)))
+        .unwrap();
+    let left = store.read(|c| retention::rows_about(c, &pseudonym(1))).unwrap();
+    assert!(left.iter().all(|(_, n)| *n == 0), "{left:?}");
+}
+
 doorstroom_store::backend_tests!(
     the_permit_opens_only_delete_on_the_named_ledger_table,
     an_erasure_leaves_no_permit_behind_and_keeps_to_its_scope,
+    an_institutions_erasure_starts_the_other_partys_ledger_period,
 );

@@ -128,7 +128,7 @@ pub async fn erase(
     let summary = perform(&state, &caller, access, move |conn, now| {
         let reason = short("/reason", &reason)?;
         let reference = reference.as_deref().map(|r| short("/reference", r)).transpose()?;
-        let erased = retention::erase(conn, &student, &scope)?;
+        let erased = retention::erase(conn, &student, &scope, now)?;
         if erased.is_empty() {
             return Err(ApiError::NotFound);
         }
