@@ -35,7 +35,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::dsl::{exists, max};
+use diesel::dsl::{exists, max, not};
 use diesel::prelude::*;
 use doorstroom_domain::retention::has_ended;
 use doorstroom_domain::{
@@ -488,8 +488,19 @@ pub fn due_ledger_groups(
     for (student, institution) in inspected {
         groups.insert((LedgerKind::Inspection, student, institution));
     }
+    // A mark whose student applied there again is not due (and stays until
+    // that application goes, which moves it): left out here, so that such
+    // marks cannot fill the limit ahead of the due ones.
+    let applied_again = applications::table
+        .filter(applications::student.eq(applications_gone::student))
+        .filter(
+            applications::receiving
+                .eq(applications_gone::institution)
+                .or(applications::sending.eq(applications_gone::institution.nullable())),
+        );
     let gone: Vec<(String, String)> = applications_gone::table
         .filter(applications_gone::gone_at.le(cutoff(now, p.consent_after_application_gone)))
+        .filter(not(exists(applied_again)))
         .order((applications_gone::gone_at.asc(), applications_gone::student.asc()))
         .select((applications_gone::student, applications_gone::institution))
         .limit(limit)

@@ -9,10 +9,11 @@ mod common;
 use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use doorstroom_domain::RetentionPolicy;
 use doorstroom_domain::{Section, Sector};
 use doorstroom_store::consents::{self, NewConsentEvent};
 use doorstroom_store::inspections::{self, NewInspection};
-use doorstroom_store::retention::{self, ErasureScope};
+use doorstroom_store::retention::{self, ApplicationCandidate, ErasureScope};
 use doorstroom_store::schema::{applications_gone, deletion_permits};
 use doorstroom_store::testing::TestDb;
 use doorstroom_store::{Store, StoreError, applications, audit, institutions};
@@ -196,7 +197,47 @@ fn an_institutions_erasure_starts_the_other_partys_ledger_period(db: &TestDb) {
     assert!(left.iter().all(|(_, n)| *n == 0), "{left:?}");
 }
 
+/// A mark whose student applied at the school again is not due; however
+/// many such marks are older, the due ones behind them are found.
+fn marks_of_students_who_applied_again_do_not_crowd_out_due_ones(db: &TestDb) {
+    let store = seeded(db);
+    let policy = RetentionPolicy::default();
+    let delete_at = |c: &mut doorstroom_store::DbConn, id, student, when| -> R<()> {
+        let facts = retention::application_facts(c, id)?.unwrap();
+        let application = ApplicationCandidate {
+            id,
+            student: pseudonym(student),
+            receiving: brin(MBO),
+            sending: None,
+            facts,
+        };
+        assert!(retention::delete_application(c, &application, when)?);
+        Ok(())
+    };
+    store
+        .write(|c| -> R<()> {
+            for student in [1, 2] {
+                consents::append(c, &consent(student))?;
+            }
+            // Student 1's application goes first, then student 1 applies again.
+            let (first, _) = applications::register(c, &new_application(1, MBO, None, "Zorg"), at(0))?;
+            delete_at(c, first.id, 1, at(1))?;
+            applications::register(c, &new_application(1, MBO, None, "Zorg"), at(2))?;
+            // Student 2's application goes after; nothing comes back.
+            let (second, _) = applications::register(c, &new_application(2, MBO, None, "Zorg"), at(0))?;
+            delete_at(c, second.id, 2, at(3))
+        })
+        .unwrap();
+    let now = at(3) + policy.periods().consent_after_application_gone;
+    let due = store
+        .write(|c| retention::due_ledger_groups(c, &policy, now, 1))
+        .unwrap();
+    let students: Vec<_> = due.iter().map(|d| d.group.student.clone()).collect();
+    assert_eq!(students, vec![pseudonym(2)]);
+}
+
 doorstroom_store::backend_tests!(
+    marks_of_students_who_applied_again_do_not_crowd_out_due_ones,
     the_permit_opens_only_delete_on_the_named_ledger_table,
     an_erasure_leaves_no_permit_behind_and_keeps_to_its_scope,
     an_institutions_erasure_starts_the_other_partys_ledger_period,
