@@ -47,7 +47,7 @@ use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::dsl::{exists, max, not};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use doorstroom_domain::{AuditEvent, Brin, CrudKind, Outcome, Pseudonym};
 
 use crate::merkle;
@@ -226,38 +226,43 @@ fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> R
     }
 }
 
-diesel::alias!(
-    audit_event_relations as this_event: ThisEvent,
-    audit_event_relations as previous_event: PreviousEvent,
-    audit_event_relations as already: Already,
-);
+diesel::alias!(audit_event_relations as previous_event: PreviousEvent);
 
 /// The institutions of event `seq` that the subject's `previous` event does
 /// not have are ties that just appeared (an application, a package):
 /// relates the subject's earlier events to them too, as the search did when
 /// it joined at query time, so that the mbo's officer also finds what
 /// happened to the student's file before it applied there (the vo's
-/// inspections and consents). One `INSERT … SELECT`, which finds nothing to
-/// insert in the usual case (no new tie).
+/// inspections and consents).
+///
+/// The new ties are found first, from the two events' relations alone; in
+/// the usual case there are none and that one query is all. (A single
+/// `INSERT … SELECT` over the earlier events made SQLite walk every earlier
+/// event of the student on every append.)
 fn catch_up(conn: &mut DbConn, seq: i64, previous: i64, student: &str) -> Result<(), StoreError> {
     use audit_event_relations::{institution, seq as relation_seq};
     let known_before = previous_event
         .filter(previous_event.field(relation_seq).eq(previous))
-        .filter(previous_event.field(institution).eq(this_event.field(institution)));
-    let related_already = already
-        .filter(already.field(relation_seq).eq(audit_events::seq))
-        .filter(already.field(institution).eq(this_event.field(institution)));
-    let earlier = audit_events::table
-        .inner_join(this_event.on(this_event.field(relation_seq).eq(seq)))
-        .filter(audit_events::data_subject.eq(student))
-        .filter(audit_events::seq.lt(seq))
+        .filter(previous_event.field(institution).eq(institution));
+    let new_ties: Vec<String> = audit_event_relations::table
+        .filter(relation_seq.eq(seq))
         .filter(not(exists(known_before)))
-        .filter(not(exists(related_already)))
-        .select((audit_events::seq, this_event.field(institution)));
-    diesel::insert_into(audit_event_relations::table)
-        .values(earlier)
-        .into_columns((audit_event_relations::seq, audit_event_relations::institution))
-        .execute(conn)?;
+        .select(institution)
+        .load(conn)?;
+    for tie in new_ties {
+        let related_already = audit_event_relations::table
+            .filter(relation_seq.eq(audit_events::seq))
+            .filter(institution.eq(tie.as_str()));
+        let earlier = audit_events::table
+            .filter(audit_events::data_subject.eq(student))
+            .filter(audit_events::seq.lt(seq))
+            .filter(not(exists(related_already)))
+            .select((audit_events::seq, tie.as_str().into_sql::<Text>()));
+        diesel::insert_into(audit_event_relations::table)
+            .values(earlier)
+            .into_columns((relation_seq, institution))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
