@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 /// The defaults, compiled in so that the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
+/// The longest console session the settings accept, in seconds.
+pub const MAX_CONSOLE_SESSION_SECS: i64 = 7 * 24 * 3600;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -273,6 +276,13 @@ impl Settings {
                 "console.idle_timeout_secs must be at least 1 and at most console.absolute_lifetime_secs".into(),
             ));
         }
+        // A console session holds a privacy officer's access to the audit
+        // log: a working day is its purpose, a week is more than enough.
+        if self.console.absolute_lifetime_secs > MAX_CONSOLE_SESSION_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "console.absolute_lifetime_secs must be at most {MAX_CONSOLE_SESSION_SECS} (7 days)"
+            )));
+        }
         self.retention.policy()?;
         if self.retention.batch_size == 0 {
             return Err(ConfigError::Invalid("retention.batch_size must be at least 1".into()));
@@ -287,7 +297,7 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod retention_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -315,5 +325,21 @@ mod retention_tests {
         no_batch.retention.batch_size = 0;
         let err = no_batch.check().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("batch_size"), "{err}");
+    }
+
+    #[test]
+    fn console_session_periods_are_checked_at_load() {
+        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        let mut week = defaults.clone();
+        week.console.absolute_lifetime_secs = MAX_CONSOLE_SESSION_SECS;
+        assert!(week.check().is_ok());
+        let mut too_long = defaults.clone();
+        too_long.console.absolute_lifetime_secs = MAX_CONSOLE_SESSION_SECS + 1;
+        let err = too_long.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("absolute_lifetime_secs must be at most"), "{err}");
+        let mut idle_longer = defaults;
+        idle_longer.console.idle_timeout_secs = idle_longer.console.absolute_lifetime_secs + 1;
+        let err = idle_longer.check().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("idle_timeout_secs"), "{err}");
     }
 }
