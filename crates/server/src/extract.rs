@@ -199,6 +199,19 @@ pub fn path_param<T>(
     })
 }
 
+/// Reads a `?format=` parameter that is `json` (the default) or one
+/// `alternative` (e.g. `csv`): whether the alternative was asked for.
+pub fn json_or(format: Option<&str>, alternative: &'static str) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some(other) if other == alternative => Ok(true),
+        Some(_) => Err(ApiError::Malformed {
+            detail: format!("query parameter format: must be json or {alternative}"),
+            pointer: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +251,21 @@ mod tests {
             parse_json::<Body>(br#"{"brin":"25LX","name":"x"} trailing"#),
             Err(ApiError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_format_is_json_or_the_one_alternative() {
+        assert!(!json_or(None, "csv").unwrap());
+        assert!(!json_or(Some("json"), "text").unwrap());
+        assert!(json_or(Some("csv"), "csv").unwrap());
+        assert!(json_or(Some("text"), "text").unwrap());
+        for (raw, alternative) in [("csv", "text"), ("xml", "csv"), ("JSON", "csv"), ("", "text")] {
+            match json_or(Some(raw), alternative) {
+                Err(ApiError::Malformed { detail, .. }) => {
+                    assert_eq!(detail, format!("query parameter format: must be json or {alternative}"))
+                }
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
     }
 }

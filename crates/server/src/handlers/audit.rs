@@ -231,16 +231,7 @@ pub async fn search(
         body,
     )
     .await?;
-    let csv = match format.0.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => {
-            return Err(ApiError::Malformed {
-                detail: "query parameter format: must be json or csv".into(),
-                pointer: None,
-            });
-        }
-    };
+    let csv = crate::extract::json_or(format.0.format.as_deref(), "csv")?;
     let page = search_log(&state, &caller, search).await?;
     Ok(if csv {
         HttpResponse::Ok()

@@ -105,16 +105,7 @@ pub async fn subject_report(
         body,
     )
     .await?;
-    let text = match query.0.format.as_deref() {
-        None | Some("json") => false,
-        Some("text") => true,
-        Some(_) => {
-            return Err(ApiError::Malformed {
-                detail: "query parameter format: must be json or text".into(),
-                pointer: None,
-            });
-        }
-    };
+    let text = crate::extract::json_or(query.0.format.as_deref(), "text")?;
     let report = report_for(&state, &caller, &request.student_number).await?;
     Ok(if text {
         HttpResponse::Ok()
