@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use doorstroom_cli::pki::{self, DevPki};
+use doorstroom_cli::pki::{self, DemoInstitution, DevInstitutionFiles, DevPki};
 use doorstroom_cli::{dev, operator};
 use doorstroom_client::Client;
-use doorstroom_domain::{Brin, Clock, Password, Role, Username};
+use doorstroom_domain::{Brin, Clock, Password, Role, Sector, Username};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::clock::ManualClock;
 use doorstroom_server::config::Settings;
@@ -26,6 +26,24 @@ use tempfile::TempDir;
 pub const VO: &str = "07AB";
 pub const MBO: &str = "25LX";
 pub const OTHER_MBO: &str = "27GH";
+
+/// A second sending school, beside the demo set's one (see
+/// [`TestBroker::add_institution`]): for tests of what one school may see
+/// or do about another's students.
+pub const SECOND_VO: DemoInstitution = DemoInstitution {
+    brin: "08CD",
+    name: "Vo-school Het Anker Test",
+    sector: Sector::Vo,
+    oin: "00000001000000080000",
+};
+
+/// A third sending school, a vso.
+pub const THIRD_VO: DemoInstitution = DemoInstitution {
+    brin: "09EF",
+    name: "Vso De Horizon Test",
+    sector: Sector::Vso,
+    oin: "00000001000000090000",
+};
 
 /// A running broker and everything needed to call it.
 pub struct TestBroker {
@@ -115,6 +133,19 @@ impl TestBroker {
             let broker = TestBroker::start(db).await;
             test(broker).await;
         }
+    }
+
+    /// Registers one more institution with its own client certificate and
+    /// signing and encryption keys, laid out like a demo institution's (so
+    /// [`TestBroker::system`] and [`TestBroker::institution_dir`] work for
+    /// it too).
+    pub fn add_institution(&mut self, inst: &DemoInstitution) -> DevInstitutionFiles {
+        let now = self.clock.now();
+        let files = self.pki.add_institution(inst, now).expect("institution files");
+        let roots = ClientRoots::load(&self.settings.tls.client_ca).expect("client roots");
+        let anchors = TrustAnchors::from_pem(&self.ca_pem()).expect("anchors");
+        dev::register_institution(&self.store, now, &files, &roots, &anchors).expect("register institution");
+        files
     }
 
     pub fn ca_pem(&self) -> Vec<u8> {

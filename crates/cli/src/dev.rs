@@ -17,7 +17,7 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 
 use crate::operator;
-use crate::pki::DevPki;
+use crate::pki::{DevInstitutionFiles, DevPki};
 
 /// Registers each demo institution that is not registered yet, with its
 /// client certificate and signing and encryption keys. Returns the BRINs
@@ -35,21 +35,34 @@ pub fn register_demo_institutions(
         if known {
             continue;
         }
-        operator::register_institution(
-            store,
-            now,
-            inst.brin.clone(),
-            Some(inst.oin.clone()),
-            &inst.name,
-            inst.sector,
-        )?;
-        let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| ApiError::Internal(e.to_string()))?;
-        operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem)?;
-        operator::add_key(store, now, anchors, inst.brin.clone(), &inst.sign_public_jwk)?;
-        operator::add_key(store, now, anchors, inst.brin.clone(), &inst.enc_public_jwk)?;
+        register_institution(store, now, inst, roots, anchors)?;
         registered.push(inst.brin.clone());
     }
     Ok(registered)
+}
+
+/// Registers one institution of the dev PKI with its client certificate
+/// and its signing and encryption keys.
+pub fn register_institution(
+    store: &Store,
+    now: DateTime<Utc>,
+    inst: &DevInstitutionFiles,
+    roots: &ClientRoots,
+    anchors: &TrustAnchors,
+) -> Result<(), ApiError> {
+    operator::register_institution(
+        store,
+        now,
+        inst.brin.clone(),
+        Some(inst.oin.clone()),
+        &inst.name,
+        inst.sector,
+    )?;
+    let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| ApiError::Internal(e.to_string()))?;
+    operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem)?;
+    operator::add_key(store, now, anchors, inst.brin.clone(), &inst.sign_public_jwk)?;
+    operator::add_key(store, now, anchors, inst.brin.clone(), &inst.enc_public_jwk)?;
+    Ok(())
 }
 
 /// The demo staff accounts: a broker admin, and for the first mbo an

@@ -390,6 +390,36 @@ impl DevPki {
     pub fn server_key_path(&self) -> PathBuf {
         self.dir.join(SERVER_KEY_FILE)
     }
+    /// Issues the files of one more institution under this PKI (as for a
+    /// demo institution: client certificate, signing and encryption keys),
+    /// or loads them when present and current. For tests that need more
+    /// schools than the demo set.
+    pub fn add_institution(
+        &mut self,
+        inst: &DemoInstitution,
+        now: DateTime<Utc>,
+    ) -> Result<DevInstitutionFiles, PkiError> {
+        let ca = Ca::load(&self.dir)?;
+        let ca_subject = parse_der(&self.ca_cert_path(), ca.cert_der())?
+            .subject()
+            .as_raw()
+            .to_vec();
+        let anchors = TrustAnchors::from_pem(ca.cert_pem.as_bytes())?;
+        let files = ensure_institution(
+            &ca,
+            &ca_subject,
+            &anchors,
+            &self.dir,
+            inst,
+            false,
+            now,
+            &mut self.created,
+        )?;
+        self.institutions.retain(|known| known.brin != files.brin);
+        self.institutions.push(files.clone());
+        Ok(files)
+    }
+
     /// The folder of one demo institution.
     pub fn institution_dir(&self, brin: &Brin) -> PathBuf {
         self.dir.join(brin.as_str())
@@ -452,62 +482,88 @@ pub fn ensure_dev_pki(dir: &Path, now: DateTime<Utc>) -> Result<DevPki, PkiError
 
     let mut institutions = Vec::with_capacity(DEMO_INSTITUTIONS.len());
     for inst in DEMO_INSTITUTIONS {
-        let brin = Brin::parse(inst.brin)?;
-        let oin = Oin::parse(inst.oin)?;
-        let inst_dir = dir.join(brin.as_str());
-        ensure_dir(&inst_dir)?;
-
-        let client_cert = inst_dir.join(CLIENT_CERT_FILE);
-        let client_key = inst_dir.join(CLIENT_KEY_FILE);
-        let fingerprint_file = inst_dir.join(CLIENT_FINGERPRINT_FILE);
-        let existing = if new_ca || !client_key.exists() {
-            None
-        } else {
-            current_cert(&client_cert, &ca_subject, now)?
-        };
-        let client = match existing {
-            Some(described) => described,
-            None => {
-                let issued = ca.issue_client(inst, backdate(now)?, leaf_not_after(now)?)?;
-                write_file(&client_cert, issued.cert_pem.as_bytes(), PUBLIC_MODE)?;
-                write_file(&client_key, issued.key_pem.as_bytes(), PRIVATE_MODE)?;
-                created = true;
-                DescribedCert {
-                    fingerprint: issued.fingerprint,
-                    subject: issued.subject,
-                    not_after: issued.not_after,
-                }
-            }
-        };
-        // The fingerprint file is derived from client.pem; keep it in step.
-        let fingerprint_line = format!("{}\n", client.fingerprint);
-        if fs::read_to_string(&fingerprint_file).ok().as_deref() != Some(fingerprint_line.as_str()) {
-            write_file(&fingerprint_file, fingerprint_line.as_bytes(), PUBLIC_MODE)?;
-            created = true;
-        }
-
-        let sign_public_jwk = ensure_jose_key(&ca, inst, &inst_dir, KeyUse::Sig, new_ca, &anchors, now, &mut created)?;
-        let enc_public_jwk = ensure_jose_key(&ca, inst, &inst_dir, KeyUse::Enc, new_ca, &anchors, now, &mut created)?;
-
-        institutions.push(DevInstitutionFiles {
-            brin,
-            name: inst.name.to_owned(),
-            sector: inst.sector,
-            oin,
-            client_cert,
-            client_key,
-            fingerprint: client.fingerprint,
-            cert_subject: client.subject,
-            cert_not_after: client.not_after,
-            sign_public_jwk,
-            enc_public_jwk,
-        });
+        institutions.push(ensure_institution(
+            &ca,
+            &ca_subject,
+            &anchors,
+            dir,
+            inst,
+            new_ca,
+            now,
+            &mut created,
+        )?);
     }
 
     Ok(DevPki {
         dir: dir.to_path_buf(),
         created,
         institutions,
+    })
+}
+
+/// The files of one institution under `dir/<BRIN>/`: its client certificate
+/// and its signing and encryption keys, issued by `ca` where missing or not
+/// current at `now` (all of them when `new_ca`).
+#[allow(clippy::too_many_arguments)]
+fn ensure_institution(
+    ca: &Ca,
+    ca_subject: &[u8],
+    anchors: &TrustAnchors,
+    dir: &Path,
+    inst: &DemoInstitution,
+    new_ca: bool,
+    now: DateTime<Utc>,
+    created: &mut bool,
+) -> Result<DevInstitutionFiles, PkiError> {
+    let brin = Brin::parse(inst.brin)?;
+    let oin = Oin::parse(inst.oin)?;
+    let inst_dir = dir.join(brin.as_str());
+    ensure_dir(&inst_dir)?;
+
+    let client_cert = inst_dir.join(CLIENT_CERT_FILE);
+    let client_key = inst_dir.join(CLIENT_KEY_FILE);
+    let fingerprint_file = inst_dir.join(CLIENT_FINGERPRINT_FILE);
+    let existing = if new_ca || !client_key.exists() {
+        None
+    } else {
+        current_cert(&client_cert, ca_subject, now)?
+    };
+    let client = match existing {
+        Some(described) => described,
+        None => {
+            let issued = ca.issue_client(inst, backdate(now)?, leaf_not_after(now)?)?;
+            write_file(&client_cert, issued.cert_pem.as_bytes(), PUBLIC_MODE)?;
+            write_file(&client_key, issued.key_pem.as_bytes(), PRIVATE_MODE)?;
+            *created = true;
+            DescribedCert {
+                fingerprint: issued.fingerprint,
+                subject: issued.subject,
+                not_after: issued.not_after,
+            }
+        }
+    };
+    // The fingerprint file is derived from client.pem; keep it in step.
+    let fingerprint_line = format!("{}\n", client.fingerprint);
+    if fs::read_to_string(&fingerprint_file).ok().as_deref() != Some(fingerprint_line.as_str()) {
+        write_file(&fingerprint_file, fingerprint_line.as_bytes(), PUBLIC_MODE)?;
+        *created = true;
+    }
+
+    let sign_public_jwk = ensure_jose_key(ca, inst, &inst_dir, KeyUse::Sig, new_ca, anchors, now, created)?;
+    let enc_public_jwk = ensure_jose_key(ca, inst, &inst_dir, KeyUse::Enc, new_ca, anchors, now, created)?;
+
+    Ok(DevInstitutionFiles {
+        brin,
+        name: inst.name.to_owned(),
+        sector: inst.sector,
+        oin,
+        client_cert,
+        client_key,
+        fingerprint: client.fingerprint,
+        cert_subject: client.subject,
+        cert_not_after: client.not_after,
+        sign_public_jwk,
+        enc_public_jwk,
     })
 }
 

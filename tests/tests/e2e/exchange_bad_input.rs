@@ -7,12 +7,12 @@
 //! `exchange_support`); envelopes that the sealing code would refuse to
 //! make are signed by hand with the sender's real key.
 
-use doorstroom_cli::pki::{Ca, DemoInstitution};
+use doorstroom_cli::pki::Ca;
 use doorstroom_client::Reply;
-use doorstroom_domain::{ApplicationStatus, Clock, KeyUse, Outcome, Role, Section, Sector};
+use doorstroom_domain::{ApplicationStatus, Clock, KeyUse, Outcome, Role, Section};
 use doorstroom_jose::{PrivateJwk, SectionInput, Submission};
 use doorstroom_store::applications;
-use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem};
+use doorstroom_tests::{MBO, OTHER_MBO, SECOND_VO, TestBroker, VO, assert_problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -327,14 +327,6 @@ async fn an_unknown_retired_or_revoked_signing_key_is_422() {
     })
     .await;
 }
-
-/// A second vo school, for a certificate of another sending institution.
-const SECOND_VO: DemoInstitution = DemoInstitution {
-    brin: "08CD",
-    name: "Vo-school Het Anker Test",
-    sector: Sector::Vo,
-    oin: "00000001000000080000",
-};
 
 #[tokio::test]
 async fn a_client_certificate_of_another_institution_than_the_sender_is_refused() {
