@@ -3,6 +3,41 @@
 //! Handlers never reason about roles or institutions themselves: they build
 //! the [`Action`] and [`Resource`] they are about to touch and ask
 //! [`authorize`]. Every decision, allow or deny, is audited by the caller.
+//!
+//! # The consent and inspection ledger
+//!
+//! Every consent event and every inspection belongs to the sending school
+//! that recorded it (its *owner*), and every school keeps its own ledger of
+//! a student. The policy decides on that ownership, found in the database
+//! inside the audited transaction and handed to [`authorize`] as
+//! [`Resource::StudentLedger`]:
+//!
+//! * A school is **party** to a student's ledger when an mbo registered an
+//!   application of the student that names the school as sending school
+//!   (for consent: an application *at the recipient the consent is for*),
+//!   or when it recorded in that ledger before (for consent: for that
+//!   recipient). The first record therefore always needs an application;
+//!   a school that recorded once may go on withdrawing and reading after
+//!   the application closed or was purged (withdrawing must stay as easy
+//!   as giving, GDPR art. 7(3)), and anything more it records lands only
+//!   in its own ledger.
+//! * Only a party records an inspection, gives or withdraws consent, or
+//!   reads the history; a party reads **only its own records**.
+//! * A school that is not party — one that did not send for the student —
+//!   sees nothing of it and changes nothing: it gets exactly the answer of
+//!   a student nobody knows (the same 404 problem, byte for byte), and the
+//!   attempt is audited (denied, with the student's pseudonym). So a
+//!   withdrawal is no oracle: its answer depends only on the caller's own
+//!   ledger.
+//! * **Two schools may both send for one student** (after a change of
+//!   school, each named in its own application). Each then has its own
+//!   ledger: a package is checked only against its **sender's** inspections
+//!   and consent (at submission and at every pull), and a withdrawal deletes
+//!   sections only of packages the withdrawing school sent.
+//! * An mbo's privacy officer reads what was recorded for the mbo as
+//!   recipient: consent given for it, and the inspections of the schools
+//!   that send for the student to it (those that gate its packages). The
+//!   broker's privacy officer reads all of it.
 
 use crate::ids::{Brin, Sector};
 use crate::principal::{Principal, Role};
@@ -54,14 +89,16 @@ pub enum Action {
     /// Acknowledge receipt of a package (on [`Resource::Package`]).
     AcknowledgePackage,
     /// Record that a student and/or parents inspected the dossier (on
-    /// [`Resource::Institution`], the sending school itself).
+    /// [`Resource::StudentLedger`]: the schools party to the student).
     RecordInspection,
     /// Record a student's consent given or withdrawn (on
-    /// [`Resource::Institution`], the sending school itself).
+    /// [`Resource::StudentLedger`]: the schools party to the student at the
+    /// recipient).
     RecordConsent,
     /// Read a student's consent and inspection history (on
-    /// [`Resource::Institution`]: the sending school itself, or the
-    /// privacy officer's institution; [`Resource::Broker`] for the broker's).
+    /// [`Resource::StudentLedger`] for a school's system;
+    /// [`Resource::Institution`] for an institution's privacy officer,
+    /// [`Resource::Broker`] for the broker's).
     ReadConsentHistory,
     /// Delete what the retention rules say must go (on
     /// [`Resource::Broker`]): the broker's retention job, run by the
@@ -167,6 +204,17 @@ pub enum Resource {
     Application { receiving: Brin, sending: Option<Brin> },
     /// A dossier package from a sending school to a receiving mbo.
     Package { sender: Brin, recipient: Brin },
+    /// A student's consent and inspection ledger, described by who is party
+    /// to it (see the [module documentation](self)); for consent, the
+    /// ledgers for the one recipient concerned.
+    StudentLedger {
+        /// The schools named as sending school in the student's
+        /// applications (for consent: at the recipient).
+        sending_schools: Vec<Brin>,
+        /// The schools that own records in it (for consent: for the
+        /// recipient).
+        owners: Vec<Brin>,
+    },
 }
 
 /// Why access was refused. The text goes into the audit log; callers see a
@@ -190,6 +238,9 @@ pub enum DenyReason {
     /// mbo systems register applications and receive packages, only vo, vso
     /// and pro systems send them.
     WrongSector,
+    /// The caller's school is not party to the student's ledger: no
+    /// application names it as sending school, and it recorded nothing.
+    NotParty,
 }
 
 impl DenyReason {
@@ -203,6 +254,7 @@ impl DenyReason {
             DenyReason::ResourceMismatch => "resource_mismatch",
             DenyReason::InvalidAccount => "invalid_account",
             DenyReason::WrongSector => "wrong_sector",
+            DenyReason::NotParty => "not_party",
         }
     }
 }
@@ -258,6 +310,19 @@ use DenyReason::*;
 /// | `list_inbox`           | institution | of that institution (mbo)                           | of that institution   |
 /// | `pull_package`         | package     | of `recipient` (mbo)                                | of `recipient`        |
 /// | `acknowledge_package`  | package     | of `recipient` (mbo)                                | of `recipient`        |
+///
+/// The ledger (see the [module documentation](self)) is the sending
+/// schools' alone, and each school's own:
+///
+/// | action                 | resource       | system (vo/vso/pro)                    | privacy officer                      |
+/// |------------------------|----------------|----------------------------------------|--------------------------------------|
+/// | `record_inspection`    | student ledger | in `sending_schools` or `owners`       | —                                    |
+/// | `record_consent`       | student ledger | in `sending_schools` or `owners`       | —                                    |
+/// | `read_consent_history` | student ledger | in `sending_schools` or `owners`       | —                                    |
+/// | `read_consent_history` | institution    | —                                      | of that institution                  |
+/// | `read_consent_history` | broker         | —                                      | the broker's                         |
+///
+/// A school that is not party is refused with [`DenyReason::NotParty`].
 ///
 /// A caller of another institution is refused with
 /// [`DenyReason::OtherInstitution`], a system of the right institution but
@@ -319,12 +384,13 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox | Action::FindApplications | Action::RecordInspection | Action::RecordConsent => {
-            matches!(resource, Resource::Institution(_))
-        }
-        Action::ReadConsentHistory | Action::EraseStudent => {
-            matches!(resource, Resource::Broker | Resource::Institution(_))
-        }
+        Action::ListInbox | Action::FindApplications => matches!(resource, Resource::Institution(_)),
+        Action::RecordInspection | Action::RecordConsent => matches!(resource, Resource::StudentLedger { .. }),
+        Action::ReadConsentHistory => matches!(
+            resource,
+            Resource::Broker | Resource::Institution(_) | Resource::StudentLedger { .. }
+        ),
+        Action::EraseStudent => matches!(resource, Resource::Broker | Resource::Institution(_)),
         Action::PurgeExpired => matches!(resource, Resource::Broker),
     }
 }
@@ -337,6 +403,9 @@ fn owner(resource: &Resource) -> Option<&Brin> {
         Resource::StaffAccount { institution, .. } => institution.as_ref(),
         Resource::Application { receiving, .. } => Some(receiving),
         Resource::Package { recipient, .. } => Some(recipient),
+        // Owned by several schools, each its own part: decided by
+        // [`ledger_party`], never by one owner.
+        Resource::StudentLedger { .. } => None,
     }
 }
 
@@ -368,16 +437,32 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
             }
         }
         (Action::SubmitPackage, Resource::Package { sender, .. }) => sending_system(own, sector, sender),
+        (Action::FindApplications, Resource::Institution(brin)) => sending_system(own, sector, brin),
         (
-            Action::FindApplications | Action::RecordInspection | Action::RecordConsent | Action::ReadConsentHistory,
-            Resource::Institution(brin),
-        ) => sending_system(own, sector, brin),
+            Action::RecordInspection | Action::RecordConsent | Action::ReadConsentHistory,
+            Resource::StudentLedger {
+                sending_schools,
+                owners,
+            },
+        ) => ledger_party(own, sector, sending_schools, owners),
         (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
         (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
             receiving_system(own, sector, recipient)
         }
 
         _ => Deny(RoleNotPermitted),
+    }
+}
+
+/// A system acting on a student's ledger: a sending school that is party
+/// to it (named as sending school, or owner of records in it).
+fn ledger_party(own: &Brin, sector: Sector, sending_schools: &[Brin], owners: &[Brin]) -> Decision {
+    if !sector.is_sending() {
+        Deny(WrongSector)
+    } else if sending_schools.contains(own) || owners.contains(own) {
+        Allow
+    } else {
+        Deny(NotParty)
     }
 }
 

@@ -8,6 +8,18 @@
 //! show how it reached a decision (GDPR art. 7(1): the controller must be
 //! able to demonstrate consent).
 //!
+//! # Whose ledger
+//!
+//! Every event belongs to the sending school that recorded it, and a
+//! [`ConsentLedger`] holds the events of **one owner** (one school) for one
+//! student: the consent in force for a package is derived only from its
+//! sender's events, so one school's consent never lets another school's
+//! package through, and one school's withdrawal never touches another's
+//! package. Two schools that both send for a student (after a change of
+//! school) each keep their own ledger. Who may record in or read which
+//! ledger is [`crate::authorize`]'s decision (see its module
+//! documentation, "The consent and inspection ledger").
+//!
 //! # Who gives consent: the age rule
 //!
 //! [`check_consent_giver`] applies GDPR art. 8 as the Netherlands applies it
@@ -356,8 +368,9 @@ impl Entry {
     }
 }
 
-/// The consent events of **one** student, from which the state of each
-/// (recipient, section) at any moment is derived. Build it afresh from the
+/// The consent events of **one** student recorded by **one** school (see
+/// "Whose ledger" in the [module documentation](self)), from which the
+/// state of each (recipient, section) at any moment is derived. Build it afresh from the
 /// stored events for each decision; it holds no state of its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsentLedger {

@@ -271,6 +271,33 @@ pub fn find_for_student(
     query.load(conn)?.into_iter().map(Row::into_domain).collect()
 }
 
+/// The schools named as sending school in the student's applications (at
+/// `receiving` only, when given), in any status, each once, sorted: the
+/// schools that send for the student, and so may keep a consent and
+/// inspection ledger of it.
+pub fn sending_schools(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    receiving: Option<&Brin>,
+) -> Result<Vec<Brin>, StoreError> {
+    let mut query = applications::table
+        .filter(applications::student.eq(student.as_str()))
+        .filter(applications::sending.is_not_null())
+        .select(applications::sending)
+        .distinct()
+        .order(applications::sending.asc())
+        .into_boxed();
+    if let Some(receiving) = receiving {
+        query = query.filter(applications::receiving.eq(receiving.as_str()));
+    }
+    query
+        .load::<Option<String>>(conn)?
+        .iter()
+        .flatten()
+        .map(|school| parsed(Brin::parse(school), "applications.sending"))
+        .collect()
+}
+
 /// The student's open applications at `receiving` (status
 /// [`ApplicationStatus::is_open`], the domain's rule: not `not_enrolling`,
 /// `withdrawn` or `no_show`), oldest first: what a package for that

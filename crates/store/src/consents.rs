@@ -1,5 +1,13 @@
 //! The consent ledger: append-only consent events (given, withdrawn,
-//! expired) per student × receiving institution × section.
+//! expired) per student × receiving institution × section, each owned by
+//! the sending school that recorded it (`school`).
+//!
+//! Every school keeps its own ledger: the reads a decision is made on
+//! ([`for_owner_recipient`], [`for_owner`]) name the owner, so one
+//! school's consent never counts for another school's package (see
+//! `doorstroom_domain::authz`, "The consent and inspection ledger").
+//! [`for_student`] reads across owners; it is for the broker's privacy
+//! officer and the art. 15 report, which filter it themselves.
 //!
 //! The store keeps the events and nothing else: the consent state in force
 //! is derived from them (by the domain), never stored beside them. Each
@@ -32,6 +40,8 @@ pub struct NewConsentEvent {
     pub student: Pseudonym,
     /// The receiving institution the consent is for.
     pub recipient: Brin,
+    /// The sending school that records the event: its owner.
+    pub school: Brin,
     pub section: Section,
     /// `given`, `withdrawn` or `expired`.
     pub kind: String,
@@ -67,6 +77,8 @@ pub struct ConsentEventRow {
     pub id: Uuid,
     pub student: Pseudonym,
     pub recipient: Brin,
+    /// The owner: the sending school that recorded it.
+    pub school: Brin,
     pub section: Section,
     pub kind: String,
     pub purpose: String,
@@ -99,6 +111,7 @@ struct NewRow<'a> {
     valid_until: Option<i64>,
     recorded_by: &'a str,
     receipt: &'a str,
+    school: &'a str,
 }
 
 #[derive(Queryable, Selectable)]
@@ -120,6 +133,7 @@ struct Row {
     valid_until: Option<i64>,
     recorded_by: String,
     receipt: String,
+    school: String,
 }
 
 impl Row {
@@ -129,6 +143,7 @@ impl Row {
             id: parse_id(&self.id, "consent_events.id")?,
             student: parsed(Pseudonym::parse(&self.student), "consent_events.student")?,
             recipient: parsed(Brin::parse(&self.recipient), "consent_events.recipient")?,
+            school: parsed(Brin::parse(&self.school), "consent_events.school")?,
             section: parsed(Section::parse(&self.section), "consent_events.section")?,
             at: from_ms(self.at, "consent_events.at")?,
             valid_until: from_ms_opt(self.valid_until, "consent_events.valid_until")?,
@@ -148,7 +163,7 @@ impl Row {
 /// Appends a consent event and returns it as stored (with its `n`).
 ///
 /// An id already stored is `Conflict("consent_event")`; an unknown
-/// recipient is `NotFound`; a `kind` or `given_by` outside its spelling is
+/// recipient or school is `NotFound`; a `kind` or `given_by` outside its spelling is
 /// refused by the database (`Database`). On error nothing is stored and the
 /// surrounding transaction stays usable (for the audit event of the
 /// rejection).
@@ -170,6 +185,7 @@ pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEvent
         valid_until: event.valid_until.map(to_ms),
         recorded_by: &event.recorded_by,
         receipt: &event.receipt,
+        school: event.school.as_str(),
     };
     guarded(conn, "consent_event", |c| {
         diesel::insert_into(consent_events::table).values(&row).execute(c)
@@ -201,14 +217,32 @@ pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Consent
         .collect()
 }
 
-/// The consent events of a student for one recipient, every section, in
-/// append order: what the consent state at that recipient is derived from.
-pub fn for_student_recipient(
+/// The consent events one school recorded for a student, every recipient
+/// and section, in append order: that school's own ledger of the student.
+pub fn for_owner(conn: &mut DbConn, student: &Pseudonym, school: &Brin) -> Result<Vec<ConsentEventRow>, StoreError> {
+    consent_events::table
+        .filter(consent_events::school.eq(school.as_str()))
+        .filter(consent_events::student.eq(student.as_str()))
+        .order(consent_events::n.asc())
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}
+
+/// The consent events one school recorded for a student going to one
+/// recipient, every section, in append order: what the consent state of
+/// that school's packages to that recipient is derived from (and nothing
+/// another school recorded).
+pub fn for_owner_recipient(
     conn: &mut DbConn,
     student: &Pseudonym,
+    school: &Brin,
     recipient: &Brin,
 ) -> Result<Vec<ConsentEventRow>, StoreError> {
     consent_events::table
+        .filter(consent_events::school.eq(school.as_str()))
         .filter(consent_events::student.eq(student.as_str()))
         .filter(consent_events::recipient.eq(recipient.as_str()))
         .order(consent_events::n.asc())
@@ -216,5 +250,24 @@ pub fn for_student_recipient(
         .load(conn)?
         .into_iter()
         .map(Row::into_domain)
+        .collect()
+}
+
+/// The schools that recorded consent events for a student (for one
+/// recipient, when given), each once, sorted: the owners of its ledgers.
+pub fn owners(conn: &mut DbConn, student: &Pseudonym, recipient: Option<&Brin>) -> Result<Vec<Brin>, StoreError> {
+    let mut query = consent_events::table
+        .filter(consent_events::student.eq(student.as_str()))
+        .select(consent_events::school)
+        .distinct()
+        .order(consent_events::school.asc())
+        .into_boxed();
+    if let Some(recipient) = recipient {
+        query = query.filter(consent_events::recipient.eq(recipient.as_str()));
+    }
+    query
+        .load::<String>(conn)?
+        .iter()
+        .map(|school| parsed(Brin::parse(school), "consent_events.school"))
         .collect()
 }

@@ -1,7 +1,8 @@
 //! Inspections (inzage): the record that the student and/or parents saw the
 //! dossier before it goes, and whether they added remarks.
 //!
-//! Recorded by the vo school; append-only like the consent ledger (triggers
+//! Recorded by the vo school, which owns the record (`school`): a package
+//! is checked only against its sender's inspections ([`for_school`]); append-only like the consent ledger (triggers
 //! refuse `UPDATE` and `DELETE`; erasure of a student's data will lift this
 //! deliberately). `inspected_by` is the caller's spelling of who inspected
 //! (`student`, `parent`, `guardian`), validated by the caller; never a name.
@@ -92,6 +93,38 @@ pub fn record(conn: &mut DbConn, new: &NewInspection) -> Result<InspectionRow, S
         diesel::insert_into(inspections::table).values(&row).execute(c)
     })?;
     row.into_domain()
+}
+
+/// The inspections one school recorded of a student, oldest first (as
+/// [`for_student`]): that school's own records, and the only ones a package
+/// from that school is checked against.
+pub fn for_school(conn: &mut DbConn, student: &Pseudonym, school: &Brin) -> Result<Vec<InspectionRow>, StoreError> {
+    inspections::table
+        .filter(inspections::student.eq(student.as_str()))
+        .filter(inspections::school.eq(school.as_str()))
+        .order((
+            inspections::at.asc(),
+            inspections::recorded_at.asc(),
+            inspections::id.asc(),
+        ))
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}
+
+/// The schools that recorded inspections of a student, each once, sorted.
+pub fn schools(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Brin>, StoreError> {
+    inspections::table
+        .filter(inspections::student.eq(student.as_str()))
+        .select(inspections::school)
+        .distinct()
+        .order(inspections::school.asc())
+        .load::<String>(conn)?
+        .iter()
+        .map(|school| parsed(Brin::parse(school), "inspections.school"))
+        .collect()
 }
 
 /// The inspections of a student, at every school, oldest first (by `at`,

@@ -496,7 +496,9 @@ pub fn mark_sections_delivered(
 ///
 /// Idempotent: a section already withdrawn is left as it is and not
 /// returned again, so a second call returns nothing. Packages of other
-/// students or to other recipients are not touched. Run it in a `write`
+/// students, to other recipients or from other senders are not touched:
+/// a withdrawal is the withdrawing school's, and only its own packages
+/// carry the consent it recorded. Run it in a `write`
 /// transaction together with the consent event and its audit event.
 ///
 /// Each section is decided by its own conditional `UPDATE`, so a delivery
@@ -506,6 +508,7 @@ pub fn mark_sections_delivered(
 pub fn withdraw_section(
     conn: &mut DbConn,
     student: &Pseudonym,
+    sender: &Brin,
     recipient: &Brin,
     section: Section,
     now: DateTime<Utc>,
@@ -513,6 +516,7 @@ pub fn withdraw_section(
     let candidates: Vec<String> = package_sections::table
         .inner_join(packages::table)
         .filter(packages::student.eq(student.as_str()))
+        .filter(packages::sender.eq(sender.as_str()))
         .filter(packages::recipient.eq(recipient.as_str()))
         .filter(package_sections::section.eq(section.as_str()))
         .filter(package_sections::withdrawn_at.is_null())

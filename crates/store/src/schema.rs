@@ -200,6 +200,7 @@ diesel::table! {
         valid_until -> Nullable<BigInt>,
         recorded_by -> Text,
         receipt -> Text,
+        school -> Text,
     }
 }
 
