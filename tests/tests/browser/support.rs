@@ -26,9 +26,26 @@ pub fn bsn(n: u32) -> String {
     }
 }
 
-/// Through the API: 07AB records the student's inspection and a consent
-/// for 25LX; 25LX registers the student's application.
+/// Through the API: 25LX registers the student's application naming 07AB
+/// as sending school; then 07AB (now party to the student) records the
+/// student's inspection and a consent for 25LX.
 pub async fn student_applied(broker: &TestBroker, student: &str) {
+    let (status, body) = broker
+        .system(MBO)
+        .send(
+            Method::POST,
+            "/v1/applications",
+            Some(&json!({
+                "student_number": {"type": "bsn", "number": student},
+                "sending_school": VO,
+                "programme": {"name": "Verzorgende IG", "crebo": "25491"},
+                "school_year": "2027-2028",
+                "applied_on": "2027-03-01",
+            })),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(status.as_u16(), 200 | 201), "application: {body}");
     let vo = broker.system(VO);
     let at = broker.clock.now() - chrono::Duration::hours(1);
     let (status, body) = vo
@@ -69,22 +86,6 @@ pub async fn student_applied(broker: &TestBroker, student: &str) {
         .await
         .unwrap();
     assert_eq!(status.as_u16(), 201, "consent: {body}");
-    let (status, body) = broker
-        .system(MBO)
-        .send(
-            Method::POST,
-            "/v1/applications",
-            Some(&json!({
-                "student_number": {"type": "bsn", "number": student},
-                "sending_school": VO,
-                "programme": {"name": "Verzorgende IG", "crebo": "25491"},
-                "school_year": "2027-2028",
-                "applied_on": "2027-03-01",
-            })),
-        )
-        .await
-        .unwrap();
-    assert!(matches!(status.as_u16(), 200 | 201), "application: {body}");
 }
 
 /// A reply of the console, read whole.

@@ -55,6 +55,18 @@ fn with_valid_until(mut body: Value, until: DateTime<Utc>) -> Value {
     body
 }
 
+/// Registers, as the system of `mbo`, that `student` applied there naming
+/// 07AB as sending school: what makes 07AB party to the student's ledger
+/// for `mbo` (a school records nothing about a student it does not send).
+async fn applied(broker: &TestBroker, mbo: &str, student: &str) {
+    let reply = post_application(broker, mbo, &application_body(student, "Verzorgende IG")).await;
+    assert!(
+        matches!(reply.status.as_u16(), 200 | 201),
+        "registering an application: {}",
+        reply.body
+    );
+}
+
 /// Consent for `support_needs` to go to 25LX, given by a student of 17.
 fn support_consent(broker: &TestBroker, student: &str) -> Value {
     consent_body(student, born_years_ago(broker, 17), MBO, &["support_needs"], "student")
@@ -324,6 +336,7 @@ async fn only_a_parent_or_guardian_decides_for_a_student_under_16() {
         let student = bsn(201);
         let fourteen = born_years_ago(&broker, 14);
         let seventeen = born_years_ago(&broker, 17);
+        applied(&broker, MBO, &student).await;
 
         let reply = give(
             &broker,
@@ -354,6 +367,7 @@ async fn only_a_parent_or_guardian_decides_for_a_student_under_16() {
         );
 
         let other = bsn(202);
+        applied(&broker, MBO, &other).await;
         for by in ["parent", "guardian"] {
             let reply = give(&broker, &consent_body(&other, seventeen, MBO, &["support_needs"], by)).await;
             let detail = problem_at(&reply, 422, "/given_by");
@@ -476,6 +490,7 @@ async fn a_region_may_switch_the_inspection_rule_off() {
 async fn consent_receipts_verify_with_the_brokers_published_key() {
     TestBroker::on_every_backend(|broker| async move {
         let student = bsn(401);
+        let application = register_application(&broker, MBO, &student).await;
         let verifier = broker_verifier(&broker).await;
         let until = broker.clock.now() + Duration::days(30);
         let body = consent_body(
@@ -517,7 +532,6 @@ async fn consent_receipts_verify_with_the_brokers_published_key() {
         assert_eq!(payload["student_under_16"], false);
 
         // The subject is the pseudonym the broker keeps for the student.
-        let application = register_application(&broker, MBO, &student).await;
         let package_id = send_ok(&broker, application, &student, &[Section::PersonalData]).await;
         assert_eq!(
             stored_package(&broker, &package_id).expect("stored").student.as_str(),
@@ -564,6 +578,7 @@ async fn consent_requests_that_break_a_rule_are_refused() {
     TestBroker::on_every_backend(|broker| async move {
         let student = bsn(501);
         let seventeen = born_years_ago(&broker, 17);
+        applied(&broker, MBO, &student).await;
 
         let reply = give(&broker, &consent_body(&student, seventeen, MBO, &["grades"], "student")).await;
         assert_problem(reply.status.as_u16(), &reply.body, 422);
@@ -660,6 +675,7 @@ async fn consent_requests_that_break_a_rule_are_refused() {
 async fn withdrawing_several_sections_twice_answers_the_same_receipt() {
     TestBroker::on_every_backend(|broker| async move {
         let student = bsn(551);
+        applied(&broker, MBO, &student).await;
         let body = consent_body(
             &student,
             born_years_ago(&broker, 17),
@@ -722,6 +738,7 @@ async fn the_vo_school_and_privacy_officers_read_the_history() {
     TestBroker::on_every_backend(|broker| async move {
         let student = bsn(601);
         register_application(&broker, MBO, &student).await;
+        applied(&broker, OTHER_MBO, &student).await;
         let body = support_consent(&broker, &student);
         give_ok(&broker, &body).await;
         broker.clock.advance(Duration::minutes(5));
@@ -791,7 +808,11 @@ async fn the_vo_school_and_privacy_officers_read_the_history() {
         let consents = own.body["consents"].as_array().expect("consents");
         assert_eq!(consents.len(), 2);
         assert!(consents.iter().all(|c| c["recipient"] == MBO), "{}", own.body);
-        assert!(own.body["inspections"].as_array().expect("inspections").is_empty());
+        assert!(consents.iter().all(|c| c["school"] == VO), "{}", own.body);
+        // The inspection its packages from 07AB waited for.
+        let inspections = own.body["inspections"].as_array().expect("inspections");
+        assert_eq!(inspections.len(), 1, "{}", own.body);
+        assert_eq!(inspections[0]["school"], VO);
 
         let intaker = broker.staff("intaker.history", Role::Intaker, Some(MBO)).await;
         let refused = intaker

@@ -113,9 +113,10 @@ pub async fn post_application(broker: &TestBroker, mbo: &str, body: &Value) -> R
 }
 
 /// Registers that `student` (a BSN) applied at `mbo`, naming the vo school
-/// 07AB, as the mbo's system; answers the application's id.
+/// 07AB, as the mbo's system, and then records the student's inspection as
+/// 07AB (which may record it only once an application names it); answers
+/// the application's id.
 pub async fn register_application(broker: &TestBroker, mbo: &str, student: &str) -> Uuid {
-    record_inspection(broker, student).await;
     let reply = post_application(broker, mbo, &application_body(student, "Verzorgende IG")).await;
     assert!(
         matches!(reply.status.as_u16(), 200 | 201),
@@ -123,6 +124,7 @@ pub async fn register_application(broker: &TestBroker, mbo: &str, student: &str)
         reply.status,
         reply.body
     );
+    record_inspection(broker, student).await;
     reply.body["id"]
         .as_str()
         .and_then(|id| Uuid::parse_str(id).ok())

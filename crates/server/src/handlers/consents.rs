@@ -8,6 +8,13 @@
 //!
 //! The date of birth is used to check who may consent and then dropped:
 //! the broker keeps only whether the student was under 16 that day.
+//!
+//! Every record belongs to the school that recorded it, and each school
+//! keeps its own ledger of a student. Who may record or read is decided by
+//! the domain on a [`Resource::StudentLedger`] found inside the audited
+//! transaction ([`ledger_of_student`]); a school that is not party to the
+//! student gets the 404 of a student nobody knows. See
+//! `doorstroom_domain::authz`, "The consent and inspection ledger".
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -25,7 +32,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::applications::{actor_label, pseudonym_of};
-use crate::access::{Access, body_or_reject, perform};
+use crate::access::{Access, Located, body_or_reject, perform};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
@@ -81,6 +88,46 @@ fn own_institution(caller: &Caller) -> Result<Brin, ApiError> {
     caller.principal.institution().cloned().ok_or(ApiError::Forbidden)
 }
 
+/// Locates a student's ledger for the policy: who is party to it. With a
+/// `recipient` (consent), the schools that send for the student to that
+/// recipient and those that recorded consent for it; without (inspections,
+/// history), the schools that send for the student anywhere and those that
+/// recorded anything about it.
+///
+/// A recipient that is no registered active mbo has no applications, so
+/// nobody would be party and even the student's own school would get 404
+/// for a typing error; then the schools sending anywhere count, and the
+/// request goes on to be refused with its 422 (the registry is public, so
+/// that answer tells a school nothing about the student).
+pub fn ledger_of_student(
+    student: Pseudonym,
+    recipient: Option<Brin>,
+) -> impl FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send + 'static {
+    move |conn| {
+        let recipient = match recipient {
+            Some(r) => match institutions::get(conn, &r)? {
+                Some(i) if i.status == InstitutionStatus::Active && i.sector.is_receiving() => Some(r),
+                _ => None,
+            },
+            None => None,
+        };
+        let sending_schools = applications::sending_schools(conn, &student, recipient.as_ref())?;
+        let mut owners = consents::owners(conn, &student, recipient.as_ref())?;
+        if recipient.is_none() {
+            owners.extend(inspections::schools(conn, &student)?);
+            owners.sort();
+            owners.dedup();
+        }
+        Ok(Some(Located {
+            resource: Resource::StudentLedger {
+                sending_schools,
+                owners,
+            },
+            data_subject: Some(student),
+        }))
+    }
+}
+
 /// Records that the student and/or parents inspected the dossier. By
 /// default (`exchange.require_inspection`) a package is refused until this
 /// is recorded.
@@ -108,9 +155,9 @@ pub async fn record_inspection(
     .await?;
     let own = own_institution(&caller)?;
     let student = pseudonym_of(&state, &body.student_number);
-    let access = Access::new(
+    let access = Access::lookup(
         Action::RecordInspection,
-        Resource::Institution(own.clone()),
+        ledger_of_student(student.clone(), None),
         ResourceRef::new("inspection", None),
         Purpose::Intake,
     )
@@ -243,9 +290,16 @@ fn ledger_of(rows: &[ConsentEventRow]) -> ConsentLedger {
     }))
 }
 
-/// The consent in force for `student` at `recipient`, derived from the ledger.
-pub fn consent_ledger(conn: &mut DbConn, student: &Pseudonym, recipient: &Brin) -> Result<ConsentLedger, ApiError> {
-    Ok(ledger_of(&consents::for_student_recipient(conn, student, recipient)?))
+/// The consent in force for `student` at `recipient` as `school` recorded
+/// it: the ledger a package from `school` is checked against (and no other
+/// school's).
+pub fn consent_ledger(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    school: &Brin,
+    recipient: &Brin,
+) -> Result<ConsentLedger, ApiError> {
+    Ok(ledger_of(&consents::for_owner_recipient(conn, student, school, recipient)?))
 }
 
 struct Recorded {
@@ -306,6 +360,7 @@ fn sign_and_append(
                 id: if i == 0 { receipt_id } else { Uuid::new_v4() },
                 student: recorded.student.clone(),
                 recipient: request.recipient.clone(),
+                school: own.clone(),
                 section: *section,
                 kind: kind.as_str().to_owned(),
                 purpose: CONSENT_PURPOSE.to_owned(),
@@ -324,10 +379,12 @@ fn sign_and_append(
     Ok((receipt_id, receipt))
 }
 
-fn consent_access(own: &Brin, student: &Pseudonym) -> Access {
-    Access::new(
+/// Giving or withdrawing consent for `student` to go to `recipient`: on the
+/// ledger of the schools party to the student at that recipient.
+fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
+    Access::lookup(
         Action::RecordConsent,
-        Resource::Institution(own.clone()),
+        ledger_of_student(student.clone(), Some(recipient.clone())),
         ResourceRef::new("consent", None),
         Purpose::Intake,
     )
@@ -364,7 +421,8 @@ pub async fn give(
     let student = pseudonym_of(&state, &request.student_number);
     let recorded_by = actor_label(&caller.principal);
     let signer = state.clone();
-    let receipt = perform(&state, &caller, consent_access(&own, &student), move |conn, now| {
+    let access = consent_access(&student, &request.recipient);
+    let receipt = perform(&state, &caller, access, move |conn, now| {
         let (sections, under_16) = check_request(conn, now, &signer, &request)?;
         if request.valid_until.is_some_and(|until| until <= now) {
             return Err(ApiError::invalid("/valid_until", "valid_until: must lie in the future"));
@@ -399,17 +457,19 @@ pub async fn give(
 }
 
 /// Records that consent was withdrawn. It takes effect at once: copies of
-/// the sections not yet delivered are deleted (each deletion audited),
-/// later pulls leave them out, and the mbo's inbox shows the withdrawal.
-/// Withdrawing what was never given is 404; withdrawing again changes
-/// nothing and answers the first withdrawal's receipt.
+/// the sections not yet delivered in the packages this school sent are
+/// deleted (each deletion audited), later pulls leave them out, and the
+/// mbo's inbox shows the withdrawal. Withdrawing what this school never
+/// recorded as given is 404 — the same answer a school gets that does not
+/// send for the student, whatever other schools recorded; withdrawing
+/// again changes nothing and answers the first withdrawal's receipt.
 #[utoipa::path(
     tag = "privacy",
     request_body = ConsentRequest,
     responses(
         (status = 201, body = ConsentReceipt),
         (status = 200, description = "already withdrawn: the earlier receipt", body = ConsentReceipt),
-        (status = 404, description = "no consent was ever given for a listed section", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "this school never recorded consent for a listed section, or does not send for the student", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("client_certificate" = []))
@@ -436,7 +496,8 @@ pub async fn withdraw(
     let signer = state.clone();
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
-    let (receipt, created) = perform(&state, &caller, consent_access(&own, &student), move |conn, now| {
+    let access = consent_access(&student, &request.recipient);
+    let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
         let (sections, under_16) = check_request(conn, now, &signer, &request)?;
         if request.valid_until.is_some() {
             return Err(ApiError::invalid(
@@ -444,7 +505,9 @@ pub async fn withdraw(
                 "valid_until: only a given consent has one",
             ));
         }
-        let rows = consents::for_student_recipient(conn, &student, &request.recipient)?;
+        // Only the withdrawing school's own ledger: its answer never depends
+        // on what another school recorded (no oracle).
+        let rows = consents::for_owner_recipient(conn, &student, &own, &request.recipient)?;
         let ledger = ledger_of(&rows);
         let mut to_withdraw = Vec::new();
         for section in &sections {
@@ -494,7 +557,7 @@ pub async fn withdraw(
         let mut deleted = Vec::new();
         let mut delivered = Vec::new();
         for section in &recorded.sections {
-            for withdrawn in packages::withdraw_section(conn, &student, &request.recipient, *section, now)? {
+            for withdrawn in packages::withdraw_section(conn, &student, &own, &request.recipient, *section, now)? {
                 let (crud, name) = if withdrawn.delivered_before {
                     (CrudKind::Update, "section_withdrawn_after_delivery")
                 } else {
@@ -554,6 +617,8 @@ pub struct HistoryRequest {
 pub struct ConsentEventView {
     pub receipt_id: Uuid,
     pub recipient: String,
+    /// The school that recorded the event (its owner).
+    pub school: String,
     pub section: Section,
     pub event: String,
     pub purpose: String,
@@ -571,6 +636,7 @@ impl From<ConsentEventRow> for ConsentEventView {
         Self {
             receipt_id: row.id,
             recipient: row.recipient.to_string(),
+            school: row.school.to_string(),
             section: row.section,
             event: row.kind,
             purpose: row.purpose,
@@ -591,10 +657,13 @@ pub struct History {
     pub inspections: Vec<InspectionView>,
 }
 
-/// A student's consent and inspection history. The student's vo school
-/// (named in one of the student's applications, or having recorded an
-/// inspection) sees all of it; an mbo's privacy officer sees the consents
-/// for that mbo; the broker's privacy officer sees everything.
+/// A student's consent and inspection history, as far as the caller is
+/// party to it: a school's system sees the records its school made, if
+/// the school sends for the student (an application names it) or recorded
+/// about the student before — any other school gets 404, as for a student
+/// nobody knows; an mbo's privacy officer sees what was recorded for the
+/// mbo (consent given for it, and the inspections of the schools sending
+/// the student to it); the broker's privacy officer sees everything.
 #[utoipa::path(
     tag = "privacy",
     request_body = HistoryRequest,
@@ -628,34 +697,41 @@ pub async fn consent_history(
     student_number: &StudentNumber,
 ) -> Result<History, ApiError> {
     let student = pseudonym_of(state, student_number);
-    let scope = caller.principal.institution().cloned();
-    let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
-    let access = Access::new(
-        Action::ReadConsentHistory,
-        resource,
-        ResourceRef::new("consent_history", None),
-        Purpose::Supervision,
-    )
-    .about(student.clone());
-    let is_system = matches!(caller.principal, Principal::System { .. });
-    perform(state, caller, access, move |conn, _| {
-        let consents = consents::for_student(conn, &student)?;
-        let inspections = inspections::for_student(conn, &student)?;
-        let (consents, inspections) = match (&scope, is_system) {
-            (None, _) => (consents, inspections),
-            (Some(school), true) => {
-                let knows_student = !applications::find_for_student(conn, &student, Some(school))?.is_empty()
-                    || inspections.iter().any(|i| &i.school == school);
-                if knows_student {
-                    (consents, inspections)
-                } else {
-                    (Vec::new(), Vec::new())
-                }
-            }
-            (Some(own), false) => (
-                consents.into_iter().filter(|c| &c.recipient == own).collect(),
-                inspections.into_iter().filter(|i| &i.school == own).collect(),
+    let record = ResourceRef::new("consent_history", None);
+    let (access, school) = match &caller.principal {
+        // A school's system: on the student's ledger, by who is party to it.
+        Principal::System { institution, .. } => (
+            Access::lookup(
+                Action::ReadConsentHistory,
+                ledger_of_student(student.clone(), None),
+                record,
+                Purpose::Supervision,
             ),
+            Some(institution.clone()),
+        ),
+        // Staff (privacy officers): on their institution, or the broker.
+        principal => (
+            Access::new(
+                Action::ReadConsentHistory,
+                principal
+                    .institution()
+                    .cloned()
+                    .map(Resource::Institution)
+                    .unwrap_or(Resource::Broker),
+                record,
+                Purpose::Supervision,
+            ),
+            None,
+        ),
+    };
+    let scope = caller.principal.institution().cloned();
+    perform(state, caller, access.about(student.clone()), move |conn, _| {
+        let (consents, inspections) = match school {
+            Some(school) => (
+                consents::for_owner(conn, &student, &school)?,
+                inspections::for_school(conn, &student, &school)?,
+            ),
+            None => ledger_in_scope(conn, &student, scope.as_ref())?,
         };
         Ok(History {
             consents: consents.into_iter().map(ConsentEventView::from).collect(),
@@ -663,4 +739,32 @@ pub async fn consent_history(
         })
     })
     .await
+}
+
+/// The ledger records of a student an institution's privacy officer sees
+/// (the broker's, `scope` `None`: all): those the institution recorded (a
+/// school), consent given for it (an mbo), and the inspections recorded by
+/// the schools that send the student to it (those its packages wait for).
+/// The one rule for the history and the art. 15 report.
+pub fn ledger_in_scope(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    scope: Option<&Brin>,
+) -> Result<(Vec<ConsentEventRow>, Vec<InspectionRow>), ApiError> {
+    let consents = consents::for_student(conn, student)?;
+    let inspections = inspections::for_student(conn, student)?;
+    let Some(own) = scope else {
+        return Ok((consents, inspections));
+    };
+    let sending_to_own = applications::sending_schools(conn, student, Some(own))?;
+    Ok((
+        consents
+            .into_iter()
+            .filter(|c| &c.school == own || &c.recipient == own)
+            .collect(),
+        inspections
+            .into_iter()
+            .filter(|i| &i.school == own || sending_to_own.contains(&i.school))
+            .collect(),
+    ))
 }

@@ -245,7 +245,9 @@ fn accept(
 
     check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
     if state.settings.exchange.require_inspection {
-        let records: Vec<InspectionRecord> = inspections::for_student(conn, &application.student)?
+        // Only this school's own inspections count: another school's record
+        // says nothing about what this school's student saw.
+        let records: Vec<InspectionRecord> = inspections::for_school(conn, &application.student, own)?
             .into_iter()
             .filter_map(|row| {
                 Some(InspectionRecord {
@@ -263,7 +265,8 @@ fn accept(
             ));
         }
     }
-    let ledger = consent_ledger(conn, &application.student, &envelope.aud)?;
+    // The sender's own ledger, never another school's.
+    let ledger = consent_ledger(conn, &application.student, own, &envelope.aud)?;
     let consent = ledger.for_recipient(&envelope.aud, now);
     for section in submission.sections.keys() {
         section_allowed(*section, state.settings.lawful_basis.of(*section), &consent)
@@ -595,7 +598,9 @@ pub async fn pull(
         // ciphertext: the marking locks the rows, so a withdrawal either
         // committed before (and the section is withheld) or waits and then
         // records that the section had been delivered.
-        let ledger = consent_ledger(conn, &package.student, &package.recipient)?;
+        // The consent of the package's sender alone decides (each school
+        // keeps its own ledger of the student).
+        let ledger = consent_ledger(conn, &package.student, &package.sender, &package.recipient)?;
         let consent = ledger.for_recipient(&package.recipient, now);
         let mut withheld = Vec::new();
         let mut allowed = Vec::new();

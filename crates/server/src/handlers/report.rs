@@ -7,12 +7,12 @@ use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{Action, AuditEvent, Brin, Purpose, Resource, ResourceRef, StudentNumber};
 use doorstroom_store::audit::{self, AuditQuery};
-use doorstroom_store::{applications, consents, inspections, packages};
+use doorstroom_store::{applications, packages};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{ApplicationView, pseudonym_of};
-use super::consents::{ConsentEventView, InspectionView};
+use super::consents::{ConsentEventView, InspectionView, ledger_in_scope};
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -193,23 +193,12 @@ pub async fn report_for(
                 break;
             }
         }
-        // The ledger is shown while the student's data goes to or from the
-        // institution. The student's vo school sees every consent it
-        // recorded; an mbo sees the consents for itself.
-        let related = own.is_none() || !apps.is_empty();
-        let own_is_sending_school = own
-            .as_ref()
-            .is_some_and(|o| apps.iter().any(|a| a.sending.as_ref() == Some(o)));
-        let consent_rows = consents::for_student(conn, &student)?
-            .into_iter()
-            .filter(|c| related && (own_is_sending_school || concerns(&own, &[&c.recipient])))
-            .map(ConsentEventView::from)
-            .collect();
-        let inspection_rows = inspections::for_student(conn, &student)?
-            .into_iter()
-            .filter(|i| related && concerns(&own, &[&i.school]))
-            .map(InspectionView::from)
-            .collect();
+        // The ledger as the history shows it to the same privacy officer:
+        // what the institution recorded, consent given for it, and the
+        // inspections of the schools sending the student to it.
+        let (consent_rows, inspection_rows) = ledger_in_scope(conn, &student, own.as_ref())?;
+        let consent_rows = consent_rows.into_iter().map(ConsentEventView::from).collect();
+        let inspection_rows = inspection_rows.into_iter().map(InspectionView::from).collect();
         Ok(SubjectReport {
             generated_at: now,
             institution: own.map(|b| b.to_string()),

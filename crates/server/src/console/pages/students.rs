@@ -75,6 +75,7 @@ struct ConsentRow {
     event: Coded,
     section: Coded,
     recipient: String,
+    school: String,
     given_by: Coded,
     method: Coded,
 }
@@ -96,6 +97,7 @@ fn consent_rows(lang: Lang, history: &History) -> (Vec<ConsentRow>, Vec<Inspecti
             event: Coded::parsed(lang, &c.event, ConsentEventKind::parse, labels::consent_event),
             section: Coded::new(lang, Some(labels::section(c.section)), c.section.as_str()),
             recipient: c.recipient.clone(),
+            school: c.school.clone(),
             given_by: Coded::parsed(lang, &c.given_by, GivenBy::parse, labels::given_by),
             method: Coded::parsed(lang, &c.method, ConsentMethod::parse, labels::consent_method),
         })
