@@ -669,7 +669,8 @@ pub enum ErasureScope {
     Everything,
     /// What one institution is party to: applications at it or naming it as
     /// the sending school (with their packages), packages it sent or
-    /// received, consent events for it, inspections it recorded.
+    /// received, consent events for it or recorded by it, inspections it
+    /// recorded.
     Institution(Brin),
 }
 
@@ -766,7 +767,8 @@ pub fn erase(
         .select(inspections::id)
         .into_boxed();
     if let Some(brin) = institution {
-        consent_query = consent_query.filter(consent_events::recipient.eq(brin));
+        // Consent given for it (an mbo) or recorded by it (a school).
+        consent_query = consent_query.filter(consent_events::recipient.eq(brin).or(consent_events::school.eq(brin)));
         inspection_query = inspection_query.filter(inspections::school.eq(brin));
     }
     let consent_ids: Vec<String> = consent_query.load(conn)?;

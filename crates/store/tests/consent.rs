@@ -19,12 +19,15 @@ type R<T> = Result<T, StoreError>;
 const VO: &str = "25LX";
 const MBO: &str = "30AB";
 const OTHER_MBO: &str = "31CD";
+/// A second sending school (after a change of school).
+const SECOND_VO: &str = "26VO";
 
 fn seeded(db: &TestDb) -> Store {
     let store = db.store();
     store
         .write(|c| -> R<()> {
             institutions::insert(c, &institution(VO, Sector::Vo))?;
+            institutions::insert(c, &institution(SECOND_VO, Sector::Vo))?;
             institutions::insert(c, &institution(MBO, Sector::Mbo))?;
             institutions::insert(c, &institution(OTHER_MBO, Sector::Mbo))
         })
@@ -38,6 +41,7 @@ fn consent(student: u8, recipient: &str, section: Section, kind: &str, t: i64) -
         id,
         student: pseudonym(student),
         recipient: brin(recipient),
+        school: brin(VO),
         section,
         kind: kind.to_owned(),
         purpose: "intake_and_support".to_owned(),
@@ -57,6 +61,7 @@ fn same_event(row: &ConsentEventRow, new: &NewConsentEvent) -> bool {
     row.id == new.id
         && row.student == new.student
         && row.recipient == new.recipient
+        && row.school == new.school
         && row.section == new.section
         && row.kind == new.kind
         && row.purpose == new.purpose
@@ -105,7 +110,7 @@ fn consent_events_append_in_order(db: &TestDb) {
         ]
     );
     let at_mbo = store
-        .read(|c| consents::for_student_recipient(c, &pseudonym(1), &brin(MBO)))
+        .read(|c| consents::for_owner_recipient(c, &pseudonym(1), &brin(VO), &brin(MBO)))
         .unwrap();
     assert_eq!(at_mbo, vec![stored[0].clone(), stored[3].clone(), stored[4].clone()]);
     let theirs = store.read(|c| consents::for_student(c, &pseudonym(2))).unwrap();
@@ -118,7 +123,7 @@ fn consent_events_append_in_order(db: &TestDb) {
     );
     assert!(
         store
-            .read(|c| consents::for_student_recipient(c, &pseudonym(2), &brin(OTHER_MBO)))
+            .read(|c| consents::for_owner_recipient(c, &pseudonym(2), &brin(VO), &brin(OTHER_MBO)))
             .unwrap()
             .is_empty()
     );
@@ -331,7 +336,7 @@ fn withdraw_section_deletes_undelivered_ciphertext(db: &TestDb) {
     let personal = new_section(Section::PersonalData, 10);
 
     let withdrawn = store
-        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(1000)))
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(VO), &brin(MBO), Section::SupportNeeds, at(1000)))
         .unwrap();
     assert_eq!(
         withdrawn,
@@ -425,11 +430,11 @@ fn withdraw_section_is_idempotent(db: &TestDb) {
     let store = seeded(db);
     with_packages(&store);
     let first = store
-        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(1000)))
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(VO), &brin(MBO), Section::SupportNeeds, at(1000)))
         .unwrap();
     assert_eq!(first.len(), 2);
     let again = store
-        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(2000)))
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(VO), &brin(MBO), Section::SupportNeeds, at(2000)))
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
     // The first withdrawal time is kept.
@@ -447,7 +452,7 @@ fn withdraw_section_is_idempotent(db: &TestDb) {
         (2, OTHER_MBO, Section::SupportNeeds),
     ] {
         let none = store
-            .write(|c| packages::withdraw_section(c, &pseudonym(student), &brin(recipient), s, at(3000)))
+            .write(|c| packages::withdraw_section(c, &pseudonym(student), &brin(VO), &brin(recipient), s, at(3000)))
             .unwrap();
         assert!(none.is_empty());
     }
@@ -469,7 +474,7 @@ fn withdraw_section_is_idempotent(db: &TestDb) {
         })
         .unwrap();
     let later = store
-        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(MBO), Section::SupportNeeds, at(5000)))
+        .write(|c| packages::withdraw_section(c, &pseudonym(1), &brin(VO), &brin(MBO), Section::SupportNeeds, at(5000)))
         .unwrap();
     assert_eq!(
         later,
@@ -486,7 +491,110 @@ fn withdraw_section_is_idempotent(db: &TestDb) {
     );
 }
 
+/// Two schools sending for one student each keep their own ledger: the
+/// per-owner reads never return the other school's records, and a
+/// withdrawal by one school touches only the packages it sent.
+fn the_ledger_is_kept_per_owner(db: &TestDb) {
+    let store = seeded(db);
+    with_packages(&store);
+    store
+        .write(|c| applications::register(c, &new_application(1, MBO, Some(SECOND_VO), "Zorg"), at(0)))
+        .unwrap();
+    let first = consent(1, MBO, Section::SupportNeeds, "given", 100);
+    let mut second = consent(1, MBO, Section::SupportNeeds, "given", 200);
+    second.school = brin(SECOND_VO);
+    let mut second_elsewhere = consent(1, OTHER_MBO, Section::CareerPortfolio, "given", 300);
+    second_elsewhere.school = brin(SECOND_VO);
+    let stored: Vec<ConsentEventRow> = [&first, &second, &second_elsewhere]
+        .iter()
+        .map(|e| store.write(|c| consents::append(c, e)).unwrap())
+        .collect();
+    assert_eq!(stored[1].school, brin(SECOND_VO));
+
+    let own = |school: &str, recipient: &str| {
+        store
+            .read(|c| consents::for_owner_recipient(c, &pseudonym(1), &brin(school), &brin(recipient)))
+            .unwrap()
+    };
+    assert_eq!(own(VO, MBO), vec![stored[0].clone()]);
+    assert_eq!(own(SECOND_VO, MBO), vec![stored[1].clone()]);
+    assert_eq!(own(SECOND_VO, OTHER_MBO), vec![stored[2].clone()]);
+    assert!(own(VO, OTHER_MBO).is_empty());
+    assert_eq!(
+        store
+            .read(|c| consents::for_owner(c, &pseudonym(1), &brin(SECOND_VO)))
+            .unwrap(),
+        vec![stored[1].clone(), stored[2].clone()]
+    );
+    assert_eq!(
+        store.read(|c| consents::owners(c, &pseudonym(1), None)).unwrap(),
+        vec![brin(VO), brin(SECOND_VO)]
+    );
+    assert_eq!(
+        store
+            .read(|c| consents::owners(c, &pseudonym(1), Some(&brin(OTHER_MBO))))
+            .unwrap(),
+        vec![brin(SECOND_VO)]
+    );
+    assert!(
+        store
+            .read(|c| consents::owners(c, &pseudonym(2), None))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .read(|c| applications::sending_schools(c, &pseudonym(1), Some(&brin(OTHER_MBO))))
+            .unwrap(),
+        vec![brin(VO)]
+    );
+    assert_eq!(
+        store
+            .read(|c| applications::sending_schools(c, &pseudonym(1), None))
+            .unwrap(),
+        vec![brin(VO), brin(SECOND_VO)]
+    );
+
+    let mut theirs = new_inspection(1, 10, 20);
+    theirs.school = brin(SECOND_VO);
+    store.write(|c| inspections::record(c, &theirs)).unwrap();
+    assert!(
+        store
+            .read(|c| inspections::for_school(c, &pseudonym(1), &brin(VO)))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .read(|c| inspections::for_school(c, &pseudonym(1), &brin(SECOND_VO)))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.read(|c| inspections::schools(c, &pseudonym(1))).unwrap(),
+        vec![brin(SECOND_VO)]
+    );
+
+    // The second school sent nothing: its withdrawal touches no package of 07AB's.
+    let none = store
+        .write(|c| {
+            packages::withdraw_section(
+                c,
+                &pseudonym(1),
+                &brin(SECOND_VO),
+                &brin(MBO),
+                Section::SupportNeeds,
+                at(1000),
+            )
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(section(&store, "p-fresh", Section::SupportNeeds).withdrawn_at, None);
+}
+
 doorstroom_store::backend_tests!(
+    the_ledger_is_kept_per_owner,
     consent_events_append_in_order,
     consent_append_conflicts_and_references,
     ledgers_are_append_only,

@@ -41,6 +41,7 @@ fn consent(student: u8) -> NewConsentEvent {
         id,
         student: pseudonym(student),
         recipient: brin(MBO),
+        school: brin(VO),
         section: Section::SupportNeeds,
         kind: "given".to_owned(),
         purpose: "intake".to_owned(),
@@ -159,6 +160,12 @@ fn an_erasure_leaves_no_permit_behind_and_keeps_to_its_scope(db: &TestDb) {
     // And the ledger is closed again afterwards.
     let result = store.write(|c| -> R<()> { Ok(c.batch_execute("DELETE FROM inspections")?) });
     assert!(result.is_err());
+    // The school's officer: the consent it recorded and its inspection.
+    let erased = store
+        .write(|c| retention::erase(c, &pseudonym(2), &ErasureScope::Institution(brin(VO)), at(3)))
+        .unwrap();
+    assert_eq!((erased.consent_events.len(), erased.inspections.len()), (1, 1));
+    assert_eq!(permits(&store), 0);
 }
 
 /// When the mbo's officer erases, the school's inspection stays, and the

@@ -299,7 +299,9 @@ pub fn consent_ledger(
     school: &Brin,
     recipient: &Brin,
 ) -> Result<ConsentLedger, ApiError> {
-    Ok(ledger_of(&consents::for_owner_recipient(conn, student, school, recipient)?))
+    Ok(ledger_of(&consents::for_owner_recipient(
+        conn, student, school, recipient,
+    )?))
 }
 
 struct Recorded {
