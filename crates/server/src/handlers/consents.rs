@@ -129,12 +129,19 @@ pub fn ledger_of_student(
 }
 
 /// Records that the student and/or parents inspected the dossier. By
-/// default (`exchange.require_inspection`) a package is refused until this
-/// is recorded.
+/// default (`exchange.require_inspection`) a package from this school is
+/// refused until this school recorded it (another school's record does not
+/// count). Only a school that an mbo named as the student's sending school
+/// (or that recorded about the student before) may record; any other
+/// school gets 404, as for a student nobody knows.
 #[utoipa::path(
     tag = "privacy",
     request_body = RecordInspection,
-    responses((status = 201, body = InspectionView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 201, body = InspectionView),
+        (status = 404, description = "this school does not send for the student", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("client_certificate" = []))
 )]
 #[post("/v1/inspections")]
@@ -393,12 +400,17 @@ fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
     .about(student.clone())
 }
 
-/// Records that consent was given, for the listed sections to go to one mbo.
+/// Records that consent was given, for the listed sections to go to one mbo,
+/// in this school's own ledger: it counts for this school's packages only.
+/// Only a school that the mbo named as the student's sending school (or that
+/// recorded consent for that mbo before) may record; any other school gets
+/// 404, as for a student nobody knows.
 #[utoipa::path(
     tag = "privacy",
     request_body = ConsentRequest,
     responses(
         (status = 201, body = ConsentReceipt),
+        (status = 404, description = "this school does not send for the student to the recipient", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "a rule of consent is broken; the detail names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("client_certificate" = []))
