@@ -76,19 +76,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Deserialises `bytes`, turning serde's error into a problem that points at
 /// the field: syntax errors are 400, a body of the wrong shape or a field
-/// that breaks a rule is 422.
+/// that breaks a rule is 422, and so is a string holding a control
+/// character (see [`TextKind::FreeText`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Syntax first, so that "not JSON" (400) is told apart from "JSON of
-    // the wrong shape" (422).
-    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+    // Syntax and control characters first, in one pass over every string
+    // and key, so that "not JSON" (400) is told apart from "JSON of the
+    // wrong shape" (422) and no control character reaches a handler or
+    // the database.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let checked = serde_path_to_error::deserialize::<_, ControlFree>(&mut de)
+        .map_err(|err| (Some(json_pointer(err.path())), err.into_inner()))
+        .and_then(|_| de.end().map_err(|err| (None, err)));
+    if let Err((pointer, err)) = checked {
         let message = err.to_string();
         let message = message
             .rsplit_once(" at line ")
             .map(|(m, _)| m.to_owned())
             .unwrap_or(message);
-        return Err(ApiError::Malformed {
-            detail: format!("the body is not valid JSON: {message}"),
-            pointer: None,
+        return Err(if err.is_data() {
+            ApiError::Invalid {
+                detail: message,
+                pointer,
+            }
+        } else {
+            ApiError::Malformed {
+                detail: format!("the body is not valid JSON: {message}"),
+                pointer: None,
+            }
         });
     }
     // Every request body is an object. serde's derived structs would also
@@ -128,6 +142,156 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Where a string comes from, which decides the control characters it may
+/// hold. Control characters are Unicode's category Cc: the C0 controls
+/// U+0000–U+001F, DEL U+007F and the C1 controls U+0080–U+009F. None of
+/// them is ever part of an identifier, a code or a name, and NUL in
+/// particular cannot be stored by PostgreSQL (it would surface as a
+/// database failure instead of the caller's mistake). They are refused at
+/// the edge, the same way on every backend, before any handler runs:
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Path segments and query values (BRINs, ids, `kid`s, fingerprints,
+    /// cursors, search filters): no control character at all.
+    Parameter,
+    /// Strings in a JSON or form body: no control character except tab,
+    /// line feed and carriage return, which free text and PEM documents
+    /// (certificates bound through the API) legitimately hold.
+    FreeText,
+}
+
+/// The first control character that `text` may not hold as `kind`.
+pub fn forbidden_control(text: &str, kind: TextKind) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !(kind == TextKind::FreeText && matches!(c, '\t' | '\n' | '\r')))
+}
+
+/// The message for a refused control character: its code point, never the
+/// text around it.
+fn control_message(c: char) -> String {
+    format!("control character U+{:04X} is not allowed", u32::from(c))
+}
+
+/// Accepts any JSON value whose strings and keys hold no control character
+/// (other than those of [`TextKind::FreeText`]); the error names the one it
+/// found, and `serde_path_to_error` the place.
+struct ControlFree;
+
+impl<'de> serde::Deserialize<'de> for ControlFree {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ControlFree)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ControlFree {
+    type Value = ControlFree;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self, E> {
+        match forbidden_control(text, TextKind::FreeText) {
+            Some(c) => Err(E::custom(control_message(c))),
+            None => Ok(ControlFree),
+        }
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<ControlFree>()?.is_some() {}
+        Ok(ControlFree)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while map.next_key::<ControlFree>()?.is_some() {
+            map.next_value::<ControlFree>()?;
+        }
+        Ok(ControlFree)
+    }
+}
+
+/// Refuses a request target whose path or query holds a control character
+/// once percent-decoded (a raw one cannot get past the HTTP parser). The
+/// answer names the query parameter, never the value.
+pub fn check_request_target(path: &str, query: &str) -> Result<(), ApiError> {
+    if let Some(c) = forbidden_control(&String::from_utf8_lossy(&percent_decode(path)), TextKind::Parameter) {
+        return Err(ApiError::Malformed {
+            detail: format!("path: {}", control_message(c)),
+            pointer: None,
+        });
+    }
+    check_query_pairs(query)
+}
+
+fn check_query_pairs(query: &str) -> Result<(), ApiError> {
+    for (name, value) in url_pairs(query) {
+        let refused = |c: char, name: &str| ApiError::Malformed {
+            detail: format!("query parameter {name}: {}", control_message(c)),
+            pointer: None,
+        };
+        if let Some(c) = forbidden_control(&name, TextKind::Parameter) {
+            return Err(refused(c, "name"));
+        }
+        if let Some(c) = forbidden_control(&value, TextKind::Parameter) {
+            return Err(refused(c, &name));
+        }
+    }
+    Ok(())
+}
+
+/// Form bodies (the console): the same rule as JSON bodies.
+pub fn check_form(body: &[u8]) -> Result<(), ApiError> {
+    for (name, value) in form_urlencoded::parse(body) {
+        if let Some(c) =
+            forbidden_control(&name, TextKind::FreeText).or_else(|| forbidden_control(&value, TextKind::FreeText))
+        {
+            return Err(ApiError::Malformed {
+                detail: format!("form: {}", control_message(c)),
+                pointer: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `%XX` decoded; anything else, including a malformed escape, kept as is.
+fn percent_decode(raw: &str) -> Vec<u8> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut pointer = String::new();
@@ -158,6 +322,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
 
 /// Parses a query string, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    check_query_pairs(query)?;
     let de = serde_urlencoded::Deserializer::new(url_pairs(query));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let name = err.path().to_string();
