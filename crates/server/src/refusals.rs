@@ -76,10 +76,30 @@ pub const ROUTES: &[AuditedRoute] = &[
     route("PATCH", "/v1/institutions/{brin}", Action::UpdateInstitution, Any),
     route("GET", "/v1/institutions/{brin}/keys", Action::ReadCredentials, Any),
     route("POST", "/v1/institutions/{brin}/keys", Action::ManageKeys, Any),
-    route("POST", "/v1/institutions/{brin}/keys/{kid}/retire", Action::ManageKeys, Any),
-    route("POST", "/v1/institutions/{brin}/keys/{kid}/revoke", Action::ManageKeys, Any),
-    route("GET", "/v1/institutions/{brin}/certificates", Action::ReadCredentials, Any),
-    route("POST", "/v1/institutions/{brin}/certificates", Action::ManageCertificates, Any),
+    route(
+        "POST",
+        "/v1/institutions/{brin}/keys/{kid}/retire",
+        Action::ManageKeys,
+        Any,
+    ),
+    route(
+        "POST",
+        "/v1/institutions/{brin}/keys/{kid}/revoke",
+        Action::ManageKeys,
+        Any,
+    ),
+    route(
+        "GET",
+        "/v1/institutions/{brin}/certificates",
+        Action::ReadCredentials,
+        Any,
+    ),
+    route(
+        "POST",
+        "/v1/institutions/{brin}/certificates",
+        Action::ManageCertificates,
+        Any,
+    ),
     route(
         "POST",
         "/v1/institutions/{brin}/certificates/{fingerprint}/revoke",
@@ -111,9 +131,7 @@ pub const ROUTES: &[AuditedRoute] = &[
 
 /// The audited route `method` `pattern` names, if it is one.
 pub fn audited_route(method: &Method, pattern: &str) -> Option<&'static AuditedRoute> {
-    ROUTES
-        .iter()
-        .find(|r| r.path == pattern && r.method == method.as_str())
+    ROUTES.iter().find(|r| r.path == pattern && r.method == method.as_str())
 }
 
 /// The purpose an attempt at `action` is recorded with, as its handler
@@ -255,7 +273,10 @@ mod tests {
             .iter()
             .map(|r| (r.method.to_owned(), r.path.to_owned(), format!("{:?}", r.accept)))
             .collect();
-        assert_eq!(listed, secured, "ROUTES and the OpenAPI document's secured operations differ");
+        assert_eq!(
+            listed, secured,
+            "ROUTES and the OpenAPI document's secured operations differ"
+        );
         assert_eq!(listed.len(), ROUTES.len(), "a route is listed twice");
         for (method, path) in public {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
