@@ -79,30 +79,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// that breaks a rule is 422, and so is a string holding a control
 /// character (see [`TextKind::FreeText`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Syntax and control characters first, in one pass over every string
-    // and key, so that "not JSON" (400) is told apart from "JSON of the
-    // wrong shape" (422) and no control character reaches a handler or
-    // the database.
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let checked = serde_path_to_error::deserialize::<_, ControlFree>(&mut de)
-        .map_err(|err| (Some(json_pointer(err.path())), err.into_inner()))
-        .and_then(|_| de.end().map_err(|err| (None, err)));
-    if let Err((pointer, err)) = checked {
+    // Syntax first, so that "not JSON" (400) is told apart from "JSON of
+    // the wrong shape" (422). Skipping a value does not recurse, so this
+    // pass takes any depth.
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
         let message = err.to_string();
         let message = message
             .rsplit_once(" at line ")
             .map(|(m, _)| m.to_owned())
             .unwrap_or(message);
-        return Err(if err.is_data() {
-            ApiError::Invalid {
-                detail: message,
-                pointer,
-            }
-        } else {
-            ApiError::Malformed {
-                detail: format!("the body is not valid JSON: {message}"),
-                pointer: None,
-            }
+        return Err(ApiError::Malformed {
+            detail: format!("the body is not valid JSON: {message}"),
+            pointer: None,
         });
     }
     // Every request body is an object. serde's derived structs would also
@@ -111,6 +99,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::Invalid {
             detail: "the body must be a JSON object".into(),
             pointer: Some(String::new()),
+        });
+    }
+    // No control character in any string or key, wherever it is, so that
+    // none reaches a handler or the database. The scan takes any depth;
+    // the pointer comes from a second look that stops at serde_json's
+    // recursion limit (then the problem names no field).
+    if let Some(c) = json_control_character(bytes) {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let pointer = match serde_path_to_error::deserialize::<_, ControlFree>(&mut de) {
+            Err(err) if err.inner().is_data() => Some(json_pointer(err.path())),
+            _ => None,
+        };
+        return Err(ApiError::Invalid {
+            detail: control_message(c),
+            pointer,
         });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -221,6 +224,50 @@ impl<'de> serde::de::Visitor<'de> for ControlFree {
         }
         Ok(ControlFree)
     }
+}
+
+/// The first control character (see [`TextKind::FreeText`]) in a string or
+/// key of `json`, which must be valid JSON: raw in the UTF-8 (DEL and the
+/// C1 controls may stand raw in JSON) or written as an escape.
+fn json_control_character(json: &[u8]) -> Option<char> {
+    let refused = |c: char| forbidden_control(c.encode_utf8(&mut [0; 4]), TextKind::FreeText).is_some();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < json.len() {
+        let byte = json[i];
+        if !in_string {
+            in_string = byte == b'"';
+            i += 1;
+            continue;
+        }
+        match byte {
+            b'"' => in_string = false,
+            b'\\' => {
+                let escaped = match json.get(i + 1) {
+                    Some(b'b') => Some('\u{8}'),
+                    Some(b'f') => Some('\u{c}'),
+                    Some(b'u') => json
+                        .get(i + 2..i + 6)
+                        .and_then(|hex| std::str::from_utf8(hex).ok())
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                        .and_then(char::from_u32),
+                    _ => None,
+                };
+                if let Some(c) = escaped.filter(|c| refused(*c)) {
+                    return Some(c);
+                }
+                // Skip the escaped character (a `\uXXXX`'s digits are plain).
+                i += 1;
+            }
+            0x7f => return Some('\u{7f}'),
+            0xc2 if json.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)) => {
+                return json.get(i + 1).map(|next| char::from(*next));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Refuses a request target whose path or query holds a control character
@@ -416,6 +463,73 @@ mod tests {
             parse_json::<Body>(br#"{"brin":"25LX","name":"x"} trailing"#),
             Err(ApiError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn control_characters_in_json_strings_are_422_with_a_pointer() {
+        for (body, pointer, code) in [
+            (r#"{"brin":"25LX","name":"a\u0000b"}"#, "/name", "U+0000"),
+            (r#"{"brin":"25LX","name":"a\u001bb"}"#, "/name", "U+001B"),
+            (r#"{"brin":"25LX","name":"a\bb"}"#, "/name", "U+0008"),
+            ("{\"brin\":\"25LX\",\"name\":\"a\u{7f}b\"}", "/name", "U+007F"),
+            ("{\"brin\":\"25LX\",\"name\":\"a\u{85}b\"}", "/name", "U+0085"),
+            (r#"{"brin":"25LX","name":"a\u0085b"}"#, "/name", "U+0085"),
+            (
+                r#"{"brin":"25LX","name":"x","extra":{"deep":["\u0000"]}}"#,
+                "/extra/deep/0",
+                "U+0000",
+            ),
+        ] {
+            match parse_json::<Body>(body.as_bytes()) {
+                Err(ApiError::Invalid {
+                    detail,
+                    pointer: Some(at),
+                }) => {
+                    assert_eq!(at, pointer, "{body}");
+                    assert_eq!(detail, format!("control character {code} is not allowed"), "{body}");
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // Deeper than serde_json's recursion limit, still found.
+        let deep = format!(
+            "{{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{}\"\\u0000\"{}}}",
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        assert!(matches!(
+            parse_json::<Body>(deep.as_bytes()),
+            Err(ApiError::Invalid { .. })
+        ));
+        // Tab, line feed and carriage return are free text's own, and an
+        // escaped backslash before `u0000` is no escape.
+        let body = r#"{"brin":"25LX","name":"a\tb\nc\r\\u0000"}"#;
+        assert!(parse_json::<Body>(body.as_bytes()).is_ok(), "{body}");
+    }
+
+    #[test]
+    fn control_characters_in_the_request_target_are_400() {
+        for (path, query) in [
+            ("/v1/packages/%00", ""),
+            ("/v1/institutions/25LX/keys/a%1Fb/retire", ""),
+            ("/v1/packages/%7f", ""),
+            ("/v1/packages/%C2%85", ""),
+            ("/v1/inbox", "after=%00"),
+            ("/v1/inbox", "after=a%09b"),
+            ("/v1/inbox", "af%0Ater=1"),
+        ] {
+            assert!(
+                matches!(check_request_target(path, query), Err(ApiError::Malformed { .. })),
+                "{path}?{query}"
+            );
+        }
+        assert!(check_request_target("/v1/packages/%41bc", "after=x%20y&limit=1").is_ok());
+        match check_request_target("/v1/inbox", "after=%00") {
+            Err(ApiError::Malformed { detail, .. }) => {
+                assert_eq!(detail, "query parameter after: control character U+0000 is not allowed")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
