@@ -1117,3 +1117,173 @@ async fn cross_tenant_with_a_footing() {
     })
     .await;
 }
+
+/// The route × role walk: every secured route of the document, called by
+/// every kind of principal with a request it must refuse (a control
+/// character in the query), leaves an event for the refusal — the route's
+/// action for a caller the route takes, `unauthenticated` naming the route
+/// for anyone else.
+#[tokio::test]
+async fn every_refusal_of_every_route_and_role_is_audited() {
+    TestBroker::on_every_backend(|mut broker| async move {
+        let w = world(&mut broker).await;
+        let mut actions = std::collections::BTreeMap::new();
+        for case in cases(&broker, &w).into_iter().chain(ledger_cases(&broker, &w)) {
+            actions.insert((case.method, case.route), (case.action, case.system_only));
+        }
+        let roles: Vec<(&str, Client, bool)> = vec![
+            ("vo system", broker.system(VO), false),
+            ("mbo system", broker.system(MBO), false),
+            (
+                "mbo intaker",
+                broker.staff("walk.intaker", Role::Intaker, Some(MBO)).await,
+                true,
+            ),
+            (
+                "mbo privacy officer",
+                broker.staff("walk.fg", Role::PrivacyOfficer, Some(MBO)).await,
+                true,
+            ),
+            (
+                "mbo admin",
+                broker.staff("walk.admin", Role::InstitutionAdmin, Some(MBO)).await,
+                true,
+            ),
+            (
+                "broker admin",
+                broker.staff("walk.badmin", Role::BrokerAdmin, None).await,
+                true,
+            ),
+            (
+                "broker privacy officer",
+                broker.staff("walk.bfg", Role::PrivacyOfficer, None).await,
+                true,
+            ),
+            ("anonymous", broker.anonymous(), false),
+        ];
+        let public: BTreeSet<(String, String)> = PUBLIC_ROUTES
+            .iter()
+            .map(|(m, r, _)| ((*m).to_owned(), (*r).to_owned()))
+            .collect();
+        let mut failures = Vec::new();
+        let mut seq = last_seq(&broker);
+        for (method, route) in documented_routes().difference(&public) {
+            let Some((action, system_only)) = actions.get(&(method.as_str(), route.as_str())).copied() else {
+                failures.push(format!("{method} {route}: no action known"));
+                continue;
+            };
+            // Path parameters filled in with values of the right shape.
+            let path = route
+                .replace("{brin}", VO)
+                .replace("{kid}", &w.vo_kid)
+                .replace("{fingerprint}", &w.vo_fingerprint)
+                .replace("{id}", &Uuid::new_v4().to_string());
+            let path = format!("{path}?probe=%00");
+            for (role, client, is_staff) in &roles {
+                let reply = client
+                    .request(
+                        Method::from_bytes(method.as_bytes()).expect("method"),
+                        &path,
+                        Some(&json!({})),
+                        None,
+                    )
+                    .await
+                    .expect("request");
+                let (events, last) = events_after(&broker, seq);
+                seq = last;
+                let unauthenticated = *role == "anonymous" || (system_only && *is_staff);
+                let route_name = format!("{method} {route}");
+                let (expected_status, audited) = if unauthenticated {
+                    (
+                        401,
+                        events.iter().any(|e| {
+                            e.action.name == "authenticate"
+                                && e.outcome == Outcome::Unauthenticated
+                                && e.resource.id.as_deref() == Some(route_name.as_str())
+                        }),
+                    )
+                } else {
+                    (
+                        400,
+                        events
+                            .iter()
+                            .any(|e| e.action.name == action && e.outcome == Outcome::Rejected),
+                    )
+                };
+                if reply.status.as_u16() != expected_status || !audited {
+                    let seen: Vec<String> = events
+                        .iter()
+                        .map(|e| format!("{} {}", e.action.name, e.outcome.as_str()))
+                        .collect();
+                    failures.push(format!(
+                        "{route_name} as {role}: {} (expected {expected_status}), events {seen:?}",
+                        reply.status
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} unaudited refusals on {}:\n{}",
+            failures.len(),
+            broker.backend.name(),
+            failures.join("\n")
+        );
+    })
+    .await;
+}
+
+/// Issue 11, item 4: the broker's admin and privacy officer asking for an
+/// inbox are refused by the policy (403: the broker has no inbox, no
+/// secret) and the refusal is in the log.
+#[tokio::test]
+async fn the_broker_staff_asking_for_an_inbox_is_403_and_audited() {
+    TestBroker::on_every_backend(|broker| async move {
+        for (username, role) in [("inbox.badmin", Role::BrokerAdmin), ("inbox.bfg", Role::PrivacyOfficer)] {
+            let client = broker.staff(username, role, None).await;
+            let seq = last_seq(&broker);
+            let reply = client.fetch(Method::GET, "/v1/inbox", None).await.expect("inbox");
+            assert_eq!(reply.status.as_u16(), 403, "{username}: {}", reply.body);
+            let (events, _) = events_after(&broker, seq);
+            assert_eq!(events.len(), 1, "{username}");
+            assert_eq!(events[0].action.name, "list_inbox");
+            assert_eq!(events[0].outcome, Outcome::Denied);
+        }
+    })
+    .await;
+}
+
+/// Refusals that a handler or an extractor gives before the audit spine
+/// (a limit out of range, a query value of the wrong type, which fails
+/// before the caller is even established) are audited under the route's
+/// action in the caller's name.
+#[tokio::test]
+async fn refusals_before_the_audit_spine_name_the_caller_and_the_action() {
+    TestBroker::on_every_backend(|broker| async move {
+        let intaker = broker.staff("early.intaker", Role::Intaker, Some(MBO)).await;
+        let officer = broker.staff("early.bfg", Role::PrivacyOfficer, None).await;
+        for (client, path, action) in [
+            (&intaker, "/v1/inbox?limit=0", "list_inbox"),
+            (&intaker, "/v1/inbox?limit=many", "list_inbox"),
+            (&intaker, "/v1/inbox?unknown=1", "list_inbox"),
+            (&officer, "/v1/audit/events?limit=0", "read_audit_log"),
+            (&officer, "/v1/audit/entries?start=x&end=1", "read_audit_log"),
+            (&officer, "/v1/audit/proofs/inclusion?index=0", "read_audit_log"),
+        ] {
+            let seq = last_seq(&broker);
+            let reply = client.fetch(Method::GET, path, None).await.expect("request");
+            assert_eq!(reply.status.as_u16(), 400, "{path}: {}", reply.body);
+            let (events, _) = events_after(&broker, seq);
+            let described: Vec<String> = events
+                .iter()
+                .map(|e| format!("{} {} {:?}", e.action.name, e.outcome.as_str(), e.actor.kind))
+                .collect();
+            assert_eq!(events.len(), 1, "{path}: {described:?}");
+            assert_eq!(events[0].action.name, action, "{path}");
+            assert_eq!(events[0].outcome, Outcome::Rejected, "{path}");
+            assert_eq!(events[0].reason.as_deref(), Some("malformed-request"), "{path}");
+            assert!(events[0].actor.id.is_some(), "{path}: the caller is named");
+        }
+    })
+    .await;
+}
