@@ -1287,3 +1287,45 @@ async fn refusals_before_the_audit_spine_name_the_caller_and_the_action() {
     })
     .await;
 }
+
+/// A package for 25LX whose sections are encrypted to another
+/// institution's key (27GH's) is refused at submission with a pointer to
+/// the section, and the refusal is audited: the broker checks each
+/// section's JWE header (`kid` an active encryption key of the recipient)
+/// without decrypting.
+#[tokio::test]
+async fn a_package_encrypted_for_another_institution_is_refused() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(5151);
+        let application = register_application(&broker, MBO, &student).await;
+        let submission = seal_with(
+            &crate::exchange_support::package_meta(&broker, application, MBO),
+            &[personal_data(&student)],
+            &signing_key(&broker, VO),
+            &encryption_key(&broker, OTHER_MBO),
+        );
+        let seq = last_seq(&broker);
+        let reply = submit(&broker.system(VO), &submission).await;
+        assert_eq!(reply.status.as_u16(), 422, "{}", reply.body);
+        assert_eq!(reply.body["pointer"], "/sections/personal_data", "{}", reply.body);
+        let (events, _) = events_after(&broker, seq);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action.name == "submit_package" && e.outcome == Outcome::Rejected),
+            "the refusal is audited"
+        );
+        assert!(
+            crate::exchange_support::stored_by_jti(&broker, &submission_jti(&submission)).is_none(),
+            "nothing stored"
+        );
+    })
+    .await;
+}
+
+fn submission_jti(submission: &doorstroom_jose::Submission) -> String {
+    crate::exchange_support::envelope_payload(&submission.envelope)["jti"]
+        .as_str()
+        .expect("jti")
+        .to_owned()
+}
