@@ -13,7 +13,7 @@ use doorstroom_domain::{
 };
 use doorstroom_store::{DbConn, Store, audit};
 
-use crate::auth::Caller;
+use crate::auth::{AuditMark, Caller};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -107,14 +107,16 @@ where
     let state = state.clone();
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
+    let mark = caller.audited.clone();
     web::block(move || {
-        perform_in(
+        perform_marked(
             &state.store,
             state.clock.now(),
             &principal,
             Some(request_id),
             access,
             work,
+            Some(&mark),
         )
     })
     .await?
@@ -133,6 +135,23 @@ pub fn perform_in<T, F>(
     request_id: Option<String>,
     access: Access,
     work: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
+{
+    perform_marked(store, now, principal, request_id, access, work, None)
+}
+
+/// [`perform_in`], setting `mark` once the transaction with the event has
+/// committed.
+fn perform_marked<T, F>(
+    store: &Store,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    request_id: Option<String>,
+    access: Access,
+    work: F,
+    mark: Option<&AuditMark>,
 ) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
@@ -188,12 +207,19 @@ where
             }
         }
     });
-    outcome?
+    let outcome = outcome?;
+    if let Some(mark) = mark {
+        mark.set();
+    }
+    outcome
 }
 
 /// Records that an authenticated caller's request was refused before it
-/// reached [`perform`] (a body or header that does not parse), and returns
-/// the refusal. If even the record cannot be written the answer is 503.
+/// reached [`perform`] (a body, parameter or header that does not parse,
+/// or a caller the route is not for), and returns the refusal. A 403 is
+/// recorded as `denied`, anything else as `rejected`, with the problem's
+/// slug as the reason. If even the record cannot be written the answer is
+/// 503.
 pub async fn reject(
     state: &web::Data<AppState>,
     caller: &Caller,
@@ -203,6 +229,10 @@ pub async fn reject(
     refusal: ApiError,
 ) -> ApiError {
     let state = state.clone();
+    let outcome = match refusal {
+        ApiError::Forbidden => Outcome::Denied,
+        _ => Outcome::Rejected,
+    };
     let event = AuditEvent::success(
         state.clock.now(),
         &caller.principal,
@@ -211,7 +241,7 @@ pub async fn reject(
         purpose,
     )
     .with_request_id(Some(caller.request_id.clone()))
-    .with_outcome(Outcome::Rejected, refusal.audit_reason());
+    .with_outcome(outcome, refusal.audit_reason());
     let written = web::block(move || {
         state
             .store
@@ -219,7 +249,10 @@ pub async fn reject(
     })
     .await;
     match written {
-        Ok(Ok(())) => refusal,
+        Ok(Ok(())) => {
+            caller.audited.set();
+            refusal
+        }
         Ok(Err(err)) => err,
         Err(_) => ApiError::AuditUnavailable,
     }

@@ -203,6 +203,7 @@ pub async fn start(
                 }
                 .into()
             }))
+            .wrap(from_fn(crate::refusals::audit_refusals))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Strict-Transport-Security", "max-age=31536000"))

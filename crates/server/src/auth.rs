@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use doorstroom_domain::{
     Actor, ActorKind, AuditAction, AuditEvent, CrudKind, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef,
     StaffId, StaffStatus,
@@ -21,9 +21,28 @@ use crate::tls::PeerCertificates;
 
 /// An authenticated caller of any kind: a school system (client
 /// certificate) or a staff member (bearer token).
+#[derive(Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
+    /// Set once an audit event of this request is written; shared by every
+    /// copy of the caller, so that [`crate::refusals`] knows whether a
+    /// refusal is already on the record.
+    pub audited: AuditMark,
+}
+
+/// Whether a request's audit event has been written.
+#[derive(Clone, Default)]
+pub struct AuditMark(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl AuditMark {
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// A caller that must be a school system (client certificate).
@@ -32,8 +51,9 @@ pub struct SystemCaller(pub Caller);
 /// A caller that must be a staff member (bearer token).
 pub struct StaffCaller(pub Caller);
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Accept {
+/// The credentials a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accept {
     Any,
     System,
     Staff,
@@ -53,7 +73,10 @@ fn failure(message: &'static str) -> Failure {
     }
 }
 
-async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Caller, ApiError> {
+/// Establishes who calls. The caller is also kept in the request's
+/// extensions, so that a refusal answered before the handler could record
+/// it is still audited in the caller's name ([`crate::refusals`]).
+pub(crate) async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -75,7 +98,15 @@ async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Caller, ApiErr
         (Accept::Any, None, None) => Err(failure("a client certificate or a bearer access token is required")),
     };
     match outcome {
-        Ok(principal) => Ok(Caller { principal, request_id }),
+        Ok(principal) => {
+            let caller = Caller {
+                principal,
+                request_id,
+                audited: AuditMark::default(),
+            };
+            req.extensions_mut().insert(caller.clone());
+            Ok(caller)
+        }
         Err(fail) => {
             record_failure(&state, &req, &request_id, &fail).await?;
             Err(ApiError::Unauthenticated(fail.message))

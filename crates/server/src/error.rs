@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 /// The problem types this API answers with. The `type` URI is
 /// `urn:doorstroom:problem:<slug>`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// No or unusable credentials (401).
     #[error("{0}")]

@@ -76,10 +76,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Deserialises `bytes`, turning serde's error into a problem that points at
 /// the field: syntax errors are 400, a body of the wrong shape or a field
-/// that breaks a rule is 422.
+/// that breaks a rule is 422, and so is a string holding a control
+/// character (see [`TextKind::FreeText`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so that "not JSON" (400) is told apart from "JSON of
-    // the wrong shape" (422).
+    // the wrong shape" (422). Skipping a value does not recurse, so this
+    // pass takes any depth.
     if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
         let message = err.to_string();
         let message = message
@@ -97,6 +99,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::Invalid {
             detail: "the body must be a JSON object".into(),
             pointer: Some(String::new()),
+        });
+    }
+    // No control character in any string or key, wherever it is, so that
+    // none reaches a handler or the database. The scan takes any depth;
+    // the pointer comes from a second look that stops at serde_json's
+    // recursion limit (then the problem names no field).
+    if let Some(c) = json_control_character(bytes) {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let pointer = match serde_path_to_error::deserialize::<_, ControlFree>(&mut de) {
+            Err(err) if err.inner().is_data() => Some(json_pointer(err.path())),
+            _ => None,
+        };
+        return Err(ApiError::Invalid {
+            detail: control_message(c),
+            pointer,
         });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -126,6 +143,200 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         pointer: None,
     })?;
     Ok(value)
+}
+
+/// Where a string comes from, which decides the control characters it may
+/// hold. Control characters are Unicode's category Cc: the C0 controls
+/// U+0000–U+001F, DEL U+007F and the C1 controls U+0080–U+009F. None of
+/// them is ever part of an identifier, a code or a name, and NUL in
+/// particular cannot be stored by PostgreSQL (it would surface as a
+/// database failure instead of the caller's mistake). They are refused at
+/// the edge, the same way on every backend, before any handler runs:
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Path segments and query values (BRINs, ids, `kid`s, fingerprints,
+    /// cursors, search filters): no control character at all.
+    Parameter,
+    /// Strings in a JSON or form body: no control character except tab,
+    /// line feed and carriage return, which free text and PEM documents
+    /// (certificates bound through the API) legitimately hold.
+    FreeText,
+}
+
+/// The first control character that `text` may not hold as `kind`.
+pub fn forbidden_control(text: &str, kind: TextKind) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !(kind == TextKind::FreeText && matches!(c, '\t' | '\n' | '\r')))
+}
+
+/// The message for a refused control character: its code point, never the
+/// text around it.
+fn control_message(c: char) -> String {
+    format!("control character U+{:04X} is not allowed", u32::from(c))
+}
+
+/// Accepts any JSON value whose strings and keys hold no control character
+/// (other than those of [`TextKind::FreeText`]); the error names the one it
+/// found, and `serde_path_to_error` the place.
+struct ControlFree;
+
+impl<'de> serde::Deserialize<'de> for ControlFree {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ControlFree)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ControlFree {
+    type Value = ControlFree;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(ControlFree)
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self, E> {
+        match forbidden_control(text, TextKind::FreeText) {
+            Some(c) => Err(E::custom(control_message(c))),
+            None => Ok(ControlFree),
+        }
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<ControlFree>()?.is_some() {}
+        Ok(ControlFree)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while map.next_key::<ControlFree>()?.is_some() {
+            map.next_value::<ControlFree>()?;
+        }
+        Ok(ControlFree)
+    }
+}
+
+/// The first control character (see [`TextKind::FreeText`]) in a string or
+/// key of `json`, which must be valid JSON: raw in the UTF-8 (DEL and the
+/// C1 controls may stand raw in JSON) or written as an escape.
+fn json_control_character(json: &[u8]) -> Option<char> {
+    let refused = |c: char| forbidden_control(c.encode_utf8(&mut [0; 4]), TextKind::FreeText).is_some();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < json.len() {
+        let byte = json[i];
+        if !in_string {
+            in_string = byte == b'"';
+            i += 1;
+            continue;
+        }
+        match byte {
+            b'"' => in_string = false,
+            b'\\' => {
+                let escaped = match json.get(i + 1) {
+                    Some(b'b') => Some('\u{8}'),
+                    Some(b'f') => Some('\u{c}'),
+                    Some(b'u') => json
+                        .get(i + 2..i + 6)
+                        .and_then(|hex| std::str::from_utf8(hex).ok())
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                        .and_then(char::from_u32),
+                    _ => None,
+                };
+                if let Some(c) = escaped.filter(|c| refused(*c)) {
+                    return Some(c);
+                }
+                // Skip the escaped character (a `\uXXXX`'s digits are plain).
+                i += 1;
+            }
+            0x7f => return Some('\u{7f}'),
+            0xc2 if json.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)) => {
+                return json.get(i + 1).map(|next| char::from(*next));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Refuses a request target whose path or query holds a control character
+/// once percent-decoded (a raw one cannot get past the HTTP parser). The
+/// answer names the query parameter, never the value.
+pub fn check_request_target(path: &str, query: &str) -> Result<(), ApiError> {
+    if let Some(c) = forbidden_control(&String::from_utf8_lossy(&percent_decode(path)), TextKind::Parameter) {
+        return Err(ApiError::Malformed {
+            detail: format!("path: {}", control_message(c)),
+            pointer: None,
+        });
+    }
+    check_query_pairs(query)
+}
+
+fn check_query_pairs(query: &str) -> Result<(), ApiError> {
+    for (name, value) in url_pairs(query) {
+        let refused = |c: char, name: &str| ApiError::Malformed {
+            detail: format!("query parameter {name}: {}", control_message(c)),
+            pointer: None,
+        };
+        if let Some(c) = forbidden_control(&name, TextKind::Parameter) {
+            return Err(refused(c, "name"));
+        }
+        if let Some(c) = forbidden_control(&value, TextKind::Parameter) {
+            return Err(refused(c, &name));
+        }
+    }
+    Ok(())
+}
+
+/// Form bodies (the console): the same rule as JSON bodies.
+pub fn check_form(body: &[u8]) -> Result<(), ApiError> {
+    for (name, value) in form_urlencoded::parse(body) {
+        if let Some(c) =
+            forbidden_control(&name, TextKind::FreeText).or_else(|| forbidden_control(&value, TextKind::FreeText))
+        {
+            return Err(ApiError::Malformed {
+                detail: format!("form: {}", control_message(c)),
+                pointer: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `%XX` decoded; anything else, including a malformed escape, kept as is.
+fn percent_decode(raw: &str) -> Vec<u8> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
@@ -158,6 +369,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
 
 /// Parses a query string, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    check_query_pairs(query)?;
     let de = serde_urlencoded::Deserializer::new(url_pairs(query));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let name = err.path().to_string();
@@ -251,6 +463,73 @@ mod tests {
             parse_json::<Body>(br#"{"brin":"25LX","name":"x"} trailing"#),
             Err(ApiError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn control_characters_in_json_strings_are_422_with_a_pointer() {
+        for (body, pointer, code) in [
+            (r#"{"brin":"25LX","name":"a\u0000b"}"#, "/name", "U+0000"),
+            (r#"{"brin":"25LX","name":"a\u001bb"}"#, "/name", "U+001B"),
+            (r#"{"brin":"25LX","name":"a\bb"}"#, "/name", "U+0008"),
+            ("{\"brin\":\"25LX\",\"name\":\"a\u{7f}b\"}", "/name", "U+007F"),
+            ("{\"brin\":\"25LX\",\"name\":\"a\u{85}b\"}", "/name", "U+0085"),
+            (r#"{"brin":"25LX","name":"a\u0085b"}"#, "/name", "U+0085"),
+            (
+                r#"{"brin":"25LX","name":"x","extra":{"deep":["\u0000"]}}"#,
+                "/extra/deep/0",
+                "U+0000",
+            ),
+        ] {
+            match parse_json::<Body>(body.as_bytes()) {
+                Err(ApiError::Invalid {
+                    detail,
+                    pointer: Some(at),
+                }) => {
+                    assert_eq!(at, pointer, "{body}");
+                    assert_eq!(detail, format!("control character {code} is not allowed"), "{body}");
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // Deeper than serde_json's recursion limit, still found.
+        let deep = format!(
+            "{{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{}\"\\u0000\"{}}}",
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        assert!(matches!(
+            parse_json::<Body>(deep.as_bytes()),
+            Err(ApiError::Invalid { .. })
+        ));
+        // Tab, line feed and carriage return are free text's own, and an
+        // escaped backslash before `u0000` is no escape.
+        let body = r#"{"brin":"25LX","name":"a\tb\nc\r\\u0000"}"#;
+        assert!(parse_json::<Body>(body.as_bytes()).is_ok(), "{body}");
+    }
+
+    #[test]
+    fn control_characters_in_the_request_target_are_400() {
+        for (path, query) in [
+            ("/v1/packages/%00", ""),
+            ("/v1/institutions/25LX/keys/a%1Fb/retire", ""),
+            ("/v1/packages/%7f", ""),
+            ("/v1/packages/%C2%85", ""),
+            ("/v1/inbox", "after=%00"),
+            ("/v1/inbox", "after=a%09b"),
+            ("/v1/inbox", "af%0Ater=1"),
+        ] {
+            assert!(
+                matches!(check_request_target(path, query), Err(ApiError::Malformed { .. })),
+                "{path}?{query}"
+            );
+        }
+        assert!(check_request_target("/v1/packages/%41bc", "after=x%20y&limit=1").is_ok());
+        match check_request_target("/v1/inbox", "after=%00") {
+            Err(ApiError::Malformed { detail, .. }) => {
+                assert_eq!(detail, "query parameter after: control character U+0000 is not allowed")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod openapi;
 pub mod purge;
+pub mod refusals;
 pub mod request_id;
 pub mod secrets;
 pub mod signer;

@@ -157,6 +157,19 @@ async fn bad_form_input_gets_a_page_with_the_message_never_a_500() {
                 .unwrap()
                 .starts_with("text/html")
         );
+        // A control character in a field (here a NUL in the action, which
+        // PostgreSQL cannot even compare): a 400 page on both backends.
+        for escaped in ["%00", "%1B", "%7F", "%C2%85"] {
+            let page = console
+                .post_raw(
+                    "/console/audit",
+                    format!("csrf={token}&action=pull{escaped}package"),
+                    &[],
+                )
+                .await;
+            assert_eq!(page.status, 400, "{escaped}: {}", page.body);
+            assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        }
         let export = console
             .post("/console/audit", &[("csrf", &token), ("export", "pdf")])
             .await;

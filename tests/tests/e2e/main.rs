@@ -8,6 +8,8 @@ mod audit_search;
 mod auth;
 mod bad_input;
 mod consent;
+mod control_characters;
+mod cross_tenant;
 mod erasure;
 mod exchange_bad_input;
 mod exchange_flow;

@@ -211,6 +211,7 @@ async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
         caller: Caller {
             principal,
             request_id: RequestId::of(&req),
+            audited: Default::default(),
         },
         csrf: csrf_token(&state, &session_id),
         account,

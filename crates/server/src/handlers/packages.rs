@@ -468,7 +468,17 @@ pub async fn inbox(
         ResourceRef::new("inbox", None),
     )
     .await?;
+    // A caller of no institution (the broker's staff) has no inbox: the
+    // policy refuses the broker as the target, and the refusal is audited
+    // like any other (403, as the broker's existence is no secret).
     let Some(own) = caller.principal.institution().cloned() else {
+        let access = Access::new(
+            Action::ListInbox,
+            Resource::Broker,
+            ResourceRef::new("inbox", None),
+            Purpose::Intake,
+        );
+        perform(&state, &caller, access, |_, _| Err::<(), _>(ApiError::Forbidden)).await?;
         return Err(ApiError::Forbidden);
     };
     let access = Access::new(

@@ -218,7 +218,10 @@ pub(crate) fn role_label(t: &Messages, role: Role) -> &'static str {
 
 /// A form body, parsed leniently (every field a string, unknown fields such
 /// as the submit button ignored); only a body that is not a form is a 400.
+/// A control character in any field is refused like in a JSON body
+/// (see [`crate::extract::TextKind::FreeText`]).
 fn parse_form<T: DeserializeOwned>(lang: Lang, body: &[u8]) -> Result<T, ConsoleError> {
+    crate::extract::check_form(body).map_err(|err| ConsoleError::api(lang, err))?;
     serde_urlencoded::from_bytes(body).map_err(|_| {
         ConsoleError::api(
             lang,
