@@ -32,7 +32,7 @@
 //! only one node purges at a time (the others skip their turn instead of
 //! deleting the same rows twice); SQLite serialises writers anyway.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::dsl::{exists, max, not};
@@ -680,6 +680,11 @@ pub struct Erased {
     pub applications: Vec<Uuid>,
     pub consent_events: Vec<Uuid>,
     pub inspections: Vec<Uuid>,
+    /// The institutions party to what went (receiving and sending school
+    /// of the applications, sender and recipient of the packages, the
+    /// institutions of the ledger records): the erasure's audit events are
+    /// related to them, read before the rows were deleted.
+    pub parties: BTreeSet<Brin>,
 }
 
 impl Erased {
@@ -719,7 +724,7 @@ pub fn erase(
         .into_boxed();
     let mut packages_query = packages::table
         .filter(packages::student.eq(s))
-        .select(packages::id)
+        .select((packages::id, packages::sender, packages::recipient))
         .into_boxed();
     if let Some(brin) = institution {
         applications_query =
@@ -729,23 +734,34 @@ pub fn erase(
     let applications_in_scope: Vec<(String, String, Option<String>)> =
         applications_query.order(applications::id.asc()).load(conn)?;
     let application_ids: Vec<&str> = applications_in_scope.iter().map(|(id, _, _)| id.as_str()).collect();
-    let mut package_ids: BTreeSet<String> = packages_query.load::<String>(conn)?.into_iter().collect();
+    let mut package_ids: BTreeMap<String, [String; 2]> = packages_query
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, sender, recipient)| (id, [sender, recipient]))
+        .collect();
     // The packages of an erased application go with it.
-    let attached: Vec<String> = packages::table
+    let attached: Vec<(String, String, String)> = packages::table
         .filter(packages::application_id.eq_any(&application_ids))
-        .select(packages::id)
+        .select((packages::id, packages::sender, packages::recipient))
         .load(conn)?;
-    package_ids.extend(attached);
+    package_ids.extend(
+        attached
+            .into_iter()
+            .map(|(id, sender, recipient)| (id, [sender, recipient])),
+    );
 
     let mut erased = Erased::default();
-    for id in package_ids {
+    let mut parties: BTreeSet<String> = BTreeSet::new();
+    for (id, package_parties) in package_ids {
         if delete_package(conn, &id)? {
             erased.packages.push(id);
+            parties.extend(package_parties);
         }
     }
     for (id, receiving, sending) in &applications_in_scope {
         if delete_application_row(conn, id)? {
             erased.applications.push(parse_id(id, "applications.id")?);
+            parties.extend(std::iter::once(receiving).chain(sending).cloned());
             // Only a party with ledger records needs the mark; the marks in
             // scope go below, with the records.
             for institution in std::iter::once(receiving).chain(sending) {
@@ -759,18 +775,22 @@ pub fn erase(
 
     let mut consent_query = consent_events::table
         .filter(consent_events::student.eq(s))
-        .select(consent_events::id)
+        .select((consent_events::id, consent_events::recipient))
         .into_boxed();
     let mut inspection_query = inspections::table
         .filter(inspections::student.eq(s))
-        .select(inspections::id)
+        .select((inspections::id, inspections::school))
         .into_boxed();
     if let Some(brin) = institution {
         consent_query = consent_query.filter(consent_events::recipient.eq(brin));
         inspection_query = inspection_query.filter(inspections::school.eq(brin));
     }
-    let consent_ids: Vec<String> = consent_query.load(conn)?;
-    let inspection_ids: Vec<String> = inspection_query.load(conn)?;
+    let (consent_ids, consent_parties): (Vec<String>, Vec<String>) =
+        consent_query.load::<(String, String)>(conn)?.into_iter().unzip();
+    let (inspection_ids, inspection_parties): (Vec<String>, Vec<String>) =
+        inspection_query.load::<(String, String)>(conn)?.into_iter().unzip();
+    parties.extend(consent_parties);
+    parties.extend(inspection_parties);
     if !consent_ids.is_empty() {
         with_permit(conn, Ledger::ConsentEvents, |c| {
             diesel::delete(consent_events::table.filter(consent_events::id.eq_any(&consent_ids)))
@@ -792,6 +812,10 @@ pub fn erase(
     erased.inspections = inspection_ids
         .iter()
         .map(|id| parse_id(id, "inspections.id"))
+        .collect::<Result<_, _>>()?;
+    erased.parties = parties
+        .iter()
+        .map(|brin| parsed(Brin::parse(brin), "erased record's institution"))
         .collect::<Result<_, _>>()?;
 
     let mut marks = diesel::delete(applications_gone::table.filter(applications_gone::student.eq(s))).into_boxed();

@@ -32,7 +32,7 @@
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, CrudKind, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource,
+    Action, AuditAction, AuditEvent, Brin, CrudKind, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource,
     ResourceRef, StudentNumber,
 };
 use doorstroom_store::retention::{self, Erased, ErasureScope};
@@ -159,7 +159,7 @@ pub async fn erase(
             ResourceRef::new(RECORD, None),
         );
         event.reason = Some(why);
-        audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+        audit::append_related(conn, &event, &parties(&erased)).map_err(ApiError::audit_failed)?;
         Ok(ErasureSummary {
             erased_at: now,
             scope: scope_label,
@@ -188,6 +188,13 @@ impl Context<'_> {
     }
 }
 
+/// The institutions the erasure's events are related to: every party to a
+/// record it deleted (one erasure is one act on all of them), so each of
+/// their privacy officers finds it after the records are gone.
+fn parties(erased: &Erased) -> Vec<Brin> {
+    erased.parties.iter().cloned().collect()
+}
+
 /// One `{kind}_erased` event per deleted record.
 fn record_items(conn: &mut DbConn, context: &Context<'_>, erased: &Erased) -> Result<(), ApiError> {
     let items = erased
@@ -203,7 +210,7 @@ fn record_items(conn: &mut DbConn, context: &Context<'_>, erased: &Erased) -> Re
             ResourceRef::new(kind, Some(id)),
         );
         event.reason = Some(PurgeReason::ErasureRequest.as_str().to_owned());
-        audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+        audit::append_related(conn, &event, &parties(erased)).map_err(ApiError::audit_failed)?;
     }
     Ok(())
 }

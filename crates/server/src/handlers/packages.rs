@@ -493,7 +493,8 @@ pub async fn inbox(
             .with_request_id(Some(request_id.clone()))
             .with_data_subject(Some(package.student.clone()));
             event.on_behalf_of = acting_for;
-            audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+            audit::append_related(conn, &event, &[package.sender.clone(), package.recipient.clone()])
+                .map_err(ApiError::audit_failed)?;
         }
         let policy = crate::purge::policy(&state_for_policy.settings);
         let mut entries = Vec::with_capacity(listed.len());
