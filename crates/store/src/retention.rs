@@ -680,11 +680,12 @@ pub struct Erased {
     pub applications: Vec<Uuid>,
     pub consent_events: Vec<Uuid>,
     pub inspections: Vec<Uuid>,
-    /// The institutions party to what went (receiving and sending school
-    /// of the applications, sender and recipient of the packages, the
-    /// institutions of the ledger records): the erasure's audit events are
-    /// related to them, read before the rows were deleted.
-    pub parties: BTreeSet<Brin>,
+    /// Per record id (of any of the kinds above), the institutions party
+    /// to it: an application's receiving and sending school, a package's
+    /// sender and recipient, the institution of a ledger record. Read
+    /// before the rows were deleted; the audit event of each deletion is
+    /// related to them.
+    pub parties: BTreeMap<String, BTreeSet<Brin>>,
 }
 
 impl Erased {
@@ -751,17 +752,21 @@ pub fn erase(
     );
 
     let mut erased = Erased::default();
-    let mut parties: BTreeSet<String> = BTreeSet::new();
+    let mut parties: Vec<(String, String)> = Vec::new();
     for (id, package_parties) in package_ids {
         if delete_package(conn, &id)? {
+            parties.extend(package_parties.map(|party| (id.clone(), party)));
             erased.packages.push(id);
-            parties.extend(package_parties);
         }
     }
     for (id, receiving, sending) in &applications_in_scope {
         if delete_application_row(conn, id)? {
             erased.applications.push(parse_id(id, "applications.id")?);
-            parties.extend(std::iter::once(receiving).chain(sending).cloned());
+            parties.extend(
+                std::iter::once(receiving)
+                    .chain(sending)
+                    .map(|party| (id.clone(), party.clone())),
+            );
             // Only a party with ledger records needs the mark; the marks in
             // scope go below, with the records.
             for institution in std::iter::once(receiving).chain(sending) {
@@ -785,12 +790,12 @@ pub fn erase(
         consent_query = consent_query.filter(consent_events::recipient.eq(brin));
         inspection_query = inspection_query.filter(inspections::school.eq(brin));
     }
-    let (consent_ids, consent_parties): (Vec<String>, Vec<String>) =
-        consent_query.load::<(String, String)>(conn)?.into_iter().unzip();
-    let (inspection_ids, inspection_parties): (Vec<String>, Vec<String>) =
-        inspection_query.load::<(String, String)>(conn)?.into_iter().unzip();
-    parties.extend(consent_parties);
-    parties.extend(inspection_parties);
+    let consents: Vec<(String, String)> = consent_query.load(conn)?;
+    let inspections_in_scope: Vec<(String, String)> = inspection_query.load(conn)?;
+    let consent_ids: Vec<String> = consents.iter().map(|(id, _)| id.clone()).collect();
+    let inspection_ids: Vec<String> = inspections_in_scope.iter().map(|(id, _)| id.clone()).collect();
+    parties.extend(consents);
+    parties.extend(inspections_in_scope);
     if !consent_ids.is_empty() {
         with_permit(conn, Ledger::ConsentEvents, |c| {
             diesel::delete(consent_events::table.filter(consent_events::id.eq_any(&consent_ids)))
@@ -813,10 +818,10 @@ pub fn erase(
         .iter()
         .map(|id| parse_id(id, "inspections.id"))
         .collect::<Result<_, _>>()?;
-    erased.parties = parties
-        .iter()
-        .map(|brin| parsed(Brin::parse(brin), "erased record's institution"))
-        .collect::<Result<_, _>>()?;
+    for (id, party) in parties {
+        let party = parsed(Brin::parse(&party), "erased record's institution")?;
+        erased.parties.entry(id).or_default().insert(party);
+    }
 
     let mut marks = diesel::delete(applications_gone::table.filter(applications_gone::student.eq(s))).into_boxed();
     if let Some(brin) = institution {

@@ -11,7 +11,9 @@ use doorstroom_domain::{
     Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
     Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
-use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
+use doorstroom_jose::{
+    Envelope, PublicJwk, SectionHeader, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope,
+};
 use doorstroom_store::packages::{self, NewPackage, NewSection, PackageSummary};
 use doorstroom_store::{DbConn, applications, audit, inspections, institutions, keys, staff};
 use serde::{Deserialize, Serialize};
@@ -243,7 +245,9 @@ fn accept(
         return Err(ApiError::Conflict("envelope: jti was already used (replay)".into()));
     }
 
-    check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    let headers =
+        check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    sealed_for_the_recipient(conn, &envelope.aud, &headers)?;
     if state.settings.exchange.require_inspection {
         let records: Vec<InspectionRecord> = inspections::for_student(conn, &application.student)?
             .into_iter()
@@ -319,6 +323,53 @@ fn accept(
         },
         true,
     ))
+}
+
+/// Every section must be sealed for the recipient: its clear header's `kid`
+/// names an encryption key registered to `recipient` with status
+/// `active`, and its `alg` is that key's algorithm (`enc` is A256GCM for
+/// every key, which [`check_sections`] already holds it to). A section
+/// sealed for another institution's key, an unknown, retired or revoked
+/// key, or with another algorithm could never be opened by the recipient
+/// (or was meant for someone else): it is refused here, without
+/// decrypting, rather than when the intaker pulls it. Like the sender's
+/// key, the recipient's keys are read in the submission's transaction, so
+/// a key retired or revoked meanwhile is seen.
+fn sealed_for_the_recipient(
+    conn: &mut DbConn,
+    recipient: &doorstroom_domain::Brin,
+    headers: &[SectionHeader],
+) -> Result<(), ApiError> {
+    let mut known: BTreeMap<&str, Option<keys::InstitutionKey>> = BTreeMap::new();
+    for header in headers {
+        let section = header.section;
+        let refuse =
+            |rule: &str| ApiError::invalid(&format!("/sections/{section}"), format!("section {section}: {rule}"));
+        let key = match known.get(header.kid.as_str()) {
+            Some(key) => key.clone(),
+            None => {
+                let key = keys::get(conn, recipient, &header.kid)?.filter(|k| k.key_use == KeyUse::Enc);
+                known.insert(header.kid.as_str(), key.clone());
+                key
+            }
+        };
+        let Some(key) = key else {
+            return Err(refuse(
+                "protected header `kid` is not an encryption key of the recipient",
+            ));
+        };
+        match key.status {
+            KeyStatus::Active => {}
+            KeyStatus::Retired => return Err(refuse("the recipient key is retired")),
+            KeyStatus::Revoked => return Err(refuse("the recipient key is revoked")),
+        }
+        if key.alg != header.alg {
+            return Err(refuse(
+                "protected header `alg` is not the algorithm of the recipient key",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The intaker a school system acts for: named in `X-On-Behalf-Of`, an
