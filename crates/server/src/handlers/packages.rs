@@ -74,7 +74,9 @@ fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
 /// student at that recipient exists, naming no other vo school (no
 /// application, no dossier); the `jti` is new (an identical resubmission
 /// answers the first receipt, 200); the sections match the envelope and
-/// their limits; every section is allowed by its lawful basis at this
+/// their limits; every section is sealed for an active encryption key of
+/// the recipient (`kid`, with that key's `alg`; 422 at
+/// `/sections/<name>` otherwise); every section is allowed by its lawful basis at this
 /// moment; `iat` is at most 5 minutes ahead and 7 days behind. It stores
 /// the ciphertext and answers a receipt signed by the
 /// broker.
