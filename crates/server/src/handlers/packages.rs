@@ -148,9 +148,15 @@ pub async fn submit(
         ResourceRef::new("package", Some(peeked.pid.clone())),
         Purpose::Intake,
     );
+    // The sections' form and digests, and their clear headers, depend on
+    // the submission alone: checked here, outside the write transaction
+    // (hashing up to 10 MiB), against the envelope as peeked. `accept`
+    // verifies that envelope's signature before it answers with the
+    // outcome, in the order of PACKAGE-FORMAT.md §9.
+    let sections_checked = check_sections(&peeked, &submission.sections).map_err(|e| e.to_string());
     let signer_state = state.clone();
     let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
-        accept(conn, now, &signer_state, &own, &peeked, &submission)
+        accept(conn, now, &signer_state, &own, &peeked, &submission, sections_checked)
     })
     .await?;
     Ok(if created {
@@ -169,6 +175,7 @@ fn accept(
     own: &doorstroom_domain::Brin,
     peeked: &Envelope,
     submission: &Submission,
+    sections_checked: Result<Vec<SectionHeader>, String>,
 ) -> Result<(SubmissionReceipt, bool), ApiError> {
     if &peeked.iss != own {
         return Err(ApiError::invalid(
@@ -247,8 +254,14 @@ fn accept(
         return Err(ApiError::Conflict("envelope: jti was already used (replay)".into()));
     }
 
-    let headers =
-        check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    // Checked before the transaction against the peeked envelope, which is
+    // the verified one: the same signed bytes.
+    if envelope != *peeked {
+        return Err(ApiError::Internal(
+            "the verified envelope differs from the peeked one".into(),
+        ));
+    }
+    let headers = sections_checked.map_err(|e| ApiError::invalid("/sections", e))?;
     sealed_for_the_recipient(conn, &envelope.aud, &headers)?;
     if state.settings.exchange.require_inspection {
         let records: Vec<InspectionRecord> = inspections::for_student(conn, &application.student)?
