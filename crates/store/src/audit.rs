@@ -35,10 +35,10 @@
 //!
 //! Relations are never added afterwards: a later application or package
 //! ties the institution to the events about *that* record from then on, not
-//! to the student's earlier events (up to 2026-03-10 a "catch-up" did, so
-//! that an mbo registering an application for any student number saw
-//! another mbo's intake; migration `2026-03-11-000000_audit_scope` removed
-//! what it had added). The rows are not part of the Merkle leaf; they are
+//! to the student's earlier events (an earlier "catch-up" did, so that an
+//! mbo registering an application for any student number saw another
+//! mbo's intake; migration `2026-03-11-000000_audit_scope` removed what it
+//! had added). The rows are not part of the Merkle leaf; they are
 //! only ever inserted in the event's transaction (and go with their event
 //! when old events are pruned).
 
@@ -139,7 +139,9 @@ impl Row {
 /// the caller must return the error so the whole transaction, and with it
 /// the access being audited, rolls back. It also fails if the stored hashes
 /// it builds on are missing or unreadable: a damaged log stops the accesses
-/// it would record (fail closed).
+/// it would record (fail closed). The event is related to no institution
+/// but its actor's: for an event about a student's record, use
+/// [`append_related`] with the record's parties.
 pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> {
     let depth = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_none() {
