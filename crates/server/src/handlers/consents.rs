@@ -366,41 +366,37 @@ pub async fn give(
     let student = pseudonym_of(&state, &request.student_number);
     let recorded_by = actor_label(&caller.principal);
     let signer = state.clone();
-    let receipt = perform(
-        &state,
-        &caller,
-        consent_access(&own, &student, &request.recipient),
-        move |conn, now| {
-            let (sections, under_16) = check_request(conn, now, &signer, &request)?;
-            if request.valid_until.is_some_and(|until| until <= now) {
-                return Err(ApiError::invalid("/valid_until", "valid_until: must lie in the future"));
-            }
-            let recorded = Recorded {
-                student,
-                under_16,
-                sections,
-            };
-            let (receipt_id, receipt) = sign_and_append(
-                conn,
-                now,
-                &signer,
-                &own,
-                &request,
-                ConsentEventKind::Given,
-                &recorded,
-                &recorded_by,
-            )?;
-            Ok(ConsentReceipt {
-                receipt_id,
-                event: ConsentEventKind::Given,
-                sections: recorded.sections,
-                recorded_at: now,
-                receipt,
-                deleted_from_packages: Vec::new(),
-                delivered_before_withdrawal: Vec::new(),
-            })
-        },
-    )
+    let access = consent_access(&own, &student, &request.recipient);
+    let receipt = perform(&state, &caller, access, move |conn, now| {
+        let (sections, under_16) = check_request(conn, now, &signer, &request)?;
+        if request.valid_until.is_some_and(|until| until <= now) {
+            return Err(ApiError::invalid("/valid_until", "valid_until: must lie in the future"));
+        }
+        let recorded = Recorded {
+            student,
+            under_16,
+            sections,
+        };
+        let (receipt_id, receipt) = sign_and_append(
+            conn,
+            now,
+            &signer,
+            &own,
+            &request,
+            ConsentEventKind::Given,
+            &recorded,
+            &recorded_by,
+        )?;
+        Ok(ConsentReceipt {
+            receipt_id,
+            event: ConsentEventKind::Given,
+            sections: recorded.sections,
+            recorded_at: now,
+            receipt,
+            deleted_from_packages: Vec::new(),
+            delivered_before_withdrawal: Vec::new(),
+        })
+    })
     .await?;
     Ok(HttpResponse::Created().json(receipt))
 }
@@ -443,111 +439,107 @@ pub async fn withdraw(
     let signer = state.clone();
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
-    let (receipt, created) = perform(
-        &state,
-        &caller,
-        consent_access(&own, &student, &request.recipient),
-        move |conn, now| {
-            let (sections, under_16) = check_request(conn, now, &signer, &request)?;
-            if request.valid_until.is_some() {
-                return Err(ApiError::invalid(
-                    "/valid_until",
-                    "valid_until: only a given consent has one",
-                ));
+    let access = consent_access(&own, &student, &request.recipient);
+    let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
+        let (sections, under_16) = check_request(conn, now, &signer, &request)?;
+        if request.valid_until.is_some() {
+            return Err(ApiError::invalid(
+                "/valid_until",
+                "valid_until: only a given consent has one",
+            ));
+        }
+        let rows = consents::for_student_recipient(conn, &student, &request.recipient)?;
+        let ledger = ledger_of(&rows);
+        let mut to_withdraw = Vec::new();
+        for section in &sections {
+            match ledger.can_withdraw(&request.recipient, *section, now) {
+                WithdrawOutcome::Withdraw => to_withdraw.push(*section),
+                WithdrawOutcome::AlreadyWithdrawn => {}
+                WithdrawOutcome::NeverGiven => return Err(ApiError::NotFound),
             }
-            let rows = consents::for_student_recipient(conn, &student, &request.recipient)?;
-            let ledger = ledger_of(&rows);
-            let mut to_withdraw = Vec::new();
-            for section in &sections {
-                match ledger.can_withdraw(&request.recipient, *section, now) {
-                    WithdrawOutcome::Withdraw => to_withdraw.push(*section),
-                    WithdrawOutcome::AlreadyWithdrawn => {}
-                    WithdrawOutcome::NeverGiven => return Err(ApiError::NotFound),
-                }
-            }
-            if to_withdraw.is_empty() {
-                // Idempotent: answer the latest withdrawal's receipt, under the
-                // id it carries (that of the first event it was recorded with).
-                let latest = rows
-                    .iter()
-                    .rev()
-                    .find(|r| r.kind == ConsentEventKind::Withdrawn.as_str() && sections.contains(&r.section))
-                    .ok_or(ApiError::NotFound)?;
-                let earlier = rows.iter().find(|r| r.receipt == latest.receipt).unwrap_or(latest);
-                return Ok((
-                    ConsentReceipt {
-                        receipt_id: earlier.id,
-                        event: ConsentEventKind::Withdrawn,
-                        sections,
-                        recorded_at: earlier.at,
-                        receipt: earlier.receipt.clone(),
-                        deleted_from_packages: Vec::new(),
-                        delivered_before_withdrawal: Vec::new(),
-                    },
-                    false,
-                ));
-            }
-            let recorded = Recorded {
-                student: student.clone(),
-                under_16,
-                sections: to_withdraw,
-            };
-            let (receipt_id, receipt) = sign_and_append(
-                conn,
-                now,
-                &signer,
-                &own,
-                &request,
-                ConsentEventKind::Withdrawn,
-                &recorded,
-                &recorded_by,
-            )?;
-            let mut deleted = Vec::new();
-            let mut delivered = Vec::new();
-            for section in &recorded.sections {
-                for withdrawn in packages::withdraw_section(conn, &student, &request.recipient, *section, now)? {
-                    let (crud, name) = if withdrawn.delivered_before {
-                        (CrudKind::Update, "section_withdrawn_after_delivery")
-                    } else {
-                        (CrudKind::Delete, "delete_withdrawn_section")
-                    };
-                    let event = AuditEvent::success(
-                        now,
-                        &principal,
-                        AuditAction::new(crud, name),
-                        ResourceRef::new("package_section", Some(format!("{}/{section}", withdrawn.package_id))),
-                        Purpose::Intake,
-                    )
-                    .with_request_id(Some(request_id.clone()))
-                    .with_data_subject(Some(student.clone()));
-                    // The package's sender and recipient.
-                    audit::append_related(conn, &event, &[own.clone(), request.recipient.clone()])
-                        .map_err(ApiError::audit_failed)?;
-                    if withdrawn.delivered_before {
-                        delivered.push(withdrawn.package_id);
-                    } else {
-                        deleted.push(withdrawn.package_id);
-                    }
-                }
-            }
-            for list in [&mut deleted, &mut delivered] {
-                list.sort();
-                list.dedup();
-            }
-            Ok((
+        }
+        if to_withdraw.is_empty() {
+            // Idempotent: answer the latest withdrawal's receipt, under the
+            // id it carries (that of the first event it was recorded with).
+            let latest = rows
+                .iter()
+                .rev()
+                .find(|r| r.kind == ConsentEventKind::Withdrawn.as_str() && sections.contains(&r.section))
+                .ok_or(ApiError::NotFound)?;
+            let earlier = rows.iter().find(|r| r.receipt == latest.receipt).unwrap_or(latest);
+            return Ok((
                 ConsentReceipt {
-                    receipt_id,
+                    receipt_id: earlier.id,
                     event: ConsentEventKind::Withdrawn,
-                    sections: recorded.sections,
-                    recorded_at: now,
-                    receipt,
-                    deleted_from_packages: deleted,
-                    delivered_before_withdrawal: delivered,
+                    sections,
+                    recorded_at: earlier.at,
+                    receipt: earlier.receipt.clone(),
+                    deleted_from_packages: Vec::new(),
+                    delivered_before_withdrawal: Vec::new(),
                 },
-                true,
-            ))
-        },
-    )
+                false,
+            ));
+        }
+        let recorded = Recorded {
+            student: student.clone(),
+            under_16,
+            sections: to_withdraw,
+        };
+        let (receipt_id, receipt) = sign_and_append(
+            conn,
+            now,
+            &signer,
+            &own,
+            &request,
+            ConsentEventKind::Withdrawn,
+            &recorded,
+            &recorded_by,
+        )?;
+        let mut deleted = Vec::new();
+        let mut delivered = Vec::new();
+        for section in &recorded.sections {
+            for withdrawn in packages::withdraw_section(conn, &student, &request.recipient, *section, now)? {
+                let (crud, name) = if withdrawn.delivered_before {
+                    (CrudKind::Update, "section_withdrawn_after_delivery")
+                } else {
+                    (CrudKind::Delete, "delete_withdrawn_section")
+                };
+                let event = AuditEvent::success(
+                    now,
+                    &principal,
+                    AuditAction::new(crud, name),
+                    ResourceRef::new("package_section", Some(format!("{}/{section}", withdrawn.package_id))),
+                    Purpose::Intake,
+                )
+                .with_request_id(Some(request_id.clone()))
+                .with_data_subject(Some(student.clone()));
+                // The package's sender and recipient.
+                let parties = [own.clone(), request.recipient.clone()];
+                audit::append_related(conn, &event, &parties).map_err(ApiError::audit_failed)?;
+                if withdrawn.delivered_before {
+                    delivered.push(withdrawn.package_id);
+                } else {
+                    deleted.push(withdrawn.package_id);
+                }
+            }
+        }
+        for list in [&mut deleted, &mut delivered] {
+            list.sort();
+            list.dedup();
+        }
+        Ok((
+            ConsentReceipt {
+                receipt_id,
+                event: ConsentEventKind::Withdrawn,
+                sections: recorded.sections,
+                recorded_at: now,
+                receipt,
+                deleted_from_packages: deleted,
+                delivered_before_withdrawal: delivered,
+            },
+            true,
+        ))
+    })
     .await?;
     Ok(if created {
         HttpResponse::Created()
