@@ -217,6 +217,44 @@ pub enum Resource {
     },
 }
 
+impl Resource {
+    /// The institutions party to this record, besides whoever acts on it:
+    /// an application's receiving mbo and the sending school it names, a
+    /// package's sender and recipient, an institution itself (its own
+    /// ledger, inbox and registry entry), a staff account's institution.
+    /// The broker as a whole is nobody's, and a student's ledger adds no
+    /// party beyond the school that acts on it.
+    ///
+    /// This is the privacy officer's scope, decided when an event is
+    /// written: an event about a student is related to the parties of the
+    /// record it is about *at that moment* (the audit log stores them
+    /// with the event, `audit_event_relations`), and an institution's
+    /// privacy officer sees the events its institution acted in and the
+    /// events related to it, nothing else. A later record never widens an
+    /// earlier event: an mbo that registers an application for a student
+    /// becomes party to what happens to that application from then on, not
+    /// to what happened between the student's school and another mbo
+    /// before (their intake, their packages), nor to events about records
+    /// it is not party to later. Because the parties are stored with the
+    /// event, the scope outlives the records (purge, erasure).
+    pub fn parties(&self) -> Vec<Brin> {
+        match self {
+            Resource::Broker => Vec::new(),
+            Resource::Institution(brin) => vec![brin.clone()],
+            Resource::StaffAccount { institution, .. } => institution.iter().cloned().collect(),
+            Resource::Application { receiving, sending } => {
+                std::iter::once(receiving).chain(sending).cloned().collect()
+            }
+            Resource::Package { sender, recipient } => vec![sender.clone(), recipient.clone()],
+            // Each school's ledger is its own: the event is related to the
+            // recording school (the actor) and, for consent, the mbo it is
+            // for (named by the caller), never to the other schools that
+            // send the student or recorded before.
+            Resource::StudentLedger { .. } => Vec::new(),
+        }
+    }
+}
+
 /// Why access was refused. The text goes into the audit log; callers see a
 /// uniform answer so that "not allowed" cannot be told from "not found".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

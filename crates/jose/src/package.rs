@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::canonical::{MAX_SAFE_INTEGER, canonical_json};
 use crate::jwk::{Alg, valid_kid};
-use crate::section::{check_token_against_entry, seal_section};
+use crate::section::{SectionHeader, check_token_against_entry, seal_section};
 use crate::{JoseError, PrivateJwk, PublicJwk};
 
 /// Largest section token (compact JWE, in bytes) for every section but
@@ -295,8 +295,13 @@ pub fn verify_envelope(envelope: &str, sender_key: &PublicJwk) -> Result<Envelop
 /// (`sec`) and this package (`pid`), with the allowed algorithms.
 ///
 /// Names are checked first (missing, then extra), then each section in
-/// envelope order.
-pub fn check_sections(envelope: &Envelope, sections: &BTreeMap<Section, String>) -> Result<(), JoseError> {
+/// envelope order. Answers each section's clear header, in envelope order,
+/// so that the broker can check, still without decrypting, that every
+/// section is sealed for an active key of the recipient (`kid`, `alg`).
+pub fn check_sections(
+    envelope: &Envelope,
+    sections: &BTreeMap<Section, String>,
+) -> Result<Vec<SectionHeader>, JoseError> {
     for entry in &envelope.sections {
         if !sections.contains_key(&entry.name) {
             return Err(JoseError::Section {
@@ -313,12 +318,13 @@ pub fn check_sections(envelope: &Envelope, sections: &BTreeMap<Section, String>)
             });
         }
     }
+    let mut headers = Vec::with_capacity(envelope.sections.len());
     for entry in &envelope.sections {
         if let Some(token) = sections.get(&entry.name) {
-            check_token_against_entry(envelope, entry, token)?;
+            headers.push(check_token_against_entry(envelope, entry, token)?);
         }
     }
-    Ok(())
+    Ok(headers)
 }
 
 /// SHA-256 over the bytes of `token`, base64url without padding: the

@@ -8,8 +8,8 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef, StaffId,
-    authorize,
+    Action, AuditAction, AuditEvent, Brin, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef,
+    StaffId, authorize,
 };
 use doorstroom_store::{DbConn, Store, audit};
 
@@ -54,6 +54,9 @@ pub struct Access {
     pub data_subject: Option<Pseudonym>,
     /// The staff member on whose behalf a school system acts.
     pub on_behalf_of: Option<StaffId>,
+    /// Institutions party to the record that its [`Resource`] does not
+    /// name (the mbo a consent is given for).
+    pub also_parties: Vec<Brin>,
 }
 
 impl Access {
@@ -65,6 +68,7 @@ impl Access {
             purpose,
             data_subject: None,
             on_behalf_of: None,
+            also_parties: Vec::new(),
         }
     }
 
@@ -81,12 +85,19 @@ impl Access {
             purpose,
             data_subject: None,
             on_behalf_of: None,
+            also_parties: Vec::new(),
         }
     }
 
     /// The same access about `subject`.
     pub fn about(mut self, subject: Pseudonym) -> Self {
         self.data_subject = Some(subject);
+        self
+    }
+
+    /// The same access to a record that `party` is also party to.
+    pub fn also_party(mut self, party: Brin) -> Self {
+        self.also_parties.push(party);
         self
     }
 
@@ -168,8 +179,14 @@ where
     .with_request_id(request_id)
     .with_data_subject(access.data_subject);
     event.on_behalf_of = access.on_behalf_of;
-    let append =
-        |conn: &mut DbConn, event: &AuditEvent| audit::append(conn, event).map(|_| ()).map_err(ApiError::audit_failed);
+    // The event is related to the parties of the record it is about (the
+    // privacy officers' scope, `Resource::parties`); a record that was not
+    // found has none.
+    let append = |conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]| {
+        audit::append_related(conn, event, parties)
+            .map(|_| ())
+            .map_err(ApiError::audit_failed)
+    };
 
     let outcome = store.write(|conn| {
         let located = match access.target {
@@ -180,14 +197,17 @@ where
             append(
                 conn,
                 &event.with_outcome(Outcome::Rejected, ApiError::NotFound.audit_reason()),
+                &[],
             )?;
             return Ok(Err(ApiError::NotFound));
         };
         if data_subject.is_some() {
             event.data_subject = data_subject;
         }
+        let mut parties = resource.parties();
+        parties.extend(access.also_parties);
         if let Decision::Deny(reason) = authorize(principal, access.action, &resource) {
-            append(conn, &event.denied(reason))?;
+            append(conn, &event.denied(reason), &parties)?;
             return Ok(Err(match resource {
                 Resource::Broker => ApiError::Forbidden,
                 _ => ApiError::NotFound,
@@ -197,12 +217,16 @@ where
         // behind, while its audit event stays.
         match conn.transaction(|conn| work(conn, now)) {
             Ok(value) => {
-                append(conn, &event)?;
+                append(conn, &event, &parties)?;
                 Ok(Ok(value))
             }
             Err(ApiError::AuditUnavailable) => Err(ApiError::AuditUnavailable),
             Err(err) => {
-                append(conn, &event.with_outcome(Outcome::Rejected, err.audit_reason()))?;
+                append(
+                    conn,
+                    &event.with_outcome(Outcome::Rejected, err.audit_reason()),
+                    &parties,
+                )?;
                 Ok(Err(err))
             }
         }

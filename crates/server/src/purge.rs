@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, Actor, ActorKind, AuditAction, AuditEvent, Clock, CrudKind, Decision, Outcome, Principal, Pseudonym,
+    Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, Clock, CrudKind, Decision, Outcome, Principal, Pseudonym,
     PurgeReason, Purpose, Resource, ResourceRef, RetentionPolicy, authorize,
 };
 use doorstroom_store::retention::{self, LedgerKind};
@@ -330,9 +330,10 @@ fn batch(
             continue;
         };
         if retention::delete_package(conn, &package.id)? {
-            audit::append(
+            audit::append_related(
                 conn,
                 &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+                &[package.sender, package.recipient],
             )?;
             done.add("package", reason, 1);
             left -= 1;
@@ -347,9 +348,10 @@ fn batch(
             // Its packages go with it, under the application's rule.
             for package in retention::packages_of(conn, application.id)? {
                 if retention::delete_package(conn, &package.id)? {
-                    audit::append(
+                    audit::append_related(
                         conn,
                         &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+                        &[package.sender, package.recipient],
                     )?;
                     done.add("package", reason, 1);
                 }
@@ -363,7 +365,10 @@ fn batch(
                     &application.student,
                     reason,
                 );
-                audit::append(conn, &event)?;
+                let parties: Vec<Brin> = std::iter::once(application.receiving)
+                    .chain(application.sending)
+                    .collect();
+                audit::append_related(conn, &event, &parties)?;
                 done.add("application", reason, 1);
                 left -= 1;
             }
@@ -379,7 +384,7 @@ fn batch(
             let ids = retention::delete_ledger_group(conn, &candidate.group)?;
             for id in &ids {
                 let event = deletion_event(now, run_id, kind, id.to_string(), &candidate.group.student, reason);
-                audit::append(conn, &event)?;
+                audit::append_related(conn, &event, std::slice::from_ref(&candidate.group.institution))?;
             }
             done.add(kind, reason, ids.len() as u64);
             left -= i64::try_from(ids.len()).unwrap_or(i64::MAX);

@@ -21,37 +21,35 @@
 //! it.
 //!
 //! # Relations
-//! With an event about a student, [`append`] records in
-//! `audit_event_relations` the institutions the student is tied to at that
-//! moment: where they have an application (the mbo and the sending school
-//! named in it) and who sent or received a package for them. When a tie is
-//! new (the previous event about the student lacks it), the student's
-//! earlier events are related to that institution too, so the scope is the
-//! one the search had when it joined the applications and packages at query
-//! time: every event about a student tied to the institution. An
-//! institution's privacy officer finds events by these rows
-//! ([`AuditQuery::related_to`]), so the tie outlives the applications and
-//! packages, which the purge and erasure delete years before the events go.
-//! The rows are not part of the Merkle leaf; they are only ever inserted
-//! (and go with their event when old events are pruned).
+//! With an event about a student, [`append_related`] records in
+//! `audit_event_relations` the institutions party to the record the event
+//! is about, as the caller knows them at that moment (the domain's
+//! `Resource::parties`: an application's receiving mbo and sending school,
+//! a package's sender and recipient, the school whose ledger it is). The
+//! actor's own institution needs no row: [`AuditQuery::related_to`] also
+//! matches the actor. An institution's privacy officer finds events by
+//! these rows, so the tie outlives the applications and packages, which the
+//! purge and erasure delete years before the events go; the purge and
+//! erasure name the parties of the records they delete themselves, read
+//! before the deletion.
 //!
-//! A deletion (the purge's and the erasure's events, [`CrudKind::Delete`])
-//! removes the very rows the relation is read from, before its event is
-//! appended. So a successful deletion event also takes the relations of the
-//! student's previous event: every change to a student's applications and packages
-//! is audited about the student, so that event recorded the ties as they
-//! were just before the deletion (in a purge batch or erasure with several
-//! events, the first one passes them on to the next).
+//! Relations are never added afterwards: a later application or package
+//! ties the institution to the events about *that* record from then on, not
+//! to the student's earlier events (an earlier "catch-up" did, so that an
+//! mbo registering an application for any student number saw another
+//! mbo's intake; migration `2026-03-11-000000_audit_scope` removed what it
+//! had added). The rows are not part of the Merkle leaf; they are
+//! only ever inserted in the event's transaction (and go with their event
+//! when old events are pruned).
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{SimpleConnection, TransactionManager};
-use diesel::dsl::{exists, max, not};
+use diesel::dsl::{exists, max};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
-use doorstroom_domain::{AuditEvent, Brin, CrudKind, Outcome, Pseudonym};
+use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
 use crate::merkle;
-use crate::schema::{applications, audit_event_relations, audit_events, packages};
+use crate::schema::{audit_event_relations, audit_events};
 use crate::{DbConn, StoreError, to_ms};
 
 pub use crate::merkle::{
@@ -141,7 +139,9 @@ impl Row {
 /// the caller must return the error so the whole transaction, and with it
 /// the access being audited, rolls back. It also fails if the stored hashes
 /// it builds on are missing or unreadable: a damaged log stops the accesses
-/// it would record (fail closed).
+/// it would record (fail closed). The event is related to no institution
+/// but its actor's: for an event about a student's record, use
+/// [`append_related`] with the record's parties.
 pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> {
     let depth = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_none() {
@@ -156,114 +156,31 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     let row = Row::new(seq, event);
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
-    if let Some(subject) = &event.data_subject {
-        // Only a deletion that happened took the rows away.
-        let deletion = event.action.crud == CrudKind::Delete && event.outcome == Outcome::Success;
-        relate(conn, seq, subject, deletion)?;
-    }
     Ok(seq)
 }
 
-/// Records the institutions event `seq` about `subject` is related to (see
-/// the module documentation), in one deduplicating `INSERT … SELECT`. A
-/// `deletion` also takes the relations of the subject's previous event.
-/// Then relates the subject's earlier events to the institutions the
-/// subject is newly tied to ([`catch_up`]).
-fn relate(conn: &mut DbConn, seq: i64, subject: &Pseudonym, deletion: bool) -> Result<(), StoreError> {
-    let student = subject.as_str();
-    let previous_of_subject = |conn: &mut DbConn| -> Result<Option<i64>, StoreError> {
-        Ok(audit_events::table
-            .filter(audit_events::data_subject.eq(student))
-            .filter(audit_events::seq.lt(seq))
-            .select(max(audit_events::seq))
-            .first(conn)?)
-    };
-    // Only a deletion inherits, so only a deletion needs the previous event
-    // before its own relations are written.
-    let inherit_from: Option<i64> = if deletion { previous_of_subject(conn)? } else { None };
-    let this = || seq.into_sql::<BigInt>();
-    let receiving = applications::table
-        .filter(applications::student.eq(student))
-        .select((this(), applications::receiving));
-    let sending = applications::table
-        .filter(applications::student.eq(student))
-        .filter(applications::sending.is_not_null())
-        .select((this(), applications::sending.assume_not_null()));
-    let sender = packages::table
-        .filter(packages::student.eq(student))
-        .select((this(), packages::sender));
-    let recipient = packages::table
-        .filter(packages::student.eq(student))
-        .select((this(), packages::recipient));
-    let inherited = audit_event_relations::table
-        .filter(audit_event_relations::seq.eq_any(inherit_from.into_iter().collect::<Vec<_>>()))
-        .select((this(), audit_event_relations::institution));
-    // UNION (not UNION ALL) removes the duplicates the primary key refuses.
-    let related = receiving.union(sending).union(sender).union(recipient).union(inherited);
-    let insert = diesel::insert_into(audit_event_relations::table)
-        .values(related)
-        .into_columns((audit_event_relations::seq, audit_event_relations::institution));
-    // Both backends have UNION; diesel's MultiConnection does not pass it
-    // through, so the statement runs on the inner connection.
-    let related = match conn {
-        DbConn::Sqlite(c) => insert.execute(c)?,
-        DbConn::Postgres(c) => insert.execute(c)?,
-    };
-    // An event related to no institution has no new tie to catch up on:
-    // the usual case for a student not yet applied anywhere (consents,
-    // inspections at the school) costs one statement, not three.
-    if related == 0 {
-        return Ok(());
+/// [`append`], and relates the event to `parties`: the institutions party
+/// to the record it is about (see the module documentation). Only an event
+/// about a student is related: an institution's privacy officer supervises
+/// what happens to personal data; other events are in the scope of the
+/// institution that acted alone. Duplicates are dropped.
+pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<i64, StoreError> {
+    let seq = append(conn, event)?;
+    if event.data_subject.is_none() {
+        return Ok(seq);
     }
-    let previous = if deletion {
-        inherit_from
-    } else {
-        previous_of_subject(conn)?
-    };
-    match previous {
-        Some(previous) => catch_up(conn, seq, previous, student),
-        None => Ok(()),
-    }
-}
-
-diesel::alias!(audit_event_relations as previous_event: PreviousEvent);
-
-/// The institutions of event `seq` that the subject's `previous` event does
-/// not have are ties that just appeared (an application, a package):
-/// relates the subject's earlier events to them too, as the search did when
-/// it joined at query time, so that the mbo's officer also finds what
-/// happened to the student's file before it applied there (the vo's
-/// inspections and consents).
-///
-/// The new ties are found first, from the two events' relations alone; in
-/// the usual case there are none and that one query is all. (A single
-/// `INSERT … SELECT` over the earlier events made SQLite walk every earlier
-/// event of the student on every append.)
-fn catch_up(conn: &mut DbConn, seq: i64, previous: i64, student: &str) -> Result<(), StoreError> {
-    use audit_event_relations::{institution, seq as relation_seq};
-    let known_before = previous_event
-        .filter(previous_event.field(relation_seq).eq(previous))
-        .filter(previous_event.field(institution).eq(institution));
-    let new_ties: Vec<String> = audit_event_relations::table
-        .filter(relation_seq.eq(seq))
-        .filter(not(exists(known_before)))
-        .select(institution)
-        .load(conn)?;
-    for tie in new_ties {
-        let related_already = audit_event_relations::table
-            .filter(relation_seq.eq(audit_events::seq))
-            .filter(institution.eq(tie.as_str()));
-        let earlier = audit_events::table
-            .filter(audit_events::data_subject.eq(student))
-            .filter(audit_events::seq.lt(seq))
-            .filter(not(exists(related_already)))
-            .select((audit_events::seq, tie.as_str().into_sql::<Text>()));
+    let institutions: std::collections::BTreeSet<&str> = parties.iter().map(Brin::as_str).collect();
+    // One row at a time: diesel's MultiConnection has no batch insert, and
+    // a record has at most two parties.
+    for institution in institutions {
         diesel::insert_into(audit_event_relations::table)
-            .values(earlier)
-            .into_columns((relation_seq, institution))
+            .values((
+                audit_event_relations::seq.eq(seq),
+                audit_event_relations::institution.eq(institution),
+            ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(seq)
 }
 
 /// On PostgreSQL, takes the lock that serialises appenders (held to
@@ -293,10 +210,11 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
-    /// An institution's privacy officer's scope: events in which the
-    /// institution acted, or whose data subject has or had an application
-    /// there, or a package sent by or to it (the event's relations, kept
-    /// after those are deleted; see the module documentation).
+    /// An institution's privacy officer's scope, the one rule the search,
+    /// the export, the art. 15 report and the console share: events in
+    /// which the institution acted, and events related to it when they
+    /// were written because it was party to the record they are about
+    /// (kept after the record is deleted; see the module documentation).
     pub related_to: Option<Brin>,
 }
 

@@ -32,7 +32,7 @@
 //! only one node purges at a time (the others skip their turn instead of
 //! deleting the same rows twice); SQLite serialises writers anyway.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::dsl::{exists, max, not};
@@ -681,6 +681,12 @@ pub struct Erased {
     pub applications: Vec<Uuid>,
     pub consent_events: Vec<Uuid>,
     pub inspections: Vec<Uuid>,
+    /// Per record id (of any of the kinds above), the institutions party
+    /// to it: an application's receiving and sending school, a package's
+    /// sender and recipient, the institution of a ledger record. Read
+    /// before the rows were deleted; the audit event of each deletion is
+    /// related to them.
+    pub parties: BTreeMap<String, BTreeSet<Brin>>,
 }
 
 impl Erased {
@@ -720,7 +726,7 @@ pub fn erase(
         .into_boxed();
     let mut packages_query = packages::table
         .filter(packages::student.eq(s))
-        .select(packages::id)
+        .select((packages::id, packages::sender, packages::recipient))
         .into_boxed();
     if let Some(brin) = institution {
         applications_query =
@@ -730,23 +736,38 @@ pub fn erase(
     let applications_in_scope: Vec<(String, String, Option<String>)> =
         applications_query.order(applications::id.asc()).load(conn)?;
     let application_ids: Vec<&str> = applications_in_scope.iter().map(|(id, _, _)| id.as_str()).collect();
-    let mut package_ids: BTreeSet<String> = packages_query.load::<String>(conn)?.into_iter().collect();
+    let mut package_ids: BTreeMap<String, [String; 2]> = packages_query
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, sender, recipient)| (id, [sender, recipient]))
+        .collect();
     // The packages of an erased application go with it.
-    let attached: Vec<String> = packages::table
+    let attached: Vec<(String, String, String)> = packages::table
         .filter(packages::application_id.eq_any(&application_ids))
-        .select(packages::id)
+        .select((packages::id, packages::sender, packages::recipient))
         .load(conn)?;
-    package_ids.extend(attached);
+    package_ids.extend(
+        attached
+            .into_iter()
+            .map(|(id, sender, recipient)| (id, [sender, recipient])),
+    );
 
     let mut erased = Erased::default();
-    for id in package_ids {
+    let mut parties: Vec<(String, String)> = Vec::new();
+    for (id, package_parties) in package_ids {
         if delete_package(conn, &id)? {
+            parties.extend(package_parties.map(|party| (id.clone(), party)));
             erased.packages.push(id);
         }
     }
     for (id, receiving, sending) in &applications_in_scope {
         if delete_application_row(conn, id)? {
             erased.applications.push(parse_id(id, "applications.id")?);
+            parties.extend(
+                std::iter::once(receiving)
+                    .chain(sending)
+                    .map(|party| (id.clone(), party.clone())),
+            );
             // Only a party with ledger records needs the mark; the marks in
             // scope go below, with the records.
             for institution in std::iter::once(receiving).chain(sending) {
@@ -760,19 +781,23 @@ pub fn erase(
 
     let mut consent_query = consent_events::table
         .filter(consent_events::student.eq(s))
-        .select(consent_events::id)
+        .select((consent_events::id, consent_events::recipient))
         .into_boxed();
     let mut inspection_query = inspections::table
         .filter(inspections::student.eq(s))
-        .select(inspections::id)
+        .select((inspections::id, inspections::school))
         .into_boxed();
     if let Some(brin) = institution {
         // Consent given for it (an mbo) or recorded by it (a school).
         consent_query = consent_query.filter(consent_events::recipient.eq(brin).or(consent_events::school.eq(brin)));
         inspection_query = inspection_query.filter(inspections::school.eq(brin));
     }
-    let consent_ids: Vec<String> = consent_query.load(conn)?;
-    let inspection_ids: Vec<String> = inspection_query.load(conn)?;
+    let consents: Vec<(String, String)> = consent_query.load(conn)?;
+    let inspections_in_scope: Vec<(String, String)> = inspection_query.load(conn)?;
+    let consent_ids: Vec<String> = consents.iter().map(|(id, _)| id.clone()).collect();
+    let inspection_ids: Vec<String> = inspections_in_scope.iter().map(|(id, _)| id.clone()).collect();
+    parties.extend(consents);
+    parties.extend(inspections_in_scope);
     if !consent_ids.is_empty() {
         with_permit(conn, Ledger::ConsentEvents, |c| {
             diesel::delete(consent_events::table.filter(consent_events::id.eq_any(&consent_ids)))
@@ -795,6 +820,10 @@ pub fn erase(
         .iter()
         .map(|id| parse_id(id, "inspections.id"))
         .collect::<Result<_, _>>()?;
+    for (id, party) in parties {
+        let party = parsed(Brin::parse(&party), "erased record's institution")?;
+        erased.parties.entry(id).or_default().insert(party);
+    }
 
     let mut marks = diesel::delete(applications_gone::table.filter(applications_gone::student.eq(s))).into_boxed();
     if let Some(brin) = institution {

@@ -1,8 +1,10 @@
 //! The institutions an audit event is about (`audit_event_relations`), on
-//! SQLite and PostgreSQL: recorded with the event, so that an institution's
-//! privacy officer still finds the events about a student after the
-//! student's applications and packages were deleted; append-only except for
-//! the cascade from a pruned event; backfilled by the migration.
+//! SQLite and PostgreSQL: the parties of the record the event is about,
+//! recorded with the event, so that an institution's privacy officer still
+//! finds the events about a student after the student's applications and
+//! packages were deleted; never widened by a later application;
+//! append-only except for the cascade from a pruned event; backfilled by
+//! one migration and rid of the old catch-up's additions by another.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -10,7 +12,9 @@ mod common;
 use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use doorstroom_domain::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef, Sector};
+use doorstroom_domain::{
+    Actor, ActorKind, AuditAction, AuditEvent, Brin, CrudKind, Outcome, Purpose, ResourceRef, Sector,
+};
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::retention::{self, ErasureScope};
 use doorstroom_store::testing::{TestBackend, TestDb};
@@ -57,15 +61,38 @@ fn about(student: u8, crud: CrudKind, name: &str, n: i64) -> AuditEvent {
     }
 }
 
-/// The student applies at `MBO` from `VO` and `VO` sends a package, each
-/// step audited about the student; returns the seqs of those events.
+/// An intake event about `student` in which `institution`'s system acted.
+fn by(institution: &str, student: u8, name: &str, n: i64) -> AuditEvent {
+    AuditEvent {
+        actor: Actor {
+            kind: ActorKind::System,
+            institution: Some(brin(institution)),
+            id: Some(format!("cert-{institution}")),
+        },
+        purpose: Purpose::Intake,
+        ..about(student, CrudKind::Create, name, n)
+    }
+}
+
+fn parties(institutions: &[&str]) -> Vec<Brin> {
+    institutions.iter().map(|i| brin(i)).collect()
+}
+
+/// The student applies at `receiving` from `VO` and `VO` sends a package,
+/// each step audited about the student with the parties of its record;
+/// returns the seqs of those events.
 fn a_transfer(store: &Store, student: u8, receiving: &str, package: &str) -> Vec<i64> {
     store
         .write(|c| -> R<Vec<i64>> {
             let (app, _) = applications::register(c, &new_application(student, receiving, Some(VO), "Zorg"), at(0))?;
-            let registered = audit::append(c, &about(student, CrudKind::Create, "register_application", 1))?;
+            let registered = audit::append_related(
+                c,
+                &by(receiving, student, "register_application", 1),
+                &parties(&[receiving, VO]),
+            )?;
             packages::insert(c, &new_package(package, app.id, student, VO, receiving, 2), &[])?;
-            let submitted = audit::append(c, &about(student, CrudKind::Create, "submit_package", 2))?;
+            let submitted =
+                audit::append_related(c, &by(VO, student, "submit_package", 2), &parties(&[VO, receiving]))?;
             Ok(vec![registered, submitted])
         })
         .unwrap()
@@ -103,59 +130,61 @@ fn relations_of(store: &Store, seq: i64) -> Vec<String> {
 
 fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
     let store = seeded(db);
-    // Before the student applies anywhere: tied to nobody yet.
+    // The school's own inspection: its record alone, nobody else's.
     let early = store
-        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Create, "record_inspection", 0)))
+        .write(|c| audit::append_related(c, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO])))
         .unwrap();
-    assert!(relations_of(&store, early).is_empty());
-    let mut before = vec![early];
-    before.extend(a_transfer(&store, STUDENT, MBO, "pkg-1"));
-    // The application ties the student's earlier events to both schools too.
-    assert_eq!(relations_of(&store, early), vec![VO, MBO]);
+    assert_eq!(relations_of(&store, early), vec![VO]);
+    let mut before = a_transfer(&store, STUDENT, MBO, "pkg-1");
+    // The application does not reach back to the inspection.
+    assert_eq!(relations_of(&store, early), vec![VO]);
     let others = a_transfer(&store, OTHER_STUDENT, OTHER_MBO, "pkg-2");
-    // An event before anything ties the student anywhere is nobody's.
+    // An event about a student with no record named is nobody's.
     let untied = store
-        .write(|c| audit::append(c, &about(3, CrudKind::Read, "read", 3)))
+        .write(|c| audit::append_related(c, &about(3, CrudKind::Read, "read", 3), &[]))
         .unwrap();
     assert!(relations_of(&store, untied).is_empty());
     before.push(
         store
-            .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "pull_package", 4)))
+            .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 4), &parties(&[VO, MBO])))
             .unwrap(),
     );
     assert_eq!(
-        relations_of(&store, before[1]),
+        relations_of(&store, before[0]),
         vec![VO, MBO],
         "application: mbo and sending school"
     );
 
     // As the erasure does it: delete first, append the events after, in
-    // one transaction.
+    // one transaction, related to the parties of what went.
     let deletions = store
         .write(|c| -> R<Vec<i64>> {
             let erased = retention::erase(c, &pseudonym(STUDENT), &ErasureScope::Everything, at(5))?;
             assert_eq!((erased.applications.len(), erased.packages.len()), (1, 1));
+            let parties_of = |id: String| -> Vec<Brin> { erased.parties[&id].iter().cloned().collect() };
+            let package = parties_of(erased.packages[0].clone());
+            let application = parties_of(erased.applications[0].to_string());
+            assert_eq!(package, parties(&[VO, MBO]), "read before the rows were deleted");
+            assert_eq!(application, parties(&[VO, MBO]));
             Ok(vec![
-                audit::append(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5))?,
-                audit::append(c, &about(STUDENT, CrudKind::Delete, "application_erased", 5))?,
-                audit::append(c, &about(STUDENT, CrudKind::Delete, "erase_student", 5))?,
+                audit::append_related(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5), &package)?,
+                audit::append_related(
+                    c,
+                    &about(STUDENT, CrudKind::Delete, "application_erased", 5),
+                    &application,
+                )?,
             ])
         })
         .unwrap();
-    // A refused deletion deleted nothing: it inherits nothing either.
-    let mut refused = about(STUDENT, CrudKind::Delete, "erase_student", 6);
-    refused.outcome = Outcome::Rejected;
-    let refused = store.write(|c| audit::append(c, &refused)).unwrap();
-    assert!(relations_of(&store, refused).is_empty());
-    // Afterwards the student is tied to nobody: a later event is nobody's.
+    // A later event about the student names no record: nobody's.
     let after = store
-        .write(|c| audit::append(c, &about(STUDENT, CrudKind::Read, "read_report", 7)))
+        .write(|c| audit::append_related(c, &about(STUDENT, CrudKind::Read, "read_report", 7), &[]))
         .unwrap();
     assert!(relations_of(&store, after).is_empty());
 
     let mine: Vec<i64> = before.iter().chain(&deletions).copied().collect();
     assert_eq!(related_to(&store, MBO), mine);
-    let mut sent_by_vo = [before.clone(), others.clone(), deletions.clone()].concat();
+    let mut sent_by_vo = [vec![early], before.clone(), others.clone(), deletions.clone()].concat();
     sent_by_vo.sort_unstable();
     assert_eq!(related_to(&store, VO), sent_by_vo);
     assert_eq!(
@@ -170,6 +199,101 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
     let verified = store.read(|c| Ok::<_, StoreError>(audit::verify_log(c))).unwrap();
     assert!(verified.is_ok(), "{verified:?}");
     assert_eq!(store.read(audit::count).unwrap(), after);
+}
+
+/// The regression of issue 11: an mbo that registers an application for a
+/// student already in intake at another mbo is not related to the other
+/// mbo's events, neither those before nor those after; only to its own
+/// application's.
+fn a_later_application_does_not_widen_the_scope(db: &TestDb) {
+    let store = seeded(db);
+    let theirs = a_transfer(&store, STUDENT, MBO, "pkg-1");
+    let pulled_before = store
+        .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 3), &parties(&[VO, MBO])))
+        .unwrap();
+    let registered = store
+        .write(|c| -> R<i64> {
+            applications::register(c, &new_application(STUDENT, OTHER_MBO, Some(VO), "Techniek"), at(4))?;
+            audit::append_related(
+                c,
+                &by(OTHER_MBO, STUDENT, "register_application", 4),
+                &parties(&[OTHER_MBO, VO]),
+            )
+        })
+        .unwrap();
+    let pulled_after = store
+        .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 5), &parties(&[VO, MBO])))
+        .unwrap();
+    assert_eq!(related_to(&store, OTHER_MBO), vec![registered]);
+    for seq in theirs.iter().chain([&pulled_before, &pulled_after]) {
+        assert!(
+            !relations_of(&store, *seq).contains(&OTHER_MBO.to_owned()),
+            "event {seq}"
+        );
+    }
+    assert_eq!(
+        related_to(&store, MBO),
+        [theirs.clone(), vec![pulled_before, pulled_after]].concat()
+    );
+    assert_eq!(
+        related_to(&store, VO),
+        [theirs, vec![pulled_before, registered, pulled_after]].concat()
+    );
+}
+
+/// What the old catch-up added (relations of a student's events to an
+/// institution from before it first acted on the student) is removed by
+/// the `audit_scope` migration; what an institution was party to stays.
+/// Forge the catch-up's rows, forget that the migration ran and open the
+/// store again.
+fn the_migration_removes_what_the_catch_up_added(db: &TestDb) {
+    let store = seeded(db);
+    let (inspected, registered, searched, registered_elsewhere) = store
+        .write(|c| -> R<(i64, i64, i64, i64)> {
+            let inspected = audit::append_related(c, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO]))?;
+            let registered =
+                audit::append_related(c, &by(MBO, STUDENT, "register_application", 1), &parties(&[MBO, VO]))?;
+            // Its earlier search of the student is no tie: supervision.
+            let mut search = by(OTHER_MBO, STUDENT, "read_audit_log", 2);
+            search.purpose = Purpose::Supervision;
+            let searched = audit::append(c, &search)?;
+            let registered_elsewhere = audit::append_related(
+                c,
+                &by(OTHER_MBO, STUDENT, "register_application", 3),
+                &parties(&[OTHER_MBO, VO, MBO]),
+            )?;
+            // The catch-up's rows: every earlier event of the student
+            // related to each newly tied institution.
+            for (seq, institution) in [
+                (inspected, MBO),
+                (inspected, OTHER_MBO),
+                (registered, OTHER_MBO),
+                (searched, OTHER_MBO),
+            ] {
+                c.batch_execute(&format!(
+                    "INSERT INTO audit_event_relations (seq, institution) VALUES ({seq}, '{institution}')"
+                ))?;
+            }
+            Ok((inspected, registered, searched, registered_elsewhere))
+        })
+        .unwrap();
+    assert_eq!(relations_of(&store, inspected), vec![VO, MBO, OTHER_MBO]);
+    store
+        .write(|c| -> R<()> {
+            Ok(c.batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '20260311000000'")?)
+        })
+        .unwrap();
+    drop(store);
+    let store = db.store();
+    assert_eq!(relations_of(&store, inspected), vec![VO], "the vo's own inspection");
+    assert_eq!(relations_of(&store, registered), vec![VO, MBO]);
+    assert!(relations_of(&store, searched).is_empty());
+    // After its own tie, an event keeps what it was written with.
+    assert_eq!(relations_of(&store, registered_elsewhere), vec![VO, MBO, OTHER_MBO]);
+    assert_eq!(related_to(&store, OTHER_MBO), vec![searched, registered_elsewhere]);
+    // Still append-only afterwards.
+    let refused = store.write(|c| -> R<()> { Ok(c.batch_execute("DELETE FROM audit_event_relations")?) });
+    assert!(refused.is_err(), "the trigger is back");
 }
 
 fn related_to_also_matches_the_acting_institution(db: &TestDb) {
@@ -271,4 +395,6 @@ doorstroom_store::backend_tests!(
     related_to_also_matches_the_acting_institution,
     relations_are_append_only_but_go_with_their_pruned_event,
     the_migration_backfills_the_events_already_written,
+    a_later_application_does_not_widen_the_scope,
+    the_migration_removes_what_the_catch_up_added,
 );

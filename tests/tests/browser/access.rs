@@ -337,6 +337,66 @@ async fn an_intaker_and_another_institutions_privacy_officer_see_nothing_of_it()
     .await;
 }
 
+/// Issue 11: an mbo that registers an application for a student another
+/// mbo is taking in sees, in the console, its own application and nothing
+/// of the other mbo's intake (application, consent for it), in the audit
+/// search and the art. 15 report alike.
+#[tokio::test]
+async fn another_mbos_later_application_opens_nothing_of_the_first_in_the_console() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(814);
+        student_applied(&broker, &student).await;
+        let (status, body) = broker
+            .system(OTHER_MBO)
+            .send(
+                reqwest::Method::POST,
+                "/v1/applications",
+                Some(&serde_json::json!({
+                    "student_number": {"type": "bsn", "number": student},
+                    "sending_school": doorstroom_tests::VO,
+                    "programme": {"name": "Techniek", "crebo": "25491"},
+                    "school_year": "2027-2028",
+                    "applied_on": "2027-03-02",
+                })),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 201, "{body}");
+
+        let other = broker.create_staff("fg.later", Role::PrivacyOfficer, Some(OTHER_MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &other).await;
+        let token = console.get("/console/audit").await.csrf();
+        let page = console
+            .post("/console/audit", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert_eq!(page.status, 200);
+        // Exactly one application registration in the rows: its own.
+        assert_eq!(
+            page.body.matches("<code>register_application</code>").count(),
+            1,
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<code>record_consent</code>"), "{}", page.body);
+        assert!(!page.body.contains("<code>record_inspection</code>"), "{}", page.body);
+        let report = console
+            .post("/console/report", &[("csrf", &token), ("student_number", &student)])
+            .await;
+        assert_eq!(report.status, 200);
+        assert!(report.body.contains("Techniek"), "its own application: {}", report.body);
+        assert!(!report.body.contains("Verzorgende IG"), "{}", report.body);
+        assert_eq!(
+            report.body.matches("<code>register_application</code>").count(),
+            1,
+            "{}",
+            report.body
+        );
+        assert!(!report.body.contains("<code>record_consent</code>"), "{}", report.body);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn broker_staff_use_the_console_across_institutions_and_admins_only_within_theirs() {
     TestBroker::on_every_backend(|broker| async move {

@@ -328,6 +328,173 @@ async fn an_unknown_retired_or_revoked_signing_key_is_422() {
     .await;
 }
 
+/// Publishes a new encryption key for 25LX as its own system; answers its
+/// public JWK.
+async fn publish_recipient_key(broker: &TestBroker) -> doorstroom_jose::PublicJwk {
+    let key = Ca::load(&broker.pki.dir)
+        .expect("dev CA")
+        .issue_jose_key(demo(MBO), KeyUse::Enc, broker.clock.now())
+        .expect("issue key");
+    let reply = broker
+        .system(MBO)
+        .fetch(
+            Method::POST,
+            &format!("/v1/institutions/{MBO}/keys"),
+            Some(&json!({"jwk": key.public_jwk.to_json()})),
+        )
+        .await
+        .expect("publish key");
+    assert_eq!(reply.status.as_u16(), 201, "publishing a key: {}", reply.body);
+    key.public_jwk
+}
+
+async fn set_recipient_key_status(broker: &TestBroker, kid: &str, action: &str) {
+    let reply = broker
+        .system(MBO)
+        .fetch(
+            Method::POST,
+            &format!("/v1/institutions/{MBO}/keys/{kid}/{action}"),
+            None,
+        )
+        .await
+        .expect("key status");
+    assert_eq!(reply.status.as_u16(), 200, "{action} {kid}: {}", reply.body);
+}
+
+/// A `personal_data` token of the form of §4.2 whose clear header says
+/// `alg` RSA-OAEP-256 for the key `kid`, listed faithfully by an envelope
+/// that 07AB signs: the broker cannot decrypt it, so the filler bytes are
+/// as good as real ciphertext for what it checks.
+fn rsa_shaped_submission(broker: &TestBroker, like: &Submission, kid: &str) -> Submission {
+    let mut payload = envelope_payload(&like.envelope);
+    let header = json!({
+        "alg": "RSA-OAEP-256",
+        "enc": "A256GCM",
+        "kid": kid,
+        "cty": "JWT",
+        "sec": "personal_data",
+        "pid": payload["pid"],
+    });
+    let token = [
+        b64url(header.to_string().as_bytes()),
+        b64url(&[7u8; 256]),
+        b64url(&[1u8; 12]),
+        b64url(&[2u8; 64]),
+        b64url(&[3u8; 16]),
+    ]
+    .join(".");
+    payload["sections"] = json!([entry_for(Section::PersonalData, &token)]);
+    Submission {
+        envelope: sign_envelope(&signing_key_json(broker, VO), &payload),
+        sections: [(Section::PersonalData, token)].into_iter().collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_section_not_sealed_for_an_active_key_of_the_recipient_is_422() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        let sections = [personal_data(BSN)];
+        let sealed_for = |key: &doorstroom_jose::PublicJwk| {
+            seal_with(
+                &package_meta(&broker, application, MBO),
+                &sections,
+                &signing_key(&broker, VO),
+                key,
+            )
+        };
+        let not_the_recipients =
+            "section personal_data: protected header `kid` is not an encryption key of the recipient";
+
+        // Encrypted to the other mbo's key (a kid of another institution).
+        let other = encryption_key(&broker, OTHER_MBO);
+        assert_ne!(other.kid(), encryption_key(&broker, MBO).kid());
+        refused(
+            &broker,
+            &sealed_for(&other),
+            422,
+            "/sections/personal_data",
+            not_the_recipients,
+            Outcome::Rejected,
+        )
+        .await;
+
+        // A key from the right CA that 25LX never published: an unknown kid.
+        let unpublished = Ca::load(&broker.pki.dir)
+            .unwrap()
+            .issue_jose_key(demo(MBO), KeyUse::Enc, broker.clock.now())
+            .unwrap();
+        refused(
+            &broker,
+            &sealed_for(&unpublished.public_jwk),
+            422,
+            "/sections/personal_data",
+            not_the_recipients,
+            Outcome::Rejected,
+        )
+        .await;
+
+        // The recipient's own signing key is no encryption key.
+        let signing_kid = signing_key(&broker, MBO).kid().to_owned();
+        let for_signing_key = rsa_shaped_submission(&broker, &sealed_for(&encryption_key(&broker, MBO)), &signing_kid);
+        refused(
+            &broker,
+            &for_signing_key,
+            422,
+            "/sections/personal_data",
+            not_the_recipients,
+            Outcome::Rejected,
+        )
+        .await;
+
+        // The recipient's key, but another algorithm than the key's.
+        let current = encryption_key(&broker, MBO);
+        assert_eq!(current.alg(), "ECDH-ES+A256KW");
+        let mismatched = rsa_shaped_submission(&broker, &sealed_for(&current), current.kid());
+        refused(
+            &broker,
+            &mismatched,
+            422,
+            "/sections/personal_data",
+            "section personal_data: protected header `alg` is not the algorithm of the recipient key",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // Rotation at the recipient: a second key, the first retired.
+        let second = publish_recipient_key(&broker).await;
+        set_recipient_key_status(&broker, current.kid(), "retire").await;
+        refused(
+            &broker,
+            &sealed_for(&current),
+            422,
+            "/sections/personal_data",
+            "section personal_data: the recipient key is retired",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // The second revoked: never sealed for again.
+        set_recipient_key_status(&broker, second.kid(), "revoke").await;
+        refused(
+            &broker,
+            &sealed_for(&second),
+            422,
+            "/sections/personal_data",
+            "section personal_data: the recipient key is revoked",
+            Outcome::Rejected,
+        )
+        .await;
+
+        // A third, active key: the valid flow passes.
+        let third = publish_recipient_key(&broker).await;
+        let reply = submit(&broker.system(VO), &sealed_for(&third)).await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        assert_eq!(package_count(&broker), 1);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_client_certificate_of_another_institution_than_the_sender_is_refused() {
     TestBroker::on_every_backend(|broker| async move {

@@ -17,9 +17,10 @@ use crate::state::AppState;
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
-    /// Only events in which this institution acted or whose student applied
-    /// there or was sent by or to it. Required for an institution's privacy
-    /// officer.
+    /// Only events in which this institution acted or that are about a
+    /// record it was party to when they were written (its applications,
+    /// packages it sent or received, its consent and inspection records).
+    /// Required for an institution's privacy officer.
     pub institution: Option<String>,
     /// Only events with this outcome.
     pub outcome: Option<Outcome>,
@@ -200,8 +201,11 @@ pub fn to_csv(page: &EventPage) -> Result<String, ApiError> {
 /// Searches the audit log by student, staff member or system, institution,
 /// action, outcome and period, a page at a time (keyset on `seq`), as JSON
 /// or CSV (`?format=csv`, an export). An institution's privacy officer sees
-/// the events in which their institution acted or whose student applied
-/// there or was sent by or to it; the broker's privacy officer sees all.
+/// the events in which their institution acted and the events about records
+/// it was party to when they were written (its applications, packages it
+/// sent or received, consent recorded by it or given for it, its
+/// inspections), never what happened between others before it became
+/// party; the broker's privacy officer sees all.
 /// The search itself is audited (with the student's pseudonym, if any).
 #[utoipa::path(
     tag = "audit",

@@ -389,7 +389,9 @@ fn sign_and_append(
 }
 
 /// Giving or withdrawing consent for `student` to go to `recipient`: on the
-/// ledger of the schools party to the student at that recipient.
+/// ledger of the schools party to the student at that recipient. The
+/// recording school (the actor) and the mbo the consent is for are party to
+/// the event.
 fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
     Access::lookup(
         Action::RecordConsent,
@@ -398,6 +400,7 @@ fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
         Purpose::Intake,
     )
     .about(student.clone())
+    .also_party(recipient.clone())
 }
 
 /// Records that consent was given, for the listed sections to go to one mbo,
@@ -586,7 +589,9 @@ pub async fn withdraw(
                 )
                 .with_request_id(Some(request_id.clone()))
                 .with_data_subject(Some(student.clone()));
-                audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+                // The package's sender and recipient.
+                let parties = [own.clone(), request.recipient.clone()];
+                audit::append_related(conn, &event, &parties).map_err(ApiError::audit_failed)?;
                 if withdrawn.delivered_before {
                     delivered.push(withdrawn.package_id);
                 } else {

@@ -32,7 +32,7 @@
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, CrudKind, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource,
+    Action, AuditAction, AuditEvent, Brin, CrudKind, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource,
     ResourceRef, StudentNumber,
 };
 use doorstroom_store::retention::{self, Erased, ErasureScope};
@@ -159,6 +159,10 @@ pub async fn erase(
             ResourceRef::new(RECORD, None),
         );
         event.reason = Some(why);
+        // The erasure as a whole is the broker's (or the erasing
+        // institution's) act: related to no one else, so that nobody learns
+        // from its counts what other institutions held. Each party finds the
+        // deletion of its own records below.
         audit::append(conn, &event).map_err(ApiError::audit_failed)?;
         Ok(ErasureSummary {
             erased_at: now,
@@ -188,7 +192,9 @@ impl Context<'_> {
     }
 }
 
-/// One `{kind}_erased` event per deleted record.
+/// One `{kind}_erased` event per deleted record, related to the parties of
+/// that record (read before it was deleted), so that each of their privacy
+/// officers still finds it.
 fn record_items(conn: &mut DbConn, context: &Context<'_>, erased: &Erased) -> Result<(), ApiError> {
     let items = erased
         .packages
@@ -198,12 +204,13 @@ fn record_items(conn: &mut DbConn, context: &Context<'_>, erased: &Erased) -> Re
         .chain(erased.consent_events.iter().map(|id| ("consent_event", id.to_string())))
         .chain(erased.inspections.iter().map(|id| ("inspection", id.to_string())));
     for (kind, id) in items {
+        let parties: Vec<Brin> = erased.parties.get(&id).into_iter().flatten().cloned().collect();
         let mut event = context.event(
             AuditAction::new(CrudKind::Delete, format!("{kind}_erased")),
             ResourceRef::new(kind, Some(id)),
         );
         event.reason = Some(PurgeReason::ErasureRequest.as_str().to_owned());
-        audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+        audit::append_related(conn, &event, &parties).map_err(ApiError::audit_failed)?;
     }
     Ok(())
 }

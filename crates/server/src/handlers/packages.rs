@@ -11,7 +11,9 @@ use doorstroom_domain::{
     Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
     Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
-use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope};
+use doorstroom_jose::{
+    Envelope, PublicJwk, SectionHeader, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope,
+};
 use doorstroom_store::packages::{self, NewPackage, NewSection, PackageSummary};
 use doorstroom_store::{DbConn, applications, audit, inspections, institutions, keys, staff};
 use serde::{Deserialize, Serialize};
@@ -72,7 +74,9 @@ fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
 /// student at that recipient exists, naming no other vo school (no
 /// application, no dossier); the `jti` is new (an identical resubmission
 /// answers the first receipt, 200); the sections match the envelope and
-/// their limits; every section is allowed by its lawful basis at this
+/// their limits; every section is sealed for an active encryption key of
+/// the recipient (`kid`, with that key's `alg`; 422 at
+/// `/sections/<name>` otherwise); every section is allowed by its lawful basis at this
 /// moment; `iat` is at most 5 minutes ahead and 7 days behind. It stores
 /// the ciphertext and answers a receipt signed by the
 /// broker.
@@ -144,9 +148,15 @@ pub async fn submit(
         ResourceRef::new("package", Some(peeked.pid.clone())),
         Purpose::Intake,
     );
+    // The sections' form and digests, and their clear headers, depend on
+    // the submission alone: checked here, outside the write transaction
+    // (hashing up to 10 MiB), against the envelope as peeked. `accept`
+    // verifies that envelope's signature before it answers with the
+    // outcome, in the order of PACKAGE-FORMAT.md §9.
+    let sections_checked = check_sections(&peeked, &submission.sections).map_err(|e| e.to_string());
     let signer_state = state.clone();
     let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
-        accept(conn, now, &signer_state, &own, &peeked, &submission)
+        accept(conn, now, &signer_state, &own, &peeked, &submission, sections_checked)
     })
     .await?;
     Ok(if created {
@@ -165,6 +175,7 @@ fn accept(
     own: &doorstroom_domain::Brin,
     peeked: &Envelope,
     submission: &Submission,
+    sections_checked: Result<Vec<SectionHeader>, String>,
 ) -> Result<(SubmissionReceipt, bool), ApiError> {
     if &peeked.iss != own {
         return Err(ApiError::invalid(
@@ -243,7 +254,15 @@ fn accept(
         return Err(ApiError::Conflict("envelope: jti was already used (replay)".into()));
     }
 
-    check_sections(&envelope, &submission.sections).map_err(|e| ApiError::invalid("/sections", e.to_string()))?;
+    // Checked before the transaction against the peeked envelope, which is
+    // the verified one: the same signed bytes.
+    if envelope != *peeked {
+        return Err(ApiError::Internal(
+            "the verified envelope differs from the peeked one".into(),
+        ));
+    }
+    let headers = sections_checked.map_err(|e| ApiError::invalid("/sections", e))?;
+    sealed_for_the_recipient(conn, &envelope.aud, &headers)?;
     if state.settings.exchange.require_inspection {
         // Only this school's own inspections count: another school's record
         // says nothing about what this school's student saw.
@@ -322,6 +341,53 @@ fn accept(
         },
         true,
     ))
+}
+
+/// Every section must be sealed for the recipient: its clear header's `kid`
+/// names an encryption key registered to `recipient` with status
+/// `active`, and its `alg` is that key's algorithm (`enc` is A256GCM for
+/// every key, which [`check_sections`] already holds it to). A section
+/// sealed for another institution's key, an unknown, retired or revoked
+/// key, or with another algorithm could never be opened by the recipient
+/// (or was meant for someone else): it is refused here, without
+/// decrypting, rather than when the intaker pulls it. Like the sender's
+/// key, the recipient's keys are read in the submission's transaction, so
+/// a key retired or revoked meanwhile is seen.
+fn sealed_for_the_recipient(
+    conn: &mut DbConn,
+    recipient: &doorstroom_domain::Brin,
+    headers: &[SectionHeader],
+) -> Result<(), ApiError> {
+    let mut known: BTreeMap<&str, Option<keys::InstitutionKey>> = BTreeMap::new();
+    for header in headers {
+        let section = header.section;
+        let refuse =
+            |rule: &str| ApiError::invalid(&format!("/sections/{section}"), format!("section {section}: {rule}"));
+        let key = match known.get(header.kid.as_str()) {
+            Some(key) => key.clone(),
+            None => {
+                let key = keys::get(conn, recipient, &header.kid)?.filter(|k| k.key_use == KeyUse::Enc);
+                known.insert(header.kid.as_str(), key.clone());
+                key
+            }
+        };
+        let Some(key) = key else {
+            return Err(refuse(
+                "protected header `kid` is not an encryption key of the recipient",
+            ));
+        };
+        match key.status {
+            KeyStatus::Active => {}
+            KeyStatus::Retired => return Err(refuse("the recipient key is retired")),
+            KeyStatus::Revoked => return Err(refuse("the recipient key is revoked")),
+        }
+        if key.alg != header.alg {
+            return Err(refuse(
+                "protected header `alg` is not the algorithm of the recipient key",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The intaker a school system acts for: named in `X-On-Behalf-Of`, an
@@ -506,7 +572,8 @@ pub async fn inbox(
             .with_request_id(Some(request_id.clone()))
             .with_data_subject(Some(package.student.clone()));
             event.on_behalf_of = acting_for;
-            audit::append(conn, &event).map_err(ApiError::audit_failed)?;
+            audit::append_related(conn, &event, &[package.sender.clone(), package.recipient.clone()])
+                .map_err(ApiError::audit_failed)?;
         }
         let policy = crate::purge::policy(&state_for_policy.settings);
         let mut entries = Vec::with_capacity(listed.len());

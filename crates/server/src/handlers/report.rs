@@ -168,11 +168,12 @@ pub async fn report_for(
                 });
             }
         }
-        // While the student's data went to or from the institution, the
-        // privacy officer sees every access to it, not only their own
-        // staff's: the events related to the institution when they were
-        // written, which stay after the purge or an erasure took the
-        // applications and packages (the audit log's relations).
+        // The privacy officer sees every access to the records their
+        // institution is party to, not only their own staff's: the events
+        // related to the institution when they were written (never widened
+        // by a later application), which stay after the purge or an erasure
+        // took the applications and packages (the audit log's relations;
+        // the same scope as the search, `AuditQuery::related_to`).
         let mut accesses = Vec::new();
         let mut after = None;
         loop {
