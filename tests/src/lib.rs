@@ -178,8 +178,10 @@ impl TestBroker {
     /// Creates a staff account through the operator's path.
     pub fn create_staff(&self, username: &str, role: Role, institution: Option<&str>) -> StaffCredentials {
         let password = format!("pw-{}-{}", username, uuid::Uuid::new_v4().simple());
+        let totp_key = doorstroom_server::secrets::TotpKey::load(&self.settings.secrets).expect("TOTP key");
         let created = operator::create_staff(
             &self.store,
+            &totp_key,
             self.clock.now(),
             Username::parse(username).expect("username"),
             "Test Person",

@@ -150,6 +150,7 @@ impl Broker {
             .collect();
         let intaker = operator::create_staff(
             &store,
+            secrets.totp_key(),
             now,
             Username::parse("bench.intaker")?,
             "Bench Intaker",
