@@ -12,6 +12,7 @@ mod erasure;
 mod exchange_bad_input;
 mod exchange_flow;
 mod exchange_support;
+mod login_hardening;
 mod registry;
 mod retention;
 mod tlog;
