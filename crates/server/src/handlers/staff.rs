@@ -46,14 +46,18 @@ const ADDRESS_BUCKET: &str = "address";
 
 /// Logs a staff member in with password and TOTP code. Failed attempts are
 /// counted per account and per client address; past the configured limits
-/// the answer is 429 until the window has passed. Every attempt is audited.
+/// the answer is 429 until the window has passed. A TOTP code is accepted
+/// once: using it again fails like a wrong code. When all password-check
+/// slots (`auth.max_concurrent_password_checks`) are busy the answer is
+/// 503 at once. Every attempt is audited.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong username, password or code (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed attempts for the account or the client address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every password-check slot is busy (`overloaded`, refused at once; see `Retry-After`), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/auth/login")]
