@@ -143,6 +143,9 @@ pub struct NewStaff {
 /// Creates a staff account (how the first broker admin comes to be). The
 /// TOTP secret is stored sealed under `totp_key`; the plaintext is returned
 /// once, for enrolment.
+// The fields of the account come one by one from the command line and the
+// demo seeding; a struct for them would only be unpacked here.
+#[allow(clippy::too_many_arguments)]
 pub fn create_staff(
     store: &Store,
     totp_key: &TotpKey,
