@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Access, Located, perform};
 use crate::auth::Caller;
-use crate::credentials::{hash_password, new_totp, verify_password, verify_totp};
+use crate::credentials::{hash_password, new_totp, verify_totp};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query, path_param, query_param};
 use crate::request_id::RequestId;
@@ -236,10 +236,7 @@ where
 
     // 3. The password (an unknown user's too, so that both take as long).
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
-    let password_ok = state
-        .password_checks
-        .run(slot, move || verify_password(stored_hash.as_deref(), &password))
-        .await?;
+    let password_ok = state.password_checks.verify(slot, stored_hash, password).await?;
 
     // 4. Second factor and outcome, in one transaction.
     let st = state.clone();
