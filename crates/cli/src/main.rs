@@ -109,7 +109,7 @@ enum PkiCommand {
         #[arg(long, default_value = "certs/dev")]
         dir: PathBuf,
     },
-    /// Generate missing secret files (pseudonym key, token key, broker signing key), mode 0600.
+    /// Generate missing secret files (pseudonym key, token key, broker signing key, TOTP sealing key), mode 0600.
     InitSecrets,
 }
 
