@@ -54,6 +54,8 @@ pub struct TestBroker {
     pub base_url: String,
     pub settings: Settings,
     pub backend: TestBackend,
+    /// The last TOTP step [`TestBroker::totp`] handed out, per secret.
+    totp_steps: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     // Dropped last: the database and the files.
     _db: TestDb,
     pub dir: TempDir,
@@ -115,6 +117,7 @@ impl TestBroker {
             base_url,
             settings,
             backend: db.backend,
+            totp_steps: Default::default(),
             _db: db,
             dir,
         }
@@ -178,8 +181,10 @@ impl TestBroker {
     /// Creates a staff account through the operator's path.
     pub fn create_staff(&self, username: &str, role: Role, institution: Option<&str>) -> StaffCredentials {
         let password = format!("pw-{}-{}", username, uuid::Uuid::new_v4().simple());
+        let totp_key = doorstroom_server::secrets::TotpKey::load(&self.settings.secrets).expect("TOTP key");
         let created = operator::create_staff(
             &self.store,
+            &totp_key,
             self.clock.now(),
             Username::parse(username).expect("username"),
             "Test Person",
@@ -196,9 +201,30 @@ impl TestBroker {
         }
     }
 
-    /// The TOTP code at the broker's clock.
+    /// A TOTP code the broker accepts at its clock and that this harness
+    /// has not handed out before: the broker takes each time step once per
+    /// account (a replayed code is refused), and the test clock stands
+    /// still. So successive calls go through the steps the broker allows
+    /// around its clock (one before, the current, one after, as a skewed
+    /// authenticator would): three logins of one account per clock
+    /// instant. Tests of replay reuse one code.
     pub fn totp(&self, secret: &str) -> String {
-        totp_at(secret, self.clock.now())
+        const STEP: i64 = 30;
+        let current = self.clock.now().timestamp() / STEP;
+        let mut steps = self.totp_steps.lock().unwrap();
+        let step = match steps.get(secret) {
+            Some(&last) if last >= current - 1 => last + 1,
+            _ => current - 1,
+        };
+        assert!(
+            step <= current + 1,
+            "more than three logins of one account at one clock instant: advance the clock"
+        );
+        steps.insert(secret.to_owned(), step);
+        totp_at(
+            secret,
+            DateTime::from_timestamp(step * STEP, 0).expect("TOTP step time"),
+        )
     }
 
     /// Logs in and returns a client carrying the access token.

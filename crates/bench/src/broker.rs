@@ -104,6 +104,16 @@ impl Broker {
     /// Starts a broker on `127.0.0.1:0` with `workers` actix workers and a
     /// database pool of `db_pool` connections.
     pub async fn start(database: DatabaseChoice, workers: u32, db_pool: u32) -> Result<Broker, BoxError> {
+        Self::start_with(database, workers, db_pool, |_| {}).await
+    }
+
+    /// The same, with the settings adjusted by `configure` first.
+    pub async fn start_with(
+        database: DatabaseChoice,
+        workers: u32,
+        db_pool: u32,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Result<Broker, BoxError> {
         let dir = tempfile::Builder::new()
             .prefix("doorstroom-bench-")
             .tempdir()
@@ -133,6 +143,7 @@ impl Broker {
         settings.secrets.pseudonym_key_file = secrets_dir.join("pseudonym.key");
         settings.secrets.token_key_file = secrets_dir.join("token.key");
         settings.secrets.signing_key_file = secrets_dir.join("broker-signing.pem");
+        configure(&mut settings);
         Secrets::generate_missing(&settings.secrets).map_err(|e| format!("secrets: {e}"))?;
         let secrets = Secrets::load(&settings.secrets).map_err(|e| format!("secrets: {e}"))?;
 
@@ -150,6 +161,7 @@ impl Broker {
             .collect();
         let intaker = operator::create_staff(
             &store,
+            secrets.totp_key(),
             now,
             Username::parse("bench.intaker")?,
             "Bench Intaker",

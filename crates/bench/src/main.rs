@@ -25,10 +25,15 @@
 //! `doorstroom-bench audit-log` benchmarks the audit log on its own, without
 //! a broker: appending `N` events through `audit::append` (with their Merkle
 //! stored hashes) and verifying the log, see [`audit_log`].
+//!
+//! `doorstroom-bench login-flood` floods a broker (in a child process) with
+//! concurrent anonymous logins and reports its memory (VmRSS, VmHWM) idle,
+//! at peak and after, see [`login_flood`].
 
 mod audit_log;
 mod broker;
 mod drive;
+mod login_flood;
 mod report;
 mod workload;
 
@@ -62,6 +67,12 @@ enum Command {
     /// transactions of B events, then time `verify_log` and an outside
     /// verifier's `verify_entries` over the whole log.
     AuditLog(audit_log::AuditArgs),
+    /// Rounds of concurrent anonymous logins against a broker in a child
+    /// process; reports the broker's VmRSS/VmHWM idle, at peak and after.
+    LoginFlood(login_flood::LoginFloodArgs),
+    /// The broker end of `login-flood` (started by it).
+    #[command(hide = true)]
+    FloodTarget(login_flood::FloodTargetArgs),
 }
 
 /// The submit/pull load benchmark (the default mode).
@@ -100,6 +111,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::AuditLog(args)) => audit_log::run(args).await,
+        Some(Command::LoginFlood(args)) => login_flood::run(args).await,
+        Some(Command::FloodTarget(args)) => login_flood::serve_target(args).await,
         None => run(cli.load).await,
     };
     match outcome {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use doorstroom_domain::{Brin, Password, Role, Username};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::error::ApiError;
+use doorstroom_server::secrets::TotpKey;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_store::{Store, institutions};
 use rand::Rng;
@@ -80,7 +81,12 @@ const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
 /// Creates the demo staff accounts that do not exist yet, with random
 /// passwords, and appends their credentials to `accounts_file` (mode 0600).
 /// Returns a printable summary of the accounts created now.
-pub fn create_demo_staff(store: &Store, now: DateTime<Utc>, accounts_file: &Path) -> Result<String, ApiError> {
+pub fn create_demo_staff(
+    store: &Store,
+    totp_key: &TotpKey,
+    now: DateTime<Utc>,
+    accounts_file: &Path,
+) -> Result<String, ApiError> {
     let mut summary = String::new();
     for (username, name, role, brin) in DEMO_STAFF {
         let username = Username::parse(username).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -99,7 +105,7 @@ pub fn create_demo_staff(store: &Store, now: DateTime<Utc>, accounts_file: &Path
             .map(Brin::parse)
             .transpose()
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let created = operator::create_staff(store, now, username, name, *role, institution, &password)?;
+        let created = operator::create_staff(store, totp_key, now, username, name, *role, institution, &password)?;
         let _ = writeln!(
             summary,
             "  {:<14} {:<18} password {}  totp secret {}",

@@ -14,6 +14,7 @@ use doorstroom_domain::{
 };
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::config::{LogFormat, Settings};
+use doorstroom_server::secrets::TotpKey;
 use doorstroom_server::tls::{ClientRoots, install_default_provider};
 use doorstroom_server::{Secrets, clock::SystemClock};
 use doorstroom_store::Store;
@@ -108,7 +109,7 @@ enum PkiCommand {
         #[arg(long, default_value = "certs/dev")]
         dir: PathBuf,
     },
-    /// Generate missing secret files (pseudonym key, token key, broker signing key), mode 0600.
+    /// Generate missing secret files (pseudonym key, token key, broker signing key, TOTP sealing key), mode 0600.
     InitSecrets,
 }
 
@@ -551,7 +552,8 @@ fn serve(settings: Settings, dev_mode: bool) -> Result<(), String> {
         let registered =
             dev::register_demo_institutions(&store, now, &pki, &roots, &anchors).map_err(|e| e.to_string())?;
         let accounts_file = data_dir(&settings).join("dev-accounts.txt");
-        let staff = dev::create_demo_staff(&store, now, &accounts_file).map_err(|e| e.to_string())?;
+        let staff =
+            dev::create_demo_staff(&store, secrets.totp_key(), now, &accounts_file).map_err(|e| e.to_string())?;
         print_pki(&pki);
         for brin in registered {
             println!("registered demo institution {brin} with its client certificate and JOSE keys");
@@ -688,7 +690,8 @@ fn admin(settings: &Settings, command: AdminCommand) -> Result<(), String> {
             let raw = std::env::var("DOORSTROOM_NEW_PASSWORD")
                 .map_err(|_| "set DOORSTROOM_NEW_PASSWORD to the initial password")?;
             let password = Password::parse(&raw).map_err(|e| e.to_string())?;
-            let created = operator::create_staff(&store, now, username, &name, role, institution, &password)
+            let totp_key = TotpKey::load(&settings.secrets).map_err(|e| e.to_string())?;
+            let created = operator::create_staff(&store, &totp_key, now, username, &name, role, institution, &password)
                 .map_err(|e| e.to_string())?;
             show(serde_json::json!({
                 "id": created.account.id,

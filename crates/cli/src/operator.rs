@@ -13,6 +13,7 @@ use doorstroom_server::credentials::{hash_password, new_totp};
 use doorstroom_server::error::ApiError;
 use doorstroom_server::handlers::institutions::{checked_key, parse_client_certificate};
 use doorstroom_server::handlers::staff::manage_access;
+use doorstroom_server::secrets::TotpKey;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_store::institutions::Institution;
 use doorstroom_store::staff::StaffAccount;
@@ -139,9 +140,15 @@ pub struct NewStaff {
     pub totp_uri: String,
 }
 
-/// Creates a staff account (how the first broker admin comes to be).
+/// Creates a staff account (how the first broker admin comes to be). The
+/// TOTP secret is stored sealed under `totp_key`; the plaintext is returned
+/// once, for enrolment.
+// The fields of the account come one by one from the command line and the
+// demo seeding; a struct for them would only be unpacked here.
+#[allow(clippy::too_many_arguments)]
 pub fn create_staff(
     store: &Store,
+    totp_key: &TotpKey,
     now: DateTime<Utc>,
     username: Username,
     display_name: &str,
@@ -169,14 +176,18 @@ pub fn create_staff(
     let display_name = display_name.trim().to_owned();
     let secret = totp_secret.clone();
     let account = perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
+        let id = StaffId(uuid::Uuid::new_v4());
+        let sealed = totp_key
+            .seal(id, &secret)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let account = StaffAccount {
-            id: StaffId(uuid::Uuid::new_v4()),
+            id,
             username,
             display_name,
             role,
             institution,
             password_hash,
-            totp_secret: Some(secret),
+            totp_secret: Some(sealed),
             status: StaffStatus::Active,
             created_at: now,
             updated_at: now,

@@ -13,6 +13,7 @@ use doorstroom_store::{Store, StoreError};
 
 use crate::checkpoints::{self, CheckpointSigner, LogCheckError};
 use crate::config::Settings;
+use crate::credentials::PasswordChecks;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
@@ -21,7 +22,7 @@ use crate::handlers::{
 use crate::metrics::Metrics;
 use crate::purge;
 use crate::request_id::observe;
-use crate::secrets::Secrets;
+use crate::secrets::{self, Secrets};
 use crate::signer::BrokerSigner;
 use crate::state::AppState;
 use crate::tls::{self, ClientRoots};
@@ -48,6 +49,11 @@ pub enum StartError {
     Retention(String),
     #[error("listening on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: std::io::Error },
+    /// TOTP secrets stored in plain text could not be sealed.
+    #[error("refusing to start: sealing stored TOTP secrets failed: {0}")]
+    SealTotpSecrets(String),
+    #[error("password check threads: {0}")]
+    PasswordChecks(std::io::Error),
 }
 
 /// Routes, shared by the server and tests.
@@ -172,6 +178,20 @@ pub async fn start(
         .map_err(|e| StartError::AuditCheck(e.to_string()))?
         .map_err(StartError::AuditLog)?;
     tracing::info!(events = verified.size, "audit log verified");
+    // TOTP secrets stored before they were sealed are sealed now, before
+    // the first login can read one.
+    let (store, secrets, sealed) = tokio::task::spawn_blocking(move || {
+        let sealed = secrets::seal_plaintext_totp_secrets(&store, secrets.totp_key());
+        (store, secrets, sealed)
+    })
+    .await
+    .map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
+    let sealed = sealed.map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
+    if sealed > 0 {
+        tracing::info!(accounts = sealed, "sealed TOTP secrets stored in plain text");
+    }
+    let password_checks =
+        PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let state = web::Data::new(AppState {
         signer,
         checkpoints: checkpoint_signer,
@@ -183,6 +203,7 @@ pub async fn start(
         client_roots,
         trust_anchors,
         metrics: Arc::new(Metrics::new()?),
+        password_checks,
     });
 
     let app_state = state.clone();

@@ -179,6 +179,19 @@ pub struct SecretSettings {
     pub pseudonym_key_file: PathBuf,
     pub token_key_file: PathBuf,
     pub signing_key_file: PathBuf,
+    /// The key that seals TOTP secrets at rest. Absent: `totp.key` beside
+    /// `token_key_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_key_file: Option<PathBuf>,
+}
+
+impl SecretSettings {
+    /// Where the TOTP sealing key lives.
+    pub fn totp_key_path(&self) -> PathBuf {
+        self.totp_key_file
+            .clone()
+            .unwrap_or_else(|| self.token_key_file.with_file_name("totp.key"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +207,21 @@ pub struct AuthSettings {
     pub login_failure_window_secs: i64,
     pub max_failures_per_account: i64,
     pub max_failures_per_address: i64,
+    /// Logins whose password is checked at the same time (each argon2id
+    /// check holds 19 MiB); 0 means one per CPU core. Beyond it a login is
+    /// refused at once with 503 and `Retry-After`.
+    pub max_concurrent_password_checks: usize,
+}
+
+impl AuthSettings {
+    /// [`AuthSettings::max_concurrent_password_checks`], with 0 resolved to
+    /// the number of CPU cores.
+    pub fn password_check_slots(&self) -> usize {
+        match self.max_concurrent_password_checks {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -50,6 +50,10 @@ pub enum ApiError {
     /// The database cannot be reached (503).
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// Every slot for this kind of work is busy (password checks at login);
+    /// refused at once instead of queueing (503, `Retry-After`).
+    #[error("too many requests are being handled at once; try again shortly")]
+    Overloaded { retry_after_secs: u64 },
     /// A fault of ours (500). The inner text is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "too-many-attempts",
             ApiError::AuditUnavailable => "audit-unavailable",
             ApiError::Unavailable => "unavailable",
+            ApiError::Overloaded { .. } => "overloaded",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -109,6 +114,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::AuditUnavailable => "Audit log unavailable",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::Overloaded { .. } => "Too busy",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -140,7 +146,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::AuditUnavailable | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::AuditUnavailable | ApiError::Unavailable | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +179,9 @@ impl ResponseError for ApiError {
                 ));
             }
             ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Overloaded { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}

@@ -1,15 +1,20 @@
-//! The broker's secrets: the pseudonym key, the access-token key and the
-//! broker's signing key. They are read from files (mode 0600) that never
-//! live in the repository; `serve --dev` generates missing ones.
+//! The broker's secrets: the pseudonym key, the access-token key, the
+//! broker's signing key and the key that seals TOTP secrets at rest. They
+//! are read from files (mode 0600) that never live in the repository;
+//! `serve --dev` generates missing ones.
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use doorstroom_domain::Pseudonym;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use doorstroom_domain::{Pseudonym, StaffId};
+use doorstroom_store::{Store, StoreError, staff};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::Sha256;
 
 use crate::config::SecretSettings;
@@ -32,6 +37,7 @@ pub struct Secrets {
     pseudonym_key: Vec<u8>,
     token_key: Vec<u8>,
     signing_key_pem: String,
+    totp_key: TotpKey,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -49,6 +55,7 @@ impl Secrets {
             pseudonym_key: read_hex_key(&settings.pseudonym_key_file)?,
             token_key: read_hex_key(&settings.token_key_file)?,
             signing_key_pem: read_private(&settings.signing_key_file)?,
+            totp_key: TotpKey::load(settings)?,
         })
     }
 
@@ -56,7 +63,8 @@ impl Secrets {
     /// Returns the files it created.
     pub fn generate_missing(settings: &SecretSettings) -> Result<Vec<PathBuf>, SecretsError> {
         let mut created = Vec::new();
-        for path in [&settings.pseudonym_key_file, &settings.token_key_file] {
+        let totp_key_file = settings.totp_key_path();
+        for path in [&settings.pseudonym_key_file, &settings.token_key_file, &totp_key_file] {
             if !path.exists() {
                 let mut key = [0u8; KEY_BYTES];
                 rand::rngs::OsRng.fill_bytes(&mut key);
@@ -104,6 +112,112 @@ impl Secrets {
     pub fn signing_key_pem(&self) -> &str {
         &self.signing_key_pem
     }
+
+    pub fn totp_key(&self) -> &TotpKey {
+        &self.totp_key
+    }
+}
+
+/// How a sealed TOTP secret starts in the database. Base32 (a plaintext
+/// secret) has neither lower case nor `:`, so the two cannot be confused.
+pub const SEALED_TOTP_PREFIX: &str = "v1:";
+
+/// Binds a sealed secret to its purpose and format version; the account id
+/// follows, so a sealed secret copied onto another account does not open.
+const TOTP_AAD_CONTEXT: &[u8] = b"doorstroom totp secret v1\0";
+
+/// The key that seals staff TOTP secrets at rest: AES-256-GCM (ring), a
+/// random 96-bit nonce per sealing, the account id as associated data.
+/// Stored form: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
+pub struct TotpKey {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for TotpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpKey(***)")
+    }
+}
+
+/// A stored TOTP secret that cannot be opened: not sealed, sealed for
+/// another account or under another key, or damaged.
+#[derive(Debug, thiserror::Error)]
+#[error("the stored TOTP secret cannot be opened")]
+pub struct SealError;
+
+impl TotpKey {
+    /// Reads the key file named in `settings` (hex; the first 32 bytes are
+    /// the key).
+    pub fn load(settings: &SecretSettings) -> Result<TotpKey, SecretsError> {
+        let path = settings.totp_key_path();
+        let bytes = read_hex_key(&path)?;
+        let key = bytes
+            .get(..KEY_BYTES)
+            .and_then(|k| UnboundKey::new(&AES_256_GCM, k).ok())
+            .ok_or_else(|| file_error(&path, "not a usable AES-256 key"))?;
+        Ok(TotpKey {
+            key: LessSafeKey::new(key),
+        })
+    }
+
+    /// Seals the base32 TOTP secret of `account` for storage.
+    pub fn seal(&self, account: StaffId, secret: &str) -> Result<String, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let mut sealed = secret.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(account)),
+                &mut sealed,
+            )
+            .map_err(|_| SealError)?;
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&sealed);
+        Ok(format!("{SEALED_TOTP_PREFIX}{}", STANDARD_NO_PAD.encode(stored)))
+    }
+
+    /// Opens what [`TotpKey::seal`] stored for `account`.
+    pub fn open(&self, account: StaffId, stored: &str) -> Result<String, SealError> {
+        let encoded = stored.strip_prefix(SEALED_TOTP_PREFIX).ok_or(SealError)?;
+        let mut bytes = STANDARD_NO_PAD.decode(encoded).map_err(|_| SealError)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(SealError);
+        }
+        let mut sealed = bytes.split_off(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(&bytes).map_err(|_| SealError)?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(aad(account)), &mut sealed)
+            .map_err(|_| SealError)?;
+        String::from_utf8(plain.to_vec()).map_err(|_| SealError)
+    }
+}
+
+fn aad(account: StaffId) -> Vec<u8> {
+    let mut aad = TOTP_AAD_CONTEXT.to_vec();
+    aad.extend_from_slice(account.to_string().as_bytes());
+    aad
+}
+
+/// Seals every TOTP secret still stored in plain text (written before
+/// secrets were encrypted at rest), in one transaction, at start. Running
+/// it again, or on two nodes at once, changes nothing more: a row is
+/// replaced only while it still holds the plaintext read. Returns how many
+/// rows it sealed.
+pub fn seal_plaintext_totp_secrets(store: &Store, key: &TotpKey) -> Result<usize, StoreError> {
+    store.write(|conn| {
+        let mut sealed = 0;
+        for (account, plain) in staff::totp_secrets_without_prefix(conn, SEALED_TOTP_PREFIX)? {
+            let stored = key
+                .seal(account, &plain)
+                .map_err(|e| StoreError::Corrupt(format!("staff_accounts.totp_secret: {e}")))?;
+            if staff::replace_totp_secret(conn, account, &plain, &stored)? {
+                sealed += 1;
+            }
+        }
+        Ok(sealed)
+    })
 }
 
 fn read_private(path: &Path) -> Result<String, SecretsError> {

@@ -8,6 +8,7 @@ use doorstroom_store::Store;
 
 use crate::checkpoints::CheckpointSigner;
 use crate::config::Settings;
+use crate::credentials::PasswordChecks;
 use crate::metrics::Metrics;
 use crate::secrets::Secrets;
 use crate::signer::BrokerSigner;
@@ -26,4 +27,6 @@ pub struct AppState {
     pub signer: BrokerSigner,
     /// The broker's key as the audit log's checkpoint signer.
     pub checkpoints: CheckpointSigner,
+    /// The bounded pool in which logins check passwords.
+    pub password_checks: PasswordChecks,
 }

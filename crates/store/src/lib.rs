@@ -163,7 +163,8 @@ impl Store {
     ///
     /// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite://PATH`,
     /// `sqlite:PATH` or a bare path selects a SQLite file (its parent
-    /// directories are created). SQLite is switched to WAL mode once, here;
+    /// directories are created; the database file is created 0600 and its
+    /// `-wal`/`-shm` files follow that mode). SQLite is switched to WAL mode once, here;
     /// every pooled SQLite connection gets `foreign_keys=ON`,
     /// `busy_timeout=5000` and `synchronous=FULL`.
     pub fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
@@ -336,6 +337,7 @@ fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
         std::fs::create_dir_all(parent)
             .map_err(|e| StoreError::Unavailable(format!("cannot create the database directory: {e}")))?;
     }
+    restrict_sqlite_files(path)?;
     let mut conn = SqliteConnection::establish(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
     let mode = sqlite_pragma(&mut conn, "journal_mode")?;
@@ -346,6 +348,39 @@ fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
     }
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
         .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(())
+}
+
+/// The database holds password hashes, sealed second factors and the audit
+/// log: only the broker's own user may read it. SQLite creates a missing
+/// database file with mode 0644 (less the umask), and its `-wal` and `-shm`
+/// files with the mode of the database file. So the database file is
+/// created here first, 0600, before SQLite opens it; and a database (or
+/// `-wal`/`-shm`) that already exists with group or other permissions loses
+/// them.
+fn restrict_sqlite_files(path: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let unavailable = |e: std::io::Error| StoreError::Unavailable(format!("cannot secure the database file: {e}"));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(unavailable(e)),
+    }
+    for file in [path.to_owned(), format!("{path}-wal"), format!("{path}-shm")] {
+        let mode = match std::fs::metadata(&file) {
+            Ok(meta) => meta.permissions().mode(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(unavailable(e)),
+        };
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700)).map_err(unavailable)?;
+        }
+    }
     Ok(())
 }
 

@@ -55,6 +55,7 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 

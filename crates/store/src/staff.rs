@@ -21,7 +21,9 @@ pub struct StaffAccount {
     pub institution: Option<Brin>,
     /// A PHC string (argon2id).
     pub password_hash: String,
-    /// Base32 TOTP secret; `None` until a second factor is enrolled.
+    /// The TOTP secret as stored (the server seals it: see
+    /// `doorstroom_server::secrets::TotpKey`); `None` until a second factor
+    /// is enrolled.
     pub totp_secret: Option<String>,
     pub status: StaffStatus,
     pub created_at: DateTime<Utc>,
@@ -191,4 +193,54 @@ pub fn set_totp_secret(
         return Ok(None);
     }
     get(conn, id)
+}
+
+/// Marks the TOTP time step `step` as used for the account, if no code of
+/// that step or a later one was used before. `true` if it was marked now;
+/// `false` for a replay (or no such account). One conditional `UPDATE`: on
+/// PostgreSQL a concurrent login of the same account waits for the row lock
+/// and then finds the step taken; on SQLite writers are serialised, so the
+/// same holds across broker nodes sharing one database.
+pub fn use_totp_step(conn: &mut DbConn, id: StaffId, step: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        staff_accounts::table.find(id.to_string()).filter(
+            staff_accounts::totp_last_step
+                .is_null()
+                .or(staff_accounts::totp_last_step.lt(step)),
+        ),
+    )
+    .set(staff_accounts::totp_last_step.eq(step))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The stored TOTP secrets that do not start with `sealed_prefix` (secrets
+/// written before they were encrypted at rest), by account.
+pub fn totp_secrets_without_prefix(
+    conn: &mut DbConn,
+    sealed_prefix: &str,
+) -> Result<Vec<(StaffId, String)>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = staff_accounts::table
+        .filter(staff_accounts::totp_secret.is_not_null())
+        .filter(staff_accounts::totp_secret.not_like(format!("{sealed_prefix}%")))
+        .select((staff_accounts::id, staff_accounts::totp_secret))
+        .load(conn)?;
+    rows.into_iter()
+        .filter_map(|(id, secret)| secret.map(|s| (id, s)))
+        .map(|(id, secret)| Ok((parsed(StaffId::from_str(&id), "staff_accounts.id")?, secret)))
+        .collect()
+}
+
+/// Replaces the stored TOTP secret `old` by `new` (same secret, another
+/// storage format), only if it is still `old`: a concurrent enrolment or a
+/// second node doing the same wins. `true` if replaced.
+pub fn replace_totp_secret(conn: &mut DbConn, id: StaffId, old: &str, new: &str) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        staff_accounts::table
+            .find(id.to_string())
+            .filter(staff_accounts::totp_secret.eq(old)),
+    )
+    .set(staff_accounts::totp_secret.eq(new))
+    .execute(conn)?;
+    Ok(updated == 1)
 }

@@ -406,7 +406,37 @@ fn staff_round_trip(db: &TestDb) {
     assert_eq!(reset.totp_secret, None);
     assert_eq!(reset.updated_at, at(30));
 
+    // A TOTP step is taken once, and never one before the last.
+    assert!(store.write(|c| staff::use_totp_step(c, admin.id, 100)).unwrap());
+    assert!(!store.write(|c| staff::use_totp_step(c, admin.id, 100)).unwrap());
+    assert!(!store.write(|c| staff::use_totp_step(c, admin.id, 99)).unwrap());
+    assert!(store.write(|c| staff::use_totp_step(c, admin.id, 101)).unwrap());
+
+    // Replacing a stored secret only while it is still the one read.
+    store
+        .write(|c| staff::set_totp_secret(c, admin.id, Some("PLAIN"), at(40)))
+        .unwrap();
+    let unsealed = store.read(|c| staff::totp_secrets_without_prefix(c, "v1:")).unwrap();
+    assert_eq!(unsealed, vec![(admin.id, "PLAIN".to_owned())]);
+    assert!(
+        !store
+            .write(|c| staff::replace_totp_secret(c, admin.id, "OTHER", "v1:x"))
+            .unwrap()
+    );
+    assert!(
+        store
+            .write(|c| staff::replace_totp_secret(c, admin.id, "PLAIN", "v1:x"))
+            .unwrap()
+    );
+    assert!(
+        store
+            .read(|c| staff::totp_secrets_without_prefix(c, "v1:"))
+            .unwrap()
+            .is_empty()
+    );
+
     let nobody = doorstroom_domain::StaffId(uuid::Uuid::new_v4());
+    assert!(!store.write(|c| staff::use_totp_step(c, nobody, 1)).unwrap());
     assert_eq!(
         store
             .write(|c| staff::set_status(c, nobody, StaffStatus::Active, at(1)))
@@ -462,6 +492,26 @@ fn login_failures_round_trip(db: &TestDb) {
     assert_eq!(pruned, 1);
     assert_eq!(count("account", "cc", at(-10_000)), 1);
     assert_eq!(count("account", "bb", at(0)), 1, "at == before is kept");
+
+    // The lock is taken inside a write; forgetting takes back one failure
+    // of the given instant only.
+    store
+        .write(|c| -> R<()> {
+            login_failures::lock_bucket(c, "account", "dd")?;
+            login_failures::lock_bucket(c, "address", "dd")?;
+            login_failures::record(c, "account", "dd", at(3000))?;
+            login_failures::record(c, "account", "dd", at(3000))?;
+            login_failures::record(c, "account", "dd", at(4000))
+        })
+        .unwrap();
+    store
+        .write(|c| login_failures::forget_one(c, "account", "dd", at(3000)))
+        .unwrap();
+    assert_eq!(count("account", "dd", at(0)), 2);
+    store
+        .write(|c| login_failures::forget_one(c, "account", "dd", at(9999)))
+        .unwrap();
+    assert_eq!(count("account", "dd", at(0)), 2, "nothing at that instant");
 }
 
 fn foreign_keys_are_enforced(db: &TestDb) {

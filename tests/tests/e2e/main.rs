@@ -15,6 +15,7 @@ mod exchange_bad_input;
 mod exchange_flow;
 mod exchange_support;
 mod ledger_ownership;
+mod login_hardening;
 mod registry;
 mod retention;
 mod tlog;

@@ -204,7 +204,9 @@ impl ResponseError for ConsoleError {
                         format!("{} ({err})", t.error_bad_request)
                     }
                     ApiError::TooManyAttempts { .. } => t.login_rate_limited.to_owned(),
-                    ApiError::AuditUnavailable | ApiError::Unavailable => t.error_unavailable.to_owned(),
+                    ApiError::AuditUnavailable | ApiError::Unavailable | ApiError::Overloaded { .. } => {
+                        t.error_unavailable.to_owned()
+                    }
                     ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => t.error_bad_request.to_owned(),
                     ApiError::Internal(cause) => {
                         tracing::error!(cause = %cause, "internal error on a console page");

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Access, Located, perform};
 use crate::auth::Caller;
-use crate::credentials::{hash_password, new_totp, verify_password, verify_totp};
+use crate::credentials::{hash_password, new_totp, verify_totp};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query, path_param, query_param};
 use crate::request_id::RequestId;
@@ -46,14 +46,18 @@ const ADDRESS_BUCKET: &str = "address";
 
 /// Logs a staff member in with password and TOTP code. Failed attempts are
 /// counted per account and per client address; past the configured limits
-/// the answer is 429 until the window has passed. Every attempt is audited.
+/// the answer is 429 until the window has passed. A TOTP code is accepted
+/// once: using it again fails like a wrong code. When all password-check
+/// slots (`auth.max_concurrent_password_checks`) are busy the answer is
+/// 503 at once. Every attempt is audited.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong username, password or code (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed attempts for the account or the client address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every password-check slot is busy (`overloaded`, refused at once; see `Retry-After`), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/auth/login")]
@@ -108,105 +112,200 @@ impl LoginAttempt {
     }
 }
 
+/// How long a login refused for want of a free password-check slot is told
+/// to wait (`Retry-After`, seconds): one check takes well under a second.
+const PASSWORD_CHECK_RETRY_AFTER_SECS: u64 = 1;
+
 /// The one login check, for the API's tokens and the web console's
 /// sessions: rate limits, password, account status and TOTP code, every
 /// attempt audited. On success `issue` runs in the transaction that writes
 /// the `login` event (the console stores its session there), so a login
 /// without its record does not happen.
+///
+/// The steps, and why in this order:
+/// 1. One write transaction counts the failures of the account and the
+///    address and, below the limits, records this attempt as a failure
+///    before anything is checked (under a per-bucket lock on PostgreSQL;
+///    SQLite has one writer). Concurrent attempts, also on other broker
+///    nodes, therefore each see the ones before them: no more than the
+///    limit ever reach the password check. Above a limit: 429, audited.
+/// 2. A free password-check slot, or 503 with `Retry-After` at once (the
+///    recorded failure is taken back, the refusal audited): the hashing
+///    memory stays bounded whatever arrives.
+/// 3. The password check, on the pool's own threads.
+/// 4. One write transaction marks the TOTP step as used (a replayed code
+///    fails like a wrong one), issues, takes the recorded failure back and
+///    writes the `login` event; or, on any failure, writes the failure's
+///    event (the failure itself is already counted).
 pub async fn check_login<T, F>(state: &web::Data<AppState>, attempt: LoginAttempt, issue: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &StaffAccount, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
 {
+    let LoginAttempt {
+        username: raw_username,
+        password,
+        totp,
+        account_bucket,
+        address_bucket,
+        request_id,
+    } = attempt;
+    let username = Username::parse(&raw_username).ok();
+    let now = state.clock.now();
+    let window_start = now - Duration::seconds(state.settings.auth.login_failure_window_secs);
+    let buckets = Buckets {
+        account: account_bucket,
+        address: address_bucket,
+        at: now,
+    };
+    let mut event = AuditEvent {
+        time: now,
+        actor: Actor::anonymous(),
+        on_behalf_of: None,
+        action: AuditAction::new(CrudKind::Execute, "login"),
+        resource: ResourceRef::new("staff_account", None),
+        data_subject: None,
+        purpose: Purpose::Authentication,
+        outcome: Outcome::Success,
+        reason: None,
+        request_id: Some(request_id),
+    };
+
+    // 1. Count and record, in one transaction.
+    let st = state.clone();
+    let (rate_limited, b) = (event.clone(), buckets.clone());
+    let admitted = web::block(move || {
+        let auth = &st.settings.auth;
+        st.store.write(|conn| {
+            login_failures::lock_bucket(conn, ACCOUNT_BUCKET, &b.account)?;
+            login_failures::lock_bucket(conn, ADDRESS_BUCKET, &b.address)?;
+            let account_failures = login_failures::count_since(conn, ACCOUNT_BUCKET, &b.account, window_start)?;
+            let address_failures = login_failures::count_since(conn, ADDRESS_BUCKET, &b.address, window_start)?;
+            if account_failures >= auth.max_failures_per_account || address_failures >= auth.max_failures_per_address {
+                audit::append(
+                    conn,
+                    &rate_limited.with_outcome(Outcome::Unauthenticated, "rate_limited"),
+                )
+                .map_err(ApiError::audit_failed)?;
+                return Ok::<_, ApiError>(None);
+            }
+            login_failures::record(conn, ACCOUNT_BUCKET, &b.account, b.at)?;
+            login_failures::record(conn, ADDRESS_BUCKET, &b.address, b.at)?;
+            let account = match &username {
+                Some(u) => staff::by_username(conn, u)?,
+                None => None,
+            };
+            Ok(Some(account))
+        })
+    })
+    .await??;
+    let Some(account) = admitted else {
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: state.settings.auth.login_failure_window_secs,
+        });
+    };
+    if let Some(a) = &account {
+        event.actor = Actor {
+            kind: ActorKind::Staff,
+            institution: a.institution.clone(),
+            id: Some(a.id.to_string()),
+        };
+        event.resource = ResourceRef::new("staff_account", Some(a.id.to_string()));
+    }
+
+    // 2. A slot for the password check, or a quick refusal.
+    let Some(slot) = state.password_checks.try_reserve() else {
+        let st = state.clone();
+        let (busy, b) = (event.clone(), buckets.clone());
+        web::block(move || {
+            st.store.write(|conn| {
+                b.forget(conn)?;
+                audit::append(
+                    conn,
+                    &busy.with_outcome(Outcome::Unauthenticated, "password_checks_busy"),
+                )
+                .map_err(ApiError::audit_failed)?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await??;
+        return Err(ApiError::Overloaded {
+            retry_after_secs: PASSWORD_CHECK_RETRY_AFTER_SECS,
+        });
+    };
+
+    // 3. The password (an unknown user's too, so that both take as long).
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+    let password_ok = state.password_checks.verify(slot, stored_hash, password).await?;
+
+    // 4. Second factor and outcome, in one transaction.
     let st = state.clone();
     web::block(move || {
-        let LoginAttempt {
-            username: raw_username,
-            password,
-            totp,
-            account_bucket,
-            address_bucket,
-            request_id,
-        } = attempt;
-        let username = Username::parse(&raw_username).ok();
-        let now = st.clock.now();
-        let auth = &st.settings.auth;
-        let window_start = now - Duration::seconds(auth.login_failure_window_secs);
-        let mut event = AuditEvent {
-            time: now,
-            actor: Actor::anonymous(),
-            on_behalf_of: None,
-            action: AuditAction::new(CrudKind::Execute, "login"),
-            resource: ResourceRef::new("staff_account", None),
-            data_subject: None,
-            purpose: Purpose::Authentication,
-            outcome: Outcome::Success,
-            reason: None,
-            request_id: Some(request_id),
-        };
-        let append = |event: &AuditEvent| {
-            st.store
-                .write(|conn| audit::append(conn, event).map(|_| ()).map_err(ApiError::audit_failed))
-        };
-
-        let (account_failures, address_failures) = st.store.read(|conn| {
-            Ok::<_, ApiError>((
-                login_failures::count_since(conn, ACCOUNT_BUCKET, &account_bucket, window_start)?,
-                login_failures::count_since(conn, ADDRESS_BUCKET, &address_bucket, window_start)?,
-            ))
-        })?;
-        if account_failures >= auth.max_failures_per_account || address_failures >= auth.max_failures_per_address {
-            append(&event.with_outcome(Outcome::Unauthenticated, "rate_limited"))?;
-            return Err(ApiError::TooManyAttempts {
-                retry_after_secs: auth.login_failure_window_secs,
-            });
-        }
-
-        let account = match &username {
-            Some(u) => st.store.read(|conn| staff::by_username(conn, u))?,
-            None => None,
-        };
-        let password_ok = verify_password(account.as_ref().map(|a| a.password_hash.as_str()), &password);
         let verdict = match &account {
             None => Err("bad_credentials"),
             Some(_) if !password_ok => Err("bad_credentials"),
             Some(a) if a.status != StaffStatus::Active => Err("account_deactivated"),
             Some(a) => match &a.totp_secret {
                 None => Err("second_factor_not_enrolled"),
-                Some(secret) if !verify_totp(secret, a.username.as_str(), &totp, now) => Err("bad_second_factor"),
-                Some(_) => Ok(a),
+                Some(sealed) => match st.secrets.totp_key().open(a.id, sealed) {
+                    Err(_) => {
+                        tracing::error!("a stored TOTP secret cannot be opened (wrong key or damaged row)");
+                        Err("second_factor_unreadable")
+                    }
+                    Ok(secret) => match verify_totp(&secret, a.username.as_str(), &totp, now) {
+                        None => Err("bad_second_factor"),
+                        Some(step) => Ok((a, step)),
+                    },
+                },
             },
         };
-        if let Some(a) = &account {
-            event.actor = Actor {
-                kind: ActorKind::Staff,
-                institution: a.institution.clone(),
-                id: Some(a.id.to_string()),
-            };
-            event.resource = ResourceRef::new("staff_account", Some(a.id.to_string()));
-        }
-        match verdict {
-            Ok(account) => st.store.write(|conn| {
+        let issued = match verdict {
+            Ok((account, step)) => st.store.write(|conn| {
+                // A code's step is taken once; a replay fails like a wrong
+                // code (its event says which).
+                if !staff::use_totp_step(conn, account.id, step)? {
+                    audit::append(
+                        conn,
+                        &event.with_outcome(Outcome::Unauthenticated, "second_factor_replayed"),
+                    )
+                    .map_err(ApiError::audit_failed)?;
+                    return Ok::<_, ApiError>(None);
+                }
                 let issued = issue(conn, account, now)?;
-                login_failures::clear(conn, ACCOUNT_BUCKET, &account_bucket)?;
+                login_failures::clear(conn, ACCOUNT_BUCKET, &buckets.account)?;
+                login_failures::forget_one(conn, ADDRESS_BUCKET, &buckets.address, buckets.at)?;
                 // Failures older than the window count for nothing; drop them.
                 login_failures::prune_before(conn, window_start)?;
                 audit::append(conn, &event).map_err(ApiError::audit_failed)?;
-                Ok::<_, ApiError>(issued)
-            }),
-            Err(reason) => {
-                st.store.write(|conn| {
-                    login_failures::record(conn, ACCOUNT_BUCKET, &account_bucket, now)?;
-                    login_failures::record(conn, ADDRESS_BUCKET, &address_bucket, now)?;
-                    audit::append(conn, &event.with_outcome(Outcome::Unauthenticated, reason))
-                        .map_err(ApiError::audit_failed)?;
-                    Ok::<_, ApiError>(())
-                })?;
-                Err(ApiError::Unauthenticated("invalid username, password or second factor"))
-            }
-        }
+                Ok(Some(issued))
+            })?,
+            Err(reason) => st.store.write(|conn| {
+                audit::append(conn, &event.with_outcome(Outcome::Unauthenticated, reason))
+                    .map_err(ApiError::audit_failed)?;
+                Ok::<_, ApiError>(None)
+            })?,
+        };
+        issued.ok_or(ApiError::Unauthenticated("invalid username, password or second factor"))
     })
     .await?
+}
+
+/// The rate-limit buckets of one attempt and the instant its failure was
+/// recorded under.
+#[derive(Clone)]
+struct Buckets {
+    account: String,
+    address: String,
+    at: DateTime<Utc>,
+}
+
+impl Buckets {
+    /// Takes back the failure recorded for this attempt.
+    fn forget(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        login_failures::forget_one(conn, ACCOUNT_BUCKET, &self.account, self.at)?;
+        login_failures::forget_one(conn, ADDRESS_BUCKET, &self.address, self.at)?;
+        Ok(())
+    }
 }
 
 /// The authenticated caller.
@@ -370,6 +469,7 @@ pub async fn create_account(
     let password = body.password;
     let password_hash = web::block(move || hash_password(&password)).await??;
     let (secret, totp_uri) = new_totp(body.username.as_str())?;
+    let totp_sealer = state.clone();
     perform(state, caller, access, move |conn, now| {
         if let Some(brin) = &body.institution {
             match institutions::get(conn, brin)? {
@@ -382,14 +482,20 @@ pub async fn create_account(
                 }
             }
         }
+        let id = StaffId(uuid::Uuid::new_v4());
+        let sealed = totp_sealer
+            .secrets
+            .totp_key()
+            .seal(id, &secret)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let account = StaffAccount {
-            id: StaffId(uuid::Uuid::new_v4()),
+            id,
             username: body.username,
             display_name,
             role: body.role,
             institution: body.institution,
             password_hash,
-            totp_secret: Some(secret),
+            totp_secret: Some(sealed),
             status: StaffStatus::Active,
             created_at: now,
             updated_at: now,
@@ -541,12 +647,18 @@ pub async fn reset_account_second_factor(
     caller: &Caller,
     id: StaffId,
 ) -> Result<Enrolment, ApiError> {
+    let totp_sealer = state.clone();
     perform(state, caller, manage_access(id), move |conn, now| {
         let Some(account) = staff::get(conn, id)? else {
             return Err(ApiError::NotFound);
         };
         let (secret, totp_uri) = new_totp(account.username.as_str())?;
-        let account = staff::set_totp_secret(conn, id, Some(&secret), now)?.ok_or(ApiError::NotFound)?;
+        let sealed = totp_sealer
+            .secrets
+            .totp_key()
+            .seal(id, &secret)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let account = staff::set_totp_secret(conn, id, Some(&sealed), now)?.ok_or(ApiError::NotFound)?;
         console_sessions::delete_for_staff(conn, id)?;
         Ok(Enrolment {
             account: StaffView::from(account),

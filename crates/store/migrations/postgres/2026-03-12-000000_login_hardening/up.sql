@@ -1,0 +1,12 @@
+-- The TOTP time step (unix time / 30) of the last code accepted for the
+-- account: a code of that step or an earlier one is refused, so one code
+-- logs in at most once (RFC 6238, section 5.2). The login's final
+-- transaction sets it with a conditional UPDATE, which is atomic on both
+-- backends and across broker nodes.
+--
+-- totp_secret itself changes format, not type: the broker seals it
+-- (AES-256-GCM under the TOTP key of the secrets directory, bound to the
+-- account id) as `v1:<base64>`. SQL cannot encrypt, so existing plaintext
+-- secrets are sealed by the broker at start (idempotently; see
+-- doorstroom_server::secrets::seal_plaintext_totp_secrets).
+ALTER TABLE staff_accounts ADD COLUMN totp_last_step BIGINT;
