@@ -206,6 +206,7 @@ impl ResponseError for ConsoleError {
                     ApiError::TooManyAttempts { .. } => t.login_rate_limited.to_owned(),
                     ApiError::AuditUnavailable | ApiError::Unavailable => t.error_unavailable.to_owned(),
                     ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => t.error_bad_request.to_owned(),
+                    ApiError::RequestTimeout(_) => format!("{} ({err})", t.error_bad_request),
                     ApiError::Internal(cause) => {
                         tracing::error!(cause = %cause, "internal error on a console page");
                         t.error_internal.to_owned()
