@@ -6,6 +6,7 @@ mod audit_prune;
 mod audit_relations;
 mod audit_search;
 mod auth;
+mod auth_outage;
 mod bad_input;
 mod consent;
 mod dev_seeding;
