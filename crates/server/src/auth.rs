@@ -96,19 +96,15 @@ type Checked = Result<Result<Principal, Failure>, ApiError>;
 
 /// A store error while looking up a credential: an outage, not a failed
 /// authentication.
+/// Even an error that the store does not call an outage gives no verdict
+/// on the credential, so the caller must not be told it is bad: 503 too
+/// (the cause is logged, as a 500's would be).
 fn lookup_failed(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Internal(cause) => {
-            // Not an outage the store recognised, but still no verdict on
-            // the credential: the caller must not be told it is bad.
-            tracing::error!(cause = %cause, "credentials could not be checked");
-            ApiError::Unavailable
-        }
-        other => {
-            tracing::warn!(error = %other, "credentials could not be checked");
-            ApiError::Unavailable
-        }
+    match &err {
+        ApiError::Internal(cause) => tracing::error!(cause = %cause, "credentials could not be checked"),
+        other => tracing::warn!(error = %other, "credentials could not be checked"),
     }
+    ApiError::Unavailable
 }
 
 async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Checked {

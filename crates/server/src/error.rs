@@ -190,7 +190,7 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout(_) => {
                 // The rest of the body may still be on its way: this
                 // connection is done.
-                response.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
+                response.force_close();
             }
             _ => {}
         }
