@@ -5,6 +5,8 @@
 // Harness set-up failures are test failures.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod throwaway_pg;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -168,6 +170,25 @@ impl TestBroker {
 
     pub fn institution_dir(&self, brin: &str) -> PathBuf {
         self.pki.institution_dir(&Brin::parse(brin).expect("brin"))
+    }
+
+    /// A plain HTTP client for this broker (trusting its CA), as the school
+    /// system of `brin` (with its client certificate) or anonymous: for
+    /// tests that look at response headers the typed client does not show.
+    pub fn http(&self, brin: Option<&str>) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem()).expect("ca"))
+            .https_only(true);
+        if let Some(brin) = brin {
+            let dir = self.institution_dir(brin);
+            let cert = std::fs::read_to_string(dir.join(pki::CLIENT_CERT_FILE)).expect("client cert");
+            let key = std::fs::read_to_string(dir.join(pki::CLIENT_KEY_FILE)).expect("client key");
+            let identity = reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes()).expect("identity");
+            builder = builder.identity(identity);
+        }
+        builder.build().expect("http client")
     }
 
     /// The school system of a demo institution, with its client certificate.

@@ -1,6 +1,12 @@
 //! Development mode: the demo institutions of the dev PKI registered with
 //! their certificates and keys, and demo staff accounts, so that the broker
 //! can be tried with curl and the CLI straight after `serve --dev`.
+//!
+//! Seeding is idempotent, also when several brokers start at once on one
+//! new database: a record that another start created first (the insert
+//! meets the unique key: [`ApiError::Conflict`]) counts as seeded. The
+//! look-up before each insert only spares a restart the work; the database's
+//! unique keys decide.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -36,14 +42,31 @@ pub fn register_demo_institutions(
         if known {
             continue;
         }
-        register_institution(store, now, inst, roots, anchors)?;
+        if seeded_already(register_institution(store, now, inst, roots, anchors))? {
+            // Another start registered it first; the rest of its
+            // registration (certificate, keys) was completed here too.
+            continue;
+        }
         registered.push(inst.brin.clone());
     }
     Ok(registered)
 }
 
+/// `Ok(true)` when the seeding step met a record that another start had
+/// created first (a unique key: conflict), `Ok(false)` when it created it.
+fn seeded_already<T>(step: Result<T, ApiError>) -> Result<bool, ApiError> {
+    match step {
+        Ok(_) => Ok(false),
+        Err(ApiError::Conflict(_)) => Ok(true),
+        Err(other) => Err(other),
+    }
+}
+
 /// Registers one institution of the dev PKI with its client certificate
-/// and its signing and encryption keys.
+/// and its signing and encryption keys. Each of the four steps that meets
+/// its record already there (another start made it) goes on to the next;
+/// the answer is [`ApiError::Conflict`], after all four, when the
+/// institution itself was registered already.
 pub fn register_institution(
     store: &Store,
     now: DateTime<Utc>,
@@ -51,18 +74,33 @@ pub fn register_institution(
     roots: &ClientRoots,
     anchors: &TrustAnchors,
 ) -> Result<(), ApiError> {
-    operator::register_institution(
+    let existed = seeded_already(operator::register_institution(
         store,
         now,
         inst.brin.clone(),
         Some(inst.oin.clone()),
         &inst.name,
         inst.sector,
-    )?;
+    ))?;
     let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| ApiError::Internal(e.to_string()))?;
-    operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem)?;
-    operator::add_key(store, now, anchors, inst.brin.clone(), &inst.sign_public_jwk)?;
-    operator::add_key(store, now, anchors, inst.brin.clone(), &inst.enc_public_jwk)?;
+    seeded_already(operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem))?;
+    seeded_already(operator::add_key(
+        store,
+        now,
+        anchors,
+        inst.brin.clone(),
+        &inst.sign_public_jwk,
+    ))?;
+    seeded_already(operator::add_key(
+        store,
+        now,
+        anchors,
+        inst.brin.clone(),
+        &inst.enc_public_jwk,
+    ))?;
+    if existed {
+        return Err(ApiError::Conflict(format!("institution {} already exists", inst.brin)));
+    }
     Ok(())
 }
 
@@ -105,7 +143,12 @@ pub fn create_demo_staff(
             .map(Brin::parse)
             .transpose()
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let created = operator::create_staff(store, totp_key, now, username, name, *role, institution, &password)?;
+        let created = match operator::create_staff(store, totp_key, now, username, name, *role, institution, &password) {
+            Ok(created) => created,
+            // Another start created it between the look-up and now.
+            Err(ApiError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        };
         let _ = writeln!(
             summary,
             "  {:<14} {:<18} password {}  totp secret {}",

@@ -149,6 +149,8 @@ pub async fn start(
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StartError> {
     tls::install_default_provider();
+    // A request waits for a pooled connection at most this long, once.
+    let store = store.with_checkout_timeout(settings.database.checkout_timeout());
     let client_roots = ClientRoots::load(&settings.tls.client_ca)?;
     let tls_config = tls::server_config(&settings.tls.cert, &settings.tls.key, &client_roots)?;
     let anchors_path = &settings.jose.trust_anchors;
@@ -234,6 +236,9 @@ pub async fn start(
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")),
             )
+            // Every request body is held to the configured time limits,
+            // whatever reads it (408 when they are met).
+            .wrap(from_fn(crate::extract::limit_body_time))
             .wrap(from_fn(observe))
             .configure(routes)
             .default_service(web::to(no_such_route))

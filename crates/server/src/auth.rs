@@ -1,6 +1,12 @@
 //! Authentication: turning a request into a [`Principal`] before any handler
 //! logic runs. A failure is a 401 problem document and an audit event with
 //! outcome `unauthenticated`.
+//!
+//! An outage is not an attack: when the credentials cannot be checked
+//! because the store fails (database down, pool exhausted), the answer is
+//! 503 with `Retry-After` and nothing is recorded, since nobody failed to
+//! authenticate. Only a credential that was checked and found wanting is a
+//! 401 with its `unauthenticated` event.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -91,8 +97,8 @@ pub(crate) async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Cal
         .map(|t| t.trim().to_owned());
 
     let outcome = match (accept, certs, bearer) {
-        (Accept::Any | Accept::System, Some(certs), _) => system(&state, certs).await,
-        (Accept::Any | Accept::Staff, _, Some(token)) => staff_member(&state, &token).await,
+        (Accept::Any | Accept::System, Some(certs), _) => system(&state, certs).await?,
+        (Accept::Any | Accept::Staff, _, Some(token)) => staff_member(&state, &token).await?,
         (Accept::System, None, _) => Err(failure("a client certificate bound to an institution is required")),
         (Accept::Staff, _, None) => Err(failure("a bearer access token is required")),
         (Accept::Any, None, None) => Err(failure("a client certificate or a bearer access token is required")),
@@ -114,24 +120,50 @@ pub(crate) async fn authenticate(req: HttpRequest, accept: Accept) -> Result<Cal
     }
 }
 
-async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Result<Principal, Failure> {
+/// The result of a credential check that could be carried out: the
+/// principal, or why the credential is not good. A check that could not be
+/// carried out is the outer `Err` (503).
+type Checked = Result<Result<Principal, Failure>, ApiError>;
+
+/// A store error while looking up a credential: an outage, not a failed
+/// authentication.
+/// Even an error that the store does not call an outage gives no verdict
+/// on the credential, so the caller must not be told it is bad: 503 too
+/// (the cause is logged, as a 500's would be).
+fn lookup_failed(err: ApiError) -> ApiError {
+    match &err {
+        ApiError::Internal(cause) => tracing::error!(cause = %cause, "credentials could not be checked"),
+        other => tracing::warn!(error = %other, "credentials could not be checked"),
+    }
+    ApiError::Unavailable
+}
+
+async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Checked {
     let now = state.clock.now();
-    let verified = state
-        .client_roots
-        .verify(&certs.0, now)
-        .map_err(|rejection| failure(rejection.as_str()))?;
+    let verified = match state.client_roots.verify(&certs.0, now) {
+        Ok(verified) => verified,
+        Err(rejection) => return Ok(Err(failure(rejection.as_str()))),
+    };
     let fingerprint = verified.fingerprint;
     let lookup = {
         let state = state.clone();
         let fingerprint = fingerprint.clone();
-        web::block(move || state.store.read(|conn| certificates::find(conn, &fingerprint))).await
+        web::block(move || {
+            state
+                .store
+                .read(|conn| certificates::find(conn, &fingerprint).map_err(ApiError::from))
+        })
+        .await
+        .map_err(ApiError::from)
+        .and_then(|found| found)
+        .map_err(lookup_failed)?
     };
     let unknown = || Failure {
         message: "client certificate is not bound to an active institution",
         actor_id: Some(fingerprint.as_str().to_owned()),
     };
-    match lookup {
-        Ok(Ok(Some((binding, institution))))
+    Ok(match lookup {
+        Some((binding, institution))
             if binding.revoked_at.is_none() && institution.status == InstitutionStatus::Active =>
         {
             Ok(Principal::System {
@@ -140,27 +172,35 @@ async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Result<
                 fingerprint,
             })
         }
-        Ok(Ok(_)) => Err(unknown()),
-        _ => Err(failure("credentials could not be checked")),
-    }
+        _ => Err(unknown()),
+    })
 }
 
-async fn staff_member(state: &web::Data<AppState>, token: &str) -> Result<Principal, Failure> {
-    let claims = state.tokens.verify(token, state.clock.now()).map_err(|e| match e {
-        crate::tokens::TokenError::Expired => failure("access token has expired"),
-        crate::tokens::TokenError::Invalid => failure("access token is invalid"),
-    })?;
+async fn staff_member(state: &web::Data<AppState>, token: &str) -> Checked {
+    let claims = match state.tokens.verify(token, state.clock.now()) {
+        Ok(claims) => claims,
+        Err(crate::tokens::TokenError::Expired) => return Ok(Err(failure("access token has expired"))),
+        Err(crate::tokens::TokenError::Invalid) => return Ok(Err(failure("access token is invalid"))),
+    };
     let lookup = {
         let state = state.clone();
         let id = claims.staff;
-        web::block(move || state.store.read(|conn| current_account(conn, id))).await
+        web::block(move || {
+            state
+                .store
+                .read(|conn| current_account(conn, id).map_err(ApiError::from))
+        })
+        .await
+        .map_err(ApiError::from)
+        .and_then(|found| found)
+        .map_err(lookup_failed)?
     };
     let revoked = || Failure {
         message: "access token is no longer valid",
         actor_id: Some(claims.staff.to_string()),
     };
-    match lookup {
-        Ok(Ok(Some(account))) if account.role == claims.role && account.institution == claims.institution => {
+    Ok(match lookup {
+        Some(account) if account.role == claims.role && account.institution == claims.institution => {
             Ok(Principal::Staff {
                 id: account.id,
                 role: account.role,
@@ -168,9 +208,8 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Result<Princi
                 second_factor: claims.second_factor,
             })
         }
-        Ok(Ok(_)) => Err(revoked()),
-        _ => Err(failure("credentials could not be checked")),
-    }
+        _ => Err(revoked()),
+    })
 }
 
 /// The staff account behind a token or a console session as it is now:

@@ -156,6 +156,22 @@ pub struct ServerSettings {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// A request body must arrive in full within this many seconds of the
+    /// request head (408 otherwise).
+    pub body_deadline_secs: u64,
+    /// No read of a request body waits longer than this many seconds for
+    /// its next part (408 otherwise).
+    pub body_idle_timeout_secs: u64,
+}
+
+impl ServerSettings {
+    /// The time limits on request bodies (see [`crate::extract`]).
+    pub fn body_timeouts(&self) -> crate::extract::BodyTimeouts {
+        crate::extract::BodyTimeouts {
+            deadline: std::time::Duration::from_secs(self.body_deadline_secs),
+            idle: std::time::Duration::from_secs(self.body_idle_timeout_secs),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,6 +187,23 @@ pub struct TlsSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// The longest a request waits for a pooled connection, in
+    /// milliseconds (then 503); while the database is known to be down, a
+    /// request does not wait again (see `doorstroom_store::health`).
+    pub checkout_timeout_ms: u64,
+    /// `/readyz` answers 503 while the last write attempt failed less than
+    /// this many seconds ago.
+    pub write_failure_window_secs: u64,
+}
+
+impl DatabaseSettings {
+    pub fn checkout_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.checkout_timeout_ms)
+    }
+
+    pub fn write_failure_window(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.write_failure_window_secs)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,6 +302,16 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "auth.access_token_ttl_secs must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
             )));
+        }
+        if self.server.body_deadline_secs == 0 || self.server.body_idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "server.body_deadline_secs and server.body_idle_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.database.checkout_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "database.checkout_timeout_ms must be at least 1".into(),
+            ));
         }
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(

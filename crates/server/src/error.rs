@@ -57,7 +57,15 @@ pub enum ApiError {
     /// A fault of ours (500). The inner text is logged, never sent.
     #[error("internal error")]
     Internal(String),
+    /// The request body did not arrive in time (408): the whole-body
+    /// deadline passed or no part of it came within the idle timeout. The
+    /// text says which, with the configured number of seconds.
+    #[error("{0}")]
+    RequestTimeout(String),
 }
+
+/// The `Retry-After` of a 503: an outage is worth a retry, a few seconds on.
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
     pub fn invalid(pointer: &str, detail: impl Into<String>) -> Self {
@@ -98,6 +106,7 @@ impl ApiError {
             ApiError::Unavailable => "unavailable",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::Internal(_) => "internal",
+            ApiError::RequestTimeout(_) => "request-timeout",
         }
     }
 
@@ -116,6 +125,7 @@ impl ApiError {
             ApiError::Unavailable => "Service unavailable",
             ApiError::Overloaded { .. } => "Too busy",
             ApiError::Internal(_) => "Internal error",
+            ApiError::RequestTimeout(_) => "Request timeout",
         }
     }
 }
@@ -150,6 +160,7 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -184,6 +195,14 @@ impl ResponseError for ApiError {
             ApiError::Overloaded { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::AuditUnavailable | ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+            }
+            ApiError::RequestTimeout(_) => {
+                // The rest of the body may still be on its way: this
+                // connection is done.
+                response.force_close();
+            }
             _ => {}
         }
         response.json(problem)
@@ -192,6 +211,14 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        // An outage (database unreachable or shutting down, disk full, I/O
+        // failure) is no fault of ours or the caller's: 503 with
+        // Retry-After. Only the errors the store classifies as such; any
+        // other database error stays a 500, so a bug is not disguised.
+        if err.is_outage() {
+            tracing::error!(cause = %err, "database unavailable");
+            return ApiError::Unavailable;
+        }
         match err {
             StoreError::Unavailable(cause) => {
                 tracing::error!(cause = %cause, "database unavailable");

@@ -1,15 +1,34 @@
 //! Request body extraction with precise errors: the content type is checked,
 //! the size is capped, and a body that does not fit its type is answered
 //! with a JSON pointer to the field at fault.
+//!
+//! # Time
+//! A body must arrive whole within `server.body_deadline_secs` of the
+//! request head, and no read may wait longer than
+//! `server.body_idle_timeout_secs` for its next part. [`limit_body_time`]
+//! (middleware on the whole app) puts both limits on every request's
+//! payload stream, so every reader is held to them, whatever reads it:
+//! [`Json`], [`FormBody`] (the console's forms) or anything added later. A
+//! reader that meets them gets [`body_error`]'s 408 problem, and the
+//! connection closes (the rest of the body is never read). Slow senders
+//! therefore hold a connection for a bounded time, and a request whose body
+//! never comes cannot keep a worker's attention from other requests: the
+//! waits are timers on the event loop, not blocked threads.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
+use tokio::time::{Instant, Sleep};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,13 +46,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = match req.app_data::<BodyLimit>() {
-            Some(route_limit) => route_limit.0,
-            None => req
-                .app_data::<web::Data<AppState>>()
-                .map(|s| s.settings.server.body_limit_bytes)
-                .unwrap_or(64 * 1024),
-        };
+        let limit = body_limit(req);
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -58,19 +71,217 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::Malformed {
-                    detail: "the request body could not be read".into(),
-                    pointer: None,
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::TooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload, limit).await?;
             parse_json(&body).map(Json)
         })
+    }
+}
+
+/// The configured body limit of the request's route (see [`BodyLimit`]).
+fn body_limit(req: &HttpRequest) -> usize {
+    match req.app_data::<BodyLimit>() {
+        Some(route_limit) => route_limit.0,
+        None => req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.server.body_limit_bytes)
+            .unwrap_or(64 * 1024),
+    }
+}
+
+/// Reads the whole body, at most `limit` bytes (413 beyond), held to the
+/// time limits that [`limit_body_time`] put on the payload (408).
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(body_error)?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A raw request body of any content type (the console's HTML forms),
+/// capped like a JSON body and held to the same time limits; its failures
+/// are problem documents (413, 408, 400).
+pub struct FormBody(pub web::Bytes);
+
+impl FromRequest for FormBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = body_limit(req);
+        let declared_too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|len| len > limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_too_large {
+                return Err(ApiError::TooLarge { limit });
+            }
+            read_body(&mut payload, limit).await.map(|b| FormBody(b.freeze()))
+        })
+    }
+}
+
+impl std::ops::Deref for FormBody {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// How long a request body may take (`server.body_deadline_secs` and
+/// `server.body_idle_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeouts {
+    /// From the request head to the body's last byte.
+    pub deadline: Duration,
+    /// The longest wait for the next part of the body.
+    pub idle: Duration,
+}
+
+/// Why a body was cut off; carried inside the payload stream's I/O error
+/// so that [`body_error`] can tell it from a broken connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyTimedOut {
+    Deadline(u64),
+    Idle(u64),
+}
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyTimedOut::Deadline(secs) => {
+                write!(f, "the request body did not arrive in full within {secs} seconds")
+            }
+            BodyTimedOut::Idle(secs) => write!(f, "no part of the request body arrived for {secs} seconds"),
+        }
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+/// The problem for a payload read that failed: 408 when a time limit cut
+/// the body off, otherwise 400 (the body could not be read).
+pub fn body_error(err: PayloadError) -> ApiError {
+    if let PayloadError::Io(io) = &err
+        && let Some(timed_out) = io.get_ref().and_then(|e| e.downcast_ref::<BodyTimedOut>())
+    {
+        return ApiError::RequestTimeout(timed_out.to_string());
+    }
+    ApiError::Malformed {
+        detail: "the request body could not be read".into(),
+        pointer: None,
+    }
+}
+
+/// Middleware: holds every request's body to the [`BodyTimeouts`] of the
+/// settings, from now (the request head has arrived).
+pub async fn limit_body_time(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let timeouts = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.server.body_timeouts());
+    if let Some(timeouts) = timeouts {
+        let (_, payload) = req.parts_mut();
+        let inner = payload.take();
+        let timed: Pin<Box<dyn Stream<Item = Result<web::Bytes, PayloadError>>>> =
+            Box::pin(TimedPayload::new(inner, timeouts));
+        req.set_payload(Payload::from(timed));
+    }
+    next.call(req).await
+}
+
+/// The deadline's timer and the idle timer of a [`TimedPayload`].
+type BodyTimers = (Pin<Box<Sleep>>, Pin<Box<Sleep>>);
+
+/// A payload stream that ends in an error once the deadline has passed or
+/// the stream has been idle too long. The timers start with the first read
+/// (the deadline counts from construction), so a request whose handler
+/// never reads its body costs no timer.
+struct TimedPayload {
+    inner: Payload,
+    timeouts: BodyTimeouts,
+    deadline_at: Instant,
+    /// The deadline's and the idle timer, made at the first wait.
+    timers: Option<BodyTimers>,
+    finished: bool,
+}
+
+impl TimedPayload {
+    fn new(inner: Payload, timeouts: BodyTimeouts) -> Self {
+        TimedPayload {
+            inner,
+            timeouts,
+            deadline_at: Instant::now() + timeouts.deadline,
+            timers: None,
+            finished: false,
+        }
+    }
+
+    fn cut(&mut self, why: BodyTimedOut) -> Poll<Option<Result<web::Bytes, PayloadError>>> {
+        self.finished = true;
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            why,
+        )))))
+    }
+}
+
+impl Stream for TimedPayload {
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        // A body still arriving at the deadline is cut even if it keeps
+        // coming: the deadline bounds the whole body, not only the pauses.
+        if Instant::now() >= this.deadline_at {
+            let secs = this.timeouts.deadline.as_secs();
+            return this.cut(BodyTimedOut::Deadline(secs));
+        }
+        let idle_for = this.timeouts.idle;
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some((_, idle)) = this.timers.as_mut() {
+                    idle.as_mut().reset(Instant::now() + idle_for);
+                }
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            Poll::Ready(None) => {
+                this.finished = true;
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(err))),
+            Poll::Pending => {}
+        }
+        let deadline_at = this.deadline_at;
+        let (deadline, idle) = this.timers.get_or_insert_with(|| {
+            (
+                Box::pin(tokio::time::sleep_until(deadline_at)),
+                Box::pin(tokio::time::sleep(idle_for)),
+            )
+        });
+        if deadline.as_mut().poll(cx).is_ready() {
+            let secs = this.timeouts.deadline.as_secs();
+            return this.cut(BodyTimedOut::Deadline(secs));
+        }
+        if idle.as_mut().poll(cx).is_ready() {
+            let secs = this.timeouts.idle.as_secs();
+            return this.cut(BodyTimedOut::Idle(secs));
+        }
+        Poll::Pending
     }
 }
 

@@ -58,6 +58,7 @@ pub mod audit;
 pub mod certificates;
 pub mod consents;
 pub mod console_sessions;
+pub mod health;
 pub mod inspections;
 pub mod institutions;
 pub mod keys;
@@ -78,8 +79,11 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 const PG_MIGRATION_LOCK: i64 = 0x646f_6f72_7374_726f; // "doorstro"
 
 /// How long [`Store::write`]/[`Store::read`] wait for a free pooled
-/// connection before giving up with [`StoreError::Unavailable`].
-const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// connection before giving up with [`StoreError::Unavailable`], unless
+/// [`Store::with_checkout_timeout`] says otherwise (the broker's
+/// `database.checkout_timeout_ms`). While the database is known to be
+/// unreachable a request does not wait again (see [`health`]).
+pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A connection to either backend. Match on it for backend-specific SQL.
 #[derive(diesel::MultiConnection)]
@@ -139,6 +143,10 @@ pub struct Store {
     /// processes on one SQLite file still meet in the busy handler; several
     /// broker nodes belong on PostgreSQL.)
     sqlite_writer: Arc<Mutex<()>>,
+    /// How long a checkout waits for a connection.
+    checkout_timeout: Duration,
+    /// Recent outages (see [`health`]); shared by the clones.
+    health: Arc<health::Health>,
 }
 
 impl std::fmt::Debug for Store {
@@ -184,6 +192,8 @@ impl Store {
         };
         let pool = Pool::builder()
             .max_size(max_connections)
+            // Also the longest pause between the pool's attempts to
+            // reconnect in the background (half of it) during an outage.
             .connection_timeout(POOL_CHECKOUT_TIMEOUT)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(Manager { target })
@@ -192,6 +202,8 @@ impl Store {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            checkout_timeout: POOL_CHECKOUT_TIMEOUT,
+            health: Arc::new(health::Health::default()),
         };
         // Audit events written before the Merkle log existed get their
         // stored hashes once; afterwards this is one `SELECT`.
@@ -217,8 +229,63 @@ impl Store {
 
     /// `SELECT 1` on a pooled connection, for the readiness probe.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = self.checkout()?;
         conn.ping().map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// The same store, whose checkouts wait at most `timeout` for a
+    /// connection (default [`POOL_CHECKOUT_TIMEOUT`]).
+    pub fn with_checkout_timeout(mut self, timeout: Duration) -> Store {
+        self.checkout_timeout = timeout;
+        self
+    }
+
+    /// The readiness probe's write: updates the one row of
+    /// `readiness_probe` and commits, so that it fails when a write cannot
+    /// succeed (database down, disk full), not only when a read cannot.
+    pub fn probe_write(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        use diesel::{ExpressionMethods, RunQueryDsl};
+        self.write(|conn| {
+            diesel::update(schema::readiness_probe::table)
+                .set(schema::readiness_probe::probed_at.eq(to_ms(now)))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// How the last write attempt on this store ended, and how long ago:
+    /// failed means an outage (see [`StoreError::is_outage`]) ended it.
+    /// `None` before the first write.
+    pub fn last_write(&self) -> Option<(Duration, health::WriteOutcome)> {
+        self.health.last_write()
+    }
+
+    /// A pooled connection. Waits at most the checkout timeout, and not at
+    /// all while the database is known to be unreachable (a checkout timed
+    /// out less than one timeout ago, and none succeeded since): then only
+    /// an idle connection is taken, so that no request waits twice.
+    fn checkout(&self) -> Result<diesel::r2d2::PooledConnection<Manager>, StoreError> {
+        if self.health.known_down(self.checkout_timeout) {
+            return match self.pool.try_get() {
+                Some(conn) => {
+                    self.health.checkout_succeeded();
+                    Ok(conn)
+                }
+                None => Err(StoreError::Unavailable(
+                    "no database connection (the database was unreachable moments ago)".into(),
+                )),
+            };
+        }
+        match self.pool.get_timeout(self.checkout_timeout) {
+            Ok(conn) => {
+                self.health.checkout_succeeded();
+                Ok(conn)
+            }
+            Err(e) => {
+                self.health.checkout_failed();
+                Err(StoreError::Unavailable(e.to_string()))
+            }
+        }
     }
 
     fn run<T, E: From<StoreError>>(&self, mode: Mode, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
@@ -228,20 +295,51 @@ impl Store {
             (Backend::Sqlite, Mode::Write) => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
             _ => None,
         };
-        let mut pooled = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let record = |outcome: health::WriteOutcome| {
+            if mode == Mode::Write {
+                self.health.record_write(outcome);
+            }
+        };
+        let mut pooled = match self.checkout() {
+            Ok(pooled) => pooled,
+            Err(error) => {
+                record(health::WriteOutcome::Failed);
+                return Err(E::from(error));
+            }
+        };
         let conn: &mut DbConn = &mut pooled;
         let result = match begin(conn, mode) {
             Ok(()) => match f(conn) {
-                Ok(value) => commit(conn).map(|()| value).map_err(E::from),
+                Ok(value) => match commit(conn) {
+                    Ok(()) => {
+                        record(health::WriteOutcome::Succeeded);
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        if error.is_outage() {
+                            record(health::WriteOutcome::Failed);
+                        }
+                        Err(E::from(error))
+                    }
+                },
                 Err(error) => {
                     if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
-                        // The connection is marked broken and will not be reused.
+                        // The connection is marked broken and will not be
+                        // reused. A write whose connection broke under it
+                        // met an outage, whatever its own error says.
                         tracing::warn!(error = %rollback, "rollback failed");
+                        record(health::WriteOutcome::Failed);
                     }
                     Err(error)
                 }
             },
-            Err(error) => Err(E::from(StoreError::Database(error))),
+            Err(error) => {
+                let error = StoreError::Database(error);
+                if error.is_outage() {
+                    record(health::WriteOutcome::Failed);
+                }
+                Err(E::from(error))
+            }
         };
         let reset_failed = match conn {
             DbConn::Sqlite(c) if mode == Mode::Read => c.batch_execute("PRAGMA query_only = OFF").is_err(),
@@ -346,9 +444,23 @@ fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
             "SQLite could not switch to WAL mode (journal_mode is {mode})"
         )));
     }
-    conn.run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| StoreError::Migration(e.to_string()))?;
-    Ok(())
+    // All pending migrations in one `BEGIN IMMEDIATE` transaction (each
+    // migration's own transaction becomes a savepoint in it): SQLite's
+    // counterpart of PostgreSQL's advisory lock, so that two brokers
+    // starting at once on one new file migrate one after the other (the
+    // second waits on `busy_timeout`, then finds nothing pending) instead of
+    // both creating the same tables.
+    AnsiTransactionManager::begin_transaction_sql(&mut conn, "BEGIN IMMEDIATE")?;
+    match conn.run_pending_migrations(SQLITE_MIGRATIONS) {
+        Ok(_) => {
+            <SqliteConnection as Connection>::TransactionManager::commit_transaction(&mut conn)?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = <SqliteConnection as Connection>::TransactionManager::rollback_transaction(&mut conn);
+            Err(StoreError::Migration(e.to_string()))
+        }
+    }
 }
 
 /// The database holds password hashes, sealed second factors and the audit

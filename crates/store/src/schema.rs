@@ -286,3 +286,12 @@ diesel::table! {
         below -> BigInt,
     }
 }
+
+diesel::table! {
+    /// The readiness probe's one row (id 1): `/readyz` updates it and
+    /// commits, to learn whether a write can succeed.
+    readiness_probe (id) {
+        id -> Integer,
+        probed_at -> BigInt,
+    }
+}

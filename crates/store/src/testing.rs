@@ -60,8 +60,15 @@ pub struct TestDb {
 }
 
 enum Inner {
-    Sqlite { _dir: TempDir },
-    Postgres { admin_url: String, database: String },
+    Sqlite {
+        _dir: TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        database: String,
+    },
+    /// A database that the test made itself and cleans up itself.
+    Existing,
 }
 
 impl std::fmt::Debug for TestDb {
@@ -110,6 +117,17 @@ impl TestDb {
 
     pub fn sqlite() -> TestDb {
         TestDb::new(TestBackend::Sqlite)
+    }
+
+    /// A database the test provides at `url` (e.g. a SQLite file on a file
+    /// system of its own, or a throwaway PostgreSQL server) and removes
+    /// itself: dropping this leaves it alone.
+    pub fn existing(url: String, backend: TestBackend) -> TestDb {
+        TestDb {
+            url,
+            backend,
+            inner: Inner::Existing,
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (after one line on stderr) if

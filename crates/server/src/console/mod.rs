@@ -208,6 +208,7 @@ impl ResponseError for ConsoleError {
                         t.error_unavailable.to_owned()
                     }
                     ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => t.error_bad_request.to_owned(),
+                    ApiError::RequestTimeout(_) => format!("{} ({err})", t.error_bad_request),
                     ApiError::Internal(cause) => {
                         tracing::error!(cause = %cause, "internal error on a console page");
                         t.error_internal.to_owned()
@@ -224,9 +225,14 @@ impl ResponseError for ConsoleError {
         // askama_web's responder: `error_response` gets no request to
         // respond to. A failure is a bare 500 without detail, as askama_web's.
         match page.render() {
-            Ok(body) => HttpResponse::build(self.status_code())
-                .content_type("text/html; charset=utf-8")
-                .body(body),
+            Ok(body) => {
+                let mut response = HttpResponse::build(self.status_code());
+                if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+                    // An outage: worth another try in a moment, as in the API.
+                    response.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.to_string()));
+                }
+                response.content_type("text/html; charset=utf-8").body(body)
+            }
             Err(err) => {
                 tracing::error!(cause = %err, "console error page failed to render");
                 HttpResponse::InternalServerError()

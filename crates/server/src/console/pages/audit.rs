@@ -311,7 +311,7 @@ pub async fn audit_search_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let form: AuditForm = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;

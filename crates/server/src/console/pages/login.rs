@@ -52,7 +52,7 @@ struct LoginForm {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let lang = Lang::of(&req);
     let t = lang.messages();
@@ -102,7 +102,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<HttpResponse, ConsoleError> {
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;

@@ -177,7 +177,7 @@ pub async fn staff_create(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let form: StaffForm = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
@@ -283,7 +283,7 @@ pub async fn staff_reset(
     req: HttpRequest,
     user: ConsoleUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
@@ -308,7 +308,7 @@ pub async fn staff_deactivate(
     req: HttpRequest,
     user: ConsoleUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;

@@ -127,7 +127,7 @@ pub async fn history(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let number = match posted_student(&req, &user, &body, false)? {
         Ok(n) => n,
@@ -234,7 +234,7 @@ pub async fn report(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: ConsoleUser,
-    body: web::Bytes,
+    body: crate::extract::FormBody,
 ) -> Result<impl Responder, ConsoleError> {
     let number = match posted_student(&req, &user, &body, true)? {
         Ok(n) => n,

@@ -1,0 +1,65 @@
+//! Outages: a request waits for a pooled connection at most once, and the
+//! store remembers how the last write ended (for `/readyz`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use doorstroom_store::health::WriteOutcome;
+use doorstroom_store::testing::TestDb;
+use doorstroom_store::{StoreError, backend_tests};
+
+type R<T> = Result<T, StoreError>;
+
+/// With the one connection held elsewhere, the first checkout waits its
+/// timeout and fails; the next one, while the database is known to be out
+/// of reach, fails without waiting (told apart by its message, not by the
+/// clock). Once a connection is free again, checkouts succeed and the
+/// store forgets the outage.
+fn a_request_waits_for_the_pool_at_most_once(db: &TestDb) {
+    let store = db.open(1).with_checkout_timeout(Duration::from_millis(300));
+    let (held, hold) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store
+                .read(|_| -> R<()> {
+                    held.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    hold.recv().unwrap();
+
+    let waited = store.read(|_| -> R<()> { Ok(()) }).unwrap_err();
+    let StoreError::Unavailable(waited) = waited else {
+        panic!("{waited}")
+    };
+    assert!(waited.contains("timed out"), "{waited}");
+    assert!(StoreError::Unavailable(waited).is_outage());
+
+    let at_once = store.write(|_| -> R<()> { Ok(()) }).unwrap_err();
+    let StoreError::Unavailable(at_once) = at_once else {
+        panic!("{at_once}")
+    };
+    assert!(at_once.contains("unreachable moments ago"), "{at_once}");
+    assert!(matches!(store.last_write(), Some((_, WriteOutcome::Failed))));
+
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    store.write(|_| -> R<()> { Ok(()) }).unwrap();
+    assert!(matches!(store.last_write(), Some((_, WriteOutcome::Succeeded))));
+    store.read(|_| -> R<()> { Ok(()) }).unwrap();
+}
+
+/// The readiness probe's write commits on a healthy database.
+fn the_probe_write_commits(db: &TestDb) {
+    let store = db.store();
+    store.probe_write(chrono::Utc::now()).unwrap();
+    assert!(matches!(store.last_write(), Some((_, WriteOutcome::Succeeded))));
+}
+
+backend_tests!(a_request_waits_for_the_pool_at_most_once, the_probe_write_commits);
