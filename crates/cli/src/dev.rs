@@ -143,7 +143,8 @@ pub fn create_demo_staff(
             .map(Brin::parse)
             .transpose()
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let created = match operator::create_staff(store, totp_key, now, username, name, *role, institution, &password) {
+        let created = match operator::create_staff(store, totp_key, now, username, name, *role, institution, &password)
+        {
             Ok(created) => created,
             // Another start created it between the look-up and now.
             Err(ApiError::Conflict(_)) => continue,

@@ -11,6 +11,9 @@ use chrono::Utc;
 use doorstroom_cli::{dev, pki};
 use doorstroom_domain::Username;
 use doorstroom_jose::TrustAnchors;
+use doorstroom_server::Secrets;
+use doorstroom_server::config::Settings;
+use doorstroom_server::secrets::TotpKey;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_store::{Store, certificates, institutions, keys, staff};
 use doorstroom_tests::TestDb;
@@ -24,6 +27,17 @@ const DEMO_USERNAMES: &[&str] = &[
     "intaker.27gh",
 ];
 
+/// A TOTP sealing key made in `dir`, as `serve --dev` makes its secrets.
+fn totp_key_in(dir: &std::path::Path) -> TotpKey {
+    let mut settings = Settings::load(None).expect("default settings").secrets;
+    let secrets = dir.join("secrets");
+    settings.pseudonym_key_file = secrets.join("pseudonym.key");
+    settings.token_key_file = secrets.join("token.key");
+    settings.signing_key_file = secrets.join("broker-signing.pem");
+    Secrets::generate_missing(&settings).expect("secrets");
+    TotpKey::load(&settings).expect("TOTP key")
+}
+
 #[test]
 fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
     // A few rounds: the race is between two threads, and each round is a
@@ -36,6 +50,7 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
         doorstroom_server::tls::install_default_provider();
         let roots = ClientRoots::load(&dev_pki.ca_cert_path()).expect("client roots");
         let anchors = TrustAnchors::from_pem(&std::fs::read(dev_pki.ca_cert_path()).expect("ca.pem")).expect("anchors");
+        let totp_key = Arc::new(totp_key_in(dir.path()));
         let shared = Arc::new((dev_pki, roots, anchors, db.url.clone()));
         let start = Arc::new(Barrier::new(2));
 
@@ -43,6 +58,7 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
             .map(|i| {
                 let shared = shared.clone();
                 let start = start.clone();
+                let totp_key = totp_key.clone();
                 let accounts = dir.path().join(format!("dev-accounts-{i}.txt"));
                 std::thread::spawn(move || {
                     let (dev_pki, roots, anchors, url) = &*shared;
@@ -50,7 +66,8 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
                     let store = Store::open(url, 4).map_err(|e| format!("open: {e}"))?;
                     let registered = dev::register_demo_institutions(&store, now, dev_pki, roots, anchors)
                         .map_err(|e| format!("institutions: {e}"))?;
-                    let created = dev::create_demo_staff(&store, now, &accounts).map_err(|e| format!("staff: {e}"))?;
+                    let created =
+                        dev::create_demo_staff(&store, &totp_key, now, &accounts).map_err(|e| format!("staff: {e}"))?;
                     Ok::<_, String>((registered, created))
                 })
             })
@@ -95,7 +112,7 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
             dev::register_demo_institutions(&store, now, dev_pki, &shared.1, &shared.2).expect("institutions again");
         assert!(again.is_empty());
         let accounts = dir.path().join("dev-accounts-again.txt");
-        let summary = dev::create_demo_staff(&store, now, &accounts).expect("staff again");
+        let summary = dev::create_demo_staff(&store, &totp_key, now, &accounts).expect("staff again");
         assert!(summary.is_empty());
         drop(store);
     }
