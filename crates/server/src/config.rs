@@ -399,6 +399,23 @@ mod tests {
     }
 
     #[test]
+    fn body_and_checkout_timeouts_are_checked_at_load() {
+        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.server.body_deadline_secs, 30);
+        assert_eq!(defaults.database.checkout_timeout(), std::time::Duration::from_secs(2));
+        for broken in [
+            |s: &mut Settings| s.server.body_deadline_secs = 0,
+            |s: &mut Settings| s.server.body_idle_timeout_secs = 0,
+            |s: &mut Settings| s.database.checkout_timeout_ms = 0,
+        ] {
+            let mut settings = defaults.clone();
+            broken(&mut settings);
+            let err = settings.check().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("must be at least 1"), "{err}");
+        }
+    }
+
+    #[test]
     fn console_session_periods_are_checked_at_load() {
         let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
         let mut week = defaults.clone();

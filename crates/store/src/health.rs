@@ -7,7 +7,7 @@
 //! wrong in the store is a fault (500), so a real bug never hides behind a
 //! 503.
 //!
-//! [`Health`] is what one [`crate::Store`] remembers about its recent
+//! `Health` is what one [`crate::Store`] remembers about its recent
 //! outages:
 //! * the last failed pool checkout, so that while the database is known to
 //!   be unreachable a request does not wait the whole checkout timeout

@@ -33,6 +33,13 @@
 //!   anyway, PostgreSQL would silently turn `COMMIT` into a rollback; `write`
 //!   detects this and returns an error instead of reporting success.
 //!
+//! * A checkout waits at most [`POOL_CHECKOUT_TIMEOUT`] (or the store's
+//!   own, [`Store::with_checkout_timeout`]) for a connection, and while the
+//!   database is known to be unreachable it does not wait at all, so a
+//!   request that makes several calls waits at most once ([`health`]).
+//!   [`StoreError::is_outage`] tells an outage (unreachable, shut down,
+//!   disk full, I/O) from a fault, for the server's 503 versus 500.
+//!
 //! # Privacy
 //! No personal data goes into a log line or error message from this crate:
 //! errors name tables, columns and rules, never values.
