@@ -14,7 +14,8 @@
 //!   again (a request waits for it at most once: the first checkout that
 //!   times out marks the database down for one timeout period, and every
 //!   checkout in that period takes an idle connection or fails at once);
-//! * the outcome of the last write attempt, for the readiness probe.
+//! * the outcome of the last write attempt, or the last outage a read met,
+//!   for the readiness probe.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -99,7 +100,7 @@ pub enum WriteOutcome {
 pub(crate) struct Health {
     /// When a checkout last timed out, while no checkout has succeeded since.
     down_since: Mutex<Option<Instant>>,
-    /// The last write attempt: when, and how it ended.
+    /// The last write attempt (or outage met by a read): when, and how it ended.
     last_write: Mutex<Option<(Instant, WriteOutcome)>>,
 }
 

@@ -261,8 +261,8 @@ impl Store {
     }
 
     /// How the last write attempt on this store ended, and how long ago:
-    /// failed means an outage (see [`StoreError::is_outage`]) ended it.
-    /// `None` before the first write.
+    /// failed means an outage (see [`StoreError::is_outage`]) ended it, or
+    /// a read met one since. `None` before the first write.
     pub fn last_write(&self) -> Option<(Duration, health::WriteOutcome)> {
         self.health.last_write()
     }
@@ -302,8 +302,12 @@ impl Store {
             (Backend::Sqlite, Mode::Write) => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
             _ => None,
         };
+        // Readiness asks whether a write can succeed now. A write's success
+        // says yes; any outage says no, a read's included: otherwise a write
+        // that succeeded just before the database went down would stand in
+        // for the probe while every read already fails.
         let record = |outcome: health::WriteOutcome| {
-            if mode == Mode::Write {
+            if mode == Mode::Write || outcome == health::WriteOutcome::Failed {
                 self.health.record_write(outcome);
             }
         };

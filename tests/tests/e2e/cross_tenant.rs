@@ -1059,8 +1059,24 @@ async fn cross_tenant_consent_ledger() {
 async fn cross_tenant_with_a_footing() {
     TestBroker::on_every_backend(|mut broker| async move {
         let w = world(&mut broker).await;
-        for school in [SECOND_VO.brin, THIRD_VO.brin] {
-            // Their own consent, for the other mbo: nothing of it names 25LX.
+        // The footing: 27GH registers its own applications of the student,
+        // naming each of the other schools as sending school (a school may
+        // record in its ledger only then), and each records its own
+        // inspection and consent, for 27GH: nothing of it names 25LX.
+        for (school, programme) in [(SECOND_VO.brin, "Kok"), (THIRD_VO.brin, "Bakker")] {
+            let mut own_application = crate::exchange_support::application_body(&w.student, programme);
+            own_application["sending_school"] = json!(school);
+            let reply = broker
+                .system(OTHER_MBO)
+                .fetch(Method::POST, "/v1/applications", Some(&own_application))
+                .await
+                .expect("application");
+            assert_eq!(
+                reply.status.as_u16(),
+                201,
+                "27GH's application from {school}: {}",
+                reply.body
+            );
             let mut own_consent = consent_body(&broker, &w.student);
             own_consent["recipient"] = json!(OTHER_MBO);
             for (path, body) in [
@@ -1075,14 +1091,6 @@ async fn cross_tenant_with_a_footing() {
                 assert_eq!(reply.status.as_u16(), 201, "{school} {path}: {}", reply.body);
             }
         }
-        let mut own_application = crate::exchange_support::application_body(&w.student, "Kok");
-        own_application["sending_school"] = json!(SECOND_VO.brin);
-        let reply = broker
-            .system(OTHER_MBO)
-            .fetch(Method::POST, "/v1/applications", Some(&own_application))
-            .await
-            .expect("application");
-        assert_eq!(reply.status.as_u16(), 201, "27GH's own application: {}", reply.body);
 
         let footing_cases: Vec<Case> = cases(&broker, &w)
             .into_iter()
