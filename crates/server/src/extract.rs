@@ -57,12 +57,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
-        let declared_too_large = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|len| len > limit);
+        let declared_too_large = declares_more_than(req, limit);
         let mut payload = payload.take();
         Box::pin(async move {
             if declared_too_large {
@@ -86,6 +81,16 @@ fn body_limit(req: &HttpRequest) -> usize {
             .map(|s| s.settings.server.body_limit_bytes)
             .unwrap_or(64 * 1024),
     }
+}
+
+/// Whether the request's `Content-Length` already says more than `limit`
+/// bytes (answered 413 before a byte of the body is read).
+fn declares_more_than(req: &HttpRequest, limit: usize) -> bool {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > limit)
 }
 
 /// Reads the whole body, at most `limit` bytes (413 beyond), held to the
@@ -113,12 +118,7 @@ impl FromRequest for FormBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = body_limit(req);
-        let declared_too_large = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|len| len > limit);
+        let declared_too_large = declares_more_than(req, limit);
         let mut payload = payload.take();
         Box::pin(async move {
             if declared_too_large {

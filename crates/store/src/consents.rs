@@ -220,15 +220,7 @@ pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Consent
 /// The consent events one school recorded for a student, every recipient
 /// and section, in append order: that school's own ledger of the student.
 pub fn for_owner(conn: &mut DbConn, student: &Pseudonym, school: &Brin) -> Result<Vec<ConsentEventRow>, StoreError> {
-    consent_events::table
-        .filter(consent_events::school.eq(school.as_str()))
-        .filter(consent_events::student.eq(student.as_str()))
-        .order(consent_events::n.asc())
-        .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Row::into_domain)
-        .collect()
+    owned(conn, student, school, None)
 }
 
 /// The consent events one school recorded for a student going to one
@@ -241,16 +233,27 @@ pub fn for_owner_recipient(
     school: &Brin,
     recipient: &Brin,
 ) -> Result<Vec<ConsentEventRow>, StoreError> {
-    consent_events::table
+    owned(conn, student, school, Some(recipient))
+}
+
+/// The events `school` recorded for `student` (to `recipient` only, when
+/// given), in append order.
+fn owned(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    school: &Brin,
+    recipient: Option<&Brin>,
+) -> Result<Vec<ConsentEventRow>, StoreError> {
+    let mut query = consent_events::table
         .filter(consent_events::school.eq(school.as_str()))
         .filter(consent_events::student.eq(student.as_str()))
-        .filter(consent_events::recipient.eq(recipient.as_str()))
         .order(consent_events::n.asc())
         .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Row::into_domain)
-        .collect()
+        .into_boxed();
+    if let Some(recipient) = recipient {
+        query = query.filter(consent_events::recipient.eq(recipient.as_str()));
+    }
+    query.load(conn)?.into_iter().map(Row::into_domain).collect()
 }
 
 /// The schools that recorded consent events for a student (for one

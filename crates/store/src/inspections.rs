@@ -99,19 +99,7 @@ pub fn record(conn: &mut DbConn, new: &NewInspection) -> Result<InspectionRow, S
 /// [`for_student`]): that school's own records, and the only ones a package
 /// from that school is checked against.
 pub fn for_school(conn: &mut DbConn, student: &Pseudonym, school: &Brin) -> Result<Vec<InspectionRow>, StoreError> {
-    inspections::table
-        .filter(inspections::student.eq(student.as_str()))
-        .filter(inspections::school.eq(school.as_str()))
-        .order((
-            inspections::at.asc(),
-            inspections::recorded_at.asc(),
-            inspections::id.asc(),
-        ))
-        .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Row::into_domain)
-        .collect()
+    oldest_first(conn, student, Some(school))
 }
 
 /// The schools that recorded inspections of a student, each once, sorted.
@@ -130,7 +118,17 @@ pub fn schools(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Brin>, Stor
 /// The inspections of a student, at every school, oldest first (by `at`,
 /// then by recording time and id). Empty if there are none.
 pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<InspectionRow>, StoreError> {
-    inspections::table
+    oldest_first(conn, student, None)
+}
+
+/// The inspections of `student` (recorded by `school` only, when given),
+/// oldest first.
+fn oldest_first(
+    conn: &mut DbConn,
+    student: &Pseudonym,
+    school: Option<&Brin>,
+) -> Result<Vec<InspectionRow>, StoreError> {
+    let mut query = inspections::table
         .filter(inspections::student.eq(student.as_str()))
         .order((
             inspections::at.asc(),
@@ -138,8 +136,9 @@ pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Inspect
             inspections::id.asc(),
         ))
         .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Row::into_domain)
-        .collect()
+        .into_boxed();
+    if let Some(school) = school {
+        query = query.filter(inspections::school.eq(school.as_str()));
+    }
+    query.load(conn)?.into_iter().map(Row::into_domain).collect()
 }

@@ -1050,9 +1050,9 @@ async fn cross_tenant_consent_ledger() {
 }
 
 /// The same attacks after the attackers gained a footing with the student
-/// of their own: 08CD and 09EF recorded their own inspection and consent
-/// for the student, and 27GH registered its own application for the
-/// student. Their footing must not widen what they see of 07AB's and
+/// of their own: 27GH registered its own applications of the student, one
+/// naming 08CD and one 09EF as sending school, and 08CD and 09EF recorded
+/// their own inspection and consent for 27GH. Their footing must not widen what they see of 07AB's and
 /// 25LX's records (ledger ownership, and the privacy officer's scope: only
 /// what the institution is party to).
 #[tokio::test]
