@@ -191,7 +191,7 @@ pub fn for_each_backend(mut f: impl FnMut(&TestDb)) {
 /// Makes `sqlite::NAME` and `postgres::NAME` tests from functions
 /// `fn NAME(db: &TestDb)` in the current module.
 ///
-/// ```ignore
+/// ```text
 /// fn round_trip(db: &TestDb) { let store = db.store(); /* … */ }
 /// doorstroom_store::backend_tests!(round_trip);
 /// ```
