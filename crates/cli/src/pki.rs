@@ -639,10 +639,17 @@ fn current_cert(path: &Path, ca_subject: &[u8], now: DateTime<Utc>) -> Result<Op
     let der = pem_certificate_der(path, read_string(path)?.as_bytes())?;
     let cert = parse_der(path, &der)?;
     let at = ASN1Time::from_timestamp(now.timestamp()).map_err(|_| PkiError::TimeOutOfRange)?;
-    if cert.issuer().as_raw() != ca_subject || !cert.validity().is_valid_at(at) {
+    if cert.issuer().as_raw() != ca_subject || !cert.validity().is_valid_at(at) || !made_as_now(&cert) {
         return Ok(None);
     }
     describe_cert(path, &der).map(Some)
+}
+
+/// Whether a leaf is made the way this module makes leaves now: without a
+/// basicConstraints extension. Older versions wrote an encoded `cA FALSE`
+/// (see [`Ca::set_leaf_defaults`]); such a leaf is issued anew.
+fn made_as_now(leaf: &X509Certificate<'_>) -> bool {
+    matches!(leaf.basic_constraints(), Ok(None))
 }
 
 /// The published JWK at `public_path` if both files exist, agree on the
@@ -665,6 +672,14 @@ fn current_jose_key(
     let public = PublicJwk::parse(&read_json(public_path)?)?;
     let same_key = private.get("kid").and_then(|k| k.as_str()) == Some(public.kid()) && public.key_use() == key_use;
     if !same_key || verify_x5c(&public, anchors, now).is_err() {
+        return Ok(None);
+    }
+    let leaf_made_as_now = public
+        .x5c_der()
+        .first()
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+        .is_some_and(|(_, leaf)| made_as_now(&leaf));
+    if !leaf_made_as_now {
         return Ok(None);
     }
     Ok(Some(public.to_json()))
@@ -1068,11 +1083,39 @@ mod tests {
         params.distinguished_name.push(DnType::CommonName, "explicit cA FALSE");
         ca.set_leaf_defaults(&mut params, now(), now() + Duration::days(1))
             .unwrap();
-        params.is_ca = IsCa::NoCa;
+        params.is_ca = IsCa::ExplicitNoCa;
         let cert = params.signed_by(&key, &ca.issuer, &ca.key).unwrap();
         let der = cert.der().to_vec();
         let refused = std::panic::catch_unwind(|| strict_basic_constraints("explicit", &der));
         assert!(refused.is_err(), "an encoded cA FALSE must be refused");
+    }
+
+    #[test]
+    fn a_leaf_with_an_encoded_ca_false_is_issued_anew() {
+        let tmp = TempDir::new();
+        let first = ensure_dev_pki(&tmp.0, now()).unwrap();
+        // What an older version wrote: the same kind of client certificate,
+        // but with basicConstraints { cA FALSE }.
+        let ca = Ca::load(&tmp.0).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, "old style");
+        ca.set_leaf_defaults(&mut params, backdate(now()).unwrap(), leaf_not_after(now()).unwrap())
+            .unwrap();
+        params.is_ca = IsCa::ExplicitNoCa;
+        let old = params.signed_by(&key, &ca.issuer, &ca.key).unwrap();
+        let client_pem = &first.institutions[0].client_cert;
+        fs::write(client_pem, old.pem()).unwrap();
+
+        let second = ensure_dev_pki(&tmp.0, now()).unwrap();
+        assert!(second.created, "the old-style leaf is renewed");
+        let renewed = pem_chain(client_pem).remove(0);
+        assert_eq!(
+            strict_basic_constraints("renewed client.pem", &renewed),
+            BasicConstraintsDer::Absent
+        );
+        assert_ne!(first.institutions[0].fingerprint, second.institutions[0].fingerprint);
+        assert!(!ensure_dev_pki(&tmp.0, now()).unwrap().created);
     }
 
     #[test]
