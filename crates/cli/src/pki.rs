@@ -353,6 +353,11 @@ impl Ca {
     }
 
     /// Random serial, validity, and an authority key identifier for a leaf.
+    ///
+    /// A leaf carries no basicConstraints extension (`IsCa::NoCa`): RFC 5280
+    /// §4.2.1.9 reads its absence as "not a CA", and rcgen's
+    /// `IsCa::ExplicitNoCa` would encode `cA FALSE`, a DEFAULT value that DER
+    /// forbids and that strict parsers (pyca/cryptography) refuse.
     fn set_leaf_defaults(
         &self,
         params: &mut CertificateParams,
@@ -362,7 +367,7 @@ impl Ca {
         params.serial_number = Some(random_serial());
         params.not_before = to_offset(not_before)?;
         params.not_after = to_offset(not_after)?;
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.is_ca = IsCa::NoCa;
         params.use_authority_key_identifier_extension = true;
         Ok(())
     }
@@ -634,10 +639,17 @@ fn current_cert(path: &Path, ca_subject: &[u8], now: DateTime<Utc>) -> Result<Op
     let der = pem_certificate_der(path, read_string(path)?.as_bytes())?;
     let cert = parse_der(path, &der)?;
     let at = ASN1Time::from_timestamp(now.timestamp()).map_err(|_| PkiError::TimeOutOfRange)?;
-    if cert.issuer().as_raw() != ca_subject || !cert.validity().is_valid_at(at) {
+    if cert.issuer().as_raw() != ca_subject || !cert.validity().is_valid_at(at) || !made_as_now(&cert) {
         return Ok(None);
     }
     describe_cert(path, &der).map(Some)
+}
+
+/// Whether a leaf is made the way this module makes leaves now: without a
+/// basicConstraints extension. Older versions wrote an encoded `cA FALSE`
+/// (see [`Ca::set_leaf_defaults`]); such a leaf is issued anew.
+fn made_as_now(leaf: &X509Certificate<'_>) -> bool {
+    matches!(leaf.basic_constraints(), Ok(None))
 }
 
 /// The published JWK at `public_path` if both files exist, agree on the
@@ -660,6 +672,14 @@ fn current_jose_key(
     let public = PublicJwk::parse(&read_json(public_path)?)?;
     let same_key = private.get("kid").and_then(|k| k.as_str()) == Some(public.kid()) && public.key_use() == key_use;
     if !same_key || verify_x5c(&public, anchors, now).is_err() {
+        return Ok(None);
+    }
+    let leaf_made_as_now = public
+        .x5c_der()
+        .first()
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+        .is_some_and(|(_, leaf)| made_as_now(&leaf));
+    if !leaf_made_as_now {
         return Ok(None);
     }
     Ok(Some(public.to_json()))
@@ -792,6 +812,12 @@ mod tests {
     use chrono::TimeZone as _;
     use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
     use std::collections::BTreeMap;
+    use x509_parser::asn1_rs::{Any, Class, FromDer as _, Tag};
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::nom::Parser as _;
+    use x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS;
+    use x509_parser::pem::Pem;
+    use x509_parser::prelude::X509CertificateParser;
 
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);
@@ -868,6 +894,228 @@ mod tests {
             None,
         )
         .map(|_| ())
+    }
+
+    /// The DER elements inside a constructed DER element's contents, each
+    /// parsed strictly (minimal lengths, no indefinite form).
+    fn der_children(contents: &[u8]) -> Vec<Any<'_>> {
+        let mut rest = contents;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let (next, any) = Any::from_der(rest).expect("a strict DER element");
+            out.push(any);
+            rest = next;
+        }
+        out
+    }
+
+    /// What one certificate's basicConstraints says, read from its bytes.
+    #[derive(Debug, PartialEq, Eq)]
+    enum BasicConstraintsDer {
+        Absent,
+        /// Critical, `cA TRUE`, with this path length (if encoded).
+        Ca(Option<Vec<u8>>),
+    }
+
+    /// Parses `der` as strictly as we can and checks DER's rule that a
+    /// DEFAULT value is never encoded, in the places a certificate has one:
+    /// an extension's `critical BOOLEAN DEFAULT FALSE` and basicConstraints'
+    /// `cA BOOLEAN DEFAULT FALSE`. Panics (naming `what`) on any violation.
+    fn strict_basic_constraints(what: &str, der: &[u8]) -> BasicConstraintsDer {
+        // x509-parser in DER mode, with every extension parsed deeply and
+        // none of them left unparsed or unknown.
+        let (rest, cert) = X509CertificateParser::new()
+            .with_deep_parse_extensions(true)
+            .parse(der)
+            .unwrap_or_else(|e| panic!("{what}: not a DER certificate: {e}"));
+        assert!(rest.is_empty(), "{what}: bytes after the certificate");
+        for ext in cert.extensions() {
+            assert!(
+                !matches!(
+                    ext.parsed_extension(),
+                    ParsedExtension::ParseError { .. } | ParsedExtension::UnsupportedExtension { .. }
+                ),
+                "{what}: extension {} does not parse: {:?}",
+                ext.oid,
+                ext.parsed_extension()
+            );
+        }
+        let parsed_is_ca = cert
+            .basic_constraints()
+            .unwrap_or_else(|e| panic!("{what}: basicConstraints: {e}"))
+            .map(|bc| bc.value.ca);
+
+        // The same bytes by hand: Certificate → tbsCertificate → [3] →
+        // Extensions → Extension { extnID, critical?, extnValue }.
+        let (rest, certificate) = Any::from_der(der).unwrap();
+        assert!(rest.is_empty());
+        let tbs = der_children(certificate.data).remove(0);
+        assert_eq!(tbs.header.tag(), Tag::Sequence, "{what}: tbsCertificate");
+        let Some(tagged) = der_children(tbs.data)
+            .into_iter()
+            .find(|e| e.header.class() == Class::ContextSpecific && e.header.tag() == Tag(3))
+        else {
+            assert_eq!(parsed_is_ca, None, "{what}");
+            return BasicConstraintsDer::Absent;
+        };
+        let extensions = der_children(tagged.data).remove(0);
+        let mut found = BasicConstraintsDer::Absent;
+        for extension in der_children(extensions.data) {
+            let fields = der_children(extension.data);
+            assert_eq!(fields[0].header.tag(), Tag::Oid, "{what}: extnID");
+            let critical = match fields.len() {
+                2 => false,
+                3 => {
+                    assert_eq!(fields[1].header.tag(), Tag::Boolean, "{what}: critical");
+                    assert_eq!(
+                        fields[1].data,
+                        [0xff],
+                        "{what}: critical FALSE is the DEFAULT and must not be encoded"
+                    );
+                    true
+                }
+                n => panic!("{what}: an extension with {n} fields"),
+            };
+            let value = fields.last().unwrap();
+            assert_eq!(value.header.tag(), Tag::OctetString, "{what}: extnValue");
+            if fields[0].data != OID_X509_EXT_BASIC_CONSTRAINTS.as_bytes() {
+                continue;
+            }
+            assert_eq!(found, BasicConstraintsDer::Absent, "{what}: basicConstraints twice");
+            let (rest, sequence) = Any::from_der(value.data).unwrap();
+            assert!(rest.is_empty(), "{what}: bytes after basicConstraints");
+            assert_eq!(sequence.header.tag(), Tag::Sequence, "{what}: basicConstraints");
+            let mut inner = der_children(sequence.data).into_iter().peekable();
+            let ca = inner.next_if(|e| e.header.tag() == Tag::Boolean);
+            let path_len = inner.next_if(|e| e.header.tag() == Tag::Integer);
+            assert!(inner.next().is_none(), "{what}: unexpected basicConstraints field");
+            match ca {
+                Some(ca) => assert_eq!(
+                    ca.data,
+                    [0xff],
+                    "{what}: cA FALSE is the DEFAULT and must not be encoded"
+                ),
+                None => panic!(
+                    "{what}: a basicConstraints that does not make a CA is for leaves only, and our leaves carry none"
+                ),
+            }
+            assert!(critical, "{what}: a CA's basicConstraints must be critical");
+            found = BasicConstraintsDer::Ca(path_len.map(|p| p.data.to_vec()));
+        }
+        let hand_is_ca = matches!(found, BasicConstraintsDer::Ca(_)).then_some(true);
+        assert_eq!(
+            parsed_is_ca, hand_is_ca,
+            "{what}: x509-parser and the DER walk disagree"
+        );
+        found
+    }
+
+    /// Every certificate of a PEM file, as DER.
+    fn pem_chain(path: &Path) -> Vec<Vec<u8>> {
+        let pem = fs::read(path).unwrap();
+        let blocks: Vec<_> = Pem::iter_from_buffer(&pem).map(|b| b.unwrap().contents).collect();
+        assert!(!blocks.is_empty(), "{}", path.display());
+        blocks
+    }
+
+    #[test]
+    fn every_generated_certificate_is_strict_der_and_only_the_ca_has_basic_constraints() {
+        let tmp = TempDir::new();
+        let pki = ensure_dev_pki(&tmp.0, now()).unwrap();
+        // (what, DER, is it the CA?)
+        let mut certificates: Vec<(String, Vec<u8>)> = Vec::new();
+        for (i, der) in pem_chain(&pki.ca_cert_path()).into_iter().enumerate() {
+            certificates.push((format!("ca.pem[{i}]"), der));
+        }
+        for (i, der) in pem_chain(&pki.server_cert_path()).into_iter().enumerate() {
+            certificates.push((format!("server.pem[{i}]"), der));
+        }
+        for inst in &pki.institutions {
+            for (i, der) in pem_chain(&inst.client_cert).into_iter().enumerate() {
+                certificates.push((format!("{}/client.pem[{i}]", inst.brin), der));
+            }
+            for (name, jwk) in [("sign", &inst.sign_public_jwk), ("enc", &inst.enc_public_jwk)] {
+                let jwk = PublicJwk::parse(jwk).unwrap();
+                for (i, der) in jwk.x5c_der().iter().enumerate() {
+                    certificates.push((format!("{}/{name}.pub.jwk x5c[{i}]", inst.brin), der.clone()));
+                }
+            }
+        }
+        // And what a CA loaded from disk issues.
+        let loaded = Ca::load(&tmp.0).unwrap();
+        let inst = &DEMO_INSTITUTIONS[1];
+        let client = loaded.issue_client(inst, now(), now() + Duration::days(10)).unwrap();
+        certificates.push(("loaded CA client".to_owned(), der_of(&client.cert_pem)));
+        for key_use in [KeyUse::Sig, KeyUse::Enc] {
+            let key = loaded.issue_jose_key(inst, key_use, now()).unwrap();
+            certificates.push((
+                format!("loaded CA {key_use} x5c[0]"),
+                key.public_jwk.x5c_der()[0].clone(),
+            ));
+        }
+
+        let ca_der = der_of(&loaded.cert_pem());
+        let (mut cas, mut leaves) = (0, 0);
+        for (what, der) in &certificates {
+            let constraints = strict_basic_constraints(what, der);
+            if der == &ca_der {
+                // Path length 0: INTEGER 0 is the single octet 00.
+                assert_eq!(constraints, BasicConstraintsDer::Ca(Some(vec![0])), "{what}");
+                cas += 1;
+            } else {
+                assert_eq!(constraints, BasicConstraintsDer::Absent, "{what}");
+                leaves += 1;
+            }
+        }
+        // ca.pem, server.pem's CA copy, and one in each x5c.
+        assert_eq!(cas, 2 + 2 * DEMO_INSTITUTIONS.len());
+        assert_eq!(leaves, 1 + 3 * DEMO_INSTITUTIONS.len() + 3);
+    }
+
+    #[test]
+    fn the_strict_der_check_refuses_an_encoded_ca_false() {
+        // What rcgen's `IsCa::ExplicitNoCa` writes (and this PKI once did):
+        // basicConstraints { cA FALSE }, which DER forbids.
+        let tmp = TempDir::new();
+        let ca = Ca::create(&tmp.0, now()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, "explicit cA FALSE");
+        ca.set_leaf_defaults(&mut params, now(), now() + Duration::days(1))
+            .unwrap();
+        params.is_ca = IsCa::ExplicitNoCa;
+        let cert = params.signed_by(&key, &ca.issuer, &ca.key).unwrap();
+        let der = cert.der().to_vec();
+        let refused = std::panic::catch_unwind(|| strict_basic_constraints("explicit", &der));
+        assert!(refused.is_err(), "an encoded cA FALSE must be refused");
+    }
+
+    #[test]
+    fn a_leaf_with_an_encoded_ca_false_is_issued_anew() {
+        let tmp = TempDir::new();
+        let first = ensure_dev_pki(&tmp.0, now()).unwrap();
+        // What an older version wrote: the same kind of client certificate,
+        // but with basicConstraints { cA FALSE }.
+        let ca = Ca::load(&tmp.0).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, "old style");
+        ca.set_leaf_defaults(&mut params, backdate(now()).unwrap(), leaf_not_after(now()).unwrap())
+            .unwrap();
+        params.is_ca = IsCa::ExplicitNoCa;
+        let old = params.signed_by(&key, &ca.issuer, &ca.key).unwrap();
+        let client_pem = &first.institutions[0].client_cert;
+        fs::write(client_pem, old.pem()).unwrap();
+
+        let second = ensure_dev_pki(&tmp.0, now()).unwrap();
+        assert!(second.created, "the old-style leaf is renewed");
+        let renewed = pem_chain(client_pem).remove(0);
+        assert_eq!(
+            strict_basic_constraints("renewed client.pem", &renewed),
+            BasicConstraintsDer::Absent
+        );
+        assert_ne!(first.institutions[0].fingerprint, second.institutions[0].fingerprint);
+        assert!(!ensure_dev_pki(&tmp.0, now()).unwrap().created);
     }
 
     #[test]

@@ -230,6 +230,7 @@ impl Action {
             | Action::FindApplications
             | Action::ReadConsentHistory
             | Action::ListInbox
+            | Action::ListIntakers
             | Action::PullPackage => CrudKind::Read,
             Action::RegisterInstitution
             | Action::CreateStaff

@@ -83,6 +83,10 @@ pub enum Action {
     /// List the packages waiting for an institution (on
     /// [`Resource::Institution`]); metadata only.
     ListInbox,
+    /// List an mbo's active intakers (id, username, display name; on
+    /// [`Resource::Institution`]): what the mbo's own system needs to name
+    /// the intaker it acts for in `X-On-Behalf-Of`.
+    ListIntakers,
     /// Take a package out: its envelope and releasable sections (on
     /// [`Resource::Package`]).
     PullPackage,
@@ -130,6 +134,7 @@ impl Action {
         Action::FindApplications,
         Action::SubmitPackage,
         Action::ListInbox,
+        Action::ListIntakers,
         Action::PullPackage,
         Action::AcknowledgePackage,
         Action::RecordInspection,
@@ -160,6 +165,7 @@ impl Action {
             Action::FindApplications => "find_applications",
             Action::SubmitPackage => "submit_package",
             Action::ListInbox => "list_inbox",
+            Action::ListIntakers => "list_intakers",
             Action::PullPackage => "pull_package",
             Action::AcknowledgePackage => "acknowledge_package",
             Action::RecordInspection => "record_inspection",
@@ -183,6 +189,7 @@ impl Action {
                 | Action::FindApplications
                 | Action::SubmitPackage
                 | Action::ListInbox
+                | Action::ListIntakers
                 | Action::PullPackage
                 | Action::AcknowledgePackage
         )
@@ -346,6 +353,7 @@ use DenyReason::*;
 /// | `report_status`        | application | of `receiving` (mbo)                                | of `receiving`        |
 /// | `submit_package`       | package     | of `sender` (vo/vso/pro)                            | —                     |
 /// | `list_inbox`           | institution | of that institution (mbo)                           | of that institution   |
+/// | `list_intakers`        | institution | of that institution (mbo)                           | —                     |
 /// | `pull_package`         | package     | of `recipient` (mbo)                                | of `recipient`        |
 /// | `acknowledge_package`  | package     | of `recipient` (mbo)                                | of `recipient`        |
 ///
@@ -422,7 +430,9 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox | Action::FindApplications => matches!(resource, Resource::Institution(_)),
+        Action::ListInbox | Action::ListIntakers | Action::FindApplications => {
+            matches!(resource, Resource::Institution(_))
+        }
         Action::RecordInspection | Action::RecordConsent => matches!(resource, Resource::StudentLedger { .. }),
         Action::ReadConsentHistory => matches!(
             resource,
@@ -484,6 +494,9 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
             },
         ) => ledger_party(own, sector, sending_schools, owners),
         (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
+        // The mbo's own system learns whom it may name in `X-On-Behalf-Of`;
+        // nobody else needs the list (staff have `list_staff`).
+        (Action::ListIntakers, Resource::Institution(brin)) => receiving_system(own, sector, brin),
         (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
             receiving_system(own, sector, recipient)
         }

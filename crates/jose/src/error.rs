@@ -84,6 +84,17 @@ pub enum JoseError {
     Crypto(#[source] openssl::error::ErrorStack),
 }
 
+impl JoseError {
+    /// The section a [`JoseError::Section`] or [`JoseError::SectionTooLarge`]
+    /// is about, so that the broker can point at `/sections/<name>`.
+    pub fn section(&self) -> Option<Section> {
+        match self {
+            JoseError::Section { section, .. } | JoseError::SectionTooLarge { section, .. } => Some(*section),
+            _ => None,
+        }
+    }
+}
+
 impl From<openssl::error::ErrorStack> for JoseError {
     fn from(e: openssl::error::ErrorStack) -> Self {
         JoseError::Crypto(e)

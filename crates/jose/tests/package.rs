@@ -968,3 +968,187 @@ fn canonical_example_in_the_document() {
         )
     );
 }
+
+// ---- §11.1 of `openapi/PACKAGE-FORMAT.md`: the example to reproduce ----
+
+/// The fixed private keys of the reproducible example: the sender's Ed25519
+/// seed and the recipient's P-256 scalar, both base64url.
+const EXAMPLE_SENDER_D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+const EXAMPLE_RECIPIENT_D: &str = "r_kHyZ-a06rmxM3yESK84r1otSg-aQcVStkRhA-iCM8";
+const EXAMPLE_SENDER_KID: &str = "07AB-sig-example";
+const EXAMPLE_RECIPIENT_KID: &str = "25LX-enc-example";
+
+/// The example's private JWKs, their public halves derived from `d`
+/// (`x5c`: just some certificate; the example checks no chain).
+fn example_keys() -> (Value, Value) {
+    use openssl::bn::{BigNum, BigNumContext};
+    use openssl::ec::{EcGroup, EcPoint};
+    use openssl::nid::Nid;
+    let x5c = json!([STANDARD.encode(world().ca.cert.der())]);
+    let seed = URL_SAFE_NO_PAD.decode(EXAMPLE_SENDER_D).unwrap();
+    let ed = openssl::pkey::PKey::private_key_from_raw_bytes(&seed, openssl::pkey::Id::ED25519).unwrap();
+    let sender = json!({
+        "kty": "OKP", "crv": "Ed25519", "kid": EXAMPLE_SENDER_KID, "use": "sig", "alg": "EdDSA",
+        "x": URL_SAFE_NO_PAD.encode(ed.raw_public_key().unwrap()),
+        "d": EXAMPLE_SENDER_D, "x5c": x5c,
+    });
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let mut ctx = BigNumContext::new().unwrap();
+    let d = BigNum::from_slice(&URL_SAFE_NO_PAD.decode(EXAMPLE_RECIPIENT_D).unwrap()).unwrap();
+    let mut point = EcPoint::new(&group).unwrap();
+    point.mul_generator2(&group, &d, &mut ctx).unwrap();
+    let (mut x, mut y) = (BigNum::new().unwrap(), BigNum::new().unwrap());
+    point.affine_coordinates(&group, &mut x, &mut y, &mut ctx).unwrap();
+    let recipient = json!({
+        "kty": "EC", "crv": "P-256", "kid": EXAMPLE_RECIPIENT_KID, "use": "enc", "alg": "ECDH-ES+A256KW",
+        "x": URL_SAFE_NO_PAD.encode(x.to_vec_padded(32).unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(y.to_vec_padded(32).unwrap()),
+        "d": EXAMPLE_RECIPIENT_D, "x5c": x5c,
+    });
+    (sender, recipient)
+}
+
+fn example_meta() -> PackageMeta {
+    PackageMeta {
+        jti: "07AB-20250315-example".to_owned(),
+        ..meta()
+    }
+}
+
+fn example_remarks() -> Value {
+    json!({"by": "student", "text": "Ik wil graag verpleegkunde doen."})
+}
+
+/// The example's submission, as printed in the document: sealed once with
+/// [`seal`] and the keys above. Its section token is random (ECDH-ES
+/// ephemeral key, CEK, IV); everything else follows from it and the fixed
+/// keys, byte for byte.
+const EXAMPLE_ENVELOPE: &str = "eyJ0eXAiOiJkb29yc3Ryb29tLWVudmVsb3BlK2p3dCIsImtpZCI6IjA3QUItc2lnLWV4YW1wbGUiLCJhbGciOiJFZERTQSJ9.eyJhcHBsaWNhdGlvbiI6IjVkNGMzYjJhLTFmMGUtNGQ5Yy04YjdhLTZmNWU0ZDNjMmIxYSIsImF1ZCI6IjI1TFgiLCJpYXQiOjE3NDIwMzY0MDAsImlzcyI6IjA3QUIiLCJqdGkiOiIwN0FCLTIwMjUwMzE1LWV4YW1wbGUiLCJwaWQiOiIwZjhlNWE0Yy0zYjJkLTRlMWYtOWE4Yi03YzZkNWU0ZjNhMmIiLCJzZWN0aW9ucyI6W3sibmFtZSI6InJlbWFya3MiLCJzaGEyNTYiOiJRbmUxYVM4T211TzBtU25XQlk1VGZrWUJJeFpmakFpMklDejl3NUp0NjN3Iiwic2l6ZSI6MTAxMn1dfQ.UQ4oheLj8hzkuhT33z-bqzV76rsCq0-395YJnkVGBOfdNdbmdjAX6cSpv89mgWfyibU-gam6ykv9ESks-TcfDg";
+const EXAMPLE_TOKEN: &str = "eyJlbmMiOiJBMjU2R0NNIiwiY3R5IjoiSldUIiwia2lkIjoiMjVMWC1lbmMtZXhhbXBsZSIsInNlYyI6InJlbWFya3MiLCJwaWQiOiIwZjhlNWE0Yy0zYjJkLTRlMWYtOWE4Yi03YzZkNWU0ZjNhMmIiLCJlcGsiOnsia3R5IjoiRUMiLCJjcnYiOiJQLTI1NiIsIngiOiJQT0RoSE81b0Z6eUNyVTNxZi1ieFRtTkpETE5RR2FIOTRlaFZOTUVkdE8wIiwieSI6IldjdFlXRy1FOVZfMmxmTklmc3BqbEI4enkyU2g0Z1piOHpvZGVoQ2RxV1EifSwiYWxnIjoiRUNESC1FUytBMjU2S1cifQ.cXJF3mYKAAeTt6tSwgfhwMiAsuQIIOqQdCLin0S_cBHG6-DYYWNRew.VNhYMPNsNvodZI64.XIJrya9ocZMnIH2FJDJO4pTYjwf_pyF8_j_vKgNaC66rpu0mQmeQdx9HOi7CX_f6E3SwFgNw_SrsMYjYUN_6Ye3XpoTKYocUVX6vUc7uh8BTbAyF1QqmFiL9Zog-xCIW_hVILGwLqGMeL_n5vJGaZLtTxGMXt23921aWCDPL4pNM_b5Ozs6wS5DJbbH344xxhntjzvVSfcjQaz9zVgJV-mH21EhdtlTGFlsbB5MtRWT-caudTDJapXPHIAk0TTQlfOH_DAugb8FAc2HgdDmzG_-mmGSPjF0t49ZR8FQHDT8Yd8H2JN5CIkcAeMM9TTxbp8lgR3Dsnc1reXVSL8JutOrcH6jBWoBmCEpuUx-b4vC6agQDZG54I7Dpmdv52xmo8_fci2lzf2VKmcu0kaovBzew1OJ1PIcZ_UMijILC6zJ9rhByTQc-uNQwLxQnaUmje3RvOdzS9DzDNNNOKNzJ9RuKq6XVDuZowZaT8lT_OQTv3uIOcoiRaSWizkIwb-tvmMPDhMU57LDsbG996gy4VLn1jbqFqdNuRFWkIT0l1A.k5Q2493Yys7pmVjkxtc3bA";
+
+/// Signs `signing_input` with the example's Ed25519 key (deterministic,
+/// RFC 8032), base64url.
+fn example_ed25519_signature(sender: &Value, signing_input: &str) -> String {
+    use josekit::jws::JwsSigner as _;
+    let jwk = josekit::jwk::Jwk::from_map(sender.as_object().unwrap().clone()).unwrap();
+    let signer = josekit::jws::EdDSA.signer_from_jwk(&jwk).unwrap();
+    URL_SAFE_NO_PAD.encode(signer.sign(signing_input.as_bytes()).unwrap())
+}
+
+/// §11.1 of `openapi/PACKAGE-FORMAT.md`, reproduced byte for byte: the
+/// document prints these keys and tokens, the envelope follows from the
+/// token and the fixed keys and claims, and the inner token inside the
+/// section decrypts to exactly what the document prints.
+#[test]
+fn reproducible_example_in_the_document() {
+    let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/PACKAGE-FORMAT.md"))
+        .unwrap()
+        .replace('\n', "");
+    let (sender_json, recipient_json) = example_keys();
+    for (key, member) in [
+        (&sender_json, "x"),
+        (&sender_json, "d"),
+        (&recipient_json, "x"),
+        (&recipient_json, "y"),
+        (&recipient_json, "d"),
+    ] {
+        let value = key[member].as_str().unwrap();
+        assert!(
+            document.contains(value),
+            "the document prints {} `{member}` = {value}",
+            key["kid"]
+        );
+    }
+    assert!(document.contains(EXAMPLE_ENVELOPE), "the document prints the envelope");
+    assert!(
+        document.contains(EXAMPLE_TOKEN),
+        "the document prints the section token"
+    );
+
+    // The envelope, by hand: the header bytes as printed, the canonical
+    // payload from the token's size and digest, the Ed25519 signature.
+    let header = r#"{"typ":"doorstroom-envelope+jwt","kid":"07AB-sig-example","alg":"EdDSA"}"#;
+    let payload = canonical_json(&json!({
+        "pid": PID, "iss": "07AB", "aud": "25LX", "application": APPLICATION,
+        "iat": IAT, "jti": "07AB-20250315-example",
+        "sections": [{"name": "remarks", "size": EXAMPLE_TOKEN.len(), "sha256": sha256_b64url(EXAMPLE_TOKEN)}],
+    }))
+    .unwrap();
+    assert!(document.contains(header) && document.contains(&payload));
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(&payload)
+    );
+    let by_hand = format!(
+        "{signing_input}.{}",
+        example_ed25519_signature(&sender_json, &signing_input)
+    );
+    assert_eq!(by_hand, EXAMPLE_ENVELOPE, "the envelope is reproducible byte for byte");
+
+    // The receiver's side, with the reference implementation.
+    let sender = PrivateJwk::parse(&sender_json).unwrap();
+    let recipient = PrivateJwk::parse(&recipient_json).unwrap();
+    let envelope = verify_envelope(EXAMPLE_ENVELOPE, &sender.public_jwk().unwrap()).unwrap();
+    let sections = [(Section::Remarks, EXAMPLE_TOKEN.to_owned())].into_iter().collect();
+    check_sections(&envelope, &sections).unwrap();
+    let content = open_section(
+        &envelope,
+        Section::Remarks,
+        EXAMPLE_TOKEN,
+        &recipient,
+        &sender.public_jwk().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(content, example_remarks());
+
+    // Inside the section: exactly the inner token the document prints,
+    // itself reproducible from its printed header and claims.
+    let jwk = josekit::jwk::Jwk::from_map(recipient_json.as_object().unwrap().clone()).unwrap();
+    let decrypter = josekit::jwe::ECDH_ES_A256KW.decrypter_from_jwk(&jwk).unwrap();
+    let (inner, _) = josekit::jwe::deserialize_compact(EXAMPLE_TOKEN, &decrypter).unwrap();
+    let inner = String::from_utf8(inner).unwrap();
+    assert!(
+        document.contains(&inner),
+        "the document prints the inner token: {inner}"
+    );
+    let mut parts = inner.split('.');
+    let (inner_header, inner_claims) = (parts.next().unwrap(), parts.next().unwrap());
+    for part in [inner_header, inner_claims] {
+        let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+        assert!(document.contains(&decoded), "the document prints {decoded}");
+    }
+    let signing_input = format!("{inner_header}.{inner_claims}");
+    assert_eq!(
+        format!(
+            "{signing_input}.{}",
+            example_ed25519_signature(&sender_json, &signing_input)
+        ),
+        inner
+    );
+
+    // And these keys seal packages that open (a fresh one: its token is new).
+    let fresh = seal(
+        &example_meta(),
+        &[SectionInput {
+            section: Section::Remarks,
+            content: example_remarks(),
+        }],
+        &sender,
+        &recipient.public_jwk().unwrap(),
+    )
+    .unwrap();
+    let fresh_envelope = verify_envelope(&fresh.envelope, &sender.public_jwk().unwrap()).unwrap();
+    let opened = open_section(
+        &fresh_envelope,
+        Section::Remarks,
+        &fresh.sections[&Section::Remarks],
+        &recipient,
+        &sender.public_jwk().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(opened, example_remarks());
+    if std::env::var_os("PRINT_EXAMPLE").is_some() {
+        println!("{}", serde_json::to_string_pretty(&fresh).unwrap());
+    }
+}

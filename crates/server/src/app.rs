@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(staff::whoami)
         .service(staff::create)
         .service(staff::list)
+        .service(packages::intakers)
         .service(staff::deactivate)
         .service(staff::reset_second_factor)
         .service(institutions::register)

@@ -25,7 +25,7 @@ use crate::handlers::{
         tlog::latest_checkpoint, tlog::sign_checkpoint, tlog::verifier_key, tlog::entries, tlog::inclusion_proof,
         tlog::consistency_proof, tlog::pruned_prefix,
         applications::register, applications::search, applications::get_one, applications::report_status,
-        packages::submit, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
+        packages::submit, packages::intakers, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
         register::register_of_processing,
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
         report::subject_report,

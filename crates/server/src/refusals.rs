@@ -119,6 +119,7 @@ pub const ROUTES: &[AuditedRoute] = &[
     route("GET", "/v1/applications/{id}", Action::ReadApplication, Any),
     route("POST", "/v1/applications/{id}/status", Action::ReportStatus, Any),
     route("POST", "/v1/packages", Action::SubmitPackage, System),
+    route("GET", "/v1/institutions/{brin}/intakers", Action::ListIntakers, System),
     route("GET", "/v1/inbox", Action::ListInbox, Any),
     route("GET", "/v1/packages/{id}", Action::PullPackage, Any),
     route("POST", "/v1/packages/{id}/acknowledge", Action::AcknowledgePackage, Any),

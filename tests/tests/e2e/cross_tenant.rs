@@ -694,6 +694,14 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             )),
             EVERYONE.to_vec(),
         ),
+        system_case(
+            "GET",
+            "/v1/institutions/{brin}/intakers",
+            "list_intakers",
+            call(format!("/v1/institutions/{MBO}/intakers"), None),
+            Some(call("/v1/institutions/99ZZ/intakers", None)),
+            EVERYONE.to_vec(),
+        ),
         scoped(
             case(
                 "GET",

@@ -219,7 +219,7 @@ async fn a_flipped_bit_in_the_envelope_or_a_section_is_422() {
                 &broker,
                 &with_section(&good, Section::PersonalData, flipped),
                 422,
-                "/sections",
+                "/sections/personal_data",
                 "section personal_data: sha256 does not match the envelope",
                 Outcome::Rejected,
             )
@@ -742,7 +742,7 @@ async fn an_oversized_section_is_422_and_an_oversized_package_413() {
             &broker,
             &with_section(&good, Section::PersonalData, big.clone()),
             422,
-            "/sections",
+            "/sections/personal_data",
             "section personal_data: exceeds 524288 bytes",
             Outcome::Rejected,
         )
@@ -806,7 +806,7 @@ async fn malformed_jose_is_refused_with_a_pointer() {
             &broker,
             &listed,
             422,
-            "/sections",
+            "/sections/personal_data",
             "section personal_data: must be a JWE compact serialization (five base64url parts)",
             Outcome::Rejected,
         )
@@ -818,7 +818,7 @@ async fn malformed_jose_is_refused_with_a_pointer() {
             &broker,
             &with_section(&good, Section::PersonalData, "x.y.z".into()),
             422,
-            "/sections",
+            "/sections/personal_data",
             "section personal_data: size does not match the envelope",
             Outcome::Rejected,
         )
@@ -835,7 +835,7 @@ async fn malformed_jose_is_refused_with_a_pointer() {
         let mut body = submission_json(&good);
         body["sections"].as_object_mut().unwrap().remove("remarks");
         let reply = submit_json(&vo, &body).await;
-        let detail = problem_at(&reply, 422, "/sections");
+        let detail = problem_at(&reply, 422, "/sections/remarks");
         assert_eq!(
             detail,
             "section remarks: listed in the envelope but missing from the submission"
@@ -932,13 +932,25 @@ async fn only_the_recipients_intakers_can_pull_and_others_get_the_same_404() {
         }
         not_delivered(&broker);
 
-        // The recipient's system without naming an intaker.
+        // The recipient's system without naming an intaker: 400, checked
+        // before anything is looked up, so the sender's system and a
+        // package that does not exist get the very same answer (it says
+        // nothing about the package), and each attempt is audited.
+        let mark = audit_mark(&broker);
         let reply = pull_as_system(&broker, MBO, &pid, None).await;
         let detail = problem(&reply, 400);
         assert_eq!(
             detail,
             "header X-On-Behalf-Of: a school system must name the intaker it acts for"
         );
+        assert_audited(&broker, mark, PULL, Outcome::Rejected);
+        for (brin, id) in [(VO, pid.as_str()), (MBO, random.as_str())] {
+            let mark = audit_mark(&broker);
+            let other = pull_as_system(&broker, brin, id, None).await;
+            assert_eq!(other.status, reply.status);
+            assert_eq!(other.raw, reply.raw, "the same 400 whatever the package and the system");
+            assert_audited(&broker, mark, PULL, Outcome::Rejected);
+        }
         not_delivered(&broker);
 
         // ... or naming someone who is not one of its intakers.
@@ -1133,6 +1145,102 @@ async fn rejections_before_the_audit_spine_are_audited() {
             .map(|(case, _)| *case)
             .collect();
         assert!(missing.is_empty(), "not audited: {missing:?}");
+    })
+    .await;
+}
+
+/// Issue 12: an mbo's system learns whom it may name in `X-On-Behalf-Of`,
+/// with its own certificate: its own active intakers, nobody else's, and
+/// nothing about other staff. Everyone else gets the same 404 (an unknown
+/// BRIN too), and every attempt is audited.
+#[tokio::test]
+async fn an_mbo_system_lists_its_own_intakers_and_nobody_else_does() {
+    TestBroker::on_every_backend(|broker| async move {
+        const LIST: &str = "list_intakers";
+        let first = broker.create_staff("intake.a.25lx", Role::Intaker, Some(MBO));
+        let second = broker.create_staff("intake.b.25lx", Role::Intaker, Some(MBO));
+        let admin = broker.create_staff("admin.25lx", Role::InstitutionAdmin, Some(MBO));
+        let foreign = broker.create_staff("intake.27gh", Role::Intaker, Some(OTHER_MBO));
+        let path = format!("/v1/institutions/{MBO}/intakers");
+
+        // Every active intaker of the institution, as the store has them.
+        let expected: Vec<Value> = broker
+            .store
+            .read(|conn| doorstroom_store::staff::list(conn, Some(&brin(MBO))))
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.role == Role::Intaker && a.status == doorstroom_domain::StaffStatus::Active)
+            .map(|a| json!({"id": a.id.to_string(), "username": a.username.as_str(), "display_name": a.display_name}))
+            .collect();
+
+        let mark = audit_mark(&broker);
+        let reply = raw_request(&broker, As::System(MBO), Method::GET, &path, &[], None).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        assert_eq!(reply.body, Value::Array(expected), "sorted by username, intakers only");
+        let ids: Vec<&str> = reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&first.id.as_str()) && ids.contains(&second.id.as_str()));
+        assert!(!ids.contains(&admin.id.as_str()), "an admin is no intaker");
+        assert!(!ids.contains(&foreign.id.as_str()), "another mbo's intaker");
+        assert_audited(&broker, mark, LIST, Outcome::Success);
+
+        // The id it learned works in X-On-Behalf-Of.
+        let inbox = raw_request(
+            &broker,
+            As::System(MBO),
+            Method::GET,
+            "/v1/inbox",
+            &[("x-on-behalf-of", first.id.as_str())],
+            None,
+        )
+        .await;
+        assert_eq!(inbox.status.as_u16(), 200, "{}", inbox.body);
+
+        // Another mbo's system, a vo system, and the mbo's system asking
+        // about a BRIN nobody has: one 404, byte for byte, each audited.
+        let unknown = raw_request(
+            &broker,
+            As::System(MBO),
+            Method::GET,
+            "/v1/institutions/99ZZ/intakers",
+            &[],
+            None,
+        )
+        .await;
+        problem(&unknown, 404);
+        for who in [OTHER_MBO, VO] {
+            let mark = audit_mark(&broker);
+            let reply = raw_request(&broker, As::System(who), Method::GET, &path, &[], None).await;
+            problem(&reply, 404);
+            assert_eq!(reply.raw, unknown.raw, "{who}: byte-identical 404s");
+            assert_audited(&broker, mark, LIST, Outcome::Denied);
+        }
+        // The vo system asking about its own school: an mbo's list only.
+        let mark = audit_mark(&broker);
+        let reply = raw_request(
+            &broker,
+            As::System(VO),
+            Method::GET,
+            &format!("/v1/institutions/{VO}/intakers"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.raw, unknown.raw, "vo: byte-identical 404s");
+        assert_audited(&broker, mark, LIST, Outcome::Denied);
+
+        // Nobody: 401, and on the record.
+        let mark = audit_mark(&broker);
+        let reply = raw_request(&broker, As::Nobody, Method::GET, &path, &[], None).await;
+        problem(&reply, 401);
+        let events = audited_since(&broker, mark);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_ne!(events[0].outcome, Outcome::Success);
     })
     .await;
 }

@@ -62,6 +62,7 @@ pub fn action(action: Action) -> Label {
         Action::FindApplications => l("Aanmeldingen opgezocht", "Applications looked up"),
         Action::SubmitPackage => l("Dossier aangeleverd", "Dossier submitted"),
         Action::ListInbox => l("Postvak geraadpleegd", "Inbox listed"),
+        Action::ListIntakers => l("Intakers geraadpleegd", "Intakers listed"),
         Action::PullPackage => l("Dossier opgehaald", "Dossier retrieved"),
         Action::AcknowledgePackage => l("Ontvangst dossier bevestigd", "Dossier receipt acknowledged"),
         Action::RecordInspection => l("Inzage vastgelegd", "Inspection recorded"),

@@ -68,18 +68,23 @@ fn envelope_error(err: doorstroom_jose::JoseError) -> ApiError {
 }
 
 /// Submits a package (`openapi/PACKAGE-FORMAT.md`). The broker checks, in
-/// order: the envelope's sender is the client certificate's institution;
-/// the envelope signature verifies with the sender's *active* signing key
-/// (`kid`); the recipient is an active mbo; an open application of the
-/// student at that recipient exists, naming no other vo school (no
-/// application, no dossier); the `jti` is new (an identical resubmission
-/// answers the first receipt, 200); the sections match the envelope and
-/// their limits; every section is sealed for an active encryption key of
-/// the recipient (`kid`, with that key's `alg`; 422 at
-/// `/sections/<name>` otherwise); every section is allowed by its lawful basis at this
-/// moment; `iat` is at most 5 minutes ahead and 7 days behind. It stores
-/// the ciphertext and answers a receipt signed by the
-/// broker.
+/// the order of PACKAGE-FORMAT.md §9 and answering the first failure: the
+/// body's size (413) and shape (400 not JSON, 422 another shape); the
+/// envelope's form; the policy (a vo, vso or pro system sending for its own
+/// institution; 404 otherwise); the envelope's sender is the client
+/// certificate's institution and its `kid` an *active* signing key of it;
+/// the signature; `iat` at most 5 minutes ahead and 7 days behind; the
+/// recipient is an active mbo; an open application of the student at that
+/// recipient, naming no other vo school (no application, no dossier); the
+/// `jti` is new (an identical resubmission answers the first receipt, 200;
+/// anything else 409); the sections match the envelope and their limits,
+/// and each is sealed for an active encryption key of the recipient (`kid`,
+/// with that key's `alg`); the student's inspection of the dossier is
+/// recorded by this school (unless configured off); every section is
+/// allowed by its lawful basis at this moment. A rule of the envelope or
+/// the application is a 422 at `/envelope`, a rule of one section a 422 at
+/// `/sections/<name>`. It stores the ciphertext and answers a receipt
+/// signed by the broker (PACKAGE-FORMAT.md §9.1).
 #[utoipa::path(
     post,
     path = "/v1/packages",
@@ -153,7 +158,14 @@ pub async fn submit(
     // (hashing up to 10 MiB), against the envelope as peeked. `accept`
     // verifies that envelope's signature before it answers with the
     // outcome, in the order of PACKAGE-FORMAT.md §9.
-    let sections_checked = check_sections(&peeked, &submission.sections).map_err(|e| e.to_string());
+    let sections_checked = check_sections(&peeked, &submission.sections).map_err(|e| {
+        // A failure about one section points at it (PACKAGE-FORMAT.md §9).
+        let pointer = match e.section() {
+            Some(section) => format!("/sections/{section}"),
+            None => "/sections".to_owned(),
+        };
+        ApiError::invalid(&pointer, e.to_string())
+    });
     let signer_state = state.clone();
     let (receipt, created) = perform(&state, &caller, access, move |conn, now| {
         accept(conn, now, &signer_state, &own, &peeked, &submission, sections_checked)
@@ -175,7 +187,7 @@ fn accept(
     own: &doorstroom_domain::Brin,
     peeked: &Envelope,
     submission: &Submission,
-    sections_checked: Result<Vec<SectionHeader>, String>,
+    sections_checked: Result<Vec<SectionHeader>, ApiError>,
 ) -> Result<(SubmissionReceipt, bool), ApiError> {
     if &peeked.iss != own {
         return Err(ApiError::invalid(
@@ -261,7 +273,7 @@ fn accept(
             "the verified envelope differs from the peeked one".into(),
         ));
     }
-    let headers = sections_checked.map_err(|e| ApiError::invalid("/sections", e))?;
+    let headers = sections_checked?;
     sealed_for_the_recipient(conn, &envelope.aud, &headers)?;
     if state.settings.exchange.require_inspection {
         // Only this school's own inspections count: another school's record
@@ -443,6 +455,58 @@ fn check_on_behalf_of(conn: &mut DbConn, principal: &Principal, staff_id: Option
             "X-On-Behalf-Of: not an active intaker of this institution",
         )),
     }
+}
+
+/// An intaker a school system may name in `X-On-Behalf-Of`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntakerView {
+    /// The staff id to put in `X-On-Behalf-Of`.
+    pub id: StaffId,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The active intakers of an mbo, sorted by username: whom its own system
+/// may name in `X-On-Behalf-Of` when it lists the inbox, pulls or
+/// acknowledges. Only for that mbo's own system (client certificate);
+/// anyone else, and an institution that does not exist, gets the same 404,
+/// and every attempt is audited.
+#[utoipa::path(
+    tag = "exchange",
+    params(("brin" = String, Path, description = "BRIN of the caller's own institution")),
+    responses(
+        (status = 200, body = Vec<IntakerView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []))
+)]
+#[get("/v1/institutions/{brin}/intakers")]
+pub async fn intakers(
+    state: web::Data<AppState>,
+    caller: SystemCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let brin = path_param("brin", &path, doorstroom_domain::Brin::parse)?;
+    let access = Access::new(
+        Action::ListIntakers,
+        Resource::Institution(brin.clone()),
+        ResourceRef::new("intakers", Some(brin.to_string())),
+        Purpose::Intake,
+    );
+    let listed = perform(&state, &caller, access, move |conn, _| {
+        Ok(staff::list(conn, Some(&brin))?
+            .into_iter()
+            .filter(|a| a.role == Role::Intaker && a.status == StaffStatus::Active)
+            .map(|a| IntakerView {
+                id: a.id,
+                username: a.username.as_str().to_owned(),
+                display_name: a.display_name,
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(listed))
 }
 
 /// A package in the inbox: metadata only.
