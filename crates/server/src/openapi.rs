@@ -210,7 +210,7 @@ impl Modify for CommonProblems {
 }
 
 /// The operations of a path item, with their lowercase method.
-fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static str, &mut Operation)> {
+pub(crate) fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static str, &mut Operation)> {
     [
         ("get", &mut item.get),
         ("put", &mut item.put),
