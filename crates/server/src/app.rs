@@ -124,9 +124,7 @@ async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// The methods the API path `path` takes (as an `Allow` value), if it is
 /// one: the paths and methods of the OpenAPI document, which a test holds
-/// to the routes. A path that fits more than one template (a literal
-/// segment where another takes a parameter, `/v1/applications/search`)
-/// takes the methods of each.
+/// to the routes.
 fn methods_of(path: &str) -> Option<String> {
     static PATHS: OnceLock<Vec<(ResourceDef, Vec<String>)>> = OnceLock::new();
     let paths = PATHS.get_or_init(|| {
@@ -144,14 +142,24 @@ fn methods_of(path: &str) -> Option<String> {
             })
             .collect()
     });
-    let mut allowed: Vec<&str> = paths
+    // Of the templates the path fits, the most specific: a literal segment
+    // is taken before a parameter (`/v1/applications/search` is not an
+    // application id, which is a UUID).
+    let fitting: Vec<&(ResourceDef, Vec<String>)> = paths.iter().filter(|(def, _)| def.is_match(path)).collect();
+    let fewest = fitting.iter().map(|(def, _)| parameters(def)).min()?;
+    let mut allowed: Vec<&str> = fitting
         .iter()
-        .filter(|(def, _)| def.is_match(path))
+        .filter(|(def, _)| parameters(def) == fewest)
         .flat_map(|(_, methods)| methods.iter().map(String::as_str))
         .collect();
     allowed.sort_unstable();
     allowed.dedup();
     (!allowed.is_empty()).then(|| allowed.join(", "))
+}
+
+/// The number of parameters in a route template.
+fn parameters(def: &ResourceDef) -> usize {
+    def.pattern().map_or(0, |pattern| pattern.matches('{').count())
 }
 
 /// A running broker.
