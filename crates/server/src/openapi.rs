@@ -36,7 +36,7 @@ use crate::handlers::{
         erasure::erase,
     ),
     components(schemas(crate::error::Problem)),
-    modifiers(&Security, &CommonProblems, &PathParameters),
+    modifiers(&Security, &CommonProblems, &PathParameters, &NoControlCharacters),
     tags(
         (name = "registry", description = "Institutions, their JOSE keys and client certificates"),
         (name = "auth", description = "Staff login and the caller's identity"),
@@ -254,6 +254,85 @@ impl Modify for PathParameters {
                 }
             }
         }
+    }
+}
+
+/// Says in the document what [`crate::extract`] refuses: no control
+/// character in a query or header parameter (400), none but tab, line feed
+/// and carriage return in a string of a JSON body (422). Every string
+/// schema of the components and of the parameters that has no pattern,
+/// format or enum of its own gets the pattern, so that a generated client
+/// (or a property-based tester) knows the values are refused.
+struct NoControlCharacters;
+
+/// No control character (Unicode Cc) at all: parameters.
+const NO_CONTROL: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// No control character but tab, line feed and carriage return: strings in
+/// JSON bodies.
+const FREE_TEXT: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+impl Modify for NoControlCharacters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut document) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        if let Some(schemas) = document.pointer_mut("/components/schemas") {
+            constrain_strings(schemas, FREE_TEXT);
+        }
+        for item in document
+            .get_mut("paths")
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flat_map(|paths| paths.values_mut())
+        {
+            for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+                if let Some(body) = operation.get_mut("requestBody") {
+                    constrain_strings(body, FREE_TEXT);
+                }
+                for parameter in operation
+                    .get_mut("parameters")
+                    .and_then(serde_json::Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if parameter["in"] != "path"
+                        && let Some(schema) = parameter.get_mut("schema")
+                    {
+                        constrain_strings(schema, NO_CONTROL);
+                    }
+                }
+            }
+        }
+        if let Ok(constrained) = serde_json::from_value(document) {
+            *openapi = constrained;
+        }
+    }
+}
+
+/// Gives every string schema in `value` without a pattern, format or enum
+/// the `pattern`.
+fn constrain_strings(value: &mut serde_json::Value, pattern: &str) {
+    match value {
+        serde_json::Value::Object(schema) => {
+            let is_string = match schema.get("type") {
+                Some(serde_json::Value::String(t)) => t == "string",
+                Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained = ["pattern", "format", "enum", "const"]
+                .iter()
+                .any(|key| schema.contains_key(*key));
+            if is_string && !constrained {
+                schema.insert("pattern".into(), pattern.into());
+            }
+            for (key, child) in schema.iter_mut() {
+                if key != "example" && key != "examples" && key != "default" {
+                    constrain_strings(child, pattern);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| constrain_strings(item, pattern)),
+        _ => {}
     }
 }
 
