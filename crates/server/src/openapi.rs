@@ -276,8 +276,17 @@ impl Modify for NoControlCharacters {
         let Ok(mut document) = serde_json::to_value(&*openapi) else {
             return;
         };
-        if let Some(schemas) = document.pointer_mut("/components/schemas") {
-            constrain_strings(schemas, FREE_TEXT);
+        // Not the problem document: its pointer names the field at fault,
+        // which may be a key the caller sent with a control character in it.
+        for (name, schema) in document
+            .pointer_mut("/components/schemas")
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flatten()
+        {
+            if name != "Problem" {
+                constrain_strings(schema, FREE_TEXT);
+            }
         }
         for item in document
             .get_mut("paths")
