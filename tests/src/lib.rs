@@ -327,11 +327,15 @@ impl TestBroker {
 pub fn capture_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        // As the broker logs (`crates/cli`): with its layer for requests
+        // the HTTP layer cannot parse.
         let subscriber = tracing_subscriber::fmt()
             .json()
             .with_max_level(tracing::Level::DEBUG)
             .with_writer(|| LogBuffer)
-            .finish();
+            .finish()
+            .with(doorstroom_server::malformed_http::MalformedHttpLog);
         let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }

@@ -512,12 +512,16 @@ fn run(cli: Cli) -> Result<(), String> {
 fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // actix-http's ERROR for a request it cannot parse becomes a WARN.
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(doorstroom_server::malformed_http::MalformedHttpLog);
+    let format = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match settings.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => registry.with(format.json()).init(),
+        LogFormat::Pretty => registry.with(format).init(),
     }
 }
 

@@ -1,12 +1,12 @@
 //! Assembling and running the broker.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{ResourceDef, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_store::{Store, StoreError};
@@ -97,7 +97,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/packages")
                 .app_data(BodyLimit(doorstroom_jose::MAX_SUBMISSION_BYTES))
-                .route(web::post().to(packages::submit)),
+                .route(web::post().to(packages::submit))
+                .default_service(web::to(no_such_route)),
         )
         .service(packages::inbox)
         .service(packages::pull)
@@ -113,8 +114,53 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::console::routes);
 }
 
-async fn no_such_route() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// Answers a request that no route took: 405 with `Allow` when its path is
+/// one of the API's (it is the method that is wrong), otherwise 404.
+async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    match methods_of(req.path()) {
+        Some(allow) => Err(ApiError::MethodNotAllowed { allow }),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// The methods the API path `path` takes (as an `Allow` value), if it is
+/// one: the paths and methods of the OpenAPI document, which a test holds
+/// to the routes.
+fn methods_of(path: &str) -> Option<String> {
+    static PATHS: OnceLock<Vec<(ResourceDef, Vec<String>)>> = OnceLock::new();
+    let paths = PATHS.get_or_init(|| {
+        let mut document = crate::openapi::document();
+        document
+            .paths
+            .paths
+            .iter_mut()
+            .map(|(pattern, item)| {
+                let methods = crate::openapi::operations(item)
+                    .into_iter()
+                    .map(|(method, _)| method.to_ascii_uppercase())
+                    .collect();
+                (ResourceDef::new(pattern.as_str()), methods)
+            })
+            .collect()
+    });
+    // Of the templates the path fits, the most specific: a literal segment
+    // is taken before a parameter (`/v1/applications/search` is not an
+    // application id, which is a UUID).
+    let fitting: Vec<&(ResourceDef, Vec<String>)> = paths.iter().filter(|(def, _)| def.is_match(path)).collect();
+    let fewest = fitting.iter().map(|(def, _)| parameters(def)).min()?;
+    let mut allowed: Vec<&str> = fitting
+        .iter()
+        .filter(|(def, _)| parameters(def) == fewest)
+        .flat_map(|(_, methods)| methods.iter().map(String::as_str))
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    (!allowed.is_empty()).then(|| allowed.join(", "))
+}
+
+/// The number of parameters in a route template.
+fn parameters(def: &ResourceDef) -> usize {
+    def.pattern().map_or(0, |pattern| pattern.matches('{').count())
 }
 
 /// A running broker.

@@ -38,6 +38,10 @@ pub enum ApiError {
     /// The body is not JSON (415).
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// The path is known, the method is not one it takes (405, `Allow`
+    /// lists the methods it does take).
+    #[error("this path does not take this method; it takes {allow}")]
+    MethodNotAllowed { allow: String },
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
@@ -100,6 +104,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "validation",
             ApiError::TooLarge { .. } => "too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooManyAttempts { .. } => "too-many-attempts",
             ApiError::AuditUnavailable => "audit-unavailable",
@@ -119,6 +124,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "Validation failed",
             ApiError::TooLarge { .. } => "Request too large",
             ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::AuditUnavailable => "Audit log unavailable",
@@ -154,6 +160,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AuditUnavailable | ApiError::Unavailable | ApiError::Overloaded { .. } => {
@@ -188,6 +195,9 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"doorstroom\""),
                 ));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.clone()));
             }
             ApiError::TooManyAttempts { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

@@ -18,6 +18,8 @@ mod exchange_flow;
 mod exchange_support;
 mod ledger_ownership;
 mod login_hardening;
+mod malformed_http;
+mod methods;
 mod pg_outage;
 mod registry;
 mod retention;

@@ -207,7 +207,9 @@ impl ResponseError for ConsoleError {
                     ApiError::AuditUnavailable | ApiError::Unavailable | ApiError::Overloaded { .. } => {
                         t.error_unavailable.to_owned()
                     }
-                    ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => t.error_bad_request.to_owned(),
+                    ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType | ApiError::MethodNotAllowed { .. } => {
+                        t.error_bad_request.to_owned()
+                    }
                     ApiError::RequestTimeout(_) => format!("{} ({err})", t.error_bad_request),
                     ApiError::Internal(cause) => {
                         tracing::error!(cause = %cause, "internal error on a console page");

@@ -212,8 +212,10 @@ pub fn to_csv(page: &EventPage) -> Result<String, ApiError> {
     params(ExportFormat),
     request_body = AuditSearch,
     responses(
-        (status = 200, body = EventPage),
-        (status = 200, description = "format=csv", content_type = "text/csv", body = String),
+        (status = 200, description = "a page of events: JSON, or CSV with format=csv", content(
+            (EventPage = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+        )),
         (status = 400, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -253,6 +253,7 @@ pub fn render_text(register: &ProcessingRegister) -> String {
 #[serde(deny_unknown_fields)]
 pub struct RegisterQuery {
     /// `json` (default) or `text` (Markdown).
+    #[param(inline)]
     pub format: Option<RegisterFormat>,
 }
 
@@ -269,8 +270,10 @@ pub enum RegisterFormat {
     tag = "privacy",
     params(RegisterQuery),
     responses(
-        (status = 200, body = ProcessingRegister),
-        (status = 200, description = "format=text", content_type = "text/markdown", body = String),
+        (status = 200, description = "the register: JSON, or Markdown with format=text", content(
+            (ProcessingRegister = "application/json"),
+            (String = "text/markdown; charset=utf-8"),
+        )),
     )
 )]
 #[get("/v1/register")]

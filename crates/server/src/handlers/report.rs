@@ -82,8 +82,10 @@ fn concerns(own: &Option<Brin>, brins: &[&Brin]) -> bool {
     params(ReportQuery),
     request_body = ReportRequest,
     responses(
-        (status = 200, body = SubjectReport),
-        (status = 200, description = "format=text", content_type = "text/markdown", body = String),
+        (status = 200, description = "the report: JSON, or Markdown (Dutch) with format=text", content(
+            (SubjectReport = "application/json"),
+            (String = "text/markdown; charset=utf-8"),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
