@@ -153,6 +153,27 @@ impl TestBroker {
         files
     }
 
+    /// A raw TLS connection to the broker (trusting its CA, no client
+    /// certificate), for tests that write HTTP by hand: slow or malformed
+    /// requests no HTTP client would send.
+    pub async fn raw_tls(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pki_types::CertificateDer::pem_file_iter(self.pki.ca_cert_path()).expect("ca.pem") {
+            roots.add(cert.expect("CA certificate")).expect("trust the CA");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(self.server.addr).await.expect("connect");
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(rustls_pki_types::ServerName::try_from("localhost").expect("name"), tcp)
+            .await
+            .expect("TLS handshake")
+    }
+
     pub fn ca_pem(&self) -> Vec<u8> {
         std::fs::read(self.pki.ca_cert_path()).expect("ca.pem")
     }

@@ -9,15 +9,10 @@
 //! each is logged once at WARN with the kind of parse error, never at
 //! ERROR, and nothing of the request's bytes reaches the log.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use doorstroom_tests::{TestBroker, TestDb, capture_logs, captured_logs};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 /// Marks the request bytes, so that the log can be searched for them.
 const MARKER: &str = "Zq7MalformedMarker";
@@ -63,20 +58,7 @@ fn malformed_requests() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 async fn send_raw(broker: &TestBroker, request: &[u8]) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(broker.pki.ca_cert_path()).expect("ca.pem") {
-        roots.add(cert.expect("CA certificate")).expect("trust the CA");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(broker.server.addr).await.expect("connect");
-    let mut stream = TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").expect("name"), tcp)
-        .await
-        .expect("TLS handshake");
+    let mut stream = broker.raw_tls().await;
     stream.write_all(request).await.expect("send");
     stream.flush().await.expect("flush");
     let mut received = Vec::new();

@@ -13,13 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use doorstroom_tests::{TestBroker, TestDb};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio_rustls::TlsConnector;
 
 const DEADLINE_SECS: u64 = 4;
 const IDLE_SECS: u64 = 3;
@@ -43,23 +39,6 @@ struct RawAnswer {
     body: Value,
 }
 
-async fn tls_stream(broker: &TestBroker) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(broker.pki.ca_cert_path()).expect("ca.pem") {
-        roots.add(cert.expect("CA certificate")).expect("trust the CA");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(broker.server.addr).await.expect("connect");
-    TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").expect("name"), tcp)
-        .await
-        .expect("TLS handshake")
-}
-
 /// Sends the head of a POST with a 200-byte body to `path`, signals `sent`,
 /// then feeds the body at `pace` until the broker answers; returns the
 /// answer.
@@ -70,7 +49,7 @@ async fn slow_post(
     pace: Pace,
     sent: oneshot::Sender<()>,
 ) -> RawAnswer {
-    let stream = tls_stream(broker).await;
+    let stream = broker.raw_tls().await;
     let (mut reader, mut writer) = tokio::io::split(stream);
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: 200\r\n\r\n"
