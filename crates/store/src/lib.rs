@@ -438,9 +438,30 @@ impl Target {
     }
 }
 
+/// [`prepare_sqlite_once`], tried again while SQLite answers "database is
+/// locked" without waiting. On a new file, still in rollback-journal mode,
+/// two brokers starting at once can each hold a shared lock while switching
+/// to WAL and both want the exclusive one; SQLite then refuses one of them
+/// at once instead of calling its busy handler (waiting would deadlock).
+/// Every step is idempotent, so trying again for as long as `busy_timeout`
+/// would have waited is safe.
+fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match prepare_sqlite_once(path) {
+            Err(StoreError::Database(diesel::result::Error::DatabaseError(_, info)))
+                if info.message().contains("database is locked") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Makes the file's directory, switches the database to WAL (a persistent
 /// property of the file) and runs the migrations, on one connection.
-fn prepare_sqlite(path: &str) -> Result<(), StoreError> {
+fn prepare_sqlite_once(path: &str) -> Result<(), StoreError> {
     let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
         std::fs::create_dir_all(parent)
