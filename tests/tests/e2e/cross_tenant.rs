@@ -889,6 +889,17 @@ fn short(text: &str) -> String {
 }
 
 /// Runs `cases` as their principals, returning what went wrong.
+/// Fails the test with every failure found, counted and named per backend.
+fn assert_none(what: &str, broker: &TestBroker, failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} {what} on {}:\n{}",
+        failures.len(),
+        broker.backend.name(),
+        failures.join("\n")
+    );
+}
+
 async fn attack(broker: &TestBroker, w: &World, cases: &[Case]) -> Vec<String> {
     let mut failures = Vec::new();
     let mut seq = last_seq(broker);
@@ -1025,13 +1036,7 @@ async fn cross_tenant_every_route_every_wrong_principal() {
         assert!(unknown.is_empty(), "cases for routes not in openapi.json: {unknown:?}");
 
         let failures = attack(&broker, &w, &cases).await;
-        assert!(
-            failures.is_empty(),
-            "{} cross-tenant failures on {}:\n{}",
-            failures.len(),
-            broker.backend.name(),
-            failures.join("\n")
-        );
+        assert_none("cross-tenant failures", &broker, &failures);
         untouched(&broker, &w).await;
     })
     .await;
@@ -1045,13 +1050,7 @@ async fn cross_tenant_consent_ledger() {
     TestBroker::on_every_backend(|mut broker| async move {
         let w = world(&mut broker).await;
         let failures = attack(&broker, &w, &ledger_cases(&broker, &w)).await;
-        assert!(
-            failures.is_empty(),
-            "{} cross-tenant failures on {}:\n{}",
-            failures.len(),
-            broker.backend.name(),
-            failures.join("\n")
-        );
+        assert_none("cross-tenant failures", &broker, &failures);
         untouched(&broker, &w).await;
     })
     .await;
@@ -1122,13 +1121,7 @@ async fn cross_tenant_with_a_footing() {
             .into_iter()
             .filter(|f| !f.contains("differs from 'does not exist'"))
             .collect();
-        assert!(
-            failures.is_empty(),
-            "{} cross-tenant failures on {}:\n{}",
-            failures.len(),
-            broker.backend.name(),
-            failures.join("\n")
-        );
+        assert_none("cross-tenant failures", &broker, &failures);
         untouched(&broker, &w).await;
     })
     .await;
@@ -1238,13 +1231,7 @@ async fn every_refusal_of_every_route_and_role_is_audited() {
                 }
             }
         }
-        assert!(
-            failures.is_empty(),
-            "{} unaudited refusals on {}:\n{}",
-            failures.len(),
-            broker.backend.name(),
-            failures.join("\n")
-        );
+        assert_none("unaudited refusals", &broker, &failures);
     })
     .await;
 }
