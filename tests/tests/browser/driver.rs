@@ -248,13 +248,23 @@ impl Browser {
     pub async fn downloaded(&self, suffix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let done = std::fs::read_dir(self.downloads.path())
+            let entries: Vec<_> = std::fs::read_dir(self.downloads.path())
                 .expect("downloads")
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(suffix));
+                .collect();
+            // Chromium reserves the final name with an empty file while it
+            // still writes into `<name>.crdownload`, and renames over the
+            // reservation when the download is complete. So a file with the
+            // final name is done only once no partial download is left and
+            // it holds bytes (nothing the console exports is empty).
+            let in_progress = entries.iter().any(|p| p.to_string_lossy().ends_with(".crdownload"));
+            let done = entries
+                .iter()
+                .find(|p| p.to_string_lossy().ends_with(suffix))
+                .filter(|p| !in_progress && std::fs::metadata(p).is_ok_and(|m| m.len() > 0));
             if let Some(path) = done {
-                return std::fs::read_to_string(&path).expect("downloaded file");
+                return std::fs::read_to_string(path).expect("downloaded file");
             }
             assert!(Instant::now() < deadline, "no {suffix} download appeared");
             tokio::time::sleep(Duration::from_millis(100)).await;
