@@ -189,6 +189,8 @@ enum CallCommand {
     Whoami,
     /// An institution's published JWK Set.
     Jwks { brin: Brin },
+    /// The active intakers of your own mbo, with the ids to name in `--on-behalf-of`.
+    Intakers { brin: Brin },
 }
 
 /// Who calls: a school system's folder or a staff token.
@@ -742,6 +744,7 @@ fn call(url: &str, ca: &Path, args: CallArgs) -> Result<(), String> {
         match args.what {
             CallCommand::Whoami => client.whoami().await,
             CallCommand::Jwks { brin } => client.jwks(brin.as_str()).await,
+            CallCommand::Intakers { brin } => client.intakers(brin.as_str()).await,
         }
     });
     let value = value.map_err(|e| e.to_string())?;

@@ -232,6 +232,12 @@ impl Client {
         self.get(&format!("/v1/institutions/{brin}/jwks")).await
     }
 
+    /// The active intakers of the caller's own mbo (`id`, `username`,
+    /// `display_name`): the ids a school system names in `X-On-Behalf-Of`.
+    pub async fn intakers(&self, brin: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/institutions/{brin}/intakers")).await
+    }
+
     /// Logs a staff member in; returns a client that carries the token.
     pub async fn login(&self, username: &str, password: &str, totp: &str) -> Result<Self, ClientError> {
         let response: Value = self

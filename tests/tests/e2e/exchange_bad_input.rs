@@ -1188,6 +1188,8 @@ async fn an_mbo_system_lists_its_own_intakers_and_nobody_else_does() {
         assert!(!ids.contains(&admin.id.as_str()), "an admin is no intaker");
         assert!(!ids.contains(&foreign.id.as_str()), "another mbo's intaker");
         assert_audited(&broker, mark, LIST, Outcome::Success);
+        let through_the_client = broker.system(MBO).intakers(MBO).await.unwrap();
+        assert_eq!(through_the_client, reply.body, "the client library reads the same list");
 
         // The id it learned works in X-On-Behalf-Of.
         let inbox = raw_request(
