@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -245,6 +246,7 @@ def trusted_jwk(published: dict[str, Any], anchors: list[x509.Certificate], use:
         require(usage.digital_signature, f"{what} {kid}: signing leaf without digitalSignature")
     else:
         require(usage.key_agreement or usage.key_encipherment, f"{what} {kid}: encryption leaf without keyAgreement")
+    require(all(valid_at(anchor, now) for anchor in anchors), f"{what}: a trust anchor is not valid now")
     # walk up the chain until a certificate our anchors issued (or is)
     anchored = False
     current = leaf
@@ -461,10 +463,24 @@ class Api:
         if cert_dir is not None:
             self.session.cert = (str(cert_dir / "client.pem"), str(cert_dir / "client.key"))
         self.requests = 0
+        self.token: str | None = None
+
+    def login(self, username: str, password: str, totp_secret: str) -> dict[str, Any]:
+        """README: staff log in with password and the current TOTP code
+        (RFC 6238, SHA-1, 6 digits, 30 s) and get a bearer token."""
+        answer = self.json("POST", "/v1/auth/login", 200, body={
+            "username": username, "password": password, "totp": pyotp.TOTP(totp_secret).now()})
+        require(answer["token_type"] == "Bearer" and is_int(answer["expires_in"]) and 0 < answer["expires_in"] <= 900,
+                f"login answer {sorted(answer)}")
+        rfc3339_utc(answer["expires_at"], "expires_at")
+        self.token = answer["access_token"]
+        return answer
 
     def call(self, method: str, path: str, expect: int, *, body: Any = None, headers: dict[str, str] | None = None,
              raw: bytes | None = None) -> requests.Response:
         send_headers = dict(headers or {})
+        if self.token is not None:
+            send_headers["authorization"] = f"Bearer {self.token}"
         data = raw
         if body is not None:
             data = json.dumps(body).encode("utf-8")
@@ -611,7 +627,17 @@ def institution_key(api: Api, brin: str, use: str, anchors: list[x509.Certificat
     §10.2 (kid given: that key, active or retired)."""
     response = api.call("GET", f"/v1/institutions/{brin}/jwks", 200)
     require(response.headers.get("content-type", "").startswith("application/jwk-set+json"), "JWKS content type")
-    for published in response.json()["keys"]:
+    keys = response.json()["keys"]
+    for published in keys:
+        # every x5c received is parsed strictly, whether or not it is used
+        require(published.get("status") in ("active", "retired"), f"{brin} JWKS: status {published.get('status')!r}")
+        for index, entry in enumerate(published.get("x5c", [])):
+            try:
+                cert = x509.load_der_x509_certificate(base64.b64decode(entry, validate=True))
+            except ValueError as error:
+                raise Failure(f"{brin} JWKS x5c[{index}]: a strict parser cannot read it: {error}") from error
+            (check_leaf if index == 0 else read_every_extension)(cert, f"{brin} JWKS {published.get('kid')} x5c[{index}]")
+    for published in keys:
         if published.get("use") != use:
             continue
         if kid is None and published.get("status") != "active":
@@ -638,7 +664,16 @@ def tamper(token: str) -> str:
     return ".".join(parts)
 
 
-def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None) -> int:
+def dev_account(accounts: Path, username: str) -> tuple[str, str]:
+    """A line of data/dev-accounts.txt: `username role password <pw> totp secret <base32>`."""
+    for line in accounts.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == username and "password" in fields and "secret" in fields:
+            return fields[fields.index("password") + 1], fields[fields.index("secret") + 1]
+    raise Failure(f"{accounts}: no account {username}")
+
+
+def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None, accounts: Path | None) -> int:
     started = time.monotonic()
     rng = random.Random(seed)
     anchors, checked = strict_certificate_checks(ca, certs, url)
@@ -724,7 +759,16 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None) -
             f"consent receipt header {consent_header}")
     consent_claims = parse_json_strict(
         verify_compact(consent["receipt"], broker_keys[consent_header["kid"]], "consent receipt"), "consent claims")
-    require(consent_claims.get("receipt_id") == consent["receipt_id"], "consent receipt id")
+    # the claims the OpenAPI description of ConsentReceipt.receipt lists (it
+    # names no types; the broker adds `student_under_16`, which it does not list)
+    documented = {"receipt_id", "version", "subject", "controller", "recipient", "purpose", "sections",
+                  "lawful_basis", "event", "time", "given_by", "method", "notice_version", "valid_until"}
+    require(isinstance(consent_claims, dict) and documented <= set(consent_claims),
+            f"consent receipt claims {sorted(consent_claims)}")
+    require(consent_claims["receipt_id"] == consent["receipt_id"] and consent_claims["controller"] == "07AB"
+            and consent_claims["recipient"] == "25LX" and consent_claims["sections"] == ["support_needs"]
+            and consent_claims["event"] == "given", f"consent receipt claims {consent_claims}")
+    require(student["number"] not in json.dumps(consent_claims), "the student number is in the consent receipt")
     log("consent for support_needs recorded; its receipt verifies with the broker's key")
 
     # refusals the format promises
@@ -813,6 +857,19 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None) -
     require(opened == contents, "the decrypted sections differ from what was sent")
     log(f"pulled, envelope and {len(opened)} sections verified and decrypted; plaintext equals what was sent")
 
+    staff = Api(url, ca, None, "intaker token")
+    if accounts is not None:
+        username = next(i["username"] for i in intakers if i["id"] == intaker)
+        staff.login(username, *dev_account(accounts, username))
+        me = staff.json("GET", "/v1/whoami", 200)
+        require(me["kind"] == "staff" and me["staff_id"] == intaker and me["institution"] == "25LX", f"whoami {me}")
+        require(any(e["package_id"] == sealed.pid for e in staff.json("GET", "/v1/inbox", 200)), "token inbox")
+        again = staff.json("GET", f"/v1/packages/{sealed.pid}", 200)
+        require(again["envelope"] == sealed.envelope and again["sections"] == pulled["sections"], "token pull differs")
+        foreign_token = staff.call("GET", f"/v1/packages/{uuid.uuid4()}", 404).content
+        require(foreign_token == missing_package, "the intaker's 404 differs from the system's")
+        log(f"intaker {username} logged in (password + TOTP): whoami, inbox and the same package with a token")
+
     acknowledgement = mbo.json("POST", f"/v1/packages/{sealed.pid}/acknowledge", 200, headers=acting)
     require(acknowledgement["package_id"] == sealed.pid, "acknowledgement package_id")
     rfc3339_utc(acknowledgement["acknowledged_at"], "acknowledged_at")
@@ -832,7 +889,7 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None) -
     require([p["package_id"] for p in seen["packages"]] == [sealed.pid], f"packages {seen['packages']}")
     log(f"status received → intake_scheduled reported; the vo reads it back ({' → '.join(history)})")
 
-    total = vo.requests + mbo.requests + anonymous.requests
+    total = vo.requests + mbo.requests + anonymous.requests + staff.requests
     print(f"PASS: {total} requests, {time.monotonic() - started:.1f} s", flush=True)
     return 0
 
@@ -890,6 +947,110 @@ def example(document: Path) -> int:
     return 0
 
 
+def must_refuse(what: str, action: Any, because: str = "") -> None:
+    """`action` must fail with a message that contains `because`."""
+    try:
+        action()
+    except Failure as failure:
+        require(because in str(failure), f"self-check: {what} was refused for another reason: {failure}")
+        return
+    raise Failure(f"self-check: {what} was not refused")
+
+
+def selfcheck() -> int:
+    """Offline: the client's own checks refuse what they must, so that a
+    passing flow means something. Throwaway CAs and keys, made here."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def certificate(subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool | None,
+                    raw_constraints: bytes | None = None, usage: str = "sig") -> x509.Certificate:
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30)))
+        if raw_constraints is not None:
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(ExtensionOID.BASIC_CONSTRAINTS, raw_constraints), critical=False)
+        elif ca is not None:
+            builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=usage == "sig", content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=usage == "enc", key_cert_sign=usage == "ca",
+            crl_sign=usage == "ca", encipher_only=False, decipher_only=False), critical=True)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def der_b64(cert: x509.Certificate) -> str:
+        return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+
+    ca_key, other_ca_key, leaf_key, stray_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(4))
+    ca = certificate("Self-check CA", ca_key, "Self-check CA", ca_key, ca=True, usage="ca")
+    other_ca = certificate("Other CA", other_ca_key, "Other CA", other_ca_key, ca=True, usage="ca")
+    leaf = certificate("07AB sig key", leaf_key, "Self-check CA", ca_key, ca=None)
+    check_ca(ca, "self-check CA")
+    check_leaf(leaf, "self-check leaf")
+
+    # an encoded DEFAULT `cA FALSE` (what the old dev PKI wrote) and a leaf claiming cA TRUE
+    default_false = certificate("leaf", leaf_key, "Self-check CA", ca_key, ca=None, raw_constraints=b"\x30\x03\x01\x01\x00")
+    reparsed = x509.load_der_x509_certificate(default_false.public_bytes(serialization.Encoding.DER))
+    must_refuse("a leaf with an encoded cA FALSE", lambda: check_leaf(reparsed, "leaf"), "strict parser")
+    must_refuse("a leaf that claims cA TRUE",
+                lambda: check_leaf(certificate("leaf", leaf_key, "Self-check CA", ca_key, ca=True), "leaf"), "claims to be a CA")
+
+    public = jwcrypto_jwk.JWK.from_pyca(leaf_key.public_key()).export_public(as_dict=True)
+    published = dict(public, kid="07AB-sig-selfcheck", use="sig", alg="ES256", status="active",
+                     x5c=[der_b64(leaf), der_b64(ca)])
+    trusted_jwk(published, [ca], "sig", "self-check")  # the positive control
+    must_refuse("an x5c chain to a CA that is not ours", lambda: trusted_jwk(published, [other_ca], "sig", "self-check"),
+                "does not lead to our trust anchor")
+    stray = jwcrypto_jwk.JWK.from_pyca(stray_key.public_key()).export_public(as_dict=True)
+    must_refuse("a leaf that does not hold the JWK's key",
+                lambda: trusted_jwk(dict(published, x=stray["x"], y=stray["y"]), [ca], "sig", "self-check"), "does not hold")
+    must_refuse("a signing key published as an encryption key", lambda: trusted_jwk(published, [ca], "enc", "self-check"),
+                "use is not enc")
+    forged = certificate("07AB sig key", leaf_key, "Self-check CA", other_ca_key, ca=None)
+    must_refuse("a leaf signed by another key under our CA's name",
+                lambda: trusted_jwk(dict(published, x5c=[der_b64(forged)]), [ca], "sig", "self-check"), "not issued by")
+    must_refuse("a private member in a published key", lambda: trusted_jwk(dict(published, d="AAAA"), [ca], "sig", "s"), "private members")
+
+    for bad in ("QQ==", "QR", "Q", "Q Q", "", "Q+/A"):
+        must_refuse(f"base64url {bad!r}", lambda bad=bad: b64url_decode(bad), "base64url")
+
+    # the §11.1 material: tampering anywhere is refused
+    sig_key = jwcrypto_jwk.JWK(**EXAMPLE_SIG)
+    enc_key = jwcrypto_jwk.JWK(**EXAMPLE_ENC)
+    sender = TrustedKey(jwk=jwcrypto_jwk.JWK(**{m: v for m, v in EXAMPLE_SIG.items() if m != "d"}), kid=EXAMPLE_SIG["kid"],
+                        alg="EdDSA", use="sig", status="active")
+    recipient = TrustedKey(jwk=jwcrypto_jwk.JWK(**{m: v for m, v in EXAMPLE_ENC.items() if m != "d"}),
+                           kid=EXAMPLE_ENC["kid"], alg="ECDH-ES+A256KW", use="enc", status="active")
+    content = {"by": "student", "text": "Ik wil graag verpleegkunde doen."}
+    sealed = seal(iss="07AB", aud="25LX", application=str(uuid.uuid4()), contents={"remarks": content},
+                  sig_key=sig_key, enc_key=recipient)
+    header, envelope = peek_envelope(sealed.envelope)
+    verify_compact(sealed.envelope, sender, "envelope")
+    own = {EXAMPLE_ENC["kid"]: enc_key}
+    require(open_section("remarks", sealed.sections["remarks"], envelope, header["kid"], sender, own) == content,
+            "self-check: the section does not open")
+    must_refuse("a tampered section", lambda: open_section("remarks", tamper(sealed.sections["remarks"]), envelope,
+                                                            header["kid"], sender, own), "sha256 does not match")
+    must_refuse("a section of another package", lambda: open_section(
+        "remarks", sealed.sections["remarks"], dict(envelope, sections=[dict(envelope["sections"][0], name="remarks")],
+                                                    pid=str(uuid.uuid4())), header["kid"], sender, own), "`pid` does not match")
+    must_refuse("a section for a key we do not hold",
+                lambda: open_section("remarks", sealed.sections["remarks"], envelope, header["kid"], sender, {}), "not one of our decryption keys")
+    head, payload, signature = sealed.envelope.split(".")
+    loose = b64url_encode(json.dumps(envelope, indent=1).encode())
+    must_refuse("a non-canonical envelope", lambda: peek_envelope(f"{head}.{loose}.{signature}"), "not canonical")
+    flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
+    must_refuse("an envelope whose payload changed", lambda: verify_compact(f"{head}.{flipped}.{signature}", sender, "e"),
+                "does not verify")
+    print("PASS: self-check: every refusal of the client's own checks bites", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -899,13 +1060,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--certs", type=Path, required=True, help="folder with 07AB/ and 25LX/ (client.pem, client.key, *.jwk)")
     run.add_argument("--trust-anchor", type=Path, help="JOSE trust anchor for x5c chains (default: --ca)")
     run.add_argument("--seed", type=int, help="seed for the student number")
+    run.add_argument("--accounts", type=Path,
+                     help="data/dev-accounts.txt: the intaker also logs in (password + TOTP) and pulls with a token")
+    commands.add_parser("selfcheck", help="offline: the client's own checks refuse what they must")
     worked = commands.add_parser("example", help="reproduce PACKAGE-FORMAT.md §11.1")
     worked.add_argument("--document", type=Path,
                         default=Path(__file__).resolve().parents[2] / "openapi" / "PACKAGE-FORMAT.md")
     args = parser.parse_args(argv)
     try:
         if args.command == "flow":
-            return flow(args.url, args.ca, args.certs, args.trust_anchor or args.ca, args.seed)
+            return flow(args.url, args.ca, args.certs, args.trust_anchor or args.ca, args.seed, args.accounts)
+        if args.command == "selfcheck":
+            return selfcheck()
         return example(args.document)
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr, flush=True)

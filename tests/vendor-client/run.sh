@@ -100,7 +100,7 @@ run_against() {
 
     local status=0
     (cd "$WORKDIR" && "$PYTHON" "$HERE/doorstroom_vendor.py" flow \
-        --url "$url" --ca certs/dev/ca.pem --certs certs/dev) || status=$?
+        --url "$url" --ca certs/dev/ca.pem --certs certs/dev --accounts data/dev-accounts.txt) || status=$?
     if ((status == 0)); then
         "$PYTHON" "$HERE/doorstroom_vendor.py" example --document "$ROOT/openapi/PACKAGE-FORMAT.md" || status=$?
     fi
@@ -112,6 +112,9 @@ run_against() {
     cleanup
     echo "==> vendor client on $name: passed in $((SECONDS - started)) s"
 }
+
+echo "==> vendor client: self-check (offline)"
+"$PYTHON" "$HERE/doorstroom_vendor.py" selfcheck || die "the client's own checks do not refuse what they must"
 
 run_against SQLite
 
