@@ -561,6 +561,9 @@ def strict_certificate_checks(ca: Path, certs: Path, url: str) -> tuple[list[x50
         require(x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH in eku, f"{brin}/client.pem: no clientAuth")
         ou = leaf.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATIONAL_UNIT_NAME)
         require([a.value for a in ou] == [brin], f"{brin}/client.pem: OU is not the BRIN")
+        oin = leaf.subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
+        require(len(oin) == 1 and re.fullmatch(r"[0-9]{20}", str(oin[0].value)) is not None,
+                f"{brin}/client.pem: serialNumber is not a 20-digit OIN")
         fingerprint = hashlib.sha256(
             leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         ).hexdigest()
@@ -646,12 +649,12 @@ def institution_key(api: Api, brin: str, use: str, anchors: list[x509.Certificat
             continue
         try:
             return trusted_jwk(published, anchors, use, f"{brin} JWKS")
-        except Failure:
+        except Failure as failure:
             if kid is not None:
                 raise
             # §6: a key that fails the checks is skipped, not fatal; but in
-            # this flow every key is expected to pass, so say it
-            print(f"  !!  {brin} {published.get('kid')}: skipped, fails the checks", flush=True)
+            # this flow every key is expected to pass, so say why
+            print(f"  !!  {brin} {published.get('kid')}: skipped: {failure}", flush=True)
     raise Failure(f"{brin}: no trusted {use} key" + (f" {kid}" if kid else ""))
 
 

@@ -77,6 +77,8 @@ run_against() {
     echo "==> vendor client on $name ($url)"
     (
         cd "$WORKDIR"
+        # only the settings made here: none of the caller's DOORSTROOM__ overrides
+        while IFS= read -r variable; do unset "$variable"; done < <(compgen -e | grep '^DOORSTROOM__' || true)
         export DOORSTROOM__SERVER__BIND="127.0.0.1:$port"
         if [[ -n "$database_url" ]]; then
             export DOORSTROOM__DATABASE__URL="$database_url"
