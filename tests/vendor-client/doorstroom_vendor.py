@@ -173,6 +173,13 @@ def basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
         return None
 
 
+def key_usage(cert: x509.Certificate, what: str) -> x509.KeyUsage:
+    try:
+        return cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
+    except x509.ExtensionNotFound as error:
+        raise Failure(f"{what}: no keyUsage") from error
+
+
 def check_leaf(cert: x509.Certificate, what: str) -> None:
     read_every_extension(cert, what)
     constraints = basic_constraints(cert)
@@ -183,7 +190,7 @@ def check_ca(cert: x509.Certificate, what: str) -> None:
     read_every_extension(cert, what)
     constraints = basic_constraints(cert)
     require(constraints is not None and constraints.ca, f"{what}: a trust anchor without cA TRUE")
-    usage = cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
+    usage = key_usage(cert, what)
     require(usage.key_cert_sign, f"{what}: CA without keyCertSign")
 
 
@@ -241,7 +248,7 @@ def trusted_jwk(published: dict[str, Any], anchors: list[x509.Certificate], use:
     for index, cert in enumerate(chain[1:], start=1):
         read_every_extension(cert, f"{what} {kid} x5c[{index}]")
     require(valid_at(leaf, now), f"{what} {kid}: leaf not valid now")
-    usage = leaf.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
+    usage = key_usage(leaf, f"{what} {kid}")
     if use == "sig":
         require(usage.digital_signature, f"{what} {kid}: signing leaf without digitalSignature")
     else:
