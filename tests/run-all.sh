@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one test command of Doorstroom: system packages, a PostgreSQL to test
-# against, formatting, lints and every test of the workspace.
+# against, formatting, lints, every test of the workspace, and the API and
+# package format tried from outside: a client written in Python from the
+# documents alone, and schemathesis against the OpenAPI document.
 #
 #   tests/run-all.sh [extra args for `cargo test --workspace`]
 #
@@ -15,7 +17,9 @@ cd "$ROOT"
 
 # chromium and chromium-driver: the web console's browser tests
 # (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
-PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver)
+# python3 and python3-venv: the vendor client (tests/vendor-client) runs in
+# a virtual environment of its own, installed from PyPI.
+PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver python3 python3-venv)
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_ROLE=doorstroom_test
@@ -120,4 +124,9 @@ step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
 echo "browser test screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts/"
+
+# --- (f) a client in another language, from the documents alone ----------------
+step "vendor client (Python, written from openapi/ and certs/README.md) on SQLite and PostgreSQL"
+cargo build -p doorstroom-cli --bin doorstroom
+bash tests/vendor-client/run.sh "${CARGO_TARGET_DIR:-$ROOT/target}/debug/doorstroom"
 step "all checks passed"
