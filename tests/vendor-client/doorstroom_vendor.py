@@ -769,12 +769,20 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None, a
             f"consent receipt header {consent_header}")
     consent_claims = parse_json_strict(
         verify_compact(consent["receipt"], broker_keys[consent_header["kid"]], "consent receipt"), "consent claims")
-    # the claims the OpenAPI description of ConsentReceipt.receipt lists (it
-    # names no types; the broker adds `student_under_16`, which it does not list)
-    documented = {"receipt_id", "version", "subject", "controller", "recipient", "purpose", "sections",
-                  "lawful_basis", "event", "time", "given_by", "method", "notice_version", "valid_until"}
-    require(isinstance(consent_claims, dict) and documented <= set(consent_claims),
+    # exactly the claims of PACKAGE-FORMAT.md §9.3, with their types
+    documented = {"receipt_id": str, "version": str, "subject": str, "controller": str, "recipient": str,
+                  "purpose": str, "sections": list, "lawful_basis": dict, "event": str, "time": int,
+                  "given_by": str, "student_under_16": bool, "method": str, "notice_version": str,
+                  "valid_until": (int, type(None))}
+    require(isinstance(consent_claims, dict) and set(documented) == set(consent_claims),
             f"consent receipt claims {sorted(consent_claims)}")
+    require(all(isinstance(consent_claims[k], t) and not (t is int and isinstance(consent_claims[k], bool))
+                for k, t in documented.items()), f"consent receipt claim types {consent_claims}")
+    require(consent_claims["version"] == "ISO/IEC TS 27560:2023"
+            and consent_claims["student_under_16"] is False and consent_claims["valid_until"] is None
+            and set(consent_claims["lawful_basis"]) == {"support_needs"}
+            and consent_claims["time"] == int(rfc3339_utc(consent["recorded_at"], "recorded_at").timestamp()),
+            f"consent receipt claims {consent_claims}")
     require(consent_claims["receipt_id"] == consent["receipt_id"] and consent_claims["controller"] == "07AB"
             and consent_claims["recipient"] == "25LX" and consent_claims["sections"] == ["support_needs"]
             and consent_claims["event"] == "given", f"consent receipt claims {consent_claims}")
