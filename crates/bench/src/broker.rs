@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use doorstroom_cli::pki::{self, DevPki};
-use doorstroom_cli::{dev, operator};
+use doorstroom_devkit::pki::{self, DevPki};
+use doorstroom_devkit::{operator, seed};
 use doorstroom_domain::{Brin, Password, Role, Username};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::clock::SystemClock;
@@ -151,7 +151,7 @@ impl Broker {
         let roots = ClientRoots::load(&settings.tls.client_ca).map_err(|e| format!("client roots: {e}"))?;
         let ca_pem = std::fs::read(pki.ca_cert_path()).map_err(|e| format!("reading ca.pem: {e}"))?;
         let anchors = TrustAnchors::from_pem(&ca_pem).map_err(|e| format!("trust anchors: {e}"))?;
-        dev::register_demo_institutions(&store, now, &pki, &roots, &anchors)
+        seed::register_demo_institutions(&store, now, &pki, &roots, &anchors)
             .map_err(|e| format!("registering the demo institutions: {e}"))?;
 
         let password: String = rand::thread_rng()

@@ -36,7 +36,7 @@ use doorstroom_jose::{JoseError, PackageMeta, PrivateJwk, SectionInput, TrustAnc
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::pki::{CLIENT_CERT_FILE, CLIENT_KEY_FILE, ENC_JWK_FILE, SIGN_JWK_FILE};
+use doorstroom_devkit::pki::{CLIENT_CERT_FILE, CLIENT_KEY_FILE, ENC_JWK_FILE, SIGN_JWK_FILE};
 
 /// Default broker URL.
 pub const DEFAULT_URL: &str = "https://localhost:8443";
@@ -586,8 +586,8 @@ mod tests {
     /// key from a foreign CA, a retired key and an unknown `kid` are not.
     #[test]
     fn keys_are_trusted_only_when_they_chain_and_name_the_institution() {
-        use crate::pki::{Ca, DEMO_INSTITUTIONS};
         use doorstroom_client::{trusted_encryption_key, trusted_signing_key};
+        use doorstroom_devkit::pki::{Ca, DEMO_INSTITUTIONS};
         use doorstroom_jose::Jwks;
 
         let now = Utc::now();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use doorstroom_cli::exchange::{self, DEFAULT_CA, DEFAULT_URL, Identity, PullOptions, SendOptions};
-use doorstroom_cli::{dev, operator, pki};
+use doorstroom_devkit::{operator, pki, seed};
 use doorstroom_domain::{
     ApplicationStatus, Brin, Crebo, InstitutionStatus, Oin, Password, Role, SchoolYear, Section, Sector, StaffId,
     Username,
@@ -556,10 +556,10 @@ fn serve(settings: Settings, dev_mode: bool) -> Result<(), String> {
         let roots = ClientRoots::load(&settings.tls.client_ca).map_err(|e| e.to_string())?;
         let anchors = load_anchors(&settings)?;
         let registered =
-            dev::register_demo_institutions(&store, now, &pki, &roots, &anchors).map_err(|e| e.to_string())?;
+            seed::register_demo_institutions(&store, now, &pki, &roots, &anchors).map_err(|e| e.to_string())?;
         let accounts_file = data_dir(&settings).join("dev-accounts.txt");
         let staff =
-            dev::create_demo_staff(&store, secrets.totp_key(), now, &accounts_file).map_err(|e| e.to_string())?;
+            seed::create_demo_staff(&store, secrets.totp_key(), now, &accounts_file).map_err(|e| e.to_string())?;
         print_pki(&pki);
         for brin in registered {
             println!("registered demo institution {brin} with its client certificate and JOSE keys");
