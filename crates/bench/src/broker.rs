@@ -15,6 +15,7 @@ use doorstroom_server::clock::SystemClock;
 use doorstroom_server::config::Settings;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_server::{RunningServer, Secrets};
+use doorstroom_store::testing::with_database;
 use doorstroom_store::{Backend, Store};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -72,20 +73,6 @@ impl Drop for FreshDatabase {
             Ok(()) => eprintln!("dropped database {}", self.name),
             Err(e) => eprintln!("could not drop database {}: {e}", self.name),
         }
-    }
-}
-
-/// `admin_url` with its database replaced by `database` (query kept).
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (scheme, rest) = admin_url.split_once("://").unwrap_or(("postgres", admin_url));
-    let (location, query) = match rest.split_once('?') {
-        Some((location, query)) => (location, Some(query)),
-        None => (rest, None),
-    };
-    let authority = location.split_once('/').map_or(location, |(authority, _)| authority);
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
-        None => format!("{scheme}://{authority}/{database}"),
     }
 }
 
@@ -229,23 +216,5 @@ impl Broker {
         if let Err(e) = dir.close() {
             eprintln!("could not remove the temporary directory: {e}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database() {
-        assert_eq!(
-            with_database("postgres://u:p@127.0.0.1:5432/postgres", "bench_x"),
-            "postgres://u:p@127.0.0.1:5432/bench_x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/db?sslmode=disable", "bench_x"),
-            "postgres://u@h/bench_x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "bench_x"), "postgres://u@h/bench_x");
     }
 }
