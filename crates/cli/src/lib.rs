@@ -4,5 +4,6 @@
 //! registry commands are in `doorstroom-devkit`.
 
 pub mod audit;
+pub mod commands;
 pub mod exchange;
 pub mod purge;
