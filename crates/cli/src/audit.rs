@@ -63,6 +63,7 @@ use doorstroom_store::merkle::{self, Digest, EMPTY_ROOT, TreeBuilder};
 use serde::{Deserialize, Serialize};
 use signed_note::{Note, NoteError, StandardVerifier, Verifier as _, VerifierList};
 
+use crate::commands::common::problem_line;
 use crate::exchange::{self, Identity};
 
 /// The broker's latest signed checkpoint (text, public).
@@ -348,20 +349,7 @@ async fn fetch_text(client: &Client, path: &str) -> anyhow::Result<String> {
         .await
         .context(path.to_owned())?;
     if !reply.status.is_success() {
-        let text = |k: &str| {
-            reply
-                .body
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        bail!(
-            "{path}: {}: {}: {}",
-            reply.status.as_u16(),
-            text("title"),
-            text("detail")
-        );
+        bail!("{path}: {}", problem_line(reply.status, &reply.body));
     }
     String::from_utf8(reply.raw).map_err(|_| anyhow!("{path}: the answer is not UTF-8"))
 }

@@ -108,15 +108,13 @@ pub fn post_and_print(url: &str, ca: &Path, who: &Who, path: &str, body: serde_j
     let client = exchange::connect(url, ca, &who.identity())?;
     let reply = runtime()?.block_on(client.request(reqwest::Method::POST, path, Some(&body), None))?;
     if !reply.status.is_success() {
-        let text = |k: &str| {
-            reply
-                .body
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        bail!("{}: {}: {}", reply.status.as_u16(), text("title"), text("detail"));
+        bail!("{}", problem_line(reply.status, &reply.body));
     }
     print_json(&reply.body)
+}
+
+/// A problem answer in one line: `status: title: detail`.
+pub fn problem_line(status: reqwest::StatusCode, body: &serde_json::Value) -> String {
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    format!("{}: {}: {}", status.as_u16(), text("title"), text("detail"))
 }
