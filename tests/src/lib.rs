@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use doorstroom_cli::pki::{self, DemoInstitution, DevInstitutionFiles, DevPki};
-use doorstroom_cli::{dev, operator};
 use doorstroom_client::Client;
+use doorstroom_devkit::pki::{self, DemoInstitution, DevInstitutionFiles, DevPki};
+use doorstroom_devkit::{operator, seed};
 use doorstroom_domain::{Brin, Clock, Password, Role, Sector, Username};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::clock::ManualClock;
@@ -105,7 +105,7 @@ impl TestBroker {
         let store = Store::open(&db.url, 8).expect("open store");
         let roots = ClientRoots::load(&settings.tls.client_ca).expect("client roots");
         let anchors = TrustAnchors::from_pem(&std::fs::read(pki.ca_cert_path()).expect("ca")).expect("anchors");
-        dev::register_demo_institutions(&store, now, &pki, &roots, &anchors).expect("demo institutions");
+        seed::register_demo_institutions(&store, now, &pki, &roots, &anchors).expect("demo institutions");
 
         let server = doorstroom_server::start(settings.clone(), store.clone(), secrets, Arc::new(clock.clone()))
             .await
@@ -148,8 +148,8 @@ impl TestBroker {
         let now = self.clock.now();
         let files = self.pki.add_institution(inst, now).expect("institution files");
         let roots = ClientRoots::load(&self.settings.tls.client_ca).expect("client roots");
-        let anchors = TrustAnchors::from_pem(&self.ca_pem()).expect("anchors");
-        dev::register_institution(&self.store, now, &files, &roots, &anchors).expect("register institution");
+        let anchors = self.trust_anchors();
+        seed::register_institution(&self.store, now, &files, &roots, &anchors).expect("register institution");
         files
     }
 
@@ -176,6 +176,12 @@ impl TestBroker {
 
     pub fn ca_pem(&self) -> Vec<u8> {
         std::fs::read(self.pki.ca_cert_path()).expect("ca.pem")
+    }
+
+    /// The dev CA as trust anchors for x5c chains (what a school system
+    /// verifies signatures and recipients' keys against).
+    pub fn trust_anchors(&self) -> TrustAnchors {
+        TrustAnchors::from_pem(&self.ca_pem()).expect("anchors")
     }
 
     /// A client without certificate or token.

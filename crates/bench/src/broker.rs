@@ -7,14 +7,15 @@ use std::sync::Arc;
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use doorstroom_cli::pki::{self, DevPki};
-use doorstroom_cli::{dev, operator};
+use doorstroom_devkit::pki::{self, DevPki};
+use doorstroom_devkit::{operator, seed};
 use doorstroom_domain::{Brin, Password, Role, Username};
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::clock::SystemClock;
 use doorstroom_server::config::Settings;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_server::{RunningServer, Secrets};
+use doorstroom_store::testing::with_database;
 use doorstroom_store::{Backend, Store};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -72,20 +73,6 @@ impl Drop for FreshDatabase {
             Ok(()) => eprintln!("dropped database {}", self.name),
             Err(e) => eprintln!("could not drop database {}: {e}", self.name),
         }
-    }
-}
-
-/// `admin_url` with its database replaced by `database` (query kept).
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (scheme, rest) = admin_url.split_once("://").unwrap_or(("postgres", admin_url));
-    let (location, query) = match rest.split_once('?') {
-        Some((location, query)) => (location, Some(query)),
-        None => (rest, None),
-    };
-    let authority = location.split_once('/').map_or(location, |(authority, _)| authority);
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
-        None => format!("{scheme}://{authority}/{database}"),
     }
 }
 
@@ -151,7 +138,7 @@ impl Broker {
         let roots = ClientRoots::load(&settings.tls.client_ca).map_err(|e| format!("client roots: {e}"))?;
         let ca_pem = std::fs::read(pki.ca_cert_path()).map_err(|e| format!("reading ca.pem: {e}"))?;
         let anchors = TrustAnchors::from_pem(&ca_pem).map_err(|e| format!("trust anchors: {e}"))?;
-        dev::register_demo_institutions(&store, now, &pki, &roots, &anchors)
+        seed::register_demo_institutions(&store, now, &pki, &roots, &anchors)
             .map_err(|e| format!("registering the demo institutions: {e}"))?;
 
         let password: String = rand::thread_rng()
@@ -229,23 +216,5 @@ impl Broker {
         if let Err(e) = dir.close() {
             eprintln!("could not remove the temporary directory: {e}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database() {
-        assert_eq!(
-            with_database("postgres://u:p@127.0.0.1:5432/postgres", "bench_x"),
-            "postgres://u:p@127.0.0.1:5432/bench_x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/db?sslmode=disable", "bench_x"),
-            "postgres://u@h/bench_x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "bench_x"), "postgres://u@h/bench_x");
     }
 }

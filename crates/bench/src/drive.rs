@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use doorstroom_cli::pki;
+use doorstroom_devkit::pki;
 use hdrhistogram::Histogram;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Certificate, Client, Identity, RequestBuilder, StatusCode};

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, Utc};
-use doorstroom_cli::pki;
+use doorstroom_devkit::pki;
 use doorstroom_domain::{Brin, Section, StudentNumber};
 use doorstroom_jose::{PackageMeta, PrivateJwk, PublicJwk, SectionInput, TrustAnchors, seal, verify_x5c};
 use serde_json::{Value, json};

@@ -52,6 +52,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use doorstroom_client::Client;
@@ -62,6 +63,7 @@ use doorstroom_store::merkle::{self, Digest, EMPTY_ROOT, TreeBuilder};
 use serde::{Deserialize, Serialize};
 use signed_note::{Note, NoteError, StandardVerifier, Verifier as _, VerifierList};
 
+use crate::commands::common::problem_line;
 use crate::exchange::{self, Identity};
 
 /// The broker's latest signed checkpoint (text, public).
@@ -131,7 +133,7 @@ pub struct ExportArgs {
 }
 
 /// Runs `doorstroom audit …`; `Err` is the message for a non-zero exit.
-pub fn run(command: AuditCommand, url: &str, ca: &Path, config: Option<&Path>) -> Result<(), String> {
+pub fn run(command: AuditCommand, url: &str, ca: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     match command {
         AuditCommand::Verify(args) => match (args.remote, &args.export) {
             (false, None) => verify_local(config),
@@ -142,14 +144,14 @@ pub fn run(command: AuditCommand, url: &str, ca: &Path, config: Option<&Path>) -
     }
 }
 
-fn verify_local(config: Option<&Path>) -> Result<(), String> {
-    let settings = Settings::load(config).map_err(|e| e.to_string())?;
-    let store = Store::open(&settings.database.url, settings.database.max_connections).map_err(|e| e.to_string())?;
-    let log = store.read(merkle::verify_log).map_err(|e| e.to_string())?;
+fn verify_local(config: Option<&Path>) -> anyhow::Result<()> {
+    let settings = Settings::load(config)?;
+    let store = Store::open(&settings.database.url, settings.database.max_connections)?;
+    let log = store.read(merkle::verify_log)?;
     say(&format!("ok: {} entries, root {}", log.size, STANDARD.encode(log.root)))
 }
 
-fn verify_remote(url: &str, ca: &Path, args: &VerifyArgs) -> Result<(), String> {
+fn verify_remote(url: &str, ca: &Path, args: &VerifyArgs) -> anyhow::Result<()> {
     let client = connect(url, ca, args.token.as_deref())?;
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -162,35 +164,32 @@ fn verify_remote(url: &str, ca: &Path, args: &VerifyArgs) -> Result<(), String> 
                 key
             }
         };
-        let verifier = verifier(&key).map_err(|e| e.to_string())?;
-        let latest = open_checkpoint(&note, &verifier).map_err(|e| format!("the broker's {e}"))?;
+        let verifier = verifier(&key)?;
+        let latest = open_checkpoint(&note, &verifier).map_err(|e| anyhow!("the broker's {e}"))?;
         let previous = read_previous(args.state.as_deref(), &verifier)?;
         if let Some(previous) = &previous {
-            check_succession(previous, &latest).map_err(|e| e.to_string())?;
+            check_succession(previous, &latest)?;
         }
-        let mut checker = EntryChecker::new(&latest, previous.as_ref()).map_err(|e| e.to_string())?;
-        let pruned: PrunedPrefix = client
-            .get(PRUNED_PATH)
-            .await
-            .map_err(|e| format!("{PRUNED_PATH}: {e}"))?;
-        checker.after_prune(&pruned).map_err(|e| e.to_string())?;
+        let mut checker = EntryChecker::new(&latest, previous.as_ref())?;
+        let pruned: PrunedPrefix = client.get(PRUNED_PATH).await.context(PRUNED_PATH)?;
+        checker.after_prune(&pruned)?;
         while checker.size() < latest.size {
             let page: EntriesPage = client
                 .get(&format!("{ENTRIES_PATH}?start={}&end={}", checker.size(), latest.size))
                 .await
-                .map_err(|e| format!("{ENTRIES_PATH} from index {}: {e}", checker.size()))?;
+                .with_context(|| format!("{ENTRIES_PATH} from index {}", checker.size()))?;
             if page.entries.is_empty() {
-                return Err(format!(
+                bail!(
                     "the broker returned no entries from seq {} on, but its checkpoint has size {}",
                     checker.size().saturating_add(1),
                     latest.size
-                ));
+                );
             }
             for e in &page.entries {
-                checker.push(e.seq, &e.entry).map_err(|e| e.to_string())?;
+                checker.push(e.seq, &e.entry)?;
             }
         }
-        let verified = checker.finish().map_err(|e| e.to_string())?;
+        let verified = checker.finish()?;
         if let Some(previous) = &previous
             && previous.size > 0
             && previous.size < latest.size
@@ -198,24 +197,27 @@ fn verify_remote(url: &str, ca: &Path, args: &VerifyArgs) -> Result<(), String> 
             let reply: ConsistencyReply = client
                 .get(&format!("{CONSISTENCY_PATH}?old={}&new={}", previous.size, latest.size))
                 .await
-                .map_err(|e| format!("{CONSISTENCY_PATH}: {e}"))?;
+                .context(CONSISTENCY_PATH)?;
             if reply.old != previous.size || reply.new != latest.size {
-                return Err(format!(
+                bail!(
                     "the broker answered a consistency proof for sizes {} → {}, not {} → {}",
-                    reply.old, reply.new, previous.size, latest.size
-                ));
+                    reply.old,
+                    reply.new,
+                    previous.size,
+                    latest.size
+                );
             }
-            let proof = decode_proof(&reply.proof).map_err(|e| e.to_string())?;
-            check_consistency_proof(previous, &latest, &proof).map_err(|e| e.to_string())?;
+            let proof = decode_proof(&reply.proof)?;
+            check_consistency_proof(previous, &latest, &proof)?;
         }
         finish(&verified, args.state.as_deref())
     })
 }
 
-fn verify_export_file(file: &Path, args: &VerifyArgs) -> Result<(), String> {
-    let text = fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+fn verify_export_file(file: &Path, args: &VerifyArgs) -> anyhow::Result<()> {
+    let text = fs::read_to_string(file).with_context(|| file.display().to_string())?;
     let export: Export =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not an audit export ({e})", file.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: not an audit export ({e})", file.display()))?;
     let key = match (pinned_key(&args.key)?, &export.verifier_key) {
         (Some(key), _) => key,
         (None, Some(key)) => {
@@ -223,50 +225,47 @@ fn verify_export_file(file: &Path, args: &VerifyArgs) -> Result<(), String> {
             key.clone()
         }
         (None, None) => {
-            return Err("give the broker's verifier key: --verifier-key KEY or --verifier-key-file FILE".into());
+            bail!("give the broker's verifier key: --verifier-key KEY or --verifier-key-file FILE");
         }
     };
-    let verifier = verifier(&key).map_err(|e| e.to_string())?;
+    let verifier = verifier(&key)?;
     let previous = read_state(args.state.as_deref())?;
-    let verified = verify_export(&export, &verifier, previous.as_deref()).map_err(|e| e.to_string())?;
+    let verified = verify_export(&export, &verifier, previous.as_deref())?;
     finish(&verified, args.state.as_deref())
 }
 
-fn export(url: &str, ca: &Path, args: &ExportArgs) -> Result<(), String> {
+fn export(url: &str, ca: &Path, args: &ExportArgs) -> anyhow::Result<()> {
     let client = connect(url, ca, args.token.as_deref())?;
     let (export, size) = runtime()?.block_on(async {
         let checkpoint = fetch_text(&client, CHECKPOINT_PATH).await?;
         let body = tlog_tiles::Checkpoint::from_reader(&mut std::io::Cursor::new(checkpoint.as_bytes()), false)
-            .map_err(|_| "the broker's checkpoint is not a tlog checkpoint".to_owned())?;
-        let size = i64::try_from(body.size()).map_err(|_| "the broker's checkpoint size is out of range".to_owned())?;
+            .map_err(|_| anyhow!("the broker's checkpoint is not a tlog checkpoint"))?;
+        let size = i64::try_from(body.size()).map_err(|_| anyhow!("the broker's checkpoint size is out of range"))?;
         // The key is only carried along (trust on first use for whoever
         // verifies without pinning one); a failure to fetch it is no reason
         // to lose the export.
         let verifier_key = fetch_text(&client, KEY_PATH).await.ok();
-        let pruned: PrunedPrefix = client
-            .get(PRUNED_PATH)
-            .await
-            .map_err(|e| format!("{PRUNED_PATH}: {e}"))?;
+        let pruned: PrunedPrefix = client.get(PRUNED_PATH).await.context(PRUNED_PATH)?;
         let mut entries: Vec<ExportEntry> = Vec::new();
         let mut next = pruned.pruned_below.saturating_sub(1).max(0);
         while next < size {
             let page: EntriesPage = client
                 .get(&format!("{ENTRIES_PATH}?start={next}&end={size}"))
                 .await
-                .map_err(|e| format!("{ENTRIES_PATH} from index {next}: {e}"))?;
+                .with_context(|| format!("{ENTRIES_PATH} from index {next}"))?;
             let Some(last) = page.entries.last().map(|e| e.seq) else {
-                return Err(format!(
+                bail!(
                     "the broker returned no entries from seq {} on, but its checkpoint has size {size}",
                     next.saturating_add(1)
-                ));
+                );
             };
             if last <= next {
-                return Err(format!("the broker returned entries out of order at seq {last}"));
+                bail!("the broker returned entries out of order at seq {last}");
             }
             next = last;
             entries.extend(page.entries);
         }
-        Ok::<_, String>((
+        Ok::<_, anyhow::Error>((
             Export {
                 checkpoint,
                 pruned: (pruned.pruned_below > 1).then_some(pruned),
@@ -276,7 +275,7 @@ fn export(url: &str, ca: &Path, args: &ExportArgs) -> Result<(), String> {
             size,
         ))
     })?;
-    let json = serde_json::to_vec_pretty(&export).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec_pretty(&export)?;
     write_private(&args.out, &json)?;
     say(&format!(
         "wrote the checkpoint of size {size} and its {} entries to {}; check it with \
@@ -287,7 +286,7 @@ fn export(url: &str, ca: &Path, args: &ExportArgs) -> Result<(), String> {
     ))
 }
 
-fn finish(verified: &Verified, state: Option<&Path>) -> Result<(), String> {
+fn finish(verified: &Verified, state: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = state {
         write_state(path, &verified.note)?;
     }
@@ -314,8 +313,8 @@ fn finish(verified: &Verified, state: Option<&Path>) -> Result<(), String> {
     }
 }
 
-fn say(line: &str) -> Result<(), String> {
-    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| format!("stdout: {e}"))
+fn say(line: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}").context("stdout")
 }
 
 fn warn_tofu(source: &str) {
@@ -325,92 +324,79 @@ fn warn_tofu(source: &str) {
     );
 }
 
-fn connect(url: &str, ca: &Path, token: Option<&str>) -> Result<Client, String> {
+fn connect(url: &str, ca: &Path, token: Option<&str>) -> anyhow::Result<Client> {
     let Some(token) = token else {
-        return Err("give the broker privacy officer's access token: --token TOKEN (or DOORSTROOM_TOKEN)".into());
+        bail!("give the broker privacy officer's access token: --token TOKEN (or DOORSTROOM_TOKEN)");
     };
     let identity = Identity {
         dir: None,
         token: Some(token.to_owned()),
     };
-    exchange::connect(url, ca, &identity).map_err(|e| e.to_string())
+    Ok(exchange::connect(url, ca, &identity)?)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .context("the async runtime")
 }
 
 /// A text resource; anything but a success is an error naming the path.
-async fn fetch_text(client: &Client, path: &str) -> Result<String, String> {
+async fn fetch_text(client: &Client, path: &str) -> anyhow::Result<String> {
     let reply = client
         .fetch(reqwest::Method::GET, path, None)
         .await
-        .map_err(|e| format!("{path}: {e}"))?;
+        .context(path.to_owned())?;
     if !reply.status.is_success() {
-        let text = |k: &str| {
-            reply
-                .body
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        return Err(format!(
-            "{path}: {}: {}: {}",
-            reply.status.as_u16(),
-            text("title"),
-            text("detail")
-        ));
+        bail!("{path}: {}", problem_line(reply.status, &reply.body));
     }
-    String::from_utf8(reply.raw).map_err(|_| format!("{path}: the answer is not UTF-8"))
+    String::from_utf8(reply.raw).map_err(|_| anyhow!("{path}: the answer is not UTF-8"))
 }
 
-fn pinned_key(args: &KeyArgs) -> Result<Option<String>, String> {
+fn pinned_key(args: &KeyArgs) -> anyhow::Result<Option<String>> {
     match (&args.verifier_key, &args.verifier_key_file) {
         (Some(key), _) => Ok(Some(key.trim().to_owned())),
         (None, Some(file)) => fs::read_to_string(file)
             .map(|k| Some(k.trim().to_owned()))
-            .map_err(|e| format!("{}: {e}", file.display())),
+            .with_context(|| file.display().to_string()),
         (None, None) => Ok(None),
     }
 }
 
 /// The raw note in the state file, or `None` if there is no state file yet.
-pub fn read_state(path: Option<&Path>) -> Result<Option<String>, String> {
+pub fn read_state(path: Option<&Path>) -> anyhow::Result<Option<String>> {
     let Some(path) = path else {
         return Ok(None);
     };
     match fs::read_to_string(path) {
         Ok(note) => Ok(Some(note)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("state file {}: {e}", path.display())),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("state file {}", path.display()))),
     }
 }
 
-fn read_previous(path: Option<&Path>, verifier: &StandardVerifier) -> Result<Option<SignedCheckpoint>, String> {
+fn read_previous(path: Option<&Path>, verifier: &StandardVerifier) -> anyhow::Result<Option<SignedCheckpoint>> {
     let Some(note) = read_state(path)? else {
         return Ok(None);
     };
     let shown = path.map(|p| p.display().to_string()).unwrap_or_default();
     open_checkpoint(&note, verifier)
         .map(Some)
-        .map_err(|e| format!("state file {shown}: the checkpoint seen before: {e}"))
+        .with_context(|| format!("state file {shown}: the checkpoint seen before"))
 }
 
 /// Replaces the state file with `note`, atomically (a sibling file renamed
 /// over it).
-pub fn write_state(path: &Path, note: &str) -> Result<(), String> {
+pub fn write_state(path: &Path, note: &str) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     write_private(&tmp, note.as_bytes())?;
-    fs::rename(&tmp, path).map_err(|e| format!("state file {}: {e}", path.display()))
+    fs::rename(&tmp, path).with_context(|| format!("state file {}", path.display()))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -418,10 +404,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = options.open(path).with_context(|| path.display().to_string())?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .with_context(|| path.display().to_string())
 }
 
 // ---- wire and file formats ----

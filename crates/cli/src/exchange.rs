@@ -25,6 +25,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,7 +37,7 @@ use doorstroom_jose::{JoseError, PackageMeta, PrivateJwk, SectionInput, TrustAnc
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::pki::{CLIENT_CERT_FILE, CLIENT_KEY_FILE, ENC_JWK_FILE, SIGN_JWK_FILE};
+use doorstroom_devkit::pki::{CLIENT_CERT_FILE, CLIENT_KEY_FILE, ENC_JWK_FILE, SIGN_JWK_FILE};
 
 /// Default broker URL.
 pub const DEFAULT_URL: &str = "https://localhost:8443";
@@ -153,13 +154,13 @@ pub fn parse_student(raw: &str) -> Result<StudentNumber, ExchangeError> {
 }
 
 /// Parses `--section name=path`.
-pub fn parse_section_arg(raw: &str) -> Result<(Section, PathBuf), String> {
+pub fn parse_section_arg(raw: &str) -> anyhow::Result<(Section, PathBuf)> {
     let (name, path) = raw
         .split_once('=')
-        .ok_or("must be NAME=FILE, e.g. personal_data=personal.json")?;
-    let section = Section::parse(name).map_err(|e| e.to_string())?;
+        .context("must be NAME=FILE, e.g. personal_data=personal.json")?;
+    let section = Section::parse(name)?;
     if path.is_empty() {
-        return Err("the file name after = is empty".into());
+        anyhow::bail!("the file name after = is empty");
     }
     Ok((section, PathBuf::from(path)))
 }
@@ -536,6 +537,7 @@ mod tests {
         assert!(
             parse_section_arg("grades=x.json")
                 .unwrap_err()
+                .to_string()
                 .contains("must be one of")
         );
     }
@@ -586,8 +588,8 @@ mod tests {
     /// key from a foreign CA, a retired key and an unknown `kid` are not.
     #[test]
     fn keys_are_trusted_only_when_they_chain_and_name_the_institution() {
-        use crate::pki::{Ca, DEMO_INSTITUTIONS};
         use doorstroom_client::{trusted_encryption_key, trusted_signing_key};
+        use doorstroom_devkit::pki::{Ca, DEMO_INSTITUTIONS};
         use doorstroom_jose::Jwks;
 
         let now = Utc::now();

@@ -1,10 +1,9 @@
-//! The `doorstroom` command line: server start-up, development PKI, the
-//! operator's admin commands and a client for school systems, including the
-//! dossier exchange ([`exchange`]).
+//! The `doorstroom` command line: server start-up, the operator's admin
+//! commands and a client for school systems, including the dossier exchange
+//! ([`exchange`]). The development PKI, demo seeding and the operator's
+//! registry commands are in `doorstroom-devkit`.
 
 pub mod audit;
-pub mod dev;
+pub mod commands;
 pub mod exchange;
-pub mod operator;
-pub mod pki;
 pub mod purge;

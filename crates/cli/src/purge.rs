@@ -13,9 +13,9 @@ use doorstroom_server::purge::{self, PurgeOptions, PurgeSummary};
 use doorstroom_store::Store;
 
 /// Runs the purge (or, with `dry_run`, counts what is due) as the operator.
-pub fn run(settings: &Settings, dry_run: bool) -> Result<PurgeSummary, String> {
-    let policy = settings.retention.policy().map_err(|e| e.to_string())?;
-    let store = Store::open(&settings.database.url, settings.database.max_connections).map_err(|e| e.to_string())?;
+pub fn run(settings: &Settings, dry_run: bool) -> anyhow::Result<PurgeSummary> {
+    let policy = settings.retention.policy()?;
+    let store = Store::open(&settings.database.url, settings.database.max_connections)?;
     let run_id = purge::new_run_id();
     let clock = SystemClock;
     if dry_run {
@@ -30,5 +30,5 @@ pub fn run(settings: &Settings, dry_run: bool) -> Result<PurgeSummary, String> {
         let options = PurgeOptions::from_settings(&settings.retention);
         purge::run(&store, &policy, &clock, &Principal::Operator, options, &run_id)
     }
-    .map_err(|e| e.to_string())
+    .map_err(anyhow::Error::from)
 }

@@ -245,8 +245,10 @@ fn pg_admin_url() -> Option<String> {
     std::env::var(PG_URL_VAR).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The admin URL with its database replaced by `database`.
-fn with_database(admin_url: &str, database: &str) -> String {
+/// The admin URL with its database replaced by `database` (the query
+/// kept): the URL of a database made through that admin URL. Also used by
+/// the load generator for the database it makes per run.
+pub fn with_database(admin_url: &str, database: &str) -> String {
     let (scheme, rest) = admin_url.split_once("://").unwrap_or(("postgres", admin_url));
     let (location, query) = match rest.split_once('?') {
         Some((location, query)) => (location, Some(query)),

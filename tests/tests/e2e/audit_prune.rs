@@ -353,6 +353,7 @@ async fn cli(broker: &TestBroker, command: AuditCommand) -> Result<(), String> {
     tokio::task::spawn_blocking(move || doorstroom_cli::audit::run(command, &url, &ca, None))
         .await
         .unwrap()
+        .map_err(|e| format!("{e:#}"))
 }
 
 fn remote(token: &str, key: &str, state: &std::path::Path) -> AuditCommand {

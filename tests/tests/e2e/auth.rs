@@ -2,7 +2,7 @@
 //! audit records of every attempt.
 
 use chrono::{Duration, Utc};
-use doorstroom_cli::pki::{Ca, DEMO_INSTITUTIONS};
+use doorstroom_devkit::pki::{Ca, DEMO_INSTITUTIONS};
 use doorstroom_domain::{Outcome, Role};
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem};
 use reqwest::Method;

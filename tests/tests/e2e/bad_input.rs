@@ -3,8 +3,8 @@
 //! never a panic), and bad input stores nothing and changes nothing.
 
 use chrono::Duration;
-use doorstroom_cli::pki::{Ca, DEMO_INSTITUTIONS, DemoInstitution};
 use doorstroom_client::{Client, Reply};
+use doorstroom_devkit::pki::{Ca, DEMO_INSTITUTIONS, DemoInstitution};
 use doorstroom_domain::{Brin, Clock, KeyUse, Role};
 use doorstroom_store::{certificates, institutions, keys};
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, assert_problem};

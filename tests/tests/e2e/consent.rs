@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use doorstroom_client::Reply;
-use doorstroom_domain::{Clock, KeyUse, Outcome, Role, Section};
+use doorstroom_domain::{Clock, Outcome, Role, Section};
 use doorstroom_store::packages;
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, TestDb, VO, assert_problem};
 use reqwest::Method;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::exchange_support::{
-    application_body, b64url, b64url_decode, bsn, personal_data, post_application, record_inspection,
+    application_body, b64url, b64url_decode, bsn, decryption_key, personal_data, post_application, record_inspection,
     register_application, seal_package, stored_package, submit, support_needs,
 };
 
@@ -217,9 +217,8 @@ async fn a_withdrawn_section_disappears_from_the_very_next_pull() {
         assert!(reason.contains("withdrawn"), "{reason}");
 
         // The real client still opens what is released and reports the rest.
-        let anchors = doorstroom_cli::exchange::load_anchors(&broker.pki.ca_cert_path()).expect("anchors");
-        let key = doorstroom_cli::exchange::load_private_jwk(&broker.institution_dir(MBO).join("enc.jwk"), KeyUse::Enc)
-            .expect("enc.jwk");
+        let anchors = broker.trust_anchors();
+        let key = decryption_key(&broker, MBO);
         let dossier = intaker
             .receive_dossier(
                 package_id.parse().expect("uuid"),

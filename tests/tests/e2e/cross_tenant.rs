@@ -298,11 +298,11 @@ async fn world(broker: &mut TestBroker) -> World {
         .to_owned();
     let attacker_dir = broker.institution_dir(SECOND_VO.brin);
     let attacker_jwk: Value = serde_json::from_slice(
-        &std::fs::read(attacker_dir.join(doorstroom_cli::pki::SIGN_PUBLIC_JWK_FILE)).expect("jwk"),
+        &std::fs::read(attacker_dir.join(doorstroom_devkit::pki::SIGN_PUBLIC_JWK_FILE)).expect("jwk"),
     )
     .expect("jwk json");
     let attacker_certificate =
-        std::fs::read_to_string(attacker_dir.join(doorstroom_cli::pki::CLIENT_CERT_FILE)).expect("certificate");
+        std::fs::read_to_string(attacker_dir.join(doorstroom_devkit::pki::CLIENT_CERT_FILE)).expect("certificate");
 
     let clients = vec![
         (Who::OtherVo, broker.system(SECOND_VO.brin)),

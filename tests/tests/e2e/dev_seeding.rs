@@ -8,7 +8,7 @@
 use std::sync::{Arc, Barrier};
 
 use chrono::Utc;
-use doorstroom_cli::{dev, pki};
+use doorstroom_devkit::{pki, seed};
 use doorstroom_domain::Username;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_server::Secrets;
@@ -64,10 +64,10 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
                     let (dev_pki, roots, anchors, url) = &*shared;
                     start.wait();
                     let store = Store::open(url, 4).map_err(|e| format!("open: {e}"))?;
-                    let registered = dev::register_demo_institutions(&store, now, dev_pki, roots, anchors)
+                    let registered = seed::register_demo_institutions(&store, now, dev_pki, roots, anchors)
                         .map_err(|e| format!("institutions: {e}"))?;
-                    let created =
-                        dev::create_demo_staff(&store, &totp_key, now, &accounts).map_err(|e| format!("staff: {e}"))?;
+                    let created = seed::create_demo_staff(&store, &totp_key, now, &accounts)
+                        .map_err(|e| format!("staff: {e}"))?;
                     Ok::<_, String>((registered, created))
                 })
             })
@@ -109,10 +109,10 @@ fn two_dev_seedings_at_once_on_one_empty_database_both_succeed() {
 
         // A later start (a restart) finds everything and makes nothing.
         let again =
-            dev::register_demo_institutions(&store, now, dev_pki, &shared.1, &shared.2).expect("institutions again");
+            seed::register_demo_institutions(&store, now, dev_pki, &shared.1, &shared.2).expect("institutions again");
         assert!(again.is_empty());
         let accounts = dir.path().join("dev-accounts-again.txt");
-        let summary = dev::create_demo_staff(&store, &totp_key, now, &accounts).expect("staff again");
+        let summary = seed::create_demo_staff(&store, &totp_key, now, &accounts).expect("staff again");
         assert!(summary.is_empty());
         drop(store);
     }

@@ -166,6 +166,7 @@ fn audit_verify_command(broker: &TestBroker) -> Result<(), String> {
         &broker.pki.ca_cert_path(),
         Some(&config),
     )
+    .map_err(|e| format!("{e:#}"))
 }
 
 #[tokio::test]

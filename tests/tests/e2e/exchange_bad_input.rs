@@ -7,8 +7,8 @@
 //! `exchange_support`); envelopes that the sealing code would refuse to
 //! make are signed by hand with the sender's real key.
 
-use doorstroom_cli::pki::Ca;
 use doorstroom_client::Reply;
+use doorstroom_devkit::pki::Ca;
 use doorstroom_domain::{ApplicationStatus, Clock, KeyUse, Outcome, Role, Section};
 use doorstroom_jose::{PrivateJwk, SectionInput, Submission};
 use doorstroom_store::applications;

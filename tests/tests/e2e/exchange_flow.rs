@@ -6,16 +6,15 @@
 //! is nowhere in the database or the logs afterwards.
 
 use chrono::NaiveDate;
-use doorstroom_cli::exchange::{load_anchors, load_private_jwk};
 use doorstroom_client::exchange::RegisterApplicationRequest;
-use doorstroom_domain::{
-    ApplicationStatus, Brin, Clock, KeyUse, Outcome, Programme, Role, SchoolYear, Section, StudentNumber,
-};
+use doorstroom_domain::{ApplicationStatus, Brin, Clock, Outcome, Programme, Role, SchoolYear, Section, StudentNumber};
 use doorstroom_jose::{PackageMeta, SectionInput};
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem, capture_logs, captured_logs};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
+
+use crate::exchange_support::{decryption_key, signing_key};
 
 /// A BSN that passes the 11-proef and is used by no other test, so that
 /// searching the shared log capture for it is meaningful.
@@ -32,7 +31,7 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
         let student = StudentNumber::bsn(BSN).unwrap();
         let mbo_system = broker.system(MBO);
         let vo_system = broker.system(VO);
-        let anchors = load_anchors(&broker.pki.ca_cert_path()).unwrap();
+        let anchors = broker.trust_anchors();
 
         // 1. The mbo registers the application (twice: idempotent).
         let request = RegisterApplicationRequest {
@@ -82,7 +81,7 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
 
         //    The vo school seals and sends the dossier; the client checks the
         //    mbo's key against its own trust anchor first.
-        let signing_key = load_private_jwk(&broker.institution_dir(VO).join("sign.jwk"), KeyUse::Sig).unwrap();
+        let signing_key = signing_key(&broker, VO);
         let personal = json!({"name": "Sam de Vries", "date_of_birth": "2011-05-04", "student_number": BSN});
         let remarks = json!({"by": "student", "text": "Ik wil graag eerst kennismaken met mijn mentor."});
         let meta = PackageMeta {
@@ -125,7 +124,7 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
         let inbox = intaker.inbox(None).await.unwrap();
         assert_eq!(inbox.len(), 1);
         assert_eq!(inbox[0].package_id, meta.package_id);
-        let decryption_key = load_private_jwk(&broker.institution_dir(MBO).join("enc.jwk"), KeyUse::Enc).unwrap();
+        let decryption_key = decryption_key(&broker, MBO);
         let package_id: Uuid = meta.package_id.parse().unwrap();
         let dossier = intaker
             .receive_dossier(package_id, None, &decryption_key, &anchors, broker.clock.now())

@@ -9,8 +9,8 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Utc};
-use doorstroom_cli::pki::{self, DEMO_INSTITUTIONS, DemoInstitution};
 use doorstroom_client::{Client, Reply};
+use doorstroom_devkit::pki::{self, DEMO_INSTITUTIONS, DemoInstitution};
 use doorstroom_domain::{AuditEvent, Brin, Clock, Outcome, Section};
 use doorstroom_jose::{PackageMeta, PrivateJwk, PublicJwk, SectionInput, Submission, canonical_json, sha256_b64url};
 use doorstroom_store::packages;

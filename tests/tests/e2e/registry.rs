@@ -2,7 +2,7 @@
 //! operations endpoints, through the API as their users call them.
 
 use chrono::Utc;
-use doorstroom_cli::pki::{Ca, DEMO_INSTITUTIONS};
+use doorstroom_devkit::pki::{Ca, DEMO_INSTITUTIONS};
 use doorstroom_domain::{KeyUse, Outcome, Role};
 use doorstroom_store::institutions;
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem, break_audit_writes};

@@ -1,0 +1,121 @@
+//! `doorstroom send`, `inbox` and `pull`: the dossier exchange as the
+//! school systems run it ([`crate::exchange`] does the work).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Args;
+use doorstroom_domain::{Brin, Section, StaffId};
+
+use super::common::{Who, print_json, runtime};
+use crate::exchange::{self, DEFAULT_CA, PullOptions, SendOptions};
+
+#[derive(Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    who: Who,
+    /// The receiving mbo.
+    #[arg(long)]
+    to: Brin,
+    /// The broker's id of the student's application at the receiver.
+    #[arg(long)]
+    application: uuid::Uuid,
+    /// A section as NAME=FILE.json (personal_data, support_needs, career_portfolio, remarks, attachments); repeatable.
+    #[arg(long = "section", value_name = "NAME=FILE", value_parser = exchange::parse_section_arg)]
+    sections: Vec<(Section, PathBuf)>,
+    /// A file for the attachments section (base64 in the package); repeatable.
+    #[arg(long = "attachment", value_name = "FILE")]
+    attachments: Vec<PathBuf>,
+    /// The sending school; default: as the broker knows the client certificate.
+    #[arg(long)]
+    from: Option<Brin>,
+    /// The private signing key; default DIR/sign.jwk.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Trust anchors for the receiver's key certificate chain.
+    #[arg(long, default_value = DEFAULT_CA)]
+    trust_anchors: PathBuf,
+}
+
+#[derive(Args)]
+pub struct InboxArgs {
+    #[command(flatten)]
+    who: Who,
+    /// For a school system: the staff id of the intaker it acts for.
+    #[arg(long)]
+    on_behalf_of: Option<StaffId>,
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    who: Who,
+    /// For a school system: the staff id of the intaker it acts for.
+    #[arg(long)]
+    on_behalf_of: Option<StaffId>,
+    /// The package id.
+    #[arg(long)]
+    package: uuid::Uuid,
+    /// Folder to write <section>.json (and attachments/) to; created 0700, files 0600.
+    #[arg(long)]
+    out: PathBuf,
+    /// The private decryption key; default DIR/enc.jwk.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Trust anchors for the sender's key certificate chain.
+    #[arg(long, default_value = DEFAULT_CA)]
+    trust_anchors: PathBuf,
+    /// Acknowledge receipt after everything verified and was written.
+    #[arg(long)]
+    acknowledge: bool,
+}
+
+pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
+    let identity = args.who.identity();
+    let signing_key = match args.signing_key {
+        Some(path) => path,
+        None => identity.signing_key()?,
+    };
+    let options = SendOptions {
+        from: args.from,
+        to: args.to,
+        application: args.application,
+        sections: args.sections,
+        attachments: args.attachments,
+        signing_key,
+        trust_anchors: args.trust_anchors,
+        now: Utc::now(),
+    };
+    let client = exchange::connect(url, ca, &identity)?;
+    let receipt = runtime()?.block_on(exchange::send(&client, &options))?;
+    print_json(&receipt)
+}
+
+pub fn inbox(url: &str, ca: &Path, args: InboxArgs) -> anyhow::Result<()> {
+    let client = exchange::connect(url, ca, &args.who.identity())?;
+    let on_behalf_of = args.on_behalf_of.map(|s| s.to_string());
+    let entries = runtime()?.block_on(client.inbox(on_behalf_of.as_deref()))?;
+    print_json(&entries)
+}
+
+pub fn pull(url: &str, ca: &Path, args: PullArgs) -> anyhow::Result<()> {
+    let identity = args.who.identity();
+    let decryption_key = match args.key {
+        Some(path) => path,
+        None => identity.decryption_key()?,
+    };
+    let options = PullOptions {
+        package: args.package,
+        on_behalf_of: args.on_behalf_of,
+        decryption_key,
+        trust_anchors: args.trust_anchors,
+        out: args.out,
+        acknowledge: args.acknowledge,
+        now: Utc::now(),
+    };
+    let client = exchange::connect(url, ca, &identity)?;
+    let outcome = runtime()?.block_on(exchange::pull(&client, &options))?;
+    use std::io::Write as _;
+    write!(std::io::stdout().lock(), "{}", exchange::describe_pull(&outcome)).context("stdout")
+}

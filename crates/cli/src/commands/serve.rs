@@ -1,0 +1,122 @@
+//! `doorstroom serve [--dev]`: the broker over HTTPS; with `--dev` first the
+//! development PKI, secrets, demo institutions and staff where missing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use doorstroom_devkit::pki::{self, DevPki};
+use doorstroom_devkit::seed;
+use doorstroom_server::Secrets;
+use doorstroom_server::clock::SystemClock;
+use doorstroom_server::config::{LogFormat, Settings};
+use doorstroom_server::tls::ClientRoots;
+use doorstroom_store::Store;
+
+use super::common::{load_trust_anchors, open_store, runtime};
+use super::pki::print_pki;
+
+pub fn run(settings: Settings, dev_mode: bool) -> anyhow::Result<()> {
+    init_logging(&settings);
+    let now = Utc::now();
+    let mut banner = None;
+    if dev_mode {
+        let dir = settings.tls.cert.parent().unwrap_or(Path::new("certs/dev"));
+        let pki = pki::ensure_dev_pki(dir, now)?;
+        for path in Secrets::generate_missing(&settings.secrets)? {
+            println!("created secret {}", path.display());
+        }
+        banner = Some(pki);
+    }
+    let secrets = Secrets::load(&settings.secrets)?;
+    let store = open_store(&settings)?;
+    if let Some(pki) = banner {
+        seed_demo(&settings, &store, &secrets, &pki, now)?;
+    }
+    runtime()?.block_on(async move {
+        let server = doorstroom_server::start(settings, store, secrets, Arc::new(SystemClock)).await?;
+        Ok(server.wait().await?)
+    })
+}
+
+/// Registers the demo institutions and staff that are missing and says
+/// what there is to try.
+fn seed_demo(
+    settings: &Settings,
+    store: &Store,
+    secrets: &Secrets,
+    pki: &DevPki,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let roots = ClientRoots::load(&settings.tls.client_ca)?;
+    let anchors = load_trust_anchors(settings)?;
+    let registered = seed::register_demo_institutions(store, now, pki, &roots, &anchors)?;
+    let accounts_file = data_dir(settings).join("dev-accounts.txt");
+    let staff = seed::create_demo_staff(store, secrets.totp_key(), now, &accounts_file)?;
+    print_pki(pki);
+    for brin in registered {
+        println!("registered demo institution {brin} with its client certificate and JOSE keys");
+    }
+    if !staff.is_empty() {
+        println!(
+            "\ncreated demo staff accounts (also in {}):\n{staff}",
+            accounts_file.display()
+        );
+    }
+    print_dev_help(settings, pki, &accounts_file);
+    Ok(())
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // actix-http's ERROR for a request it cannot parse becomes a WARN.
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(doorstroom_server::malformed_http::MalformedHttpLog);
+    let format = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => registry.with(format.json()).init(),
+        LogFormat::Pretty => registry.with(format).init(),
+    }
+}
+
+fn data_dir(settings: &Settings) -> PathBuf {
+    settings
+        .secrets
+        .pseudonym_key_file
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+fn print_dev_help(settings: &Settings, pki: &DevPki, accounts: &Path) {
+    let url = format!("https://localhost:{}", settings.server.bind.port());
+    let ca = pki.ca_cert_path();
+    let vo = pki.institutions.first();
+    println!("\nTry it:");
+    println!("  curl --cacert {} {url}/healthz", ca.display());
+    if let Some(vo) = vo {
+        println!(
+            "  curl --cacert {} --cert {} --key {} {url}/v1/whoami",
+            ca.display(),
+            vo.client_cert.display(),
+            vo.client_key.display()
+        );
+        println!(
+            "  doorstroom call --url {url} --ca {} --cert {} --key {} whoami",
+            ca.display(),
+            vo.client_cert.display(),
+            vo.client_key.display()
+        );
+    }
+    println!("  curl --cacert {} {url}/v1/institutions/25LX/jwks", ca.display());
+    println!(
+        "  staff login: POST {url}/v1/auth/login with the credentials in {}",
+        accounts.display()
+    );
+    println!("    (the current TOTP code: doorstroom totp <secret>)\n");
+}
