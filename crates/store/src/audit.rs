@@ -152,7 +152,7 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     let seq = last
         .unwrap_or(0)
         .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt("audit_events.seq: out of range".into()))?;
+        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
     let row = Row::new(seq, event);
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
@@ -279,7 +279,7 @@ pub fn list(conn: &mut DbConn, query: &AuditQuery) -> Result<Vec<(i64, AuditEven
         .map(|(seq, entry)| {
             serde_json::from_str::<AuditEvent>(&entry)
                 .map(|event| (seq, event))
-                .map_err(|_| StoreError::Corrupt(format!("audit_events.entry: event {seq} does not parse")))
+                .map_err(|_| StoreError::corrupt("audit_events", "entry", format!("event {seq} does not parse")))
         })
         .collect()
 }
