@@ -62,6 +62,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod applications;
 pub mod audit;
+mod audit_rows;
 pub mod certificates;
 pub mod consents;
 pub mod console_sessions;

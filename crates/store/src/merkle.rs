@@ -14,7 +14,7 @@
 //! `audit_hashes` holds the tree's *stored hashes* in tlog's stored hash
 //! index order ([`tlog_tiles::stored_hash_index`]): appending leaf `n` writes
 //! its leaf hash and the hashes of the perfect subtrees it completes, on
-//! average two rows, at `stored_hash_index(0, n)` onwards. [`crate::audit::append`]
+//! average two rows, at `stored_hash_index(0, n)` onwards. `crate::audit::append`
 //! writes them in the same transaction as the event (fail closed for both),
 //! reading at most log₂ n earlier hashes through a [`HashReader`] over the
 //! table. Tree hashes and proofs read at most 2·log₂ n stored hashes.
@@ -64,7 +64,7 @@ use diesel::prelude::*;
 use doorstroom_domain::AuditEvent;
 use tlog_tiles::{Hash, HashReader};
 
-use crate::audit::{Row, lock_tail};
+use crate::audit_rows::{Row, lock_tail};
 use crate::schema::{audit_checkpoints, audit_events, audit_hashes, audit_prunes};
 use crate::{DbConn, StoreError, from_ms, guarded, to_ms};
 
