@@ -198,6 +198,9 @@ fn raw_consent_insert(student: u8, column: &str, value: &str) -> String {
     )
 }
 
+/// One of the reads the consent ledger is derived from.
+type LedgerRead = Box<dyn Fn(&mut doorstroom_store::DbConn) -> R<Vec<ConsentEventRow>>>;
+
 /// A consent event whose kind does not parse (here one that reads like a
 /// withdrawal but is not spelled as one) must fail every read of the
 /// ledger: left out, the ledger would show the consent given before it as
@@ -208,10 +211,7 @@ fn a_consent_event_of_unknown_kind_fails_the_ledger(db: &TestDb) {
         .write(|c| consents::append(c, &consent(1, MBO, Section::SupportNeeds, "given", 0)))
         .unwrap();
     doorstroom_store::testing::write_past_checks(&store, "consent_events", &raw_consent_insert(1, "kind", "Withdrawn"));
-    let reads: [(
-        &str,
-        Box<dyn Fn(&mut doorstroom_store::DbConn) -> R<Vec<ConsentEventRow>>>,
-    ); 3] = [
+    let reads: [(&str, LedgerRead); 3] = [
         (
             "for_owner_recipient",
             Box::new(|c| consents::for_owner_recipient(c, &pseudonym(1), &brin(VO), &brin(MBO))),
