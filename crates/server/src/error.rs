@@ -247,6 +247,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(cause = %what, "audit log inconsistency");
                 ApiError::Conflict(format!("audit log: {what}"))
             }
+            // A stored row that does not parse: the request fails closed
+            // (500, a body that says nothing); the log line names the table
+            // and column, never the value (the store's message holds none).
+            corrupt @ StoreError::Corrupt { .. } => ApiError::Internal(corrupt.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

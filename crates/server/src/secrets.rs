@@ -211,7 +211,7 @@ pub fn seal_plaintext_totp_secrets(store: &Store, key: &TotpKey) -> Result<usize
         for (account, plain) in staff::totp_secrets_without_prefix(conn, SEALED_TOTP_PREFIX)? {
             let stored = key
                 .seal(account, &plain)
-                .map_err(|e| StoreError::Corrupt(format!("staff_accounts.totp_secret: {e}")))?;
+                .map_err(|e| StoreError::corrupt("staff_accounts", "totp_secret", e.to_string()))?;
             if staff::replace_totp_secret(conn, account, &plain, &stored)? {
                 sealed += 1;
             }

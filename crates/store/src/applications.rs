@@ -13,7 +13,7 @@ use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
 use uuid::Uuid;
 
 use crate::schema::{application_status_events, applications};
-use crate::{DbConn, StoreError, from_ms, guarded, parsed, to_ms};
+use crate::{DbConn, StoreError, from_ms, guarded, parse_id, parsed, to_ms};
 
 /// The most applications one [`list_for_sending`] call returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
@@ -107,23 +107,23 @@ const DATE_FORMAT: &str = "%Y-%m-%d";
 impl Row {
     fn into_domain(self) -> Result<Application, StoreError> {
         Ok(Application {
-            id: parse_id(&self.id, "applications.id")?,
-            student: parsed(Pseudonym::parse(&self.student), "applications.student")?,
-            receiving: parsed(Brin::parse(&self.receiving), "applications.receiving")?,
+            id: parse_id(&self.id, "applications", "id")?,
+            student: parsed(Pseudonym::parse(&self.student), "applications", "student")?,
+            receiving: parsed(Brin::parse(&self.receiving), "applications", "receiving")?,
             sending: self
                 .sending
                 .as_deref()
-                .map(|b| parsed(Brin::parse(b), "applications.sending"))
+                .map(|b| parsed(Brin::parse(b), "applications", "sending"))
                 .transpose()?,
             programme: self.programme,
             crebo: self.crebo,
             school_year: self.school_year,
             applied_on: NaiveDate::parse_from_str(&self.applied_on, DATE_FORMAT)
-                .map_err(|_| StoreError::Corrupt("applications.applied_on: not an ISO date".into()))?,
+                .map_err(|_| StoreError::corrupt("applications", "applied_on", "not an ISO date"))?,
             late: self.late,
-            status: parsed(ApplicationStatus::parse(&self.status), "applications.status")?,
-            created_at: from_ms(self.created_at, "applications.created_at")?,
-            updated_at: from_ms(self.updated_at, "applications.updated_at")?,
+            status: parsed(ApplicationStatus::parse(&self.status), "applications", "status")?,
+            created_at: from_ms(self.created_at, "applications", "created_at")?,
+            updated_at: from_ms(self.updated_at, "applications", "updated_at")?,
         })
     }
 }
@@ -142,19 +142,16 @@ impl EventRow {
     fn into_domain(self) -> Result<StatusEvent, StoreError> {
         Ok(StatusEvent {
             id: self.id,
-            application_id: parse_id(&self.application_id, "application_status_events.application_id")?,
+            application_id: parse_id(&self.application_id, "application_status_events", "application_id")?,
             status: parsed(
                 ApplicationStatus::parse(&self.status),
-                "application_status_events.status",
+                "application_status_events",
+                "status",
             )?,
-            reported_at: from_ms(self.reported_at, "application_status_events.reported_at")?,
+            reported_at: from_ms(self.reported_at, "application_status_events", "reported_at")?,
             reported_by: self.reported_by,
         })
     }
-}
-
-pub(crate) fn parse_id(raw: &str, what: &'static str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(raw).map_err(|_| StoreError::Corrupt(format!("{what}: not a UUID")))
 }
 
 fn append_event(
@@ -294,7 +291,7 @@ pub fn sending_schools(
         .load::<Option<String>>(conn)?
         .iter()
         .flatten()
-        .map(|school| parsed(Brin::parse(school), "applications.sending"))
+        .map(|school| parsed(Brin::parse(school), "applications", "sending"))
         .collect()
 }
 

@@ -43,11 +43,12 @@
 //! when old events are pruned).
 
 use chrono::{DateTime, Utc};
-use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::connection::TransactionManager;
 use diesel::dsl::{exists, max};
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
+use crate::audit_rows::{Row, lock_tail};
 use crate::merkle;
 use crate::schema::{audit_event_relations, audit_events};
 use crate::{DbConn, StoreError, to_ms};
@@ -60,76 +61,6 @@ pub use crate::merkle::{
 
 /// The most events one [`list`] call returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
-
-/// One `audit_events` row, as written and as read back (all columns in
-/// table order).
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
-#[diesel(table_name = audit_events)]
-pub(crate) struct Row {
-    pub(crate) seq: i64,
-    pub(crate) time: i64,
-    pub(crate) actor_kind: String,
-    pub(crate) actor_institution: Option<String>,
-    pub(crate) actor_id: Option<String>,
-    pub(crate) on_behalf_of: Option<String>,
-    pub(crate) action_crud: String,
-    pub(crate) action_name: String,
-    pub(crate) resource_kind: String,
-    pub(crate) resource_id: Option<String>,
-    pub(crate) data_subject: Option<String>,
-    pub(crate) purpose: String,
-    pub(crate) outcome: String,
-    pub(crate) reason: Option<String>,
-    pub(crate) request_id: Option<String>,
-    pub(crate) entry: String,
-}
-
-impl Row {
-    /// The row that stores `event` as event `seq`.
-    pub(crate) fn new(seq: i64, event: &AuditEvent) -> Row {
-        Row {
-            seq,
-            time: to_ms(event.time),
-            actor_kind: event.actor.kind.as_str().to_owned(),
-            actor_institution: event.actor.institution.as_ref().map(|b| b.as_str().to_owned()),
-            actor_id: event.actor.id.clone(),
-            on_behalf_of: event.on_behalf_of.map(|id| id.to_string()),
-            action_crud: event.action.crud.as_str().to_owned(),
-            action_name: event.action.name.clone(),
-            resource_kind: event.resource.kind.clone(),
-            resource_id: event.resource.id.clone(),
-            data_subject: event.data_subject.as_ref().map(|p| p.as_str().to_owned()),
-            purpose: event.purpose.as_str().to_owned(),
-            outcome: event.outcome.as_str().to_owned(),
-            reason: event.reason.clone(),
-            request_id: event.request_id.clone(),
-            entry: event.canonical_json(),
-        }
-    }
-
-    /// The name of the first column in which `self` and `other` differ.
-    pub(crate) fn first_difference(&self, other: &Row) -> Option<&'static str> {
-        let columns = [
-            ("seq", self.seq == other.seq),
-            ("time", self.time == other.time),
-            ("actor_kind", self.actor_kind == other.actor_kind),
-            ("actor_institution", self.actor_institution == other.actor_institution),
-            ("actor_id", self.actor_id == other.actor_id),
-            ("on_behalf_of", self.on_behalf_of == other.on_behalf_of),
-            ("action_crud", self.action_crud == other.action_crud),
-            ("action_name", self.action_name == other.action_name),
-            ("resource_kind", self.resource_kind == other.resource_kind),
-            ("resource_id", self.resource_id == other.resource_id),
-            ("data_subject", self.data_subject == other.data_subject),
-            ("purpose", self.purpose == other.purpose),
-            ("outcome", self.outcome == other.outcome),
-            ("reason", self.reason == other.reason),
-            ("request_id", self.request_id == other.request_id),
-            ("entry", self.entry == other.entry),
-        ];
-        columns.into_iter().find(|(_, same)| !same).map(|(name, _)| name)
-    }
-}
 
 /// Appends `event` in the current transaction and returns its sequence
 /// number (the first event is 1), together with its leaf and the stored
@@ -152,7 +83,7 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     let seq = last
         .unwrap_or(0)
         .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt("audit_events.seq: out of range".into()))?;
+        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
     let row = Row::new(seq, event);
     diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
@@ -181,15 +112,6 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
             .execute(conn)?;
     }
     Ok(seq)
-}
-
-/// On PostgreSQL, takes the lock that serialises appenders (held to
-/// commit); SQLite's `BEGIN IMMEDIATE` already has.
-pub(crate) fn lock_tail(conn: &mut DbConn) -> Result<(), StoreError> {
-    if let DbConn::Postgres(c) = conn {
-        c.batch_execute("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")?;
-    }
-    Ok(())
 }
 
 /// A page of the audit log: events after `after_seq` (all if `None`),
@@ -279,7 +201,7 @@ pub fn list(conn: &mut DbConn, query: &AuditQuery) -> Result<Vec<(i64, AuditEven
         .map(|(seq, entry)| {
             serde_json::from_str::<AuditEvent>(&entry)
                 .map(|event| (seq, event))
-                .map_err(|_| StoreError::Corrupt(format!("audit_events.entry: event {seq} does not parse")))
+                .map_err(|_| StoreError::corrupt("audit_events", "entry", format!("event {seq} does not parse")))
         })
         .collect()
 }

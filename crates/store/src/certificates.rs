@@ -56,13 +56,14 @@ impl Row {
         Ok(CertificateBinding {
             fingerprint: parsed(
                 CertFingerprint::parse(&self.fingerprint),
-                "client_certificates.fingerprint",
+                "client_certificates",
+                "fingerprint",
             )?,
-            brin: parsed(Brin::parse(&self.brin), "client_certificates.brin")?,
+            brin: parsed(Brin::parse(&self.brin), "client_certificates", "brin")?,
             subject: self.subject,
-            not_after: from_ms(self.not_after, "client_certificates.not_after")?,
-            revoked_at: from_ms_opt(self.revoked_at, "client_certificates.revoked_at")?,
-            created_at: from_ms(self.created_at, "client_certificates.created_at")?,
+            not_after: from_ms(self.not_after, "client_certificates", "not_after")?,
+            revoked_at: from_ms_opt(self.revoked_at, "client_certificates", "revoked_at")?,
+            created_at: from_ms(self.created_at, "client_certificates", "created_at")?,
         })
     }
 }

@@ -16,18 +16,20 @@
 //! `DELETE`, so an event can neither be rewritten nor removed. (Erasure of a
 //! student's data on request will lift this deliberately.)
 //!
-//! The enumerations `kind` (`given`, `withdrawn`, `expired`) and `given_by`
-//! (`student`, `parent`, `guardian`) are plain strings here, in their wire
-//! spelling, parsed by the caller; the database refuses other spellings of
-//! those two (a `CHECK`). `method`, `purpose` and the rest are the caller's
-//! to validate.
+//! The enumerations `kind`, `given_by` and `method` are stored in their
+//! wire spelling and read back typed ([`ConsentEventKind`], [`GivenBy`],
+//! [`ConsentMethod`]); the database also refuses other spellings of the
+//! first two (a `CHECK`). A stored event that does not parse is
+//! [`StoreError::Corrupt`]: every read fails rather than leave the event
+//! out, since a ledger without its withdrawal would show the consent as
+//! still given. `purpose` and the rest are the caller's to validate.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{Brin, Pseudonym, Section};
+use doorstroom_domain::{Brin, ConsentEventKind, ConsentMethod, GivenBy, Pseudonym, Section};
 use uuid::Uuid;
 
-use crate::applications::parse_id;
+use crate::parse_id;
 use crate::schema::consent_events;
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, guarded, parsed, to_ms};
 
@@ -43,19 +45,17 @@ pub struct NewConsentEvent {
     /// The sending school that records the event: its owner.
     pub school: Brin,
     pub section: Section,
-    /// `given`, `withdrawn` or `expired`.
-    pub kind: String,
+    pub kind: ConsentEventKind,
     /// The purpose consented to ("intake and support at the mbo").
     pub purpose: String,
     /// When the consent was given, withdrawn or expired.
     pub at: DateTime<Utc>,
-    /// `student`, `parent` or `guardian`.
-    pub given_by: String,
+    pub given_by: GivenBy,
     /// Whether the student was under 16 on `at` (all the broker keeps of
     /// the date of birth).
     pub student_under_16: bool,
     /// How it was expressed (paper form, in person, digital).
-    pub method: String,
+    pub method: ConsentMethod,
     /// A reference to the evidence kept by the school (never the evidence).
     pub evidence_ref: String,
     /// The version of the notice shown.
@@ -80,12 +80,12 @@ pub struct ConsentEventRow {
     /// The owner: the sending school that recorded it.
     pub school: Brin,
     pub section: Section,
-    pub kind: String,
+    pub kind: ConsentEventKind,
     pub purpose: String,
     pub at: DateTime<Utc>,
-    pub given_by: String,
+    pub given_by: GivenBy,
     pub student_under_16: bool,
-    pub method: String,
+    pub method: ConsentMethod,
     pub evidence_ref: String,
     pub notice_version: String,
     pub valid_until: Option<DateTime<Utc>>,
@@ -100,12 +100,12 @@ struct NewRow<'a> {
     student: &'a str,
     recipient: &'a str,
     section: &'static str,
-    kind: &'a str,
+    kind: &'static str,
     purpose: &'a str,
     at: i64,
-    given_by: &'a str,
+    given_by: &'static str,
     student_under_16: bool,
-    method: &'a str,
+    method: &'static str,
     evidence_ref: &'a str,
     notice_version: &'a str,
     valid_until: Option<i64>,
@@ -140,18 +140,18 @@ impl Row {
     fn into_domain(self) -> Result<ConsentEventRow, StoreError> {
         Ok(ConsentEventRow {
             n: self.n,
-            id: parse_id(&self.id, "consent_events.id")?,
-            student: parsed(Pseudonym::parse(&self.student), "consent_events.student")?,
-            recipient: parsed(Brin::parse(&self.recipient), "consent_events.recipient")?,
-            school: parsed(Brin::parse(&self.school), "consent_events.school")?,
-            section: parsed(Section::parse(&self.section), "consent_events.section")?,
-            at: from_ms(self.at, "consent_events.at")?,
-            valid_until: from_ms_opt(self.valid_until, "consent_events.valid_until")?,
-            kind: self.kind,
+            id: parse_id(&self.id, "consent_events", "id")?,
+            student: parsed(Pseudonym::parse(&self.student), "consent_events", "student")?,
+            recipient: parsed(Brin::parse(&self.recipient), "consent_events", "recipient")?,
+            school: parsed(Brin::parse(&self.school), "consent_events", "school")?,
+            section: parsed(Section::parse(&self.section), "consent_events", "section")?,
+            at: from_ms(self.at, "consent_events", "at")?,
+            valid_until: from_ms_opt(self.valid_until, "consent_events", "valid_until")?,
+            kind: parsed(ConsentEventKind::parse(&self.kind), "consent_events", "kind")?,
+            given_by: parsed(GivenBy::parse(&self.given_by), "consent_events", "given_by")?,
+            method: parsed(ConsentMethod::parse(&self.method), "consent_events", "method")?,
             purpose: self.purpose,
-            given_by: self.given_by,
             student_under_16: self.student_under_16,
-            method: self.method,
             evidence_ref: self.evidence_ref,
             notice_version: self.notice_version,
             recorded_by: self.recorded_by,
@@ -163,8 +163,7 @@ impl Row {
 /// Appends a consent event and returns it as stored (with its `n`).
 ///
 /// An id already stored is `Conflict("consent_event")`; an unknown
-/// recipient or school is `NotFound`; a `kind` or `given_by` outside its spelling is
-/// refused by the database (`Database`). On error nothing is stored and the
+/// recipient or school is `NotFound`. On error nothing is stored and the
 /// surrounding transaction stays usable (for the audit event of the
 /// rejection).
 pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEventRow, StoreError> {
@@ -174,12 +173,12 @@ pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEvent
         student: event.student.as_str(),
         recipient: event.recipient.as_str(),
         section: event.section.as_str(),
-        kind: &event.kind,
+        kind: event.kind.as_str(),
         purpose: &event.purpose,
         at: to_ms(event.at),
-        given_by: &event.given_by,
+        given_by: event.given_by.as_str(),
         student_under_16: event.student_under_16,
-        method: &event.method,
+        method: event.method.as_str(),
         evidence_ref: &event.evidence_ref,
         notice_version: &event.notice_version,
         valid_until: event.valid_until.map(to_ms),
@@ -190,7 +189,7 @@ pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEvent
     guarded(conn, "consent_event", |c| {
         diesel::insert_into(consent_events::table).values(&row).execute(c)
     })?;
-    get(conn, event.id)?.ok_or_else(|| StoreError::Corrupt("consent_events: the appended event is missing".into()))
+    get(conn, event.id)?.ok_or_else(|| StoreError::corrupt("consent_events", "id", "the appended event is missing"))
 }
 
 /// The consent event with this id (also the receipt id), if any.
@@ -271,6 +270,6 @@ pub fn owners(conn: &mut DbConn, student: &Pseudonym, recipient: Option<&Brin>) 
     query
         .load::<String>(conn)?
         .iter()
-        .map(|school| parsed(Brin::parse(school), "consent_events.school"))
+        .map(|school| parsed(Brin::parse(school), "consent_events", "school"))
         .collect()
 }

@@ -46,9 +46,9 @@ pub fn get(conn: &mut DbConn, id_hash: &str) -> Result<Option<ConsoleSession>, S
         Ok(ConsoleSession {
             staff_id: staff
                 .parse()
-                .map_err(|_| StoreError::Corrupt("console_sessions.staff_id: not a uuid".into()))?,
-            created_at: from_ms(created, "console_sessions.created_at")?,
-            last_seen_at: from_ms(seen, "console_sessions.last_seen_at")?,
+                .map_err(|_| StoreError::corrupt("console_sessions", "staff_id", "not a UUID"))?,
+            created_at: from_ms(created, "console_sessions", "created_at")?,
+            last_seen_at: from_ms(seen, "console_sessions", "last_seen_at")?,
         })
     })
     .transpose()

@@ -174,7 +174,7 @@ mod tests {
             ),
             StoreError::Database(DieselError::NotFound),
             StoreError::Database(DieselError::BrokenTransactionManager),
-            StoreError::Corrupt("x".into()),
+            StoreError::corrupt("t", "c", "x"),
             StoreError::Conflict("x"),
         ] {
             assert!(!fault.is_outage(), "{fault}");

@@ -4,15 +4,17 @@
 //! Recorded by the vo school, which owns the record (`school`): a package
 //! is checked only against its sender's inspections ([`for_school`]); append-only like the consent ledger (triggers
 //! refuse `UPDATE` and `DELETE`; erasure of a student's data will lift this
-//! deliberately). `inspected_by` is the caller's spelling of who inspected
-//! (`student`, `parent`, `guardian`), validated by the caller; never a name.
+//! deliberately). `inspected_by` says who inspected ([`InspectedBy`], never
+//! a name), stored in its wire spelling; a stored spelling that does not
+//! parse is [`StoreError::Corrupt`], never a record left out (a package is
+//! checked against these records).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{Brin, Pseudonym};
+use doorstroom_domain::{Brin, InspectedBy, Pseudonym};
 use uuid::Uuid;
 
-use crate::applications::parse_id;
+use crate::parse_id;
 use crate::schema::inspections;
 use crate::{DbConn, StoreError, from_ms, guarded, parsed, to_ms};
 
@@ -24,8 +26,8 @@ pub struct NewInspection {
     pub school: Brin,
     /// When the dossier was inspected.
     pub at: DateTime<Utc>,
-    /// Who inspected (`student`, `parent`, `guardian`).
-    pub inspected_by: String,
+    /// Who inspected.
+    pub inspected_by: InspectedBy,
     /// Whether remarks were added after the inspection.
     pub remarks_added: bool,
     /// When it was recorded at the broker.
@@ -41,7 +43,7 @@ pub struct InspectionRow {
     pub student: Pseudonym,
     pub school: Brin,
     pub at: DateTime<Utc>,
-    pub inspected_by: String,
+    pub inspected_by: InspectedBy,
     pub remarks_added: bool,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
@@ -63,12 +65,12 @@ struct Row {
 impl Row {
     fn into_domain(self) -> Result<InspectionRow, StoreError> {
         Ok(InspectionRow {
-            id: parse_id(&self.id, "inspections.id")?,
-            student: parsed(Pseudonym::parse(&self.student), "inspections.student")?,
-            school: parsed(Brin::parse(&self.school), "inspections.school")?,
-            at: from_ms(self.at, "inspections.at")?,
-            recorded_at: from_ms(self.recorded_at, "inspections.recorded_at")?,
-            inspected_by: self.inspected_by,
+            id: parse_id(&self.id, "inspections", "id")?,
+            student: parsed(Pseudonym::parse(&self.student), "inspections", "student")?,
+            school: parsed(Brin::parse(&self.school), "inspections", "school")?,
+            at: from_ms(self.at, "inspections", "at")?,
+            recorded_at: from_ms(self.recorded_at, "inspections", "recorded_at")?,
+            inspected_by: parsed(InspectedBy::parse(&self.inspected_by), "inspections", "inspected_by")?,
             remarks_added: self.remarks_added,
             recorded_by: self.recorded_by,
         })
@@ -84,7 +86,7 @@ pub fn record(conn: &mut DbConn, new: &NewInspection) -> Result<InspectionRow, S
         student: new.student.as_str().to_owned(),
         school: new.school.as_str().to_owned(),
         at: to_ms(new.at),
-        inspected_by: new.inspected_by.clone(),
+        inspected_by: new.inspected_by.as_str().to_owned(),
         remarks_added: new.remarks_added,
         recorded_at: to_ms(new.recorded_at),
         recorded_by: new.recorded_by.clone(),
@@ -111,7 +113,7 @@ pub fn schools(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Brin>, Stor
         .order(inspections::school.asc())
         .load::<String>(conn)?
         .iter()
-        .map(|school| parsed(Brin::parse(school), "inspections.school"))
+        .map(|school| parsed(Brin::parse(school), "inspections", "school"))
         .collect()
 }
 

@@ -46,17 +46,17 @@ impl Row {
 
     pub(crate) fn into_domain(self) -> Result<Institution, StoreError> {
         Ok(Institution {
-            brin: parsed(Brin::parse(&self.brin), "institutions.brin")?,
+            brin: parsed(Brin::parse(&self.brin), "institutions", "brin")?,
             oin: self
                 .oin
                 .as_deref()
-                .map(|o| parsed(Oin::parse(o), "institutions.oin"))
+                .map(|o| parsed(Oin::parse(o), "institutions", "oin"))
                 .transpose()?,
             name: self.name,
-            sector: parsed(Sector::parse(&self.sector), "institutions.sector")?,
-            status: parsed(InstitutionStatus::parse(&self.status), "institutions.status")?,
-            created_at: from_ms(self.created_at, "institutions.created_at")?,
-            updated_at: from_ms(self.updated_at, "institutions.updated_at")?,
+            sector: parsed(Sector::parse(&self.sector), "institutions", "sector")?,
+            status: parsed(InstitutionStatus::parse(&self.status), "institutions", "status")?,
+            created_at: from_ms(self.created_at, "institutions", "created_at")?,
+            updated_at: from_ms(self.updated_at, "institutions", "updated_at")?,
         })
     }
 }

@@ -58,15 +58,15 @@ impl Row {
     fn into_domain(self) -> Result<InstitutionKey, StoreError> {
         Ok(InstitutionKey {
             kid: self.kid,
-            brin: parsed(Brin::parse(&self.brin), "institution_keys.brin")?,
-            key_use: parsed(KeyUse::parse(&self.key_use), "institution_keys.key_use")?,
+            brin: parsed(Brin::parse(&self.brin), "institution_keys", "brin")?,
+            key_use: parsed(KeyUse::parse(&self.key_use), "institution_keys", "key_use")?,
             alg: self.alg,
             jwk: self.jwk,
-            status: parsed(KeyStatus::parse(&self.status), "institution_keys.status")?,
-            not_after: from_ms(self.not_after, "institution_keys.not_after")?,
-            created_at: from_ms(self.created_at, "institution_keys.created_at")?,
-            retired_at: from_ms_opt(self.retired_at, "institution_keys.retired_at")?,
-            revoked_at: from_ms_opt(self.revoked_at, "institution_keys.revoked_at")?,
+            status: parsed(KeyStatus::parse(&self.status), "institution_keys", "status")?,
+            not_after: from_ms(self.not_after, "institution_keys", "not_after")?,
+            created_at: from_ms(self.created_at, "institution_keys", "created_at")?,
+            retired_at: from_ms_opt(self.retired_at, "institution_keys", "retired_at")?,
+            revoked_at: from_ms_opt(self.revoked_at, "institution_keys", "revoked_at")?,
         })
     }
 }

@@ -62,6 +62,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod applications;
 pub mod audit;
+mod audit_rows;
 pub mod certificates;
 pub mod consents;
 pub mod console_sessions;
@@ -119,9 +120,17 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     /// A stored value could not be read back (bad enum spelling, timestamp
-    /// out of range, unparsable audit entry).
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
+    /// out of range, unparsable audit entry). Names where, and what rule the
+    /// value broke, never the value. Fails the request closed: a row that
+    /// does not parse is never skipped or defaulted (a consent event of
+    /// unknown kind dropped from the ledger could make a withdrawn consent
+    /// look given).
+    #[error("corrupt row: {table}.{column}: {problem}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        problem: String,
+    },
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
@@ -136,6 +145,18 @@ pub enum StoreError {
     /// whose root or note does not match the stored tree at its size).
     #[error("inconsistent audit log: {0}")]
     Inconsistent(&'static str),
+}
+
+impl StoreError {
+    /// A [`StoreError::Corrupt`] for `table.column`; `problem` names the
+    /// rule the stored value broke, never the value.
+    pub fn corrupt(table: &'static str, column: &'static str, problem: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            table,
+            column,
+            problem: problem.into(),
+        }
+    }
 }
 
 /// A pool of connections to one database. Cheap to clone.
@@ -599,19 +620,35 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-/// A stored timestamp back; `what` names the column for the error.
-pub(crate) fn from_ms(ms: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("{what}: timestamp out of range")))
+/// A stored timestamp back; `table` and `column` name it for the error.
+pub(crate) fn from_ms(ms: i64, table: &'static str, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::corrupt(table, column, "timestamp out of range"))
 }
 
-pub(crate) fn from_ms_opt(ms: Option<i64>, what: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    ms.map(|ms| from_ms(ms, what)).transpose()
+pub(crate) fn from_ms_opt(
+    ms: Option<i64>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ms.map(|ms| from_ms(ms, table, column)).transpose()
 }
 
-/// A stored value parsed back into its domain type; the parse error names
-/// the rule, never the value.
-pub(crate) fn parsed<T>(result: Result<T, doorstroom_domain::ParseError>, what: &'static str) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+/// A stored value parsed back into its domain type: the one conversion
+/// point from stored text to a typed value (the domain type's own `parse`,
+/// the counterpart of the `as_str` it was written with). A value that does
+/// not parse is [`StoreError::Corrupt`]; the parse error names the rule,
+/// never the value.
+pub(crate) fn parsed<T>(
+    result: Result<T, doorstroom_domain::ParseError>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::corrupt(table, column, e.to_string()))
+}
+
+/// A stored UUID (text) back.
+pub(crate) fn parse_id(raw: &str, table: &'static str, column: &'static str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| StoreError::corrupt(table, column, "not a UUID"))
 }
 
 /// Runs `f` in a savepoint (a nested transaction), so that a failed

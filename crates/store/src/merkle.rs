@@ -14,7 +14,7 @@
 //! `audit_hashes` holds the tree's *stored hashes* in tlog's stored hash
 //! index order ([`tlog_tiles::stored_hash_index`]): appending leaf `n` writes
 //! its leaf hash and the hashes of the perfect subtrees it completes, on
-//! average two rows, at `stored_hash_index(0, n)` onwards. [`crate::audit::append`]
+//! average two rows, at `stored_hash_index(0, n)` onwards. `crate::audit::append`
 //! writes them in the same transaction as the event (fail closed for both),
 //! reading at most log₂ n earlier hashes through a [`HashReader`] over the
 //! table. Tree hashes and proofs read at most 2·log₂ n stored hashes.
@@ -64,7 +64,7 @@ use diesel::prelude::*;
 use doorstroom_domain::AuditEvent;
 use tlog_tiles::{Hash, HashReader};
 
-use crate::audit::{Row, lock_tail};
+use crate::audit_rows::{Row, lock_tail};
 use crate::schema::{audit_checkpoints, audit_events, audit_hashes, audit_prunes};
 use crate::{DbConn, StoreError, from_ms, guarded, to_ms};
 
@@ -208,7 +208,7 @@ pub(crate) fn append_leaf(conn: &mut DbConn, seq: i64, entry: &[u8]) -> Result<(
     let n = seq
         .checked_sub(1)
         .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| StoreError::Corrupt("audit_events.seq: out of range".into()))?;
+        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
     let reader = DbHashes::new(conn);
     let hashes = tlog_tiles::stored_hashes(n, entry, &reader);
     let hashes = reader.finish(hashes)?;
@@ -257,7 +257,7 @@ pub fn backfill(conn: &mut DbConn) -> Result<i64, StoreError> {
         }
         for (seq, entry) in page {
             if Some(seq) != tree.size().checked_add(1) {
-                return Err(StoreError::Corrupt("audit_events.seq: not gapless".into()));
+                return Err(StoreError::corrupt("audit_events", "seq", "not gapless"));
             }
             let n = tree.leaves();
             let hashes = tree.push_hashes(entry.as_bytes())?;
@@ -294,7 +294,7 @@ impl<'a> DbHashes<'a> {
         let mut conn = self
             .conn
             .try_borrow_mut()
-            .map_err(|_| StoreError::Corrupt("audit_hashes: re-entrant read".into()))?;
+            .map_err(|_| StoreError::corrupt("audit_hashes", "hash", "re-entrant read"))?;
         let rows: Vec<(i64, Vec<u8>)> = audit_hashes::table
             .select((audit_hashes::idx, audit_hashes::hash))
             .filter(audit_hashes::idx.eq_any(&keys))
@@ -302,12 +302,12 @@ impl<'a> DbHashes<'a> {
         let found: HashMap<i64, Vec<u8>> = rows.into_iter().collect();
         keys.iter()
             .map(|key| {
-                let bytes = found
-                    .get(key)
-                    .ok_or_else(|| StoreError::Corrupt(format!("audit_hashes: stored hash {key} is missing")))?;
-                digest(bytes)
-                    .map(Hash)
-                    .ok_or_else(|| StoreError::Corrupt(format!("audit_hashes: stored hash {key} is not 32 bytes")))
+                let bytes = found.get(key).ok_or_else(|| {
+                    StoreError::corrupt("audit_hashes", "hash", format!("stored hash {key} is missing"))
+                })?;
+                digest(bytes).map(Hash).ok_or_else(|| {
+                    StoreError::corrupt("audit_hashes", "hash", format!("stored hash {key} is not 32 bytes"))
+                })
             })
             .collect()
     }
@@ -315,7 +315,9 @@ impl<'a> DbHashes<'a> {
     /// `result` with a read error put back in its place.
     fn finish<T>(self, result: Result<T, tlog_tiles::Error>) -> Result<T, StoreError> {
         let kept = self.error.take();
-        result.map_err(|e| kept.unwrap_or_else(|| StoreError::Corrupt(format!("audit merkle tree: {e}"))))
+        result.map_err(|e| {
+            kept.unwrap_or_else(|| StoreError::corrupt("audit_hashes", "hash", format!("audit merkle tree: {e}")))
+        })
     }
 }
 
@@ -410,10 +412,9 @@ impl CheckpointRow {
     fn parse(self) -> Result<Checkpoint, StoreError> {
         Ok(Checkpoint {
             size: self.size,
-            root: digest(&self.root)
-                .ok_or_else(|| StoreError::Corrupt("audit_checkpoints.root: not 32 bytes".into()))?,
+            root: digest(&self.root).ok_or_else(|| StoreError::corrupt("audit_checkpoints", "root", "not 32 bytes"))?,
             signed_note: self.signed_note,
-            created_at: from_ms(self.created_at, "audit_checkpoints.created_at")?,
+            created_at: from_ms(self.created_at, "audit_checkpoints", "created_at")?,
         })
     }
 }
@@ -737,11 +738,15 @@ impl TreeBuilder {
             .checked_add(1)
             .ok_or(StoreError::OutOfRange("the log is full"))?;
         let hashes = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*self)
-            .map_err(|e| StoreError::Corrupt(format!("audit merkle tree: {e}")))?;
+            .map_err(|e| StoreError::corrupt("audit_hashes", "hash", format!("audit merkle tree: {e}")))?;
         // The new leaf completed `level` subtrees: their left halves leave
         // the frontier, the largest completed subtree joins it.
         let (Some(&top), Ok(level)) = (hashes.last(), u8::try_from(hashes.len().saturating_sub(1))) else {
-            return Err(StoreError::Corrupt("audit merkle tree: no leaf hash".into()));
+            return Err(StoreError::corrupt(
+                "audit_hashes",
+                "hash",
+                "audit merkle tree: no leaf hash",
+            ));
         };
         let kept = self.frontier.len().saturating_sub(usize::from(level));
         self.frontier.truncate(kept);
@@ -755,7 +760,7 @@ impl TreeBuilder {
     pub fn root(&self) -> Result<Digest, StoreError> {
         tlog_tiles::tree_hash(self.leaves(), self)
             .map(|h| h.0)
-            .map_err(|e| StoreError::Corrupt(format!("audit merkle tree: {e}")))
+            .map_err(|e| StoreError::corrupt("audit_hashes", "hash", format!("audit merkle tree: {e}")))
     }
 }
 
@@ -862,7 +867,7 @@ fn size_within_log(conn: &mut DbConn, size: i64, arg: SizeArg) -> Result<u64, St
 }
 
 fn stored_index(index: u64) -> Result<i64, StoreError> {
-    i64::try_from(index).map_err(|_| StoreError::Corrupt("audit_hashes.idx: out of range".into()))
+    i64::try_from(index).map_err(|_| StoreError::corrupt("audit_hashes", "idx", "out of range"))
 }
 
 fn digest(bytes: &[u8]) -> Option<Digest> {

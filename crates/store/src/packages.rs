@@ -25,7 +25,7 @@ use diesel::prelude::*;
 use doorstroom_domain::{Brin, Pseudonym, Section};
 use uuid::Uuid;
 
-use crate::applications::parse_id;
+use crate::parse_id;
 use crate::schema::{package_sections, packages};
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, guarded, parsed, to_ms};
 
@@ -187,13 +187,13 @@ struct Row {
 impl Row {
     fn into_domain(self) -> Result<Package, StoreError> {
         Ok(Package {
-            application_id: parse_id(&self.application_id, "packages.application_id")?,
-            sender: parsed(Brin::parse(&self.sender), "packages.sender")?,
-            recipient: parsed(Brin::parse(&self.recipient), "packages.recipient")?,
-            student: parsed(Pseudonym::parse(&self.student), "packages.student")?,
-            submitted_at: from_ms(self.submitted_at, "packages.submitted_at")?,
-            delivered_at: from_ms_opt(self.delivered_at, "packages.delivered_at")?,
-            acknowledged_at: from_ms_opt(self.acknowledged_at, "packages.acknowledged_at")?,
+            application_id: parse_id(&self.application_id, "packages", "application_id")?,
+            sender: parsed(Brin::parse(&self.sender), "packages", "sender")?,
+            recipient: parsed(Brin::parse(&self.recipient), "packages", "recipient")?,
+            student: parsed(Pseudonym::parse(&self.student), "packages", "student")?,
+            submitted_at: from_ms(self.submitted_at, "packages", "submitted_at")?,
+            delivered_at: from_ms_opt(self.delivered_at, "packages", "delivered_at")?,
+            acknowledged_at: from_ms_opt(self.acknowledged_at, "packages", "acknowledged_at")?,
             id: self.id,
             jti: self.jti,
             envelope: self.envelope,
@@ -234,9 +234,9 @@ struct SectionRow {
 impl SectionRow {
     fn into_domain(self) -> Result<StoredSection, StoreError> {
         Ok(StoredSection {
-            section: parsed(Section::parse(&self.section), "package_sections.section")?,
-            delivered_at: from_ms_opt(self.delivered_at, "package_sections.delivered_at")?,
-            withdrawn_at: from_ms_opt(self.withdrawn_at, "package_sections.withdrawn_at")?,
+            section: parsed(Section::parse(&self.section), "package_sections", "section")?,
+            delivered_at: from_ms_opt(self.delivered_at, "package_sections", "delivered_at")?,
+            withdrawn_at: from_ms_opt(self.withdrawn_at, "package_sections", "withdrawn_at")?,
             package_id: self.package_id,
             ciphertext: self.ciphertext,
             size: self.size,
@@ -393,11 +393,11 @@ fn summaries(conn: &mut DbConn, rows: Vec<SummaryRow>) -> Result<Vec<PackageSumm
         .load(conn)?
     {
         let summary = SectionSummary {
-            section: parsed(Section::parse(&s.section), "package_sections.section")?,
+            section: parsed(Section::parse(&s.section), "package_sections", "section")?,
             size: s.size,
             sha256: s.sha256,
-            delivered_at: from_ms_opt(s.delivered_at, "package_sections.delivered_at")?,
-            withdrawn_at: from_ms_opt(s.withdrawn_at, "package_sections.withdrawn_at")?,
+            delivered_at: from_ms_opt(s.delivered_at, "package_sections", "delivered_at")?,
+            withdrawn_at: from_ms_opt(s.withdrawn_at, "package_sections", "withdrawn_at")?,
         };
         by_package.entry(s.package_id).or_default().push(summary);
     }
@@ -406,13 +406,13 @@ fn summaries(conn: &mut DbConn, rows: Vec<SummaryRow>) -> Result<Vec<PackageSumm
             let mut sections = by_package.remove(&r.id).unwrap_or_default();
             sections.sort_by_key(|s| s.section);
             Ok(PackageSummary {
-                application_id: parse_id(&r.application_id, "packages.application_id")?,
-                sender: parsed(Brin::parse(&r.sender), "packages.sender")?,
-                recipient: parsed(Brin::parse(&r.recipient), "packages.recipient")?,
-                student: parsed(Pseudonym::parse(&r.student), "packages.student")?,
-                submitted_at: from_ms(r.submitted_at, "packages.submitted_at")?,
-                delivered_at: from_ms_opt(r.delivered_at, "packages.delivered_at")?,
-                acknowledged_at: from_ms_opt(r.acknowledged_at, "packages.acknowledged_at")?,
+                application_id: parse_id(&r.application_id, "packages", "application_id")?,
+                sender: parsed(Brin::parse(&r.sender), "packages", "sender")?,
+                recipient: parsed(Brin::parse(&r.recipient), "packages", "recipient")?,
+                student: parsed(Pseudonym::parse(&r.student), "packages", "student")?,
+                submitted_at: from_ms(r.submitted_at, "packages", "submitted_at")?,
+                delivered_at: from_ms_opt(r.delivered_at, "packages", "delivered_at")?,
+                acknowledged_at: from_ms_opt(r.acknowledged_at, "packages", "acknowledged_at")?,
                 id: r.id,
                 sections,
             })

@@ -80,20 +80,20 @@ impl Row {
 
     fn into_domain(self) -> Result<StaffAccount, StoreError> {
         Ok(StaffAccount {
-            id: parsed(StaffId::from_str(&self.id), "staff_accounts.id")?,
-            username: parsed(Username::parse(&self.username), "staff_accounts.username")?,
+            id: parsed(StaffId::from_str(&self.id), "staff_accounts", "id")?,
+            username: parsed(Username::parse(&self.username), "staff_accounts", "username")?,
             display_name: self.display_name,
-            role: parsed(Role::parse(&self.role), "staff_accounts.role")?,
+            role: parsed(Role::parse(&self.role), "staff_accounts", "role")?,
             institution: self
                 .brin
                 .as_deref()
-                .map(|b| parsed(Brin::parse(b), "staff_accounts.brin"))
+                .map(|b| parsed(Brin::parse(b), "staff_accounts", "brin"))
                 .transpose()?,
             password_hash: self.password_hash,
             totp_secret: self.totp_secret,
-            status: parsed(StaffStatus::parse(&self.status), "staff_accounts.status")?,
-            created_at: from_ms(self.created_at, "staff_accounts.created_at")?,
-            updated_at: from_ms(self.updated_at, "staff_accounts.updated_at")?,
+            status: parsed(StaffStatus::parse(&self.status), "staff_accounts", "status")?,
+            created_at: from_ms(self.created_at, "staff_accounts", "created_at")?,
+            updated_at: from_ms(self.updated_at, "staff_accounts", "updated_at")?,
         })
     }
 }
@@ -227,7 +227,7 @@ pub fn totp_secrets_without_prefix(
         .load(conn)?;
     rows.into_iter()
         .filter_map(|(id, secret)| secret.map(|s| (id, s)))
-        .map(|(id, secret)| Ok((parsed(StaffId::from_str(&id), "staff_accounts.id")?, secret)))
+        .map(|(id, secret)| Ok((parsed(StaffId::from_str(&id), "staff_accounts", "id")?, secret)))
         .collect()
 }
 

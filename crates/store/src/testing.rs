@@ -241,6 +241,32 @@ pub fn break_audit_writes(store: &Store) {
         .unwrap_or_else(|e| panic!("cannot break audit writes: {e}"));
 }
 
+/// Runs `sql` (statements that write one corrupt row into `table`) with
+/// `table`'s `CHECK` constraints out of the way, so that a test can store a
+/// value the database would refuse but an older schema, a restore or a
+/// manual repair might have left: SQLite ignores them for the statement,
+/// PostgreSQL's are dropped for good (the test database is thrown away).
+/// Triggers and foreign keys still apply.
+pub fn write_past_checks(store: &Store, table: &str, sql: &str) {
+    store
+        .write(|conn| -> Result<(), crate::StoreError> {
+            match conn {
+                DbConn::Sqlite(c) => c.batch_execute(&format!(
+                    "PRAGMA ignore_check_constraints = ON; {sql}; PRAGMA ignore_check_constraints = OFF;"
+                ))?,
+                DbConn::Postgres(c) => c.batch_execute(&format!(
+                    "DO $$ DECLARE c record; BEGIN \
+                     FOR c IN SELECT conname FROM pg_constraint \
+                     WHERE conrelid = '{table}'::regclass AND contype = 'c' LOOP \
+                     EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', '{table}', c.conname); \
+                     END LOOP; END $$; {sql};"
+                ))?,
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("cannot write past the checks of {table}: {e}"));
+}
+
 fn pg_admin_url() -> Option<String> {
     std::env::var(PG_URL_VAR).ok().filter(|v| !v.trim().is_empty())
 }

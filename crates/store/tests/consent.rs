@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use diesel::connection::SimpleConnection;
-use doorstroom_domain::{Section, Sector};
+use doorstroom_domain::{ConsentEventKind, ConsentMethod, GivenBy, InspectedBy, Section, Sector};
 use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
 use doorstroom_store::inspections::{self, NewInspection};
 use doorstroom_store::packages::{self, WithdrawnSection};
@@ -43,12 +43,12 @@ fn consent(student: u8, recipient: &str, section: Section, kind: &str, t: i64) -
         recipient: brin(recipient),
         school: brin(VO),
         section,
-        kind: kind.to_owned(),
+        kind: ConsentEventKind::parse(kind).unwrap(),
         purpose: "intake_and_support".to_owned(),
         at: at(t),
-        given_by: "parent".to_owned(),
+        given_by: GivenBy::Parent,
         student_under_16: true,
-        method: "paper_form".to_owned(),
+        method: ConsentMethod::PaperForm,
         evidence_ref: format!("form-{t}"),
         notice_version: "2026-01".to_owned(),
         valid_until: (kind == "given").then(|| at(t + 86_400_000)),
@@ -148,17 +148,143 @@ fn consent_append_conflicts_and_references(db: &TestDb) {
         .unwrap();
     assert_eq!(seq, 1);
 
-    // Spellings outside the enumerations are refused by the database.
-    let mut bad_kind = consent(1, MBO, Section::SupportNeeds, "revoked", 30);
-    bad_kind.valid_until = None;
-    assert!(store.write(|c| consents::append(c, &bad_kind)).is_err());
-    let mut bad_giver = consent(1, MBO, Section::SupportNeeds, "given", 40);
-    bad_giver.given_by = "teacher".to_owned();
-    assert!(store.write(|c| consents::append(c, &bad_giver)).is_err());
+    // Spellings outside the enumerations are refused by the database too
+    // (the types keep them out of `append`).
+    for (column, value) in [("kind", "revoked"), ("given_by", "teacher")] {
+        let sql = raw_consent_insert(1, column, value);
+        assert!(
+            store.write(|c| -> R<()> { Ok(c.batch_execute(&sql)?) }).is_err(),
+            "{column} = {value} must be refused"
+        );
+    }
 
     let all = store.read(|c| consents::for_student(c, &pseudonym(1))).unwrap();
     assert_eq!(all.len(), 1);
     assert!(same_event(&all[0], &first));
+}
+
+/// An INSERT of a consent event of `student` (given for support needs at
+/// MBO, recorded by VO) whose `column` holds `value`, straight into the
+/// table, past `append`.
+fn raw_consent_insert(student: u8, column: &str, value: &str) -> String {
+    let mut values = vec![
+        ("id", format!("'{}'", Uuid::new_v4())),
+        ("student", format!("'{}'", pseudonym(student).as_str())),
+        ("recipient", format!("'{MBO}'")),
+        ("school", format!("'{VO}'")),
+        ("section", "'support_needs'".to_owned()),
+        ("kind", "'given'".to_owned()),
+        ("purpose", "'intake_and_support'".to_owned()),
+        ("at", "5".to_owned()),
+        ("given_by", "'parent'".to_owned()),
+        ("student_under_16", "TRUE".to_owned()),
+        ("method", "'paper_form'".to_owned()),
+        ("evidence_ref", "'form-5'".to_owned()),
+        ("notice_version", "'2026-01'".to_owned()),
+        ("valid_until", "NULL".to_owned()),
+        ("recorded_by", "'system:00ff'".to_owned()),
+        ("receipt", "'eyJhbGciOiJFUzI1NiJ9.raw.sig'".to_owned()),
+    ];
+    for (name, stored) in &mut values {
+        if *name == column {
+            *stored = format!("'{value}'");
+        }
+    }
+    let (columns, stored): (Vec<&str>, Vec<String>) = values.into_iter().unzip();
+    format!(
+        "INSERT INTO consent_events ({}) VALUES ({})",
+        columns.join(", "),
+        stored.join(", ")
+    )
+}
+
+/// One of the reads the consent ledger is derived from.
+type LedgerRead = Box<dyn Fn(&mut doorstroom_store::DbConn) -> R<Vec<ConsentEventRow>>>;
+
+/// A consent event whose kind does not parse (here one that reads like a
+/// withdrawal but is not spelled as one) must fail every read of the
+/// ledger: left out, the ledger would show the consent given before it as
+/// still in force.
+fn a_consent_event_of_unknown_kind_fails_the_ledger(db: &TestDb) {
+    let store = seeded(db);
+    store
+        .write(|c| consents::append(c, &consent(1, MBO, Section::SupportNeeds, "given", 0)))
+        .unwrap();
+    doorstroom_store::testing::write_past_checks(&store, "consent_events", &raw_consent_insert(1, "kind", "Withdrawn"));
+    let reads: [(&str, LedgerRead); 3] = [
+        (
+            "for_owner_recipient",
+            Box::new(|c| consents::for_owner_recipient(c, &pseudonym(1), &brin(VO), &brin(MBO))),
+        ),
+        (
+            "for_owner",
+            Box::new(|c| consents::for_owner(c, &pseudonym(1), &brin(VO))),
+        ),
+        ("for_student", Box::new(|c| consents::for_student(c, &pseudonym(1)))),
+    ];
+    for (name, read) in reads {
+        let err = store.read(|c| read(c)).unwrap_err();
+        match &err {
+            StoreError::Corrupt { table, column, problem } => {
+                assert_eq!((*table, *column), ("consent_events", "kind"), "{name}");
+                assert!(
+                    !problem.contains("Withdrawn"),
+                    "{name}: the value must not be echoed: {err}"
+                );
+            }
+            other => panic!("{name}: expected Corrupt, got {other:?}"),
+        }
+        assert!(!err.to_string().contains("Withdrawn"), "{err}");
+    }
+}
+
+/// The same for the other typed columns of the ledger: who gave consent,
+/// how, and who inspected the dossier.
+fn other_ledger_values_that_do_not_parse_fail_the_read(db: &TestDb) {
+    let store = seeded(db);
+    for (student, column, value) in [(1, "given_by", "teacher"), (2, "method", "carrier_pigeon")] {
+        doorstroom_store::testing::write_past_checks(
+            &store,
+            "consent_events",
+            &raw_consent_insert(student, column, value),
+        );
+        let err = store
+            .read(|c| consents::for_owner_recipient(c, &pseudonym(student), &brin(VO), &brin(MBO)))
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { table: "consent_events", column: c, .. } if *c == column),
+            "{column}: {err:?}"
+        );
+        assert!(!err.to_string().contains(value), "{err}");
+    }
+    store
+        .write(|c| inspections::record(c, &new_inspection(1, 0, 10)))
+        .unwrap();
+    doorstroom_store::testing::write_past_checks(
+        &store,
+        "inspections",
+        &format!(
+            "INSERT INTO inspections (id, student, school, at, inspected_by, remarks_added, recorded_at, recorded_by) \
+             VALUES ('{}', '{}', '{VO}', 20, 'neighbour', FALSE, 30, 'system:00ff')",
+            Uuid::new_v4(),
+            pseudonym(1).as_str()
+        ),
+    );
+    let err = store
+        .read(|c| inspections::for_school(c, &pseudonym(1), &brin(VO)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "inspections",
+                column: "inspected_by",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("neighbour"), "{err}");
 }
 
 fn ledgers_are_append_only(db: &TestDb) {
@@ -197,7 +323,7 @@ fn new_inspection(student: u8, t: i64, recorded: i64) -> NewInspection {
         student: pseudonym(student),
         school: brin(VO),
         at: at(t),
-        inspected_by: "student".to_owned(),
+        inspected_by: InspectedBy::Student,
         remarks_added: false,
         recorded_at: at(recorded),
         recorded_by: "system:00ff".to_owned(),
@@ -207,7 +333,7 @@ fn new_inspection(student: u8, t: i64, recorded: i64) -> NewInspection {
 fn inspections_round_trip(db: &TestDb) {
     let store = seeded(db);
     let late = NewInspection {
-        inspected_by: "parent".to_owned(),
+        inspected_by: InspectedBy::Parent,
         remarks_added: true,
         ..new_inspection(1, 300, 310)
     };
@@ -598,6 +724,8 @@ doorstroom_store::backend_tests!(
     consent_events_append_in_order,
     consent_append_conflicts_and_references,
     ledgers_are_append_only,
+    a_consent_event_of_unknown_kind_fails_the_ledger,
+    other_ledger_values_that_do_not_parse_fail_the_read,
     inspections_round_trip,
     withdraw_section_deletes_undelivered_ciphertext,
     withdraw_section_is_idempotent,

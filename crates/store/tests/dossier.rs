@@ -666,23 +666,44 @@ fn corrupt_dossier_rows_are_errors(db: &TestDb) {
     corrupt("UPDATE applications SET applied_on = '15-03-2026'");
     let err = store.read(|c| applications::get(c, app.id)).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("applied_on") && !m.contains("2026")),
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "applications",
+                column: "applied_on",
+                ..
+            }
+        ) && !err.to_string().contains("2026"),
         "{err:?}"
     );
     corrupt("UPDATE applications SET applied_on = '2026-03-15', status = 'accepted'");
     let err = store.read(|c| applications::get(c, app.id)).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("applications.status") && !m.contains("accepted")),
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "applications",
+                column: "status",
+                ..
+            }
+        ) && !err.to_string().contains("accepted"),
         "{err:?}"
     );
     corrupt("UPDATE package_sections SET section = 'diary' WHERE section = 'remarks'");
     let err = store.read(|c| packages::sections(c, "pkg-1")).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("package_sections.section")),
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "package_sections",
+                column: "section",
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = store.read(|c| packages::inbox(c, &brin(MBO), None, 10)).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
 }
 
 doorstroom_store::backend_tests!(

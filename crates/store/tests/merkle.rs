@@ -910,11 +910,11 @@ fn altered_stored_hash_is_caught(db: &TestDb) {
     // need it fail as corrupt (a 500), never as the caller's mistake.
     assert!(matches!(
         store.read(|c| audit::tree_hash(c, 8)),
-        Err(StoreError::Corrupt(_))
+        Err(StoreError::Corrupt { .. })
     ));
     assert!(matches!(
         store.read(|c| audit::inclusion_proof(c, 10, 20)),
-        Err(StoreError::Corrupt(_))
+        Err(StoreError::Corrupt { .. })
     ));
 }
 

@@ -538,7 +538,7 @@ async fn consent_receipts_verify_with_the_brokers_published_key() {
         );
 
         // A withdrawal's receipt too.
-        let withdrawn = withdraw(&broker, &body).await;
+        let withdrawn = withdraw(&broker, &support_consent(&broker, &student)).await;
         assert_eq!(withdrawn.status.as_u16(), 201, "{}", withdrawn.body);
         let (payload, _) =
             josekit::jws::deserialize_compact(withdrawn.body["receipt"].as_str().expect("receipt"), &verifier)
@@ -689,6 +689,50 @@ async fn withdrawing_several_sections_twice_answers_the_same_receipt() {
         assert_eq!(second.status.as_u16(), 200, "{}", second.body);
         assert_eq!(second.body["receipt"], first.body["receipt"]);
         assert_eq!(second.body["receipt_id"], first.body["receipt_id"]);
+    })
+    .await;
+}
+
+/// A stored consent event whose kind does not parse (a withdrawal in a
+/// spelling the broker does not know, left by a restore or a manual repair)
+/// fails every decision on that ledger closed: a 500 whose body says
+/// nothing, instead of a ledger without the event, in which the consent
+/// given before it would still be in force.
+#[tokio::test]
+async fn a_consent_event_that_does_not_parse_fails_the_request_closed() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(561);
+        let application = register_application(&broker, MBO, &student).await;
+        let body = with_valid_until(
+            support_consent(&broker, &student),
+            broker.clock.now() + Duration::days(90),
+        );
+        give_ok(&broker, &body).await;
+        doorstroom_store::testing::write_past_checks(
+            &broker.store,
+            "consent_events",
+            &format!(
+                "INSERT INTO consent_events (id, student, recipient, section, kind, purpose, at, given_by, \
+                 student_under_16, method, evidence_ref, notice_version, valid_until, recorded_by, receipt, school) \
+                 SELECT '{}', student, recipient, section, 'Withdrawn', purpose, at + 1, given_by, \
+                 student_under_16, method, evidence_ref, notice_version, NULL, recorded_by, receipt, school \
+                 FROM consent_events WHERE n = (SELECT MAX(n) FROM consent_events)",
+                Uuid::new_v4()
+            ),
+        );
+
+        let submission = seal_package(&broker, application, MBO, &[personal_data(&student), support_needs()]);
+        let submitted = submit(&broker.system(VO), &submission).await;
+        let withdrawn = withdraw(&broker, &support_consent(&broker, &student)).await;
+        for (what, reply) in [("submission", submitted), ("withdrawal", withdrawn)] {
+            let detail = assert_problem(reply.status.as_u16(), &reply.body, 500);
+            assert_eq!(detail, "internal error", "{what}");
+            let text = reply.body.to_string();
+            for word in ["consent_events", "kind", "Withdrawn", "corrupt"] {
+                assert!(!text.contains(word), "{what}: the body names {word}: {text}");
+            }
+        }
+        assert!(stored_package(&broker, &submission_id(&submission)).is_none());
     })
     .await;
 }

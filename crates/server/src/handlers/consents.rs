@@ -77,7 +77,7 @@ impl From<InspectionRow> for InspectionView {
             id: row.id,
             school: row.school.to_string(),
             inspected_at: row.at,
-            inspected_by: row.inspected_by,
+            inspected_by: row.inspected_by.as_str().to_owned(),
             remarks_added: row.remarks_added,
             recorded_at: row.recorded_at,
         }
@@ -180,7 +180,7 @@ pub async fn record_inspection(
                 student,
                 school: own,
                 at: body.inspected_at,
-                inspected_by: body.inspected_by.as_str().to_owned(),
+                inspected_by: body.inspected_by,
                 remarks_added: body.remarks_added,
                 recorded_at: now,
                 recorded_by,
@@ -284,16 +284,15 @@ fn check_request(
     Ok((sections, under_16.0))
 }
 
+/// The ledger folded from every stored event (the store refuses to read
+/// an event that does not parse, so none is left out).
 fn ledger_of(rows: &[ConsentEventRow]) -> ConsentLedger {
-    ConsentLedger::from_events(rows.iter().filter_map(|row| {
-        let kind = ConsentEventKind::parse(&row.kind).ok()?;
-        Some(ConsentEvent {
-            kind,
-            recipient: row.recipient.clone(),
-            section: row.section,
-            at: row.at,
-            valid_until: row.valid_until,
-        })
+    ConsentLedger::from_events(rows.iter().map(|row| ConsentEvent {
+        kind: row.kind,
+        recipient: row.recipient.clone(),
+        section: row.section,
+        at: row.at,
+        valid_until: row.valid_until,
     }))
 }
 
@@ -371,12 +370,12 @@ fn sign_and_append(
                 recipient: request.recipient.clone(),
                 school: own.clone(),
                 section: *section,
-                kind: kind.as_str().to_owned(),
+                kind,
                 purpose: CONSENT_PURPOSE.to_owned(),
                 at: now,
-                given_by: request.given_by.as_str().to_owned(),
+                given_by: request.given_by,
                 student_under_16: recorded.under_16,
-                method: request.method.as_str().to_owned(),
+                method: request.method,
                 evidence_ref: evidence_ref.clone(),
                 notice_version: notice_version.clone(),
                 valid_until: request.valid_until,
@@ -540,7 +539,7 @@ pub async fn withdraw(
             let latest = rows
                 .iter()
                 .rev()
-                .find(|r| r.kind == ConsentEventKind::Withdrawn.as_str() && sections.contains(&r.section))
+                .find(|r| r.kind == ConsentEventKind::Withdrawn && sections.contains(&r.section))
                 .ok_or(ApiError::NotFound)?;
             let earlier = rows.iter().find(|r| r.receipt == latest.receipt).unwrap_or(latest);
             return Ok((
@@ -657,12 +656,12 @@ impl From<ConsentEventRow> for ConsentEventView {
             recipient: row.recipient.to_string(),
             school: row.school.to_string(),
             section: row.section,
-            event: row.kind,
+            event: row.kind.as_str().to_owned(),
             purpose: row.purpose,
             at: row.at,
-            given_by: row.given_by,
+            given_by: row.given_by.as_str().to_owned(),
             student_under_16: row.student_under_16,
-            method: row.method,
+            method: row.method.as_str().to_owned(),
             evidence_ref: row.evidence_ref,
             notice_version: row.notice_version,
             valid_until: row.valid_until,

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, CrudKind, InspectedBy, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse,
-    Principal, Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
+    Action, AuditAction, AuditEvent, CrudKind, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse, Principal,
+    Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
 use doorstroom_jose::{
     Envelope, PublicJwk, SectionHeader, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope,
@@ -280,12 +280,10 @@ fn accept(
         // says nothing about what this school's student saw.
         let records: Vec<InspectionRecord> = inspections::for_school(conn, &application.student, own)?
             .into_iter()
-            .filter_map(|row| {
-                Some(InspectionRecord {
-                    at: row.at,
-                    by: InspectedBy::parse(&row.inspected_by).ok()?,
-                    remarks_added: row.remarks_added,
-                })
+            .map(|row| InspectionRecord {
+                at: row.at,
+                by: row.inspected_by,
+                remarks_added: row.remarks_added,
             })
             .collect();
         if !inspected(&records, now) {
