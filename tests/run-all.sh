@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command of Doorstroom: system packages, a PostgreSQL to test
-# against, formatting, lints and every test of the workspace.
+# against, formatting, lints, every test of the workspace, and the broker's
+# conformance to its OpenAPI document (schemathesis).
 #
 #   tests/run-all.sh [extra args for `cargo test --workspace`]
 #
@@ -15,7 +16,8 @@ cd "$ROOT"
 
 # chromium and chromium-driver: the web console's browser tests
 # (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
-PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver)
+# python3-venv: the conformance step's virtual environment (schemathesis).
+PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver python3-venv)
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_ROLE=doorstroom_test
@@ -120,4 +122,13 @@ step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
 echo "browser test screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts/"
+
+# --- (f) conformance to the OpenAPI document ----------------------------------
+# schemathesis (`--checks all`, fixed seed, bounded examples) against a fresh
+# broker on SQLite and on PostgreSQL, once per kind of caller; 0 failures or
+# the run fails. Details: tests/conformance/run.sh. Output of each run:
+# ${CARGO_TARGET_DIR:-target}/conformance/<backend>-<identity>/output.txt.
+step "conformance: schemathesis against the broker, SQLite and PostgreSQL"
+cargo build -p doorstroom-cli
+tests/conformance/run.sh "${CARGO_TARGET_DIR:-$ROOT/target}/debug/doorstroom"
 step "all checks passed"
