@@ -157,12 +157,14 @@ fn optional_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64
     if let Some(n) = number.as_i64() {
         return Ok(Some(n));
     }
-    // i64::MIN is exactly -2^63; every f64 below 2^63 in magnitude that has
-    // no fraction converts exactly.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    // A number with a fraction or exponent, or an integer beyond i64 (which
+    // serde_json reads as f64, rounded): taken only up to 2^53 in magnitude,
+    // where an f64 holds every integer exactly, so that nothing out of
+    // range is rounded into range.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
     match number.as_f64() {
         #[allow(clippy::cast_possible_truncation)]
-        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        Some(f) if f.fract() == 0.0 && (-EXACT..=EXACT).contains(&f) => Ok(Some(f as i64)),
         _ => Err(D::Error::custom("must be an integer from -2^63 to 2^63-1")),
     }
 }
@@ -365,10 +367,13 @@ mod integer_tests {
         assert_eq!(n(r#"{"n": -9223372036854775808}"#), Ok(Some(i64::MIN)));
         assert_eq!(n(r#"{"n": null}"#), Ok(None));
         assert_eq!(n("{}"), Ok(None));
+        assert_eq!(n(r#"{"n": 9007199254740992.0}"#), Ok(Some(9_007_199_254_740_992)));
         for refused in [
             r#"{"n": 77.5}"#,
             r#"{"n": 1e300}"#,
             r#"{"n": 9223372036854775808}"#,
+            r#"{"n": -9223372036854775809}"#,
+            r#"{"n": 9007199254740994.0}"#,
             r#"{"n": "7"}"#,
         ] {
             assert!(n(refused).is_err(), "{refused}");
