@@ -277,7 +277,8 @@ def run_schemathesis(
             cwd=run_dir,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+            # No bytecode cache of hooks.py in the repository.
+            env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "PYTHONDONTWRITEBYTECODE": "1"},
         )
     seconds = time.monotonic() - started
     cases, failures = summary_numbers(output_path.read_text(errors="replace"))
