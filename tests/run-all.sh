@@ -2,7 +2,8 @@
 # The one test command of Doorstroom: system packages, a PostgreSQL to test
 # against, formatting, lints, every test of the workspace, and the API and
 # package format tried from outside: a client written in Python from the
-# documents alone, and schemathesis against the OpenAPI document.
+# documents alone, and the broker's conformance to its OpenAPI document
+# (schemathesis).
 #
 #   tests/run-all.sh [extra args for `cargo test --workspace`]
 #
@@ -17,8 +18,9 @@ cd "$ROOT"
 
 # chromium and chromium-driver: the web console's browser tests
 # (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
-# python3 and python3-venv: the vendor client (tests/vendor-client) runs in
-# a virtual environment of its own, installed from PyPI.
+# python3 and python3-venv: the vendor client (tests/vendor-client) and the
+# conformance step (schemathesis) run in virtual environments of their own,
+# installed from PyPI.
 PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver python3 python3-venv)
 PG_HOST=127.0.0.1
 PG_PORT=5432
@@ -125,8 +127,19 @@ cargo test --workspace "$@"
 
 echo "browser test screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts/"
 
+# The broker binary the two steps below start, fresh, on each backend.
+cargo build -p doorstroom-cli --bin doorstroom
+BROKER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/doorstroom"
+
 # --- (f) a client in another language, from the documents alone ----------------
 step "vendor client (Python, written from openapi/ and certs/README.md) on SQLite and PostgreSQL"
-cargo build -p doorstroom-cli --bin doorstroom
-bash tests/vendor-client/run.sh "${CARGO_TARGET_DIR:-$ROOT/target}/debug/doorstroom"
+bash tests/vendor-client/run.sh "$BROKER_BIN"
+
+# --- (g) conformance to the OpenAPI document ----------------------------------
+# schemathesis (`--checks all`, fixed seed, bounded examples) against a fresh
+# broker on SQLite and on PostgreSQL, once per kind of caller; 0 failures or
+# the run fails. Details: tests/conformance/run.sh. Output of each run:
+# ${CARGO_TARGET_DIR:-target}/conformance/<backend>-<identity>/output.txt.
+step "conformance: schemathesis against the broker, SQLite and PostgreSQL"
+bash tests/conformance/run.sh "$BROKER_BIN"
 step "all checks passed"

@@ -148,9 +148,10 @@ impl utoipa::PartialSchema for SchoolYear {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[0-9]{4}-[0-9]{4}$"))
+            .pattern(Some("^[1-9][0-9]{3}-[1-9][0-9]{3}$"))
             .description(Some(
-                "School year from 1 August to 31 July, e.g. 2027-2028; the second year follows the first.",
+                "School year from 1 August to 31 July, e.g. 2027-2028; the second year follows the first, \
+                 which is 1000 to 9998.",
             ))
             .examples([serde_json::json!("2027-2028")])
             .into()
@@ -216,9 +217,15 @@ impl<'de> Deserialize<'de> for Crebo {
 /// `null` or left out; other fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "ProgrammeWire")]
+// Said for the schema (ProgrammeWire, which deserializes, refuses them).
+#[serde(deny_unknown_fields)]
 pub struct Programme {
     /// Name of the programme, 1 to 200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200, example = "Verzorgende IG")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Verzorgende IG"
+    )]
     name: String,
     /// CREBO code of the qualification: exactly 5 digits.
     #[schema(value_type = Option<String>, pattern = "^[0-9]{5}$", example = "25491")]

@@ -104,8 +104,26 @@ pub struct Submission {
     pub envelope: String,
     /// Section name to section token (a JWE in compact serialization).
     #[serde(deserialize_with = "unique_sections")]
-    #[schema(value_type = std::collections::HashMap<String, String>)]
+    #[schema(schema_with = section_tokens_schema)]
     pub sections: BTreeMap<Section, String>,
+}
+
+/// The schema of [`Submission::sections`]: an object whose member names
+/// are section names (anything else is refused), each a token.
+fn section_tokens_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Section name to section token (a JWE in compact serialization)."))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(Section::ALL.iter().map(|s| s.as_str().to_owned()))),
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            ObjectBuilder::new().schema_type(Type::String).into(),
+        )))
+        .build()
 }
 
 fn unique_sections<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Section, String>, D::Error> {

@@ -92,6 +92,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(audit::search)
         .service(applications::register)
         .service(applications::search)
+        // Any other method on the search path is 405, not taken for an
+        // application id by the route below.
+        .service(web::resource("/v1/applications/search").default_service(web::to(no_such_route)))
         .service(applications::get_one)
         .service(applications::report_status)
         .service(

@@ -146,6 +146,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// JSON pointer (RFC 6901) to the offending field, when there is one.
+    /// A member name the caller sent with a control character in it is not
+    /// echoed: the pointer then names the object that holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
 }

@@ -550,17 +550,23 @@ fn percent_decode(raw: &str) -> Vec<u8> {
     out
 }
 
+/// The RFC 6901 pointer of `path`. A member name is echoed only when it
+/// holds no control character (the caller may have sent any key, and a
+/// problem document never carries one); at the first name that cannot be
+/// echoed, or a place serde could not name, the pointer stops: it then
+/// names the object that holds the field at fault.
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut pointer = String::new();
     for segment in path.iter() {
+        let token = match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } if !key.chars().any(char::is_control) => key.replace('~', "~0").replace('/', "~1"),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Map { .. } | Segment::Unknown => break,
+        };
         pointer.push('/');
-        match segment {
-            Segment::Seq { index } => pointer.push_str(&index.to_string()),
-            Segment::Map { key } => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
-            Segment::Enum { variant } => pointer.push_str(variant),
-            Segment::Unknown => pointer.push('?'),
-        }
+        pointer.push_str(&token);
     }
     pointer
 }
@@ -716,6 +722,44 @@ mod tests {
         // escaped backslash before `u0000` is no escape.
         let body = r#"{"brin":"25LX","name":"a\tb\nc\r\\u0000"}"#;
         assert!(parse_json::<Body>(body.as_bytes()).is_ok(), "{body}");
+    }
+
+    #[test]
+    fn a_pointer_never_echoes_a_control_character_and_keeps_rfc_6901_escapes() {
+        for (body, pointer) in [
+            // A key with a control character is not echoed: the pointer
+            // names the object that holds it.
+            (
+                "{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{\"a\\u0012b\":1}}",
+                "/extra",
+            ),
+            (
+                "{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{\"\u{84}\":\"\"}}",
+                "/extra",
+            ),
+            (
+                "{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{\"ok\":{\"a\\u008eb\":{\"c\":1}}}}",
+                "/extra/ok",
+            ),
+            // Tab, line feed and carriage return may stand in a key, but
+            // are not echoed either.
+            (
+                "{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{\"a\\tb\":\"\\u0000\"}}",
+                "/extra",
+            ),
+            ("{\"brin\":\"25LX\",\"name\":\"x\",\"a\\nb\":1}", ""),
+            // `~` and `/` are escaped as RFC 6901 says.
+            (
+                "{\"brin\":\"25LX\",\"name\":\"x\",\"extra\":{\"a/b~c\":\"\\u0000\"}}",
+                "/extra/a~1b~0c",
+            ),
+        ] {
+            let pointer_of = |err| match err {
+                Err(ApiError::Invalid { pointer: Some(at), .. }) => at,
+                other => panic!("{body}: {other:?}"),
+            };
+            assert_eq!(pointer_of(parse_json::<Body>(body.as_bytes())), pointer, "{body}");
+        }
     }
 
     #[test]

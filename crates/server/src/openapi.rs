@@ -231,7 +231,8 @@ pub(crate) fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static 
 /// refused: `brin` ([`doorstroom_domain::Brin::parse`]), `id` (a UUID),
 /// `kid` (the rule of the jose crate's JWK check) and `fingerprint`
 /// ([`doorstroom_domain::CertFingerprint::parse`]: 64 hex digits, colons
-/// anywhere ignored).
+/// anywhere ignored); and the header `X-On-Behalf-Of` its form too (an
+/// intaker's staff id, a UUID).
 struct PathParameters;
 
 impl Modify for PathParameters {
@@ -239,15 +240,14 @@ impl Modify for PathParameters {
         for item in openapi.paths.paths.values_mut() {
             for (_, operation) in operations(item) {
                 for parameter in operation.parameters.iter_mut().flatten() {
-                    if parameter.parameter_in != ParameterIn::Path {
-                        continue;
-                    }
                     let schema = ObjectBuilder::new().schema_type(Type::String);
-                    let schema = match parameter.name.as_str() {
-                        "brin" => schema.pattern(Some("^[0-9]{2}[A-Z]{2}$")),
-                        "id" => schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
-                        "kid" => schema.pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
-                        "fingerprint" => schema.pattern(Some("^(:*[0-9A-Fa-f]){64}:*$")),
+                    let uuid = SchemaFormat::KnownFormat(KnownFormat::Uuid);
+                    let schema = match (&parameter.parameter_in, parameter.name.as_str()) {
+                        (ParameterIn::Path, "brin") => schema.pattern(Some("^[0-9]{2}[A-Z]{2}$")),
+                        (ParameterIn::Path, "id") => schema.format(Some(uuid)),
+                        (ParameterIn::Path, "kid") => schema.pattern(Some("^[A-Za-z0-9._:-]{1,128}$")),
+                        (ParameterIn::Path, "fingerprint") => schema.pattern(Some("^(:*[0-9A-Fa-f]){64}:*$")),
+                        (ParameterIn::Header, "X-On-Behalf-Of") => schema.format(Some(uuid)),
                         _ => continue,
                     };
                     parameter.schema = Some(RefOr::T(schema.build().into()));
@@ -276,17 +276,15 @@ impl Modify for NoControlCharacters {
         let Ok(mut document) = serde_json::to_value(&*openapi) else {
             return;
         };
-        // Not the problem document: its pointer names the field at fault,
-        // which may be a key the caller sent with a control character in it.
-        for (name, schema) in document
+        // The problem document too: its pointer never echoes a member name
+        // with a control character in it (see `extract::json_pointer`).
+        for schema in document
             .pointer_mut("/components/schemas")
             .and_then(serde_json::Value::as_object_mut)
             .into_iter()
-            .flatten()
+            .flat_map(|schemas| schemas.values_mut())
         {
-            if name != "Problem" {
-                constrain_strings(schema, FREE_TEXT);
-            }
+            constrain_strings(schema, FREE_TEXT);
         }
         for item in document
             .get_mut("paths")

@@ -1246,3 +1246,65 @@ async fn an_mbo_system_lists_its_own_intakers_and_nobody_else_does() {
     })
     .await;
 }
+
+/// Issue 12: `X-On-Behalf-Of` is documented as a staff id (a UUID) for
+/// every caller, so a header that is not one is 400 for a staff member too,
+/// as it is for a school system; a well-formed one is ignored for staff,
+/// who act for themselves.
+#[tokio::test]
+async fn a_malformed_on_behalf_of_is_400_for_staff_too() {
+    TestBroker::on_every_backend(|broker| async move {
+        let creds = broker.create_staff("intaker.obo", Role::Intaker, Some(MBO));
+        let (status, body) = broker
+            .anonymous()
+            .send(
+                Method::POST,
+                "/v1/auth/login",
+                Some(&json!({
+                    "username": creds.username,
+                    "password": creds.password,
+                    "totp": broker.totp(&creds.totp_secret),
+                })),
+            )
+            .await
+            .expect("login");
+        assert_eq!(status.as_u16(), 200, "{body}");
+        let token = body["access_token"].as_str().expect("token").to_owned();
+        let someone = Uuid::new_v4().to_string();
+        let package = Uuid::new_v4().to_string();
+        for (method, path) in [
+            (Method::GET, "/v1/inbox".to_owned()),
+            (Method::GET, format!("/v1/packages/{package}")),
+            (Method::POST, format!("/v1/packages/{package}/acknowledge")),
+        ] {
+            for malformed in ["", "not-a-uuid", "12345"] {
+                let reply = raw_request(
+                    &broker,
+                    As::Token(&token),
+                    method.clone(),
+                    &path,
+                    &[("x-on-behalf-of", malformed)],
+                    None,
+                )
+                .await;
+                let detail = problem(&reply, 400);
+                assert_eq!(
+                    detail, "header X-On-Behalf-Of: must be the id (UUID) of an intaker",
+                    "{method} {path} {malformed:?}"
+                );
+            }
+        }
+        // Well-formed: the intaker still acts for themselves.
+        let inbox = raw_request(
+            &broker,
+            As::Token(&token),
+            Method::GET,
+            "/v1/inbox",
+            &[("x-on-behalf-of", someone.as_str())],
+            None,
+        )
+        .await;
+        assert_eq!(inbox.status.as_u16(), 200, "{}", inbox.body);
+    })
+    .await;
+}

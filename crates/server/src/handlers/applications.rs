@@ -88,11 +88,9 @@ pub struct RegisterApplication {
     /// `{"type": "bsn" | "onderwijsnummer", "number": "…"}`, each checked by its own 11-proef.
     pub student_number: StudentNumber,
     /// BRIN of the student's vo school, if known; only that school can find the application.
-    #[schema(value_type = Option<String>, example = "07AB")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{2}[A-Z]{2}$", example = "07AB")]
     #[serde(default)]
     pub sending_school: Option<Brin>,
-    /// `{"name": "…", "crebo": "12345"}` (crebo optional).
-    #[schema(value_type = Object)]
     pub programme: Programme,
     pub school_year: SchoolYear,
     pub applied_on: NaiveDate,

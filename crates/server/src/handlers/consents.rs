@@ -202,15 +202,25 @@ pub struct ConsentRequest {
     /// parent or guardian), then dropped.
     pub date_of_birth: NaiveDate,
     /// BRIN of the mbo the consent is for.
-    #[schema(value_type = String, example = "25LX")]
+    #[schema(value_type = String, pattern = "^[0-9]{2}[A-Z]{2}$", example = "25LX")]
     pub recipient: Brin,
     /// Sections that travel on consent (see `GET /v1/register`).
     pub sections: Vec<Section>,
     pub given_by: GivenBy,
     pub method: ConsentMethod,
     /// Where the school keeps the evidence (form number, file reference); never the evidence itself.
+    /// 1 to 200 characters, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub evidence_ref: String,
     /// The version of the privacy notice the student or parents were shown.
+    /// 1 to 200 characters, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub notice_version: String,
     /// When a given consent ends by itself (only when giving).
     #[serde(default)]

@@ -59,9 +59,17 @@ pub struct ErasureRequest {
     pub requested_by: GivenBy,
     /// Why, in a few words (1 to 200 characters). Kept in the audit log as
     /// long as the log: name nobody.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
     /// The privacy officer's own reference for the request (1 to 200
     /// characters), if any.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reference: Option<String>,
 }
 

@@ -65,6 +65,11 @@ pub struct RegisterInstitution {
     #[schema(value_type = Option<String>, pattern = "^[0-9]{20}$")]
     #[serde(default)]
     pub oin: Option<Oin>,
+    /// 1 to 200 characters, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub sector: Sector,
 }
@@ -168,7 +173,12 @@ pub async fn get_one(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInstitution {
+    /// 1 to 200 characters, no control characters.
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
     #[schema(value_type = Option<String>, pattern = "^[0-9]{20}$")]
     #[serde(default)]

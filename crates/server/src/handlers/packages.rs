@@ -402,17 +402,24 @@ fn sealed_for_the_recipient(
 
 /// The intaker a school system acts for: named in `X-On-Behalf-Of`, an
 /// active intaker of the system's own institution. Staff act for
-/// themselves.
+/// themselves, so the header names nobody for them; but a header that is
+/// not a staff id is malformed (400) whoever sends it, as the document says.
 fn on_behalf_of(req: &HttpRequest, principal: &Principal) -> Result<Option<StaffId>, ApiError> {
-    let header = req
+    let named = req
         .headers()
         .get(ON_BEHALF_OF)
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
-    match (principal, header) {
-        (Principal::System { .. }, Some(raw)) => raw.parse::<StaffId>().map(Some).map_err(|_| ApiError::Malformed {
-            detail: "header X-On-Behalf-Of: must be the id (UUID) of an intaker".into(),
-            pointer: None,
-        }),
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|raw| raw.parse::<StaffId>().ok())
+                .ok_or_else(|| ApiError::Malformed {
+                    detail: "header X-On-Behalf-Of: must be the id (UUID) of an intaker".into(),
+                    pointer: None,
+                })
+        })
+        .transpose()?;
+    match (principal, named) {
+        (Principal::System { .. }, Some(id)) => Ok(Some(id)),
         (Principal::System { .. }, None) => Err(ApiError::Malformed {
             detail: "header X-On-Behalf-Of: a school system must name the intaker it acts for".into(),
             pointer: None,
@@ -561,6 +568,7 @@ pub struct InboxQuery {
     /// Keyset pagination: packages after this package id.
     pub after: Option<String>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

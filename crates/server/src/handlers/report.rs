@@ -29,6 +29,7 @@ pub struct ReportRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `json` (default) or `text` (a readable document in Dutch, Markdown).
+    #[param(pattern = "^(json|text)$")]
     pub format: Option<String>,
 }
 

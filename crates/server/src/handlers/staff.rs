@@ -401,15 +401,20 @@ impl From<StaffAccount> for StaffView {
 pub struct CreateStaff {
     #[schema(value_type = String, example = "j.devries")]
     pub username: Username,
+    /// 1 to 200 characters, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: String,
     pub role: Role,
     /// Required for institution admins and intakers; absent for broker admins
     /// and the broker's own privacy officer.
-    #[schema(value_type = Option<String>, example = "25LX")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{2}[A-Z]{2}$", example = "25LX")]
     #[serde(default)]
     pub institution: Option<Brin>,
     /// The initial password, 12 to 256 characters.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 12, max_length = 256)]
     pub password: Password,
 }
 
@@ -513,6 +518,7 @@ pub async fn create_account(
 #[serde(deny_unknown_fields)]
 pub struct StaffQuery {
     /// BRIN of the institution; absent lists every account (broker staff only).
+    #[param(pattern = "^[0-9]{2}[A-Z]{2}$")]
     pub institution: Option<String>,
 }
 
