@@ -36,7 +36,7 @@ use crate::handlers::{
         erasure::erase,
     ),
     components(schemas(crate::error::Problem)),
-    modifiers(&Security, &CommonProblems, &PathParameters, &NoControlCharacters),
+    modifiers(&Security, &CommonProblems, &PathParameters, &NoControlCharacters, &StatusTransitions),
     tags(
         (name = "registry", description = "Institutions, their JOSE keys and client certificates"),
         (name = "auth", description = "Staff login and the caller's identity"),
@@ -253,6 +253,55 @@ impl Modify for PathParameters {
                     parameter.schema = Some(RefOr::T(schema.build().into()));
                 }
             }
+        }
+    }
+}
+
+/// Writes the application's state machine into the description of the
+/// status report, generated from the domain's own rule
+/// ([`ApplicationStatus::can_move_to`]) so that the document a vendor reads
+/// cannot drift from what the broker allows.
+struct StatusTransitions;
+
+impl StatusTransitions {
+    const PATH: &'static str = "/v1/applications/{id}/status";
+
+    fn table() -> String {
+        use doorstroom_domain::ApplicationStatus;
+        let all = ApplicationStatus::ALL;
+        let header: Vec<String> = all.iter().map(|s| format!("`{}`", s.as_str())).collect();
+        let mut table = format!(
+            "\n\nThe moves the broker accepts (✓; = reports the current status again and changes nothing; \
+             · is 409 with the rule in `detail`), from the row's status to the column's:\n\n\
+             | from ↓ / to → | {} |\n|---|{}\n",
+            header.join(" | "),
+            ":-:|".repeat(all.len())
+        );
+        for from in all {
+            let cells: Vec<&str> = all
+                .iter()
+                .map(|to| match (from == to, from.can_move_to(*to).is_ok()) {
+                    (true, _) => "=",
+                    (false, true) => "✓",
+                    (false, false) => "·",
+                })
+                .collect();
+            table.push_str(&format!("| `{}` | {} |\n", from.as_str(), cells.join(" | ")));
+        }
+        table
+    }
+}
+
+impl Modify for StatusTransitions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(operation) = openapi
+            .paths
+            .paths
+            .get_mut(Self::PATH)
+            .and_then(|item| item.post.as_mut())
+        {
+            let description = operation.description.get_or_insert_with(String::new);
+            description.push_str(&Self::table());
         }
     }
 }

@@ -206,6 +206,7 @@ pub struct ApplicationDetail {
 /// A package of an application and when the broker will delete it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PackageExpiry {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub submitted_at: DateTime<Utc>,
     pub delete_after: DateTime<Utc>,

@@ -40,6 +40,7 @@ const MAX_ENVELOPE_AGE_SECS: i64 = 7 * 24 * 3600;
 /// The broker's signed acknowledgement of a submission.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmissionReceipt {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub received_at: DateTime<Utc>,
     /// A JWS (EdDSA, `typ` `doorstroom-receipt+jwt`) by the broker's key,
@@ -517,6 +518,7 @@ pub async fn intakers(
 /// A package in the inbox: metadata only.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InboxEntry {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub application_id: Uuid,
     pub sender: String,
@@ -577,8 +579,8 @@ pub struct InboxQuery {
 /// listed package is audited with its student's pseudonym.
 #[utoipa::path(
     tag = "exchange",
-    params(InboxQuery, ("X-On-Behalf-Of" = Option<String>, Header, description = "for school systems: the intaker's staff id")),
-    responses((status = 200, body = Vec<InboxEntry>)),
+    params(InboxQuery, ("X-On-Behalf-Of" = Option<String>, Header, description = "for a school system: the staff id of the intaker it acts for (see GET /v1/institutions/{brin}/intakers); required for a school system; an intaker acts for themselves")),
+    responses((status = 200, body = Vec<InboxEntry>), (status = 422, description = "X-On-Behalf-Of names someone who is not an active intaker of the caller's institution (pointer /headers/x-on-behalf-of; PACKAGE-FORMAT.md §9.2)", body = Problem, content_type = "application/problem+json")),
     security(("client_certificate" = []), ("bearer" = []))
 )]
 #[get("/v1/inbox")]
@@ -667,6 +669,7 @@ pub struct Withheld {
 /// A pulled package: the sender's envelope and the sections releasable now.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PulledPackage {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub application_id: Uuid,
     pub sender: String,
@@ -721,8 +724,8 @@ async fn package_access(
 /// gets 404, exactly as for a package that does not exist.
 #[utoipa::path(
     tag = "exchange",
-    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header)),
-    responses((status = 200, body = PulledPackage), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header, description = "for a school system: the staff id of the intaker it acts for (see GET /v1/institutions/{brin}/intakers); required for a school system; an intaker acts for themselves")),
+    responses((status = 200, body = PulledPackage), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "X-On-Behalf-Of names someone who is not an active intaker of the caller's institution (pointer /headers/x-on-behalf-of; PACKAGE-FORMAT.md §9.2)", body = Problem, content_type = "application/problem+json")),
     security(("client_certificate" = []), ("bearer" = []))
 )]
 #[get("/v1/packages/{id}")]
@@ -837,6 +840,7 @@ fn pull_anomaly(
 /// The acknowledgement as recorded.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Acknowledgement {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub acknowledged_at: DateTime<Utc>,
 }
@@ -844,8 +848,8 @@ pub struct Acknowledgement {
 /// Acknowledges receipt (idempotent: the first acknowledgement stays).
 #[utoipa::path(
     tag = "exchange",
-    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header)),
-    responses((status = 200, body = Acknowledgement), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("id" = String, Path), ("X-On-Behalf-Of" = Option<String>, Header, description = "for a school system: the staff id of the intaker it acts for (see GET /v1/institutions/{brin}/intakers); required for a school system; an intaker acts for themselves")),
+    responses((status = 200, body = Acknowledgement), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "X-On-Behalf-Of names someone who is not an active intaker of the caller's institution (pointer /headers/x-on-behalf-of; PACKAGE-FORMAT.md §9.2)", body = Problem, content_type = "application/problem+json")),
     security(("client_certificate" = []), ("bearer" = []))
 )]
 #[post("/v1/packages/{id}/acknowledge")]

@@ -42,6 +42,7 @@ pub struct SectionTransfer {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PackageTransfer {
+    #[schema(format = Uuid)]
     pub package_id: String,
     pub sender: String,
     pub recipient: String,
