@@ -656,7 +656,9 @@ mod tests {
 
     #[test]
     fn the_other_settings_keep_their_messages() {
-        let cases: [(fn(&mut SettingsFile), &str); 6] = [
+        /// A way to break the defaults, and what the refusal says.
+        type Case = (fn(&mut SettingsFile), &'static str);
+        let cases: [Case; 6] = [
             (
                 |s| s.auth.access_token_ttl_secs = 0,
                 "auth.access_token_ttl_secs must be between 1 and 900",
