@@ -119,7 +119,7 @@ impl Broker {
         let mut settings = Settings::load(None).map_err(|e| format!("default settings: {e}"))?;
         settings.server.bind = ([127, 0, 0, 1], 0).into();
         settings.server.workers = usize::try_from(workers)?;
-        settings.server.shutdown_timeout_secs = 5;
+        settings.server.shutdown_timeout = std::time::Duration::from_secs(5);
         settings.tls.cert = pki.server_cert_path();
         settings.tls.key = pki.server_key_path();
         settings.tls.client_ca = pki.ca_cert_path();

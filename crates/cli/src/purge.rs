@@ -9,12 +9,12 @@
 use doorstroom_domain::Principal;
 use doorstroom_server::Settings;
 use doorstroom_server::clock::SystemClock;
-use doorstroom_server::purge::{self, PurgeOptions, PurgeSummary};
+use doorstroom_server::purge::{self, PurgeSummary};
 use doorstroom_store::Store;
 
 /// Runs the purge (or, with `dry_run`, counts what is due) as the operator.
 pub fn run(settings: &Settings, dry_run: bool) -> anyhow::Result<PurgeSummary> {
-    let policy = settings.retention.policy()?;
+    let policy = settings.retention.policy;
     let store = Store::open(&settings.database.url, settings.database.max_connections)?;
     let run_id = purge::new_run_id();
     let clock = SystemClock;
@@ -27,8 +27,14 @@ pub fn run(settings: &Settings, dry_run: bool) -> anyhow::Result<PurgeSummary> {
             &run_id,
         )
     } else {
-        let options = PurgeOptions::from_settings(&settings.retention);
-        purge::run(&store, &policy, &clock, &Principal::Operator, options, &run_id)
+        purge::run(
+            &store,
+            &policy,
+            &clock,
+            &Principal::Operator,
+            settings.retention.purge,
+            &run_id,
+        )
     }
     .map_err(anyhow::Error::from)
 }

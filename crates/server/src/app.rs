@@ -11,6 +11,7 @@ use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_store::{Store, StoreError};
 
+use crate::checkpoint_schedule;
 use crate::checkpoints::{self, CheckpointSigner, LogCheckError};
 use crate::config::Settings;
 use crate::credentials::PasswordChecks;
@@ -45,8 +46,6 @@ pub enum StartError {
     /// The audit log could not be checked (e.g. the database is down).
     #[error("refusing to start: the audit log could not be checked: {0}")]
     AuditCheck(String),
-    #[error("retention: {0}")]
-    Retention(String),
     #[error("listening on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: std::io::Error },
     /// TOTP secrets stored in plain text could not be sealed.
@@ -58,7 +57,10 @@ pub enum StartError {
 
 /// Routes, shared by the server and tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(ops::healthz)
+    // Built once, served by `ops::openapi`: the handlers do not build the
+    // document that is built from them.
+    cfg.app_data(web::Data::new(crate::openapi::document()))
+        .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
         .service(ops::openapi)
@@ -173,7 +175,7 @@ pub struct RunningServer {
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Scheduled checkpoints; stopped when the server goes.
-    _checkpoints: checkpoints::Scheduler,
+    _checkpoints: checkpoint_schedule::Scheduler,
     /// The scheduled retention purge, unless switched off.
     _purge: Option<purge::Scheduler>,
 }
@@ -200,7 +202,7 @@ pub async fn start(
 ) -> Result<RunningServer, StartError> {
     tls::install_default_provider();
     // A request waits for a pooled connection at most this long, once.
-    let store = store.with_checkout_timeout(settings.database.checkout_timeout());
+    let store = store.with_checkout_timeout(settings.database.checkout_timeout);
     let client_roots = ClientRoots::load(&settings.tls.client_ca)?;
     let tls_config = tls::server_config(&settings.tls.cert, &settings.tls.key, &client_roots)?;
     let anchors_path = &settings.jose.trust_anchors;
@@ -212,10 +214,6 @@ pub async fn start(
         path: anchors_path.display().to_string(),
         cause: e.to_string(),
     })?;
-    let retention_policy = settings
-        .retention
-        .policy()
-        .map_err(|e| StartError::Retention(e.to_string()))?;
     let signer = BrokerSigner::from_pem(secrets.signing_key_pem()).map_err(StartError::SigningKey)?;
     let checkpoint_signer = CheckpointSigner::from_pem(&settings.audit.origin, secrets.signing_key_pem())
         .map_err(StartError::SigningKey)?;
@@ -294,7 +292,7 @@ pub async fn start(
             .default_service(web::to(no_such_route))
     })
     .on_connect(tls::on_connect)
-    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
     .client_request_timeout(Duration::from_secs(30));
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
@@ -307,19 +305,15 @@ pub async fn start(
     let server = server.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
-    let scheduler = checkpoints::spawn_scheduler(
-        state.clone(),
-        Duration::from_secs(settings.audit.checkpoint_interval_secs),
-    );
-    let purge = match settings.retention.purge_interval_secs {
-        0 => None,
-        secs => Some(purge::spawn_scheduler(
+    let scheduler = checkpoint_schedule::spawn_scheduler(state.clone(), settings.audit.checkpoint_interval);
+    let purge = settings.retention.purge_interval.map(|interval| {
+        purge::spawn_scheduler(
             state.clone(),
-            retention_policy,
-            purge::PurgeOptions::from_settings(&settings.retention),
-            Duration::from_secs(secs),
-        )),
-    };
+            settings.retention.policy,
+            settings.retention.purge,
+            interval,
+        )
+    });
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,

@@ -1,14 +1,23 @@
 //! Configuration: `config/default.toml` (every key documented there), then an
 //! optional `--config` file, then `DOORSTROOM__SECTION__KEY` environment
 //! variables, each overriding the one before.
+//!
+//! The layers are read into a [`SettingsFile`], the keys as written, and
+//! parsed once, at load, into [`Settings`]: checked, typed values (a
+//! [`RetentionPolicy`], [`std::time::Duration`]s, a [`SocketAddr`], …). Code
+//! after start reads only [`Settings`], so it never meets a setting that was
+//! not checked, nor parses one again.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use doorstroom_domain::{LawfulBasis, Section};
+use doorstroom_domain::{LawfulBasis, RetentionPolicy, Section};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
+
+use crate::extract::BodyTimeouts;
 
 /// The defaults, compiled in so that the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -16,8 +25,31 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 /// The longest console session the settings accept, in seconds.
 pub const MAX_CONSOLE_SESSION_SECS: i64 = 7 * 24 * 3600;
 
+/// The longest an access token may live (the issue fixes ≤ 15 minutes).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
+
+/// The settings as written in the files and the environment, before they
+/// are checked. Only [`Settings::try_from`] reads one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    pub server: ServerSection,
+    pub tls: TlsSettings,
+    pub database: DatabaseSection,
+    pub secrets: SecretSettings,
+    pub jose: JoseSettings,
+    pub auth: AuthSettings,
+    pub exchange: ExchangeSettings,
+    pub lawful_basis: LawfulBasisSettings,
+    pub register: RegisterSettings,
+    pub audit: AuditSection,
+    pub log: LogSettings,
+    pub console: ConsoleSection,
+    pub retention: RetentionSection,
+}
+
+/// The broker's checked, typed settings (see the module's documentation).
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub server: ServerSettings,
     pub tls: TlsSettings,
@@ -34,24 +66,54 @@ pub struct Settings {
     pub retention: RetentionSettings,
 }
 
-/// The web console's sessions.
+/// `[console]` as written: the web console's sessions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConsoleSettings {
+pub struct ConsoleSection {
     /// A session unused for this many seconds has ended.
     pub idle_timeout_secs: i64,
     /// A session ends this many seconds after login, used or not.
     pub absolute_lifetime_secs: i64,
 }
 
-/// Storage limitation (GDPR art. 5(1)(e)): the retention periods, in days,
-/// and how the purge runs. The periods become a
-/// [`doorstroom_domain::RetentionPolicy`] through [`RetentionSettings::policy`],
-/// which applies the domain's checks (every period positive, packages at
-/// most 365 days).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The web console's sessions: both periods positive, the idle one no
+/// longer than the whole, the whole at most [`MAX_CONSOLE_SESSION_SECS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// A session unused this long has ended.
+    pub idle_timeout: chrono::Duration,
+    /// A session ends this long after login, used or not.
+    pub absolute_lifetime: chrono::Duration,
+}
+
+impl TryFrom<ConsoleSection> for ConsoleSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: ConsoleSection) -> Result<Self, ConfigError> {
+        if raw.idle_timeout_secs < 1 || raw.absolute_lifetime_secs < raw.idle_timeout_secs {
+            return Err(ConfigError::Invalid(
+                "console.idle_timeout_secs must be at least 1 and at most console.absolute_lifetime_secs".into(),
+            ));
+        }
+        // A console session holds a privacy officer's access to the audit
+        // log: a working day is its purpose, a week is more than enough.
+        if raw.absolute_lifetime_secs > MAX_CONSOLE_SESSION_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "console.absolute_lifetime_secs must be at most {MAX_CONSOLE_SESSION_SECS} (7 days)"
+            )));
+        }
+        Ok(Self {
+            idle_timeout: chrono::Duration::seconds(raw.idle_timeout_secs),
+            absolute_lifetime: chrono::Duration::seconds(raw.absolute_lifetime_secs),
+        })
+    }
+}
+
+/// `[retention]` as written. Storage limitation (GDPR art. 5(1)(e)): the
+/// retention periods, in days, and how the purge runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionSettings {
+pub struct RetentionSection {
     pub package_after_acknowledged_days: u32,
     pub package_after_application_end_days: u32,
     pub package_max_days: u32,
@@ -69,9 +131,9 @@ pub struct RetentionSettings {
     pub batch_pause_ms: u64,
 }
 
-impl RetentionSettings {
+impl RetentionSection {
     /// The periods as given.
-    pub fn periods(&self) -> doorstroom_domain::RetentionPeriods {
+    fn periods(&self) -> doorstroom_domain::RetentionPeriods {
         let days = |d: u32| chrono::Duration::days(i64::from(d));
         doorstroom_domain::RetentionPeriods {
             package_after_acknowledged: days(self.package_after_acknowledged_days),
@@ -83,20 +145,63 @@ impl RetentionSettings {
             audit: days(self.audit_days),
         }
     }
+}
 
-    /// The checked policy, or the rule it breaks (the message names the
-    /// period as the domain knows it, e.g. `package_max`, which is
-    /// `package_max_days` here).
-    pub fn policy(&self) -> Result<doorstroom_domain::RetentionPolicy, ConfigError> {
-        doorstroom_domain::RetentionPolicy::new(self.periods())
-            .map_err(|e| ConfigError::Invalid(format!("retention: {e}")))
+/// How the purge runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeOptions {
+    /// The most records one batch deletes (at least 1).
+    pub batch_size: i64,
+    /// The pause between batches.
+    pub pause: Duration,
+}
+
+/// Storage limitation: the checked retention policy and how the purge runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// The periods, checked by the domain (every period positive, packages
+    /// at most 365 days).
+    pub policy: RetentionPolicy,
+    /// Time between scheduled purges inside `serve`; `None`: no schedule
+    /// (then `doorstroom purge` runs from cron).
+    pub purge_interval: Option<Duration>,
+    pub purge: PurgeOptions,
+    /// The section as written (and checked), for the register of
+    /// processing activities, which states the periods in the operator's
+    /// own units.
+    pub configured: RetentionSection,
+}
+
+impl TryFrom<RetentionSection> for RetentionSettings {
+    type Error = ConfigError;
+
+    /// The message of a refused period names it as the domain knows it,
+    /// e.g. `package_max`, which is `package_max_days` here.
+    fn try_from(raw: RetentionSection) -> Result<Self, ConfigError> {
+        let policy =
+            RetentionPolicy::new(raw.periods()).map_err(|e| ConfigError::Invalid(format!("retention: {e}")))?;
+        if raw.batch_size == 0 {
+            return Err(ConfigError::Invalid("retention.batch_size must be at least 1".into()));
+        }
+        Ok(Self {
+            policy,
+            purge_interval: match raw.purge_interval_secs {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            purge: PurgeOptions {
+                batch_size: i64::from(raw.batch_size),
+                pause: Duration::from_millis(raw.batch_pause_ms),
+            },
+            configured: raw,
+        })
     }
 }
 
-/// The audit log's signed checkpoints.
+/// `[audit]` as written: the audit log's signed checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuditSettings {
+pub struct AuditSection {
     /// The checkpoint origin, which is also the signed-note key name: a
     /// schema-less URL naming this log, e.g. `doorstroom.example/audit`.
     pub origin: String,
@@ -104,6 +209,39 @@ pub struct AuditSettings {
     pub checkpoint_interval_secs: u64,
     /// More pulls than this by one actor within an hour raise an alert.
     pub anomaly_pulls_per_hour: i64,
+}
+
+/// The audit log's signed checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The checkpoint origin, a valid signed-note key name.
+    pub origin: String,
+    /// Time between scheduled checkpoints (at least a second).
+    pub checkpoint_interval: Duration,
+    /// More pulls than this by one actor within an hour raise an alert.
+    pub anomaly_pulls_per_hour: i64,
+}
+
+impl TryFrom<AuditSection> for AuditSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: AuditSection) -> Result<Self, ConfigError> {
+        if !signed_note::is_key_name_valid(&raw.origin) {
+            return Err(ConfigError::Invalid(
+                "audit.origin must be non-empty, without spaces or '+'".into(),
+            ));
+        }
+        if raw.checkpoint_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "audit.checkpoint_interval_secs must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            origin: raw.origin,
+            checkpoint_interval: Duration::from_secs(raw.checkpoint_interval_secs),
+            anomaly_pulls_per_hour: raw.anomaly_pulls_per_hour,
+        })
+    }
 }
 
 /// Rules of the exchange that regions may set.
@@ -115,7 +253,8 @@ pub struct ExchangeSettings {
     pub require_inspection: bool,
 }
 
-/// The lawful basis of each section (GDPR art. 6 and 9).
+/// The lawful basis of each section (GDPR art. 6 and 9). In [`Settings`],
+/// each is one its section permits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LawfulBasisSettings {
@@ -137,6 +276,25 @@ impl LawfulBasisSettings {
             Section::Attachments => self.attachments,
         }
     }
+
+    /// These bases, if each is one its section permits.
+    fn checked(self) -> Result<Self, ConfigError> {
+        for section in Section::ALL {
+            let basis = self.of(*section);
+            if !section.permitted_bases().contains(&basis) {
+                return Err(ConfigError::Invalid(format!(
+                    "lawful_basis.{section} cannot be {basis}; it may be one of: {}",
+                    section
+                        .permitted_bases()
+                        .iter()
+                        .map(|b| b.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// Who runs the broker, for the register of processing activities.
@@ -149,9 +307,10 @@ pub struct RegisterSettings {
     pub retention: String,
 }
 
+/// `[server]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServerSettings {
+pub struct ServerSection {
     pub bind: SocketAddr,
     pub workers: usize,
     pub body_limit_bytes: usize,
@@ -164,13 +323,52 @@ pub struct ServerSettings {
     pub body_idle_timeout_secs: u64,
 }
 
+/// The listener and the limits on requests.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// Worker threads; 0: actix-web's default (one per core).
+    pub workers: usize,
+    /// The largest request body accepted (at least 1024 bytes).
+    pub body_limit_bytes: usize,
+    /// How long a graceful shutdown waits for open requests.
+    pub shutdown_timeout: Duration,
+    /// The time limits on request bodies (see [`crate::extract`]), each at
+    /// least a second.
+    pub body_timeouts: BodyTimeouts,
+}
+
 impl ServerSettings {
     /// The time limits on request bodies (see [`crate::extract`]).
-    pub fn body_timeouts(&self) -> crate::extract::BodyTimeouts {
-        crate::extract::BodyTimeouts {
-            deadline: std::time::Duration::from_secs(self.body_deadline_secs),
-            idle: std::time::Duration::from_secs(self.body_idle_timeout_secs),
+    pub fn body_timeouts(&self) -> BodyTimeouts {
+        self.body_timeouts
+    }
+}
+
+impl TryFrom<ServerSection> for ServerSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: ServerSection) -> Result<Self, ConfigError> {
+        if raw.body_deadline_secs == 0 || raw.body_idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "server.body_deadline_secs and server.body_idle_timeout_secs must be at least 1".into(),
+            ));
         }
+        if raw.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "server.body_limit_bytes must be at least 1024".into(),
+            ));
+        }
+        Ok(Self {
+            bind: raw.bind,
+            workers: raw.workers,
+            body_limit_bytes: raw.body_limit_bytes,
+            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
+            body_timeouts: BodyTimeouts {
+                deadline: Duration::from_secs(raw.body_deadline_secs),
+                idle: Duration::from_secs(raw.body_idle_timeout_secs),
+            },
+        })
     }
 }
 
@@ -182,9 +380,10 @@ pub struct TlsSettings {
     pub client_ca: PathBuf,
 }
 
+/// `[database]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
+pub struct DatabaseSection {
     pub url: String,
     pub max_connections: u32,
     /// The longest a request waits for a pooled connection, in
@@ -196,13 +395,47 @@ pub struct DatabaseSettings {
     pub write_failure_window_secs: u64,
 }
 
-impl DatabaseSettings {
-    pub fn checkout_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.checkout_timeout_ms)
-    }
+/// The database and its connection pool.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    /// At least 1.
+    pub max_connections: u32,
+    /// The longest a request waits for a pooled connection (at least a
+    /// millisecond), then 503.
+    pub checkout_timeout: Duration,
+    /// `/readyz` answers 503 while the last write attempt failed less than
+    /// this long ago.
+    pub write_failure_window: Duration,
+}
 
-    pub fn write_failure_window(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.write_failure_window_secs)
+impl DatabaseSettings {
+    /// [`DatabaseSettings::write_failure_window`].
+    pub fn write_failure_window(&self) -> Duration {
+        self.write_failure_window
+    }
+}
+
+impl TryFrom<DatabaseSection> for DatabaseSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: DatabaseSection) -> Result<Self, ConfigError> {
+        if raw.checkout_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "database.checkout_timeout_ms must be at least 1".into(),
+            ));
+        }
+        if raw.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            url: raw.url,
+            max_connections: raw.max_connections,
+            checkout_timeout: Duration::from_millis(raw.checkout_timeout_ms),
+            write_failure_window: Duration::from_secs(raw.write_failure_window_secs),
+        })
     }
 }
 
@@ -233,6 +466,8 @@ pub struct JoseSettings {
     pub trust_anchors: PathBuf,
 }
 
+/// Staff authentication. In [`Settings`], `access_token_ttl_secs` lies
+/// between 1 and [`MAX_ACCESS_TOKEN_TTL_SECS`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
@@ -254,6 +489,17 @@ impl AuthSettings {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         }
+    }
+
+    /// These settings, if the access token's lifetime is one the broker
+    /// allows.
+    fn checked(self) -> Result<Self, ConfigError> {
+        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&self.access_token_ttl_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "auth.access_token_ttl_secs must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
+            )));
+        }
+        Ok(self)
     }
 }
 
@@ -280,90 +526,53 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The longest an access token may live (the issue fixes ≤ 15 minutes).
-pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
-
-impl Settings {
-    /// Defaults, then `file` if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+impl SettingsFile {
+    /// Defaults, then `file` if given, then the environment; not checked.
+    pub fn load(file: Option<&Path>) -> Result<SettingsFile, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment.merge(Env::prefixed("DOORSTROOM__").split("__"));
-        let settings: Settings = figment.extract().map_err(Box::new)?;
-        settings.check()?;
-        Ok(settings)
+        Ok(figment.extract().map_err(Box::new)?)
     }
+}
 
-    fn check(&self) -> Result<(), ConfigError> {
-        let ttl = self.auth.access_token_ttl_secs;
-        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
-            return Err(ConfigError::Invalid(format!(
-                "auth.access_token_ttl_secs must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
-            )));
-        }
-        if self.server.body_deadline_secs == 0 || self.server.body_idle_timeout_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "server.body_deadline_secs and server.body_idle_timeout_secs must be at least 1".into(),
-            ));
-        }
-        if self.database.checkout_timeout_ms == 0 {
-            return Err(ConfigError::Invalid(
-                "database.checkout_timeout_ms must be at least 1".into(),
-            ));
-        }
-        if self.server.body_limit_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "server.body_limit_bytes must be at least 1024".into(),
-            ));
-        }
-        for section in Section::ALL {
-            let basis = self.lawful_basis.of(*section);
-            if !section.permitted_bases().contains(&basis) {
-                return Err(ConfigError::Invalid(format!(
-                    "lawful_basis.{section} cannot be {basis}; it may be one of: {}",
-                    section
-                        .permitted_bases()
-                        .iter()
-                        .map(|b| b.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        }
-        if !signed_note::is_key_name_valid(&self.audit.origin) {
-            return Err(ConfigError::Invalid(
-                "audit.origin must be non-empty, without spaces or '+'".into(),
-            ));
-        }
-        if self.audit.checkpoint_interval_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "audit.checkpoint_interval_secs must be at least 1".into(),
-            ));
-        }
-        if self.console.idle_timeout_secs < 1 || self.console.absolute_lifetime_secs < self.console.idle_timeout_secs {
-            return Err(ConfigError::Invalid(
-                "console.idle_timeout_secs must be at least 1 and at most console.absolute_lifetime_secs".into(),
-            ));
-        }
-        // A console session holds a privacy officer's access to the audit
-        // log: a working day is its purpose, a week is more than enough.
-        if self.console.absolute_lifetime_secs > MAX_CONSOLE_SESSION_SECS {
-            return Err(ConfigError::Invalid(format!(
-                "console.absolute_lifetime_secs must be at most {MAX_CONSOLE_SESSION_SECS} (7 days)"
-            )));
-        }
-        self.retention.policy()?;
-        if self.retention.batch_size == 0 {
-            return Err(ConfigError::Invalid("retention.batch_size must be at least 1".into()));
-        }
-        if self.database.max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "database.max_connections must be at least 1".into(),
-            ));
-        }
-        Ok(())
+impl Settings {
+    /// Defaults, then `file` if given, then the environment, parsed.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Settings::try_from(SettingsFile::load(file)?)
+    }
+}
+
+impl TryFrom<SettingsFile> for Settings {
+    type Error = ConfigError;
+
+    /// Parses every section; the first broken setting found is the one
+    /// named.
+    fn try_from(raw: SettingsFile) -> Result<Self, ConfigError> {
+        let auth = raw.auth.checked()?;
+        let server = ServerSettings::try_from(raw.server)?;
+        let lawful_basis = raw.lawful_basis.checked()?;
+        let audit = AuditSettings::try_from(raw.audit)?;
+        let console = ConsoleSettings::try_from(raw.console)?;
+        let retention = RetentionSettings::try_from(raw.retention)?;
+        let database = DatabaseSettings::try_from(raw.database)?;
+        Ok(Self {
+            server,
+            tls: raw.tls,
+            database,
+            secrets: raw.secrets,
+            jose: raw.jose,
+            auth,
+            exchange: raw.exchange,
+            lawful_basis,
+            register: raw.register,
+            audit,
+            log: raw.log,
+            console,
+            retention,
+        })
     }
 }
 
@@ -371,63 +580,112 @@ impl Settings {
 mod tests {
     use super::*;
 
+    fn defaults() -> SettingsFile {
+        SettingsFile::load(None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The message `Settings::try_from` refuses `raw` with ("" if it
+    /// accepts it).
+    fn refusal(raw: SettingsFile) -> String {
+        Settings::try_from(raw).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
     #[test]
     fn retention_periods_are_checked_at_load() {
-        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
-        assert!(defaults.check().is_ok());
-        let policy = defaults.retention.policy().unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings::try_from(defaults()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            policy,
+            settings.retention.policy,
             doorstroom_domain::RetentionPolicy::default(),
             "config and domain agree"
         );
+        assert_eq!(settings.retention.purge_interval, Some(Duration::from_secs(3600)));
 
-        let mut too_long = defaults.clone();
+        let mut too_long = defaults();
         too_long.retention.package_max_days = 366;
-        let err = too_long.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = refusal(too_long);
         assert!(err.contains("package_max must be at most 365 days"), "{err}");
 
-        let mut zero = defaults.clone();
+        let mut zero = defaults();
         zero.retention.consent_after_application_gone_days = 0;
-        let err = zero.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = refusal(zero);
         assert!(err.contains("consent_after_application_gone"), "{err}");
 
-        let mut no_batch = defaults;
+        let mut no_batch = defaults();
         no_batch.retention.batch_size = 0;
-        let err = no_batch.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = refusal(no_batch);
         assert!(err.contains("batch_size"), "{err}");
+
+        let mut no_schedule = defaults();
+        no_schedule.retention.purge_interval_secs = 0;
+        let settings = Settings::try_from(no_schedule).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.retention.purge_interval, None);
     }
 
     #[test]
     fn body_and_checkout_timeouts_are_checked_at_load() {
-        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(defaults.server.body_deadline_secs, 30);
-        assert_eq!(defaults.database.checkout_timeout(), std::time::Duration::from_secs(2));
+        let settings = Settings::try_from(defaults()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.server.body_timeouts().deadline, Duration::from_secs(30));
+        assert_eq!(settings.database.checkout_timeout, Duration::from_secs(2));
         for broken in [
-            |s: &mut Settings| s.server.body_deadline_secs = 0,
-            |s: &mut Settings| s.server.body_idle_timeout_secs = 0,
-            |s: &mut Settings| s.database.checkout_timeout_ms = 0,
+            |s: &mut SettingsFile| s.server.body_deadline_secs = 0,
+            |s: &mut SettingsFile| s.server.body_idle_timeout_secs = 0,
+            |s: &mut SettingsFile| s.database.checkout_timeout_ms = 0,
         ] {
-            let mut settings = defaults.clone();
-            broken(&mut settings);
-            let err = settings.check().err().map(|e| e.to_string()).unwrap_or_default();
+            let mut raw = defaults();
+            broken(&mut raw);
+            let err = refusal(raw);
             assert!(err.contains("must be at least 1"), "{err}");
         }
     }
 
     #[test]
     fn console_session_periods_are_checked_at_load() {
-        let defaults = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
-        let mut week = defaults.clone();
+        let mut week = defaults();
         week.console.absolute_lifetime_secs = MAX_CONSOLE_SESSION_SECS;
-        assert!(week.check().is_ok());
-        let mut too_long = defaults.clone();
+        let settings = Settings::try_from(week).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.console.absolute_lifetime, chrono::Duration::days(7));
+        let mut too_long = defaults();
         too_long.console.absolute_lifetime_secs = MAX_CONSOLE_SESSION_SECS + 1;
-        let err = too_long.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = refusal(too_long);
         assert!(err.contains("absolute_lifetime_secs must be at most"), "{err}");
-        let mut idle_longer = defaults;
+        let mut idle_longer = defaults();
         idle_longer.console.idle_timeout_secs = idle_longer.console.absolute_lifetime_secs + 1;
-        let err = idle_longer.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = refusal(idle_longer);
         assert!(err.contains("idle_timeout_secs"), "{err}");
+    }
+
+    #[test]
+    fn the_other_settings_keep_their_messages() {
+        /// A way to break the defaults, and what the refusal says.
+        type Case = (fn(&mut SettingsFile), &'static str);
+        let cases: [Case; 6] = [
+            (
+                |s| s.auth.access_token_ttl_secs = 0,
+                "auth.access_token_ttl_secs must be between 1 and 900",
+            ),
+            (
+                |s| s.server.body_limit_bytes = 1023,
+                "server.body_limit_bytes must be at least 1024",
+            ),
+            (|s| s.audit.origin = "a b".into(), "audit.origin must be non-empty"),
+            (
+                |s| s.audit.checkpoint_interval_secs = 0,
+                "audit.checkpoint_interval_secs must be at least 1",
+            ),
+            (
+                |s| s.database.max_connections = 0,
+                "database.max_connections must be at least 1",
+            ),
+            (
+                |s| s.lawful_basis.support_needs = LawfulBasis::Consent,
+                "lawful_basis.support_needs cannot be",
+            ),
+        ];
+        for (broken, message) in cases {
+            let mut raw = defaults();
+            broken(&mut raw);
+            let err = refusal(raw);
+            assert!(err.contains(message), "{err}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod checkpoint_schedule;
 pub mod checkpoints;
 pub mod clock;
 pub mod config;

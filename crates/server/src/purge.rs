@@ -58,11 +58,9 @@ pub const AUDIT_EVENT_KIND: &str = "audit_event";
 /// The most records a dry run looks at, per kind.
 const DRY_RUN_LIMIT: i64 = 1_000_000;
 
-/// The broker's retention policy from its (checked) settings. The settings
-/// are checked when they are loaded and the broker refuses to start with
-/// invalid periods, so the fallback to the defaults is never taken.
+/// The broker's retention policy, parsed when the settings were loaded.
 pub fn policy(settings: &crate::config::Settings) -> RetentionPolicy {
-    settings.retention.policy().unwrap_or_default()
+    settings.retention.policy
 }
 
 /// The actor of every purge event: the broker's retention job.
@@ -80,23 +78,8 @@ pub fn purged_action(kind: &str) -> String {
     format!("{kind}_purged")
 }
 
-/// How the purge runs.
-#[derive(Debug, Clone, Copy)]
-pub struct PurgeOptions {
-    /// The most records one batch deletes.
-    pub batch_size: i64,
-    /// The pause between batches.
-    pub pause: Duration,
-}
-
-impl PurgeOptions {
-    pub fn from_settings(settings: &crate::config::RetentionSettings) -> Self {
-        Self {
-            batch_size: i64::from(settings.batch_size.max(1)),
-            pause: Duration::from_millis(settings.batch_pause_ms),
-        }
-    }
-}
+/// How the purge runs: part of the settings (`[retention]`).
+pub use crate::config::PurgeOptions;
 
 /// What a purge deleted (or, dry, would delete): counts per record kind and
 /// reason. Never a pseudonym or id: this goes to the operator's terminal

@@ -255,7 +255,7 @@ async fn privacy_officer_searches_exports_and_reports_in_the_browser() {
         log_in(&browser, &broker, &fg).await;
         broker
             .clock
-            .advance(chrono::Duration::seconds(broker.settings.console.idle_timeout_secs + 1));
+            .advance(broker.settings.console.idle_timeout + chrono::Duration::seconds(1));
         browser.open("/console/audit").await;
         assert_eq!(browser.path().await, "/console/login?expired=1");
         assert!(browser.body_text().await.contains("sessie is verlopen"));

@@ -115,7 +115,7 @@ async fn pruned_broker(broker: &TestBroker) -> (String, i64) {
     let size_before = broker.store.read(merkle::tree_size).unwrap();
 
     // A second before the first events are due: nothing goes.
-    let audit_days = Duration::days(i64::from(broker.settings.retention.audit_days));
+    let audit_days = broker.settings.retention.policy.periods().audit;
     set_clock(broker, t0 + audit_days - Duration::seconds(1));
     assert_eq!(pruned_events(&purge(broker)), 0);
     assert_eq!(pruned_below(broker), 1);
@@ -397,7 +397,7 @@ async fn the_cli_verifies_a_pruned_log_remotely_and_from_an_export_holding_it_to
         traffic(&po, 3).await;
         sign(&po).await;
         let b = broker.store.read(merkle::latest_checkpoint).unwrap().unwrap().size;
-        let audit_days = Duration::days(i64::from(broker.settings.retention.audit_days));
+        let audit_days = broker.settings.retention.policy.periods().audit;
         set_clock(&broker, t0 + audit_days + Duration::days(1));
         assert_eq!(pruned_events(&purge(&broker)), u64::try_from(b).unwrap());
         assert_eq!(pruned_below(&broker), b + 1);

@@ -89,8 +89,8 @@ async fn postgres_stopped_and_started_under_the_broker() {
     let postgres = ThrowawayPostgres::start();
     let db = TestDb::existing(postgres.url("postgres"), TestBackend::Postgres);
     let broker = TestBroker::start_with(db, |settings| {
-        settings.database.checkout_timeout_ms = 500;
-        settings.database.write_failure_window_secs = 2;
+        settings.database.checkout_timeout = std::time::Duration::from_millis(500);
+        settings.database.write_failure_window = std::time::Duration::from_secs(2);
     })
     .await;
     let base = broker.base_url.clone();

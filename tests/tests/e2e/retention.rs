@@ -301,7 +301,10 @@ async fn each_retention_rule_fires_at_its_due_moment_and_not_a_second_before() {
 #[tokio::test]
 async fn the_broker_purges_on_its_own_schedule() {
     for db in TestDb::all() {
-        let broker = TestBroker::start_with(db, |s| s.retention.purge_interval_secs = 1).await;
+        let broker = TestBroker::start_with(db, |s| {
+            s.retention.purge_interval = Some(std::time::Duration::from_secs(1))
+        })
+        .await;
         let student = bsn(7201);
         let application = register_application(&broker, MBO, &student).await;
         let (package, delete_after) = send(&broker, application, &student).await;

@@ -122,8 +122,8 @@ async fn a_slow_body_is_cut_with_408_while_healthz_answers() {
     for db in TestDb::all() {
         eprintln!("-- on {}", db.backend.name());
         let broker = TestBroker::start_with(db, |settings| {
-            settings.server.body_deadline_secs = DEADLINE_SECS;
-            settings.server.body_idle_timeout_secs = IDLE_SECS;
+            settings.server.body_timeouts.deadline = std::time::Duration::from_secs(DEADLINE_SECS);
+            settings.server.body_timeouts.idle = std::time::Duration::from_secs(IDLE_SECS);
         })
         .await;
         let broker = Arc::new(broker);

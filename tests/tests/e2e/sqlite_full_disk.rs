@@ -113,7 +113,7 @@ async fn sqlite_on_a_full_file_system() {
     let broker = TestBroker::start_with(db, |settings| {
         // Long enough to span the whole test: the last failed write
         // decides readiness until a write succeeds.
-        settings.database.write_failure_window_secs = 600;
+        settings.database.write_failure_window = std::time::Duration::from_secs(600);
     })
     .await;
     let base = broker.base_url.clone();

@@ -419,7 +419,8 @@ async fn a_forged_checkpoint_stops_the_broker_at_start() {
 async fn scheduled_checkpoints_follow_the_log_and_stop_with_the_server() {
     for db in doorstroom_tests::TestDb::all() {
         eprintln!("-- on {}", db.backend.name());
-        let broker = TestBroker::start_with(db, |s| s.audit.checkpoint_interval_secs = 1).await;
+        let broker =
+            TestBroker::start_with(db, |s| s.audit.checkpoint_interval = std::time::Duration::from_secs(1)).await;
         let admin = broker.staff("admin.schedule", Role::BrokerAdmin, None).await;
         traffic(&admin, 2).await;
         let size_now = broker.store.read(merkle::tree_size).unwrap();

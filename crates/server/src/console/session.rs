@@ -152,16 +152,14 @@ pub fn session_valid(
     last_seen: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> bool {
-    before_end(now, last_seen, settings.idle_timeout_secs) && before_end(now, created, settings.absolute_lifetime_secs)
+    before_end(now, last_seen, settings.idle_timeout) && before_end(now, created, settings.absolute_lifetime)
 }
 
-/// Whether `now` lies before `start` plus `secs`. The settings keep the
-/// periods within a week; should a period still not fit chrono's calendar
+/// Whether `now` lies before `start` plus `period`. The settings keep the
+/// periods within a week; should the end still not fit chrono's calendar
 /// (`+` would panic), the session has ended: fail closed.
-fn before_end(now: DateTime<Utc>, start: DateTime<Utc>, secs: i64) -> bool {
-    Duration::try_seconds(secs)
-        .and_then(|period| start.checked_add_signed(period))
-        .is_some_and(|end| now < end)
+fn before_end(now: DateTime<Utc>, start: DateTime<Utc>, period: Duration) -> bool {
+    start.checked_add_signed(period).is_some_and(|end| now < end)
 }
 
 async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
@@ -242,8 +240,8 @@ mod tests {
     #[test]
     fn a_session_ends_when_idle_or_too_old() {
         let settings = ConsoleSettings {
-            idle_timeout_secs: 60,
-            absolute_lifetime_secs: 100,
+            idle_timeout: Duration::seconds(60),
+            absolute_lifetime: Duration::seconds(100),
         };
         assert!(session_valid(&settings, at(0), at(0), at(59)));
         assert!(!session_valid(&settings, at(0), at(0), at(60)), "idle");
@@ -254,8 +252,8 @@ mod tests {
     #[test]
     fn a_period_beyond_the_calendar_ends_the_session_without_a_panic() {
         let settings = ConsoleSettings {
-            idle_timeout_secs: i64::MAX,
-            absolute_lifetime_secs: i64::MAX,
+            idle_timeout: Duration::MAX,
+            absolute_lifetime: Duration::MAX,
         };
         assert!(!session_valid(&settings, at(0), at(0), at(1)));
     }

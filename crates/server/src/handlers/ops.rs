@@ -60,6 +60,6 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 /// This API's OpenAPI 3.1 document.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/json", body = Object)))]
 #[get("/openapi.json")]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::document())
+pub async fn openapi(document: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(&**document)
 }

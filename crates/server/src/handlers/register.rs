@@ -117,7 +117,7 @@ pub fn processing_register(settings: &Settings) -> ProcessingRegister {
         transfers_outside_eea: "None".into(),
         retention: configured.retention.clone(),
         retention_periods: {
-            let r = &settings.retention;
+            let r = &settings.retention.configured;
             RetentionRegister {
                 package_after_acknowledged_days: r.package_after_acknowledged_days,
                 package_after_application_end_days: r.package_after_application_end_days,
@@ -296,8 +296,9 @@ mod tests {
 
     #[test]
     fn the_register_lists_the_configured_retention() {
-        let mut settings = Settings::load(None).unwrap_or_else(|e| panic!("{e}"));
-        settings.retention.package_after_acknowledged_days = 14;
+        let mut raw = crate::config::SettingsFile::load(None).unwrap_or_else(|e| panic!("{e}"));
+        raw.retention.package_after_acknowledged_days = 14;
+        let settings = Settings::try_from(raw).unwrap_or_else(|e| panic!("{e}"));
         let register = processing_register(&settings);
         assert_eq!(register.retention_periods.package_after_acknowledged_days, 14);
         assert_eq!(register.retention_periods.package_max_days, 365);

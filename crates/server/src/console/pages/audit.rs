@@ -146,60 +146,56 @@ fn day_start(raw: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A form field that was filled in (`raw`), parsed; when it does not parse,
+/// the message goes next to the field (`error`) and the search is not run.
+fn field<T>(
+    raw: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, &'static str>,
+    error: &mut Option<&'static str>,
+) -> Option<T> {
+    match parse(&raw?) {
+        Ok(value) => Some(value),
+        Err(message) => {
+            *error = Some(message);
+            None
+        }
+    }
+}
+
 /// The form as the API's search, or the messages next to its fields.
 fn audit_search(form: &AuditForm, t: &'static Messages, limit: i64) -> Result<AuditSearch, AuditErrors> {
     let mut errors = AuditErrors::default();
     let text = |raw: &str| Some(raw.trim().to_owned()).filter(|s| !s.is_empty());
-    let student = text(&form.student_number).map(|raw| student_number(&raw, t));
-    let student = match student {
-        Some(Ok(n)) => Some(n),
-        Some(Err(message)) => {
-            errors.student_number = Some(message);
-            None
-        }
-        None => None,
-    };
-    let institution = match text(&form.institution) {
-        Some(raw) => match Brin::parse(&raw) {
-            Ok(b) => Some(b),
-            Err(_) => {
-                errors.institution = Some(t.institution_invalid);
-                None
-            }
-        },
-        None => None,
-    };
-    let outcome = match text(&form.outcome) {
-        Some(raw) => match Outcome::parse(&raw) {
-            Ok(o) => Some(o),
-            Err(_) => {
-                errors.outcome = Some(t.outcome_invalid);
-                None
-            }
-        },
-        None => None,
-    };
-    let from = match text(&form.from) {
-        Some(raw) => {
-            let parsed = day_start(&raw);
-            if parsed.is_none() {
-                errors.from = Some(t.date_invalid);
-            }
-            parsed
-        }
-        None => None,
-    };
+    let student = field(
+        text(&form.student_number),
+        |raw| student_number(raw, t),
+        &mut errors.student_number,
+    );
+    let institution = field(
+        text(&form.institution),
+        |raw| Brin::parse(raw).map_err(|_| t.institution_invalid),
+        &mut errors.institution,
+    );
+    let outcome = field(
+        text(&form.outcome),
+        |raw| Outcome::parse(raw).map_err(|_| t.outcome_invalid),
+        &mut errors.outcome,
+    );
+    let from = field(
+        text(&form.from),
+        |raw| day_start(raw).ok_or(t.date_invalid),
+        &mut errors.from,
+    );
     // "Until" is inclusive: up to the start of the next day.
-    let until = match text(&form.until) {
-        Some(raw) => {
-            let parsed = day_start(&raw).map(|d| d + chrono::Duration::days(1));
-            if parsed.is_none() {
-                errors.until = Some(t.date_invalid);
-            }
-            parsed
-        }
-        None => None,
-    };
+    let until = field(
+        text(&form.until),
+        |raw| {
+            day_start(raw)
+                .map(|d| d + chrono::Duration::days(1))
+                .ok_or(t.date_invalid)
+        },
+        &mut errors.until,
+    );
     if let (Some(f), Some(u)) = (from, until)
         && f >= u
     {

@@ -62,14 +62,10 @@ pub async fn login(
     let attempt = LoginAttempt::new(&state, &req, form.username, form.password, form.totp);
     let session_id = session::new_session_id();
     let hash = session::id_hash(&session_id);
-    let limits = state.settings.console.clone();
+    let limits = state.settings.console;
     let outcome = check_login(&state, attempt, move |conn, account, now| {
         // Ended sessions of anyone go with each login, so none linger.
-        console_sessions::prune(
-            conn,
-            now - chrono::Duration::seconds(limits.idle_timeout_secs),
-            now - chrono::Duration::seconds(limits.absolute_lifetime_secs),
-        )?;
+        console_sessions::prune(conn, now - limits.idle_timeout, now - limits.absolute_lifetime)?;
         console_sessions::insert(conn, &hash, account.id, now)?;
         Ok(())
     })
