@@ -237,7 +237,8 @@ pub struct ConsentReceipt {
     /// A JWS (EdDSA, `typ` `doorstroom-consent-receipt+jwt`) by the broker's
     /// key at `/v1/broker/jwks` over `{receipt_id, version, subject,
     /// controller, recipient, purpose, sections, lawful_basis, event, time,
-    /// given_by, method, notice_version, valid_until}`.
+    /// given_by, student_under_16, method, notice_version, valid_until}`;
+    /// the claims and their types are in PACKAGE-FORMAT.md §9.3.
     pub receipt: String,
     /// For a withdrawal: the packages whose copy of a section was deleted
     /// before delivery, and those that had already received it.
