@@ -19,7 +19,9 @@
 //! be shown to API callers as they are.
 
 mod canonical;
+mod compact;
 mod error;
+mod format;
 mod jwk;
 mod jwks;
 mod package;
@@ -29,13 +31,13 @@ mod x5c;
 
 pub use canonical::canonical_json;
 pub use error::JoseError;
+pub use format::{
+    Envelope, MAX_ATTACHMENTS_BYTES, MAX_ENVELOPE_BYTES, MAX_SECTION_BYTES, MAX_SUBMISSION_BYTES, PackageMeta,
+    SectionEntry, SectionInput, max_section_bytes, sha256_b64url,
+};
 pub use jwk::{PublicJwk, jwk_pair_from_pkcs8_pem};
 pub use jwks::Jwks;
-pub use package::{
-    ENVELOPE_TYP, Envelope, MAX_ATTACHMENTS_BYTES, MAX_ENVELOPE_BYTES, MAX_SECTION_BYTES, MAX_SUBMISSION_BYTES,
-    PackageMeta, SectionEntry, SectionInput, Submission, check_sections, max_section_bytes, peek_envelope, seal,
-    sha256_b64url, verify_envelope,
-};
+pub use package::{ENVELOPE_TYP, Submission, check_sections, peek_envelope, seal, verify_envelope};
 pub use private_jwk::PrivateJwk;
 pub use section::{SECTION_TYP, SectionHeader, open_section, section_header};
 pub use x5c::{TrustAnchors, X5cInfo, verify_x5c};

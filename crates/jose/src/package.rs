@@ -17,79 +17,25 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use doorstroom_domain::{Brin, KeyUse, Section};
-use josekit::jws::{ES256, EdDSA, JwsHeader, JwsVerifier};
+use josekit::jws::JwsHeader;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use crate::canonical::{MAX_SAFE_INTEGER, canonical_json};
-use crate::jwk::{Alg, valid_kid};
+use crate::canonical::canonical_json;
+use crate::compact::{SigHeader, json_object, split_compact, verifier};
+use crate::format::{
+    Envelope, MAX_ENVELOPE_BYTES, PackageMeta, SectionEntry, SectionInput, max_section_bytes, sha256_b64url, valid_iat,
+    valid_uuid,
+};
+use crate::jwk::Alg;
 use crate::section::{SectionHeader, check_token_against_entry, seal_section};
 use crate::{JoseError, PrivateJwk, PublicJwk};
 
-/// Largest section token (compact JWE, in bytes) for every section but
-/// `attachments`: 512 KiB.
-pub const MAX_SECTION_BYTES: usize = 512 * 1024;
-/// Largest `attachments` section token: 8 MiB.
-pub const MAX_ATTACHMENTS_BYTES: usize = 8 * 1024 * 1024;
-/// Largest envelope (compact JWS, in bytes): 16 KiB.
-pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024;
-/// Largest submission body a server needs to accept: the envelope, every
-/// section at its limit, and 4 KiB for the JSON around them.
-pub const MAX_SUBMISSION_BYTES: usize = MAX_ENVELOPE_BYTES + 4 * MAX_SECTION_BYTES + MAX_ATTACHMENTS_BYTES + 4096;
 /// `typ` of the envelope JWS.
 pub const ENVELOPE_TYP: &str = "doorstroom-envelope+jwt";
 /// Shortest and longest `jti`.
 const JTI_LEN: std::ops::RangeInclusive<usize> = 16..=128;
-
-/// The largest token accepted for `section`.
-pub const fn max_section_bytes(section: Section) -> usize {
-    match section {
-        Section::Attachments => MAX_ATTACHMENTS_BYTES,
-        _ => MAX_SECTION_BYTES,
-    }
-}
-
-/// The content of one section, as the sender hands it to [`seal`].
-#[derive(Clone, PartialEq)]
-pub struct SectionInput {
-    pub section: Section,
-    /// Any JSON value. For `attachments`:
-    /// `{"files": [{"filename", "media_type", "data": <base64>}]}`.
-    pub content: Value,
-}
-
-impl fmt::Debug for SectionInput {
-    /// Shows the section name only: the content is dossier plaintext.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SectionInput")
-            .field("section", &self.section)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The metadata of a package, as the sender hands it to [`seal`].
-///
-/// A struct rather than six positional arguments: three of them are
-/// strings and two are BRINs, and swapping any pair would still compile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageMeta {
-    /// The package id: a UUID in lowercase hyphenated form, chosen by the sender.
-    pub package_id: String,
-    /// The sending institution (`iss`).
-    pub sender: Brin,
-    /// The receiving institution (`aud`).
-    pub recipient: Brin,
-    /// The broker's id of the student's application at the recipient: a UUID
-    /// in lowercase hyphenated form.
-    pub application: String,
-    /// A unique id of this submission, 16..=128 characters from `[A-Za-z0-9._:-]`.
-    pub jti: String,
-    /// The time of sealing, in Unix seconds.
-    pub iat: i64,
-}
 
 /// What a vo system posts: the envelope and one token per section.
 ///
@@ -148,41 +94,6 @@ fn unique_sections<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Section, 
         }
     }
     d.deserialize_map(Sections)
-}
-
-/// One line of the envelope's `sections` list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SectionEntry {
-    pub name: Section,
-    /// Length of the section token in bytes.
-    pub size: u64,
-    /// SHA-256 of the section token's bytes, base64url without padding.
-    pub sha256: String,
-}
-
-/// A parsed envelope. From [`peek_envelope`] it is *unverified*; from
-/// [`verify_envelope`] its signature has been checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// The package id (lowercase hyphenated UUID).
-    pub pid: String,
-    pub iss: Brin,
-    pub aud: Brin,
-    /// The broker's application id (lowercase hyphenated UUID).
-    pub application: String,
-    /// Sorted by section name, each name once.
-    pub sections: Vec<SectionEntry>,
-    pub iat: i64,
-    pub jti: String,
-    /// The `kid` of the envelope's protected header: the sender's signing key.
-    pub kid: String,
-}
-
-impl Envelope {
-    /// The entry for `section`, if the envelope lists it.
-    pub fn entry(&self, section: Section) -> Option<&SectionEntry> {
-        self.sections.iter().find(|e| e.name == section)
-    }
 }
 
 /// Sender side: signs each section with `signing_key`, encrypts it for
@@ -345,12 +256,6 @@ pub fn check_sections(
     Ok(headers)
 }
 
-/// SHA-256 over the bytes of `token`, base64url without padding: the
-/// `sha256` of an envelope entry.
-pub fn sha256_b64url(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
-
 /// The envelope split, with its protected header checked.
 struct EnvelopeParts {
     alg: Alg,
@@ -482,113 +387,8 @@ fn parse_entries(value: Option<&Value>) -> Result<Vec<SectionEntry>, JoseError> 
     Ok(out)
 }
 
-/// A checked JWS protected header: exactly `alg`, `kid` and `typ`.
-pub(crate) struct SigHeader {
-    pub(crate) alg: Alg,
-    pub(crate) kid: String,
-}
-
-/// Which rule of a JWS protected header failed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SigHeaderFault {
-    Members,
-    Typ,
-    Alg,
-    Kid,
-}
-
-impl SigHeaderFault {
-    pub(crate) const fn envelope_rule(self) -> &'static str {
-        match self {
-            Self::Members => "protected header must have exactly `alg`, `kid` and `typ`",
-            Self::Typ => "protected header `typ` must be doorstroom-envelope+jwt",
-            Self::Alg => "protected header `alg` must be ES256 or EdDSA",
-            Self::Kid => "protected header `kid` must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
-        }
-    }
-
-    pub(crate) const fn inner_rule(self) -> &'static str {
-        match self {
-            Self::Members => "inner protected header must have exactly `alg`, `kid` and `typ`",
-            Self::Typ => "inner protected header `typ` must be doorstroom-section+jwt",
-            Self::Alg => "inner protected header `alg` must be ES256 or EdDSA",
-            Self::Kid => "inner protected header `kid` must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
-        }
-    }
-}
-
-impl SigHeader {
-    pub(crate) fn parse(header: &Map<String, Value>, typ: &str) -> Result<Self, SigHeaderFault> {
-        if header.len() != 3 || !["alg", "kid", "typ"].iter().all(|k| header.contains_key(*k)) {
-            return Err(SigHeaderFault::Members);
-        }
-        if header.get("typ").and_then(Value::as_str) != Some(typ) {
-            return Err(SigHeaderFault::Typ);
-        }
-        let alg = match header.get("alg").and_then(Value::as_str) {
-            Some("ES256") => Alg::Es256,
-            Some("EdDSA") => Alg::EdDsa,
-            _ => return Err(SigHeaderFault::Alg),
-        };
-        let kid = header
-            .get("kid")
-            .and_then(Value::as_str)
-            .filter(|k| valid_kid(k))
-            .ok_or(SigHeaderFault::Kid)?;
-        Ok(Self {
-            alg,
-            kid: kid.to_owned(),
-        })
-    }
-}
-
-/// A josekit verifier for a (signing) public key.
-pub(crate) fn verifier(key: &PublicJwk) -> Result<Box<dyn JwsVerifier>, JoseError> {
-    let der = key.public_key().public_key_to_der()?;
-    let unusable = |_| JoseError::WrongKey("the key is not usable for verifying signatures");
-    Ok(match key.alg_kind() {
-        Alg::Es256 => Box::new(ES256.verifier_from_der(&der).map_err(unusable)?),
-        Alg::EdDsa => Box::new(EdDSA.verifier_from_der(&der).map_err(unusable)?),
-        Alg::EcdhEsA256kw | Alg::RsaOaep256 => {
-            return Err(JoseError::WrongKey("a signing key (use \"sig\") is required"));
-        }
-    })
-}
-
-/// Splits a compact serialization into exactly `N` parts, each non-empty
-/// and strict base64url without padding (RFC 7515 §2: no padding, no
-/// whitespace, no other characters, unused bits zero), and decodes them.
-pub(crate) fn split_compact<const N: usize>(token: &str) -> Option<[Vec<u8>; N]> {
-    let mut parts = token.split('.');
-    let mut out: [Vec<u8>; N] = std::array::from_fn(|_| Vec::new());
-    for slot in &mut out {
-        let part = parts.next().filter(|p| !p.is_empty())?;
-        *slot = URL_SAFE_NO_PAD.decode(part).ok()?;
-    }
-    match parts.next() {
-        Some(_) => None,
-        None => Some(out),
-    }
-}
-
-/// A JSON object from bytes, or `None`.
-pub(crate) fn json_object(bytes: &[u8]) -> Option<Map<String, Value>> {
-    match serde_json::from_slice(bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
-}
-
-pub(crate) fn valid_uuid(s: &str) -> bool {
-    Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
-}
-
 fn valid_jti(s: &str) -> bool {
     JTI_LEN.contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
-
-pub(crate) fn valid_iat(iat: i64) -> bool {
-    u64::try_from(iat).is_ok_and(|i| i <= MAX_SAFE_INTEGER)
 }

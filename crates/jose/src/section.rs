@@ -7,11 +7,11 @@ use josekit::jwe::{ECDH_ES_A256KW, JweEncrypter, JweHeader, RSA_OAEP_256};
 use josekit::jws::JwsHeader;
 use serde_json::{Map, Value, json};
 
-use crate::jwk::{Alg, valid_kid};
-use crate::package::{
-    Envelope, PackageMeta, SectionEntry, SectionInput, SigHeader, json_object, max_section_bytes, sha256_b64url,
-    split_compact, valid_iat, valid_uuid, verifier,
+use crate::compact::{SigHeader, json_object, split_compact, verifier};
+use crate::format::{
+    Envelope, PackageMeta, SectionEntry, SectionInput, max_section_bytes, sha256_b64url, valid_iat, valid_uuid,
 };
+use crate::jwk::{Alg, valid_kid};
 use crate::{JoseError, PrivateJwk, PublicJwk};
 
 /// `typ` of the inner (signed) section token.
