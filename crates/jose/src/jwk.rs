@@ -30,6 +30,32 @@ const MAX_X5C_LEN: usize = 10;
 const MIN_RSA_BITS: u32 = 2048;
 const MAX_RSA_BITS: u32 = 16384;
 
+/// The getters of `kid`, `use` and `alg`, which [`PublicJwk`] and
+/// [`crate::PrivateJwk`] share: both validate them with [`key_header`] and
+/// keep them in fields of these names, and a private key carries the same
+/// three as its published public key. Written once here; expanded inside
+/// each type's `impl` so that callers keep calling plain methods.
+macro_rules! key_header_getters {
+    () => {
+        /// The key id, unique within its institution's key set; a private
+        /// key has the id of its published public key.
+        pub fn kid(&self) -> &str {
+            &self.kid
+        }
+
+        /// What the key is for.
+        pub fn key_use(&self) -> doorstroom_domain::KeyUse {
+            self.key_use
+        }
+
+        /// The JOSE algorithm name (`ES256`, `EdDSA`, `ECDH-ES+A256KW`, `RSA-OAEP-256`).
+        pub fn alg(&self) -> &str {
+            self.alg.as_str()
+        }
+    };
+}
+pub(crate) use key_header_getters;
+
 /// The algorithms Doorstroom accepts, each tied to one `use` and one key type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Alg {
@@ -178,20 +204,7 @@ impl PublicJwk {
         })
     }
 
-    /// The key id, unique within the publishing institution's key set.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// What the key is for.
-    pub fn key_use(&self) -> KeyUse {
-        self.key_use
-    }
-
-    /// The JOSE algorithm name (`ES256`, `EdDSA`, `ECDH-ES+A256KW`, `RSA-OAEP-256`).
-    pub fn alg(&self) -> &str {
-        self.alg.as_str()
-    }
+    key_header_getters!();
 
     /// The DER certificates of `x5c`, leaf first.
     pub fn x5c_der(&self) -> &[Vec<u8>] {

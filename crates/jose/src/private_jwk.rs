@@ -17,7 +17,7 @@ use openssl::pkey::{Id, PKey, Private};
 use openssl::rsa::Rsa;
 use serde_json::{Map, Value};
 
-use crate::jwk::{Alg, key_header, public_members};
+use crate::jwk::{Alg, key_header, key_header_getters, public_members};
 use crate::{JoseError, PublicJwk};
 
 /// Members copied into the key handed to josekit; everything else (e.g.
@@ -105,20 +105,7 @@ impl PrivateJwk {
         Ok(out)
     }
 
-    /// The key id, as in the matching published key.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// What the key is for.
-    pub fn key_use(&self) -> KeyUse {
-        self.key_use
-    }
-
-    /// The JOSE algorithm name (`ES256`, `EdDSA`, `ECDH-ES+A256KW`, `RSA-OAEP-256`).
-    pub fn alg(&self) -> &str {
-        self.alg.as_str()
-    }
+    key_header_getters!();
 
     /// The matching public JWK (public members, `kid`, `use`, `alg`, `x5c`),
     /// validated by [`PublicJwk::parse`]; fails if the file has no `x5c`.
