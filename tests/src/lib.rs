@@ -415,3 +415,31 @@ pub fn assert_problem(status: u16, body: &Value, expected_status: u16) -> String
     assert!(body["title"].is_string(), "problem title: {body}");
     body["detail"].as_str().unwrap_or_default().to_owned()
 }
+
+/// `raw`, a problem document, without its `instance` member (the request
+/// it answers, see `doorstroom_server::error::Problem`): two answers that
+/// must not tell "does not exist" from "not yours" apart are byte for byte
+/// the same but for that. Any other body is returned as it is.
+pub fn without_instance(raw: &[u8]) -> Vec<u8> {
+    const MEMBER: &[u8] = b",\"instance\":\"";
+    let Some(start) = raw.windows(MEMBER.len()).position(|w| w == MEMBER) else {
+        return raw.to_vec();
+    };
+    let value = start + MEMBER.len();
+    let Some(length) = raw[value..].iter().position(|&b| b == b'"') else {
+        return raw.to_vec();
+    };
+    let mut rest = raw[..start].to_vec();
+    rest.extend_from_slice(&raw[value + length + 1..]);
+    rest
+}
+
+/// `body`, a problem document, without its `instance` member (see
+/// [`without_instance`]).
+pub fn problem_without_instance(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Value::Object(members) = &mut body {
+        members.remove("instance");
+    }
+    body
+}

@@ -119,7 +119,7 @@ where
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
     let mark = caller.audited.clone();
-    web::block(move || {
+    crate::request_id::block(move || {
         perform_marked(
             &state.store,
             state.clock.now(),
@@ -266,7 +266,7 @@ pub async fn reject(
     )
     .with_request_id(Some(caller.request_id.clone()))
     .with_outcome(outcome, refusal.audit_reason());
-    let written = web::block(move || {
+    let written = crate::request_id::block(move || {
         state
             .store
             .write(|conn| audit::append(conn, &event).map(|_| ()).map_err(ApiError::audit_failed))

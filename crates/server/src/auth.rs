@@ -148,7 +148,7 @@ async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Checked
     let lookup = {
         let state = state.clone();
         let fingerprint = fingerprint.clone();
-        web::block(move || {
+        crate::request_id::block(move || {
             state
                 .store
                 .read(|conn| certificates::find(conn, &fingerprint).map_err(ApiError::from))
@@ -185,7 +185,7 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Checked {
     let lookup = {
         let state = state.clone();
         let id = claims.staff;
-        web::block(move || {
+        crate::request_id::block(move || {
             state
                 .store
                 .read(|conn| current_account(conn, id).map_err(ApiError::from))
@@ -254,7 +254,7 @@ async fn record_failure(
         request_id: Some(request_id.to_owned()),
     };
     let state = state.clone();
-    web::block(move || {
+    crate::request_id::block(move || {
         state
             .store
             .write(|conn| audit::append(conn, &event).map_err(ApiError::audit_failed))

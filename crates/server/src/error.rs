@@ -1,14 +1,15 @@
 //! The one mapping from errors to HTTP: every failure leaves the broker as
 //! an RFC 9457 `application/problem+json` document. A 500 says nothing about
 //! its cause; the cause goes to the log (without personal data) under the
-//! request id that the body carries.
+//! request id that the body carries in `instance` (filled in by
+//! [`crate::request_id::observe`], the one place that knows the request).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The problem types this API answers with. The `type` URI is
@@ -67,6 +68,9 @@ pub enum ApiError {
     #[error("{0}")]
     RequestTimeout(String),
 }
+
+/// The media type of every problem document (RFC 9457 §3).
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The `Retry-After` of a 503: an outage is worth a retry, a few seconds on.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -137,7 +141,7 @@ impl ApiError {
 }
 
 /// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// URI of the problem type, `urn:doorstroom:problem:<slug>`.
     #[serde(rename = "type")]
@@ -148,8 +152,23 @@ pub struct Problem {
     /// JSON pointer (RFC 6901) to the offending field, when there is one.
     /// A member name the caller sent with a control character in it is not
     /// echoed: the pointer then names the object that holds it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
+    /// The request this problem answers: `urn:uuid:<request id>`, the id
+    /// the answer's `X-Request-Id` header carries and the broker's log
+    /// lines and audit events of the request name. Quote it when reporting
+    /// a problem (a 500 says nothing else). Two answers that are otherwise
+    /// the same (a resource that does not exist and one that is not the
+    /// caller's) differ in this member only.
+    // Required in the schema: every problem leaves the broker through
+    // `observe`, which fills it in; `None` only until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        required = true,
+        nullable = false,
+        example = "urn:uuid:3f1c2a9e-8b7d-4e21-9c55-0a6f4d2b7e10"
+    )]
+    pub instance: Option<String>,
 }
 
 impl ResponseError for ApiError {
@@ -188,9 +207,11 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             pointer,
+            // Filled in on the way out, where the request is known.
+            instance: None,
         };
         let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
+        response.content_type(PROBLEM_JSON);
         match self {
             ApiError::Unauthenticated(_) => {
                 response.insert_header((

@@ -1,15 +1,22 @@
-//! Request ids and the access log: every request gets a fresh id that is
-//! returned in `X-Request-Id`, written on the log line and in its audit
-//! events, linking the two without putting personal data in the log.
+//! Request ids, the request's tracing span and the access log: every
+//! request gets a fresh id that is returned in `X-Request-Id`, carried by
+//! the `request` span that every log line of the request is written in
+//! (blocking work included, see [`block`]), written in its audit events
+//! and in the `instance` of every problem document it is answered with
+//! (`urn:uuid:<id>`), linking all of them without putting personal data in
+//! the log.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::error::BlockingError;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use tracing::Instrument;
 
+use crate::error::{PROBLEM_JSON, Problem};
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -25,17 +32,28 @@ impl RequestId {
     }
 }
 
-/// Middleware: request id, access log line, metrics.
+/// The `instance` of a problem answered to request `id` (RFC 9457 §3.1.5):
+/// the request, as a URN (RFC 4122 §3).
+pub fn problem_instance(id: &str) -> String {
+    format!("urn:uuid:{id}")
+}
+
+/// Middleware: request id, the request's span, access log line, metrics,
+/// and the `instance` of a problem answer.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = uuid::Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
+    // At ERROR level so that it is enabled whenever any line of the
+    // request is: a filter of `warn` still sees the id on the warnings.
+    let span = tracing::error_span!("request", request_id = %id);
     let started = Instant::now();
     let method = req.method().to_string();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let mut res = next.call(req).await?;
+    let res = next.call(req).instrument(span.clone()).await?;
+    let mut res = with_instance(res, &id).instrument(span.clone()).await;
     let elapsed = started.elapsed().as_secs_f64();
     // The route pattern, never the path: paths can hold identifiers.
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
@@ -46,6 +64,51 @@ pub async fn observe(
     if let Some(metrics) = metrics {
         metrics.observe(&route, &method, status, elapsed);
     }
-    tracing::info!(request_id = %id, %method, %route, status, elapsed_ms = elapsed * 1000.0, "request");
+    span.in_scope(|| {
+        tracing::info!(request_id = %id, %method, %route, status, elapsed_ms = elapsed * 1000.0, "request");
+    });
     Ok(res)
+}
+
+/// `res` with the request's id as the `instance` of its problem document,
+/// if it is one. Every problem of the broker is made in one place
+/// ([`crate::error::ApiError`]), which has no request to name: the member
+/// is filled in here, for problems from handlers, extractors and
+/// middleware alike. Any other answer passes untouched.
+async fn with_instance<B: MessageBody + 'static>(res: ServiceResponse<B>, id: &str) -> ServiceResponse<BoxBody> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !is_problem {
+        return res.map_into_boxed_body();
+    }
+    let (req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = match to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            // A problem body is made in memory: it cannot fail to read.
+            tracing::error!("problem body unreadable");
+            return ServiceResponse::new(req, head.set_body(BoxBody::new(())));
+        }
+    };
+    let filled = serde_json::from_slice::<Problem>(&bytes).ok().and_then(|mut problem| {
+        problem.instance = Some(problem_instance(id));
+        serde_json::to_vec(&problem).ok()
+    });
+    let body = filled.map_or_else(|| BoxBody::new(bytes), BoxBody::new);
+    let response: HttpResponse = head.set_body(body);
+    ServiceResponse::new(req, response)
+}
+
+/// [`web::block`] that carries the current span (the request's) into the
+/// blocking thread, so what is logged there names the request too.
+pub async fn block<F, R>(work: F) -> Result<R, BlockingError>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(work)).await
 }

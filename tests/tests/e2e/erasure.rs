@@ -11,7 +11,7 @@ use doorstroom_client::Reply;
 use doorstroom_domain::{Clock, Outcome, Pseudonym, Role, StudentNumber};
 use doorstroom_store::retention::rows_about;
 use doorstroom_store::{DbConn, StoreError, merkle};
-use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem};
+use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem, without_instance};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -275,7 +275,10 @@ async fn an_institutions_officer_erases_what_it_is_party_to_and_others_see_404()
         let unknown = erase(&intaker, &erasure_body(&bsn(8299))).await;
         assert_problem(unknown.status.as_u16(), &unknown.body, 404);
         let unknown_for_stranger = erase(&stranger, &erasure_body(&bsn(8299))).await;
-        assert_eq!(unknown_for_stranger.raw, unknown.raw);
+        assert_eq!(
+            without_instance(&unknown_for_stranger.raw),
+            without_instance(&unknown.raw)
+        );
         for (who, reply) in [
             ("intaker", erase(&intaker, &erasure_body(&student)).await),
             ("mbo system", erase(&broker.system(MBO), &erasure_body(&student)).await),
@@ -285,14 +288,18 @@ async fn an_institutions_officer_erases_what_it_is_party_to_and_others_see_404()
             ),
         ] {
             assert_problem(reply.status.as_u16(), &reply.body, 404);
-            assert_eq!(reply.raw, unknown.raw, "{who}: byte-identical to an unknown student");
+            assert_eq!(
+                without_instance(&reply.raw),
+                without_instance(&unknown.raw),
+                "{who}: byte-identical to an unknown student"
+            );
         }
         // A broker admin administers; erasing is not theirs (403 whatever the student).
         let admin = broker.staff("admin.broker", Role::BrokerAdmin, None).await;
         let reply = erase(&admin, &erasure_body(&student)).await;
         assert_problem(reply.status.as_u16(), &reply.body, 403);
         let unknown_for_admin = erase(&admin, &erasure_body(&bsn(8299))).await;
-        assert_eq!(reply.raw, unknown_for_admin.raw);
+        assert_eq!(without_instance(&reply.raw), without_instance(&unknown_for_admin.raw));
         assert_eq!(broker.store.read(|c| rows_about(c, &pseudonym)).unwrap(), before);
 
         // The officer of 25LX erases 25LX's part: its application and the

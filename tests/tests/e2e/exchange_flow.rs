@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use doorstroom_client::exchange::RegisterApplicationRequest;
 use doorstroom_domain::{ApplicationStatus, Brin, Clock, Outcome, Programme, Role, SchoolYear, Section, StudentNumber};
 use doorstroom_jose::{PackageMeta, SectionInput};
-use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem, capture_logs, captured_logs};
+use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO, assert_problem, capture_logs, captured_logs, without_instance};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -151,7 +151,7 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
             let path = format!("/v1/packages/{package_id}");
             let reply = stranger.request(Method::GET, &path, None, acting_for).await.unwrap();
             assert_eq!(reply.status, missing.status);
-            assert_eq!(reply.raw, missing.raw);
+            assert_eq!(without_instance(&reply.raw), without_instance(&missing.raw));
         }
         assert!(other_intaker.inbox(None).await.unwrap().is_empty());
 

@@ -14,7 +14,7 @@ use doorstroom_client::{Client, Reply};
 use doorstroom_domain::{Clock, Outcome, Pseudonym, Role, Section};
 use doorstroom_jose::{PackageMeta, SectionInput};
 use doorstroom_store::packages;
-use doorstroom_tests::{MBO, SECOND_VO, TestBroker, VO};
+use doorstroom_tests::{MBO, SECOND_VO, TestBroker, VO, without_instance};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -161,7 +161,11 @@ fn pseudonym_of_package(broker: &TestBroker, package_id: &str) -> Pseudonym {
 fn assert_nothing_there(reply: &Reply, reference: &Reply, what: &str) {
     assert_eq!(reference.status.as_u16(), 404, "reference: {}", reference.body);
     assert_eq!(reply.status, reference.status, "{what}: {}", reply.body);
-    assert_eq!(reply.raw, reference.raw, "{what}: the body, byte for byte");
+    assert_eq!(
+        without_instance(&reply.raw),
+        without_instance(&reference.raw),
+        "{what}: the body, byte for byte"
+    );
 }
 
 /// Asserts that since `mark`, `school`'s attempts at `action` were audited
@@ -419,7 +423,11 @@ async fn withdrawal_answers_do_not_tell_whether_the_first_school_got_consent() {
         )
         .await;
         assert_eq!(with.status.as_u16(), 404, "{}", with.body);
-        assert_eq!((with.status, &with.raw), (without.status, &without.raw), "not party");
+        assert_eq!(
+            (with.status, without_instance(&with.raw)),
+            (without.status, without_instance(&without.raw)),
+            "not party"
+        );
         let attempts = audited_since(&broker, mark);
         assert_eq!(
             attempts
@@ -451,8 +459,8 @@ async fn withdrawal_answers_do_not_tell_whether_the_first_school_got_consent() {
         .await;
         assert_eq!(with.status.as_u16(), 404, "{}", with.body);
         assert_eq!(
-            (with.status, &with.raw),
-            (without.status, &without.raw),
+            (with.status, without_instance(&with.raw)),
+            (without.status, without_instance(&without.raw)),
             "party, own ledger empty"
         );
         let attempts = audited_since(&broker, mark);

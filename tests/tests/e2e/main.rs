@@ -22,6 +22,7 @@ mod malformed_http;
 mod methods;
 mod pg_outage;
 mod registry;
+mod request_tracing;
 mod retention;
 mod slow_body;
 mod sqlite_full_disk;

@@ -100,7 +100,7 @@ impl ConsoleUser {
         let hash = self.session_hash.clone();
         let st = state.clone();
         let lang = self.lang;
-        web::block(move || st.store.write(|conn| console_sessions::delete(conn, &hash)))
+        crate::request_id::block(move || st.store.write(|conn| console_sessions::delete(conn, &hash)))
             .await
             .map_err(|e| ConsoleError::api(lang, e.into()))?
             .map_err(|e| ConsoleError::api(lang, e.into()))?;
@@ -174,7 +174,7 @@ async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
     let hash = id_hash(&session_id);
     let st = state.clone();
     let lookup_hash = hash.clone();
-    let found = web::block(move || {
+    let found = crate::request_id::block(move || {
         st.store.write(|conn| {
             let now = st.clock.now();
             let Some(session) = console_sessions::get(conn, &lookup_hash)? else {

@@ -237,7 +237,7 @@ pub async fn update(
 pub async fn jwks(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
     let state = state.clone();
-    let published = web::block(move || {
+    let published = crate::request_id::block(move || {
         state.store.read(|conn| {
             if institutions::get(conn, &brin)?.is_none_or(|i| i.status != InstitutionStatus::Active) {
                 return Err(ApiError::NotFound);

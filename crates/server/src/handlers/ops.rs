@@ -38,7 +38,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Some((ago, WriteOutcome::Succeeded)) if ago < PROBE_REUSE => {}
         _ => {
             let state = state.clone();
-            web::block(move || state.store.probe_write(state.clock.now())).await??;
+            crate::request_id::block(move || state.store.probe_write(state.clock.now())).await??;
         }
     }
     Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))

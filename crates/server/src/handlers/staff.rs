@@ -174,7 +174,7 @@ where
     // 1. Count and record, in one transaction.
     let st = state.clone();
     let (rate_limited, b) = (event.clone(), buckets.clone());
-    let admitted = web::block(move || {
+    let admitted = crate::request_id::block(move || {
         let auth = &st.settings.auth;
         st.store.write(|conn| {
             login_failures::lock_bucket(conn, ACCOUNT_BUCKET, &b.account)?;
@@ -217,7 +217,7 @@ where
     let Some(slot) = state.password_checks.try_reserve() else {
         let st = state.clone();
         let (busy, b) = (event.clone(), buckets.clone());
-        web::block(move || {
+        crate::request_id::block(move || {
             st.store.write(|conn| {
                 b.forget(conn)?;
                 audit::append(
@@ -240,7 +240,7 @@ where
 
     // 4. Second factor and outcome, in one transaction.
     let st = state.clone();
-    web::block(move || {
+    crate::request_id::block(move || {
         let verdict = match &account {
             None => Err("bad_credentials"),
             Some(_) if !password_ok => Err("bad_credentials"),
@@ -472,7 +472,7 @@ pub async fn create_account(
     );
     // Hashing is slow; do it before the transaction opens.
     let password = body.password;
-    let password_hash = web::block(move || hash_password(&password)).await??;
+    let password_hash = crate::request_id::block(move || hash_password(&password)).await??;
     let (secret, totp_uri) = new_totp(body.username.as_str())?;
     let totp_sealer = state.clone();
     perform(state, caller, access, move |conn, now| {

@@ -60,7 +60,7 @@ fn access(kind: &str) -> Access {
 #[get("/v1/audit/checkpoint")]
 pub async fn latest_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let latest = web::block(move || store.read(merkle::latest_checkpoint)).await??;
+    let latest = crate::request_id::block(move || store.read(merkle::latest_checkpoint)).await??;
     let checkpoint = latest.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().content_type(NOTE_TYPE).body(checkpoint.signed_note))
 }

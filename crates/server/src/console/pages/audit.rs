@@ -98,7 +98,7 @@ struct AuditPage {
 /// (the broker refuses to start otherwise) and by `doorstroom audit verify`.
 async fn badge(state: &web::Data<AppState>) -> Badge {
     let st = state.clone();
-    let checked = web::block(move || {
+    let checked = crate::request_id::block(move || {
         st.store.read(|conn| {
             let Some(latest) = merkle::latest_checkpoint(conn)? else {
                 return Ok::<_, doorstroom_store::StoreError>(None);
