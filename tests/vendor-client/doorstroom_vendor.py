@@ -502,6 +502,9 @@ class Api:
             problem = response.json()
             require({"type", "title", "status", "detail"} <= set(problem) and problem["status"] == response.status_code,
                     f"{self.name} {method} {path}: malformed problem {problem}")
+            # RFC 9457 `instance`: this occurrence, the request's own id
+            require(problem.get("instance") == f"urn:uuid:{response.headers.get('x-request-id')}",
+                    f"{self.name} {method} {path}: instance {problem.get('instance')!r} is not the X-Request-Id")
         if response.status_code != expect:
             raise Problem(f"{self.name} {method} {path}: expected {expect}, got {response.status_code}: {response.text[:500]}")
         return response
@@ -522,6 +525,17 @@ class Api:
         if detail is not None:
             require(detail in problem["detail"], f"{self.name} {method} {path}: detail {problem['detail']!r}")
         return problem
+
+
+def refusal_bytes(response: requests.Response) -> bytes:
+    """A problem's bytes with its `instance` (the request's own id, new on
+    every request) blanked: two refusals that must look alike are equal in
+    every other byte."""
+    return response.content.replace(response.json()["instance"].encode(), b"urn:uuid:")
+
+
+def without_instance(problem: dict[str, Any]) -> dict[str, Any]:
+    return {member: value for member, value in problem.items() if member != "instance"}
 
 
 # ------------------------------------------------------------------ the flow
@@ -835,7 +849,7 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None, a
     intaker = intakers[0]["id"]
     not_found = vo.refused("GET", "/v1/institutions/25LX/intakers", 404)
     unknown = mbo.refused("GET", "/v1/institutions/99ZZ/intakers", 404)
-    require(not_found == unknown, "the intakers' 404s differ")
+    require(without_instance(not_found) == without_instance(unknown), "the intakers' 404s differ")
     acting = {"X-On-Behalf-Of": intaker}
     mbo.refused("GET", f"/v1/packages/{sealed.pid}", 400)
     mbo.refused("GET", f"/v1/packages/{sealed.pid}", 400, headers={"X-On-Behalf-Of": "not-a-uuid"})
@@ -845,8 +859,8 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None, a
                 headers=stranger)
     mbo.refused("GET", "/v1/inbox", 422, pointer="/headers/x-on-behalf-of", headers=stranger)
     mbo.refused("GET", "/v1/inbox", 400)
-    missing_package = mbo.call("GET", f"/v1/packages/{uuid.uuid4()}", 404, headers=acting).content
-    foreign = vo.call("GET", f"/v1/packages/{sealed.pid}", 404, headers=acting).content
+    missing_package = refusal_bytes(mbo.call("GET", f"/v1/packages/{uuid.uuid4()}", 404, headers=acting))
+    foreign = refusal_bytes(vo.call("GET", f"/v1/packages/{sealed.pid}", 404, headers=acting))
     require(missing_package == foreign, "'not found' and 'not yours' differ")
     log(f"intaker {intaker} learnt from /intakers; no header 400, a stranger 422, another's package = missing 404")
 
@@ -884,7 +898,7 @@ def flow(url: str, ca: Path, certs: Path, anchor_path: Path, seed: int | None, a
         require(any(e["package_id"] == sealed.pid for e in staff.json("GET", "/v1/inbox", 200)), "token inbox")
         again = staff.json("GET", f"/v1/packages/{sealed.pid}", 200)
         require(again["envelope"] == sealed.envelope and again["sections"] == pulled["sections"], "token pull differs")
-        foreign_token = staff.call("GET", f"/v1/packages/{uuid.uuid4()}", 404).content
+        foreign_token = refusal_bytes(staff.call("GET", f"/v1/packages/{uuid.uuid4()}", 404))
         require(foreign_token == missing_package, "the intaker's 404 differs from the system's")
         log(f"intaker {username} logged in (password + TOTP): whoami, inbox and the same package with a token")
 
