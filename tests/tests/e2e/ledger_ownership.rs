@@ -394,6 +394,49 @@ async fn a_second_school_reads_nothing_of_the_first_schools_history() {
     .await;
 }
 
+/// The second school withdraws consent for both students: one whose first
+/// school recorded consent and one whose school did not. Both answers must
+/// be the same 404 (but for the request's own `instance`), and both attempts
+/// are audited with `outcome`.
+async fn second_schools_withdrawals_look_alike(
+    broker: &TestBroker,
+    consented: &str,
+    not_consented: &str,
+    outcome: Outcome,
+    what: &str,
+) {
+    let mark = audit_mark(broker);
+    let with = post(
+        broker,
+        SECOND,
+        "/v1/consents/withdraw",
+        &support_consent(broker, consented),
+    )
+    .await;
+    let without = post(
+        broker,
+        SECOND,
+        "/v1/consents/withdraw",
+        &support_consent(broker, not_consented),
+    )
+    .await;
+    assert_eq!(with.status.as_u16(), 404, "{}", with.body);
+    assert_eq!(
+        (with.status, without_instance(&with.raw)),
+        (without.status, without_instance(&without.raw)),
+        "{what}"
+    );
+    let attempts = audited_since(broker, mark);
+    assert_eq!(
+        attempts
+            .iter()
+            .filter(|e| e.action.name == "record_consent" && e.outcome == outcome)
+            .count(),
+        2,
+        "both attempts audited ({what})"
+    );
+}
+
 /// A withdrawal is no oracle: another school's answer is the same, byte for
 /// byte, whether or not the first school recorded consent — also once that
 /// school sends for the student itself. The owner learns its own ledger.
@@ -407,71 +450,20 @@ async fn withdrawal_answers_do_not_tell_whether_the_first_school_got_consent() {
         first_school_sends(&broker, &consented).await;
         register_application(&broker, MBO, &not_consented).await;
 
-        let mark = audit_mark(&broker);
-        let with = post(
-            &broker,
-            SECOND,
-            "/v1/consents/withdraw",
-            &support_consent(&broker, &consented),
-        )
-        .await;
-        let without = post(
-            &broker,
-            SECOND,
-            "/v1/consents/withdraw",
-            &support_consent(&broker, &not_consented),
-        )
-        .await;
-        assert_eq!(with.status.as_u16(), 404, "{}", with.body);
-        assert_eq!(
-            (with.status, without_instance(&with.raw)),
-            (without.status, without_instance(&without.raw)),
-            "not party"
-        );
-        let attempts = audited_since(&broker, mark);
-        assert_eq!(
-            attempts
-                .iter()
-                .filter(|e| e.action.name == "record_consent" && e.outcome == Outcome::Denied)
-                .count(),
-            2,
-            "both attempts audited"
-        );
+        second_schools_withdrawals_look_alike(&broker, &consented, &not_consented, Outcome::Denied, "not party").await;
 
         // 08CD sends for both students too: its own (empty) ledger decides.
         for student in [&consented, &not_consented] {
             applied_from(&broker, SECOND, student, "Zorg en welzijn").await;
         }
-        let mark = audit_mark(&broker);
-        let with = post(
+        second_schools_withdrawals_look_alike(
             &broker,
-            SECOND,
-            "/v1/consents/withdraw",
-            &support_consent(&broker, &consented),
+            &consented,
+            &not_consented,
+            Outcome::Rejected,
+            "party, own ledger empty",
         )
         .await;
-        let without = post(
-            &broker,
-            SECOND,
-            "/v1/consents/withdraw",
-            &support_consent(&broker, &not_consented),
-        )
-        .await;
-        assert_eq!(with.status.as_u16(), 404, "{}", with.body);
-        assert_eq!(
-            (with.status, without_instance(&with.raw)),
-            (without.status, without_instance(&without.raw)),
-            "party, own ledger empty"
-        );
-        let attempts = audited_since(&broker, mark);
-        assert_eq!(
-            attempts
-                .iter()
-                .filter(|e| e.action.name == "record_consent" && e.outcome == Outcome::Rejected)
-                .count(),
-            2,
-            "both attempts audited"
-        );
 
         // 07AB learns its own ledger.
         let reply = post(
