@@ -1,8 +1,8 @@
 //! The one mapping from errors to HTTP: every failure leaves the broker as
 //! an RFC 9457 `application/problem+json` document. A 500 says nothing about
 //! its cause; the cause goes to the log (without personal data) under the
-//! request id that the body carries in `instance` (filled in by
-//! [`crate::request_id::observe`], the one place that knows the request).
+//! request id that the body carries in `instance` (the id
+//! [`crate::request_id::observe`] makes current while it serves the request).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -160,8 +160,8 @@ pub struct Problem {
     /// a problem (a 500 says nothing else). Two answers that are otherwise
     /// the same (a resource that does not exist and one that is not the
     /// caller's) differ in this member only.
-    // Required in the schema: every problem leaves the broker through
-    // `observe`, which fills it in; `None` only until then.
+    // Required in the schema: every problem is made while `observe` serves
+    // its request; `None` only for one made outside a request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(
         required = true,
@@ -207,8 +207,7 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             pointer,
-            // Filled in on the way out, where the request is known.
-            instance: None,
+            instance: crate::request_id::current_instance(),
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);

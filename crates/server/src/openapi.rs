@@ -394,7 +394,10 @@ fn constrain_strings(value: &mut serde_json::Value, pattern: &str) {
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    // Built once per process (the generated code and the `Modify` steps
+    // walk every operation); each worker and the 405 table take a copy.
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi).clone()
 }
 
 /// The document as committed: pretty JSON with a trailing newline.

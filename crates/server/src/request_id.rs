@@ -8,15 +8,14 @@
 
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::BlockingError;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, web};
 use tracing::Instrument;
 
-use crate::error::{PROBLEM_JSON, Problem};
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -32,18 +31,31 @@ impl RequestId {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being answered, for what is made without the
+    /// request at hand: a problem's `instance` ([`current_instance`]).
+    static CURRENT: String;
+}
+
 /// The `instance` of a problem answered to request `id` (RFC 9457 §3.1.5):
 /// the request, as a URN (RFC 4122 §3).
 pub fn problem_instance(id: &str) -> String {
     format!("urn:uuid:{id}")
 }
 
-/// Middleware: request id, the request's span, access log line, metrics,
-/// and the `instance` of a problem answer.
+/// The `instance` of a problem made while [`observe`] answers a request:
+/// every problem of the broker ([`crate::error::ApiError`]) is made inside
+/// it, by handlers, extractors and middleware alike; `None` outside one.
+pub fn current_instance() -> Option<String> {
+    CURRENT.try_with(|id| problem_instance(id)).ok()
+}
+
+/// Middleware: request id, the request's span, access log line, metrics;
+/// the id is current (see [`current_instance`]) while the request is served.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = uuid::Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     // At ERROR level so that it is enabled whenever any line of the
@@ -52,8 +64,10 @@ pub async fn observe(
     let started = Instant::now();
     let method = req.method().to_string();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let res = next.call(req).instrument(span.clone()).await?;
-    let mut res = with_instance(res, &id).instrument(span.clone()).await;
+    let mut res = CURRENT
+        .scope(id.clone(), next.call(req))
+        .instrument(span.clone())
+        .await?;
     let elapsed = started.elapsed().as_secs_f64();
     // The route pattern, never the path: paths can hold identifiers.
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
@@ -68,38 +82,6 @@ pub async fn observe(
         tracing::info!(request_id = %id, %method, %route, status, elapsed_ms = elapsed * 1000.0, "request");
     });
     Ok(res)
-}
-
-/// `res` with the request's id as the `instance` of its problem document,
-/// if it is one. Every problem of the broker is made in one place
-/// ([`crate::error::ApiError`]), which has no request to name: the member
-/// is filled in here, for problems from handlers, extractors and
-/// middleware alike. Any other answer passes untouched.
-async fn with_instance<B: MessageBody + 'static>(res: ServiceResponse<B>, id: &str) -> ServiceResponse<BoxBody> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
-    if !is_problem {
-        return res.map_into_boxed_body();
-    }
-    let (req, response) = res.into_parts();
-    let (head, body) = response.into_parts();
-    let bytes = match to_bytes(body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            // A problem body is made in memory: it cannot fail to read.
-            tracing::error!("problem body unreadable");
-            return ServiceResponse::new(req, head.set_body(BoxBody::new(())));
-        }
-    };
-    let filled = serde_json::from_slice::<Problem>(&bytes).ok().and_then(|mut problem| {
-        problem.instance = Some(problem_instance(id));
-        serde_json::to_vec(&problem).ok()
-    });
-    let body = filled.map_or_else(|| BoxBody::new(bytes), BoxBody::new);
-    let response: HttpResponse = head.set_body(body);
-    ServiceResponse::new(req, response)
 }
 
 /// [`web::block`] that carries the current span (the request's) into the
