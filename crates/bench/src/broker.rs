@@ -15,7 +15,7 @@ use doorstroom_server::clock::SystemClock;
 use doorstroom_server::config::Settings;
 use doorstroom_server::tls::ClientRoots;
 use doorstroom_server::{RunningServer, Secrets};
-use doorstroom_store::testing::with_database;
+use doorstroom_store::url::with_database;
 use doorstroom_store::{Backend, Store};
 use rand::Rng;
 use rand::distributions::Alphanumeric;

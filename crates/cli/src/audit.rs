@@ -57,13 +57,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use doorstroom_client::Client;
 use doorstroom_domain::AuditEvent;
-use doorstroom_server::config::Settings;
-use doorstroom_store::Store;
 use doorstroom_store::merkle::{self, Digest, EMPTY_ROOT, TreeBuilder};
 use serde::{Deserialize, Serialize};
 use signed_note::{Note, NoteError, StandardVerifier, Verifier as _, VerifierList};
 
-use crate::commands::common::problem_line;
+use crate::commands::common::{load_settings, open_store, problem_line};
 use crate::exchange::{self, Identity};
 
 /// The broker's latest signed checkpoint (text, public).
@@ -145,8 +143,7 @@ pub fn run(command: AuditCommand, url: &str, ca: &Path, config: Option<&Path>) -
 }
 
 fn verify_local(config: Option<&Path>) -> anyhow::Result<()> {
-    let settings = Settings::load(config)?;
-    let store = Store::open(&settings.database.url, settings.database.max_connections)?;
+    let store = open_store(&load_settings(config)?)?;
     let log = store.read(merkle::verify_log)?;
     say(&format!("ok: {} entries, root {}", log.size, STANDARD.encode(log.root)))
 }

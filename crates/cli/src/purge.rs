@@ -10,12 +10,11 @@ use doorstroom_domain::Principal;
 use doorstroom_server::Settings;
 use doorstroom_server::clock::SystemClock;
 use doorstroom_server::purge::{self, PurgeSummary};
-use doorstroom_store::Store;
 
 /// Runs the purge (or, with `dry_run`, counts what is due) as the operator.
 pub fn run(settings: &Settings, dry_run: bool) -> anyhow::Result<PurgeSummary> {
     let policy = settings.retention.policy;
-    let store = Store::open(&settings.database.url, settings.database.max_connections)?;
+    let store = crate::commands::common::open_store(settings)?;
     let run_id = purge::new_run_id();
     let clock = SystemClock;
     if dry_run {

@@ -78,6 +78,7 @@ pub mod schema;
 pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod url;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
