@@ -20,8 +20,8 @@ cd "$ROOT"
 # (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
 # python3 and python3-venv: the vendor client (tests/vendor-client) and the
 # conformance step (schemathesis) run in virtual environments of their own,
-# installed from PyPI.
-PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver python3 python3-venv)
+# installed from PyPI; curl: the vendor client's readiness probe.
+PACKAGES=(pkg-config libssl-dev libpq-dev postgresql-15 chromium chromium-driver python3 python3-venv curl)
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_ROLE=doorstroom_test

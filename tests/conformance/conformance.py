@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -303,6 +304,14 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     )
 
 
+def free_port() -> int:
+    """A port nothing listens on now (a fixed one collides with a second run
+    on the same machine, or with a broker a killed run left behind)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Result]:
     database: str | None = None
     database_url: str | None = None
@@ -311,7 +320,7 @@ def run_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Resu
         if not pg_url:
             raise RuntimeError("DOORSTROOM_TEST_PG_URL is not set; the PostgreSQL runs are not skipped")
         database, database_url = postgres_database(pg_url)
-    broker = Broker(args.binary, work / f"broker-{backend}", args.port, database_url)
+    broker = Broker(args.binary, work / f"broker-{backend}", args.port or free_port(), database_url)
     results = []
     try:
         broker.start()
@@ -341,7 +350,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binary", type=Path, help="the built doorstroom binary")
     parser.add_argument("--st", type=Path, required=True, help="the schemathesis command (st)")
-    parser.add_argument("--port", type=int, default=18443)
+    parser.add_argument("--port", type=int, default=0, help="the brokers' port; default: a free one")
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"], help="default: both")
     parser.add_argument("--identity", action="append", choices=[i.name for i in IDENTITIES], help="default: all")
@@ -358,6 +367,9 @@ def main() -> int:
         help="brokers, schemathesis output and reports",
     )
     args = parser.parse_args()
+    # CI stops a run that takes too long with SIGTERM: leave through the
+    # `finally` blocks, so the broker is stopped and its database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.binary = args.binary.resolve()
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)

@@ -673,9 +673,10 @@ def institution_key(api: Api, brin: str, use: str, anchors: list[x509.Certificat
         except Failure as failure:
             if kid is not None:
                 raise
-            # §6: a key that fails the checks is skipped, not fatal; but in
-            # this flow every key is expected to pass, so say why
-            print(f"  !!  {brin} {published.get('kid')}: skipped: {failure}", flush=True)
+            # §6 lets a sender skip a key that fails the checks; against the
+            # development broker every published key must pass, so a skipped
+            # key is a failure of the flow, not a note
+            raise Failure(f"{brin} {published.get('kid')}: a published key fails the checks: {failure}") from failure
     raise Failure(f"{brin}: no trusted {use} key" + (f" {kid}" if kid else ""))
 
 

@@ -149,7 +149,9 @@ fn stored_ciphertext(broker: &TestBroker, package_id: &str, section: Section) ->
         .into_iter()
         .find(|s| s.section == section)
         .map(|s| s.ciphertext)
-        .unwrap_or_default()
+        // A withdrawn section keeps its row with an empty ciphertext; no
+        // row at all is a wrong package or section, not a withdrawal.
+        .unwrap_or_else(|| panic!("package {package_id} stores no {section} section"))
 }
 
 fn pseudonym_of_package(broker: &TestBroker, package_id: &str) -> Pseudonym {
