@@ -48,6 +48,7 @@ use tempfile::TempDir;
 use crate::BoxError;
 use crate::broker::FreshDatabase;
 use crate::report::{self, Machine};
+use doorstroom_domain::ResourceKind;
 
 /// Highest transaction latency the histogram tracks (microseconds): one hour.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
@@ -470,7 +471,7 @@ impl EventGenerator {
             actor: Self::system(&self.mbo[mbo]),
             on_behalf_of: None,
             action: AuditAction::new(CrudKind::Read, "pull_package"),
-            resource: ResourceRef::new("package", Some(self.uuid())),
+            resource: ResourceRef::new(ResourceKind::Package, Some(self.uuid())),
             data_subject: subject,
             purpose: Purpose::Intake,
             outcome: Outcome::Success,
@@ -496,12 +497,12 @@ impl EventGenerator {
             }
             550..670 => {
                 event.action = AuditAction::new(CrudKind::Create, "register_application");
-                event.resource = ResourceRef::new("application", None);
+                event.resource = ResourceRef::new(ResourceKind::Application, None);
             }
             670..770 => {
                 event.actor = Self::system(&self.vo[vo]);
                 event.action = AuditAction::new(CrudKind::Create, "record_inspection");
-                event.resource = ResourceRef::new("inspection", None);
+                event.resource = ResourceRef::new(ResourceKind::Inspection, None);
             }
             770..850 => {
                 event.on_behalf_of = Some(intaker);
@@ -510,11 +511,11 @@ impl EventGenerator {
             850..900 => {
                 event.actor = Self::staff(&self.mbo[mbo], intaker);
                 event.action = AuditAction::new(CrudKind::Read, "read_application");
-                event.resource = ResourceRef::new("application", Some(self.uuid()));
+                event.resource = ResourceRef::new(ResourceKind::Application, Some(self.uuid()));
             }
             900..940 => {
                 event.action = AuditAction::new(CrudKind::Update, "report_status");
-                event.resource = ResourceRef::new("application", Some(self.uuid()));
+                event.resource = ResourceRef::new(ResourceKind::Application, Some(self.uuid()));
             }
             940..960 => {
                 // Another mbo's system tries a package that is not its own.
@@ -529,7 +530,7 @@ impl EventGenerator {
                     id: None,
                 };
                 event.action = AuditAction::new(CrudKind::Execute, "authenticate");
-                event.resource = ResourceRef::new("route", Some("GET /v1/packages/{id}".into()));
+                event.resource = ResourceRef::new(ResourceKind::Route, Some("GET /v1/packages/{id}".into()));
                 event.data_subject = None;
                 event.purpose = Purpose::Authentication;
                 event = event.with_outcome(
@@ -545,13 +546,13 @@ impl EventGenerator {
                 };
                 event.actor = Self::staff(institution, institution.privacy_officer);
                 event.action = AuditAction::new(CrudKind::Read, "read_audit_log");
-                event.resource = ResourceRef::new("audit_log", Some(institution.brin.to_string()));
+                event.resource = ResourceRef::new(ResourceKind::AuditLog, Some(institution.brin.to_string()));
                 event.purpose = Purpose::Supervision;
             }
             _ => {
                 event.actor = Self::staff(&self.mbo[mbo], intaker);
                 event.action = AuditAction::new(CrudKind::Read, "whoami");
-                event.resource = ResourceRef::new("staff_account", Some(intaker.to_string()));
+                event.resource = ResourceRef::new(ResourceKind::StaffAccount, Some(intaker.to_string()));
                 event.data_subject = None;
                 event.purpose = Purpose::Authentication;
             }
@@ -573,7 +574,7 @@ impl EventGenerator {
             actor: Self::system(&self.mbo[run.mbo]),
             on_behalf_of: Some(run.on_behalf_of),
             action: AuditAction::new(CrudKind::Read, "list_inbox_entry"),
-            resource: ResourceRef::new("package", Some(package)),
+            resource: ResourceRef::new(ResourceKind::Package, Some(package)),
             data_subject: Some(subject),
             purpose: Purpose::Intake,
             outcome: Outcome::Success,

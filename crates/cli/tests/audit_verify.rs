@@ -12,6 +12,7 @@ use doorstroom_cli::audit::{
     self, EntryChecker, Export, ExportEntry, SignedCheckpoint, VerifyError, check_consistency_proof, check_succession,
     open_checkpoint, verifier, verify_export,
 };
+use doorstroom_domain::ResourceKind;
 use doorstroom_domain::{
     Actor, ActorKind, AuditAction, AuditEvent, Brin, CrudKind, Outcome, Purpose, ResourceRef, StaffId,
 };
@@ -38,7 +39,7 @@ fn event(n: u32) -> AuditEvent {
         },
         on_behalf_of: matches!(n % 3, 0).then(|| StaffId(uuid::Uuid::from_u128(u128::from(n)))),
         action: AuditAction::new(CrudKind::Read, "read_institution"),
-        resource: ResourceRef::new("institution", Some("25LX".to_owned())),
+        resource: ResourceRef::new(ResourceKind::Institution, Some("25LX".to_owned())),
         data_subject: None,
         purpose: Purpose::Administration,
         outcome: Outcome::Success,

@@ -3,6 +3,7 @@
 //! as principal.
 
 use chrono::{DateTime, Utc};
+use doorstroom_domain::ResourceKind;
 use doorstroom_domain::{
     Action, Brin, InstitutionStatus, Oin, Password, Principal, Purpose, Resource, ResourceRef, Role, Sector, StaffId,
     StaffStatus, Username,
@@ -19,7 +20,7 @@ use doorstroom_store::institutions::Institution;
 use doorstroom_store::staff::StaffAccount;
 use doorstroom_store::{Store, certificates, institutions, keys, staff};
 
-fn registry_access(action: Action, resource: Resource, kind: &str, id: String) -> Access {
+fn registry_access(action: Action, resource: Resource, kind: ResourceKind, id: String) -> Access {
     Access::new(
         action,
         resource,
@@ -40,7 +41,7 @@ pub fn register_institution(
     let access = registry_access(
         Action::RegisterInstitution,
         Resource::Broker,
-        "institution",
+        ResourceKind::Institution,
         brin.to_string(),
     );
     let name = name.trim().to_owned();
@@ -64,7 +65,7 @@ pub fn list_institutions(store: &Store, now: DateTime<Utc>) -> Result<Vec<Instit
     let access = Access::new(
         Action::ListInstitutions,
         Resource::Broker,
-        ResourceRef::new("institution", None),
+        ResourceRef::new(ResourceKind::Institution, None),
         Purpose::Administration,
     );
     perform_in(store, now, &Principal::Operator, None, access, |conn, _| {
@@ -82,7 +83,7 @@ pub fn set_institution_status(
     let access = registry_access(
         Action::UpdateInstitution,
         Resource::Institution(brin.clone()),
-        "institution",
+        ResourceKind::Institution,
         brin.to_string(),
     );
     perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
@@ -101,7 +102,7 @@ pub fn bind_certificate(
     let access = registry_access(
         Action::ManageCertificates,
         Resource::Institution(brin.clone()),
-        "client_certificate",
+        ResourceKind::ClientCertificate,
         brin.to_string(),
     );
     perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
@@ -123,7 +124,7 @@ pub fn add_key(
     let access = registry_access(
         Action::ManageKeys,
         Resource::Institution(brin.clone()),
-        "institution_key",
+        ResourceKind::InstitutionKey,
         kid,
     );
     perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
@@ -170,7 +171,7 @@ pub fn create_staff(
             institution: institution.clone(),
             role,
         },
-        ResourceRef::new("staff_account", None),
+        ResourceRef::new(ResourceKind::StaffAccount, None),
         Purpose::Administration,
     );
     let display_name = display_name.trim().to_owned();
@@ -211,7 +212,7 @@ pub fn list_staff(store: &Store, now: DateTime<Utc>, institution: Option<Brin>) 
     let access = Access::new(
         Action::ListStaff,
         resource,
-        ResourceRef::new("staff_accounts", institution.as_ref().map(|b| b.to_string())),
+        ResourceRef::new(ResourceKind::StaffAccounts, institution.as_ref().map(|b| b.to_string())),
         Purpose::Administration,
     );
     perform_in(store, now, &Principal::Operator, None, access, |conn, _| {

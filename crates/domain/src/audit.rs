@@ -110,8 +110,115 @@ impl Actor {
     }
 }
 
+crate::ids::wire_enum!(
+    /// The kind of record an audit event names: the one vocabulary of
+    /// `resource.kind` in the log (the privacy officers' console and the
+    /// subject report read these back).
+    ResourceKind, "resource_kind" {
+        Actor => "actor",
+        Application => "application",
+        Applications => "applications",
+        AuditCheckpoint => "audit_checkpoint",
+        AuditConsistencyProof => "audit_consistency_proof",
+        AuditEntries => "audit_entries",
+        AuditEvent => "audit_event",
+        AuditEvents => "audit_events",
+        AuditInclusionProof => "audit_inclusion_proof",
+        AuditLog => "audit_log",
+        AuditPrunedPrefix => "audit_pruned_prefix",
+        ClientCertificate => "client_certificate",
+        ClientCertificates => "client_certificates",
+        Consent => "consent",
+        ConsentEvent => "consent_event",
+        ConsentHistory => "consent_history",
+        Inbox => "inbox",
+        Inspection => "inspection",
+        Institution => "institution",
+        InstitutionKey => "institution_key",
+        InstitutionKeys => "institution_keys",
+        Intakers => "intakers",
+        Package => "package",
+        PackageSection => "package_section",
+        Principal => "principal",
+        Retention => "retention",
+        Route => "route",
+        StaffAccount => "staff_account",
+        StaffAccounts => "staff_accounts",
+        StudentData => "student_data",
+        SubjectReport => "subject_report",
+    }
+);
+
+/// Everything the log records besides a policy [`Action`]: the events a
+/// use case records next to its own access (through the spine's context),
+/// and those of the broker's own jobs. One name per event, so a reader of
+/// the log (and the console's labels) has one closed list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SideEvent {
+    /// A package's entry in an inbox listing, one per package listed.
+    ListInboxEntry,
+    /// An intaker pulled more packages within the hour than the threshold.
+    AnomalyAlert,
+    /// A withdrawn section deleted before it was delivered.
+    DeleteWithdrawnSection,
+    /// A withdrawn section that had already been delivered.
+    SectionWithdrawnAfterDelivery,
+    /// A staff login (password and second factor).
+    Login,
+    /// A request whose credentials did not authenticate.
+    Authenticate,
+    /// The broker signed an audit checkpoint.
+    SignCheckpoint,
+    /// A retention run that only counted what it would delete.
+    PurgeDryRun,
+    /// Audit events older than their retention, pruned.
+    AuditEventsPruned,
+    /// A record deleted by the retention rules.
+    Purged(ResourceKind),
+    /// All of a student's data erased on request (the summary event).
+    StudentErased,
+    /// One record deleted by an erasure request.
+    Erased(ResourceKind),
+}
+
+impl SideEvent {
+    pub const fn crud(self) -> CrudKind {
+        match self {
+            SideEvent::ListInboxEntry | SideEvent::PurgeDryRun => CrudKind::Read,
+            SideEvent::AnomalyAlert | SideEvent::Login | SideEvent::Authenticate | SideEvent::SignCheckpoint => {
+                CrudKind::Execute
+            }
+            SideEvent::SectionWithdrawnAfterDelivery => CrudKind::Update,
+            SideEvent::DeleteWithdrawnSection
+            | SideEvent::AuditEventsPruned
+            | SideEvent::Purged(_)
+            | SideEvent::StudentErased
+            | SideEvent::Erased(_) => CrudKind::Delete,
+        }
+    }
+
+    /// The event's name in the log.
+    pub fn name(self) -> String {
+        match self {
+            SideEvent::ListInboxEntry => "list_inbox_entry".into(),
+            SideEvent::AnomalyAlert => "anomaly_alert".into(),
+            SideEvent::DeleteWithdrawnSection => "delete_withdrawn_section".into(),
+            SideEvent::SectionWithdrawnAfterDelivery => "section_withdrawn_after_delivery".into(),
+            SideEvent::Login => "login".into(),
+            SideEvent::Authenticate => "authenticate".into(),
+            SideEvent::SignCheckpoint => "sign_checkpoint".into(),
+            SideEvent::PurgeDryRun => "purge_dry_run".into(),
+            SideEvent::AuditEventsPruned => "audit_events_pruned".into(),
+            SideEvent::Purged(kind) => format!("{kind}_purged"),
+            SideEvent::StudentErased => "student_erased".into(),
+            SideEvent::Erased(kind) => format!("{kind}_erased"),
+        }
+    }
+}
+
 /// What was done: its CRUDE class and a stable name such as
-/// `register_institution`.
+/// `register_institution`. Made from an [`Action`] or a [`SideEvent`];
+/// kept as text so that a log written by an older broker still reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditAction {
     pub crud: CrudKind,
@@ -119,6 +226,7 @@ pub struct AuditAction {
 }
 
 impl AuditAction {
+    /// An action read back from the log, or made up by a test.
     pub fn new(crud: CrudKind, name: impl Into<String>) -> Self {
         Self {
             crud,
@@ -127,17 +235,37 @@ impl AuditAction {
     }
 }
 
+impl From<Action> for AuditAction {
+    fn from(action: Action) -> Self {
+        AuditAction::new(action.crud(), action.as_str())
+    }
+}
+
+impl From<SideEvent> for AuditAction {
+    fn from(event: SideEvent) -> Self {
+        AuditAction::new(event.crud(), event.name())
+    }
+}
+
 /// Which record was touched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceRef {
-    /// e.g. `institution`, `staff_account`, `package`.
+    /// A [`ResourceKind`] (text, so that an older log still reads).
     pub kind: String,
     pub id: Option<String>,
 }
 
 impl ResourceRef {
-    pub fn new(kind: impl Into<String>, id: Option<String>) -> Self {
-        Self { kind: kind.into(), id }
+    pub fn new(kind: ResourceKind, id: Option<String>) -> Self {
+        Self {
+            kind: kind.as_str().to_owned(),
+            id,
+        }
+    }
+
+    /// Whether this names a record of `kind`.
+    pub fn is(&self, kind: ResourceKind) -> bool {
+        self.kind == kind.as_str()
     }
 }
 
@@ -276,7 +404,7 @@ mod tests {
             time,
             &Principal::Operator,
             AuditAction::new(CrudKind::Create, "register_institution"),
-            ResourceRef::new("institution", Some("25LX".into())),
+            ResourceRef::new(ResourceKind::Institution, Some("25LX".into())),
             Purpose::Administration,
         );
         let json = event.canonical_json();

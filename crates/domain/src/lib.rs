@@ -23,7 +23,9 @@ pub mod staff;
 pub mod student;
 
 pub use application::{Crebo, Programme, SchoolYear, TransitionError, is_late};
-pub use audit::{Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceRef};
+pub use audit::{
+    Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceKind, ResourceRef, SideEvent,
+};
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
 pub use consent::{
@@ -38,7 +40,7 @@ pub use ids::{
 };
 pub use inspection::{InspectedBy, InspectionRecord, inspected};
 pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
-pub use principal::{Principal, Role};
+pub use principal::{ActorRef, Principal, Role};
 pub use retention::{
     ApplicationFacts, LedgerFacts, PACKAGE_MAX_LIMIT, PackageFacts, PurgeReason, RetentionError, RetentionPeriods,
     RetentionPolicy,

@@ -62,3 +62,99 @@ impl Principal {
         }
     }
 }
+
+/// Who recorded something, as the broker's own records name them (a
+/// status event's `reported_by`, a consent event's `recorded_by`): a
+/// system by its certificate fingerprint, a staff member by account id,
+/// never a name. Text form `system:<fingerprint>`, `staff:<uuid>`,
+/// `operator`, `anonymous`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ActorRef {
+    System(CertFingerprint),
+    Staff(StaffId),
+    Operator,
+    Anonymous,
+}
+
+impl ActorRef {
+    /// How `principal` is named in the records it makes.
+    pub fn of(principal: &Principal) -> Self {
+        match principal {
+            Principal::System { fingerprint, .. } => ActorRef::System(fingerprint.clone()),
+            Principal::Staff { id, .. } => ActorRef::Staff(*id),
+            Principal::Operator => ActorRef::Operator,
+            Principal::Anonymous => ActorRef::Anonymous,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::ParseError> {
+        let refuse = || {
+            crate::ParseError::new(
+                "actor",
+                "must be system:<fingerprint>, staff:<id>, operator or anonymous",
+            )
+        };
+        match raw.split_once(':') {
+            Some(("system", fingerprint)) => CertFingerprint::parse(fingerprint)
+                .map(ActorRef::System)
+                .map_err(|_| refuse()),
+            Some(("staff", id)) => id.parse().map(ActorRef::Staff).map_err(|_| refuse()),
+            None if raw == "operator" => Ok(ActorRef::Operator),
+            None if raw == "anonymous" => Ok(ActorRef::Anonymous),
+            _ => Err(refuse()),
+        }
+    }
+}
+
+impl std::fmt::Display for ActorRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActorRef::System(fingerprint) => write!(f, "system:{fingerprint}"),
+            ActorRef::Staff(id) => write!(f, "staff:{id}"),
+            ActorRef::Operator => f.write_str("operator"),
+            ActorRef::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+impl std::str::FromStr for ActorRef {
+    type Err = crate::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ActorRef::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod actor_ref_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn refuses_what_it_never_writes() {
+        for bad in [
+            "",
+            "staff:",
+            "staff:nope",
+            "system:",
+            "teacher:1",
+            "operator:x",
+            "Operator",
+        ] {
+            assert!(ActorRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reads_back_what_it_writes(bytes in any::<u128>(), pick in 0u8..4) {
+            let actor = match pick {
+                0 => ActorRef::Staff(StaffId(uuid::Uuid::from_u128(bytes))),
+                1 => ActorRef::System(CertFingerprint::parse(&format!("{bytes:064x}")).map_err(|e| TestCaseError::fail(e.to_string()))?),
+                2 => ActorRef::Operator,
+                _ => ActorRef::Anonymous,
+            };
+            prop_assert_eq!(ActorRef::parse(&actor.to_string()), Ok(actor));
+        }
+    }
+}

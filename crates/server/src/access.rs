@@ -6,139 +6,61 @@
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use diesel::Connection;
-use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, Brin, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef,
-    StaffId, authorize,
-};
+use doorstroom_app::{App, AppError};
+use doorstroom_domain::{Action, AuditAction, AuditEvent, Outcome, Principal, Purpose, ResourceRef};
 use doorstroom_store::{DbConn, Store, audit};
 
-use crate::auth::{AuditMark, Caller};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
 
-type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send>;
+/// An access whose work answers in HTTP terms (the handlers that have not
+/// moved into a use case yet). New code uses `doorstroom_app::Access`.
+pub type Access = doorstroom_app::Access<ApiError>;
+pub use doorstroom_app::{Located, Target};
 
-/// A resource found by a [`Target::Lookup`], with the student it is about.
-pub struct Located {
-    pub resource: Resource,
-    pub data_subject: Option<Pseudonym>,
-}
-
-impl From<Resource> for Located {
-    fn from(resource: Resource) -> Self {
-        Located {
-            resource,
-            data_subject: None,
-        }
+impl Caller {
+    /// The caller as the use cases know it: principal, request id and the
+    /// request's audit mark.
+    pub fn spine(&self) -> doorstroom_app::Caller<'_> {
+        doorstroom_app::Caller::new(&self.principal, Some(&self.request_id)).marking(&self.audited)
     }
 }
 
-/// What the policy is asked about.
-pub enum Target {
-    /// A resource whose attributes the request itself names.
-    Known(Resource),
-    /// A resource whose attributes (owner institution, role) must be read
-    /// first; `None` when it does not exist.
-    Lookup(Locate),
-}
-
-/// One access: what is done, to what, for what purpose.
-pub struct Access {
-    pub action: Action,
-    pub target: Target,
-    /// The record as named in the audit log.
-    pub record: ResourceRef,
-    pub purpose: Purpose,
-    pub data_subject: Option<Pseudonym>,
-    /// The staff member on whose behalf a school system acts.
-    pub on_behalf_of: Option<StaffId>,
-    /// Institutions party to the record that its [`Resource`] does not
-    /// name (the mbo a consent is given for).
-    pub also_parties: Vec<Brin>,
-}
-
-impl Access {
-    pub fn new(action: Action, resource: Resource, record: ResourceRef, purpose: Purpose) -> Self {
-        Self {
-            action,
-            target: Target::Known(resource),
-            record,
-            purpose,
-            data_subject: None,
-            on_behalf_of: None,
-            also_parties: Vec::new(),
-        }
-    }
-
-    pub fn lookup(
-        action: Action,
-        locate: impl FnOnce(&mut DbConn) -> Result<Option<Located>, ApiError> + Send + 'static,
-        record: ResourceRef,
-        purpose: Purpose,
-    ) -> Self {
-        Self {
-            action,
-            target: Target::Lookup(Box::new(locate)),
-            record,
-            purpose,
-            data_subject: None,
-            on_behalf_of: None,
-            also_parties: Vec::new(),
-        }
-    }
-
-    /// The same access about `subject`.
-    pub fn about(mut self, subject: Pseudonym) -> Self {
-        self.data_subject = Some(subject);
-        self
-    }
-
-    /// The same access to a record that `party` is also party to.
-    pub fn also_party(mut self, party: Brin) -> Self {
-        self.also_parties.push(party);
-        self
-    }
-
-    /// The same access by a system on behalf of `staff`.
-    pub fn on_behalf_of(mut self, staff: Option<StaffId>) -> Self {
-        self.on_behalf_of = staff;
-        self
-    }
+/// Runs `use_case` for `caller` off the async executor, in the request's
+/// span, and maps its failure to the problem it answers with.
+pub async fn run<T, F>(state: &web::Data<AppState>, caller: &Caller, use_case: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&App, doorstroom_app::Caller<'_>) -> Result<T, AppError> + Send + 'static,
+{
+    let state = state.clone();
+    let caller = caller.clone();
+    crate::request_id::block(move || use_case(&state.app, caller.spine()))
+        .await?
+        .map_err(ApiError::from)
 }
 
 /// Authorizes `access` for `caller`, runs `work` and audits the outcome
-/// in one transaction (see [`perform_in`]), off the async executor.
+/// in one transaction (see [`doorstroom_app::perform_in`]), off the async
+/// executor.
 pub async fn perform<T, F>(state: &web::Data<AppState>, caller: &Caller, access: Access, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
 {
     let state = state.clone();
-    let principal = caller.principal.clone();
-    let request_id = caller.request_id.clone();
-    let mark = caller.audited.clone();
+    let caller = caller.clone();
     crate::request_id::block(move || {
-        perform_marked(
-            &state.store,
-            state.clock.now(),
-            &principal,
-            Some(request_id),
-            access,
-            work,
-            Some(&mark),
-        )
+        doorstroom_app::perform_in(&state.store, state.clock.now(), caller.spine(), access, |ctx| {
+            work(ctx.conn, ctx.now)
+        })
     })
     .await?
 }
 
-/// The blocking core of [`perform`], also used by the operator's command
-/// line. A denial is audited and answered exactly like a missing resource
-/// (404; 403 for broker-wide actions, whose target is no secret). Work that
-/// fails on the merits is rolled back to a savepoint and audited as
-/// `rejected`. If an audit event cannot be written, nothing is committed
-/// and the answer is [`ApiError::AuditUnavailable`].
+/// The blocking core of [`perform`], for the operator's command line.
 pub fn perform_in<T, F>(
     store: &Store,
     now: DateTime<Utc>,
@@ -150,92 +72,8 @@ pub fn perform_in<T, F>(
 where
     F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
 {
-    perform_marked(store, now, principal, request_id, access, work, None)
-}
-
-/// [`perform_in`], setting `mark` once the transaction with the event has
-/// committed.
-fn perform_marked<T, F>(
-    store: &Store,
-    now: DateTime<Utc>,
-    principal: &Principal,
-    request_id: Option<String>,
-    access: Access,
-    work: F,
-    mark: Option<&AuditMark>,
-) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
-{
-    // Stored times have millisecond precision; answer what will be stored.
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-    let mut event = AuditEvent::success(
-        now,
-        principal,
-        AuditAction::new(access.action.crud(), access.action.as_str()),
-        access.record,
-        access.purpose,
-    )
-    .with_request_id(request_id)
-    .with_data_subject(access.data_subject);
-    event.on_behalf_of = access.on_behalf_of;
-    // The event is related to the parties of the record it is about (the
-    // privacy officers' scope, `Resource::parties`); a record that was not
-    // found has none.
-    let append = |conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]| {
-        audit::append_related(conn, event, parties)
-            .map(|_| ())
-            .map_err(ApiError::audit_failed)
-    };
-
-    let outcome = store.write(|conn| {
-        let located = match access.target {
-            Target::Known(resource) => Some(Located::from(resource)),
-            Target::Lookup(locate) => locate(conn)?,
-        };
-        let Some(Located { resource, data_subject }) = located else {
-            append(
-                conn,
-                &event.with_outcome(Outcome::Rejected, ApiError::NotFound.audit_reason()),
-                &[],
-            )?;
-            return Ok(Err(ApiError::NotFound));
-        };
-        if data_subject.is_some() {
-            event.data_subject = data_subject;
-        }
-        let mut parties = resource.parties();
-        parties.extend(access.also_parties);
-        if let Decision::Deny(reason) = authorize(principal, access.action, &resource) {
-            append(conn, &event.denied(reason), &parties)?;
-            return Ok(Err(match resource {
-                Resource::Broker => ApiError::Forbidden,
-                _ => ApiError::NotFound,
-            }));
-        }
-        // A nested transaction is a savepoint: failed work leaves nothing
-        // behind, while its audit event stays.
-        match conn.transaction(|conn| work(conn, now)) {
-            Ok(value) => {
-                append(conn, &event, &parties)?;
-                Ok(Ok(value))
-            }
-            Err(ApiError::AuditUnavailable) => Err(ApiError::AuditUnavailable),
-            Err(err) => {
-                append(
-                    conn,
-                    &event.with_outcome(Outcome::Rejected, err.audit_reason()),
-                    &parties,
-                )?;
-                Ok(Err(err))
-            }
-        }
-    });
-    let outcome = outcome?;
-    if let Some(mark) = mark {
-        mark.set();
-    }
-    outcome
+    let caller = doorstroom_app::Caller::new(principal, request_id.as_deref());
+    doorstroom_app::perform_in(store, now, caller, access, |ctx| work(ctx.conn, ctx.now))
 }
 
 /// Records that an authenticated caller's request was refused before it
@@ -260,7 +98,7 @@ pub async fn reject(
     let event = AuditEvent::success(
         state.clock.now(),
         &caller.principal,
-        AuditAction::new(action.crud(), action.as_str()),
+        AuditAction::from(action),
         record,
         purpose,
     )

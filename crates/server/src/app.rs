@@ -243,15 +243,17 @@ pub async fn start(
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let state = web::Data::new(AppState {
-        signer,
         checkpoints: checkpoint_signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl_secs),
         settings: settings.clone(),
-        store,
-        clock,
-        secrets,
+        app: doorstroom_app::App {
+            store,
+            clock,
+            secrets,
+            signer,
+            trust_anchors,
+        },
         client_roots,
-        trust_anchors,
         metrics: Arc::new(Metrics::new()?),
         password_checks,
     });

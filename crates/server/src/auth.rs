@@ -14,8 +14,7 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use doorstroom_domain::{
-    Actor, ActorKind, AuditAction, AuditEvent, CrudKind, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef,
-    StaffId, StaffStatus,
+    Actor, ActorKind, AuditEvent, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef, StaffId, StaffStatus,
 };
 use doorstroom_store::staff::StaffAccount;
 use doorstroom_store::{DbConn, StoreError, audit, certificates, staff};
@@ -24,6 +23,7 @@ use crate::error::ApiError;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::tls::PeerCertificates;
+use doorstroom_domain::{ResourceKind, SideEvent};
 
 /// An authenticated caller of any kind: a school system (client
 /// certificate) or a staff member (bearer token).
@@ -37,19 +37,7 @@ pub struct Caller {
     pub audited: AuditMark,
 }
 
-/// Whether a request's audit event has been written.
-#[derive(Clone, Default)]
-pub struct AuditMark(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl AuditMark {
-    pub fn set(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    pub fn is_set(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
+pub use doorstroom_app::AuditMark;
 
 /// A caller that must be a school system (client certificate).
 pub struct SystemCaller(pub Caller);
@@ -245,8 +233,8 @@ async fn record_failure(
             id: fail.actor_id.clone(),
         },
         on_behalf_of: None,
-        action: AuditAction::new(CrudKind::Execute, "authenticate"),
-        resource: ResourceRef::new("route", Some(format!("{} {route}", req.method()))),
+        action: SideEvent::Authenticate.into(),
+        resource: ResourceRef::new(ResourceKind::Route, Some(format!("{} {route}", req.method()))),
         data_subject: None,
         purpose: Purpose::Authentication,
         outcome: Outcome::Unauthenticated,

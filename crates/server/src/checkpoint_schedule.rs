@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel::Connection;
-use doorstroom_domain::{AuditAction, AuditEvent, CrudKind, Outcome, Principal, Purpose, ResourceRef};
+use doorstroom_domain::{AuditEvent, Outcome, Principal, Purpose, ResourceRef};
 use doorstroom_store::audit;
 use doorstroom_store::merkle::{self, Checkpoint};
 
-use crate::checkpoints::{CheckpointError, RESOURCE_KIND, SIGN_ACTION, sign_checkpoint};
+use crate::checkpoints::{CheckpointError, RESOURCE_KIND, sign_checkpoint};
 use crate::state::AppState;
 
 /// On the schedule: signs a checkpoint if the log grew since the latest
@@ -38,7 +38,7 @@ pub fn scheduled(state: &AppState) -> Result<Option<Checkpoint>, CheckpointError
                 let event = AuditEvent::success(
                     now,
                     &Principal::Operator,
-                    AuditAction::new(CrudKind::Execute, SIGN_ACTION),
+                    doorstroom_domain::SideEvent::SignCheckpoint.into(),
                     ResourceRef::new(RESOURCE_KIND, Some(size.to_string())),
                     Purpose::Operations,
                 )

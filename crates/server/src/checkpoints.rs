@@ -24,13 +24,8 @@ use signed_note::{Note, StandardVerifier, Verifier as _, VerifierList};
 
 use crate::error::ApiError;
 
-/// The audit action name of signing a checkpoint (on the schedule; on
-/// demand it is the privacy officer's `read_audit_log` of the
-/// `audit_checkpoint` resource).
-pub const SIGN_ACTION: &str = "sign_checkpoint";
-
 /// The audit resource kind of a checkpoint.
-pub const RESOURCE_KIND: &str = "audit_checkpoint";
+pub const RESOURCE_KIND: doorstroom_domain::ResourceKind = doorstroom_domain::ResourceKind::AuditCheckpoint;
 
 /// The broker's Ed25519 key as a signed-note signer for one origin (the
 /// key name).

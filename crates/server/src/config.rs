@@ -439,26 +439,8 @@ impl TryFrom<DatabaseSection> for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecretSettings {
-    pub pseudonym_key_file: PathBuf,
-    pub token_key_file: PathBuf,
-    pub signing_key_file: PathBuf,
-    /// The key that seals TOTP secrets at rest. Absent: `totp.key` beside
-    /// `token_key_file`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub totp_key_file: Option<PathBuf>,
-}
-
-impl SecretSettings {
-    /// Where the TOTP sealing key lives.
-    pub fn totp_key_path(&self) -> PathBuf {
-        self.totp_key_file
-            .clone()
-            .unwrap_or_else(|| self.token_key_file.with_file_name("totp.key"))
-    }
-}
+/// `[secrets]`: where the broker's keys live (see `doorstroom_app::secrets`).
+pub use doorstroom_app::secrets::SecretSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

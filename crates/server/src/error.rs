@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use doorstroom_app::{AppError, AuditFailed, SpineError};
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -243,38 +244,7 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        // An outage (database unreachable or shutting down, disk full, I/O
-        // failure) is no fault of ours or the caller's: 503 with
-        // Retry-After. Only the errors the store classifies as such; any
-        // other database error stays a 500, so a bug is not disguised.
-        if err.is_outage() {
-            tracing::error!(cause = %err, "database unavailable");
-            return ApiError::Unavailable;
-        }
-        match err {
-            StoreError::Unavailable(cause) => {
-                tracing::error!(cause = %cause, "database unavailable");
-                ApiError::Unavailable
-            }
-            StoreError::NotFound => ApiError::NotFound,
-            StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            // A size or index beyond the audit log: the caller's mistake.
-            StoreError::OutOfRange(what) => ApiError::Malformed {
-                detail: what.to_owned(),
-                pointer: None,
-            },
-            // A checkpoint that does not match the stored tree: refused, and
-            // the refusal says why (it holds no personal data).
-            StoreError::Inconsistent(what) => {
-                tracing::error!(cause = %what, "audit log inconsistency");
-                ApiError::Conflict(format!("audit log: {what}"))
-            }
-            // A stored row that does not parse: the request fails closed
-            // (500, a body that says nothing); the log line names the table
-            // and column, never the value (the store's message holds none).
-            corrupt @ StoreError::Corrupt { .. } => ApiError::Internal(corrupt.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        }
+        ApiError::from(AppError::from(err))
     }
 }
 
@@ -287,5 +257,50 @@ impl From<diesel::result::Error> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::Internal("blocking task was cancelled".into())
+    }
+}
+
+/// The one mapping of a use case's failure to its problem.
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Unauthenticated(text) => ApiError::Unauthenticated(text),
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Malformed { detail, pointer } => ApiError::Malformed { detail, pointer },
+            AppError::Invalid { detail, pointer } => ApiError::Invalid { detail, pointer },
+            AppError::Conflict(text) => ApiError::Conflict(text),
+            AppError::TooManyAttempts { retry_after_secs } => ApiError::TooManyAttempts { retry_after_secs },
+            AppError::AuditUnavailable => ApiError::AuditUnavailable,
+            AppError::Unavailable => ApiError::Unavailable,
+            AppError::Overloaded { retry_after_secs } => ApiError::Overloaded { retry_after_secs },
+            AppError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<AuditFailed> for ApiError {
+    fn from(AuditFailed(err): AuditFailed) -> Self {
+        ApiError::audit_failed(err)
+    }
+}
+
+/// The handlers whose work still answers in HTTP terms run through the
+/// same spine as the use cases.
+impl SpineError for ApiError {
+    fn not_found() -> Self {
+        ApiError::NotFound
+    }
+    fn forbidden() -> Self {
+        ApiError::Forbidden
+    }
+    fn audit_failed(err: StoreError) -> Self {
+        ApiError::audit_failed(err)
+    }
+    fn is_audit_unavailable(&self) -> bool {
+        matches!(self, ApiError::AuditUnavailable)
+    }
+    fn audit_reason(&self) -> &'static str {
+        self.slug()
     }
 }

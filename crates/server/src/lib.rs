@@ -20,12 +20,12 @@ pub mod openapi;
 pub mod purge;
 pub mod refusals;
 pub mod request_id;
-pub mod secrets;
-pub mod signer;
 pub mod state;
 pub mod tls;
 pub mod tokens;
 
 pub use app::{RunningServer, StartError, start};
 pub use config::Settings;
+/// Moved to the use-case crate; the old paths still name them.
+pub use doorstroom_app::{secrets, signer};
 pub use secrets::Secrets;

@@ -39,21 +39,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, Clock, CrudKind, Decision, Outcome, Principal, Pseudonym,
+    Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, Clock, Decision, Outcome, Principal, Pseudonym,
     PurgeReason, Purpose, Resource, ResourceRef, RetentionPolicy, authorize,
 };
+use doorstroom_domain::{ResourceKind, SideEvent};
 use doorstroom_store::retention::{self, LedgerKind};
 use doorstroom_store::{DbConn, Store, StoreError, audit};
 use serde::Serialize;
 
 /// The actor id of the retention job in audit events.
 pub const ACTOR_ID: &str = "retention_job";
-
-/// The audit action of a batch's audit prune.
-pub const AUDIT_PRUNED_ACTION: &str = "audit_events_pruned";
-
-/// The record kind of pruned audit events in a [`PurgeSummary`].
-pub const AUDIT_EVENT_KIND: &str = "audit_event";
 
 /// The most records a dry run looks at, per kind.
 const DRY_RUN_LIMIT: i64 = 1_000_000;
@@ -70,12 +65,6 @@ pub fn retention_actor() -> Actor {
         institution: None,
         id: Some(ACTOR_ID.into()),
     }
-}
-
-/// The audit action name of deleting a record of `kind` (`package_purged`,
-/// `application_purged`, `consent_event_purged`, `inspection_purged`).
-pub fn purged_action(kind: &str) -> String {
-    format!("{kind}_purged")
 }
 
 /// How the purge runs: part of the settings (`[retention]`).
@@ -110,10 +99,10 @@ impl PurgeSummary {
         self.deleted.values().flat_map(|r| r.values()).sum()
     }
 
-    fn add(&mut self, kind: &str, reason: PurgeReason, n: u64) {
+    fn add(&mut self, kind: ResourceKind, reason: PurgeReason, n: u64) {
         *self
             .deleted
-            .entry(kind.to_owned())
+            .entry(kind.as_str().to_owned())
             .or_default()
             .entry(reason.as_str().to_owned())
             .or_default() += n;
@@ -166,7 +155,7 @@ fn authorized(store: &Store, now: DateTime<Utc>, principal: &Principal, run_id: 
                 now,
                 principal,
                 AuditAction::new(Action::PurgeExpired.crud(), Action::PurgeExpired.as_str()),
-                ResourceRef::new("retention", None),
+                ResourceRef::new(ResourceKind::Retention, None),
                 Purpose::Operations,
             )
             .with_request_id(Some(run_id.to_owned()))
@@ -225,8 +214,8 @@ pub fn dry_run(
         let mut event = AuditEvent::success(
             now,
             principal,
-            AuditAction::new(CrudKind::Read, "purge_dry_run"),
-            ResourceRef::new("retention", None),
+            SideEvent::PurgeDryRun.into(),
+            ResourceRef::new(ResourceKind::Retention, None),
             Purpose::Operations,
         )
         .with_request_id(Some(run_id.to_owned()));
@@ -244,7 +233,7 @@ fn millis(now: DateTime<Utc>) -> DateTime<Utc> {
 fn deletion_event(
     now: DateTime<Utc>,
     run_id: &str,
-    kind: &str,
+    kind: ResourceKind,
     id: String,
     student: &Pseudonym,
     reason: PurgeReason,
@@ -253,7 +242,7 @@ fn deletion_event(
         time: now,
         actor: retention_actor(),
         on_behalf_of: None,
-        action: AuditAction::new(CrudKind::Delete, purged_action(kind)),
+        action: SideEvent::Purged(kind).into(),
         resource: ResourceRef::new(kind, Some(id)),
         data_subject: Some(student.clone()),
         purpose: Purpose::Operations,
@@ -271,8 +260,11 @@ fn audit_pruned_event(now: DateTime<Utc>, run_id: &str, pruned: retention::Prune
         time: now,
         actor: retention_actor(),
         on_behalf_of: None,
-        action: AuditAction::new(CrudKind::Delete, AUDIT_PRUNED_ACTION),
-        resource: ResourceRef::new("audit_events", Some(format!("{}..={}", pruned.first, pruned.last))),
+        action: SideEvent::AuditEventsPruned.into(),
+        resource: ResourceRef::new(
+            ResourceKind::AuditEvents,
+            Some(format!("{}..={}", pruned.first, pruned.last)),
+        ),
         data_subject: None,
         purpose: Purpose::Operations,
         outcome: Outcome::Success,
@@ -286,10 +278,10 @@ fn audit_pruned_event(now: DateTime<Utc>, run_id: &str, pruned: retention::Prune
 }
 
 /// The audit resource kind of a ledger record.
-const fn ledger_kind(kind: LedgerKind) -> &'static str {
+const fn ledger_kind(kind: LedgerKind) -> ResourceKind {
     match kind {
-        LedgerKind::Consent => "consent_event",
-        LedgerKind::Inspection => "inspection",
+        LedgerKind::Consent => ResourceKind::ConsentEvent,
+        LedgerKind::Inspection => ResourceKind::Inspection,
     }
 }
 
@@ -315,10 +307,10 @@ fn batch(
         if retention::delete_package(conn, &package.id)? {
             audit::append_related(
                 conn,
-                &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+                &deletion_event(now, run_id, ResourceKind::Package, package.id, &package.student, reason),
                 &[package.sender, package.recipient],
             )?;
-            done.add("package", reason, 1);
+            done.add(ResourceKind::Package, reason, 1);
             left -= 1;
         }
     }
@@ -333,17 +325,17 @@ fn batch(
                 if retention::delete_package(conn, &package.id)? {
                     audit::append_related(
                         conn,
-                        &deletion_event(now, run_id, "package", package.id, &package.student, reason),
+                        &deletion_event(now, run_id, ResourceKind::Package, package.id, &package.student, reason),
                         &[package.sender, package.recipient],
                     )?;
-                    done.add("package", reason, 1);
+                    done.add(ResourceKind::Package, reason, 1);
                 }
             }
             if retention::delete_application(conn, &application, now)? {
                 let event = deletion_event(
                     now,
                     run_id,
-                    "application",
+                    ResourceKind::Application,
                     application.id.to_string(),
                     &application.student,
                     reason,
@@ -352,7 +344,7 @@ fn batch(
                     .chain(application.sending)
                     .collect();
                 audit::append_related(conn, &event, &parties)?;
-                done.add("application", reason, 1);
+                done.add(ResourceKind::Application, reason, 1);
                 left -= 1;
             }
         }
@@ -381,7 +373,7 @@ fn batch(
     {
         audit::append(conn, &audit_pruned_event(now, run_id, pruned))?;
         done.add(
-            AUDIT_EVENT_KIND,
+            ResourceKind::AuditEvent,
             PurgeReason::AuditRetention,
             u64::try_from(pruned.count()).unwrap_or(0),
         );
@@ -404,7 +396,7 @@ fn survey(
     for package in retention::due_packages(conn, policy, now, DRY_RUN_LIMIT)? {
         if let Some(reason) = policy.package_purge_reason(&package.facts, now) {
             counted.insert(package.id);
-            summary.add("package", reason, 1);
+            summary.add(ResourceKind::Package, reason, 1);
         }
     }
     for application in retention::due_applications(conn, policy, now, DRY_RUN_LIMIT)? {
@@ -413,10 +405,10 @@ fn survey(
         };
         for package in retention::packages_of(conn, application.id)? {
             if counted.insert(package.id) {
-                summary.add("package", reason, 1);
+                summary.add(ResourceKind::Package, reason, 1);
             }
         }
-        summary.add("application", reason, 1);
+        summary.add(ResourceKind::Application, reason, 1);
     }
     for candidate in retention::due_ledger_groups(conn, policy, now, DRY_RUN_LIMIT)? {
         if let Some(reason) = policy.ledger_purge_reason(&candidate.facts, now) {
@@ -426,7 +418,7 @@ fn survey(
     }
     if let Some(pruned) = retention::due_audit_prefix(conn, policy, now, DRY_RUN_LIMIT)? {
         summary.add(
-            AUDIT_EVENT_KIND,
+            ResourceKind::AuditEvent,
             PurgeReason::AuditRetention,
             u64::try_from(pruned.count()).unwrap_or(0),
         );

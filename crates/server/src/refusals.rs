@@ -60,6 +60,7 @@ const fn route(method: &'static str, path: &'static str, action: Action, accept:
 }
 
 use Accept::{Any, System};
+use doorstroom_domain::ResourceKind;
 
 /// Every API route that takes credentials. A unit test holds this list and
 /// the OpenAPI document's secured operations to each other, so a new route
@@ -209,7 +210,7 @@ async fn record(req: &HttpRequest, route: &AuditedRoute, refusal: ApiError) -> A
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return ApiError::Internal("application state missing".into());
     };
-    let target = ResourceRef::new("route", Some(format!("{} {}", route.method, route.path)));
+    let target = ResourceRef::new(ResourceKind::Route, Some(format!("{} {}", route.method, route.path)));
     reject(state, &caller, route.action, target, purpose_of(route.action), refusal).await
 }
 

@@ -12,6 +12,7 @@ mod common;
 use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use doorstroom_domain::ResourceKind;
 use doorstroom_domain::{
     Actor, ActorKind, AuditAction, AuditEvent, Brin, CrudKind, Outcome, Purpose, ResourceRef, Sector,
 };
@@ -52,7 +53,7 @@ fn about(student: u8, crud: CrudKind, name: &str, n: i64) -> AuditEvent {
         },
         on_behalf_of: None,
         action: AuditAction::new(crud, name),
-        resource: ResourceRef::new("student_data", None),
+        resource: ResourceRef::new(ResourceKind::StudentData, None),
         data_subject: Some(pseudonym(student)),
         purpose: Purpose::Operations,
         outcome: Outcome::Success,

@@ -54,7 +54,7 @@ fn purge(broker: &TestBroker) -> PurgeSummary {
 fn pruned_events(summary: &PurgeSummary) -> u64 {
     summary
         .deleted
-        .get(purge::AUDIT_EVENT_KIND)
+        .get(doorstroom_domain::ResourceKind::AuditEvent.as_str())
         .and_then(|reasons| reasons.get("audit_retention"))
         .copied()
         .unwrap_or(0)
@@ -90,7 +90,7 @@ fn prune_events(broker: &TestBroker) -> Vec<AuditEvent> {
     all_events(broker)
         .into_iter()
         .map(|(_, e)| e)
-        .filter(|e| e.action.name == purge::AUDIT_PRUNED_ACTION)
+        .filter(|e| e.action.name == doorstroom_domain::SideEvent::AuditEventsPruned.name())
         .collect()
 }
 

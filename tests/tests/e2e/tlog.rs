@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::connection::SimpleConnection;
 use doorstroom_client::Client;
+use doorstroom_domain::ResourceKind;
 use doorstroom_domain::{Outcome, Role};
 use doorstroom_store::StoreError;
 use doorstroom_store::merkle::{self, Digest};
@@ -450,7 +451,7 @@ async fn scheduled_checkpoints_follow_the_log_and_stop_with_the_server() {
             doorstroom_domain::Clock::now(&broker.clock),
             &doorstroom_domain::Principal::Operator,
             doorstroom_domain::AuditAction::new(doorstroom_domain::CrudKind::Read, "test"),
-            doorstroom_domain::ResourceRef::new("test", None),
+            doorstroom_domain::ResourceRef::new(ResourceKind::AuditLog, None),
             doorstroom_domain::Purpose::Operations,
         );
         broker

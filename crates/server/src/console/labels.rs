@@ -183,6 +183,7 @@ const RESOURCE_KINDS: &[(&str, Label)] = &[
         l("Consistentiebewijs auditlog", "Audit log consistency proof"),
     ),
     ("audit_checkpoint", l("Controlepunt auditlog", "Audit log checkpoint")),
+    ("audit_event", l("Auditgebeurtenis", "Audit event")),
     ("audit_events", l("Auditgebeurtenissen", "Audit events")),
     (
         "audit_pruned_prefix",
@@ -205,6 +206,7 @@ const RESOURCE_KINDS: &[(&str, Label)] = &[
     ("applications", l("Aanmeldingen", "Applications")),
     ("student_data", l("Gegevens van leerling", "Student's data")),
     ("inbox", l("Postvak", "Inbox")),
+    ("intakers", l("Intakemedewerkers", "Intakers")),
     ("actor", l("Gebruiker of systeem", "User or system")),
     ("staff_account", l("Medewerkeraccount", "Staff account")),
     ("staff_accounts", l("Medewerkeraccounts", "Staff accounts")),
@@ -344,7 +346,7 @@ pub fn lawful_basis(basis: LawfulBasis) -> Label {
 mod tests {
     use std::collections::HashSet;
 
-    use doorstroom_domain::Role;
+    use doorstroom_domain::{Action, ResourceKind, Role, SideEvent};
 
     use super::*;
     use crate::console::i18n::{EN, NL};
@@ -433,19 +435,41 @@ mod tests {
     }
 
     #[test]
-    fn the_names_other_modules_write_into_the_log_have_labels() {
-        // The names are built or declared elsewhere; a rename there without
-        // a label here would silently show the raw code.
-        for kind in ["package", "application", "consent_event", "inspection"] {
-            let name = crate::purge::purged_action(kind);
-            assert!(action_name(&name).is_some(), "{name}");
-            assert!(action_name(&format!("{kind}_erased")).is_some(), "{kind}_erased");
-            assert!(resource_kind(kind).is_some(), "{kind}");
+    fn every_name_the_broker_writes_into_the_log_has_a_label() {
+        // A new kind, action or side event without a label here would
+        // silently show its raw code in the console.
+        for kind in ResourceKind::ALL {
+            assert!(resource_kind(kind.as_str()).is_some(), "{kind}");
         }
-        assert!(action_name(crate::checkpoints::SIGN_ACTION).is_some());
-        assert!(resource_kind(crate::checkpoints::RESOURCE_KIND).is_some());
-        assert!(action_name(crate::purge::AUDIT_PRUNED_ACTION).is_some());
-        assert!(resource_kind("audit_events").is_some());
-        assert!(resource_kind("audit_pruned_prefix").is_some());
+        for action in Action::ALL {
+            assert!(action_name(action.as_str()).is_some(), "{}", action.as_str());
+        }
+        let deletable = [
+            ResourceKind::Package,
+            ResourceKind::Application,
+            ResourceKind::ConsentEvent,
+            ResourceKind::Inspection,
+        ];
+        let side_events = [
+            SideEvent::ListInboxEntry,
+            SideEvent::AnomalyAlert,
+            SideEvent::DeleteWithdrawnSection,
+            SideEvent::SectionWithdrawnAfterDelivery,
+            SideEvent::Login,
+            SideEvent::Authenticate,
+            SideEvent::SignCheckpoint,
+            SideEvent::PurgeDryRun,
+            SideEvent::AuditEventsPruned,
+            SideEvent::StudentErased,
+        ]
+        .into_iter()
+        .chain(
+            deletable
+                .into_iter()
+                .flat_map(|k| [SideEvent::Purged(k), SideEvent::Erased(k)]),
+        );
+        for event in side_events {
+            assert!(action_name(&event.name()).is_some(), "{}", event.name());
+        }
     }
 }

@@ -8,8 +8,8 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstroom_domain::{
-    Action, ApplicationStatus, Brin, InstitutionStatus, Principal, Programme, Pseudonym, Purpose, Resource,
-    ResourceRef, RetentionPolicy, SchoolYear, StudentNumber, is_late,
+    Action, ApplicationStatus, Brin, InstitutionStatus, Programme, Purpose, Resource, ResourceRef, RetentionPolicy,
+    SchoolYear, StudentNumber, is_late,
 };
 use doorstroom_store::applications::{self, Application, NewApplication, StatusEvent};
 use doorstroom_store::{institutions, retention};
@@ -22,24 +22,7 @@ use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, path_param};
 use crate::state::AppState;
-
-/// The domain of the student-number pseudonym (HMAC input prefix).
-pub const STUDENT_PSEUDONYM: &str = "student";
-
-/// The pseudonym of a student number, the only form the broker keeps.
-pub fn pseudonym_of(state: &AppState, number: &StudentNumber) -> Pseudonym {
-    state.secrets.pseudonym(STUDENT_PSEUDONYM, &number.pseudonym_input())
-}
-
-/// How a principal is written in status events: no personal data.
-pub fn actor_label(principal: &Principal) -> String {
-    match principal {
-        Principal::System { fingerprint, .. } => format!("system:{fingerprint}"),
-        Principal::Staff { id, .. } => format!("staff:{id}"),
-        Principal::Operator => "operator".into(),
-        Principal::Anonymous => "anonymous".into(),
-    }
-}
+use doorstroom_domain::ResourceKind;
 
 /// An application as its parties see it (never the student number).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -117,7 +100,7 @@ pub async fn register(
     body: Result<Json<RegisterApplication>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let record = ResourceRef::new("application", None);
+    let record = ResourceRef::new(ResourceKind::Application, None);
     let body = body_or_reject(
         &state,
         &caller,
@@ -130,18 +113,18 @@ pub async fn register(
     let Some(receiving) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
-    let student = pseudonym_of(&state, &body.student_number);
+    let student = state.pseudonym_of(&body.student_number);
     let access = Access::new(
         Action::RegisterApplication,
         Resource::Application {
             receiving: receiving.clone(),
             sending: body.sending_school.clone(),
         },
-        ResourceRef::new("application", None),
+        ResourceRef::new(ResourceKind::Application, None),
         Purpose::Intake,
     )
     .about(student.clone());
-    let registered_by = actor_label(&caller.principal);
+    let registered_by = doorstroom_domain::ActorRef::of(&caller.principal).to_string();
     let (view, created) = perform(&state, &caller, access, move |conn, now| {
         if let Some(sending) = &body.sending_school {
             match institutions::get(conn, sending)? {
@@ -267,16 +250,16 @@ pub async fn search(
     body: Result<Json<FindApplications>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let record = ResourceRef::new("applications", None);
+    let record = ResourceRef::new(ResourceKind::Applications, None);
     let body = body_or_reject(&state, &caller, Action::FindApplications, record, Purpose::Intake, body).await?;
     let Some(own) = caller.principal.institution().cloned() else {
         return Err(ApiError::Forbidden);
     };
-    let student = pseudonym_of(&state, &body.student_number);
+    let student = state.pseudonym_of(&body.student_number);
     let access = Access::new(
         Action::FindApplications,
         Resource::Institution(own.clone()),
-        ResourceRef::new("applications", None),
+        ResourceRef::new(ResourceKind::Applications, None),
         Purpose::Intake,
     )
     .about(student.clone());
@@ -330,7 +313,7 @@ pub async fn get_one(
     let access = Access::lookup(
         Action::ReadApplication,
         locate_application(id),
-        ResourceRef::new("application", Some(id.to_string())),
+        ResourceRef::new(ResourceKind::Application, Some(id.to_string())),
         Purpose::Intake,
     );
     let policy = crate::purge::policy(&state.settings);
@@ -374,10 +357,10 @@ pub async fn report_status(
     let access = Access::lookup(
         Action::ReportStatus,
         locate_application(id),
-        ResourceRef::new("application", Some(id.to_string())),
+        ResourceRef::new(ResourceKind::Application, Some(id.to_string())),
         Purpose::Intake,
     );
-    let reported_by = actor_label(&caller.principal);
+    let reported_by = doorstroom_domain::ActorRef::of(&caller.principal).to_string();
     let policy = crate::purge::policy(&state.settings);
     let detail = perform(&state, &caller, access, move |conn, now| {
         let current = applications::get(conn, id)?.ok_or(ApiError::NotFound)?;

@@ -7,12 +7,12 @@ use doorstroom_store::audit::{self, AuditQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::pseudonym_of;
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Query, query_param};
 use crate::state::AppState;
+use doorstroom_domain::ResourceKind;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +78,7 @@ pub async fn events(
     let access = Access::new(
         Action::ReadAuditLog,
         resource,
-        ResourceRef::new("audit_log", institution.as_ref().map(|b| b.to_string())),
+        ResourceRef::new(ResourceKind::AuditLog, institution.as_ref().map(|b| b.to_string())),
         Purpose::Supervision,
     );
     let page = perform(&state, &caller, access, move |conn, _| {
@@ -258,7 +258,7 @@ pub async fn search(
     format: Query<ExportFormat>,
     body: Result<crate::extract::Json<AuditSearch>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = ResourceRef::new("audit_log", None);
+    let record = ResourceRef::new(ResourceKind::AuditLog, None);
     let search = body_or_reject(
         &state,
         &caller,
@@ -301,11 +301,11 @@ pub async fn search_log(
     // An institution's privacy officer is held to their own institution.
     let scope = caller.principal.institution().cloned().or(request.institution.clone());
     let resource = scope.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
-    let subject = request.student_number.as_ref().map(|n| pseudonym_of(state, n));
+    let subject = request.student_number.as_ref().map(|n| state.pseudonym_of(n));
     let mut access = Access::new(
         Action::ReadAuditLog,
         resource,
-        ResourceRef::new("audit_log", scope.as_ref().map(|b| b.to_string())),
+        ResourceRef::new(ResourceKind::AuditLog, scope.as_ref().map(|b| b.to_string())),
         Purpose::Supervision,
     );
     if let Some(subject) = &subject {

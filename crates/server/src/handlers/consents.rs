@@ -19,9 +19,9 @@
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, Brin, CONSENT_PURPOSE, ConsentEvent, ConsentEventKind, ConsentLedger,
-    ConsentMethod, CrudKind, GivenBy, InspectedBy, InstitutionStatus, Principal, Pseudonym, Purpose, Resource,
-    ResourceRef, Section, StudentNumber, WithdrawOutcome, check_consent_giver, check_consent_recipient,
+    Action, AuditEvent, Brin, CONSENT_PURPOSE, ConsentEventKind, ConsentMethod, GivenBy, InspectedBy,
+    InstitutionStatus, Principal, Pseudonym, Purpose, Resource, ResourceRef, Section, StudentNumber, WithdrawOutcome,
+    check_consent_giver, check_consent_recipient,
 };
 use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
 use doorstroom_store::inspections::{self, InspectionRow, NewInspection};
@@ -31,12 +31,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::applications::{actor_label, pseudonym_of};
 use crate::access::{Access, Located, body_or_reject, perform};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
+use doorstroom_domain::{ResourceKind, SideEvent};
 
 /// How far ahead of the broker's clock a recorded time may lie.
 const CLOCK_SKEW_SECS: i64 = 5 * 60;
@@ -155,21 +155,21 @@ pub async fn record_inspection(
         &state,
         &caller,
         Action::RecordInspection,
-        ResourceRef::new("inspection", None),
+        ResourceRef::new(ResourceKind::Inspection, None),
         Purpose::Intake,
         body,
     )
     .await?;
     let own = own_institution(&caller)?;
-    let student = pseudonym_of(&state, &body.student_number);
+    let student = state.pseudonym_of(&body.student_number);
     let access = Access::lookup(
         Action::RecordInspection,
         ledger_of_student(student.clone(), None),
-        ResourceRef::new("inspection", None),
+        ResourceRef::new(ResourceKind::Inspection, None),
         Purpose::Intake,
     )
     .about(student.clone());
-    let recorded_by = actor_label(&caller.principal);
+    let recorded_by = doorstroom_domain::ActorRef::of(&caller.principal).to_string();
     let view = perform(&state, &caller, access, move |conn, now| {
         if (body.inspected_at - now).num_seconds() > CLOCK_SKEW_SECS {
             return Err(ApiError::invalid("/inspected_at", "inspected_at: lies in the future"));
@@ -295,32 +295,6 @@ fn check_request(
     Ok((sections, under_16.0))
 }
 
-/// The ledger folded from every stored event (the store refuses to read
-/// an event that does not parse, so none is left out).
-fn ledger_of(rows: &[ConsentEventRow]) -> ConsentLedger {
-    ConsentLedger::from_events(rows.iter().map(|row| ConsentEvent {
-        kind: row.kind,
-        recipient: row.recipient.clone(),
-        section: row.section,
-        at: row.at,
-        valid_until: row.valid_until,
-    }))
-}
-
-/// The consent in force for `student` at `recipient` as `school` recorded
-/// it: the ledger a package from `school` is checked against (and no other
-/// school's).
-pub fn consent_ledger(
-    conn: &mut DbConn,
-    student: &Pseudonym,
-    school: &Brin,
-    recipient: &Brin,
-) -> Result<ConsentLedger, ApiError> {
-    Ok(ledger_of(&consents::for_owner_recipient(
-        conn, student, school, recipient,
-    )?))
-}
-
 struct Recorded {
     student: Pseudonym,
     under_16: bool,
@@ -406,7 +380,7 @@ fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
     Access::lookup(
         Action::RecordConsent,
         ledger_of_student(student.clone(), Some(recipient.clone())),
-        ResourceRef::new("consent", None),
+        ResourceRef::new(ResourceKind::Consent, None),
         Purpose::Intake,
     )
     .about(student.clone())
@@ -439,14 +413,14 @@ pub async fn give(
         &state,
         &caller,
         Action::RecordConsent,
-        ResourceRef::new("consent", None),
+        ResourceRef::new(ResourceKind::Consent, None),
         Purpose::Intake,
         body,
     )
     .await?;
     let own = own_institution(&caller)?;
-    let student = pseudonym_of(&state, &request.student_number);
-    let recorded_by = actor_label(&caller.principal);
+    let student = state.pseudonym_of(&request.student_number);
+    let recorded_by = doorstroom_domain::ActorRef::of(&caller.principal).to_string();
     let signer = state.clone();
     let access = consent_access(&student, &request.recipient);
     let receipt = perform(&state, &caller, access, move |conn, now| {
@@ -512,14 +486,14 @@ pub async fn withdraw(
         &state,
         &caller,
         Action::RecordConsent,
-        ResourceRef::new("consent", None),
+        ResourceRef::new(ResourceKind::Consent, None),
         Purpose::Intake,
         body,
     )
     .await?;
     let own = own_institution(&caller)?;
-    let student = pseudonym_of(&state, &request.student_number);
-    let recorded_by = actor_label(&caller.principal);
+    let student = state.pseudonym_of(&request.student_number);
+    let recorded_by = doorstroom_domain::ActorRef::of(&caller.principal).to_string();
     let signer = state.clone();
     let principal = caller.principal.clone();
     let request_id = caller.request_id.clone();
@@ -535,7 +509,7 @@ pub async fn withdraw(
         // Only the withdrawing school's own ledger: its answer never depends
         // on what another school recorded (no oracle).
         let rows = consents::for_owner_recipient(conn, &student, &own, &request.recipient)?;
-        let ledger = ledger_of(&rows);
+        let ledger = doorstroom_app::ledger::ledger_of(&rows);
         let mut to_withdraw = Vec::new();
         for section in &sections {
             match ledger.can_withdraw(&request.recipient, *section, now) {
@@ -585,16 +559,19 @@ pub async fn withdraw(
         let mut delivered = Vec::new();
         for section in &recorded.sections {
             for withdrawn in packages::withdraw_section(conn, &student, &own, &request.recipient, *section, now)? {
-                let (crud, name) = if withdrawn.delivered_before {
-                    (CrudKind::Update, "section_withdrawn_after_delivery")
+                let side_event = if withdrawn.delivered_before {
+                    SideEvent::SectionWithdrawnAfterDelivery
                 } else {
-                    (CrudKind::Delete, "delete_withdrawn_section")
+                    SideEvent::DeleteWithdrawnSection
                 };
                 let event = AuditEvent::success(
                     now,
                     &principal,
-                    AuditAction::new(crud, name),
-                    ResourceRef::new("package_section", Some(format!("{}/{section}", withdrawn.package_id))),
+                    side_event.into(),
+                    ResourceRef::new(
+                        ResourceKind::PackageSection,
+                        Some(format!("{}/{section}", withdrawn.package_id)),
+                    ),
                     Purpose::Intake,
                 )
                 .with_request_id(Some(request_id.clone()))
@@ -709,7 +686,7 @@ pub async fn history(
         &state,
         &caller,
         Action::ReadConsentHistory,
-        ResourceRef::new("consent_history", None),
+        ResourceRef::new(ResourceKind::ConsentHistory, None),
         Purpose::Intake,
         body,
     )
@@ -725,8 +702,8 @@ pub async fn consent_history(
     caller: &Caller,
     student_number: &StudentNumber,
 ) -> Result<History, ApiError> {
-    let student = pseudonym_of(state, student_number);
-    let record = ResourceRef::new("consent_history", None);
+    let student = state.pseudonym_of(student_number);
+    let record = ResourceRef::new(ResourceKind::ConsentHistory, None);
     let (access, school) = match &caller.principal {
         // A school's system: on the student's ledger, by who is party to it.
         Principal::System { institution, .. } => (

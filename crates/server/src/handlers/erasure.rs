@@ -32,23 +32,23 @@
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, Brin, CrudKind, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource,
-    ResourceRef, StudentNumber,
+    Action, AuditAction, AuditEvent, Brin, GivenBy, Principal, Pseudonym, PurgeReason, Purpose, Resource, ResourceRef,
+    StudentNumber,
 };
 use doorstroom_store::retention::{self, Erased, ErasureScope};
 use doorstroom_store::{DbConn, audit};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::applications::pseudonym_of;
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
+use doorstroom_domain::{ResourceKind, SideEvent};
 
 /// The audit record kind of an erasure.
-const RECORD: &str = "student_data";
+const RECORD: ResourceKind = ResourceKind::StudentData;
 
 /// An erasure request.
 #[derive(Deserialize, ToSchema)]
@@ -119,7 +119,7 @@ pub async fn erase(
         body,
     )
     .await?;
-    let student = pseudonym_of(&state, &request.student_number);
+    let student = state.pseudonym_of(&request.student_number);
     let own = caller.principal.institution().cloned();
     let resource = own.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
     let scope = own.map(ErasureScope::Institution).unwrap_or(ErasureScope::Everything);
@@ -162,10 +162,7 @@ pub async fn erase(
         if let Some(reference) = reference {
             why.push_str(&format!("; reference: {reference}"));
         }
-        let mut event = context.event(
-            AuditAction::new(CrudKind::Delete, "student_erased"),
-            ResourceRef::new(RECORD, None),
-        );
+        let mut event = context.event(SideEvent::StudentErased.into(), ResourceRef::new(RECORD, None));
         event.reason = Some(why);
         // The erasure as a whole is the broker's (or the erasing
         // institution's) act: related to no one else, so that nobody learns
@@ -207,16 +204,28 @@ fn record_items(conn: &mut DbConn, context: &Context<'_>, erased: &Erased) -> Re
     let items = erased
         .packages
         .iter()
-        .map(|id| ("package", id.clone()))
-        .chain(erased.applications.iter().map(|id| ("application", id.to_string())))
-        .chain(erased.consent_events.iter().map(|id| ("consent_event", id.to_string())))
-        .chain(erased.inspections.iter().map(|id| ("inspection", id.to_string())));
+        .map(|id| (ResourceKind::Package, id.clone()))
+        .chain(
+            erased
+                .applications
+                .iter()
+                .map(|id| (ResourceKind::Application, id.to_string())),
+        )
+        .chain(
+            erased
+                .consent_events
+                .iter()
+                .map(|id| (ResourceKind::ConsentEvent, id.to_string())),
+        )
+        .chain(
+            erased
+                .inspections
+                .iter()
+                .map(|id| (ResourceKind::Inspection, id.to_string())),
+        );
     for (kind, id) in items {
         let parties: Vec<Brin> = erased.parties.get(&id).into_iter().flatten().cloned().collect();
-        let mut event = context.event(
-            AuditAction::new(CrudKind::Delete, format!("{kind}_erased")),
-            ResourceRef::new(kind, Some(id)),
-        );
+        let mut event = context.event(SideEvent::Erased(kind).into(), ResourceRef::new(kind, Some(id)));
         event.reason = Some(PurgeReason::ErasureRequest.as_str().to_owned());
         audit::append_related(conn, &event, &parties).map_err(ApiError::audit_failed)?;
     }

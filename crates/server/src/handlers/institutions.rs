@@ -22,6 +22,7 @@ use crate::extract::{Json, path_param};
 use crate::state::AppState;
 use crate::tls::ClientRoots;
 use chrono::{DateTime, Utc};
+use doorstroom_domain::ResourceKind;
 
 /// A registered institution.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,7 +95,7 @@ pub async fn register(
     let access = Access::new(
         Action::RegisterInstitution,
         Resource::Broker,
-        ResourceRef::new("institution", Some(body.brin.to_string())),
+        ResourceRef::new(ResourceKind::Institution, Some(body.brin.to_string())),
         Purpose::Administration,
     );
     let view = perform(&state, &caller, access, move |conn, now| {
@@ -120,7 +121,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     let access = Access::new(
         Action::ListInstitutions,
         Resource::Broker,
-        ResourceRef::new("institution", None),
+        ResourceRef::new(ResourceKind::Institution, None),
         Purpose::Administration,
     );
     let views = perform(&state, &caller, access, |conn, _| {
@@ -133,7 +134,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(views))
 }
 
-fn institution_access(action: Action, brin: &Brin, kind: &str, id: Option<String>) -> Access {
+fn institution_access(action: Action, brin: &Brin, kind: ResourceKind, id: Option<String>) -> Access {
     Access::new(
         action,
         Resource::Institution(brin.clone()),
@@ -159,7 +160,7 @@ pub async fn get_one(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
-    let access = institution_access(Action::ReadInstitution, &brin, "institution", None);
+    let access = institution_access(Action::ReadInstitution, &brin, ResourceKind::Institution, None);
     let view = perform(&state, &caller, access, move |conn, _| {
         institutions::get(conn, &brin)?
             .map(InstitutionView::from)
@@ -203,7 +204,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
     let body = body.0;
-    let access = institution_access(Action::UpdateInstitution, &brin, "institution", None);
+    let access = institution_access(Action::UpdateInstitution, &brin, ResourceKind::Institution, None);
     let view = perform(&state, &caller, access, move |conn, now| {
         let name = body.name.as_deref().map(|n| checked_name("/name", n)).transpose()?;
         let updated = institutions::update(
@@ -316,7 +317,7 @@ pub async fn list_keys(
 /// An institution's published keys (the API and the web console), audited
 /// as `read_credentials`.
 pub async fn keys_of(state: &web::Data<AppState>, caller: &Caller, brin: Brin) -> Result<Vec<KeyView>, ApiError> {
-    let access = institution_access(Action::ReadCredentials, &brin, "institution_keys", None);
+    let access = institution_access(Action::ReadCredentials, &brin, ResourceKind::InstitutionKeys, None);
     perform(state, caller, access, move |conn, _| {
         if institutions::get(conn, &brin)?.is_none() {
             return Err(ApiError::NotFound);
@@ -360,7 +361,7 @@ pub async fn add_key(
     let brin = brin_param(&path)?;
     let jwk_json = body.0.jwk;
     let kid = jwk_json.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
-    let access = institution_access(Action::ManageKeys, &brin, "institution_key", kid);
+    let access = institution_access(Action::ManageKeys, &brin, ResourceKind::InstitutionKey, kid);
     let checker = state.clone();
     let view = perform(&state, &caller, access, move |conn, now| {
         if institutions::get(conn, &brin)?.is_none() {
@@ -406,7 +407,12 @@ async fn set_key_status(
 ) -> Result<HttpResponse, ApiError> {
     let (brin, kid) = path.into_inner();
     let brin = brin_param(&brin)?;
-    let access = institution_access(Action::ManageKeys, &brin, "institution_key", Some(kid.clone()));
+    let access = institution_access(
+        Action::ManageKeys,
+        &brin,
+        ResourceKind::InstitutionKey,
+        Some(kid.clone()),
+    );
     let view = perform(&state, &caller, access, move |conn, now| {
         keys::set_status(conn, &brin, &kid, status, now)?
             .map(KeyView::from)
@@ -496,7 +502,7 @@ pub async fn certificates_of(
     caller: &Caller,
     brin: Brin,
 ) -> Result<Vec<CertificateView>, ApiError> {
-    let access = institution_access(Action::ReadCredentials, &brin, "client_certificates", None);
+    let access = institution_access(Action::ReadCredentials, &brin, ResourceKind::ClientCertificates, None);
     perform(state, caller, access, move |conn, _| {
         if institutions::get(conn, &brin)?.is_none() {
             return Err(ApiError::NotFound);
@@ -538,7 +544,7 @@ pub async fn bind_certificate(
 ) -> Result<HttpResponse, ApiError> {
     let brin = brin_param(&path)?;
     let pem = body.0.certificate;
-    let access = institution_access(Action::ManageCertificates, &brin, "client_certificate", None);
+    let access = institution_access(Action::ManageCertificates, &brin, ResourceKind::ClientCertificate, None);
     let checker = state.clone();
     let view = perform(&state, &caller, access, move |conn, now| {
         if institutions::get(conn, &brin)?.is_none() {
@@ -598,7 +604,7 @@ pub async fn revoke_certificate(
     let access = institution_access(
         Action::ManageCertificates,
         &brin,
-        "client_certificate",
+        ResourceKind::ClientCertificate,
         Some(fingerprint.to_string()),
     );
     let view = perform(&state, &caller, access, move |conn, now| {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use doorstroom_domain::{
-    Action, AuditAction, AuditEvent, CrudKind, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse, Principal,
-    Purpose, Resource, ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
+    Action, AuditEvent, InspectionRecord, InstitutionStatus, KeyStatus, KeyUse, Principal, Purpose, Resource,
+    ResourceRef, Role, Section, StaffId, StaffStatus, inspected, section_allowed,
 };
 use doorstroom_jose::{
     Envelope, PublicJwk, SectionHeader, Submission, check_sections, peek_envelope, sha256_b64url, verify_envelope,
@@ -21,13 +21,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::applications::actor_label;
-use super::consents::consent_ledger;
 use crate::access::{Access, Located, body_or_reject, perform, reject};
 use crate::auth::{Caller, SystemCaller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query, path_param};
 use crate::state::AppState;
+use doorstroom_app::ledger::consent_ledger;
+use doorstroom_domain::{ResourceKind, SideEvent};
 
 /// The header in which an mbo's system names the intaker it acts for.
 pub const ON_BEHALF_OF: &str = "x-on-behalf-of";
@@ -106,7 +106,7 @@ pub async fn submit(
     body: Result<Json<Submission>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let record = ResourceRef::new("package", None);
+    let record = ResourceRef::new(ResourceKind::Package, None);
     let submission = body_or_reject(
         &state,
         &caller,
@@ -151,7 +151,7 @@ pub async fn submit(
     let access = Access::lookup(
         Action::SubmitPackage,
         locate,
-        ResourceRef::new("package", Some(peeked.pid.clone())),
+        ResourceRef::new(ResourceKind::Package, Some(peeked.pid.clone())),
         Purpose::Intake,
     );
     // The sections' form and digests, and their clear headers, depend on
@@ -497,7 +497,7 @@ pub async fn intakers(
     let access = Access::new(
         Action::ListIntakers,
         Resource::Institution(brin.clone()),
-        ResourceRef::new("intakers", Some(brin.to_string())),
+        ResourceRef::new(ResourceKind::Intakers, Some(brin.to_string())),
         Purpose::Intake,
     );
     let listed = perform(&state, &caller, access, move |conn, _| {
@@ -603,7 +603,7 @@ pub async fn inbox(
         &req,
         &caller,
         Action::ListInbox,
-        ResourceRef::new("inbox", None),
+        ResourceRef::new(ResourceKind::Inbox, None),
     )
     .await?;
     // A caller of no institution (the broker's staff) has no inbox: the
@@ -613,7 +613,7 @@ pub async fn inbox(
         let access = Access::new(
             Action::ListInbox,
             Resource::Broker,
-            ResourceRef::new("inbox", None),
+            ResourceRef::new(ResourceKind::Inbox, None),
             Purpose::Intake,
         );
         perform(&state, &caller, access, |_, _| Err::<(), _>(ApiError::Forbidden)).await?;
@@ -622,7 +622,7 @@ pub async fn inbox(
     let access = Access::new(
         Action::ListInbox,
         Resource::Institution(own.clone()),
-        ResourceRef::new("inbox", Some(own.to_string())),
+        ResourceRef::new(ResourceKind::Inbox, Some(own.to_string())),
         Purpose::Intake,
     )
     .on_behalf_of(acting_for);
@@ -637,8 +637,8 @@ pub async fn inbox(
             let mut event = AuditEvent::success(
                 now,
                 &principal,
-                AuditAction::new(CrudKind::Read, "list_inbox_entry"),
-                ResourceRef::new("package", Some(package.id.clone())),
+                SideEvent::ListInboxEntry.into(),
+                ResourceRef::new(ResourceKind::Package, Some(package.id.clone())),
                 Purpose::Intake,
             )
             .with_request_id(Some(request_id.clone()))
@@ -711,7 +711,7 @@ async fn package_access(
     action: Action,
     id: &str,
 ) -> Result<(Access, Option<StaffId>), ApiError> {
-    let record = ResourceRef::new("package", Some(id.to_owned()));
+    let record = ResourceRef::new(ResourceKind::Package, Some(id.to_owned()));
     let acting_for = acting_for(state, req, caller, action, record.clone()).await?;
     let access =
         Access::lookup(action, locate_package(id.to_owned()), record, Purpose::Intake).on_behalf_of(acting_for);
@@ -823,8 +823,8 @@ fn pull_anomaly(
     let event = AuditEvent::success(
         now,
         principal,
-        AuditAction::new(CrudKind::Execute, "anomaly_alert"),
-        ResourceRef::new("actor", Some(actor_id)),
+        SideEvent::AnomalyAlert.into(),
+        ResourceRef::new(ResourceKind::Actor, Some(actor_id)),
         Purpose::Supervision,
     )
     .with_request_id(Some(request_id.to_owned()))
@@ -864,7 +864,7 @@ pub async fn acknowledge(
     let principal = caller.principal.clone();
     let by = match acting_for {
         Some(staff) => format!("staff:{staff}"),
-        None => actor_label(&caller.principal),
+        None => doorstroom_domain::ActorRef::of(&caller.principal).to_string(),
     };
     let ack = perform(&state, &caller, access, move |conn, now| {
         check_on_behalf_of(conn, &principal, acting_for)?;

@@ -11,13 +11,14 @@ use doorstroom_store::{applications, packages};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::{ApplicationView, pseudonym_of};
+use super::applications::ApplicationView;
 use super::consents::{ConsentEventView, InspectionView, ledger_in_scope};
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use doorstroom_domain::ResourceKind;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,7 +100,7 @@ pub async fn subject_report(
     query: Query<ReportQuery>,
     body: Result<Json<ReportRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = ResourceRef::new("subject_report", None);
+    let record = ResourceRef::new(ResourceKind::SubjectReport, None);
     let request = body_or_reject(
         &state,
         &caller,
@@ -128,13 +129,13 @@ pub async fn report_for(
     caller: &Caller,
     student_number: &StudentNumber,
 ) -> Result<SubjectReport, ApiError> {
-    let student = pseudonym_of(state, student_number);
+    let student = state.pseudonym_of(student_number);
     let own = caller.principal.institution().cloned();
     let resource = own.clone().map(Resource::Institution).unwrap_or(Resource::Broker);
     let access = Access::new(
         Action::ReadAuditLog,
         resource,
-        ResourceRef::new("subject_report", None),
+        ResourceRef::new(ResourceKind::SubjectReport, None),
         Purpose::Supervision,
     )
     .about(student.clone());

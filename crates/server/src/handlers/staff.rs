@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Duration;
 use doorstroom_domain::{
-    Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, CrudKind, InstitutionStatus, Outcome, Password, Principal,
-    Purpose, Resource, ResourceRef, Role, Sector, StaffId, StaffStatus, Username,
+    Action, Actor, ActorKind, AuditEvent, Brin, InstitutionStatus, Outcome, Password, Principal, Purpose, Resource,
+    ResourceRef, Role, Sector, StaffId, StaffStatus, Username,
 };
 use doorstroom_store::staff::StaffAccount;
 use doorstroom_store::{DbConn, audit, console_sessions, institutions, login_failures, staff};
@@ -19,6 +19,7 @@ use crate::extract::{Json, Query, path_param, query_param};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
+use doorstroom_domain::{ResourceKind, SideEvent};
 
 /// Logging in.
 #[derive(Deserialize, ToSchema)]
@@ -162,8 +163,8 @@ where
         time: now,
         actor: Actor::anonymous(),
         on_behalf_of: None,
-        action: AuditAction::new(CrudKind::Execute, "login"),
-        resource: ResourceRef::new("staff_account", None),
+        action: SideEvent::Login.into(),
+        resource: ResourceRef::new(ResourceKind::StaffAccount, None),
         data_subject: None,
         purpose: Purpose::Authentication,
         outcome: Outcome::Success,
@@ -210,7 +211,7 @@ where
             institution: a.institution.clone(),
             id: Some(a.id.to_string()),
         };
-        event.resource = ResourceRef::new("staff_account", Some(a.id.to_string()));
+        event.resource = ResourceRef::new(ResourceKind::StaffAccount, Some(a.id.to_string()));
     }
 
     // 2. A slot for the password check, or a quick refusal.
@@ -331,7 +332,7 @@ pub async fn whoami(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     let access = Access::new(
         Action::WhoAmI,
         Resource::Broker,
-        ResourceRef::new("principal", None),
+        ResourceRef::new(ResourceKind::Principal, None),
         Purpose::Authentication,
     );
     let principal = caller.principal.clone();
@@ -467,7 +468,7 @@ pub async fn create_account(
             institution: body.institution.clone(),
             role: body.role,
         },
-        ResourceRef::new("staff_account", None),
+        ResourceRef::new(ResourceKind::StaffAccount, None),
         Purpose::Administration,
     );
     // Hashing is slow; do it before the transaction opens.
@@ -557,7 +558,7 @@ pub async fn list_accounts(
     let access = Access::new(
         Action::ListStaff,
         resource,
-        ResourceRef::new("staff_accounts", institution.as_ref().map(|b| b.to_string())),
+        ResourceRef::new(ResourceKind::StaffAccounts, institution.as_ref().map(|b| b.to_string())),
         Purpose::Administration,
     );
     perform(state, caller, access, move |conn, _| {
@@ -582,7 +583,7 @@ pub fn manage_access(id: StaffId) -> Access {
                 })
             }))
         },
-        ResourceRef::new("staff_account", Some(id.to_string())),
+        ResourceRef::new(ResourceKind::StaffAccount, Some(id.to_string())),
         Purpose::Administration,
     )
 }

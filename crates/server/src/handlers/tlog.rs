@@ -32,6 +32,7 @@ use crate::checkpoints::{self, RESOURCE_KIND};
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::state::AppState;
+use doorstroom_domain::ResourceKind;
 
 const NOTE_TYPE: &str = "text/plain; charset=utf-8";
 
@@ -39,7 +40,7 @@ fn b64(digest: &Digest) -> String {
     STANDARD.encode(digest)
 }
 
-fn access(kind: &str) -> Access {
+fn access(kind: ResourceKind) -> Access {
     Access::new(
         Action::ReadAuditLog,
         Resource::Broker,
@@ -141,7 +142,7 @@ pub async fn entries(
     query: Query<EntriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let EntriesQuery { start, end } = query.0;
-    let entries = perform(&state, &caller, access("audit_entries"), move |conn, _| {
+    let entries = perform(&state, &caller, access(ResourceKind::AuditEntries), move |conn, _| {
         Ok(merkle::entries(conn, start, end)?
             .into_iter()
             .map(|(seq, entry)| Entry { seq, entry })
@@ -191,21 +192,26 @@ pub async fn inclusion_proof(
     query: Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let InclusionQuery { index, size } = query.0;
-    let proof = perform(&state, &caller, access("audit_inclusion_proof"), move |conn, _| {
-        let proof = merkle::inclusion_proof(conn, index, size)?;
-        let root = merkle::tree_hash(conn, size)?;
-        let entry = merkle::entries(conn, index, index.saturating_add(1))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::Internal(format!("audit log: no entry at index {index}")))?;
-        Ok(InclusionProof {
-            index,
-            size,
-            leaf_hash: b64(&merkle::leaf_hash(entry.1.as_bytes())),
-            proof: proof.iter().map(b64).collect(),
-            root: b64(&root),
-        })
-    })
+    let proof = perform(
+        &state,
+        &caller,
+        access(ResourceKind::AuditInclusionProof),
+        move |conn, _| {
+            let proof = merkle::inclusion_proof(conn, index, size)?;
+            let root = merkle::tree_hash(conn, size)?;
+            let entry = merkle::entries(conn, index, index.saturating_add(1))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::Internal(format!("audit log: no entry at index {index}")))?;
+            Ok(InclusionProof {
+                index,
+                size,
+                leaf_hash: b64(&merkle::leaf_hash(entry.1.as_bytes())),
+                proof: proof.iter().map(b64).collect(),
+                root: b64(&root),
+            })
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(proof))
 }
@@ -246,14 +252,19 @@ pub async fn consistency_proof(
     query: Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ConsistencyQuery { old, new } = query.0;
-    let proof = perform(&state, &caller, access("audit_consistency_proof"), move |conn, _| {
-        let proof = merkle::consistency_proof(conn, old, new)?;
-        Ok(ConsistencyProof {
-            old,
-            new,
-            proof: proof.iter().map(b64).collect(),
-        })
-    })
+    let proof = perform(
+        &state,
+        &caller,
+        access(ResourceKind::AuditConsistencyProof),
+        move |conn, _| {
+            let proof = merkle::consistency_proof(conn, old, new)?;
+            Ok(ConsistencyProof {
+                old,
+                new,
+                proof: proof.iter().map(b64).collect(),
+            })
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(proof))
 }
@@ -282,13 +293,18 @@ pub struct PrunedPrefix {
 )]
 #[get("/v1/audit/pruned")]
 pub async fn pruned_prefix(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let prefix = perform(&state, &caller, access("audit_pruned_prefix"), move |conn, _| {
-        let prefix = merkle::pruned_prefix(conn)?;
-        Ok(PrunedPrefix {
-            pruned_below: prefix.pruned_below,
-            subtrees: prefix.subtrees.iter().map(b64).collect(),
-        })
-    })
+    let prefix = perform(
+        &state,
+        &caller,
+        access(ResourceKind::AuditPrunedPrefix),
+        move |conn, _| {
+            let prefix = merkle::pruned_prefix(conn)?;
+            Ok(PrunedPrefix {
+                pruned_below: prefix.pruned_below,
+                subtrees: prefix.subtrees.iter().map(b64).collect(),
+            })
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(prefix))
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use doorstroom_domain::KeyStatus;
 use doorstroom_domain::KeyUse;
+use doorstroom_domain::ResourceKind;
 use doorstroom_domain::{
     Actor, ActorKind, AuditAction, AuditEvent, Brin, CertFingerprint, CrudKind, InstitutionStatus, Oin, Outcome,
     Pseudonym, Purpose, ResourceRef, Role, Sector, StaffId, StaffStatus, Username,
@@ -106,7 +107,7 @@ pub fn event(n: u32) -> AuditEvent {
         },
         on_behalf_of: (n % 4 == 1).then(|| StaffId(uuid::Uuid::from_u128(u128::from(n)))),
         action: AuditAction::new(CrudKind::Read, "read_institution"),
-        resource: ResourceRef::new("institution", Some("25LX".to_owned())),
+        resource: ResourceRef::new(ResourceKind::Institution, Some("25LX".to_owned())),
         data_subject: matches!(n % 5, 0).then(|| pseudonym(0xab)),
         purpose: Purpose::Administration,
         outcome: if n % 3 == 2 { Outcome::Denied } else { Outcome::Success },

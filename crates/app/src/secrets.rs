@@ -17,7 +17,7 @@ use rand::RngCore;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::Sha256;
 
-use crate::config::SecretSettings;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -248,4 +248,25 @@ fn write_private(path: &Path, content: &[u8]) -> Result<(), SecretsError> {
         .open(path)
         .map_err(|e| file_error(path, e))?;
     file.write_all(content).map_err(|e| file_error(path, e))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSettings {
+    pub pseudonym_key_file: PathBuf,
+    pub token_key_file: PathBuf,
+    pub signing_key_file: PathBuf,
+    /// The key that seals TOTP secrets at rest. Absent: `totp.key` beside
+    /// `token_key_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_key_file: Option<PathBuf>,
+}
+
+impl SecretSettings {
+    /// Where the TOTP sealing key lives.
+    pub fn totp_key_path(&self) -> PathBuf {
+        self.totp_key_file
+            .clone()
+            .unwrap_or_else(|| self.token_key_file.with_file_name("totp.key"))
+    }
 }

@@ -8,7 +8,7 @@ use josekit::jws::{EdDSA, JwsHeader};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 pub struct BrokerSigner {
     signer: EddsaJwsSigner,
@@ -53,12 +53,12 @@ impl BrokerSigner {
     }
 
     /// A compact JWS over the compact JSON of `payload`, typed `typ`.
-    pub fn sign(&self, typ: &str, payload: &Value) -> Result<String, ApiError> {
+    pub fn sign(&self, typ: &str, payload: &Value) -> Result<String, AppError> {
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&self.kid);
-        let bytes = serde_json::to_vec(payload).map_err(|e| ApiError::Internal(e.to_string()))?;
-        josekit::jws::serialize_compact(&bytes, &header, &self.signer).map_err(|e| ApiError::Internal(e.to_string()))
+        let bytes = serde_json::to_vec(payload).map_err(|e| AppError::Internal(e.to_string()))?;
+        josekit::jws::serialize_compact(&bytes, &header, &self.signer).map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// Checks a compact JWS made by [`BrokerSigner::sign`] and returns its payload.
