@@ -2,6 +2,7 @@
 //! create, reset the second factor, deactivate.
 
 use super::*;
+use doorstroom_app::staff::Enrolled;
 
 struct StaffRow {
     id: String,
@@ -113,9 +114,12 @@ async fn render_staff(
 ) -> Result<WithStatus<StaffPage>, ConsoleError> {
     let t = user.lang.messages();
     let own = user.account.institution.clone();
-    let views = list_accounts(state, &user.caller, own.clone())
-        .await
-        .map_err(|e| user.fail(e))?;
+    let institution = own.clone();
+    let views = crate::access::run(state, &user.caller, move |app, caller| {
+        staff_use_cases::list_staff(&app.store, app.clock.now(), caller, institution)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     Ok(WithStatus(
         status,
         StaffPage {
@@ -153,23 +157,12 @@ fn initial_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn totp_secret_of(uri: &str) -> String {
-    uri.split_once('?')
-        .map(|(_, q)| q)
-        .and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "secret")
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default()
-}
-
-fn shown(enrolment: &Enrolment, password: Option<String>) -> Shown {
+fn shown(enrolled: Enrolled, password: Option<String>) -> Shown {
     Shown {
-        username: enrolment.account.username.clone(),
+        username: enrolled.enrolment.account.username,
         password,
-        totp_secret: totp_secret_of(&enrolment.totp_uri),
-        totp_uri: enrolment.totp_uri.clone(),
+        totp_secret: enrolled.totp_secret,
+        totp_uri: enrolled.enrolment.totp_uri,
     }
 }
 
@@ -235,9 +228,13 @@ pub async fn staff_create(
         institution,
         password: parsed_password,
     };
-    match create_account(&state, &user.caller, request).await {
-        Ok(enrolment) => {
-            let shown = shown(&enrolment, Some(password));
+    let created = crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::create_staff(&app.store, app.clock.now(), caller, app.secrets.totp_key(), request)
+    })
+    .await;
+    match created {
+        Ok(enrolled) => {
+            let shown = shown(enrolled, Some(password));
             render_staff(
                 &state,
                 &user,
@@ -288,16 +285,18 @@ pub async fn staff_reset(
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;
-    let enrolment = reset_account_second_factor(&state, &user.caller, id)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let enrolled = crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::reset_second_factor(&app.store, app.clock.now(), caller, app.secrets.totp_key(), id)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     render_staff(
         &state,
         &user,
         StatusCode::OK,
         StaffForm::default(),
         StaffErrors::default(),
-        Some(shown(&enrolment, None)),
+        Some(shown(enrolled, None)),
         None,
     )
     .await
@@ -313,9 +312,11 @@ pub async fn staff_deactivate(
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;
-    deactivate_account(&state, &user.caller, id)
-        .await
-        .map_err(|e| user.fail(e))?;
+    crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::deactivate_staff(&app.store, app.clock.now(), caller, id)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     let t = user.lang.messages();
     render_staff(
         &state,
