@@ -667,6 +667,20 @@ mod tests {
     }
 
     #[test]
+    fn auth_periods_are_typed_at_load() {
+        let mut raw = defaults();
+        raw.auth.access_token_ttl_secs = 600;
+        raw.auth.login_failure_window_secs = 120;
+        let auth = Settings::try_from(raw).unwrap_or_else(|e| panic!("{e}")).auth;
+        assert_eq!(auth.access_token_ttl, chrono::Duration::minutes(10));
+        assert_eq!(auth.login_limits().window, chrono::Duration::minutes(2));
+        assert_eq!(
+            auth.login_limits().max_failures_per_account,
+            auth.max_failures_per_account
+        );
+    }
+
+    #[test]
     fn the_other_settings_keep_their_messages() {
         /// A way to break the defaults, and what the refusal says.
         type Case = (fn(&mut SettingsFile), &'static str);

@@ -166,14 +166,17 @@ fn shown(enrolled: Enrolled, password: Option<String>) -> Shown {
     }
 }
 
-pub async fn staff_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: ConsoleUser,
-    body: crate::extract::FormBody,
-) -> Result<impl Responder, ConsoleError> {
-    let form: StaffForm = parse_form(user.lang, &body)?;
-    user.check_csrf(&req, &form.csrf)?;
+/// What the create form asks for, checked.
+struct NewAccount {
+    username: Username,
+    display_name: String,
+    role: Role,
+    institution: Option<Brin>,
+}
+
+/// The account the form asks for, or the message of every field that is
+/// wrong, so that all show at once.
+fn requested_account(user: &ConsoleUser, form: &StaffForm) -> Result<NewAccount, StaffErrors> {
     let t = user.lang.messages();
     let mut errors = StaffErrors::default();
     let username = Username::parse(&form.username)
@@ -198,13 +201,49 @@ pub async fn staff_create(
             .map_err(|_| errors.institution = Some(t.institution_invalid))
             .ok(),
     };
-    // Every field is checked before the form goes back, so that all its
-    // messages show at once.
-    let (username, display_name, role) = match (username, display_name, role) {
-        (Some(username), Some(display_name), Some(role)) if errors.institution.is_none() => {
-            (username, display_name, role)
+    match (username, display_name, role) {
+        (Some(username), Some(display_name), Some(role)) if errors.institution.is_none() => Ok(NewAccount {
+            username,
+            display_name,
+            role,
+            institution,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The form's answer to a refused create: the status and the field it is
+/// about; any other failure is the page's.
+fn refusal(t: &Messages, err: ApiError) -> Result<(StatusCode, StaffErrors), ApiError> {
+    let mut errors = StaffErrors::default();
+    match err {
+        ApiError::Conflict(_) => {
+            errors.username = Some(t.username_taken);
+            Ok((StatusCode::CONFLICT, errors))
         }
-        _ => {
+        ApiError::Invalid { pointer, .. } => {
+            match pointer.as_deref() {
+                Some("/institution") => errors.institution = Some(t.institution_invalid),
+                Some("/display_name") => errors.display_name = Some(t.display_name_invalid),
+                _ => errors.role = Some(t.role_invalid),
+            }
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+        other => Err(other),
+    }
+}
+
+pub async fn staff_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: crate::extract::FormBody,
+) -> Result<impl Responder, ConsoleError> {
+    let form: StaffForm = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let account = match requested_account(&user, &form) {
+        Ok(account) => account,
+        Err(errors) => {
             return render_staff(
                 &state,
                 &user,
@@ -222,10 +261,10 @@ pub async fn staff_create(
         return Err(user.fail(ApiError::Internal("generated password rejected".into())));
     };
     let request = CreateStaff {
-        username,
-        display_name,
-        role,
-        institution,
+        username: account.username,
+        display_name: account.display_name,
+        role: account.role,
+        institution: account.institution,
         password: parsed_password,
     };
     let created = crate::access::run(&state, &user.caller, move |app, caller| {
@@ -234,40 +273,14 @@ pub async fn staff_create(
     .await;
     match created {
         Ok(enrolled) => {
-            let shown = shown(enrolled, Some(password));
-            render_staff(
-                &state,
-                &user,
-                StatusCode::OK,
-                StaffForm::default(),
-                StaffErrors::default(),
-                Some(shown),
-                None,
-            )
-            .await
+            let shown = Some(shown(enrolled, Some(password)));
+            let (form, errors) = (StaffForm::default(), StaffErrors::default());
+            render_staff(&state, &user, StatusCode::OK, form, errors, shown, None).await
         }
-        Err(ApiError::Conflict(_)) => {
-            errors.username = Some(t.username_taken);
-            render_staff(&state, &user, StatusCode::CONFLICT, form, errors, None, None).await
+        Err(err) => {
+            let (status, errors) = refusal(user.lang.messages(), err).map_err(|e| user.fail(e))?;
+            render_staff(&state, &user, status, form, errors, None, None).await
         }
-        Err(ApiError::Invalid { pointer, .. }) => {
-            match pointer.as_deref() {
-                Some("/institution") => errors.institution = Some(t.institution_invalid),
-                Some("/display_name") => errors.display_name = Some(t.display_name_invalid),
-                _ => errors.role = Some(t.role_invalid),
-            }
-            render_staff(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form,
-                errors,
-                None,
-                None,
-            )
-            .await
-        }
-        Err(err) => Err(user.fail(err)),
     }
 }
 
