@@ -9,3 +9,6 @@
 //! database here.
 
 pub mod consents;
+pub mod institutions;
+pub mod ops;
+pub mod staff;

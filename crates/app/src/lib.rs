@@ -10,11 +10,15 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod credentials;
 pub mod error;
 pub mod ledger;
+pub mod login;
+pub mod registry;
 pub mod secrets;
 pub mod signer;
 pub mod spine;
+pub mod staff;
 
 use std::sync::Arc;
 
