@@ -10,11 +10,15 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod audit_log;
+pub mod checkpoints;
 pub mod error;
 pub mod ledger;
+pub mod purge;
 pub mod secrets;
 pub mod signer;
 pub mod spine;
+pub mod tlog;
 
 use std::sync::Arc;
 

@@ -90,7 +90,11 @@ mod tests {
         AuditEvent {
             time: chrono::DateTime::from_timestamp(1_772_366_400, 0).unwrap(),
             actor: Actor {
-                kind: if actor.is_some() { ActorKind::System } else { ActorKind::Broker },
+                kind: if actor.is_some() {
+                    ActorKind::System
+                } else {
+                    ActorKind::Broker
+                },
                 institution: actor.map(brin),
                 id: None,
             },
@@ -127,7 +131,10 @@ mod tests {
             sector: Sector::Vo,
             fingerprint: CertFingerprint::parse(&"0".repeat(64)).unwrap(),
         };
-        assert_eq!(AuditScope::of_search(&system, None), AuditScope::Institution(brin("25LX")));
+        assert_eq!(
+            AuditScope::of_search(&system, None),
+            AuditScope::Institution(brin("25LX"))
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@ pub mod access;
 pub mod app;
 pub mod auth;
 pub mod checkpoint_schedule;
-pub mod checkpoints;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -27,5 +26,5 @@ pub mod tokens;
 pub use app::{RunningServer, StartError, start};
 pub use config::Settings;
 /// Moved to the use-case crate; the old paths still name them.
-pub use doorstroom_app::{secrets, signer};
+pub use doorstroom_app::{checkpoints, secrets, signer};
 pub use secrets::Secrets;

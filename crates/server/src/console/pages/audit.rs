@@ -1,5 +1,7 @@
 //! The audit log: filters, paging, CSV/JSON export and the log badge.
 
+use doorstroom_app::audit_log::search_audit_log;
+
 use super::*;
 
 /// Rows shown per page; an export holds up to the API's maximum.
@@ -250,6 +252,19 @@ fn action_choices(lang: Lang) -> Vec<(&'static str, &'static str)> {
     choices
 }
 
+/// The search of the API ([`search_audit_log`]), for the console's user.
+async fn search_log(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    search: AuditSearch,
+) -> Result<EventPage, ConsoleError> {
+    crate::access::run(state, &user.caller, move |app, caller| {
+        search_audit_log(app, caller, search)
+    })
+    .await
+    .map_err(|e| user.fail(e))
+}
+
 async fn render_audit(
     state: &web::Data<AppState>,
     user: &ConsoleUser,
@@ -286,9 +301,7 @@ async fn render_audit(
             ));
         }
     };
-    let result = search_log(state, &user.caller, search)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let result = search_log(state, user, search).await?;
     let badge = badge(state).await;
     let rows = event_rows(lang, &result);
     Ok(WithStatus(
@@ -330,9 +343,7 @@ pub async fn audit_search_page(
         Ok(search) => search,
         Err(_) => return render_audit(&state, &user, form).await.map(Either::Left),
     };
-    let page = search_log(&state, &user.caller, search)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let page = search_log(&state, &user, search).await?;
     let (body, content_type, name) = if csv {
         (
             to_csv(&page).map_err(|e| user.fail(e))?,
