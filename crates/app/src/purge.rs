@@ -156,7 +156,7 @@ fn authorized(store: &Store, now: DateTime<Utc>, principal: &Principal, run_id: 
             let event = AuditEvent::success(
                 now,
                 principal,
-                AuditAction::new(Action::PurgeExpired.crud(), Action::PurgeExpired.as_str()),
+                AuditAction::from(Action::PurgeExpired),
                 ResourceRef::new(ResourceKind::Retention, None),
                 Purpose::Operations,
             )
