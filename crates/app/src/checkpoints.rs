@@ -197,6 +197,35 @@ pub fn latest_checkpoint(app: &App) -> Result<Option<Checkpoint>, AppError> {
     Ok(app.store.read(merkle::latest_checkpoint)?)
 }
 
+/// The latest checkpoint as checked now (the console's badge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCheckpoint {
+    pub size: i64,
+    pub created_at: DateTime<Utc>,
+    /// Its note carries the broker's signature and the stored tree at its
+    /// size still has its root hash.
+    pub verified: bool,
+}
+
+/// Checks the latest checkpoint against the log as stored now: a few
+/// stored hashes, not the whole log (which the broker verifies at start
+/// and `doorstroom audit verify` on demand). `None` before the first
+/// checkpoint. Public facts (a size, a hash), so not an access to audit.
+pub fn check_latest_checkpoint(app: &App, signer: &CheckpointSigner) -> Result<Option<CheckedCheckpoint>, StoreError> {
+    app.store.read(|conn| {
+        let Some(latest) = merkle::latest_checkpoint(conn)? else {
+            return Ok(None);
+        };
+        let signed = signer.signed(&latest.signed_note, latest.size, &latest.root);
+        let matches = merkle::tree_hash(conn, latest.size)? == latest.root;
+        Ok(Some(CheckedCheckpoint {
+            size: latest.size,
+            created_at: latest.created_at,
+            verified: signed && matches,
+        }))
+    })
+}
+
 /// Signs a checkpoint of the log as it is now with `signer` (see
 /// [`sign_current_tree`]). Who may: the broker's privacy officer. Records
 /// `read_audit_log` on `audit_checkpoint`; a log that does not hold

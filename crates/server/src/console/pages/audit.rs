@@ -1,6 +1,7 @@
 //! The audit log: filters, paging, CSV/JSON export and the log badge.
 
 use doorstroom_app::audit_log::search_audit_log;
+use doorstroom_app::checkpoints::check_latest_checkpoint;
 
 use super::*;
 
@@ -100,21 +101,11 @@ struct AuditPage {
 /// (the broker refuses to start otherwise) and by `doorstroom audit verify`.
 async fn badge(state: &web::Data<AppState>) -> Badge {
     let st = state.clone();
-    let checked = crate::request_id::block(move || {
-        st.store.read(|conn| {
-            let Some(latest) = merkle::latest_checkpoint(conn)? else {
-                return Ok::<_, doorstroom_store::StoreError>(None);
-            };
-            let signed = st.checkpoints.signed(&latest.signed_note, latest.size, &latest.root);
-            let matches = merkle::tree_hash(conn, latest.size)? == latest.root;
-            Ok(Some((latest.size, latest.created_at, signed && matches)))
-        })
-    })
-    .await;
+    let checked = crate::request_id::block(move || check_latest_checkpoint(&st.app, &st.checkpoints)).await;
     match checked {
-        Ok(Ok(Some((size, at, verified)))) => Badge {
-            checkpoint: Some((size, when(&at))),
-            verified,
+        Ok(Ok(Some(latest))) => Badge {
+            checkpoint: Some((latest.size, when(&latest.created_at))),
+            verified: latest.verified,
             failed: false,
         },
         Ok(Ok(None)) => Badge {

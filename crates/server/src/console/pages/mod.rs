@@ -30,7 +30,7 @@ use doorstroom_domain::{
     Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
     Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
 };
-use doorstroom_store::{console_sessions, merkle};
+use doorstroom_store::console_sessions;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
