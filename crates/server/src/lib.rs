@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod purge;
 pub mod refusals;
 pub mod request_id;
+pub mod schedule;
 pub mod state;
 pub mod tls;
 pub mod tokens;

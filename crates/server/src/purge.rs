@@ -25,14 +25,7 @@ fn log_summary(summary: &PurgeSummary) {
     );
 }
 
-/// Aborts the scheduler when the server that owns it goes.
-pub struct Scheduler(tokio::task::JoinHandle<()>);
-
-impl Drop for Scheduler {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+pub use crate::schedule::Scheduler;
 
 /// Runs the purge every `interval` (the first one interval from now) as the
 /// broker's retention job; stops when the returned [`Scheduler`] is dropped.
@@ -42,28 +35,20 @@ pub fn spawn_scheduler(
     options: PurgeOptions,
     interval: Duration,
 ) -> Scheduler {
-    Scheduler(tokio::spawn(async move {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let state = state.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                purge_expired(
-                    &state.store,
-                    &policy,
-                    state.clock.as_ref(),
-                    &Principal::Operator,
-                    options,
-                    &new_run_id(),
-                )
-            })
-            .await;
-            match result {
-                Ok(Ok(summary)) => log_summary(&summary),
-                Ok(Err(err)) => tracing::error!(error = %err, "retention purge failed"),
-                Err(err) => tracing::error!(error = %err, "retention purge task failed"),
-            }
-        }
-    }))
+    let purge = move || {
+        let run_id = new_run_id();
+        purge_expired(
+            &state.store,
+            &policy,
+            state.clock.as_ref(),
+            &Principal::Operator,
+            options,
+            &run_id,
+        )
+    };
+    crate::schedule::every(interval, purge, |outcome| match outcome {
+        Ok(Ok(summary)) => log_summary(&summary),
+        Ok(Err(err)) => tracing::error!(error = %err, "retention purge failed"),
+        Err(err) => tracing::error!(error = %err, "retention purge task failed"),
+    })
 }

@@ -5,7 +5,7 @@
 //!
 //! Design decisions:
 //! * Every page that shows personal data calls the same service function
-//!   as the API (`handlers::audit::search_log`, `report::report_for`,
+//!   as the API (`audit_log::search_audit_log`, `report::report_for`,
 //!   `consents::consent_history`, `staff::*`, `institutions::keys_of`, …),
 //!   so authorization (the domain's `authorize`) and the audit event are
 //!   exactly the API's: a page view is an audited access. Which menu items
