@@ -12,3 +12,5 @@ pub mod consents;
 pub mod institutions;
 pub mod ops;
 pub mod staff;
+pub mod audit;
+pub mod tlog;
