@@ -14,6 +14,7 @@ pub mod authz;
 pub mod clock;
 pub mod consent;
 pub mod dossier;
+pub mod exchange;
 pub mod ids;
 pub mod inspection;
 pub mod lawful;
