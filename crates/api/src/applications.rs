@@ -28,10 +28,10 @@ pub struct ApplicationView {
     pub updated_at: DateTime<Utc>,
 }
 
+// `Debug` (through `StudentNumber`) never shows the student number; the
+// wire form carries it, for the broker only, over TLS. (A comment, not a
+// doc comment: the doc comment is the schema's description.)
 /// Registering an application.
-///
-/// `Debug` (through [`StudentNumber`]) never shows the student number; the
-/// wire form carries it, for the broker only, over TLS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterApplication {

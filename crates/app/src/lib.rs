@@ -10,8 +10,10 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod applications;
 pub mod error;
 pub mod ledger;
+pub mod packages;
 pub mod secrets;
 pub mod signer;
 pub mod spine;

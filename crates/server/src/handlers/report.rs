@@ -11,13 +11,14 @@ use doorstroom_store::{applications, packages};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::ApplicationView;
 use super::consents::{ConsentEventView, InspectionView, ledger_in_scope};
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use doorstroom_api::applications::ApplicationView;
+use doorstroom_app::applications::application_view;
 use doorstroom_domain::ResourceKind;
 
 #[derive(Deserialize, ToSchema)]
@@ -208,7 +209,7 @@ pub async fn report_for(
         Ok(SubjectReport {
             generated_at: now,
             institution: own.map(|b| b.to_string()),
-            applications: apps.into_iter().map(ApplicationView::from).collect(),
+            applications: apps.into_iter().map(application_view).collect(),
             packages: transfers,
             accesses,
             consents: consent_rows,
