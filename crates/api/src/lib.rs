@@ -9,4 +9,5 @@
 //! database here.
 
 pub mod applications;
+pub mod consents;
 pub mod packages;
