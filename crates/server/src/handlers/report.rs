@@ -11,13 +11,14 @@ use doorstroom_store::{applications, packages};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::ApplicationView;
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use doorstroom_api::applications::ApplicationView;
 use doorstroom_api::consents::{ConsentEventView, InspectionView};
+use doorstroom_app::applications::application_view;
 use doorstroom_app::ledger::{consent_event_view, inspection_view, ledger_in_scope};
 use doorstroom_domain::ResourceKind;
 
@@ -209,7 +210,7 @@ pub async fn report_for(
         Ok(SubjectReport {
             generated_at: now,
             institution: own.map(|b| b.to_string()),
-            applications: apps.into_iter().map(ApplicationView::from).collect(),
+            applications: apps.into_iter().map(application_view).collect(),
             packages: transfers,
             accesses,
             consents: consent_rows,
