@@ -303,4 +303,31 @@ mod tests {
         );
         assert_eq!(description(&[]), "");
     }
+
+    #[test]
+    fn a_student_number_has_one_shape_per_kind() {
+        let schema = serde_json::to_value(StudentNumber::schema()).unwrap_or_default();
+        let kinds = schema["oneOf"].as_array().cloned().unwrap_or_default();
+        assert_eq!(kinds.len(), 2, "{schema}");
+        for (kind, (name, pattern)) in kinds
+            .iter()
+            .zip([("bsn", "^[0-9]{9}$"), ("onderwijsnummer", "^10[0-9]{7}$")])
+        {
+            assert_eq!(kind["properties"]["type"]["enum"], serde_json::json!([name]));
+            assert_eq!(kind["properties"]["number"]["pattern"], pattern);
+            assert_eq!(kind["required"], serde_json::json!(["type", "number"]));
+            assert_eq!(kind["additionalProperties"], false);
+        }
+        assert_eq!(StudentNumber::name(), "StudentNumber");
+    }
+
+    #[test]
+    fn a_closed_enumeration_lists_the_domains_spelling() {
+        let schema = serde_json::to_value(Sector::schema()).unwrap_or_default();
+        assert_eq!(schema["enum"], serde_json::json!(["vo", "vso", "pro", "mbo"]));
+        assert_eq!(
+            schema["description"],
+            "The education sector of an institution. vo, vso and pro send; mbo receives."
+        );
+    }
 }
