@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 use syn::visit::{self, Visit};
 
+mod checks;
+use checks::{Failure, rust_files, workspace_root};
+
 /// The longest a function outside tests may be, in lines.
 const FUNCTION_LIMIT: usize = 80;
 
@@ -74,20 +77,6 @@ const KNOWN_CIRCLES: &[&[&str]] = &[
     ],
 ];
 
-/// A test failure whose `Debug` (what the test harness prints for an `Err`)
-/// is the plain text.
-struct Failure(String);
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."))
-}
-
 /// One source file of a crate.
 struct SourceFile {
     /// Relative to the workspace root, with `/`.
@@ -114,23 +103,6 @@ fn module_path(relative: &Path) -> Vec<String> {
         parts.clear();
     }
     parts
-}
-
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// Every `crates/*/src/**/*.rs`, parsed.
@@ -286,6 +258,28 @@ impl Lengths<'_> {
     }
 }
 
+impl Lengths<'_> {
+    /// A function outside tests: its length, then what it contains (a
+    /// function defined inside another is one of its own, not a method).
+    fn function(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        block: Option<&syn::Block>,
+        inside: impl FnOnce(&mut Self),
+    ) {
+        if is_test(attrs) {
+            return;
+        }
+        if let Some(block) = block {
+            self.record(attrs, sig, block);
+        }
+        let impl_of = std::mem::take(&mut self.impl_of);
+        inside(self);
+        self.impl_of = impl_of;
+    }
+}
+
 impl<'ast> Visit<'ast> for Lengths<'_> {
     fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
         if !is_test(&item.attrs) {
@@ -301,23 +295,14 @@ impl<'ast> Visit<'ast> for Lengths<'_> {
         self.impl_of.pop();
     }
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        if is_test(&item.attrs) {
-            return;
-        }
-        self.record(&item.attrs, &item.sig, &item.block);
-        // A function defined inside another is a function of its own, not a method.
-        let impl_of = std::mem::take(&mut self.impl_of);
-        visit::visit_item_fn(self, item);
-        self.impl_of = impl_of;
+        self.function(&item.attrs, &item.sig, Some(&item.block), |v| {
+            visit::visit_item_fn(v, item)
+        });
     }
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        if is_test(&item.attrs) {
-            return;
-        }
-        self.record(&item.attrs, &item.sig, &item.block);
-        let impl_of = std::mem::take(&mut self.impl_of);
-        visit::visit_impl_item_fn(self, item);
-        self.impl_of = impl_of;
+        self.function(&item.attrs, &item.sig, Some(&item.block), |v| {
+            visit::visit_impl_item_fn(v, item)
+        });
     }
     fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
         if is_test(&item.attrs) {
@@ -328,12 +313,9 @@ impl<'ast> Visit<'ast> for Lengths<'_> {
         self.impl_of.pop();
     }
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
-        if let (false, Some(block)) = (is_test(&item.attrs), &item.default) {
-            self.record(&item.attrs, &item.sig, block);
-        }
-        let impl_of = std::mem::take(&mut self.impl_of);
-        visit::visit_trait_item_fn(self, item);
-        self.impl_of = impl_of;
+        self.function(&item.attrs, &item.sig, item.default.as_ref(), |v| {
+            visit::visit_trait_item_fn(v, item)
+        });
     }
 }
 
@@ -642,7 +624,7 @@ fn circle_problems(files: &[SourceFile], known: &[&[&str]]) -> Vec<String> {
     for krate in crates(files).values() {
         let edges = edges(krate);
         for circle in circles(&edges) {
-            if !known.iter().any(|k| *k == circle.as_slice()) {
+            if !known.contains(&circle.as_slice()) {
                 let lines: Vec<String> = edges
                     .iter()
                     .filter(|((a, b), _)| circle.contains(a) && circle.contains(b))

@@ -20,6 +20,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod checks;
+use checks::{Failure, rust_files, workspace_root};
+
 /// Crates the domain (vocabulary and policy, time passed in) must not pull
 /// in, even transitively: HTTP, databases, TLS, OpenSSL, JOSE, an async
 /// runtime.
@@ -81,20 +84,6 @@ const NOT_IN_THE_CLIENT: &[&str] = &[
 /// so remove it then; never add one. Once it is empty, the server makes
 /// `handlers` private and this check keeps guarding the source.
 const KNOWN_HANDLER_IMPORTS: &[&str] = &["crates/cli/src/commands/privacy.rs", "crates/devkit/src/operator.rs"];
-
-/// A test failure whose `Debug` (what the test harness prints for an `Err`)
-/// is the plain text.
-struct Failure(String);
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."))
-}
 
 /// What `cargo <args>` prints, run in the workspace root.
 fn cargo(args: &[&str]) -> Result<String, Failure> {
@@ -284,19 +273,6 @@ fn the_client_links_neither_the_broker_nor_its_storage() -> Result<(), Failure> 
         |name| NOT_IN_THE_CLIENT.contains(&name),
         "school systems embed the client; it talks to the broker over HTTPS only",
     )
-}
-
-/// The Rust files under `dir`, build output and hidden folders left out.
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() && name != "target" && !name.starts_with('.') {
-            rust_files(&path, found);
-        } else if name.ends_with(".rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// Whether Rust source names the server's handlers module: a path
