@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::ApplicationView;
-use super::consents::{ConsentEventView, InspectionView, ledger_in_scope};
 use crate::access::{Access, body_or_reject, perform};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
+use doorstroom_api::consents::{ConsentEventView, InspectionView};
+use doorstroom_app::ledger::{consent_event_view, inspection_view, ledger_in_scope};
 use doorstroom_domain::ResourceKind;
 
 #[derive(Deserialize, ToSchema)]
@@ -203,8 +204,8 @@ pub async fn report_for(
         // what the institution recorded, consent given for it, and the
         // inspections of the schools sending the student to it.
         let (consent_rows, inspection_rows) = ledger_in_scope(conn, &student, own.as_ref())?;
-        let consent_rows = consent_rows.into_iter().map(ConsentEventView::from).collect();
-        let inspection_rows = inspection_rows.into_iter().map(InspectionView::from).collect();
+        let consent_rows = consent_rows.into_iter().map(consent_event_view).collect();
+        let inspection_rows = inspection_rows.into_iter().map(inspection_view).collect();
         Ok(SubjectReport {
             generated_at: now,
             institution: own.map(|b| b.to_string()),
