@@ -1,57 +1,147 @@
-//! The crate table of the README ("How it is built") is the layering of the
-//! workspace: for each crate, the workspace crates it may depend on. This
-//! test reads that table and the real dependency graph (`cargo metadata`)
-//! and fails when they differ in either direction, so the table cannot go
-//! stale and no crate can quietly reach into a layer it should not.
-//! (The domain crate's own test, `crates/domain/tests/layering.rs`, checks
-//! that it pulls in no infrastructure crate even transitively.)
+//! The layering of the workspace, checked against the real dependency
+//! graph so that CI fails when a crate reaches into a layer it should not:
+//!
+//! - the README's crate table ("How it is built") is, for each crate, the
+//!   workspace crates it may depend on; the table and `cargo metadata` must
+//!   agree in both directions, so the table cannot go stale;
+//! - the domain crate pulls in no web, database, TLS, JOSE or async crate,
+//!   not even transitively (`cargo tree`, in the spirit of lemmy's
+//!   `cargo tree -i` check);
+//! - the wire-types crate (`doorstroom-api`) pulls in no web framework, HTTP
+//!   client, async runtime or database;
+//! - the client library links neither the broker (server, app) nor its
+//!   storage;
+//! - no code outside the server crate names the server's HTTP handlers
+//!   (`doorstroom_server::handlers`): doors call use cases, not each other.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-/// Crates that only the web and database layers may link: a client library
-/// that school systems embed must not carry the broker's server or storage.
+mod checks;
+use checks::{Failure, rust_files, workspace_root};
+
+/// Crates the domain (vocabulary and policy, time passed in) must not pull
+/// in, even transitively: HTTP, databases, TLS, OpenSSL, JOSE, an async
+/// runtime.
+const NOT_IN_THE_DOMAIN: &[&str] = &[
+    "actix-web",
+    "actix-http",
+    "actix-tls",
+    "diesel",
+    "libsqlite3-sys",
+    "pq-sys",
+    "openssl",
+    "openssl-sys",
+    "josekit",
+    "reqwest",
+    "rustls",
+    "tokio",
+    "hyper",
+];
+
+/// Crates the domain must not pull in once its wire schemas live in the api
+/// crate (`doorstroom_api::schema`) and its types no longer derive
+/// `utoipa::ToSchema`. Empty until that step lands; then `"utoipa"` goes in
+/// here (and may move into [`NOT_IN_THE_DOMAIN`]).
+const NOT_IN_THE_DOMAIN_ONCE_IT_DROPS_UTOIPA: &[&str] = &[];
+
+/// Crates the wire types must not pull in: no web framework, HTTP client,
+/// async runtime, database or OpenSSL (every `actix-*` crate too, see
+/// [`FORBIDDEN_PREFIX_IN_THE_API`]).
+const NOT_IN_THE_API: &[&str] = &[
+    "diesel",
+    "libsqlite3-sys",
+    "pq-sys",
+    "reqwest",
+    "hyper",
+    "tokio",
+    "openssl",
+    "openssl-sys",
+    "josekit",
+];
+
+/// No crate of the actix family in the wire types.
+const FORBIDDEN_PREFIX_IN_THE_API: &str = "actix-";
+
+/// Crates the client library that school systems embed must not carry,
+/// even transitively: the broker (its server and use cases), its storage,
+/// and the web and database crates they bring.
 const NOT_IN_THE_CLIENT: &[&str] = &[
     "actix-web",
     "actix-http",
     "diesel",
     "doorstroom-server",
     "doorstroom-store",
+    "doorstroom-app",
 ];
 
-/// A test failure whose `Debug` (what the test harness prints for an `Err`)
-/// is the plain text.
-struct Failure(String);
+/// Files outside crates/server that still name `doorstroom_server::handlers`
+/// (today's offenders, being moved to use cases). This list must only
+/// shrink: the test fails when a file here no longer names the handlers,
+/// so remove it then; never add one. Once it is empty, the server makes
+/// `handlers` private and this check keeps guarding the source.
+const KNOWN_HANDLER_IMPORTS: &[&str] = &["crates/cli/src/commands/privacy.rs"];
 
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// What `cargo <args>` prints, run in the workspace root.
+fn cargo(args: &[&str]) -> Result<String, Failure> {
+    let cargo = env!("CARGO");
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| Failure(format!("could not run `{cargo} {}`: {e}", args.join(" "))))?;
+    if !output.status.success() {
+        return Err(Failure(format!(
+            "`cargo {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        )));
     }
-}
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."))
+    String::from_utf8(output.stdout).map_err(|e| Failure(format!("`cargo {}` output: {e}", args.join(" "))))
 }
 
 /// `cargo metadata` of the workspace (its own crates, with their declared
 /// dependencies).
 fn metadata() -> Result<Value, Failure> {
-    let cargo = env!("CARGO");
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(workspace_root())
-        .output()
-        .map_err(|e| Failure(format!("could not run `{cargo} metadata`: {e}")))?;
-    if !output.status.success() {
-        return Err(Failure(format!(
-            "`cargo metadata` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )));
+    let output = cargo(&["metadata", "--format-version", "1", "--no-deps", "--offline"])?;
+    serde_json::from_str(&output).map_err(|e| Failure(format!("`cargo metadata` output: {e}")))
+}
+
+/// Every crate that `package` links through normal dependencies (not dev,
+/// not build), itself included, as `cargo tree` resolves them.
+fn linked_crates(package: &str) -> Result<BTreeSet<String>, Failure> {
+    let tree = cargo(&["tree", "-p", package, "-e", "normal", "--prefix", "none", "--offline"])?;
+    // With `--prefix none` every line is `name vX.Y.Z [(path)] [(*)]`.
+    let crates: BTreeSet<String> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    if crates.contains(package) {
+        Ok(crates)
+    } else {
+        Err(Failure(format!(
+            "`cargo tree -p {package}` does not list {package} itself, so its output proves nothing:\n{tree}"
+        )))
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| Failure(format!("`cargo metadata` output: {e}")))
+}
+
+/// Fails when `package` links a crate that `forbidden` names.
+fn links_none_of(package: &str, forbidden: impl Fn(&str) -> bool, why: &str) -> Result<(), Failure> {
+    let found: Vec<String> = linked_crates(package)?
+        .into_iter()
+        .filter(|name| forbidden(name))
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Failure(format!(
+        "{package} must not link {found:?} ({why}); find the path with \
+         `cargo tree -p {package} -e normal -i <crate>`"
+    )))
 }
 
 /// For every workspace package under `crates/`: its folder (`crates/x`) and
@@ -137,11 +227,6 @@ fn every_crate_depends_on_exactly_the_layers_the_readme_allows() -> Result<(), F
                 "{folder} depends on the command line crate; share code through a library crate"
             ));
         }
-        if name == "doorstroom-client" {
-            for forbidden in NOT_IN_THE_CLIENT.iter().filter(|f| dependencies.contains(**f)) {
-                problems.push(format!("the client library depends on {forbidden}"));
-            }
-        }
     }
     for folder in documented.keys() {
         if !graph.values().any(|(f, _)| f == folder) {
@@ -158,6 +243,115 @@ fn every_crate_depends_on_exactly_the_layers_the_readme_allows() -> Result<(), F
             problems.join("\n- ")
         )))
     }
+}
+
+#[test]
+fn the_domain_links_no_infrastructure_crate() -> Result<(), Failure> {
+    let forbidden =
+        |name: &str| NOT_IN_THE_DOMAIN.contains(&name) || NOT_IN_THE_DOMAIN_ONCE_IT_DROPS_UTOIPA.contains(&name);
+    links_none_of(
+        "doorstroom-domain",
+        forbidden,
+        "the domain is vocabulary and policy; HTTP, storage, TLS, JOSE and the runtime live in outer crates",
+    )
+}
+
+#[test]
+fn the_wire_types_link_no_web_framework_or_database() -> Result<(), Failure> {
+    let forbidden = |name: &str| NOT_IN_THE_API.contains(&name) || name.starts_with(FORBIDDEN_PREFIX_IN_THE_API);
+    links_none_of(
+        "doorstroom-api",
+        forbidden,
+        "the wire types are shared with the client and must stay plain data with schemas",
+    )
+}
+
+#[test]
+fn the_client_links_neither_the_broker_nor_its_storage() -> Result<(), Failure> {
+    links_none_of(
+        "doorstroom-client",
+        |name| NOT_IN_THE_CLIENT.contains(&name),
+        "school systems embed the client; it talks to the broker over HTTPS only",
+    )
+}
+
+/// Whether Rust source names the server's handlers module: a path
+/// `doorstroom_server::handlers` or a `use doorstroom_server::{.., handlers..}`
+/// group. Comments do not count.
+fn names_the_handlers(source: &str) -> bool {
+    let code: String = source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if code.contains("doorstroom_server::handlers") {
+        return true;
+    }
+    code.match_indices("doorstroom_server::{").any(|(at, _)| {
+        let group = &code[at..];
+        let group = &group[..group.find(';').unwrap_or(group.len())];
+        group.contains("{handlers") || group.contains(",handlers")
+    })
+}
+
+#[test]
+fn nothing_outside_the_server_names_its_handlers() -> Result<(), Failure> {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for dir in ["crates", "tests"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    // This file spells the import on purpose, in its self-check below.
+    let this_file = root.join("tests/tests/layering.rs");
+    let outside_the_server = |path: &&PathBuf| !path.starts_with(root.join("crates/server")) && **path != this_file;
+    let naming: BTreeSet<String> = files
+        .iter()
+        .filter(outside_the_server)
+        .filter(|path| names_the_handlers(&std::fs::read_to_string(path).unwrap_or_default()))
+        .filter_map(|path| path.strip_prefix(root).ok())
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect();
+    let known: BTreeSet<String> = KNOWN_HANDLER_IMPORTS.iter().map(|f| (*f).to_owned()).collect();
+    let mut problems: Vec<String> = naming
+        .difference(&known)
+        .map(|file| {
+            format!(
+                "{file} names doorstroom_server::handlers; call the use case (crates/app) or the wire type (crates/api)"
+            )
+        })
+        .collect();
+    problems.extend(
+        known
+            .difference(&naming)
+            .map(|file| format!("{file} no longer names the handlers: remove it from KNOWN_HANDLER_IMPORTS")),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(problems.join("\n")))
+    }
+}
+
+#[test]
+fn a_handlers_import_is_recognised_in_every_spelling() {
+    assert!(names_the_handlers(
+        "use doorstroom_server::handlers::staff::manage_access;"
+    ));
+    assert!(names_the_handlers(
+        "let r = doorstroom_server :: handlers::register::render(x);"
+    ));
+    assert!(names_the_handlers(
+        "use doorstroom_server::{\n    config::Settings,\n    handlers::staff,\n};"
+    ));
+    assert!(names_the_handlers("use doorstroom_server::{handlers, state};"));
+    assert!(!names_the_handlers(
+        "use doorstroom_server::{config::Settings, state};\nfn handlers() {}"
+    ));
+    assert!(!names_the_handlers("// see doorstroom_server::handlers::staff"));
+    assert!(!names_the_handlers(
+        "use doorstroom_server::{state}; use other::{x, handlers};"
+    ));
 }
 
 #[test]

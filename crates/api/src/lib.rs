@@ -7,11 +7,16 @@
 //! Fields that have a domain type (a BRIN, a section, a student number)
 //! keep it: a body that parses is already checked. No web framework and no
 //! database here.
+
 pub mod applications;
 pub mod audit;
 pub mod consents;
 pub mod institutions;
 pub mod ops;
 pub mod packages;
+pub mod problem;
+pub mod schema;
 pub mod staff;
 pub mod tlog;
+
+pub use problem::Problem;

@@ -5,7 +5,10 @@
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
 
-use crate::spine::AuditFailed;
+
+/// The audit log could not take a side event: the whole access fails.
+#[derive(Debug)]
+pub struct AuditFailed(pub StoreError);
 
 /// The failures of a use case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

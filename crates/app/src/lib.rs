@@ -32,8 +32,8 @@ use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_store::Store;
 
-pub use error::{AppError, SpineError};
-pub use spine::{Access, AuditFailed, AuditMark, Caller, Ctx, Located, Side, Target, perform_committed, perform_in};
+pub use error::{AppError, AuditFailed, SpineError};
+pub use spine::{Access, AuditMark, Caller, Ctx, Located, Side, Target, perform_committed, perform_in};
 
 /// What the use cases run on: the store, the injected clock and the
 /// broker's keys. Made once at start; shared by every request.

@@ -15,9 +15,9 @@ use doorstroom_domain::{
     Action, AuditAction, AuditEvent, Brin, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef,
     SideEvent, StaffId, authorize,
 };
-use doorstroom_store::{DbConn, Store, StoreError, audit};
+use doorstroom_store::{DbConn, Store, audit};
 
-use crate::error::SpineError;
+use crate::error::{AuditFailed, SpineError};
 
 type Locate<E> = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, E> + Send>;
 
@@ -150,10 +150,6 @@ impl<'a> Caller<'a> {
         self
     }
 }
-
-/// The audit log could not take a side event: the whole access fails.
-#[derive(Debug)]
-pub struct AuditFailed(pub StoreError);
 
 /// An event a use case records next to its own access (see
 /// [`Ctx::record`]). By default it carries the access's actor, request,

@@ -17,6 +17,7 @@ pub use exchange::{
     trusted_encryption_key, trusted_signing_key,
 };
 
+use doorstroom_api::Problem;
 use reqwest::{Certificate, Identity, Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,14 +32,14 @@ pub enum ClientError {
     Tls(String),
     #[error("request failed: {0}")]
     Transport(#[from] reqwest::Error),
-    /// The broker answered with an RFC 9457 problem document.
-    #[error("{status}: {title}: {detail}")]
-    Problem {
-        status: u16,
-        title: String,
-        detail: String,
-        body: Value,
-    },
+    /// The broker answered with an RFC 9457 problem document (the wire
+    /// type the broker itself answers with).
+    #[error("{}: {}: {}", .0.status, .0.title, .0.detail)]
+    Problem(Box<Problem>),
+    /// The broker's answer is not what the API promises: a failure without
+    /// a problem document, or a success whose body has another shape.
+    #[error("{status}: unexpected response: {detail}")]
+    Unexpected { status: u16, detail: String },
     /// A request body could not be serialized (a bug in the caller's data).
     #[error("request body: {0}")]
     Encode(String),
@@ -184,7 +185,8 @@ impl Client {
     }
 
     /// A call whose answer must be a success with a JSON body of type `T`;
-    /// answers the status too. Anything else becomes [`ClientError::Problem`].
+    /// answers the status too. A failure becomes [`ClientError::Problem`], an
+    /// answer of another shape [`ClientError::Unexpected`].
     pub(crate) async fn call_as<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -194,21 +196,15 @@ impl Client {
     ) -> Result<(StatusCode, T), ClientError> {
         let reply = self.request(method, path, body, on_behalf_of).await?;
         let (status, value) = (reply.status, reply.body);
-        if !status.is_success() {
-            let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-            return Err(ClientError::Problem {
-                status: status.as_u16(),
-                title: text("title"),
-                detail: text("detail"),
-                body: value,
-            });
-        }
-        let parsed = serde_json::from_value(value).map_err(|e| ClientError::Problem {
+        let unexpected = |e: serde_json::Error| ClientError::Unexpected {
             status: status.as_u16(),
-            title: "unexpected response".into(),
             detail: e.to_string(),
-            body: Value::Null,
-        })?;
+        };
+        if !status.is_success() {
+            let problem: Problem = serde_json::from_value(value).map_err(unexpected)?;
+            return Err(ClientError::Problem(Box::new(problem)));
+        }
+        let parsed = serde_json::from_value(value).map_err(unexpected)?;
         Ok((status, parsed))
     }
 

@@ -186,14 +186,18 @@ impl FromStr for StaffId {
 /// Defines a closed enumeration with a stable snake_case wire and database
 /// spelling, so that the same string is used in JSON, SQL and audit records.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The type's doc comment, one entry per line as written: the
+            /// wire schema's description (`doorstroom_api::schema`) is made
+            /// from it, so the two cannot drift apart.
+            pub const DOC: &'static [&'static str] = &[$($doc),*];
             pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }

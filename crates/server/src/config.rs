@@ -17,7 +17,6 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::BodyTimeouts;
 
 /// The defaults, compiled in so that the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -580,6 +579,16 @@ impl TryFrom<SettingsFile> for Settings {
             retention,
         })
     }
+}
+
+/// How long a request body may take (`server.body_deadline_secs` and
+/// `server.body_idle_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeouts {
+    /// From the request head to the body's last byte.
+    pub deadline: Duration,
+    /// The longest wait for the next part of the body.
+    pub idle: Duration,
 }
 
 #[cfg(test)]

@@ -2,16 +2,18 @@
 //! an RFC 9457 `application/problem+json` document. A 500 says nothing about
 //! its cause; the cause goes to the log (without personal data) under the
 //! request id that the body carries in `instance` (the id
-//! [`crate::request_id::observe`] makes current while it serves the request).
+//! [`crate::request_id::observe`] makes current while it serves the request,
+//! see [`crate::instance`]).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+// Re-exported so that `crate::error::Problem` keeps naming the one problem
+// document, which lives with the other wire types.
+pub use doorstroom_api::Problem;
 use doorstroom_app::{AppError, AuditFailed, SpineError};
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// The problem types this API answers with. The `type` URI is
 /// `urn:doorstroom:problem:<slug>`.
@@ -141,37 +143,6 @@ impl ApiError {
     }
 }
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
-    /// URI of the problem type, `urn:doorstroom:problem:<slug>`.
-    #[serde(rename = "type")]
-    pub type_uri: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// JSON pointer (RFC 6901) to the offending field, when there is one.
-    /// A member name the caller sent with a control character in it is not
-    /// echoed: the pointer then names the object that holds it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
-    /// The request this problem answers: `urn:uuid:<request id>`, the id
-    /// the answer's `X-Request-Id` header carries and the broker's log
-    /// lines and audit events of the request name. Quote it when reporting
-    /// a problem (a 500 says nothing else). Two answers that are otherwise
-    /// the same (a resource that does not exist and one that is not the
-    /// caller's) differ in this member only.
-    // Required in the schema: every problem is made while `observe` serves
-    // its request; `None` only for one made outside a request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(
-        required = true,
-        nullable = false,
-        example = "urn:uuid:3f1c2a9e-8b7d-4e21-9c55-0a6f4d2b7e10"
-    )]
-    pub instance: Option<String>,
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -208,7 +179,7 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             pointer,
-            instance: crate::request_id::current_instance(),
+            instance: crate::instance::current_instance(),
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);

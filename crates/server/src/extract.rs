@@ -18,7 +18,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -137,15 +136,7 @@ impl std::ops::Deref for FormBody {
     }
 }
 
-/// How long a request body may take (`server.body_deadline_secs` and
-/// `server.body_idle_timeout_secs`).
-#[derive(Debug, Clone, Copy)]
-pub struct BodyTimeouts {
-    /// From the request head to the body's last byte.
-    pub deadline: Duration,
-    /// The longest wait for the next part of the body.
-    pub idle: Duration,
-}
+pub use crate::config::BodyTimeouts;
 
 /// Why a body was cut off; carried inside the payload stream's I/O error
 /// so that [`body_error`] can tell it from a broken connection.

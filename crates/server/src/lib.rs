@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod instance;
 pub mod malformed_http;
 pub mod metrics;
 pub mod openapi;

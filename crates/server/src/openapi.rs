@@ -35,7 +35,7 @@ use crate::handlers::{
         report::subject_report,
         erasure::erase,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(doorstroom_api::Problem)),
     modifiers(&Security, &CommonProblems, &PathParameters, &NoControlCharacters, &StatusTransitions),
     tags(
         (name = "registry", description = "Institutions, their JOSE keys and client certificates"),

@@ -31,24 +31,7 @@ impl RequestId {
     }
 }
 
-tokio::task_local! {
-    /// The id of the request being answered, for what is made without the
-    /// request at hand: a problem's `instance` ([`current_instance`]).
-    static CURRENT: String;
-}
-
-/// The `instance` of a problem answered to request `id` (RFC 9457 §3.1.5):
-/// the request, as a URN (RFC 4122 §3).
-pub fn problem_instance(id: &str) -> String {
-    format!("urn:uuid:{id}")
-}
-
-/// The `instance` of a problem made while [`observe`] answers a request:
-/// every problem of the broker ([`crate::error::ApiError`]) is made inside
-/// it, by handlers, extractors and middleware alike; `None` outside one.
-pub fn current_instance() -> Option<String> {
-    CURRENT.try_with(|id| problem_instance(id)).ok()
-}
+pub use crate::instance::{current_instance, problem_instance};
 
 /// Middleware: request id, the request's span, access log line, metrics;
 /// the id is current (see [`current_instance`]) while the request is served.
@@ -64,8 +47,7 @@ pub async fn observe(
     let started = Instant::now();
     let method = req.method().to_string();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let mut res = CURRENT
-        .scope(id.clone(), next.call(req))
+    let mut res = crate::instance::serving(id.clone(), next.call(req))
         .instrument(span.clone())
         .await?;
     let elapsed = started.elapsed().as_secs_f64();
