@@ -5,7 +5,6 @@
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
 
-
 /// The audit log could not take a side event: the whole access fails.
 #[derive(Debug)]
 pub struct AuditFailed(pub StoreError);

@@ -25,9 +25,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
+use doorstroom_api::audit::{AuditSearch, EventPage, SequencedEvent};
 use doorstroom_api::consents::History;
 use doorstroom_app::ledger::consent_history;
-use doorstroom_api::audit::{AuditSearch, EventPage, SequencedEvent};
 use doorstroom_domain::{
     Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
     Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
