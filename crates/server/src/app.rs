@@ -205,41 +205,12 @@ pub async fn start(
     let store = store.with_checkout_timeout(settings.database.checkout_timeout);
     let client_roots = ClientRoots::load(&settings.tls.client_ca)?;
     let tls_config = tls::server_config(&settings.tls.cert, &settings.tls.key, &client_roots)?;
-    let anchors_path = &settings.jose.trust_anchors;
-    let anchors_pem = std::fs::read(anchors_path).map_err(|e| StartError::TrustAnchors {
-        path: anchors_path.display().to_string(),
-        cause: e.to_string(),
-    })?;
-    let trust_anchors = TrustAnchors::from_pem(&anchors_pem).map_err(|e| StartError::TrustAnchors {
-        path: anchors_path.display().to_string(),
-        cause: e.to_string(),
-    })?;
+    let trust_anchors = load_trust_anchors(&settings.jose.trust_anchors)?;
     let signer = BrokerSigner::from_pem(secrets.signing_key_pem()).map_err(StartError::SigningKey)?;
     let checkpoint_signer = CheckpointSigner::from_pem(&settings.audit.origin, secrets.signing_key_pem())
         .map_err(StartError::SigningKey)?;
-    // The broker's own check of its audit log, before it serves (fail closed).
-    let (store, checkpoint_signer, checked) = tokio::task::spawn_blocking(move || {
-        let checked = store.read(|conn| Ok::<_, StoreError>(checkpoints::check_log(conn, &checkpoint_signer)));
-        (store, checkpoint_signer, checked)
-    })
-    .await
-    .map_err(|e| StartError::AuditCheck(e.to_string()))?;
-    let verified = checked
-        .map_err(|e| StartError::AuditCheck(e.to_string()))?
-        .map_err(StartError::AuditLog)?;
-    tracing::info!(events = verified.size, "audit log verified");
-    // TOTP secrets stored before they were sealed are sealed now, before
-    // the first login can read one.
-    let (store, secrets, sealed) = tokio::task::spawn_blocking(move || {
-        let sealed = secrets::seal_plaintext_totp_secrets(&store, secrets.totp_key());
-        (store, secrets, sealed)
-    })
-    .await
-    .map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
-    let sealed = sealed.map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
-    if sealed > 0 {
-        tracing::info!(accounts = sealed, "sealed TOTP secrets stored in plain text");
-    }
+    let (store, checkpoint_signer) = verify_audit_log(store, checkpoint_signer).await?;
+    let (store, secrets) = seal_totp_secrets(store, secrets).await?;
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let state = web::Data::new(AppState {
@@ -257,7 +228,12 @@ pub async fn start(
         metrics: Arc::new(Metrics::new()?),
         password_checks,
     });
+    serve(state, tls_config)
+}
 
+/// Listens with `state` and starts the broker's scheduled jobs.
+fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result<RunningServer, StartError> {
+    let settings = &state.settings;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -325,4 +301,48 @@ pub async fn start(
         _checkpoints: scheduler,
         _purge: purge,
     })
+}
+
+/// The CA roots that sign the schools' JOSE keys.
+fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, StartError> {
+    let refused = |cause: String| StartError::TrustAnchors {
+        path: path.display().to_string(),
+        cause,
+    };
+    let pem = std::fs::read(path).map_err(|e| refused(e.to_string()))?;
+    TrustAnchors::from_pem(&pem).map_err(|e| refused(e.to_string()))
+}
+
+/// The broker's own check of its audit log, before it serves (fail closed).
+async fn verify_audit_log(
+    store: Store,
+    checkpoint_signer: CheckpointSigner,
+) -> Result<(Store, CheckpointSigner), StartError> {
+    let (store, checkpoint_signer, checked) = tokio::task::spawn_blocking(move || {
+        let checked = store.read(|conn| Ok::<_, StoreError>(checkpoints::check_log(conn, &checkpoint_signer)));
+        (store, checkpoint_signer, checked)
+    })
+    .await
+    .map_err(|e| StartError::AuditCheck(e.to_string()))?;
+    let verified = checked
+        .map_err(|e| StartError::AuditCheck(e.to_string()))?
+        .map_err(StartError::AuditLog)?;
+    tracing::info!(events = verified.size, "audit log verified");
+    Ok((store, checkpoint_signer))
+}
+
+/// TOTP secrets stored before they were sealed are sealed now, before the
+/// first login can read one.
+async fn seal_totp_secrets(store: Store, secrets: Secrets) -> Result<(Store, Secrets), StartError> {
+    let (store, secrets, sealed) = tokio::task::spawn_blocking(move || {
+        let sealed = secrets::seal_plaintext_totp_secrets(&store, secrets.totp_key());
+        (store, secrets, sealed)
+    })
+    .await
+    .map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
+    let sealed = sealed.map_err(|e| StartError::SealTotpSecrets(e.to_string()))?;
+    if sealed > 0 {
+        tracing::info!(accounts = sealed, "sealed TOTP secrets stored in plain text");
+    }
+    Ok((store, secrets))
 }
