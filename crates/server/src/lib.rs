@@ -22,6 +22,7 @@ pub mod refusals;
 pub mod request_id;
 pub mod state;
 pub mod tls;
+pub mod texts;
 pub mod tokens;
 
 pub use app::{RunningServer, StartError, start};
