@@ -7,3 +7,7 @@
 //! Fields that have a domain type (a BRIN, a section, a student number)
 //! keep it: a body that parses is already checked. No web framework and no
 //! database here.
+
+pub mod erasure;
+pub mod register;
+pub mod report;

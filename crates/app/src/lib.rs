@@ -10,8 +10,11 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod erasure;
 pub mod error;
 pub mod ledger;
+pub mod register;
+pub mod report;
 pub mod secrets;
 pub mod signer;
 pub mod spine;

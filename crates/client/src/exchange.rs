@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+pub use doorstroom_api::erasure::ErasureSummary;
 use doorstroom_domain::{ApplicationStatus, Brin, KeyStatus, KeyUse, Programme, SchoolYear, Section, StudentNumber};
 use doorstroom_jose::{
     JoseError, Jwks, PackageMeta, PrivateJwk, PublicJwk, SectionInput, Submission, TrustAnchors, X5cInfo, open_section,
@@ -79,18 +80,6 @@ pub struct ApplicationDetail {
     pub delete_after: DateTime<Utc>,
     /// The packages sent for it and when the broker will delete each.
     pub packages: Vec<PackageExpiry>,
-}
-
-/// What an erasure deleted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErasureSummary {
-    pub erased_at: DateTime<Utc>,
-    /// `everything`, or the BRIN of the officer's institution.
-    pub scope: String,
-    pub packages: usize,
-    pub applications: usize,
-    pub consent_events: usize,
-    pub inspections: usize,
 }
 
 /// A package of an application and when the broker will delete it.

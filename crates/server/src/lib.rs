@@ -21,8 +21,8 @@ pub mod purge;
 pub mod refusals;
 pub mod request_id;
 pub mod state;
-pub mod tls;
 pub mod texts;
+pub mod tls;
 pub mod tokens;
 
 pub use app::{RunningServer, StartError, start};

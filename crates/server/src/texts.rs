@@ -1,4 +1,57 @@
-//! PIN (temporary): the texts as rendered today.
+//! The readable texts (Markdown) of the art. 15 report and the register of
+//! processing activities, rendered from askama templates
+//! (`templates/texts/`).
+//!
+//! Where they live: rendering is a door's concern (the API answers
+//! `format=text` with them, the command line prints the register), so they
+//! are here in the server and not in the use cases, which return data. The
+//! module is public and apart from `handlers`, so the command line renders
+//! the register without importing the HTTP handlers.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use doorstroom_api::register::ProcessingRegister;
+use doorstroom_domain::LawfulBasis;
+
+use crate::handlers::report::SubjectReport;
+
+#[derive(Template)]
+#[template(path = "texts/subject_report.md")]
+struct SubjectReportText<'a> {
+    report: &'a SubjectReport,
+}
+
+#[derive(Template)]
+#[template(path = "texts/register.md")]
+struct RegisterText<'a> {
+    register: &'a ProcessingRegister,
+}
+
+/// The art. 15 report as a readable document in Dutch.
+pub fn subject_report(report: &SubjectReport) -> Result<String, askama::Error> {
+    SubjectReportText { report }.render()
+}
+
+/// The register of processing activities, readable.
+pub fn register(register: &ProcessingRegister) -> Result<String, askama::Error> {
+    RegisterText { register }.render()
+}
+
+/// A moment as the reader's clock in the Netherlands shows it.
+fn when(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Amsterdam)
+        .format("%d-%m-%Y %H:%M")
+        .to_string()
+}
+
+fn basis_article(basis: &LawfulBasis) -> &'static str {
+    match basis {
+        LawfulBasis::LegalObligation => "legal obligation (GDPR art. 6(1)(c))",
+        LawfulBasis::ExplicitConsent => "explicit consent (GDPR art. 9(2)(a))",
+        LawfulBasis::Consent => "consent (GDPR art. 6(1)(a)), withdrawable at any time",
+        LawfulBasis::StudentAgreement => "written or agreed by the student or parents after inspection",
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -11,10 +64,14 @@ mod tests {
 
     use crate::handlers::applications::ApplicationView;
     use crate::handlers::consents::{ConsentEventView, InspectionView};
-    use crate::handlers::report::{AccessRecord, PackageTransfer, SectionTransfer, SubjectReport};
+    use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer};
+
+    use crate::handlers::report::SubjectReport;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2027, 3, day, hour, 15, 0).single().unwrap_or_default()
+        Utc.with_ymd_and_hms(2027, 3, day, hour, 15, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     fn brin(raw: &str) -> Brin {
@@ -157,7 +214,10 @@ mod tests {
         raw.exchange.require_inspection = inspection;
         raw.lawful_basis.career_portfolio = doorstroom_domain::LawfulBasis::Consent;
         let settings = crate::config::Settings::try_from(raw).unwrap_or_else(|e| panic!("{e}"));
-        crate::handlers::register::render_text(&crate::handlers::register::processing_register(&settings))
+        super::register(&doorstroom_app::register::processing_register(
+            settings.register_facts(),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn golden(name: &str) -> String {
@@ -167,8 +227,9 @@ mod tests {
 
     #[test]
     fn the_subject_report_reads_as_before() {
-        assert_eq!(crate::handlers::report::render_dutch(&full_report()), golden("subject_report_full.md"));
-        assert_eq!(crate::handlers::report::render_dutch(&empty_report()), golden("subject_report_empty.md"));
+        let text = |report| super::subject_report(&report).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text(full_report()), golden("subject_report_full.md"));
+        assert_eq!(text(empty_report()), golden("subject_report_empty.md"));
     }
 
     #[test]

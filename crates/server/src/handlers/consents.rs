@@ -747,30 +747,12 @@ pub async fn consent_history(
     .await
 }
 
-/// The ledger records of a student an institution's privacy officer sees
-/// (the broker's, `scope` `None`: all): those the institution recorded (a
-/// school), consent given for it (an mbo), and the inspections recorded by
-/// the schools that send the student to it (those its packages wait for).
-/// The one rule for the history and the art. 15 report.
+/// The ledger records of a student an institution's privacy officer sees:
+/// [`doorstroom_app::ledger::ledger_in_scope`].
 pub fn ledger_in_scope(
     conn: &mut DbConn,
     student: &Pseudonym,
     scope: Option<&Brin>,
 ) -> Result<(Vec<ConsentEventRow>, Vec<InspectionRow>), ApiError> {
-    let consents = consents::for_student(conn, student)?;
-    let inspections = inspections::for_student(conn, student)?;
-    let Some(own) = scope else {
-        return Ok((consents, inspections));
-    };
-    let sending_to_own = applications::sending_schools(conn, student, Some(own))?;
-    Ok((
-        consents
-            .into_iter()
-            .filter(|c| &c.school == own || &c.recipient == own)
-            .collect(),
-        inspections
-            .into_iter()
-            .filter(|i| &i.school == own || sending_to_own.contains(&i.school))
-            .collect(),
-    ))
+    Ok(doorstroom_app::ledger::ledger_in_scope(conn, student, scope)?)
 }

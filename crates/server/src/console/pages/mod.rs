@@ -41,7 +41,6 @@ use crate::error::ApiError;
 use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
 use crate::handlers::consents::{History, consent_history};
 use crate::handlers::institutions::{certificates_of, keys_of};
-use crate::handlers::register::processing_register;
 use crate::handlers::report::{SubjectReport, report_for};
 use crate::handlers::staff::{
     CreateStaff, Enrolment, LoginAttempt, StaffView, check_login, create_account, deactivate_account, list_accounts,
