@@ -8,6 +8,7 @@
 //! keep it: a body that parses is already checked. No web framework and no
 //! database here.
 
+pub mod consents;
 pub mod erasure;
 pub mod register;
 pub mod report;

@@ -4,22 +4,21 @@
 //! it is itself audited.
 
 use chrono::{DateTime, Utc};
+use doorstroom_api::consents::{ConsentEventView, InspectionView};
 use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer};
 use doorstroom_domain::{Action, Brin, Pseudonym, Purpose, Resource, ResourceKind, ResourceRef, StudentNumber};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::audit::{self, AuditQuery};
-use doorstroom_store::consents::ConsentEventRow;
-use doorstroom_store::inspections::InspectionRow;
 use doorstroom_store::packages::{self, PackageSummary};
 use doorstroom_store::{DbConn, StoreError};
 
-use crate::ledger::ledger_in_scope;
+use crate::ledger::{consent_event_view, inspection_view, ledger_in_scope};
 use crate::spine::{Access, Caller, perform_in};
 use crate::{App, AppError};
 
 /// What the broker holds about one student within a privacy officer's
-/// scope, and every access to it. The doors show the records as their
-/// subjects' views.
+/// scope, and every access to it. The doors show the applications as
+/// their subject's view.
 #[derive(Debug)]
 pub struct SubjectReport {
     pub generated_at: DateTime<Utc>,
@@ -28,8 +27,8 @@ pub struct SubjectReport {
     pub applications: Vec<Application>,
     pub packages: Vec<PackageTransfer>,
     pub accesses: Vec<AccessRecord>,
-    pub consents: Vec<ConsentEventRow>,
-    pub inspections: Vec<InspectionRow>,
+    pub consents: Vec<ConsentEventView>,
+    pub inspections: Vec<InspectionView>,
 }
 
 /// The art. 15 report of one student (the API's and the console's): what
@@ -66,8 +65,8 @@ pub fn subject_report(
             applications,
             packages,
             accesses,
-            consents,
-            inspections,
+            consents: consents.into_iter().map(consent_event_view).collect(),
+            inspections: inspections.into_iter().map(inspection_view).collect(),
         })
     })
 }

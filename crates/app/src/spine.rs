@@ -293,10 +293,9 @@ where
 {
     // Stored times have millisecond precision; answer what will be stored.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-    let principal = caller.principal;
     let mut event = AuditEvent::success(
         now,
-        principal,
+        caller.principal,
         AuditAction::from(access.action),
         access.record,
         access.purpose,
@@ -304,14 +303,7 @@ where
     .with_request_id(caller.request_id.map(str::to_owned))
     .with_data_subject(access.data_subject);
     event.on_behalf_of = access.on_behalf_of;
-    // The event is related to the parties of the record it is about (the
-    // privacy officers' scope, `Resource::parties`); a record that was not
-    // found has none.
-    let append = |conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]| {
-        audit::append_related(conn, event, parties)
-            .map(|_| ())
-            .map_err(E::audit_failed)
-    };
+    let (action, also_parties) = (access.action, access.also_parties);
 
     store.write(|conn| {
         let located = match access.target {
@@ -320,52 +312,70 @@ where
         };
         let Some(Located { resource, data_subject }) = located else {
             let refusal = E::not_found();
-            append(
-                conn,
-                &event.with_outcome(Outcome::Rejected, refusal.audit_reason()),
-                &[],
-            )?;
+            let event = event.with_outcome(Outcome::Rejected, refusal.audit_reason());
+            append::<E>(conn, &event, &[])?;
             return Ok(Err(refusal));
         };
         if data_subject.is_some() {
             event.data_subject = data_subject;
         }
+        // The event is related to the parties of the record it is about
+        // (the privacy officers' scope, `Resource::parties`); a record that
+        // was not found has none.
         let mut parties = resource.parties();
-        parties.extend(access.also_parties);
-        if let Decision::Deny(reason) = authorize(principal, access.action, &resource) {
-            append(conn, &event.clone().denied(reason), &parties)?;
+        parties.extend(also_parties);
+        if let Decision::Deny(reason) = authorize(caller.principal, action, &resource) {
+            append::<E>(conn, &event.denied(reason), &parties)?;
             return Ok(Err(match resource {
                 Resource::Broker => E::forbidden(),
                 _ => E::not_found(),
             }));
         }
-        let (purpose, subject, on_behalf_of) = (event.purpose, event.data_subject.clone(), event.on_behalf_of);
-        // A nested transaction is a savepoint: failed work leaves nothing
-        // behind (its side events neither), while its audit event stays.
-        let done = conn.transaction(|conn| {
-            work(&mut Ctx {
-                conn,
-                now,
-                caller,
-                purpose,
-                data_subject: subject,
-                on_behalf_of,
-            })
-        });
-        match done {
-            Ok(value) => {
-                append(conn, &event, &parties)?;
-                Ok(Ok(value))
-            }
-            Err(err) if err.is_audit_unavailable() => Err(err),
-            Err(err) => {
-                append(
-                    conn,
-                    &event.with_outcome(Outcome::Rejected, err.audit_reason()),
-                    &parties,
-                )?;
-                Ok(Err(err))
-            }
-        }
+        run_audited(conn, caller, event, &parties, work)
     })
+}
+
+/// Runs allowed `work` in a savepoint and appends `event` with its
+/// outcome: failed work leaves nothing behind (its side events neither),
+/// while its audit event stays.
+fn run_audited<T, E, F>(
+    conn: &mut DbConn,
+    caller: Caller<'_>,
+    event: AuditEvent,
+    parties: &[Brin],
+    work: F,
+) -> Result<Result<T, E>, E>
+where
+    E: SpineError,
+    F: FnOnce(&mut Ctx<'_>) -> Result<T, E>,
+{
+    let done = conn.transaction(|conn| {
+        work(&mut Ctx {
+            conn,
+            now: event.time,
+            caller,
+            purpose: event.purpose,
+            data_subject: event.data_subject.clone(),
+            on_behalf_of: event.on_behalf_of,
+        })
+    });
+    match done {
+        Ok(value) => {
+            append::<E>(conn, &event, parties)?;
+            Ok(Ok(value))
+        }
+        Err(err) if err.is_audit_unavailable() => Err(err),
+        Err(err) => {
+            let event = event.with_outcome(Outcome::Rejected, err.audit_reason());
+            append::<E>(conn, &event, parties)?;
+            Ok(Err(err))
+        }
+    }
+}
+
+/// Appends the event of an access, related to `parties`.
+fn append<E: SpineError>(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<(), E> {
+    audit::append_related(conn, event, parties)
+        .map(|_| ())
+        .map_err(E::audit_failed)
 }

@@ -34,8 +34,7 @@ use chrono::DateTime;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use doorstroom_domain::{
-    Actor, ActorKind, AuditAction, AuditEvent, Brin, CertFingerprint, CrudKind, Outcome, Pseudonym, Purpose,
-    ResourceRef, StaffId,
+    Actor, ActorKind, AuditAction, AuditEvent, Brin, CertFingerprint, Outcome, Pseudonym, Purpose, ResourceRef, StaffId,
 };
 use doorstroom_store::schema::audit_hashes;
 use doorstroom_store::{Backend, DbConn, Store, StoreError, audit, merkle};
@@ -48,7 +47,7 @@ use tempfile::TempDir;
 use crate::BoxError;
 use crate::broker::FreshDatabase;
 use crate::report::{self, Machine};
-use doorstroom_domain::ResourceKind;
+use doorstroom_domain::{Action, ResourceKind, SideEvent};
 
 /// Highest transaction latency the histogram tracks (microseconds): one hour.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
@@ -349,6 +348,15 @@ struct Institution {
     privacy_officer: StaffId,
 }
 
+/// Who the next event is about: one vo school, one mbo and one of its
+/// intakers (indexes into the generated institutions).
+#[derive(Clone, Copy)]
+struct Who {
+    vo: usize,
+    mbo: usize,
+    intaker: StaffId,
+}
+
 /// A run of `list_inbox_entry` events of one inbox listing (one request).
 struct InboxRun {
     mbo: usize,
@@ -470,7 +478,7 @@ impl EventGenerator {
             time,
             actor: Self::system(&self.mbo[mbo]),
             on_behalf_of: None,
-            action: AuditAction::new(CrudKind::Read, "pull_package"),
+            action: AuditAction::from(Action::PullPackage),
             resource: ResourceRef::new(ResourceKind::Package, Some(self.uuid())),
             data_subject: subject,
             purpose: Purpose::Intake,
@@ -478,13 +486,25 @@ impl EventGenerator {
             reason: None,
             request_id,
         };
+        let who = Who { vo, mbo, intaker };
         match self.rng.gen_range(0..1000u32) {
+            roll @ 0..550 => self.exchange_event(&mut event, roll, who),
+            roll @ 550..940 => self.registration_event(&mut event, roll, who),
+            roll => self.refusal_or_oversight_event(&mut event, roll, who),
+        }
+        Ok(event)
+    }
+
+    /// Pulls, submissions and inbox listings (rolls 0..550).
+    fn exchange_event(&mut self, event: &mut AuditEvent, roll: u32, who: Who) {
+        let Who { vo, mbo, intaker } = who;
+        match roll {
             0..250 => event.on_behalf_of = Some(intaker),
             250..400 => {
                 event.actor = Self::system(&self.vo[vo]);
-                event.action = AuditAction::new(CrudKind::Create, "submit_package");
+                event.action = AuditAction::from(Action::SubmitPackage);
             }
-            400..550 => {
+            _ => {
                 let run = InboxRun {
                     mbo,
                     on_behalf_of: intaker,
@@ -492,51 +512,60 @@ impl EventGenerator {
                     remaining: self.rng.gen_range(0..20),
                 };
                 event.on_behalf_of = Some(intaker);
-                event.action = AuditAction::new(CrudKind::Read, "list_inbox_entry");
+                event.action = AuditAction::from(SideEvent::ListInboxEntry);
                 self.inbox = Some(run);
             }
+        }
+    }
+
+    /// Applications, inspections, acknowledgements and status (rolls 550..940).
+    fn registration_event(&mut self, event: &mut AuditEvent, roll: u32, who: Who) {
+        let Who { vo, mbo, intaker } = who;
+        match roll {
             550..670 => {
-                event.action = AuditAction::new(CrudKind::Create, "register_application");
+                event.action = AuditAction::from(Action::RegisterApplication);
                 event.resource = ResourceRef::new(ResourceKind::Application, None);
             }
             670..770 => {
                 event.actor = Self::system(&self.vo[vo]);
-                event.action = AuditAction::new(CrudKind::Create, "record_inspection");
+                event.action = AuditAction::from(Action::RecordInspection);
                 event.resource = ResourceRef::new(ResourceKind::Inspection, None);
             }
             770..850 => {
                 event.on_behalf_of = Some(intaker);
-                event.action = AuditAction::new(CrudKind::Update, "acknowledge_package");
+                event.action = AuditAction::from(Action::AcknowledgePackage);
             }
             850..900 => {
                 event.actor = Self::staff(&self.mbo[mbo], intaker);
-                event.action = AuditAction::new(CrudKind::Read, "read_application");
+                event.action = AuditAction::from(Action::ReadApplication);
                 event.resource = ResourceRef::new(ResourceKind::Application, Some(self.uuid()));
             }
-            900..940 => {
-                event.action = AuditAction::new(CrudKind::Update, "report_status");
+            _ => {
+                event.action = AuditAction::from(Action::ReportStatus);
                 event.resource = ResourceRef::new(ResourceKind::Application, Some(self.uuid()));
             }
+        }
+    }
+
+    /// Refusals, failed authentication, an officer's read, whoami (rolls 940..1000).
+    fn refusal_or_oversight_event(&mut self, event: &mut AuditEvent, roll: u32, who: Who) {
+        let Who { vo, mbo, intaker } = who;
+        match roll {
             940..960 => {
                 // Another mbo's system tries a package that is not its own.
                 let other = (mbo + 1) % self.mbo.len();
                 event.actor = Self::system(&self.mbo[other]);
-                event = event.with_outcome(Outcome::Denied, "other_institution");
+                event.outcome = Outcome::Denied;
+                event.reason = Some("other_institution".into());
             }
             960..980 => {
-                event.actor = Actor {
-                    kind: ActorKind::Anonymous,
-                    institution: None,
-                    id: None,
-                };
-                event.action = AuditAction::new(CrudKind::Execute, "authenticate");
+                event.actor = Actor::anonymous();
+                event.action = AuditAction::from(SideEvent::Authenticate);
                 event.resource = ResourceRef::new(ResourceKind::Route, Some("GET /v1/packages/{id}".into()));
                 event.data_subject = None;
                 event.purpose = Purpose::Authentication;
-                event = event.with_outcome(
-                    Outcome::Unauthenticated,
-                    "client certificate is not bound to an active institution",
-                );
+                event.outcome = Outcome::Unauthenticated;
+                event.reason = Some("client certificate is not bound to an active institution".into());
             }
             980..990 => {
                 let institution = if self.rng.gen_bool(0.5) {
@@ -545,19 +574,18 @@ impl EventGenerator {
                     &self.mbo[mbo]
                 };
                 event.actor = Self::staff(institution, institution.privacy_officer);
-                event.action = AuditAction::new(CrudKind::Read, "read_audit_log");
+                event.action = AuditAction::from(Action::ReadAuditLog);
                 event.resource = ResourceRef::new(ResourceKind::AuditLog, Some(institution.brin.to_string()));
                 event.purpose = Purpose::Supervision;
             }
             _ => {
                 event.actor = Self::staff(&self.mbo[mbo], intaker);
-                event.action = AuditAction::new(CrudKind::Read, "whoami");
+                event.action = AuditAction::from(Action::WhoAmI);
                 event.resource = ResourceRef::new(ResourceKind::StaffAccount, Some(intaker.to_string()));
                 event.data_subject = None;
                 event.purpose = Purpose::Authentication;
             }
         }
-        Ok(event)
     }
 
     /// The next entry of an inbox listing under way (same request id,
@@ -573,7 +601,7 @@ impl EventGenerator {
             time,
             actor: Self::system(&self.mbo[run.mbo]),
             on_behalf_of: Some(run.on_behalf_of),
-            action: AuditAction::new(CrudKind::Read, "list_inbox_entry"),
+            action: AuditAction::from(SideEvent::ListInboxEntry),
             resource: ResourceRef::new(ResourceKind::Package, Some(package)),
             data_subject: Some(subject),
             purpose: Purpose::Intake,
@@ -635,9 +663,15 @@ fn hex(digest: &merkle::Digest) -> String {
 }
 
 fn print_text(machine: &Machine, args: &AuditArgs, r: &AuditResult) {
+    print_settings(machine, args, r);
+    print_steps(r);
+    print_append_and_entries(args, r);
+    print_database_and_root(r);
+}
+
+/// What was measured, on what.
+fn print_settings(machine: &Machine, args: &AuditArgs, r: &AuditResult) {
     let a = &r.append;
-    let o = &r.outside;
-    let size = u64::try_from(r.verified_size).unwrap_or(0);
     println!();
     println!("doorstroom-bench {} audit-log", env!("CARGO_PKG_VERSION"));
     println!("{}", report::machine_line(machine));
@@ -661,6 +695,13 @@ fn print_text(machine: &Machine, args: &AuditArgs, r: &AuditResult) {
         a.mean_entry_bytes,
         a.generating.as_secs_f64()
     );
+}
+
+/// One line per timed step.
+fn print_steps(r: &AuditResult) {
+    let a = &r.append;
+    let o = &r.outside;
+    let size = u64::try_from(r.verified_size).unwrap_or(0);
     println!();
     println!("{:<22} {:>9} {:>9} {:>11}", "step", "events", "wall s", "events/s");
     let line = |name: &str, count: u64, took: Duration| {
@@ -678,6 +719,12 @@ fn print_text(machine: &Machine, args: &AuditArgs, r: &AuditResult) {
     line("verify_entries", o.entries, o.compute);
     line("entries+verify_entries", o.entries, o.fetch + o.compute);
     println!();
+}
+
+/// The append latencies and the entry pages.
+fn print_append_and_entries(args: &AuditArgs, r: &AuditResult) {
+    let a = &r.append;
+    let o = &r.outside;
     let h = &a.histogram;
     println!(
         "append:   {} transactions of up to {} events: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
@@ -696,6 +743,12 @@ fn print_text(machine: &Machine, args: &AuditArgs, r: &AuditResult) {
         merkle::MAX_ENTRIES,
         mib(o.entry_bytes)
     );
+}
+
+/// The database's size and whether the three roots agree.
+fn print_database_and_root(r: &AuditResult) {
+    let o = &r.outside;
+    let size = u64::try_from(r.verified_size).unwrap_or(0);
     let per_event = |bytes: u64| bytes as f64 / size.max(1) as f64;
     match r.database_bytes {
         DatabaseBytes::Sqlite { main, wal } => println!(

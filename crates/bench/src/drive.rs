@@ -150,18 +150,9 @@ where
                 if i >= n || Instant::now() >= deadline {
                     break;
                 }
-                let builder = request(&client, &base_url, i);
                 let sent = Instant::now();
-                let outcome = match builder.send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(body) => check(i, status, &body),
-                            Err(e) => Err(format!("reading the response: {e}")),
-                        }
-                    }
-                    Err(e) => Err(format!("request failed: {e}")),
-                };
+                let outcome =
+                    send_and_check(request(&client, &base_url, i), |status, body| check(i, status, body)).await;
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                 tally.histogram.saturating_record(micros.max(1));
                 tally.requests += 1;
@@ -174,6 +165,33 @@ where
         }));
     }
 
+    collect(name, started, tasks).await
+}
+
+/// Sends one request and judges its response with `check`.
+async fn send_and_check(
+    builder: RequestBuilder,
+    check: impl FnOnce(StatusCode, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    match builder.send().await {
+        Ok(response) => {
+            let status = response.status();
+            match response.bytes().await {
+                Ok(body) => check(status, &body),
+                Err(e) => Err(format!("reading the response: {e}")),
+            }
+        }
+        Err(e) => Err(format!("request failed: {e}")),
+    }
+}
+
+/// The phase's result from its workers' tallies; a worker that failed
+/// counts as one error.
+async fn collect(
+    name: &'static str,
+    started: Instant,
+    tasks: Vec<tokio::task::JoinHandle<Result<Tally, BoxError>>>,
+) -> Result<PhaseResult, BoxError> {
     let mut result = PhaseResult {
         name,
         requests: 0,

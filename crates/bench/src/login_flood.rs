@@ -141,6 +141,38 @@ impl Drop for Target {
 pub async fn run(args: LoginFloodArgs) -> Result<bool, BoxError> {
     doorstroom_server::tls::install_default_provider();
     let machine = Machine::detect();
+    let (target, pid, port, ca_path) = start_target(&args).await?;
+    let base_url = format!("https://localhost:{port}");
+    let ca_pem = std::fs::read(ca_path)?;
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = memory_of(pid)?;
+    eprintln!(
+        "idle broker: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        mib(idle.rss_kib),
+        mib(idle.hwm_kib)
+    );
+
+    let mut levels = Vec::new();
+    for &concurrency in &args.concurrency {
+        eprintln!("flood: {} rounds of {concurrency} concurrent logins ...", args.rounds);
+        levels.push(flood(pid, &base_url, &ca_pem, concurrency, args.rounds).await?);
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let settled = memory_of(pid)?;
+    drop(target);
+
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    print_text(&machine, &args, profile, &idle, &levels, &settled);
+    if args.json {
+        print_json(&machine, &args, profile, &idle, &levels, &settled);
+    }
+    Ok(levels.iter().all(|l| l.errors == 0))
+}
+
+/// Starts the broker in a child process (`flood-target`) and waits for
+/// its `ready <port> <ca path>` line.
+async fn start_target(args: &LoginFloodArgs) -> Result<(Target, u32, String, String), BoxError> {
     let exe = std::env::current_exe()?;
     eprintln!("starting the broker in a child process ...");
     let mut child = Command::new(exe)
@@ -165,27 +197,18 @@ pub async fn run(args: LoginFloodArgs) -> Result<bool, BoxError> {
     let (Some("ready"), Some(port), Some(ca_path)) = (words.next(), words.next(), words.next()) else {
         return Err(format!("the broker did not start: {ready:?}").into());
     };
-    let base_url = format!("https://localhost:{port}");
-    let ca_pem = std::fs::read(ca_path)?;
+    Ok((target, pid, port.to_owned(), ca_path.to_owned()))
+}
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = memory_of(pid)?;
-    eprintln!(
-        "idle broker: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
-        mib(idle.rss_kib),
-        mib(idle.hwm_kib)
-    );
-
-    let mut levels = Vec::new();
-    for &concurrency in &args.concurrency {
-        eprintln!("flood: {} rounds of {concurrency} concurrent logins ...", args.rounds);
-        levels.push(flood(pid, &base_url, &ca_pem, concurrency, args.rounds).await?);
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let settled = memory_of(pid)?;
-    drop(target);
-
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+/// The table of the flood, for a reader.
+fn print_text(
+    machine: &Machine,
+    args: &LoginFloodArgs,
+    profile: &str,
+    idle: &Memory,
+    levels: &[Level],
+    settled: &Memory,
+) {
     println!(
         "machine: {} CPUs ({}), {} MiB, {}",
         machine.cpus,
@@ -211,7 +234,7 @@ pub async fn run(args: LoginFloodArgs) -> Result<bool, BoxError> {
         "{:>11} {:>7} {:>9} {:>24} {:>14} {:>14} {:>14}",
         "concurrency", "logins", "wall s", "statuses", "peak RSS MiB", "VmHWM MiB", "after RSS MiB"
     );
-    for l in &levels {
+    for l in levels {
         let statuses = l
             .statuses
             .iter()
@@ -235,8 +258,18 @@ pub async fn run(args: LoginFloodArgs) -> Result<bool, BoxError> {
         mib(settled.rss_kib),
         mib(settled.hwm_kib)
     );
-    if args.json {
-        let levels: Vec<_> = levels
+}
+
+/// The same figures as one JSON document, for a script.
+fn print_json(
+    machine: &Machine,
+    args: &LoginFloodArgs,
+    profile: &str,
+    idle: &Memory,
+    levels: &[Level],
+    settled: &Memory,
+) {
+    let levels: Vec<_> = levels
             .iter()
             .map(|l| {
                 json!({
@@ -251,22 +284,20 @@ pub async fn run(args: LoginFloodArgs) -> Result<bool, BoxError> {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            json!({
-                "mode": "login-flood",
-                "cpus": machine.cpus,
-                "memory_mib": machine.memory_mib,
-                "profile": profile,
-                "workers": args.workers,
-                "password_checks": args.password_checks,
-                "idle": {"rss_kib": idle.rss_kib, "hwm_kib": idle.hwm_kib},
-                "levels": levels,
-                "settled": {"rss_kib": settled.rss_kib, "hwm_kib": settled.hwm_kib},
-            })
-        );
-    }
-    Ok(levels.iter().all(|l| l.errors == 0))
+    println!(
+        "{}",
+        json!({
+            "mode": "login-flood",
+            "cpus": machine.cpus,
+            "memory_mib": machine.memory_mib,
+            "profile": profile,
+            "workers": args.workers,
+            "password_checks": args.password_checks,
+            "idle": {"rss_kib": idle.rss_kib, "hwm_kib": idle.hwm_kib},
+            "levels": levels,
+            "settled": {"rss_kib": settled.rss_kib, "hwm_kib": settled.hwm_kib},
+        })
+    );
 }
 
 /// `rounds` rounds of `concurrency` concurrent logins, while sampling the

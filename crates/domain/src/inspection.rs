@@ -37,6 +37,16 @@ pub fn inspected(records: &[InspectionRecord], before: DateTime<Utc>) -> bool {
     records.iter().any(|r| r.at < before)
 }
 
+/// How far ahead of the broker's clock a recorded inspection may lie: the
+/// school's clock may run a little ahead.
+pub const INSPECTION_CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+/// Whether an inspection said to have taken place `at` can be recorded at
+/// `now`: it must not lie in the future (beyond the clocks' skew).
+pub fn inspection_time_plausible(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (at - now).num_seconds() <= INSPECTION_CLOCK_SKEW_SECS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +107,17 @@ mod tests {
             serde_json::to_value(record).ok(),
             Some(serde_json::json!({"at": "2027-03-01T10:00:00Z", "by": "student", "remarks_added": true}))
         );
+    }
+
+    #[test]
+    fn an_inspection_may_lie_ahead_by_the_skew_only() {
+        let now = t(12);
+        let skew = chrono::Duration::seconds(INSPECTION_CLOCK_SKEW_SECS);
+        assert!(inspection_time_plausible(t(9), now));
+        assert!(inspection_time_plausible(now + skew, now));
+        assert!(!inspection_time_plausible(
+            now + skew + chrono::Duration::seconds(1),
+            now
+        ));
     }
 }

@@ -13,10 +13,12 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod consent;
+pub mod consent_request;
 pub mod dossier;
 pub mod ids;
 pub mod inspection;
 pub mod lawful;
+pub mod ledger_scope;
 pub mod principal;
 pub mod retention;
 pub mod staff;
@@ -33,13 +35,17 @@ pub use consent::{
     ConsentStatus, GivenBy, MAX_PLAUSIBLE_AGE, MIN_PLAUSIBLE_AGE, RecipientConsent, UnderSixteen, WithdrawOutcome,
     check_consent_giver, check_consent_recipient,
 };
+pub use consent_request::{
+    CheckedConsent, ConsentAsk, ConsentRequestError, check_consent_request, sections_to_withdraw,
+};
 pub use dossier::{ApplicationStatus, Section};
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
     short_text,
 };
-pub use inspection::{InspectedBy, InspectionRecord, inspected};
+pub use inspection::{INSPECTION_CLOCK_SKEW_SECS, InspectedBy, InspectionRecord, inspected, inspection_time_plausible};
 pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
+pub use ledger_scope::{LedgerParties, LedgerRecord, OfficerScope};
 pub use principal::{ActorRef, Principal, Role};
 pub use retention::{
     ApplicationFacts, LedgerFacts, PACKAGE_MAX_LIMIT, PackageFacts, PurgeReason, RetentionError, RetentionPeriods,

@@ -63,7 +63,7 @@ mod tests {
     use uuid::Uuid;
 
     use crate::handlers::applications::ApplicationView;
-    use crate::handlers::consents::{ConsentEventView, InspectionView};
+    use doorstroom_api::consents::{ConsentEventView, InspectionView};
     use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer};
 
     use crate::handlers::report::SubjectReport;

@@ -19,14 +19,17 @@
 //! The enumerations `kind`, `given_by` and `method` are stored in their
 //! wire spelling and read back typed ([`ConsentEventKind`], [`GivenBy`],
 //! [`ConsentMethod`]); the database also refuses other spellings of the
-//! first two (a `CHECK`). A stored event that does not parse is
+//! first two (a `CHECK`); `recorded_by` is read back as an [`ActorRef`].
+//! A stored event that does not parse is
 //! [`StoreError::Corrupt`]: every read fails rather than leave the event
 //! out, since a ledger without its withdrawal would show the consent as
 //! still given. `purpose` and the rest are the caller's to validate.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{Brin, ConsentEventKind, ConsentMethod, GivenBy, Pseudonym, Section};
+use doorstroom_domain::{
+    ActorRef, Brin, ConsentEventKind, ConsentMethod, GivenBy, LedgerParties, LedgerRecord, Pseudonym, Section,
+};
 use uuid::Uuid;
 
 use crate::parse_id;
@@ -62,8 +65,8 @@ pub struct NewConsentEvent {
     pub notice_version: String,
     /// When a given consent ends by itself, if it does.
     pub valid_until: Option<DateTime<Utc>>,
-    /// The recording actor (`system:<fingerprint>`, `staff:<uuid>`).
-    pub recorded_by: String,
+    /// The recording actor (stored as `system:<fingerprint>`, `staff:<uuid>`).
+    pub recorded_by: ActorRef,
     /// The broker-signed receipt (compact JWS).
     pub receipt: String,
 }
@@ -89,8 +92,17 @@ pub struct ConsentEventRow {
     pub evidence_ref: String,
     pub notice_version: String,
     pub valid_until: Option<DateTime<Utc>>,
-    pub recorded_by: String,
+    pub recorded_by: ActorRef,
     pub receipt: String,
+}
+
+impl LedgerRecord for ConsentEventRow {
+    fn parties(&self) -> LedgerParties<'_> {
+        LedgerParties::Consent {
+            school: &self.school,
+            recipient: &self.recipient,
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -109,7 +121,7 @@ struct NewRow<'a> {
     evidence_ref: &'a str,
     notice_version: &'a str,
     valid_until: Option<i64>,
-    recorded_by: &'a str,
+    recorded_by: String,
     receipt: &'a str,
     school: &'a str,
 }
@@ -154,7 +166,7 @@ impl Row {
             student_under_16: self.student_under_16,
             evidence_ref: self.evidence_ref,
             notice_version: self.notice_version,
-            recorded_by: self.recorded_by,
+            recorded_by: parsed(ActorRef::parse(&self.recorded_by), "consent_events", "recorded_by")?,
             receipt: self.receipt,
         })
     }
@@ -182,7 +194,7 @@ pub fn append(conn: &mut DbConn, event: &NewConsentEvent) -> Result<ConsentEvent
         evidence_ref: &event.evidence_ref,
         notice_version: &event.notice_version,
         valid_until: event.valid_until.map(to_ms),
-        recorded_by: &event.recorded_by,
+        recorded_by: event.recorded_by.to_string(),
         receipt: &event.receipt,
         school: event.school.as_str(),
     };

@@ -2,16 +2,18 @@
 //! dossier before it goes, and whether they added remarks.
 //!
 //! Recorded by the vo school, which owns the record (`school`): a package
-//! is checked only against its sender's inspections ([`for_school`]); append-only like the consent ledger (triggers
-//! refuse `UPDATE` and `DELETE`; erasure of a student's data will lift this
-//! deliberately). `inspected_by` says who inspected ([`InspectedBy`], never
-//! a name), stored in its wire spelling; a stored spelling that does not
-//! parse is [`StoreError::Corrupt`], never a record left out (a package is
-//! checked against these records).
+//! is checked only against its sender's inspections ([`for_school`]);
+//! append-only like the consent ledger (triggers refuse `UPDATE` and
+//! `DELETE`; erasure of a student's data will lift this deliberately).
+//! `inspected_by` says who inspected ([`InspectedBy`], never a name),
+//! stored in its wire spelling, and `recorded_by` is read back as an
+//! [`ActorRef`]; a stored value that does not parse is
+//! [`StoreError::Corrupt`], never a record left out (a package is checked
+//! against these records).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{Brin, InspectedBy, Pseudonym};
+use doorstroom_domain::{ActorRef, Brin, InspectedBy, LedgerParties, LedgerRecord, Pseudonym};
 use uuid::Uuid;
 
 use crate::parse_id;
@@ -32,8 +34,8 @@ pub struct NewInspection {
     pub remarks_added: bool,
     /// When it was recorded at the broker.
     pub recorded_at: DateTime<Utc>,
-    /// The recording actor (`system:<fingerprint>`, `staff:<uuid>`).
-    pub recorded_by: String,
+    /// The recording actor (stored as `system:<fingerprint>`, `staff:<uuid>`).
+    pub recorded_by: ActorRef,
 }
 
 /// A stored inspection.
@@ -46,7 +48,13 @@ pub struct InspectionRow {
     pub inspected_by: InspectedBy,
     pub remarks_added: bool,
     pub recorded_at: DateTime<Utc>,
-    pub recorded_by: String,
+    pub recorded_by: ActorRef,
+}
+
+impl LedgerRecord for InspectionRow {
+    fn parties(&self) -> LedgerParties<'_> {
+        LedgerParties::Inspection { school: &self.school }
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -72,7 +80,7 @@ impl Row {
             recorded_at: from_ms(self.recorded_at, "inspections", "recorded_at")?,
             inspected_by: parsed(InspectedBy::parse(&self.inspected_by), "inspections", "inspected_by")?,
             remarks_added: self.remarks_added,
-            recorded_by: self.recorded_by,
+            recorded_by: parsed(ActorRef::parse(&self.recorded_by), "inspections", "recorded_by")?,
         })
     }
 }
@@ -89,7 +97,7 @@ pub fn record(conn: &mut DbConn, new: &NewInspection) -> Result<InspectionRow, S
         inspected_by: new.inspected_by.as_str().to_owned(),
         remarks_added: new.remarks_added,
         recorded_at: to_ms(new.recorded_at),
-        recorded_by: new.recorded_by.clone(),
+        recorded_by: new.recorded_by.to_string(),
     };
     guarded(conn, "inspection", |c| {
         diesel::insert_into(inspections::table).values(&row).execute(c)

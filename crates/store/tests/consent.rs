@@ -22,6 +22,11 @@ const OTHER_MBO: &str = "31CD";
 /// A second sending school (after a change of school).
 const SECOND_VO: &str = "26VO";
 
+/// The actor the tests' events are recorded by: a school's system.
+fn recorder() -> doorstroom_domain::ActorRef {
+    doorstroom_domain::ActorRef::System(fingerprint(0xff))
+}
+
 fn seeded(db: &TestDb) -> Store {
     let store = db.store();
     store
@@ -52,7 +57,7 @@ fn consent(student: u8, recipient: &str, section: Section, kind: &str, t: i64) -
         evidence_ref: format!("form-{t}"),
         notice_version: "2026-01".to_owned(),
         valid_until: (kind == "given").then(|| at(t + 86_400_000)),
-        recorded_by: "system:00ff".to_owned(),
+        recorded_by: recorder(),
         receipt: format!("eyJhbGciOiJFUzI1NiJ9.receipt-{id}.sig"),
     }
 }
@@ -182,7 +187,7 @@ fn raw_consent_insert(student: u8, column: &str, value: &str) -> String {
         ("evidence_ref", "'form-5'".to_owned()),
         ("notice_version", "'2026-01'".to_owned()),
         ("valid_until", "NULL".to_owned()),
-        ("recorded_by", "'system:00ff'".to_owned()),
+        ("recorded_by", format!("'{}'", recorder())),
         ("receipt", "'eyJhbGciOiJFUzI1NiJ9.raw.sig'".to_owned()),
     ];
     for (name, stored) in &mut values {
@@ -242,7 +247,11 @@ fn a_consent_event_of_unknown_kind_fails_the_ledger(db: &TestDb) {
 /// how, and who inspected the dossier.
 fn other_ledger_values_that_do_not_parse_fail_the_read(db: &TestDb) {
     let store = seeded(db);
-    for (student, column, value) in [(1, "given_by", "teacher"), (2, "method", "carrier_pigeon")] {
+    for (student, column, value) in [
+        (1, "given_by", "teacher"),
+        (2, "method", "carrier_pigeon"),
+        (3, "recorded_by", "system:someone"),
+    ] {
         doorstroom_store::testing::write_past_checks(
             &store,
             "consent_events",
@@ -265,9 +274,10 @@ fn other_ledger_values_that_do_not_parse_fail_the_read(db: &TestDb) {
         "inspections",
         &format!(
             "INSERT INTO inspections (id, student, school, at, inspected_by, remarks_added, recorded_at, recorded_by) \
-             VALUES ('{}', '{}', '{VO}', 20, 'neighbour', FALSE, 30, 'system:00ff')",
+             VALUES ('{}', '{}', '{VO}', 20, 'neighbour', FALSE, 30, '{}')",
             Uuid::new_v4(),
-            pseudonym(1).as_str()
+            pseudonym(1).as_str(),
+            recorder()
         ),
     );
     let err = store
@@ -326,7 +336,7 @@ fn new_inspection(student: u8, t: i64, recorded: i64) -> NewInspection {
         inspected_by: InspectedBy::Student,
         remarks_added: false,
         recorded_at: at(recorded),
-        recorded_by: "system:00ff".to_owned(),
+        recorded_by: recorder(),
     }
 }
 
@@ -351,17 +361,9 @@ fn inspections_round_trip(db: &TestDb) {
             late_row.inspected_by.as_str(),
             late_row.remarks_added,
             late_row.recorded_at,
-            late_row.recorded_by.as_str()
+            late_row.recorded_by.clone()
         ),
-        (
-            &pseudonym(1),
-            &brin(VO),
-            at(300),
-            "parent",
-            true,
-            at(310),
-            "system:00ff"
-        )
+        (&pseudonym(1), &brin(VO), at(300), "parent", true, at(310), recorder())
     );
 
     let mine = store.read(|c| inspections::for_student(c, &pseudonym(1))).unwrap();

@@ -77,6 +77,11 @@ fn finish(conn: DbConn) -> Result<DbConn, String> {
 }
 
 /// A consent event as the code before the migration stored it.
+/// A staff member's reference: no certificate to attribute the event by.
+fn by_staff() -> String {
+    doorstroom_domain::ActorRef::Staff(doorstroom_domain::StaffId(uuid::Uuid::from_u128(7))).to_string()
+}
+
 fn old_event(conn: &mut DbConn, id: &str, student: u8, recorded_by: &str) {
     conn.batch_execute(&format!(
         "INSERT INTO consent_events (id, student, recipient, section, kind, purpose, at, given_by, \
@@ -114,7 +119,7 @@ fn existing_events_get_the_owner_that_recorded_them() {
         // Recorded by 26VO's certificate: 26VO, whatever the applications say.
         old_event(&mut conn, "00000000-0000-4000-8000-000000000001", 1, &by_certificate);
         // No certificate to go by: the one school sending to 30AB.
-        old_event(&mut conn, "00000000-0000-4000-8000-000000000002", 1, "staff:someone");
+        old_event(&mut conn, "00000000-0000-4000-8000-000000000002", 1, &by_staff());
         // Two schools send student 2, but the certificate decides.
         old_event(&mut conn, "00000000-0000-4000-8000-000000000003", 2, &by_certificate);
         let mut conn = finish(conn).expect("the migration runs");
@@ -174,7 +179,7 @@ fn an_event_without_a_provable_owner_stops_the_migration() {
         let mut conn = before_owner_migration(&db);
         seed(&mut conn);
         // Two schools send student 2 to 30AB and no certificate names one.
-        old_event(&mut conn, "00000000-0000-4000-8000-000000000004", 2, "staff:someone");
+        old_event(&mut conn, "00000000-0000-4000-8000-000000000004", 2, &by_staff());
         let error = finish(conn).err().expect("the migration refuses to guess");
         assert!(
             error.contains("school") || error.contains("attributed"),

@@ -52,7 +52,7 @@ fn consent(student: u8) -> NewConsentEvent {
         evidence_ref: "form".to_owned(),
         notice_version: "v1".to_owned(),
         valid_until: None,
-        recorded_by: "system:00ff".to_owned(),
+        recorded_by: doorstroom_domain::ActorRef::System(fingerprint(1)),
         receipt: format!("receipt-{id}"),
     }
 }
@@ -65,7 +65,7 @@ fn inspection(student: u8) -> NewInspection {
         inspected_by: doorstroom_domain::InspectedBy::Student,
         remarks_added: false,
         recorded_at: at(1),
-        recorded_by: "system:00ff".to_owned(),
+        recorded_by: doorstroom_domain::ActorRef::System(fingerprint(1)),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
+use doorstroom_api::consents::{ConsentEventView, InspectionView};
 use doorstroom_api::report::{AccessRecord, PackageTransfer, ReportQuery, ReportRequest};
 use doorstroom_app::report as app;
 use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef, StudentNumber};
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::applications::ApplicationView;
-use super::consents::{ConsentEventView, InspectionView};
 use crate::access::{self, body_or_reject};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -19,7 +19,7 @@ use crate::extract::{Json, Query};
 use crate::state::AppState;
 
 /// What the broker holds about one student, and every access to it.
-// Moves to `doorstroom_api::report` once the views it lists are there.
+// Moves to `doorstroom_api::report` once `ApplicationView` is there.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubjectReport {
     pub generated_at: DateTime<Utc>,
@@ -39,8 +39,8 @@ fn report_view(report: app::SubjectReport) -> SubjectReport {
         applications: report.applications.into_iter().map(ApplicationView::from).collect(),
         packages: report.packages,
         accesses: report.accesses,
-        consents: report.consents.into_iter().map(ConsentEventView::from).collect(),
-        inspections: report.inspections.into_iter().map(InspectionView::from).collect(),
+        consents: report.consents,
+        inspections: report.inspections,
     }
 }
 

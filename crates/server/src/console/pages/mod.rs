@@ -25,6 +25,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
+use doorstroom_api::consents::History;
+use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
     Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
     Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
@@ -39,7 +41,6 @@ use super::session::{self, ConsoleUser, same_origin, session_cookie};
 use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
 use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
-use crate::handlers::consents::{History, consent_history};
 use crate::handlers::institutions::{certificates_of, keys_of};
 use crate::handlers::report::{SubjectReport, report_for};
 use crate::handlers::staff::{

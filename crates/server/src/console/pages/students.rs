@@ -133,9 +133,11 @@ pub async fn history(
         Ok(n) => n,
         Err(form_again) => return Ok(Either::Right(form_again)),
     };
-    let history = consent_history(&state, &user.caller, &number)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let history = crate::access::run(&state, &user.caller, move |app, caller| {
+        consent_history(app, caller, &number)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     let (consents, inspections) = consent_rows(user.lang, &history);
     Ok(Either::Left(HistoryPage {
         chrome: Chrome::of(&user, "/console/history"),
