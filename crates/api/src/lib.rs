@@ -10,5 +10,8 @@
 
 pub mod consents;
 pub mod erasure;
+pub mod institutions;
+pub mod ops;
 pub mod register;
 pub mod report;
+pub mod staff;

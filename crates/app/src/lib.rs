@@ -10,14 +10,18 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod credentials;
 pub mod erasure;
 pub mod error;
 pub mod ledger;
+pub mod login;
 pub mod register;
+pub mod registry;
 pub mod report;
 pub mod secrets;
 pub mod signer;
 pub mod spine;
+pub mod staff;
 
 use std::sync::Arc;
 

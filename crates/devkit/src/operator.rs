@@ -1,32 +1,21 @@
 //! What the broker operator does at the command line, on the broker's host:
-//! the same checks and the same audit spine as the API, with the operator
-//! as principal.
+//! the registry and staff use cases of `doorstroom_app`, the very ones the
+//! API calls, with the operator as principal (audited as `operator`, no
+//! request id).
 
 use chrono::{DateTime, Utc};
-use doorstroom_domain::ResourceKind;
-use doorstroom_domain::{
-    Action, Brin, InstitutionStatus, Oin, Password, Principal, Purpose, Resource, ResourceRef, Role, Sector, StaffId,
-    StaffStatus, Username,
-};
+use doorstroom_api::institutions::{CertificateView, InstitutionView, KeyView, RegisterInstitution, UpdateInstitution};
+use doorstroom_api::staff::{CreateStaff, StaffView};
+use doorstroom_app::registry::{self, ClientCertificateCheck};
+use doorstroom_app::secrets::TotpKey;
+use doorstroom_app::{AppError, Caller, staff};
+use doorstroom_domain::{Brin, InstitutionStatus, Oin, Password, Principal, Role, Sector, StaffId, Username};
 use doorstroom_jose::TrustAnchors;
-use doorstroom_server::access::{Access, perform_in};
-use doorstroom_server::credentials::{hash_password, new_totp};
-use doorstroom_server::error::ApiError;
-use doorstroom_server::handlers::institutions::{checked_key, parse_client_certificate};
-use doorstroom_server::handlers::staff::manage_access;
-use doorstroom_server::secrets::TotpKey;
-use doorstroom_server::tls::ClientRoots;
-use doorstroom_store::institutions::Institution;
-use doorstroom_store::staff::StaffAccount;
-use doorstroom_store::{Store, certificates, institutions, keys, staff};
+use doorstroom_store::Store;
 
-fn registry_access(action: Action, resource: Resource, kind: ResourceKind, id: String) -> Access {
-    Access::new(
-        action,
-        resource,
-        ResourceRef::new(kind, Some(id)),
-        Purpose::Administration,
-    )
+/// The operator at the command line: no request.
+fn operator() -> Caller<'static> {
+    Caller::new(&Principal::Operator, None)
 }
 
 /// Registers an institution.
@@ -37,40 +26,19 @@ pub fn register_institution(
     oin: Option<Oin>,
     name: &str,
     sector: Sector,
-) -> Result<Institution, ApiError> {
-    let access = registry_access(
-        Action::RegisterInstitution,
-        Resource::Broker,
-        ResourceKind::Institution,
-        brin.to_string(),
-    );
-    let name = name.trim().to_owned();
-    perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        let institution = Institution {
-            brin,
-            oin,
-            name,
-            sector,
-            status: InstitutionStatus::Active,
-            created_at: now,
-            updated_at: now,
-        };
-        institutions::insert(conn, &institution)?;
-        Ok(institution)
-    })
+) -> Result<InstitutionView, AppError> {
+    let command = RegisterInstitution {
+        brin,
+        oin,
+        name: name.to_owned(),
+        sector,
+    };
+    registry::register_institution(store, now, operator(), command)
 }
 
 /// Lists the registry.
-pub fn list_institutions(store: &Store, now: DateTime<Utc>) -> Result<Vec<Institution>, ApiError> {
-    let access = Access::new(
-        Action::ListInstitutions,
-        Resource::Broker,
-        ResourceRef::new(ResourceKind::Institution, None),
-        Purpose::Administration,
-    );
-    perform_in(store, now, &Principal::Operator, None, access, |conn, _| {
-        Ok(institutions::list(conn)?)
-    })
+pub fn list_institutions(store: &Store, now: DateTime<Utc>) -> Result<Vec<InstitutionView>, AppError> {
+    registry::list_institutions(store, now, operator())
 }
 
 /// Suspends or reactivates an institution.
@@ -79,37 +47,24 @@ pub fn set_institution_status(
     now: DateTime<Utc>,
     brin: Brin,
     status: InstitutionStatus,
-) -> Result<Institution, ApiError> {
-    let access = registry_access(
-        Action::UpdateInstitution,
-        Resource::Institution(brin.clone()),
-        ResourceKind::Institution,
-        brin.to_string(),
-    );
-    perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        institutions::update(conn, &brin, None, None, Some(status), now)?.ok_or(ApiError::NotFound)
-    })
+) -> Result<InstitutionView, AppError> {
+    let command = UpdateInstitution {
+        status: Some(status),
+        ..UpdateInstitution::default()
+    };
+    registry::update_institution(store, now, operator(), brin, command)
 }
 
-/// Binds a client certificate (PEM) to an institution.
+/// Binds a client certificate (PEM) to an institution, once `roots` (the
+/// broker's client CA) accept it.
 pub fn bind_certificate(
     store: &Store,
     now: DateTime<Utc>,
-    roots: &ClientRoots,
+    roots: &dyn ClientCertificateCheck,
     brin: Brin,
     pem: &str,
-) -> Result<certificates::CertificateBinding, ApiError> {
-    let access = registry_access(
-        Action::ManageCertificates,
-        Resource::Institution(brin.clone()),
-        ResourceKind::ClientCertificate,
-        brin.to_string(),
-    );
-    perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        let binding = parse_client_certificate(roots, pem, &brin, now)?;
-        certificates::bind(conn, &binding)?;
-        Ok(binding)
-    })
+) -> Result<CertificateView, AppError> {
+    registry::bind_certificate(store, now, operator(), roots, brin, pem.to_owned())
 }
 
 /// Publishes a JOSE key (public JWK with x5c) for an institution.
@@ -119,24 +74,13 @@ pub fn add_key(
     anchors: &TrustAnchors,
     brin: Brin,
     jwk: &serde_json::Value,
-) -> Result<keys::InstitutionKey, ApiError> {
-    let kid = jwk.get("kid").and_then(|k| k.as_str()).unwrap_or_default().to_owned();
-    let access = registry_access(
-        Action::ManageKeys,
-        Resource::Institution(brin.clone()),
-        ResourceKind::InstitutionKey,
-        kid,
-    );
-    perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        let key = checked_key(jwk, anchors, brin, now)?;
-        keys::insert(conn, &key)?;
-        Ok(key)
-    })
+) -> Result<KeyView, AppError> {
+    registry::add_key(store, now, operator(), anchors, brin, jwk.clone())
 }
 
 /// A new staff account with its TOTP secret and provisioning URI, shown once.
 pub struct NewStaff {
-    pub account: StaffAccount,
+    pub account: StaffView,
     pub totp_secret: String,
     pub totp_uri: String,
 }
@@ -156,74 +100,28 @@ pub fn create_staff(
     role: Role,
     institution: Option<Brin>,
     password: &Password,
-) -> Result<NewStaff, ApiError> {
-    if !role.fits_institution(institution.as_ref()) {
-        return Err(ApiError::invalid(
-            "/institution",
-            "institution: broker admins have none; institution admins and intakers need one",
-        ));
-    }
-    let password_hash = hash_password(password)?;
-    let (totp_secret, totp_uri) = new_totp(username.as_str())?;
-    let access = Access::new(
-        Action::CreateStaff,
-        Resource::StaffAccount {
-            institution: institution.clone(),
-            role,
-        },
-        ResourceRef::new(ResourceKind::StaffAccount, None),
-        Purpose::Administration,
-    );
-    let display_name = display_name.trim().to_owned();
-    let secret = totp_secret.clone();
-    let account = perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        let id = StaffId(uuid::Uuid::new_v4());
-        let sealed = totp_key
-            .seal(id, &secret)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let account = StaffAccount {
-            id,
-            username,
-            display_name,
-            role,
-            institution,
-            password_hash,
-            totp_secret: Some(sealed),
-            status: StaffStatus::Active,
-            created_at: now,
-            updated_at: now,
-        };
-        staff::insert(conn, &account)?;
-        Ok(account)
-    })?;
+) -> Result<NewStaff, AppError> {
+    let command = CreateStaff {
+        username,
+        display_name: display_name.to_owned(),
+        role,
+        institution,
+        password: password.clone(),
+    };
+    let created = staff::create_staff(store, now, operator(), totp_key, command)?;
     Ok(NewStaff {
-        account,
-        totp_secret,
-        totp_uri,
+        account: created.enrolment.account,
+        totp_secret: created.totp_secret,
+        totp_uri: created.enrolment.totp_uri,
     })
 }
 
 /// Lists staff accounts, of one institution or all.
-pub fn list_staff(store: &Store, now: DateTime<Utc>, institution: Option<Brin>) -> Result<Vec<StaffAccount>, ApiError> {
-    let resource = institution
-        .clone()
-        .map(Resource::Institution)
-        .unwrap_or(Resource::Broker);
-    let access = Access::new(
-        Action::ListStaff,
-        resource,
-        ResourceRef::new(ResourceKind::StaffAccounts, institution.as_ref().map(|b| b.to_string())),
-        Purpose::Administration,
-    );
-    perform_in(store, now, &Principal::Operator, None, access, |conn, _| {
-        Ok(staff::list(conn, institution.as_ref())?)
-    })
+pub fn list_staff(store: &Store, now: DateTime<Utc>, institution: Option<Brin>) -> Result<Vec<StaffView>, AppError> {
+    staff::list_staff(store, now, operator(), institution)
 }
 
 /// Deactivates a staff account.
-pub fn deactivate_staff(store: &Store, now: DateTime<Utc>, id: StaffId) -> Result<StaffAccount, ApiError> {
-    let access = manage_access(id);
-    perform_in(store, now, &Principal::Operator, None, access, |conn, now| {
-        staff::set_status(conn, id, StaffStatus::Deactivated, now)?.ok_or(ApiError::NotFound)
-    })
+pub fn deactivate_staff(store: &Store, now: DateTime<Utc>, id: StaffId) -> Result<StaffView, AppError> {
+    staff::deactivate_staff(store, now, operator(), id)
 }

@@ -4,7 +4,7 @@
 //!
 //! Seeding is idempotent, also when several brokers start at once on one
 //! new database: a record that another start created first (the insert
-//! meets the unique key: [`ApiError::Conflict`]) counts as seeded. The
+//! meets the unique key: [`AppError::Conflict`]) counts as seeded. The
 //! look-up before each insert only spares a restart the work; the database's
 //! unique keys decide.
 
@@ -14,11 +14,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use doorstroom_app::AppError;
+use doorstroom_app::registry::ClientCertificateCheck;
+use doorstroom_app::secrets::TotpKey;
 use doorstroom_domain::{Brin, Password, Role, Username};
 use doorstroom_jose::TrustAnchors;
-use doorstroom_server::error::ApiError;
-use doorstroom_server::secrets::TotpKey;
-use doorstroom_server::tls::ClientRoots;
 use doorstroom_store::{Store, institutions};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -33,12 +33,12 @@ pub fn register_demo_institutions(
     store: &Store,
     now: DateTime<Utc>,
     pki: &DevPki,
-    roots: &ClientRoots,
+    roots: &dyn ClientCertificateCheck,
     anchors: &TrustAnchors,
-) -> Result<Vec<Brin>, ApiError> {
+) -> Result<Vec<Brin>, AppError> {
     let mut registered = Vec::new();
     for inst in &pki.institutions {
-        let known = store.read(|conn| Ok::<_, ApiError>(institutions::get(conn, &inst.brin)?.is_some()))?;
+        let known = store.read(|conn| Ok::<_, AppError>(institutions::get(conn, &inst.brin)?.is_some()))?;
         if known {
             continue;
         }
@@ -54,10 +54,10 @@ pub fn register_demo_institutions(
 
 /// `Ok(true)` when the seeding step met a record that another start had
 /// created first (a unique key: conflict), `Ok(false)` when it created it.
-fn seeded_already<T>(step: Result<T, ApiError>) -> Result<bool, ApiError> {
+fn seeded_already<T>(step: Result<T, AppError>) -> Result<bool, AppError> {
     match step {
         Ok(_) => Ok(false),
-        Err(ApiError::Conflict(_)) => Ok(true),
+        Err(AppError::Conflict(_)) => Ok(true),
         Err(other) => Err(other),
     }
 }
@@ -65,15 +65,15 @@ fn seeded_already<T>(step: Result<T, ApiError>) -> Result<bool, ApiError> {
 /// Registers one institution of the dev PKI with its client certificate
 /// and its signing and encryption keys. Each of the four steps that meets
 /// its record already there (another start made it) goes on to the next;
-/// the answer is [`ApiError::Conflict`], after all four, when the
+/// the answer is [`AppError::Conflict`], after all four, when the
 /// institution itself was registered already.
 pub fn register_institution(
     store: &Store,
     now: DateTime<Utc>,
     inst: &DevInstitutionFiles,
-    roots: &ClientRoots,
+    roots: &dyn ClientCertificateCheck,
     anchors: &TrustAnchors,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let existed = seeded_already(operator::register_institution(
         store,
         now,
@@ -82,7 +82,7 @@ pub fn register_institution(
         &inst.name,
         inst.sector,
     ))?;
-    let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let pem = std::fs::read_to_string(&inst.client_cert).map_err(|e| AppError::Internal(e.to_string()))?;
     seeded_already(operator::bind_certificate(store, now, roots, inst.brin.clone(), &pem))?;
     seeded_already(operator::add_key(
         store,
@@ -99,7 +99,7 @@ pub fn register_institution(
         &inst.enc_public_jwk,
     ))?;
     if existed {
-        return Err(ApiError::Conflict(format!("institution {} already exists", inst.brin)));
+        return Err(AppError::Conflict(format!("institution {} already exists", inst.brin)));
     }
     Ok(())
 }
@@ -124,12 +124,12 @@ pub fn create_demo_staff(
     totp_key: &TotpKey,
     now: DateTime<Utc>,
     accounts_file: &Path,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let mut summary = String::new();
     for (username, name, role, brin) in DEMO_STAFF {
-        let username = Username::parse(username).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let username = Username::parse(username).map_err(|e| AppError::Internal(e.to_string()))?;
         let exists =
-            store.read(|conn| Ok::<_, ApiError>(doorstroom_store::staff::by_username(conn, &username)?.is_some()))?;
+            store.read(|conn| Ok::<_, AppError>(doorstroom_store::staff::by_username(conn, &username)?.is_some()))?;
         if exists {
             continue;
         }
@@ -138,29 +138,29 @@ pub fn create_demo_staff(
             .take(20)
             .map(char::from)
             .collect();
-        let password = Password::parse(&password).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let password = Password::parse(&password).map_err(|e| AppError::Internal(e.to_string()))?;
         let institution = brin
             .map(Brin::parse)
             .transpose()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let created = match operator::create_staff(store, totp_key, now, username, name, *role, institution, &password)
         {
             Ok(created) => created,
             // Another start created it between the look-up and now.
-            Err(ApiError::Conflict(_)) => continue,
+            Err(AppError::Conflict(_)) => continue,
             Err(other) => return Err(other),
         };
         let _ = writeln!(
             summary,
             "  {:<14} {:<18} password {}  totp secret {}",
-            created.account.username.as_str(),
+            created.account.username,
             role.as_str(),
             password.expose(),
             created.totp_secret
         );
     }
     if !summary.is_empty() {
-        append_private(accounts_file, &summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+        append_private(accounts_file, &summary).map_err(|e| AppError::Internal(e.to_string()))?;
     }
     Ok(summary)
 }

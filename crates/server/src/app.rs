@@ -244,7 +244,7 @@ pub async fn start(
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let state = web::Data::new(AppState {
         checkpoints: checkpoint_signer,
-        tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl_secs),
+        tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl),
         settings: settings.clone(),
         app: doorstroom_app::App {
             store,

@@ -39,7 +39,7 @@ pub struct SettingsFile {
     pub database: DatabaseSection,
     pub secrets: SecretSettings,
     pub jose: JoseSettings,
-    pub auth: AuthSettings,
+    pub auth: AuthSection,
     pub exchange: ExchangeSettings,
     pub lawful_basis: LawfulBasisSettings,
     pub register: RegisterSettings,
@@ -445,11 +445,10 @@ pub struct JoseSettings {
     pub trust_anchors: PathBuf,
 }
 
-/// Staff authentication. In [`Settings`], `access_token_ttl_secs` lies
-/// between 1 and [`MAX_ACCESS_TOKEN_TTL_SECS`].
+/// `[auth]` as written: staff authentication.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuthSettings {
+pub struct AuthSection {
     pub access_token_ttl_secs: i64,
     pub login_failure_window_secs: i64,
     pub max_failures_per_account: i64,
@@ -457,6 +456,19 @@ pub struct AuthSettings {
     /// Logins whose password is checked at the same time (each argon2id
     /// check holds 19 MiB); 0 means one per CPU core. Beyond it a login is
     /// refused at once with 503 and `Retry-After`.
+    pub max_concurrent_password_checks: usize,
+}
+
+/// Staff authentication: the access token's lifetime, between one second
+/// and [`MAX_ACCESS_TOKEN_TTL_SECS`], and the failed-login limits.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub access_token_ttl: chrono::Duration,
+    /// Failed logins older than this count for nothing.
+    pub login_failure_window: chrono::Duration,
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+    /// See [`AuthSection::max_concurrent_password_checks`].
     pub max_concurrent_password_checks: usize,
 }
 
@@ -470,15 +482,33 @@ impl AuthSettings {
         }
     }
 
-    /// These settings, if the access token's lifetime is one the broker
-    /// allows.
-    fn checked(self) -> Result<Self, ConfigError> {
-        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&self.access_token_ttl_secs) {
+    /// The limits the login check applies.
+    pub fn login_limits(&self) -> doorstroom_app::login::LoginLimits {
+        doorstroom_app::login::LoginLimits {
+            window: self.login_failure_window,
+            max_failures_per_account: self.max_failures_per_account,
+            max_failures_per_address: self.max_failures_per_address,
+        }
+    }
+}
+
+impl TryFrom<AuthSection> for AuthSettings {
+    type Error = ConfigError;
+
+    /// Refuses an access token lifetime the broker does not allow.
+    fn try_from(raw: AuthSection) -> Result<Self, ConfigError> {
+        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&raw.access_token_ttl_secs) {
             return Err(ConfigError::Invalid(format!(
                 "auth.access_token_ttl_secs must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
             )));
         }
-        Ok(self)
+        Ok(Self {
+            access_token_ttl: chrono::Duration::seconds(raw.access_token_ttl_secs),
+            login_failure_window: chrono::Duration::seconds(raw.login_failure_window_secs),
+            max_failures_per_account: raw.max_failures_per_account,
+            max_failures_per_address: raw.max_failures_per_address,
+            max_concurrent_password_checks: raw.max_concurrent_password_checks,
+        })
     }
 }
 
@@ -548,7 +578,7 @@ impl TryFrom<SettingsFile> for Settings {
     /// Parses every section; the first broken setting found is the one
     /// named.
     fn try_from(raw: SettingsFile) -> Result<Self, ConfigError> {
-        let auth = raw.auth.checked()?;
+        let auth = AuthSettings::try_from(raw.auth)?;
         let server = ServerSettings::try_from(raw.server)?;
         let lawful_basis = raw.lawful_basis.checked()?;
         let audit = AuditSettings::try_from(raw.audit)?;
@@ -649,6 +679,20 @@ mod tests {
         idle_longer.console.idle_timeout_secs = idle_longer.console.absolute_lifetime_secs + 1;
         let err = refusal(idle_longer);
         assert!(err.contains("idle_timeout_secs"), "{err}");
+    }
+
+    #[test]
+    fn auth_periods_are_typed_at_load() {
+        let mut raw = defaults();
+        raw.auth.access_token_ttl_secs = 600;
+        raw.auth.login_failure_window_secs = 120;
+        let auth = Settings::try_from(raw).unwrap_or_else(|e| panic!("{e}")).auth;
+        assert_eq!(auth.access_token_ttl, chrono::Duration::minutes(10));
+        assert_eq!(auth.login_limits().window, chrono::Duration::minutes(2));
+        assert_eq!(
+            auth.login_limits().max_failures_per_account,
+            auth.max_failures_per_account
+        );
     }
 
     #[test]

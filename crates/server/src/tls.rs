@@ -249,3 +249,32 @@ pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
         }
     }
 }
+
+/// A client certificate is bound to an institution (`POST
+/// /v1/institutions/{brin}/certificates`, the operator's `bind-certificate`)
+/// only if it chains to these roots at the time of binding and allows
+/// client authentication.
+impl doorstroom_app::registry::ClientCertificateCheck for ClientRoots {
+    fn binding(
+        &self,
+        pem: &str,
+        brin: &doorstroom_domain::Brin,
+        now: DateTime<Utc>,
+    ) -> Result<doorstroom_store::certificates::CertificateBinding, &'static str> {
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| "certificate: not a PEM certificate")?;
+        let verified = self
+            .verify(std::slice::from_ref(&der), now)
+            .map_err(CertRejection::as_str)?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(&der).map_err(|_| "certificate: not valid X.509")?;
+        let not_after = DateTime::from_timestamp(parsed.validity().not_after.timestamp(), 0)
+            .ok_or("certificate: validity out of range")?;
+        Ok(doorstroom_store::certificates::CertificateBinding {
+            fingerprint: verified.fingerprint,
+            brin: brin.clone(),
+            subject: parsed.subject().to_string(),
+            not_after,
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+}

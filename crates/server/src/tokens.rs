@@ -37,11 +37,8 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    pub fn new(key: &[u8], ttl_secs: i64) -> Self {
-        Self {
-            key: key.to_vec(),
-            ttl: Duration::seconds(ttl_secs),
-        }
+    pub fn new(key: &[u8], ttl: Duration) -> Self {
+        Self { key: key.to_vec(), ttl }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -130,7 +127,7 @@ mod tests {
 
     #[test]
     fn token_round_trip_and_expiry() {
-        let issuer = TokenIssuer::new(&[7u8; 32], 900);
+        let issuer = TokenIssuer::new(&[7u8; 32], Duration::seconds(900));
         let now = Utc::now();
         let id = StaffId(uuid::Uuid::new_v4());
         let brin = Brin::parse("25LX").ok();
@@ -143,7 +140,7 @@ mod tests {
             issuer.verify(&token, now + Duration::seconds(900)),
             Err(TokenError::Expired)
         );
-        let other = TokenIssuer::new(&[8u8; 32], 900);
+        let other = TokenIssuer::new(&[8u8; 32], Duration::seconds(900));
         assert_eq!(other.verify(&token, now), Err(TokenError::Invalid));
         let mut tampered = token.clone();
         tampered.insert(tampered.len() / 2, 'x');

@@ -207,7 +207,7 @@ async fn wrong_password_or_code_is_refused_alike_and_rate_limited() {
         // After the window the right credentials work again.
         broker
             .clock
-            .advance(Duration::seconds(broker.settings.auth.login_failure_window_secs + 1));
+            .advance(broker.settings.auth.login_failure_window + Duration::seconds(1));
         let me = broker.login(&creds).await.whoami().await.unwrap();
         assert_eq!(me["role"], "privacy_officer");
 

@@ -103,7 +103,7 @@ pub fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::DeactivateStaff { id } => {
             let store = open_store(settings)?;
             let a = operator::deactivate_staff(&store, Utc::now(), id)?;
-            println!("{} is now {}", a.username.as_str(), a.status.as_str());
+            println!("{} is now {}", a.username, a.status.as_str());
         }
     }
     Ok(())
@@ -127,8 +127,8 @@ fn bind_certificate(settings: &Settings, brin: Brin, cert: &std::path::Path) -> 
     let store = open_store(settings)?;
     let roots = ClientRoots::load(&settings.tls.client_ca)?;
     let pem = std::fs::read_to_string(cert).with_context(|| cert.display().to_string())?;
-    let b = operator::bind_certificate(&store, Utc::now(), &roots, brin, &pem)?;
-    println!("bound {} to {} ({})", b.fingerprint, b.brin, b.subject);
+    let b = operator::bind_certificate(&store, Utc::now(), &roots, brin.clone(), &pem)?;
+    println!("bound {} to {} ({})", b.fingerprint, brin, b.subject);
     Ok(())
 }
 
@@ -137,8 +137,8 @@ fn add_key(settings: &Settings, brin: Brin, jwk: &std::path::Path) -> anyhow::Re
     let anchors = load_trust_anchors(settings)?;
     let text = std::fs::read_to_string(jwk).with_context(|| jwk.display().to_string())?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| jwk.display().to_string())?;
-    let k = operator::add_key(&store, Utc::now(), &anchors, brin, &value)?;
-    println!("published {} ({} {}) for {}", k.kid, k.key_use, k.alg, k.brin);
+    let k = operator::add_key(&store, Utc::now(), &anchors, brin.clone(), &value)?;
+    println!("published {} ({} {}) for {}", k.kid, k.key_use, k.alg, brin);
     Ok(())
 }
 
@@ -181,9 +181,9 @@ fn list_staff(settings: &Settings, institution: Option<Brin>) -> anyhow::Result<
         println!(
             "{}  {:<20} {:<18} {:<5} {}",
             a.id,
-            a.username.as_str(),
+            a.username,
             a.role.as_str(),
-            a.institution.as_ref().map(Brin::as_str).unwrap_or("-"),
+            a.institution.as_deref().unwrap_or("-"),
             a.status.as_str()
         );
     }

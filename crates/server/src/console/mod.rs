@@ -6,7 +6,7 @@
 //! Design decisions:
 //! * Every page that shows personal data calls the same service function
 //!   as the API (`handlers::audit::search_log`, `report::report_for`,
-//!   `consents::consent_history`, `staff::*`, `institutions::keys_of`, …),
+//!   `consents::consent_history`, `doorstroom_app::staff::*`, `registry::list_keys`, …),
 //!   so authorization (the domain's `authorize`) and the audit event are
 //!   exactly the API's: a page view is an audited access. Which menu items
 //!   a user sees is asked of `authorize` too ([`pages::menu`]).

@@ -2,18 +2,11 @@
 //! None of them touches personal data, so none is audited.
 
 use actix_web::{HttpResponse, get, web};
+use doorstroom_api::ops::Health;
 use doorstroom_store::health::WriteOutcome;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok`
-    pub status: String,
-}
 
 /// The process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]

@@ -2,6 +2,7 @@
 //! expiry dates.
 
 use super::*;
+use doorstroom_api::institutions::{CertificateView, KeyView};
 
 struct KeyRow {
     kid: String,
@@ -40,6 +41,27 @@ fn expiry_warning(t: &'static Messages, not_after: DateTime<Utc>, now: DateTime<
     }
 }
 
+/// An institution's keys and certificates, each read audited as
+/// `read_credentials`.
+async fn credentials_of(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    brin: Brin,
+) -> Result<(Vec<KeyView>, Vec<CertificateView>), ConsoleError> {
+    let for_keys = brin.clone();
+    let keys = crate::access::run(state, &user.caller, move |app, caller| {
+        registry::list_keys(&app.store, app.clock.now(), caller, for_keys)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
+    let certificates = crate::access::run(state, &user.caller, move |app, caller| {
+        registry::list_certificates(&app.store, app.clock.now(), caller, brin)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
+    Ok((keys, certificates))
+}
+
 #[derive(Deserialize)]
 pub struct KeysQuery {
     #[serde(default)]
@@ -63,15 +85,8 @@ pub async fn keys_page(
         (None, Some(raw)) => Some(Brin::parse(raw.trim()).map_err(|_| user.fail(ApiError::NotFound))?),
         (None, None) => None,
     };
-    let (keys, certificates) = match &brin {
-        Some(brin) => (
-            keys_of(&state, &user.caller, brin.clone())
-                .await
-                .map_err(|e| user.fail(e))?,
-            certificates_of(&state, &user.caller, brin.clone())
-                .await
-                .map_err(|e| user.fail(e))?,
-        ),
+    let (keys, certificates) = match brin.clone() {
+        Some(brin) => credentials_of(&state, &user, brin).await?,
         None => (Vec::new(), Vec::new()),
     };
     let now = state.clock.now();

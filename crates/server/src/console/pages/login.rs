@@ -59,7 +59,7 @@ pub async fn login(
     same_origin(&req, lang)?;
     let form: LoginForm = parse_form(lang, &body)?;
     let username = form.username.clone();
-    let attempt = LoginAttempt::new(&state, &req, form.username, form.password, form.totp);
+    let attempt = login_attempt(&state, &req, form.username, form.password, form.totp);
     let session_id = session::new_session_id();
     let hash = session::id_hash(&session_id);
     let limits = state.settings.console;

@@ -41,13 +41,11 @@ use super::session::{self, ConsoleUser, same_origin, session_cookie};
 use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
 use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
-use crate::handlers::institutions::{certificates_of, keys_of};
 use crate::handlers::report::{SubjectReport, report_for};
-use crate::handlers::staff::{
-    CreateStaff, Enrolment, LoginAttempt, StaffView, check_login, create_account, deactivate_account, list_accounts,
-    reset_account_second_factor,
-};
+use crate::handlers::staff::{check_login, login_attempt};
 use crate::state::AppState;
+use doorstroom_api::staff::{CreateStaff, StaffView};
+use doorstroom_app::{registry, staff as staff_use_cases};
 
 // ---------------------------------------------------------------- chrome
 

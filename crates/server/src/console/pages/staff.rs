@@ -2,6 +2,7 @@
 //! create, reset the second factor, deactivate.
 
 use super::*;
+use doorstroom_app::staff::Enrolled;
 
 struct StaffRow {
     id: String,
@@ -113,9 +114,12 @@ async fn render_staff(
 ) -> Result<WithStatus<StaffPage>, ConsoleError> {
     let t = user.lang.messages();
     let own = user.account.institution.clone();
-    let views = list_accounts(state, &user.caller, own.clone())
-        .await
-        .map_err(|e| user.fail(e))?;
+    let institution = own.clone();
+    let views = crate::access::run(state, &user.caller, move |app, caller| {
+        staff_use_cases::list_staff(&app.store, app.clock.now(), caller, institution)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     Ok(WithStatus(
         status,
         StaffPage {
@@ -153,34 +157,26 @@ fn initial_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn totp_secret_of(uri: &str) -> String {
-    uri.split_once('?')
-        .map(|(_, q)| q)
-        .and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "secret")
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default()
-}
-
-fn shown(enrolment: &Enrolment, password: Option<String>) -> Shown {
+fn shown(enrolled: Enrolled, password: Option<String>) -> Shown {
     Shown {
-        username: enrolment.account.username.clone(),
+        username: enrolled.enrolment.account.username,
         password,
-        totp_secret: totp_secret_of(&enrolment.totp_uri),
-        totp_uri: enrolment.totp_uri.clone(),
+        totp_secret: enrolled.totp_secret,
+        totp_uri: enrolled.enrolment.totp_uri,
     }
 }
 
-pub async fn staff_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: ConsoleUser,
-    body: crate::extract::FormBody,
-) -> Result<impl Responder, ConsoleError> {
-    let form: StaffForm = parse_form(user.lang, &body)?;
-    user.check_csrf(&req, &form.csrf)?;
+/// What the create form asks for, checked.
+struct NewAccount {
+    username: Username,
+    display_name: String,
+    role: Role,
+    institution: Option<Brin>,
+}
+
+/// The account the form asks for, or the message of every field that is
+/// wrong, so that all show at once.
+fn requested_account(user: &ConsoleUser, form: &StaffForm) -> Result<NewAccount, StaffErrors> {
     let t = user.lang.messages();
     let mut errors = StaffErrors::default();
     let username = Username::parse(&form.username)
@@ -205,13 +201,49 @@ pub async fn staff_create(
             .map_err(|_| errors.institution = Some(t.institution_invalid))
             .ok(),
     };
-    // Every field is checked before the form goes back, so that all its
-    // messages show at once.
-    let (username, display_name, role) = match (username, display_name, role) {
-        (Some(username), Some(display_name), Some(role)) if errors.institution.is_none() => {
-            (username, display_name, role)
+    match (username, display_name, role) {
+        (Some(username), Some(display_name), Some(role)) if errors.institution.is_none() => Ok(NewAccount {
+            username,
+            display_name,
+            role,
+            institution,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The form's answer to a refused create: the status and the field it is
+/// about; any other failure is the page's.
+fn refusal(t: &Messages, err: ApiError) -> Result<(StatusCode, StaffErrors), ApiError> {
+    let mut errors = StaffErrors::default();
+    match err {
+        ApiError::Conflict(_) => {
+            errors.username = Some(t.username_taken);
+            Ok((StatusCode::CONFLICT, errors))
         }
-        _ => {
+        ApiError::Invalid { pointer, .. } => {
+            match pointer.as_deref() {
+                Some("/institution") => errors.institution = Some(t.institution_invalid),
+                Some("/display_name") => errors.display_name = Some(t.display_name_invalid),
+                _ => errors.role = Some(t.role_invalid),
+            }
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+        other => Err(other),
+    }
+}
+
+pub async fn staff_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: ConsoleUser,
+    body: crate::extract::FormBody,
+) -> Result<impl Responder, ConsoleError> {
+    let form: StaffForm = parse_form(user.lang, &body)?;
+    user.check_csrf(&req, &form.csrf)?;
+    let account = match requested_account(&user, &form) {
+        Ok(account) => account,
+        Err(errors) => {
             return render_staff(
                 &state,
                 &user,
@@ -229,48 +261,26 @@ pub async fn staff_create(
         return Err(user.fail(ApiError::Internal("generated password rejected".into())));
     };
     let request = CreateStaff {
-        username,
-        display_name,
-        role,
-        institution,
+        username: account.username,
+        display_name: account.display_name,
+        role: account.role,
+        institution: account.institution,
         password: parsed_password,
     };
-    match create_account(&state, &user.caller, request).await {
-        Ok(enrolment) => {
-            let shown = shown(&enrolment, Some(password));
-            render_staff(
-                &state,
-                &user,
-                StatusCode::OK,
-                StaffForm::default(),
-                StaffErrors::default(),
-                Some(shown),
-                None,
-            )
-            .await
+    let created = crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::create_staff(&app.store, app.clock.now(), caller, app.secrets.totp_key(), request)
+    })
+    .await;
+    match created {
+        Ok(enrolled) => {
+            let shown = Some(shown(enrolled, Some(password)));
+            let (form, errors) = (StaffForm::default(), StaffErrors::default());
+            render_staff(&state, &user, StatusCode::OK, form, errors, shown, None).await
         }
-        Err(ApiError::Conflict(_)) => {
-            errors.username = Some(t.username_taken);
-            render_staff(&state, &user, StatusCode::CONFLICT, form, errors, None, None).await
+        Err(err) => {
+            let (status, errors) = refusal(user.lang.messages(), err).map_err(|e| user.fail(e))?;
+            render_staff(&state, &user, status, form, errors, None, None).await
         }
-        Err(ApiError::Invalid { pointer, .. }) => {
-            match pointer.as_deref() {
-                Some("/institution") => errors.institution = Some(t.institution_invalid),
-                Some("/display_name") => errors.display_name = Some(t.display_name_invalid),
-                _ => errors.role = Some(t.role_invalid),
-            }
-            render_staff(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form,
-                errors,
-                None,
-                None,
-            )
-            .await
-        }
-        Err(err) => Err(user.fail(err)),
     }
 }
 
@@ -288,16 +298,18 @@ pub async fn staff_reset(
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;
-    let enrolment = reset_account_second_factor(&state, &user.caller, id)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let enrolled = crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::reset_second_factor(&app.store, app.clock.now(), caller, app.secrets.totp_key(), id)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     render_staff(
         &state,
         &user,
         StatusCode::OK,
         StaffForm::default(),
         StaffErrors::default(),
-        Some(shown(&enrolment, None)),
+        Some(shown(enrolled, None)),
         None,
     )
     .await
@@ -313,9 +325,11 @@ pub async fn staff_deactivate(
     let form: CsrfOnly = parse_form(user.lang, &body)?;
     user.check_csrf(&req, &form.csrf)?;
     let id = staff_id(&user, &path)?;
-    deactivate_account(&state, &user.caller, id)
-        .await
-        .map_err(|e| user.fail(e))?;
+    crate::access::run(&state, &user.caller, move |app, caller| {
+        staff_use_cases::deactivate_staff(&app.store, app.clock.now(), caller, id)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
     let t = user.lang.messages();
     render_staff(
         &state,
