@@ -8,6 +8,7 @@
 //! keep it: a body that parses is already checked. No web framework and no
 //! database here.
 
+pub mod audit;
 pub mod consents;
 pub mod erasure;
 pub mod institutions;
@@ -15,3 +16,4 @@ pub mod ops;
 pub mod register;
 pub mod report;
 pub mod staff;
+pub mod tlog;

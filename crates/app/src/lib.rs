@@ -10,11 +10,14 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod audit_log;
+pub mod checkpoints;
 pub mod credentials;
 pub mod erasure;
 pub mod error;
 pub mod ledger;
 pub mod login;
+pub mod purge;
 pub mod register;
 pub mod registry;
 pub mod report;
@@ -22,6 +25,7 @@ pub mod secrets;
 pub mod signer;
 pub mod spine;
 pub mod staff;
+pub mod tlog;
 
 use std::sync::Arc;
 

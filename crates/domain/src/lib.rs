@@ -10,6 +10,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod audit_scope;
 pub mod authz;
 pub mod clock;
 pub mod consent;
@@ -28,6 +29,7 @@ pub use application::{Crebo, Programme, SchoolYear, TransitionError, is_late};
 pub use audit::{
     Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceKind, ResourceRef, SideEvent,
 };
+pub use audit_scope::AuditScope;
 pub use authz::{Action, Decision, DenyReason, Resource, authorize};
 pub use clock::Clock;
 pub use consent::{

@@ -144,14 +144,8 @@ impl RetentionSection {
     }
 }
 
-/// How the purge runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PurgeOptions {
-    /// The most records one batch deletes (at least 1).
-    pub batch_size: i64,
-    /// The pause between batches.
-    pub pause: Duration,
-}
+/// How the purge runs (the purge's own type, filled from `[retention]`).
+pub use doorstroom_app::purge::PurgeOptions;
 
 /// Storage limitation: the checked retention policy and how the purge runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,12 +9,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
+use doorstroom_app::purge::{self, PurgeOptions, PurgeSummary};
 use doorstroom_cli::audit::{
     AuditCommand, Export, ExportArgs, ExportEntry, KeyArgs, PrunedPrefix, VerifyArgs, verifier, verify_export,
 };
 use doorstroom_client::Client;
 use doorstroom_domain::{AuditEvent, Clock, Principal, Role};
-use doorstroom_server::purge::{self, PurgeOptions, PurgeSummary};
 use doorstroom_store::merkle::{self, Digest};
 use doorstroom_tests::{TestBroker, assert_problem};
 use reqwest::Method;
@@ -35,12 +35,12 @@ fn set_clock(broker: &TestBroker, at: DateTime<Utc>) {
 
 /// A purge run in batches of 5 at the broker's clock.
 fn purge(broker: &TestBroker) -> PurgeSummary {
-    let policy = purge::policy(&broker.settings);
+    let policy = broker.settings.retention.policy;
     let options = PurgeOptions {
         batch_size: 5,
         pause: std::time::Duration::ZERO,
     };
-    purge::run(
+    purge::purge_expired(
         &broker.store,
         &policy,
         &broker.clock,
@@ -121,8 +121,8 @@ async fn pruned_broker(broker: &TestBroker) -> (String, i64) {
     assert_eq!(pruned_below(broker), 1);
     // At their due instant: exactly the events of t0; a dry run counts them.
     set_clock(broker, t0 + audit_days);
-    let policy = purge::policy(&broker.settings);
-    let dry = purge::dry_run(&broker.store, &policy, broker.clock.now(), &Principal::Operator, "dry").unwrap();
+    let policy = broker.settings.retention.policy;
+    let dry = purge::purge_dry_run(&broker.store, &policy, broker.clock.now(), &Principal::Operator, "dry").unwrap();
     assert_eq!(pruned_events(&dry), u64::try_from(early).unwrap(), "{dry:?}");
     assert_eq!(pruned_below(broker), 1, "a dry run prunes nothing");
     let done = purge(broker);

@@ -9,8 +9,8 @@
 //! events listing or the art. 15 report.
 
 use chrono::Duration;
+use doorstroom_app::purge::{self, PurgeOptions};
 use doorstroom_domain::{Principal, Pseudonym, Role};
-use doorstroom_server::purge::{self, PurgeOptions};
 use doorstroom_store::retention::rows_about;
 use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO};
 use reqwest::Method;
@@ -95,9 +95,9 @@ async fn the_mbo_officer_still_finds_the_events_after_the_purge() {
 
         // Past every application and package period: the purge takes both.
         broker.clock.advance(Duration::days(731));
-        let done = purge::run(
+        let done = purge::purge_expired(
             &broker.store,
-            &purge::policy(&broker.settings),
+            &broker.settings.retention.policy,
             &broker.clock,
             &Principal::Operator,
             PurgeOptions {

@@ -5,8 +5,8 @@
 //! verifies afterwards.
 
 use chrono::{DateTime, Duration, Utc};
+use doorstroom_app::purge::{self, PurgeOptions, PurgeSummary};
 use doorstroom_domain::{ActorKind, AuditEvent, Clock, Principal, Role, StudentNumber};
-use doorstroom_server::purge::{self, PurgeOptions, PurgeSummary};
 use doorstroom_store::retention::rows_about;
 use doorstroom_store::{applications, audit, consents, inspections, merkle};
 use doorstroom_tests::{MBO, TestBroker, TestDb, VO};
@@ -25,12 +25,12 @@ fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
 
 /// One purge run at the broker's clock, as the broker's retention job.
 fn purge(broker: &TestBroker) -> PurgeSummary {
-    let policy = purge::policy(&broker.settings);
+    let policy = broker.settings.retention.policy;
     let options = PurgeOptions {
         batch_size: 7,
         pause: std::time::Duration::ZERO,
     };
-    purge::run(
+    purge::purge_expired(
         &broker.store,
         &policy,
         &broker.clock,
@@ -189,8 +189,9 @@ async fn each_retention_rule_fires_at_its_due_moment_and_not_a_second_before() {
         assert!(package_exists(&broker, &pkg_a));
         // A dry run at the due moment counts it and deletes nothing.
         set_clock(&broker, t_ack + Duration::days(30));
-        let policy = purge::policy(&broker.settings);
-        let dry = purge::dry_run(&broker.store, &policy, broker.clock.now(), &Principal::Operator, "dry").unwrap();
+        let policy = broker.settings.retention.policy;
+        let dry =
+            purge::purge_dry_run(&broker.store, &policy, broker.clock.now(), &Principal::Operator, "dry").unwrap();
         assert_eq!(dry.deleted["package"]["acknowledged_delivery"], 1, "{dry:?}");
         assert_eq!(dry.total(), 1, "{dry:?}");
         assert!(package_exists(&broker, &pkg_a), "a dry run deletes nothing");
@@ -327,14 +328,14 @@ async fn nobody_but_the_operator_side_runs_the_purge() {
     let application = register_application(&broker, MBO, &student).await;
     let (package, delete_after) = send(&broker, application, &student).await;
     set_clock(&broker, delete_after + Duration::seconds(DAY));
-    let policy = purge::policy(&broker.settings);
+    let policy = broker.settings.retention.policy;
     let staff = Principal::Staff {
         id: doorstroom_domain::StaffId(Uuid::new_v4()),
         role: Role::BrokerAdmin,
         institution: None,
         second_factor: true,
     };
-    let refused = purge::run(
+    let refused = purge::purge_expired(
         &broker.store,
         &policy,
         &broker.clock,

@@ -6,9 +6,10 @@
 //! by side, so a label missing in either language does not compile. Codes
 //! that are a domain enum are labelled by a function that matches the enum
 //! exhaustively: a new variant without a label does not compile either.
-//! Codes that the audit record holds as free strings (action names beyond
-//! the domain's [`Action`], record kinds) are looked up in a table of the
-//! known ones; an unknown code has no label and is shown as it is.
+//! Record kinds are the domain's [`ResourceKind`], matched the same way.
+//! Action names beyond the domain's [`Action`] are looked up in a table of
+//! the known ones; a code the record holds that is not known (an older
+//! log's) has no label and is shown as it is.
 //!
 //! Pages show the label first and keep the code at hand (in a `<code>` or
 //! a `title`), so a privacy officer can match a row against the API and the
@@ -16,7 +17,7 @@
 
 use doorstroom_domain::{
     Action, ActorKind, ApplicationStatus, ConsentEventKind, ConsentMethod, GivenBy, InspectedBy, KeyStatus, KeyUse,
-    LawfulBasis, Outcome, Purpose, Section,
+    LawfulBasis, Outcome, Purpose, ResourceKind, Section,
 };
 
 use super::i18n::Lang;
@@ -166,61 +167,46 @@ pub fn action_name(name: &str) -> Option<Label> {
 }
 
 /// The kinds of record ("resource") that audit events name.
-const RESOURCE_KINDS: &[(&str, Label)] = &[
-    ("institution", l("Instelling", "Institution")),
-    ("institution_keys", l("Sleutels van instelling", "Institution keys")),
-    ("institution_key", l("Sleutel", "Key")),
-    ("client_certificates", l("Clientcertificaten", "Client certificates")),
-    ("client_certificate", l("Clientcertificaat", "Client certificate")),
-    ("audit_log", l("Auditlog", "Audit log")),
-    ("audit_entries", l("Regels van het auditlog", "Audit log entries")),
-    (
-        "audit_inclusion_proof",
-        l("Opnamebewijs auditlog", "Audit log inclusion proof"),
-    ),
-    (
-        "audit_consistency_proof",
-        l("Consistentiebewijs auditlog", "Audit log consistency proof"),
-    ),
-    ("audit_checkpoint", l("Controlepunt auditlog", "Audit log checkpoint")),
-    ("audit_event", l("Auditgebeurtenis", "Audit event")),
-    ("audit_events", l("Auditgebeurtenissen", "Audit events")),
-    (
-        "audit_pruned_prefix",
-        l("Verwijderd begin van het auditlog", "Pruned start of the audit log"),
-    ),
-    ("inspection", l("Inzage", "Inspection")),
-    ("consent", l("Toestemming", "Consent")),
-    ("consent_event", l("Vastgelegde toestemming", "Consent record")),
-    (
-        "consent_history",
-        l("Toestemming- en inzagegeschiedenis", "Consent and inspection history"),
-    ),
-    ("package", l("Dossier", "Dossier")),
-    ("package_section", l("Dossieronderdeel", "Dossier section")),
-    (
-        "subject_report",
-        l("Inzageverslag (art. 15 AVG)", "Subject access report (GDPR art. 15)"),
-    ),
-    ("application", l("Aanmelding", "Application")),
-    ("applications", l("Aanmeldingen", "Applications")),
-    ("student_data", l("Gegevens van leerling", "Student's data")),
-    ("inbox", l("Postvak", "Inbox")),
-    ("intakers", l("Intakemedewerkers", "Intakers")),
-    ("actor", l("Gebruiker of systeem", "User or system")),
-    ("staff_account", l("Medewerkeraccount", "Staff account")),
-    ("staff_accounts", l("Medewerkeraccounts", "Staff accounts")),
-    ("principal", l("Eigen identiteit", "Own identity")),
-    ("route", l("API-adres", "API route")),
-    ("retention", l("Bewaartermijnen", "Retention")),
-];
+pub fn resource_kind_label(kind: ResourceKind) -> Label {
+    match kind {
+        ResourceKind::Institution => l("Instelling", "Institution"),
+        ResourceKind::InstitutionKeys => l("Sleutels van instelling", "Institution keys"),
+        ResourceKind::InstitutionKey => l("Sleutel", "Key"),
+        ResourceKind::ClientCertificates => l("Clientcertificaten", "Client certificates"),
+        ResourceKind::ClientCertificate => l("Clientcertificaat", "Client certificate"),
+        ResourceKind::AuditLog => l("Auditlog", "Audit log"),
+        ResourceKind::AuditEntries => l("Regels van het auditlog", "Audit log entries"),
+        ResourceKind::AuditInclusionProof => l("Opnamebewijs auditlog", "Audit log inclusion proof"),
+        ResourceKind::AuditConsistencyProof => l("Consistentiebewijs auditlog", "Audit log consistency proof"),
+        ResourceKind::AuditCheckpoint => l("Controlepunt auditlog", "Audit log checkpoint"),
+        ResourceKind::AuditEvent => l("Auditgebeurtenis", "Audit event"),
+        ResourceKind::AuditEvents => l("Auditgebeurtenissen", "Audit events"),
+        ResourceKind::AuditPrunedPrefix => l("Verwijderd begin van het auditlog", "Pruned start of the audit log"),
+        ResourceKind::Inspection => l("Inzage", "Inspection"),
+        ResourceKind::Consent => l("Toestemming", "Consent"),
+        ResourceKind::ConsentEvent => l("Vastgelegde toestemming", "Consent record"),
+        ResourceKind::ConsentHistory => l("Toestemming- en inzagegeschiedenis", "Consent and inspection history"),
+        ResourceKind::Package => l("Dossier", "Dossier"),
+        ResourceKind::PackageSection => l("Dossieronderdeel", "Dossier section"),
+        ResourceKind::SubjectReport => l("Inzageverslag (art. 15 AVG)", "Subject access report (GDPR art. 15)"),
+        ResourceKind::Application => l("Aanmelding", "Application"),
+        ResourceKind::Applications => l("Aanmeldingen", "Applications"),
+        ResourceKind::StudentData => l("Gegevens van leerling", "Student's data"),
+        ResourceKind::Inbox => l("Postvak", "Inbox"),
+        ResourceKind::Intakers => l("Intakemedewerkers", "Intakers"),
+        ResourceKind::Actor => l("Gebruiker of systeem", "User or system"),
+        ResourceKind::StaffAccount => l("Medewerkeraccount", "Staff account"),
+        ResourceKind::StaffAccounts => l("Medewerkeraccounts", "Staff accounts"),
+        ResourceKind::Principal => l("Eigen identiteit", "Own identity"),
+        ResourceKind::Route => l("API-adres", "API route"),
+        ResourceKind::Retention => l("Bewaartermijnen", "Retention"),
+    }
+}
 
-/// The label of a record kind as the audit record holds it, if known.
+/// The label of a record kind as the audit record holds it, if known (an
+/// older log may hold a kind the broker no longer writes).
 pub fn resource_kind(kind: &str) -> Option<Label> {
-    RESOURCE_KINDS
-        .iter()
-        .find(|(code, _)| *code == kind)
-        .map(|(_, label)| *label)
+    ResourceKind::parse(kind).ok().map(resource_kind_label)
 }
 
 pub fn actor_kind(kind: ActorKind) -> Label {
@@ -379,7 +365,7 @@ mod tests {
         distinct("action", known_actions().map(|(code, label)| (code.to_owned(), label)));
         distinct(
             "resource kind",
-            RESOURCE_KINDS.iter().map(|(code, label)| ((*code).to_owned(), *label)),
+            each(ResourceKind::ALL, ResourceKind::as_str, resource_kind_label),
         );
         distinct("actor kind", each(ActorKind::ALL, ActorKind::as_str, actor_kind));
         distinct("purpose", each(Purpose::ALL, Purpose::as_str, purpose));

@@ -5,8 +5,8 @@
 //!
 //! Design decisions:
 //! * Every page that shows personal data calls the same service function
-//!   as the API (`handlers::audit::search_log`, `report::report_for`,
-//!   `consents::consent_history`, `doorstroom_app::staff::*`, `registry::list_keys`, …),
+//!   as the API (`doorstroom_app::audit_log::search_audit_log`, `report::report_for`,
+//!   `ledger::consent_history`, `staff::*`, `registry::list_keys`, …),
 //!   so authorization (the domain's `authorize`) and the audit event are
 //!   exactly the API's: a page view is an audited access. Which menu items
 //!   a user sees is asked of `authorize` too ([`pages::menu`]).

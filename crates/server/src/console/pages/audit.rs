@@ -1,5 +1,8 @@
 //! The audit log: filters, paging, CSV/JSON export and the log badge.
 
+use doorstroom_app::audit_log::search_audit_log;
+use doorstroom_app::checkpoints::check_latest_checkpoint;
+
 use super::*;
 
 /// Rows shown per page; an export holds up to the API's maximum.
@@ -98,21 +101,11 @@ struct AuditPage {
 /// (the broker refuses to start otherwise) and by `doorstroom audit verify`.
 async fn badge(state: &web::Data<AppState>) -> Badge {
     let st = state.clone();
-    let checked = crate::request_id::block(move || {
-        st.store.read(|conn| {
-            let Some(latest) = merkle::latest_checkpoint(conn)? else {
-                return Ok::<_, doorstroom_store::StoreError>(None);
-            };
-            let signed = st.checkpoints.signed(&latest.signed_note, latest.size, &latest.root);
-            let matches = merkle::tree_hash(conn, latest.size)? == latest.root;
-            Ok(Some((latest.size, latest.created_at, signed && matches)))
-        })
-    })
-    .await;
+    let checked = crate::request_id::block(move || check_latest_checkpoint(&st.app, &st.checkpoints)).await;
     match checked {
-        Ok(Ok(Some((size, at, verified)))) => Badge {
-            checkpoint: Some((size, when(&at))),
-            verified,
+        Ok(Ok(Some(latest))) => Badge {
+            checkpoint: Some((latest.size, when(&latest.created_at))),
+            verified: latest.verified,
             failed: false,
         },
         Ok(Ok(None)) => Badge {
@@ -250,6 +243,19 @@ fn action_choices(lang: Lang) -> Vec<(&'static str, &'static str)> {
     choices
 }
 
+/// The search of the API ([`search_audit_log`]), for the console's user.
+async fn search_log(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    search: AuditSearch,
+) -> Result<EventPage, ConsoleError> {
+    crate::access::run(state, &user.caller, move |app, caller| {
+        search_audit_log(app, caller, search)
+    })
+    .await
+    .map_err(|e| user.fail(e))
+}
+
 async fn render_audit(
     state: &web::Data<AppState>,
     user: &ConsoleUser,
@@ -286,9 +292,7 @@ async fn render_audit(
             ));
         }
     };
-    let result = search_log(state, &user.caller, search)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let result = search_log(state, user, search).await?;
     let badge = badge(state).await;
     let rows = event_rows(lang, &result);
     Ok(WithStatus(
@@ -330,9 +334,7 @@ pub async fn audit_search_page(
         Ok(search) => search,
         Err(_) => return render_audit(&state, &user, form).await.map(Either::Left),
     };
-    let page = search_log(&state, &user.caller, search)
-        .await
-        .map_err(|e| user.fail(e))?;
+    let page = search_log(&state, &user, search).await?;
     let (body, content_type, name) = if csv {
         (
             to_csv(&page).map_err(|e| user.fail(e))?,

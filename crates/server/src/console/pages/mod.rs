@@ -25,13 +25,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
+use doorstroom_api::audit::{AuditSearch, EventPage, SequencedEvent};
 use doorstroom_api::consents::History;
 use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
     Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
     Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
 };
-use doorstroom_store::{console_sessions, merkle};
+use doorstroom_store::console_sessions;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -40,7 +41,7 @@ use super::labels::{self, Label};
 use super::session::{self, ConsoleUser, same_origin, session_cookie};
 use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
-use crate::handlers::audit::{AuditSearch, EventPage, search_log, to_csv};
+use crate::handlers::audit::to_csv;
 use crate::handlers::report::{SubjectReport, report_for};
 use crate::handlers::staff::{check_login, login_attempt};
 use crate::state::AppState;

@@ -188,7 +188,7 @@ fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
             events: report
                 .accesses
                 .into_iter()
-                .map(|a| crate::handlers::audit::SequencedEvent {
+                .map(|a| SequencedEvent {
                     seq: a.seq,
                     event: a.event,
                 })

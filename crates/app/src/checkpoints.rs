@@ -3,29 +3,37 @@
 //! signed with the broker's Ed25519 key.
 //!
 //! The broker never signs a checkpoint that is inconsistent with the latest
-//! one it recorded: [`sign_checkpoint`] first checks that the latest recorded
-//! checkpoint carries the broker's own signature and that the consistency
-//! proof from its size to the new size verifies against both roots. A
-//! refusal is an error for the caller to audit.
+//! one it recorded: [`sign_current_tree`] first checks that the latest
+//! recorded checkpoint carries the broker's own signature and that the
+//! consistency proof from its size to the new size verifies against both
+//! roots. A refusal is audited: as the privacy officer's access
+//! ([`sign_checkpoint`]) or as the scheduler's
+//! ([`sign_scheduled_checkpoint`]).
 //!
 //! Checkpoints are signed on demand (`POST /v1/audit/checkpoint`) and on a
-//! schedule ([`crate::checkpoint_schedule`], every `[audit]
-//! checkpoint_interval_secs`, only when the log grew). This module needs no
-//! application state: the state holds its [`CheckpointSigner`].
+//! schedule (the server's `checkpoint_schedule`, every `[audit]
+//! checkpoint_interval_secs`, only when the log grew).
 
 use std::io::Cursor;
 
 use chrono::{DateTime, Utc};
+use diesel::Connection;
+use doorstroom_domain::{
+    Action, AuditEvent, Outcome, Principal, Purpose, Resource, ResourceKind, ResourceRef, SideEvent,
+};
 use doorstroom_store::merkle::{self, Checkpoint, Digest};
-use doorstroom_store::{DbConn, StoreError};
+use doorstroom_store::{DbConn, StoreError, audit};
 use ed25519_dalek::{SigningKey, ed25519::signature::Signer as _};
 use openssl::pkey::{Id, PKey};
 use signed_note::{Note, StandardVerifier, Verifier as _, VerifierList};
 
-use crate::error::ApiError;
+use crate::{Access, App, AppError, Caller, perform_in};
 
 /// The audit resource kind of a checkpoint.
-pub const RESOURCE_KIND: doorstroom_domain::ResourceKind = doorstroom_domain::ResourceKind::AuditCheckpoint;
+pub const RESOURCE_KIND: ResourceKind = ResourceKind::AuditCheckpoint;
+
+/// The request id of the scheduler's audit events.
+pub const SCHEDULER_REQUEST_ID: &str = "checkpoint-scheduler";
 
 /// The broker's Ed25519 key as a signed-note signer for one origin (the
 /// key name).
@@ -170,24 +178,111 @@ impl CheckpointError {
     }
 }
 
-impl From<CheckpointError> for ApiError {
+impl From<CheckpointError> for AppError {
     fn from(err: CheckpointError) -> Self {
         match err {
-            CheckpointError::Store(e) => ApiError::from(e),
-            CheckpointError::Sign(cause) => ApiError::Internal(cause),
+            CheckpointError::Store(e) => AppError::from(e),
+            CheckpointError::Sign(cause) => AppError::Internal(cause),
             refusal => {
                 tracing::error!(error = %refusal, "refused to sign an audit checkpoint");
-                ApiError::Conflict(refusal.to_string())
+                AppError::Conflict(refusal.to_string())
             }
         }
     }
+}
+
+/// The latest signed checkpoint, if any: public (a tree size and a hash, no
+/// personal data), so not an access to audit.
+pub fn latest_checkpoint(app: &App) -> Result<Option<Checkpoint>, AppError> {
+    Ok(app.store.read(merkle::latest_checkpoint)?)
+}
+
+/// The latest checkpoint as checked now (the console's badge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCheckpoint {
+    pub size: i64,
+    pub created_at: DateTime<Utc>,
+    /// Its note carries the broker's signature and the stored tree at its
+    /// size still has its root hash.
+    pub verified: bool,
+}
+
+/// Checks the latest checkpoint against the log as stored now: a few
+/// stored hashes, not the whole log (which the broker verifies at start
+/// and `doorstroom audit verify` on demand). `None` before the first
+/// checkpoint. Public facts (a size, a hash), so not an access to audit.
+pub fn check_latest_checkpoint(app: &App, signer: &CheckpointSigner) -> Result<Option<CheckedCheckpoint>, StoreError> {
+    app.store.read(|conn| {
+        let Some(latest) = merkle::latest_checkpoint(conn)? else {
+            return Ok(None);
+        };
+        let signed = signer.signed(&latest.signed_note, latest.size, &latest.root);
+        let matches = merkle::tree_hash(conn, latest.size)? == latest.root;
+        Ok(Some(CheckedCheckpoint {
+            size: latest.size,
+            created_at: latest.created_at,
+            verified: signed && matches,
+        }))
+    })
+}
+
+/// Signs a checkpoint of the log as it is now with `signer` (see
+/// [`sign_current_tree`]). Who may: the broker's privacy officer. Records
+/// `read_audit_log` on `audit_checkpoint`; a log that does not hold
+/// together is refused (conflict), and the refusal is recorded.
+pub fn sign_checkpoint(app: &App, caller: Caller<'_>, signer: &CheckpointSigner) -> Result<Checkpoint, AppError> {
+    let access = Access::new(
+        Action::ReadAuditLog,
+        Resource::Broker,
+        ResourceRef::new(RESOURCE_KIND, None),
+        Purpose::Supervision,
+    );
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        Ok(sign_current_tree(ctx.conn, ctx.now, signer)?)
+    })
+}
+
+/// On the schedule: signs a checkpoint if the log grew since the latest
+/// one. A refusal is written to the audit log (actor: the operator side of
+/// the broker, request id [`SCHEDULER_REQUEST_ID`]) and answered as an
+/// error.
+pub fn sign_scheduled_checkpoint(app: &App, signer: &CheckpointSigner) -> Result<Option<Checkpoint>, CheckpointError> {
+    let now = app.clock.now();
+    app.store.write(|conn| {
+        let size = merkle::tree_size(conn)?;
+        let due = match merkle::latest_checkpoint(conn)? {
+            None => size > 0,
+            // A log smaller than its checkpoint is tried too: to be refused.
+            Some(latest) => latest.size != size,
+        };
+        if !due {
+            return Ok(Ok(None));
+        }
+        match conn.transaction(|conn| sign_current_tree(conn, now, signer)) {
+            Ok(checkpoint) => Ok(Ok(Some(checkpoint))),
+            Err(err) if err.is_refusal() => {
+                let event = AuditEvent::success(
+                    now,
+                    &Principal::Operator,
+                    SideEvent::SignCheckpoint.into(),
+                    ResourceRef::new(RESOURCE_KIND, Some(size.to_string())),
+                    Purpose::Operations,
+                )
+                .with_request_id(Some(SCHEDULER_REQUEST_ID.into()))
+                .with_outcome(Outcome::Rejected, "inconsistent");
+                audit::append(conn, &event)?;
+                Ok(Err(err))
+            }
+            Err(err) => Err(err),
+        }
+    })?
 }
 
 /// Signs and records the checkpoint of the current tree, after checking it
 /// against the latest recorded checkpoint (see the module docs). If the tree
 /// has not grown since, answers that checkpoint. Run it in a write
 /// transaction; nothing is written when it fails.
-pub fn sign_checkpoint(
+pub fn sign_current_tree(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     signer: &CheckpointSigner,
