@@ -8,11 +8,13 @@
 //! keep it: a body that parses is already checked. No web framework and no
 //! database here.
 
+pub mod applications;
 pub mod audit;
 pub mod consents;
 pub mod erasure;
 pub mod institutions;
 pub mod ops;
+pub mod packages;
 pub mod register;
 pub mod report;
 pub mod staff;

@@ -1,11 +1,12 @@
-//! The data-subject report (GDPR art. 15): the request, and the parts of
-//! the report that are the report's own (the applications, consent and
-//! inspection records it lists are their subjects' views).
+//! The data-subject report (GDPR art. 15): the request and the report.
 
 use chrono::{DateTime, Utc};
 use doorstroom_domain::{AuditEvent, StudentNumber};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use crate::applications::ApplicationView;
+use crate::consents::{ConsentEventView, InspectionView};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,4 +46,17 @@ pub struct AccessRecord {
     pub seq: i64,
     #[schema(value_type = Object)]
     pub event: AuditEvent,
+}
+
+/// What the broker holds about one student, and every access to it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubjectReport {
+    pub generated_at: DateTime<Utc>,
+    /// The scope: the privacy officer's institution, or none (the broker's).
+    pub institution: Option<String>,
+    pub applications: Vec<ApplicationView>,
+    pub packages: Vec<PackageTransfer>,
+    pub accesses: Vec<AccessRecord>,
+    pub consents: Vec<ConsentEventView>,
+    pub inspections: Vec<InspectionView>,
 }

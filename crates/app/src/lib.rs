@@ -10,6 +10,7 @@
 //! Nothing here knows HTTP or an async runtime: every function blocks, and
 //! the web side runs it on its blocking pool.
 
+pub mod applications;
 pub mod audit_log;
 pub mod checkpoints;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod erasure;
 pub mod error;
 pub mod ledger;
 pub mod login;
+pub mod packages;
 pub mod purge;
 pub mod register;
 pub mod registry;

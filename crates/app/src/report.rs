@@ -3,33 +3,17 @@
 //! and the consent and inspection history. For privacy officers; producing
 //! it is itself audited.
 
-use chrono::{DateTime, Utc};
-use doorstroom_api::consents::{ConsentEventView, InspectionView};
-use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer};
+use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer, SubjectReport};
 use doorstroom_domain::{Action, Brin, Pseudonym, Purpose, Resource, ResourceKind, ResourceRef, StudentNumber};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::packages::{self, PackageSummary};
 use doorstroom_store::{DbConn, StoreError};
 
+use crate::applications::application_view;
 use crate::ledger::{consent_event_view, inspection_view, ledger_in_scope};
 use crate::spine::{Access, Caller, perform_in};
 use crate::{App, AppError};
-
-/// What the broker holds about one student within a privacy officer's
-/// scope, and every access to it. The doors show the applications as
-/// their subject's view.
-#[derive(Debug)]
-pub struct SubjectReport {
-    pub generated_at: DateTime<Utc>,
-    /// The scope: the privacy officer's institution, or none (the broker's).
-    pub institution: Option<Brin>,
-    pub applications: Vec<Application>,
-    pub packages: Vec<PackageTransfer>,
-    pub accesses: Vec<AccessRecord>,
-    pub consents: Vec<ConsentEventView>,
-    pub inspections: Vec<InspectionView>,
-}
 
 /// The art. 15 report of one student (the API's and the console's): what
 /// concerns the caller's institution (the broker's privacy officer:
@@ -61,8 +45,8 @@ pub fn subject_report(
         let (consents, inspections) = ledger_in_scope(ctx.conn, &student, own.as_ref())?;
         Ok(SubjectReport {
             generated_at: ctx.now,
-            institution: own.clone(),
-            applications,
+            institution: own.as_ref().map(ToString::to_string),
+            applications: applications.into_iter().map(application_view).collect(),
             packages,
             accesses,
             consents: consents.into_iter().map(consent_event_view).collect(),

@@ -62,11 +62,17 @@ fn fill(store: &Store) -> (Vec<String>, Vec<String>) {
                         school_year: 2027,
                         applied_on: long_ago.date_naive(),
                         late: false,
-                        registered_by: "operator".into(),
+                        registered_by: doorstroom_domain::ActorRef::Operator,
                     },
                     long_ago,
                 )?;
-                applications::set_status(conn, application.id, ApplicationStatus::Withdrawn, "operator", long_ago)?;
+                applications::set_status(
+                    conn,
+                    application.id,
+                    ApplicationStatus::Withdrawn,
+                    &doorstroom_domain::ActorRef::Operator,
+                    long_ago,
+                )?;
                 let id = uuid::Uuid::new_v4().to_string();
                 packages::insert(
                     conn,

@@ -4,9 +4,9 @@
 //! [`Client::find_applications`], [`Client::application`],
 //! [`Client::report_status`], [`Client::submit`], [`Client::inbox`],
 //! [`Client::pull`], [`Client::acknowledge`], [`Client::broker_jwks`] and
-//! [`Client::institution_jwks`]. Their answers are small serde structs that
-//! mirror the broker's response shapes (this crate does not depend on the
-//! server); unknown members are ignored, so that a newer broker may add some.
+//! [`Client::institution_jwks`]. Their answers are the broker's own wire
+//! types (`doorstroom-api`); unknown members are ignored, so that a newer
+//! broker may add some.
 //!
 //! *End to end*: [`Client::send_dossier`] seals and submits a package and
 //! [`Client::receive_dossier`] pulls, verifies and decrypts one. Both take
@@ -22,144 +22,30 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 pub use doorstroom_api::erasure::ErasureSummary;
-use doorstroom_domain::{ApplicationStatus, Brin, KeyStatus, KeyUse, Programme, SchoolYear, Section, StudentNumber};
+use doorstroom_domain::{ApplicationStatus, Brin, KeyStatus, KeyUse, Section, StudentNumber};
 use doorstroom_jose::{
     JoseError, Jwks, PackageMeta, PrivateJwk, PublicJwk, SectionInput, Submission, TrustAnchors, X5cInfo, open_section,
     peek_envelope, seal, verify_envelope, verify_x5c,
 };
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{Client, ClientError};
 
-/// What an mbo's system registers: a student applied for a programme.
-///
-/// `Debug` (through [`StudentNumber`]) never shows the student number; the
-/// wire form (`Serialize`) carries it, for the broker only, over TLS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegisterApplicationRequest {
-    pub student_number: StudentNumber,
-    /// The student's vo school, if known; only that school can find the application.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sending_school: Option<Brin>,
-    pub programme: Programme,
-    pub school_year: SchoolYear,
-    pub applied_on: NaiveDate,
-}
-
-/// An application as its parties see it (never the student number).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationView {
-    pub id: Uuid,
-    /// The mbo where the student applied.
-    pub receiving: String,
-    /// The student's vo school, if the mbo named it.
-    pub sending: Option<String>,
-    pub programme: String,
-    pub crebo: Option<String>,
-    pub school_year: String,
-    pub applied_on: NaiveDate,
-    /// Applied after 1 April of the school year's start year.
-    pub late: bool,
-    pub status: ApplicationStatus,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// An application with its reported course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationDetail {
-    #[serde(flatten)]
-    pub application: ApplicationView,
-    pub history: Vec<StatusEvent>,
-    /// When the broker will delete the application (retention rules).
-    pub delete_after: DateTime<Utc>,
-    /// The packages sent for it and when the broker will delete each.
-    pub packages: Vec<PackageExpiry>,
-}
-
-/// A package of an application and when the broker will delete it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageExpiry {
-    pub package_id: String,
-    pub submitted_at: DateTime<Utc>,
-    pub delete_after: DateTime<Utc>,
-}
-
-/// One step of an application's course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusEvent {
-    pub status: ApplicationStatus,
-    pub reported_at: DateTime<Utc>,
-}
-
-/// The broker's acknowledgement of a submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    pub package_id: String,
-    pub received_at: DateTime<Utc>,
-    /// A JWS by the broker's key (see [`Client::broker_jwks`]) over the
-    /// package id, `jti`, sender, recipient, application, the envelope's
-    /// SHA-256, the section names and the time of receipt.
-    pub receipt: String,
-    /// When the broker will delete the package as things stand now.
-    pub delete_after: DateTime<Utc>,
-}
-
-/// A package in the inbox: metadata only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InboxEntry {
-    pub package_id: String,
-    pub application_id: Uuid,
-    pub sender: String,
-    pub submitted_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub sections: Vec<InboxSection>,
-    /// When the broker will delete the package: pull it before then.
-    pub delete_after: DateTime<Utc>,
-}
-
-/// One section of an inbox entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InboxSection {
-    pub section: Section,
-    pub size: i64,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub withdrawn_at: Option<DateTime<Utc>>,
-}
-
-/// A section the broker did not release, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Withheld {
-    pub section: Section,
-    pub reason: String,
-}
-
-/// A pulled package as the broker delivers it: still encrypted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PulledPackage {
-    pub package_id: String,
-    pub application_id: Uuid,
-    pub sender: String,
-    pub submitted_at: DateTime<Utc>,
-    /// The sender's signed envelope (compact JWS), as submitted.
-    pub envelope: String,
-    /// Section name to section token (compact JWE), for the released sections.
-    pub sections: BTreeMap<Section, String>,
-    pub withheld: Vec<Withheld>,
-}
-
-/// The acknowledgement as the broker recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Acknowledgement {
-    pub package_id: String,
-    pub acknowledged_at: DateTime<Utc>,
-}
+// The broker's request and response bodies are the wire types of
+// `doorstroom-api`, shared with the broker: this crate copies none. The
+// names this crate has always used stay as aliases.
+pub use doorstroom_api::applications::{
+    ApplicationDetail, ApplicationView, PackageExpiry, RegisterApplication as RegisterApplicationRequest,
+    StatusEventView as StatusEvent,
+};
+pub use doorstroom_api::packages::{
+    Acknowledgement, InboxEntry, InboxSection, PulledPackage, SubmissionReceipt as Receipt, Withheld,
+};
 
 /// A key from an institution's JWK Set that passed the caller's own checks.
 #[derive(Debug, Clone)]
@@ -563,9 +449,9 @@ mod tests {
         let request = RegisterApplicationRequest {
             student_number: StudentNumber::bsn("123456782").unwrap(),
             sending_school: Some(brin("07AB")),
-            programme: Programme::new("Verzorgende IG", None).unwrap(),
-            school_year: SchoolYear::parse("2027-2028").unwrap(),
-            applied_on: NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+            programme: doorstroom_domain::Programme::new("Verzorgende IG", None).unwrap(),
+            school_year: doorstroom_domain::SchoolYear::parse("2027-2028").unwrap(),
+            applied_on: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
         };
         let value = serde_json::to_value(&request).unwrap();
         assert_eq!(value["student_number"], json!({"type": "bsn", "number": "123456782"}));

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod consent;
 pub mod consent_request;
 pub mod dossier;
+pub mod exchange;
 pub mod ids;
 pub mod inspection;
 pub mod lawful;

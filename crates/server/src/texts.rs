@@ -11,9 +11,8 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 use doorstroom_api::register::ProcessingRegister;
+use doorstroom_api::report::SubjectReport;
 use doorstroom_domain::LawfulBasis;
-
-use crate::handlers::report::SubjectReport;
 
 #[derive(Template)]
 #[template(path = "texts/subject_report.md")]
@@ -62,11 +61,9 @@ mod tests {
     };
     use uuid::Uuid;
 
-    use crate::handlers::applications::ApplicationView;
+    use doorstroom_api::applications::ApplicationView;
     use doorstroom_api::consents::{ConsentEventView, InspectionView};
-    use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer};
-
-    use crate::handlers::report::SubjectReport;
+    use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer, SubjectReport};
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2027, 3, day, hour, 15, 0)

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
+use doorstroom_domain::{ActorRef, ApplicationStatus, Brin, Pseudonym};
 use uuid::Uuid;
 
 use crate::schema::{application_status_events, applications};
@@ -68,9 +68,9 @@ pub struct NewApplication {
     pub school_year: i32,
     pub applied_on: NaiveDate,
     pub late: bool,
-    /// The actor registering it, for the first [`StatusEvent`]
-    /// (`system:<fingerprint>`, `staff:<uuid>`): never a person's name.
-    pub registered_by: String,
+    /// The actor registering it, for the first [`StatusEvent`]: never a
+    /// person's name.
+    pub registered_by: ActorRef,
 }
 
 /// One reported status of an application.
@@ -80,8 +80,8 @@ pub struct StatusEvent {
     pub application_id: Uuid,
     pub status: ApplicationStatus,
     pub reported_at: DateTime<Utc>,
-    /// The reporting actor (`system:<fingerprint>`, `staff:<uuid>`).
-    pub reported_by: String,
+    /// The reporting actor.
+    pub reported_by: ActorRef,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -149,7 +149,11 @@ impl EventRow {
                 "status",
             )?,
             reported_at: from_ms(self.reported_at, "application_status_events", "reported_at")?,
-            reported_by: self.reported_by,
+            reported_by: parsed(
+                ActorRef::parse(&self.reported_by),
+                "application_status_events",
+                "reported_by",
+            )?,
         })
     }
 }
@@ -158,7 +162,7 @@ fn append_event(
     conn: &mut DbConn,
     id: &str,
     status: ApplicationStatus,
-    by: &str,
+    by: &ActorRef,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     diesel::insert_into(application_status_events::table)
@@ -166,7 +170,7 @@ fn append_event(
             application_status_events::application_id.eq(id),
             application_status_events::status.eq(status.as_str()),
             application_status_events::reported_at.eq(to_ms(now)),
-            application_status_events::reported_by.eq(by),
+            application_status_events::reported_by.eq(by.to_string()),
         ))
         .execute(conn)?;
     Ok(())
@@ -317,8 +321,8 @@ pub fn open_for(conn: &mut DbConn, student: &Pseudonym, receiving: &Brin) -> Res
         .collect()
 }
 
-/// Records a new status, with a [`StatusEvent`] by `reported_by`
-/// (`system:<fingerprint>`, `staff:<uuid>`), and returns the application as
+/// Records a new status, with a [`StatusEvent`] by `reported_by`, and
+/// returns the application as
 /// it now is, or `None` if there is no such application. Reporting the
 /// status it already has changes nothing and adds no event (a retried
 /// report is harmless). Whether the transition is allowed is the domain's
@@ -327,7 +331,7 @@ pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
     status: ApplicationStatus,
-    reported_by: &str,
+    reported_by: &ActorRef,
     now: DateTime<Utc>,
 ) -> Result<Option<Application>, StoreError> {
     let key = id.to_string();

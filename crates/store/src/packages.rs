@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{Brin, Pseudonym, Section};
+use doorstroom_domain::{ActorRef, Brin, Pseudonym, Section};
 use uuid::Uuid;
 
 use crate::parse_id;
@@ -94,10 +94,9 @@ pub struct Package {
     pub submitted_at: DateTime<Utc>,
     /// The first time it was pulled.
     pub delivered_at: Option<DateTime<Utc>>,
-    /// The first acknowledgement of receipt, and by whom (`staff:<uuid>`,
-    /// `system:<fingerprint>`).
+    /// The first acknowledgement of receipt, and by whom.
     pub acknowledged_at: Option<DateTime<Utc>>,
-    pub acknowledged_by: Option<String>,
+    pub acknowledged_by: Option<ActorRef>,
 }
 
 /// A section of one package that [`withdraw_section`] withdrew.
@@ -200,7 +199,11 @@ impl Row {
             envelope_sha256: self.envelope_sha256,
             sender_kid: self.sender_kid,
             receipt: self.receipt,
-            acknowledged_by: self.acknowledged_by,
+            acknowledged_by: self
+                .acknowledged_by
+                .as_deref()
+                .map(|by| parsed(ActorRef::parse(by), "packages", "acknowledged_by"))
+                .transpose()?,
         })
     }
 }
@@ -430,15 +433,19 @@ pub fn mark_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result
     get(conn, id)
 }
 
-/// Records the acknowledgement of receipt by `by` (`staff:<uuid>`,
-/// `system:<fingerprint>`). Idempotent: a later acknowledgement keeps the
+/// Records the acknowledgement of receipt by `by`. Idempotent: a later acknowledgement keeps the
 /// first time and actor. Returns the package as it now is, or `None` if
 /// there is no such package.
-pub fn acknowledge(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) -> Result<Option<Package>, StoreError> {
+pub fn acknowledge(
+    conn: &mut DbConn,
+    id: &str,
+    by: &ActorRef,
+    now: DateTime<Utc>,
+) -> Result<Option<Package>, StoreError> {
     diesel::update(packages::table.find(id).filter(packages::acknowledged_at.is_null()))
         .set((
             packages::acknowledged_at.eq(to_ms(now)),
-            packages::acknowledged_by.eq(by),
+            packages::acknowledged_by.eq(by.to_string()),
         ))
         .execute(conn)?;
     get(conn, id)

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use diesel::connection::SimpleConnection;
-use doorstroom_domain::{ApplicationStatus, Section, Sector};
+use doorstroom_domain::{ActorRef, ApplicationStatus, Section, Sector, StaffId};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::packages::{self, PackageSummary};
 use doorstroom_store::testing::TestDb;
@@ -80,7 +80,7 @@ fn register_is_idempotent(db: &TestDb) {
     let history = store.read(|c| applications::status_history(c, first.id)).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].status, ApplicationStatus::Registered);
-    assert_eq!(history[0].reported_by, "system:00ff");
+    assert_eq!(history[0].reported_by, system_actor());
     assert_eq!(history[0].reported_at, at(10));
     assert_eq!(
         store.read(|c| applications::get(c, uuid::Uuid::new_v4())).unwrap(),
@@ -186,8 +186,8 @@ fn find_for_student_and_open_for(db: &TestDb) {
     // Closing statuses take an application out; enrolled does not.
     store
         .write(|c| -> R<()> {
-            applications::set_status(c, a.id, ApplicationStatus::Withdrawn, "system:00ff", at(100))?;
-            applications::set_status(c, c_.id, ApplicationStatus::Enrolled, "system:00ff", at(100))?;
+            applications::set_status(c, a.id, ApplicationStatus::Withdrawn, &system_actor(), at(100))?;
+            applications::set_status(c, c_.id, ApplicationStatus::Enrolled, &system_actor(), at(100))?;
             Ok(())
         })
         .unwrap();
@@ -204,7 +204,7 @@ fn status_and_history(db: &TestDb) {
     let store = seeded(db);
     let app = register(&store, &new_application(1, MBO, Some(VO), "Kok"), 10);
     let received = store
-        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, "system:00ff", at(20)))
+        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, &system_actor(), at(20)))
         .unwrap()
         .unwrap();
     assert_eq!(received.status, ApplicationStatus::Received);
@@ -213,11 +213,11 @@ fn status_and_history(db: &TestDb) {
 
     // The same status again: nothing changes, no event.
     let same = store
-        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, "system:00ff", at(25)))
+        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, &system_actor(), at(25)))
         .unwrap();
     assert_eq!(same, Some(received.clone()));
 
-    let staff_actor = format!("staff:{}", uuid::Uuid::new_v4());
+    let staff_actor = ActorRef::Staff(StaffId(uuid::Uuid::new_v4()));
     let scheduled = store
         .write(|c| applications::set_status(c, app.id, ApplicationStatus::IntakeScheduled, &staff_actor, at(30)))
         .unwrap()
@@ -227,21 +227,21 @@ fn status_and_history(db: &TestDb) {
     let history = store.read(|c| applications::status_history(c, app.id)).unwrap();
     let seen: Vec<_> = history
         .iter()
-        .map(|e| (e.status, e.reported_at, e.reported_by.as_str(), e.application_id))
+        .map(|e| (e.status, e.reported_at, e.reported_by.clone(), e.application_id))
         .collect();
     assert_eq!(
         seen,
         vec![
-            (ApplicationStatus::Registered, at(10), "system:00ff", app.id),
-            (ApplicationStatus::Received, at(20), "system:00ff", app.id),
-            (ApplicationStatus::IntakeScheduled, at(30), staff_actor.as_str(), app.id),
+            (ApplicationStatus::Registered, at(10), system_actor(), app.id),
+            (ApplicationStatus::Received, at(20), system_actor(), app.id),
+            (ApplicationStatus::IntakeScheduled, at(30), staff_actor.clone(), app.id),
         ]
     );
 
     let nobody = uuid::Uuid::new_v4();
     assert_eq!(
         store
-            .write(|c| applications::set_status(c, nobody, ApplicationStatus::Received, "system:00ff", at(1)))
+            .write(|c| applications::set_status(c, nobody, ApplicationStatus::Received, &system_actor(), at(1)))
             .unwrap(),
         None
     );
@@ -632,21 +632,21 @@ fn delivery_and_acknowledgement_are_idempotent(db: &TestDb) {
         ]
     );
 
-    let staff_actor = format!("staff:{}", uuid::Uuid::new_v4());
+    let staff_actor = ActorRef::Staff(StaffId(uuid::Uuid::new_v4()));
     let acked = store
         .write(|c| packages::acknowledge(c, "pkg-1", &staff_actor, at(900)))
         .unwrap()
         .unwrap();
     assert_eq!(acked.acknowledged_at, Some(at(900)));
-    assert_eq!(acked.acknowledged_by.as_deref(), Some(staff_actor.as_str()));
+    assert_eq!(acked.acknowledged_by, Some(staff_actor.clone()));
     let again = store
-        .write(|c| packages::acknowledge(c, "pkg-1", "system:other", at(950)))
+        .write(|c| packages::acknowledge(c, "pkg-1", &ActorRef::System(fingerprint(1)), at(950)))
         .unwrap()
         .unwrap();
     assert_eq!(again, acked, "first acknowledgement kept");
     assert_eq!(
         store
-            .write(|c| packages::acknowledge(c, "nope", "system:x", at(1)))
+            .write(|c| packages::acknowledge(c, "nope", &ActorRef::Operator, at(1)))
             .unwrap(),
         None
     );
@@ -704,6 +704,34 @@ fn corrupt_dossier_rows_are_errors(db: &TestDb) {
     );
     let err = store.read(|c| packages::inbox(c, &brin(MBO), None, 10)).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    // An actor that is no actor reference: the row fails closed, and the
+    // error does not repeat the stored text.
+    corrupt("UPDATE application_status_events SET reported_by = 'clerk-jansen'");
+    let err = store.read(|c| applications::status_history(c, app.id)).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "application_status_events",
+                column: "reported_by",
+                ..
+            }
+        ) && !err.to_string().contains("jansen"),
+        "{err:?}"
+    );
+    corrupt("UPDATE packages SET acknowledged_by = 'staff:not-a-uuid'");
+    let err = store.read(|c| packages::get(c, "pkg-1")).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::Corrupt {
+                table: "packages",
+                column: "acknowledged_by",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 doorstroom_store::backend_tests!(

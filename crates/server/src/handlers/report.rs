@@ -3,46 +3,15 @@
 //! document in Dutch ([`crate::texts::subject_report`]).
 
 use actix_web::{HttpResponse, post, web};
-use chrono::{DateTime, Utc};
-use doorstroom_api::consents::{ConsentEventView, InspectionView};
-use doorstroom_api::report::{AccessRecord, PackageTransfer, ReportQuery, ReportRequest};
+use doorstroom_api::report::{ReportQuery, ReportRequest, SubjectReport};
 use doorstroom_app::report as app;
 use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef, StudentNumber};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::applications::ApplicationView;
 use crate::access::{self, body_or_reject};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
-
-/// What the broker holds about one student, and every access to it.
-// Moves to `doorstroom_api::report` once `ApplicationView` is there.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubjectReport {
-    pub generated_at: DateTime<Utc>,
-    /// The scope: the privacy officer's institution, or none (the broker's).
-    pub institution: Option<String>,
-    pub applications: Vec<ApplicationView>,
-    pub packages: Vec<PackageTransfer>,
-    pub accesses: Vec<AccessRecord>,
-    pub consents: Vec<ConsentEventView>,
-    pub inspections: Vec<InspectionView>,
-}
-
-fn report_view(report: app::SubjectReport) -> SubjectReport {
-    SubjectReport {
-        generated_at: report.generated_at,
-        institution: report.institution.map(|b| b.to_string()),
-        applications: report.applications.into_iter().map(ApplicationView::from).collect(),
-        packages: report.packages,
-        accesses: report.accesses,
-        consents: report.consents,
-        inspections: report.inspections,
-    }
-}
 
 /// The data-subject report of one student (art. 15). An institution's
 /// privacy officer gets what concerns their institution; the broker's
@@ -96,9 +65,8 @@ pub async fn report_for(
     student_number: &StudentNumber,
 ) -> Result<SubjectReport, ApiError> {
     let number = student_number.clone();
-    let report = access::run(state, caller, move |app, caller| {
+    access::run(state, caller, move |app, caller| {
         app::subject_report(app, caller, &number)
     })
-    .await?;
-    Ok(report_view(report))
+    .await
 }

@@ -87,6 +87,11 @@ pub fn staff(username: &str, role: Role, institution: Option<&str>) -> StaffAcco
     }
 }
 
+/// The school system that registers and reports in these tests.
+pub fn system_actor() -> doorstroom_domain::ActorRef {
+    doorstroom_domain::ActorRef::System(fingerprint(0xff))
+}
+
 pub fn pseudonym(byte: u8) -> Pseudonym {
     Pseudonym::parse(&format!("{byte:02x}").repeat(32)).unwrap()
 }
@@ -132,7 +137,7 @@ pub fn new_application(
         school_year: 2026,
         applied_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
         late: false,
-        registered_by: "system:00ff".to_owned(),
+        registered_by: system_actor(),
     }
 }
 

@@ -1,0 +1,655 @@
+//! Dossier packages: submission by the vo school's system, the mbo's
+//! inbox, pulling and acknowledging, and the intakers an mbo's system may
+//! act for. The broker stores and forwards ciphertext only; it verifies
+//! the sender's envelope signature and every rule of the exchange
+//! (`doorstroom_domain::exchange`), but it cannot read a section.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use doorstroom_api::packages::{
+    Acknowledgement, InboxEntry, InboxSection, IntakerView, PulledPackage, SubmissionReceipt, Withheld,
+};
+use doorstroom_domain::exchange::{
+    self, Admission, ApplicationOnRecord, InstitutionFacts, KeyFacts, SealedSection, SubmissionFacts,
+    SubmissionRefusal, check_signer, check_submission, releasable, release,
+};
+use doorstroom_domain::{
+    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, LawfulBasis, NoConsentLedger,
+    Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role, Section, SideEvent, StaffId,
+    StaffStatus,
+};
+use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, sha256_b64url, verify_envelope};
+use doorstroom_store::applications::{self, Application};
+use doorstroom_store::packages::{self, NewPackage, NewSection, Package, PackageSummary};
+use doorstroom_store::{DbConn, audit, inspections, institutions, keys, retention, staff};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::ledger::consent_ledger;
+use crate::{Access, App, AppError, Caller, Ctx, Located, Side, perform_in};
+
+/// The region's rules of the exchange, from the settings.
+#[derive(Clone)]
+pub struct ExchangeRules {
+    /// A package is refused until the student's inspection is recorded.
+    pub require_inspection: bool,
+    /// The lawful basis each section travels on.
+    pub lawful_basis: Arc<dyn Fn(Section) -> LawfulBasis + Send + Sync>,
+    /// When packages are deleted (their `delete_after`).
+    pub retention: RetentionPolicy,
+    /// Pulls by one actor within an hour beyond which an anomaly is logged.
+    pub anomaly_pulls_per_hour: i64,
+}
+
+impl From<SubmissionRefusal> for AppError {
+    fn from(refusal: SubmissionRefusal) -> Self {
+        match refusal {
+            SubmissionRefusal::Replay => AppError::Conflict(refusal.to_string()),
+            refusal => AppError::Invalid {
+                pointer: refusal.pointer(),
+                detail: refusal.to_string(),
+            },
+        }
+    }
+}
+
+/// A submission: the envelope as read (not yet verified) and the body.
+pub struct SubmitPackage {
+    pub envelope: Envelope,
+    pub submission: Submission,
+}
+
+/// An accepted submission: the receipt, and whether this call stored the
+/// package (`false`: an identical resubmission, answered with the first
+/// receipt).
+#[derive(Debug)]
+pub struct Submitted {
+    pub receipt: SubmissionReceipt,
+    pub created: bool,
+}
+
+/// Submits a package (`openapi/PACKAGE-FORMAT.md` §9): a vo, vso or pro
+/// system sending for its own institution. The sections' form is checked
+/// first, outside the transaction (hashing up to 10 MiB); then, in it, the
+/// envelope's signer and signature, and the rules of
+/// [`exchange::check_submission`] over what the store holds. Stores the
+/// ciphertext and answers a receipt signed by the broker. Records
+/// `submit_package` about the application's student.
+pub fn submit_package(
+    app: &App,
+    caller: Caller<'_>,
+    rules: &ExchangeRules,
+    command: SubmitPackage,
+) -> Result<Submitted, AppError> {
+    let own = caller.principal.institution().cloned().ok_or(AppError::Forbidden)?;
+    let sealed = sealed_sections(&command);
+    let application_id = Uuid::parse_str(&command.envelope.application).ok();
+    let (sender, recipient) = (own.clone(), command.envelope.aud.clone());
+    let locate = move |conn: &mut DbConn| {
+        let subject = match application_id {
+            Some(id) => applications::get(conn, id)?.map(|a| a.student),
+            None => None,
+        };
+        Ok(Some(Located {
+            resource: Resource::Package { sender, recipient },
+            data_subject: subject,
+        }))
+    };
+    let access = Access::lookup(
+        Action::SubmitPackage,
+        locate,
+        ResourceRef::new(ResourceKind::Package, Some(command.envelope.pid.clone())),
+        Purpose::Intake,
+    );
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        accept(ctx, app, rules, &own, &command, sealed)
+    })
+}
+
+/// The sections' form and digests and their clear headers: they depend on
+/// the submission alone. A failure about one section points at it.
+fn sealed_sections(command: &SubmitPackage) -> Result<Vec<SealedSection>, SubmissionRefusal> {
+    let headers = check_sections(&command.envelope, &command.submission.sections).map_err(|e| {
+        let pointer = match e.section() {
+            Some(section) => format!("/sections/{section}"),
+            None => "/sections".to_owned(),
+        };
+        SubmissionRefusal::SectionForm {
+            pointer,
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(headers
+        .into_iter()
+        .map(|h| SealedSection {
+            section: h.section,
+            kid: h.kid,
+            alg: h.alg,
+        })
+        .collect())
+}
+
+/// The checks and the storing of a submission, in one transaction.
+fn accept(
+    ctx: &mut Ctx<'_>,
+    app: &App,
+    rules: &ExchangeRules,
+    own: &Brin,
+    command: &SubmitPackage,
+    sealed: Result<Vec<SealedSection>, SubmissionRefusal>,
+) -> Result<Submitted, AppError> {
+    let envelope = verified_envelope(ctx.conn, own, command)?;
+    let envelope_sha256 = sha256_b64url(&command.submission.envelope);
+    let stored = StoredFacts::read(
+        ctx.conn,
+        own,
+        &envelope,
+        sealed.as_deref().ok(),
+        rules.require_inspection,
+    )?;
+    let recipient_consent;
+    let consent: &dyn ConsentState = match (&stored.ledger, ctx.now) {
+        (Some(ledger), now) => {
+            recipient_consent = ledger.for_recipient(&envelope.aud, now);
+            &recipient_consent
+        }
+        (None, _) => &NoConsentLedger,
+    };
+    let facts = SubmissionFacts {
+        sender: own,
+        issued_at: envelope.iat,
+        recipient: stored.recipient,
+        recipient_brin: &envelope.aud,
+        application: stored.application.as_ref().map(|a| ApplicationOnRecord {
+            receiving: a.receiving.clone(),
+            sending: a.sending.clone(),
+            status: a.status,
+        }),
+        earlier: stored
+            .earlier
+            .as_ref()
+            .map(|earlier| earlier.envelope_sha256 == envelope_sha256 && earlier.sender == *own),
+        sections: sealed,
+        recipient_keys: &stored.recipient_keys,
+        inspections: rules.require_inspection.then_some(stored.inspections.as_slice()),
+        consent,
+        basis_of: &*rules.lawful_basis,
+        submitted: command.submission.sections.keys().copied().collect(),
+    };
+    match (check_submission(&facts, ctx.now)?, stored.earlier, stored.application) {
+        (Admission::Resubmission, Some(earlier), _) => Ok(Submitted {
+            receipt: SubmissionReceipt {
+                delete_after: package_delete_after(ctx.conn, &rules.retention, &earlier.id)?,
+                package_id: earlier.id,
+                received_at: earlier.submitted_at,
+                receipt: earlier.receipt,
+            },
+            created: false,
+        }),
+        (Admission::New, None, Some(application)) => {
+            let stored = StoredPackage {
+                own,
+                envelope: &envelope,
+                envelope_sha256,
+                application,
+            };
+            store_package(ctx, app, &rules.retention, stored, &command.submission)
+        }
+        _ => Err(AppError::Internal(
+            "the submission checks answered against the facts".into(),
+        )),
+    }
+}
+
+/// The envelope, verified with the sender's key: its `iss` is the caller's
+/// institution and its `kid` an active signing key of it.
+fn verified_envelope(conn: &mut DbConn, own: &Brin, command: &SubmitPackage) -> Result<Envelope, AppError> {
+    let peeked = &command.envelope;
+    let key = keys::get(conn, own, &peeked.kid)?;
+    let facts = key.as_ref().map(|k| KeyFacts {
+        key_use: k.key_use,
+        status: k.status,
+        alg: k.alg.clone(),
+    });
+    check_signer(own, &peeked.iss, facts.as_ref())?;
+    let stored_jwk = key.map(|k| k.jwk).unwrap_or_default();
+    let jwk: serde_json::Value =
+        serde_json::from_str(&stored_jwk).map_err(|e| AppError::Internal(format!("stored JWK unreadable: {e}")))?;
+    let sender_key = PublicJwk::parse(&jwk).map_err(|e| AppError::Internal(format!("stored JWK invalid: {e}")))?;
+    let envelope = verify_envelope(&command.submission.envelope, &sender_key)
+        .map_err(|e| SubmissionRefusal::Envelope(e.to_string()))?;
+    // The sections were checked against the envelope as peeked: it must be
+    // the verified one (the same signed bytes).
+    if envelope != *peeked {
+        return Err(AppError::Internal(
+            "the verified envelope differs from the peeked one".into(),
+        ));
+    }
+    Ok(envelope)
+}
+
+/// What the store holds about a verified envelope, read in the
+/// submission's transaction (so a key retired meanwhile is seen).
+struct StoredFacts {
+    recipient: Option<InstitutionFacts>,
+    application: Option<Application>,
+    earlier: Option<Package>,
+    recipient_keys: BTreeMap<String, KeyFacts>,
+    /// The sender's own inspections of the student (another school's
+    /// record says nothing about what this school's student saw).
+    inspections: Vec<InspectionRecord>,
+    /// The sender's own consent ledger of the student, never another
+    /// school's.
+    ledger: Option<ConsentLedger>,
+}
+
+impl StoredFacts {
+    fn read(
+        conn: &mut DbConn,
+        own: &Brin,
+        envelope: &Envelope,
+        sealed: Option<&[SealedSection]>,
+        require_inspection: bool,
+    ) -> Result<Self, AppError> {
+        let recipient = institutions::get(conn, &envelope.aud)?.map(|i| InstitutionFacts {
+            status: i.status,
+            sector: i.sector,
+        });
+        let application = match Uuid::parse_str(&envelope.application) {
+            Ok(id) => applications::get(conn, id)?,
+            Err(_) => None,
+        };
+        let mut recipient_keys = BTreeMap::new();
+        for header in sealed.unwrap_or_default() {
+            if let Some(key) = keys::get(conn, &envelope.aud, &header.kid)? {
+                let facts = KeyFacts {
+                    key_use: key.key_use,
+                    status: key.status,
+                    alg: key.alg,
+                };
+                recipient_keys.insert(header.kid.clone(), facts);
+            }
+        }
+        let (mut inspections, mut ledger) = (Vec::new(), None);
+        if let Some(student) = application.as_ref().map(|a| &a.student) {
+            if require_inspection {
+                inspections = inspections::for_school(conn, student, own)?
+                    .into_iter()
+                    .map(|row| InspectionRecord {
+                        at: row.at,
+                        by: row.inspected_by,
+                        remarks_added: row.remarks_added,
+                    })
+                    .collect();
+            }
+            ledger = Some(consent_ledger(conn, student, own, &envelope.aud)?);
+        }
+        Ok(StoredFacts {
+            recipient,
+            earlier: packages::by_jti(conn, &envelope.jti)?,
+            application,
+            recipient_keys,
+            inspections,
+            ledger,
+        })
+    }
+}
+
+/// An admitted package, to store.
+struct StoredPackage<'a> {
+    own: &'a Brin,
+    envelope: &'a Envelope,
+    envelope_sha256: String,
+    application: Application,
+}
+
+/// Signs the receipt and stores the package with its sections.
+fn store_package(
+    ctx: &mut Ctx<'_>,
+    app: &App,
+    policy: &RetentionPolicy,
+    package: StoredPackage<'_>,
+    submission: &Submission,
+) -> Result<Submitted, AppError> {
+    let StoredPackage {
+        own,
+        envelope,
+        envelope_sha256,
+        application,
+    } = package;
+    let receipt = app.signer.sign(
+        "doorstroom-receipt+jwt",
+        &json!({
+            "pid": envelope.pid,
+            "jti": envelope.jti,
+            "iss": envelope.iss.as_str(),
+            "aud": envelope.aud.as_str(),
+            "application": envelope.application,
+            "envelope_sha256": envelope_sha256,
+            "sections": envelope.sections.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            "received_at": ctx.now.timestamp(),
+        }),
+    )?;
+    let new = NewPackage {
+        id: envelope.pid.clone(),
+        application_id: application.id,
+        sender: own.clone(),
+        recipient: envelope.aud.clone(),
+        student: application.student,
+        jti: envelope.jti.clone(),
+        envelope: submission.envelope.clone(),
+        envelope_sha256,
+        sender_kid: envelope.kid.clone(),
+        receipt: receipt.clone(),
+        submitted_at: ctx.now,
+    };
+    let sections: Vec<NewSection> = envelope
+        .sections
+        .iter()
+        .filter_map(|entry| {
+            submission.sections.get(&entry.name).map(|token| NewSection {
+                section: entry.name,
+                ciphertext: token.clone(),
+                size: i64::try_from(entry.size).unwrap_or(i64::MAX),
+                sha256: entry.sha256.clone(),
+            })
+        })
+        .collect();
+    packages::insert(ctx.conn, &new, &sections)?;
+    Ok(Submitted {
+        receipt: SubmissionReceipt {
+            delete_after: package_delete_after(ctx.conn, policy, &envelope.pid)?,
+            package_id: envelope.pid.clone(),
+            received_at: ctx.now,
+            receipt,
+        },
+        created: true,
+    })
+}
+
+/// When the package `id` will be deleted as things stand (the retention
+/// rules' due moment).
+fn package_delete_after(conn: &mut DbConn, policy: &RetentionPolicy, id: &str) -> Result<DateTime<Utc>, AppError> {
+    let facts = retention::package_facts(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(policy.package_due(&facts))
+}
+
+/// Inside the transaction: the intaker a school system names in
+/// `X-On-Behalf-Of` exists, is active and works at the system's
+/// institution. `None` (staff act for themselves) passes.
+pub fn check_acting_for(conn: &mut DbConn, principal: &Principal, staff_id: Option<StaffId>) -> Result<(), AppError> {
+    let Some(id) = staff_id else { return Ok(()) };
+    match staff::get(conn, id)? {
+        Some(a)
+            if a.status == StaffStatus::Active
+                && a.role == Role::Intaker
+                && a.institution.as_ref() == principal.institution() =>
+        {
+            Ok(())
+        }
+        _ => Err(AppError::invalid(
+            "/headers/x-on-behalf-of",
+            "X-On-Behalf-Of: not an active intaker of this institution",
+        )),
+    }
+}
+
+/// The active intakers of an mbo, sorted by username: whom its own system
+/// may name in `X-On-Behalf-Of`. Only for that mbo's own system; anyone
+/// else, and an institution that does not exist, gets not-found. Records
+/// `list_intakers`.
+pub fn list_intakers(app: &App, caller: Caller<'_>, institution: Brin) -> Result<Vec<IntakerView>, AppError> {
+    let access = Access::new(
+        Action::ListIntakers,
+        Resource::Institution(institution.clone()),
+        ResourceRef::new(ResourceKind::Intakers, Some(institution.to_string())),
+        Purpose::Intake,
+    );
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        Ok(staff::list(ctx.conn, Some(&institution))?
+            .into_iter()
+            .filter(|a| a.role == Role::Intaker && a.status == StaffStatus::Active)
+            .map(|a| IntakerView {
+                id: a.id,
+                username: a.username.as_str().to_owned(),
+                display_name: a.display_name,
+            })
+            .collect())
+    })
+}
+
+/// A page of the inbox, for the intaker `acting_for` when a school system
+/// asks.
+pub struct ListInbox {
+    /// Packages after this package id.
+    pub after: Option<String>,
+    /// 1 to 1000.
+    pub limit: i64,
+    pub acting_for: Option<StaffId>,
+}
+
+/// The packages waiting for the caller's institution (metadata only),
+/// with their deletion moments. For its intakers, or its system acting for
+/// one; a caller of no institution has no inbox (forbidden). Records
+/// `list_inbox`, and a `list_inbox_entry` about the student of every
+/// package listed.
+pub fn list_inbox(
+    app: &App,
+    caller: Caller<'_>,
+    policy: &RetentionPolicy,
+    command: ListInbox,
+) -> Result<Vec<InboxEntry>, AppError> {
+    let Some(own) = caller.principal.institution().cloned() else {
+        // The policy refuses the broker as the target, and the refusal is
+        // audited like any other.
+        let access = Access::new(
+            Action::ListInbox,
+            Resource::Broker,
+            ResourceRef::new(ResourceKind::Inbox, None),
+            Purpose::Intake,
+        );
+        perform_in(&app.store, app.clock.now(), caller, access, |_| {
+            Err::<(), _>(AppError::Forbidden)
+        })?;
+        return Err(AppError::Forbidden);
+    };
+    let access = Access::new(
+        Action::ListInbox,
+        Resource::Institution(own.clone()),
+        ResourceRef::new(ResourceKind::Inbox, Some(own.to_string())),
+        Purpose::Intake,
+    )
+    .on_behalf_of(command.acting_for);
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
+        let listed = packages::inbox(ctx.conn, &own, command.after.as_deref(), command.limit)?;
+        // The listing names students: one audit event per package listed.
+        for package in &listed {
+            let entry = ResourceRef::new(ResourceKind::Package, Some(package.id.clone()));
+            ctx.record(
+                Side::new(SideEvent::ListInboxEntry, entry)
+                    .about(Some(package.student.clone()))
+                    .related_to([package.sender.clone(), package.recipient.clone()]),
+            )?;
+        }
+        let mut entries = Vec::with_capacity(listed.len());
+        for package in &listed {
+            entries.push(inbox_entry(
+                package,
+                package_delete_after(ctx.conn, policy, &package.id)?,
+            ));
+        }
+        Ok(entries)
+    })
+}
+
+fn inbox_entry(p: &PackageSummary, delete_after: DateTime<Utc>) -> InboxEntry {
+    InboxEntry {
+        delete_after,
+        package_id: p.id.clone(),
+        application_id: p.application_id,
+        sender: p.sender.to_string(),
+        submitted_at: p.submitted_at,
+        delivered_at: p.delivered_at,
+        acknowledged_at: p.acknowledged_at,
+        sections: p
+            .sections
+            .iter()
+            .map(|s| InboxSection {
+                section: s.section,
+                size: s.size,
+                delivered_at: s.delivered_at,
+                withdrawn_at: s.withdrawn_at,
+            })
+            .collect(),
+    }
+}
+
+/// One package, for the intaker `acting_for` when a school system asks.
+pub struct PackageCommand {
+    /// The package id (a UUID, as stored).
+    pub id: String,
+    pub acting_for: Option<StaffId>,
+}
+
+/// The access to one package, located by its id: its sender, recipient
+/// and student.
+fn package_access(action: Action, command: &PackageCommand) -> Access {
+    let id = command.id.clone();
+    let locate = move |conn: &mut DbConn| {
+        Ok(packages::get(conn, &id)?.map(|p| Located {
+            resource: Resource::Package {
+                sender: p.sender,
+                recipient: p.recipient,
+            },
+            data_subject: Some(p.student),
+        }))
+    };
+    let record = ResourceRef::new(ResourceKind::Package, Some(command.id.clone()));
+    Access::lookup(action, locate, record, Purpose::Intake).on_behalf_of(command.acting_for)
+}
+
+/// A pulled package, and whether this pull raised the anomaly alert.
+#[derive(Debug)]
+pub struct Pulled {
+    pub package: PulledPackage,
+    pub anomaly: bool,
+}
+
+/// Takes a package out: the envelope and the sections that may be released
+/// at this moment ([`exchange::release`], under the consent of the
+/// package's sender); the others are listed as withheld, with the reason.
+/// Only for the recipient's intakers (or its system acting for one);
+/// anyone else gets not-found. Records `pull_package`, and
+/// `anomaly_alert` when the caller crosses the hourly pull threshold.
+pub fn pull_package(
+    app: &App,
+    caller: Caller<'_>,
+    rules: &ExchangeRules,
+    command: PackageCommand,
+) -> Result<Pulled, AppError> {
+    let access = package_access(Action::PullPackage, &command);
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
+        let id = command.id.as_str();
+        let package = packages::get(ctx.conn, id)?.ok_or(AppError::NotFound)?;
+        // Decide first what may go, and mark it delivered before reading the
+        // ciphertext: the marking locks the rows, so a withdrawal either
+        // committed before (and the section is withheld) or waits and then
+        // records that the section had been delivered.
+        let ledger = consent_ledger(ctx.conn, &package.student, &package.sender, &package.recipient)?;
+        let decided = releasable(&*rules.lawful_basis, &ledger.for_recipient(&package.recipient, ctx.now));
+        packages::mark_sections_delivered(ctx.conn, id, &decided.allowed, ctx.now)?;
+        packages::mark_delivered(ctx.conn, id, ctx.now)?;
+        let anomaly = pull_anomaly(ctx, rules.anomaly_pulls_per_hour)?;
+        let stored = packages::sections(ctx.conn, id)?;
+        let states: Vec<exchange::StoredSection> = stored
+            .iter()
+            .map(|s| exchange::StoredSection {
+                section: s.section,
+                withdrawn: s.withdrawn_at.is_some(),
+            })
+            .collect();
+        let out = release(&decided, &states);
+        let sections = stored
+            .into_iter()
+            .filter(|s| out.released.contains(&s.section))
+            .map(|s| (s.section, s.ciphertext))
+            .collect();
+        let withheld = out
+            .withheld
+            .into_iter()
+            .map(|(section, reason)| Withheld {
+                section,
+                reason: reason.to_string(),
+            })
+            .collect();
+        let package = PulledPackage {
+            package_id: package.id,
+            application_id: package.application_id,
+            sender: package.sender.to_string(),
+            submitted_at: package.submitted_at,
+            envelope: package.envelope,
+            sections,
+            withheld,
+        };
+        Ok(Pulled { package, anomaly })
+    })
+}
+
+/// The anomaly signal: when this pull takes the actor past `threshold`
+/// pulls within an hour, an `anomaly_alert` event goes into the log (once,
+/// at the crossing). Returns whether it did.
+fn pull_anomaly(ctx: &mut Ctx<'_>, threshold: i64) -> Result<bool, AppError> {
+    let Some(actor_id) = Actor::from_principal(ctx.principal()).id else {
+        return Ok(false);
+    };
+    // This pull's own event is appended after the work; count the earlier ones.
+    let since = ctx.now - Duration::hours(1);
+    let earlier = audit::count_actions_since(ctx.conn, &actor_id, Action::PullPackage.as_str(), since)?;
+    if earlier != threshold {
+        return Ok(false);
+    }
+    ctx.record(
+        Side::new(
+            SideEvent::AnomalyAlert,
+            ResourceRef::new(ResourceKind::Actor, Some(actor_id)),
+        )
+        .about(None)
+        .purpose(Purpose::Supervision)
+        .on_behalf_of(None)
+        .because(format!("more than {threshold} dossiers pulled within an hour")),
+    )?;
+    tracing::warn!(
+        request_id = ctx.request_id().unwrap_or_default(),
+        threshold,
+        "anomaly: unusually many pulls by one actor"
+    );
+    Ok(true)
+}
+
+/// Acknowledges receipt of a package (idempotent: the first
+/// acknowledgement stays), in the name of the intaker `acting_for` or of
+/// the caller. For the recipient's intakers (or its system acting for
+/// one); anyone else gets not-found. Records `acknowledge_package`.
+pub fn acknowledge_package(
+    app: &App,
+    caller: Caller<'_>,
+    command: PackageCommand,
+) -> Result<Acknowledgement, AppError> {
+    let access = package_access(Action::AcknowledgePackage, &command);
+    let by = match command.acting_for {
+        Some(staff) => ActorRef::Staff(staff),
+        None => ActorRef::of(caller.principal),
+    };
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
+        let package = packages::acknowledge(ctx.conn, &command.id, &by, ctx.now)?.ok_or(AppError::NotFound)?;
+        Ok(Acknowledgement {
+            package_id: package.id,
+            acknowledged_at: package.acknowledged_at.unwrap_or(ctx.now),
+        })
+    })
+}
