@@ -11,10 +11,13 @@
 pub mod applications;
 pub mod audit;
 pub mod consents;
+pub mod erasure;
 pub mod institutions;
 pub mod ops;
 pub mod packages;
 pub mod problem;
+pub mod register;
+pub mod report;
 pub mod schema;
 pub mod staff;
 pub mod tlog;

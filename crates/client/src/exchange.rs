@@ -23,13 +23,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+pub use doorstroom_api::erasure::ErasureSummary;
 use doorstroom_domain::{ApplicationStatus, Brin, KeyStatus, KeyUse, Section, StudentNumber};
 use doorstroom_jose::{
     JoseError, Jwks, PackageMeta, PrivateJwk, PublicJwk, SectionInput, Submission, TrustAnchors, X5cInfo, open_section,
     peek_envelope, seal, verify_envelope, verify_x5c,
 };
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -45,18 +46,6 @@ pub use doorstroom_api::applications::{
 pub use doorstroom_api::packages::{
     Acknowledgement, InboxEntry, InboxSection, PulledPackage, SubmissionReceipt as Receipt, Withheld,
 };
-
-/// What an erasure deleted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErasureSummary {
-    pub erased_at: DateTime<Utc>,
-    /// `everything`, or the BRIN of the officer's institution.
-    pub scope: String,
-    pub packages: usize,
-    pub applications: usize,
-    pub consent_events: usize,
-    pub inspections: usize,
-}
 
 /// A key from an institution's JWK Set that passed the caller's own checks.
 #[derive(Debug, Clone)]

@@ -1,24 +1,19 @@
-//! The audit spine: every access that reads or changes data goes through
-//! [`perform`], which locates the target, asks the domain's policy,
-//! runs the work and appends the audit event, all in one database
-//! transaction. If the event cannot be written the transaction rolls back
-//! and the caller gets 503: no access without its record.
+//! The web side of the audit spine: a handler hands its parsed command to
+//! a use case through [`run`] (which runs `doorstroom_app`'s
+//! `perform_in` off the async executor: locate, the domain's policy, the
+//! work and its audit event in one transaction; 503 when the event cannot
+//! be written), and a request refused before it reaches its use case is
+//! recorded through [`reject`].
 
 use actix_web::web;
-use chrono::{DateTime, Utc};
 use doorstroom_app::{App, AppError};
-use doorstroom_domain::{Action, AuditAction, AuditEvent, Outcome, Principal, Purpose, ResourceRef};
-use doorstroom_store::{DbConn, Store, audit};
+use doorstroom_domain::{Action, AuditAction, AuditEvent, Outcome, Purpose, ResourceRef};
+use doorstroom_store::audit;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
-
-/// An access whose work answers in HTTP terms (the handlers that have not
-/// moved into a use case yet). New code uses `doorstroom_app::Access`.
-pub type Access = doorstroom_app::Access<ApiError>;
-pub use doorstroom_app::{Located, Target};
 
 impl Caller {
     /// The caller as the use cases know it: principal, request id and the
@@ -42,42 +37,8 @@ where
         .map_err(ApiError::from)
 }
 
-/// Authorizes `access` for `caller`, runs `work` and audits the outcome
-/// in one transaction (see [`doorstroom_app::perform_in`]), off the async
-/// executor.
-pub async fn perform<T, F>(state: &web::Data<AppState>, caller: &Caller, access: Access, work: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
-{
-    let state = state.clone();
-    let caller = caller.clone();
-    crate::request_id::block(move || {
-        doorstroom_app::perform_in(&state.store, state.clock.now(), caller.spine(), access, |ctx| {
-            work(ctx.conn, ctx.now)
-        })
-    })
-    .await?
-}
-
-/// The blocking core of [`perform`], for the operator's command line.
-pub fn perform_in<T, F>(
-    store: &Store,
-    now: DateTime<Utc>,
-    principal: &Principal,
-    request_id: Option<String>,
-    access: Access,
-    work: F,
-) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, ApiError>,
-{
-    let caller = doorstroom_app::Caller::new(principal, request_id.as_deref());
-    doorstroom_app::perform_in(store, now, caller, access, |ctx| work(ctx.conn, ctx.now))
-}
-
 /// Records that an authenticated caller's request was refused before it
-/// reached [`perform`] (a body, parameter or header that does not parse,
+/// reached its use case (a body, parameter or header that does not parse,
 /// or a caller the route is not for), and returns the refusal. A 403 is
 /// recorded as `denied`, anything else as `rejected`, with the problem's
 /// slug as the reason. If even the record cannot be written the answer is

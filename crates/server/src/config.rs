@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use doorstroom_api::register::RetentionRegister;
 use doorstroom_domain::{LawfulBasis, RetentionPolicy, Section};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -107,26 +108,22 @@ impl TryFrom<ConsoleSection> for ConsoleSettings {
     }
 }
 
-/// `[retention]` as written. Storage limitation (GDPR art. 5(1)(e)): the
-/// retention periods, in days, and how the purge runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionSection {
-    pub package_after_acknowledged_days: u32,
-    pub package_after_application_end_days: u32,
-    pub package_max_days: u32,
-    pub application_after_end_days: u32,
-    pub application_max_days: u32,
-    pub consent_after_application_gone_days: u32,
-    pub audit_days: u32,
-    /// Seconds between scheduled purges inside `serve`; 0 switches the
-    /// schedule off (then run `doorstroom purge` from cron).
-    pub purge_interval_secs: u64,
-    /// The most records one purge batch (one transaction) deletes.
-    pub batch_size: u32,
-    /// Pause between batches, in milliseconds, so that other writers get
-    /// the database in between.
-    pub batch_pause_ms: u64,
+doorstroom_api::retention_days! {
+    /// `[retention]` as written. Storage limitation (GDPR art. 5(1)(e)): the
+    /// retention periods, in days (the list the register states too), and
+    /// how the purge runs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RetentionSection {
+        /// Seconds between scheduled purges inside `serve`; 0 switches the
+        /// schedule off (then run `doorstroom purge` from cron).
+        pub purge_interval_secs: u64,
+        /// The most records one purge batch (one transaction) deletes.
+        pub batch_size: u32,
+        /// Pause between batches, in milliseconds, so that other writers get
+        /// the database in between.
+        pub batch_pause_ms: u64,
+    }
 }
 
 impl RetentionSection {
@@ -546,6 +543,24 @@ impl Settings {
     /// Defaults, then `file` if given, then the environment, parsed.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         Settings::try_from(SettingsFile::load(file)?)
+    }
+
+    /// What the register of processing activities states of these settings
+    /// (`doorstroom_app::register::processing_register` makes it).
+    pub fn register_facts(&self) -> doorstroom_app::register::Configured {
+        let retention = &self.retention.configured;
+        doorstroom_app::register::Configured {
+            controller: self.register.controller.clone(),
+            contact: self.register.contact.clone(),
+            privacy_officer_contact: self.register.privacy_officer_contact.clone(),
+            retention: self.register.retention.clone(),
+            lawful_basis: Section::ALL.iter().map(|s| (*s, self.lawful_basis.of(*s))).collect(),
+            retention_periods: doorstroom_api::retention_days!(retention => RetentionRegister {
+                purge_interval_secs: retention.purge_interval_secs,
+                accountability: doorstroom_app::register::ACCOUNTABILITY.into(),
+            }),
+            inspection_required_before_transfer: self.exchange.require_inspection,
+        }
     }
 }
 

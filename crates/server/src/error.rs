@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 // Re-exported so that `crate::error::Problem` keeps naming the one problem
 // document, which lives with the other wire types.
 pub use doorstroom_api::Problem;
-use doorstroom_app::{AppError, AuditFailed, SpineError};
+use doorstroom_app::{AppError, AuditFailed};
 use doorstroom_domain::ParseError;
 use doorstroom_store::StoreError;
 
@@ -253,25 +253,5 @@ impl From<AppError> for ApiError {
 impl From<AuditFailed> for ApiError {
     fn from(AuditFailed(err): AuditFailed) -> Self {
         ApiError::audit_failed(err)
-    }
-}
-
-/// The handlers whose work still answers in HTTP terms run through the
-/// same spine as the use cases.
-impl SpineError for ApiError {
-    fn not_found() -> Self {
-        ApiError::NotFound
-    }
-    fn forbidden() -> Self {
-        ApiError::Forbidden
-    }
-    fn audit_failed(err: StoreError) -> Self {
-        ApiError::audit_failed(err)
-    }
-    fn is_audit_unavailable(&self) -> bool {
-        matches!(self, ApiError::AuditUnavailable)
-    }
-    fn audit_reason(&self) -> &'static str {
-        self.slug()
     }
 }

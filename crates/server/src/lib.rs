@@ -12,7 +12,7 @@ pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod extract;
-pub mod handlers;
+mod handlers;
 pub mod instance;
 pub mod malformed_http;
 pub mod metrics;
@@ -22,6 +22,7 @@ pub mod refusals;
 pub mod request_id;
 pub mod schedule;
 pub mod state;
+pub mod texts;
 pub mod tls;
 pub mod tokens;
 

@@ -91,7 +91,7 @@ impl Modify for Security {
 /// - 401: an operation with a security requirement, without usable
 ///   credentials ([`crate::auth`]);
 /// - 403 and 404: the policy's refusal on a secured operation
-///   ([`crate::access::perform`]): 403 for a broker-wide action, 404 for a
+///   ([`doorstroom_app::perform_in`]): 403 for a broker-wide action, 404 for a
 ///   record that does not exist or is not the caller's (the two are the
 ///   same answer);
 /// - 408, 413, 415, 422: an operation that takes a body

@@ -1,7 +1,7 @@
 //! Every refusal on the record, decided once for every route.
 //!
 //! Most refusals are audited where they happen: the policy's in
-//! [`crate::access::perform`], an unreadable body in
+//! [`crate::access::run`], an unreadable body in
 //! [`crate::access::body_or_reject`], a failed authentication in
 //! [`crate::auth`]. What is left are answers given before a handler could
 //! record them: a path or query with a control character, a query

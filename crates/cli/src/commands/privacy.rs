@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use clap::Args;
+use doorstroom_app::register::processing_register;
 use doorstroom_server::config::Settings;
+use doorstroom_server::texts;
 
 use super::common::{StudentArg, Who, post_and_print, student_json};
 
@@ -44,9 +46,9 @@ pub fn erase(url: &str, ca: &Path, args: EraseArgs) -> anyhow::Result<()> {
 }
 
 pub fn register(settings: &Settings, format: RegisterFormat) -> anyhow::Result<()> {
-    let register = doorstroom_server::handlers::register::processing_register(settings);
+    let register = processing_register(settings.register_facts());
     match format {
-        RegisterFormat::Text => print!("{}", doorstroom_server::handlers::register::render_text(&register)),
+        RegisterFormat::Text => print!("{}", texts::register(&register)?),
         RegisterFormat::Json => println!("{}", serde_json::to_string_pretty(&register)?),
     }
     Ok(())

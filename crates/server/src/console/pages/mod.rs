@@ -27,6 +27,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use doorstroom_api::audit::{AuditSearch, EventPage, SequencedEvent};
 use doorstroom_api::consents::History;
+use doorstroom_api::report::SubjectReport;
 use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
     Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
@@ -42,8 +43,7 @@ use super::session::{self, ConsoleUser, same_origin, session_cookie};
 use super::{ConsoleError, WithStatus};
 use crate::error::ApiError;
 use crate::handlers::audit::to_csv;
-use crate::handlers::register::processing_register;
-use crate::handlers::report::{SubjectReport, report_for};
+use crate::handlers::report::report_for;
 use crate::handlers::staff::{check_login, login_attempt};
 use crate::state::AppState;
 use doorstroom_api::staff::{CreateStaff, StaffView};

@@ -1,5 +1,7 @@
 //! The register of processing activities (GDPR art. 30).
 
+use doorstroom_app::register::processing_register;
+
 use super::*;
 
 struct CategoryRow {
@@ -34,7 +36,7 @@ pub async fn register_page(state: web::Data<AppState>, user: ConsoleUser) -> Res
         return Err(user.fail(ApiError::NotFound));
     }
     let t = user.lang.messages();
-    let register = processing_register(&state.settings);
+    let register = processing_register(state.settings.register_facts());
     Ok(RegisterPage {
         chrome,
         name: register.name,

@@ -1,0 +1,91 @@
+//! The register of processing activities (GDPR art. 30), produced from the
+//! broker's configuration so that it cannot drift from what the broker does.
+
+use doorstroom_api::register::{DataCategory, ProcessingRegister, RetentionRegister};
+use doorstroom_domain::{LawfulBasis, Section};
+
+/// How deletions and erasures are accounted for, as the register states it.
+pub const ACCOUNTABILITY: &str = "Every deletion by the purge and every erasure on request (GDPR art. 17, by a \
+                                  privacy officer, with who asked and why) is an audit event; audit events hold \
+                                  pseudonyms only and stay for their own period (audit_days), then go oldest \
+                                  first, only below the latest signed checkpoint and with their hashes kept, so \
+                                  the log remains verifiable";
+
+/// What the register states of one broker's configuration.
+pub struct Configured {
+    /// `[register]`: who runs the broker.
+    pub controller: String,
+    pub contact: String,
+    pub privacy_officer_contact: String,
+    /// `[register]`: the operator's own words on retention.
+    pub retention: String,
+    /// `[lawful_basis]`: the basis of every section, in [`Section::ALL`] order.
+    pub lawful_basis: Vec<(Section, LawfulBasis)>,
+    /// `[retention]`, with the [`ACCOUNTABILITY`] statement.
+    pub retention_periods: RetentionRegister,
+    /// `[exchange] require_inspection`.
+    pub inspection_required_before_transfer: bool,
+}
+
+fn describe(section: Section) -> &'static str {
+    match section {
+        Section::PersonalData => "Identity and contact data of the student (persoonsgegevens)",
+        Section::SupportNeeds => {
+            "Extra support needs of the student (extra ondersteuningsbehoefte); may hold health data"
+        }
+        Section::CareerPortfolio => "Career orientation record, portfolio and plus document (loopbaandossier)",
+        Section::Remarks => "Remarks of the student or parents after inspecting the dossier",
+        Section::Attachments => "Attached files such as reports",
+    }
+}
+
+fn category((section, basis): (Section, LawfulBasis)) -> DataCategory {
+    DataCategory {
+        section,
+        description: describe(section).into(),
+        lawful_basis: basis,
+        special_category: section == Section::SupportNeeds,
+        needs_consent: basis.needs_consent(),
+    }
+}
+
+/// The register of processing activities of `configured`. Anyone may read
+/// it (it holds no personal data), so nothing is authorized or recorded.
+pub fn processing_register(configured: Configured) -> ProcessingRegister {
+    ProcessingRegister {
+        name: "Digitaal doorstroomdossier: transfer of the dossier from vo to mbo (Doorstroom broker)".into(),
+        controller: configured.controller,
+        contact: configured.contact,
+        privacy_officer_contact: configured.privacy_officer_contact,
+        purposes: vec![
+            "Intake and support at the mbo where the student applied (warm handover)".into(),
+            "Feedback on the application's course to the vo school, for its aftercare (nazorg)".into(),
+            "Accountability: a log of every access, reviewed by privacy officers".into(),
+        ],
+        data_subjects: vec![
+            "Students of vo, vso and pro schools who applied at an mbo institution".into(),
+            "Parents and guardians who inspect the dossier or give consent for a student under 16".into(),
+            "Staff of the schools who use the broker".into(),
+        ],
+        categories: configured.lawful_basis.into_iter().map(category).collect(),
+        recipients: vec![
+            "Intake staff of the mbo institution where the student applied, and only after the application".into(),
+            "The student's vo school receives the application's status".into(),
+        ],
+        transfers_outside_eea: "None".into(),
+        retention: configured.retention,
+        retention_periods: configured.retention_periods,
+        security_measures: vec![
+            "End-to-end encryption of every section for the receiving institution (JWE); the broker cannot read it"
+                .into(),
+            "Signatures of the sending school on every section and on the package (JWS)".into(),
+            "TLS 1.2/1.3 only; school systems authenticate with client certificates bound to one institution".into(),
+            "Staff log in with password and a second factor (TOTP); access tokens live at most 15 minutes".into(),
+            "National student numbers are kept only as a keyed pseudonym (HMAC-SHA-256)".into(),
+            "Every access, allowed or refused, is written to the audit log in the same transaction (fail closed)"
+                .into(),
+            "One authorization policy; refused and missing records look the same to callers".into(),
+        ],
+        inspection_required_before_transfer: configured.inspection_required_before_transfer,
+    }
+}
