@@ -46,7 +46,7 @@ const NOT_IN_THE_DOMAIN: &[&str] = &[
 /// crate (`doorstroom_api::schema`) and its types no longer derive
 /// `utoipa::ToSchema`. Empty until that step lands; then `"utoipa"` goes in
 /// here (and may move into [`NOT_IN_THE_DOMAIN`]).
-const NOT_IN_THE_DOMAIN_ONCE_IT_DROPS_UTOIPA: &[&str] = &[];
+const NOT_IN_THE_DOMAIN_ONCE_IT_DROPS_UTOIPA: &[&str] = &["utoipa"];
 
 /// Crates the wire types must not pull in: no web framework, HTTP client,
 /// async runtime, database or OpenSSL (every `actix-*` crate too, see

@@ -23,6 +23,7 @@ pub struct ApplicationView {
     pub applied_on: NaiveDate,
     /// Applied after 1 April of the school year's start year.
     pub late: bool,
+    #[schema(value_type = crate::schema::ApplicationStatus)]
     pub status: ApplicationStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,12 +37,15 @@ pub struct ApplicationView {
 #[serde(deny_unknown_fields)]
 pub struct RegisterApplication {
     /// `{"type": "bsn" | "onderwijsnummer", "number": "…"}`, each checked by its own 11-proef.
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
     /// BRIN of the student's vo school, if known; only that school can find the application.
     #[schema(value_type = Option<String>, pattern = "^[0-9]{2}[A-Z]{2}$", example = "07AB")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sending_school: Option<Brin>,
+    #[schema(value_type = crate::schema::Programme)]
     pub programme: Programme,
+    #[schema(value_type = crate::schema::SchoolYear)]
     pub school_year: SchoolYear,
     pub applied_on: NaiveDate,
 }
@@ -50,6 +54,7 @@ pub struct RegisterApplication {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindApplications {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
 }
 
@@ -77,6 +82,7 @@ pub struct PackageExpiry {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusEventView {
+    #[schema(value_type = crate::schema::ApplicationStatus)]
     pub status: ApplicationStatus,
     pub reported_at: DateTime<Utc>,
 }
@@ -85,5 +91,6 @@ pub struct StatusEventView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportStatus {
+    #[schema(value_type = crate::schema::ApplicationStatus)]
     pub status: ApplicationStatus,
 }

@@ -15,6 +15,7 @@ pub struct EventQuery {
     #[param(pattern = "^[0-9]{2}[A-Z]{2}$")]
     pub institution: Option<String>,
     /// Only events with this outcome.
+    #[param(value_type = Option<crate::schema::Outcome>)]
     pub outcome: Option<Outcome>,
     /// Keyset pagination: events after this sequence number.
     pub after: Option<i64>,
@@ -44,6 +45,7 @@ pub struct SequencedEvent {
 #[serde(deny_unknown_fields)]
 pub struct AuditSearch {
     #[serde(default)]
+    #[schema(value_type = Option<crate::schema::StudentNumber>)]
     pub student_number: Option<doorstroom_domain::StudentNumber>,
     /// Staff id or certificate fingerprint of the actor.
     #[serde(default)]
@@ -57,6 +59,7 @@ pub struct AuditSearch {
     #[serde(default)]
     pub action: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::schema::Outcome>)]
     pub outcome: Option<Outcome>,
     /// Only events at or after this time.
     #[serde(default)]

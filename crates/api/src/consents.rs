@@ -13,8 +13,10 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInspection {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
     pub inspected_at: DateTime<Utc>,
+    #[schema(value_type = crate::schema::InspectedBy)]
     pub inspected_by: InspectedBy,
     /// Whether the student or parents added remarks afterwards.
     pub remarks_added: bool,
@@ -35,6 +37,7 @@ pub struct InspectionView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
     /// Used to check who may decide (16 or older: the student; under 16: a
     /// parent or guardian), then dropped.
@@ -43,8 +46,11 @@ pub struct ConsentRequest {
     #[schema(value_type = String, pattern = "^[0-9]{2}[A-Z]{2}$", example = "25LX")]
     pub recipient: Brin,
     /// Sections that travel on consent (see `GET /v1/register`).
+    #[schema(value_type = Vec<crate::schema::Section>)]
     pub sections: Vec<Section>,
+    #[schema(value_type = crate::schema::GivenBy)]
     pub given_by: GivenBy,
+    #[schema(value_type = crate::schema::ConsentMethod)]
     pub method: ConsentMethod,
     /// Where the school keeps the evidence (form number, file reference); never the evidence itself.
     /// 1 to 200 characters, no control characters.
@@ -69,7 +75,9 @@ pub struct ConsentRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConsentReceipt {
     pub receipt_id: Uuid,
+    #[schema(value_type = crate::schema::ConsentEventKind)]
     pub event: ConsentEventKind,
+    #[schema(value_type = Vec<crate::schema::Section>)]
     pub sections: Vec<Section>,
     pub recorded_at: DateTime<Utc>,
     /// A JWS (EdDSA, `typ` `doorstroom-consent-receipt+jwt`) by the broker's
@@ -90,6 +98,7 @@ pub struct ConsentReceipt {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
 }
 
@@ -99,6 +108,7 @@ pub struct ConsentEventView {
     pub recipient: String,
     /// The school that recorded the event (its owner).
     pub school: String,
+    #[schema(value_type = crate::schema::Section)]
     pub section: Section,
     pub event: String,
     pub purpose: String,

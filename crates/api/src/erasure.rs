@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
     /// Who asked for the erasure: the student, or a parent or guardian.
+    #[schema(value_type = crate::schema::GivenBy)]
     pub requested_by: GivenBy,
     /// Why, in a few words (1 to 200 characters). Kept in the audit log as
     /// long as the log: name nobody.

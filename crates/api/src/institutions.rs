@@ -14,7 +14,9 @@ pub struct InstitutionView {
     #[schema(example = "00000001000000250000")]
     pub oin: Option<String>,
     pub name: String,
+    #[schema(value_type = crate::schema::Sector)]
     pub sector: Sector,
+    #[schema(value_type = crate::schema::InstitutionStatus)]
     pub status: InstitutionStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -35,6 +37,7 @@ pub struct RegisterInstitution {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
+    #[schema(value_type = crate::schema::Sector)]
     pub sector: Sector,
 }
 
@@ -53,6 +56,7 @@ pub struct UpdateInstitution {
     #[serde(default)]
     pub oin: Option<Oin>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::schema::InstitutionStatus>)]
     pub status: Option<InstitutionStatus>,
 }
 
@@ -61,8 +65,10 @@ pub struct UpdateInstitution {
 pub struct KeyView {
     pub kid: String,
     #[serde(rename = "use")]
+    #[schema(value_type = crate::schema::KeyUse)]
     pub key_use: KeyUse,
     pub alg: String,
+    #[schema(value_type = crate::schema::KeyStatus)]
     pub status: KeyStatus,
     /// Expiry of the key's certificate (the first in its `x5c`).
     pub not_after: DateTime<Utc>,

@@ -31,6 +31,7 @@ pub struct SubmissionReceipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IntakerView {
     /// The staff id to put in `X-On-Behalf-Of`.
+    #[schema(value_type = crate::schema::StaffId)]
     pub id: StaffId,
     pub username: String,
     pub display_name: String,
@@ -54,6 +55,7 @@ pub struct InboxEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxSection {
+    #[schema(value_type = crate::schema::Section)]
     pub section: Section,
     pub size: i64,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -75,6 +77,7 @@ pub struct InboxQuery {
 /// A section that was not released, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Withheld {
+    #[schema(value_type = crate::schema::Section)]
     pub section: Section,
     pub reason: String,
 }

@@ -78,8 +78,10 @@ retention_days! {
 /// One section of the dossier and the basis it travels on.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DataCategory {
+    #[schema(value_type = crate::schema::Section)]
     pub section: Section,
     pub description: String,
+    #[schema(value_type = crate::schema::LawfulBasis)]
     pub lawful_basis: LawfulBasis,
     /// GDPR art. 9: special categories (health).
     pub special_category: bool,

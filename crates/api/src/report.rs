@@ -11,6 +11,7 @@ use crate::consents::{ConsentEventView, InspectionView};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
+    #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
 }
 

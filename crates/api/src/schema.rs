@@ -4,7 +4,7 @@
 //! the same schema. A wire body keeps its field's domain type and names the
 //! marker for the schema:
 //!
-//! ```ignore
+//! ```text
 //! /// The sending school.
 //! #[schema(value_type = doorstroom_api::schema::Sector)]
 //! pub sector: Sector,

@@ -32,8 +32,11 @@ pub struct WhoAmI {
     /// `system` (client certificate) or `staff` (access token).
     pub kind: String,
     pub institution: Option<String>,
+    #[schema(value_type = Option<crate::schema::Sector>)]
     pub sector: Option<Sector>,
+    #[schema(value_type = Option<crate::schema::Role>)]
     pub role: Option<Role>,
+    #[schema(value_type = Option<crate::schema::StaffId>)]
     pub staff_id: Option<StaffId>,
     /// SPKI SHA-256 of the client certificate, for systems.
     pub fingerprint: Option<String>,
@@ -42,11 +45,14 @@ pub struct WhoAmI {
 /// A staff account (never its password hash or TOTP secret).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StaffView {
+    #[schema(value_type = crate::schema::StaffId)]
     pub id: StaffId,
     pub username: String,
     pub display_name: String,
+    #[schema(value_type = crate::schema::Role)]
     pub role: Role,
     pub institution: Option<String>,
+    #[schema(value_type = crate::schema::StaffStatus)]
     pub status: StaffStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -65,6 +71,7 @@ pub struct CreateStaff {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub display_name: String,
+    #[schema(value_type = crate::schema::Role)]
     pub role: Role,
     /// Required for institution admins and intakers; absent for broker admins
     /// and the broker's own privacy officer.

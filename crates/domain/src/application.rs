@@ -144,22 +144,6 @@ impl<'de> Deserialize<'de> for SchoolYear {
     }
 }
 
-impl utoipa::PartialSchema for SchoolYear {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[1-9][0-9]{3}-[1-9][0-9]{3}$"))
-            .description(Some(
-                "School year from 1 August to 31 July, e.g. 2027-2028; the second year follows the first, \
-                 which is 1000 to 9998.",
-            ))
-            .examples([serde_json::json!("2027-2028")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for SchoolYear {}
-
 /// A CREBO code: the 5-digit number of an mbo qualification in the
 /// register of vocational qualifications (Centraal Register
 /// Beroepsopleidingen), e.g. `25180`. Kept as text so that a leading zero
@@ -215,20 +199,12 @@ impl<'de> Deserialize<'de> for Crebo {
 ///
 /// Wire form: `{"name": "Verzorgende IG", "crebo": "25491"}`; `crebo` may be
 /// `null` or left out; other fields are refused.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "ProgrammeWire")]
-// Said for the schema (ProgrammeWire, which deserializes, refuses them).
-#[serde(deny_unknown_fields)]
 pub struct Programme {
     /// Name of the programme, 1 to 200 characters, no control characters.
-    #[schema(
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
-        example = "Verzorgende IG"
-    )]
     name: String,
     /// CREBO code of the qualification: exactly 5 digits.
-    #[schema(value_type = Option<String>, pattern = "^[0-9]{5}$", example = "25491")]
     crebo: Option<Crebo>,
 }
 

@@ -132,7 +132,7 @@ wire_enum!(
 
 /// Whether the student was under 16 on the day of the event: the only thing
 /// the broker keeps of the date of birth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UnderSixteen(pub bool);
 
@@ -307,7 +307,7 @@ impl ConsentEvent {
 
 /// The state of consent for one student, recipient and section at one
 /// moment, derived from the events (see the [module table](self)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConsentStatus {
     /// No event yet.

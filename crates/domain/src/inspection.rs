@@ -21,7 +21,7 @@ wire_enum!(
 );
 
 /// One recorded inspection of a student's dossier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InspectionRecord {
     /// When the dossier was inspected.
     pub at: DateTime<Utc>,

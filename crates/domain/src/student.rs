@@ -294,50 +294,6 @@ impl<'de> serde::de::Visitor<'de> for OpaqueVisitor {
     }
 }
 
-impl utoipa::PartialSchema for StudentNumber {
-    /// One shape per kind, told apart by `type`, each with the form its
-    /// digits must have. The 11-proef itself is a checksum that a schema
-    /// cannot state; the description gives it.
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
-        let kind = |name: &str, pattern: &str, rule: &str| {
-            ObjectBuilder::new()
-                .property(
-                    "type",
-                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])),
-                )
-                .required("type")
-                .property(
-                    "number",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some(pattern))
-                        .description(Some(rule)),
-                )
-                .required("number")
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-        };
-        OneOfBuilder::new()
-            .description(Some(
-                "A national student number: a BSN, or an onderwijsnummer, each passing its own 11-proef.",
-            ))
-            .item(kind(
-                "bsn",
-                "^[0-9]{9}$",
-                "9 digits, not all zeros, with 9·d1+8·d2+…+2·d8−d9 ≡ 0 (mod 11).",
-            ))
-            .item(kind(
-                "onderwijsnummer",
-                "^10[0-9]{7}$",
-                "9 digits starting with 10, with 9·d1+8·d2+…+2·d8−d9 ≡ 5 (mod 11).",
-            ))
-            .examples([serde_json::json!({"type": "bsn", "number": "123456782"})])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for StudentNumber {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,24 +435,6 @@ mod tests {
             assert!(msg.contains(want), "{json}: {msg}");
             assert!(!msg.contains("12345678"), "{json} echoes the number: {msg}");
         }
-    }
-
-    #[test]
-    fn schema_describes_the_wire_form() {
-        let schema = serde_json::to_value(<StudentNumber as utoipa::PartialSchema>::schema()).unwrap_or_default();
-        // One shape per kind, each with the form of its digits.
-        let kinds = schema["oneOf"].as_array().cloned().unwrap_or_default();
-        assert_eq!(kinds.len(), 2, "{schema}");
-        for (kind, (name, pattern)) in kinds
-            .iter()
-            .zip([("bsn", "^[0-9]{9}$"), ("onderwijsnummer", "^10[0-9]{7}$")])
-        {
-            assert_eq!(kind["properties"]["type"]["enum"], serde_json::json!([name]));
-            assert_eq!(kind["properties"]["number"]["pattern"], pattern);
-            assert_eq!(kind["required"], serde_json::json!(["type", "number"]));
-            assert_eq!(kind["additionalProperties"], false);
-        }
-        assert_eq!(<StudentNumber as utoipa::ToSchema>::name(), "StudentNumber");
     }
 
     proptest! {

@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::PublicJwk;
 
 /// An RFC 7517 JWK Set, as an institution's published keys are served.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Jwks {
     /// The public JWKs, each with `kid`, `use`, `alg` and `x5c`.
-    #[schema(value_type = Vec<Object>)]
     pub keys: Vec<serde_json::Value>,
 }
 

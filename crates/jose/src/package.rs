@@ -43,33 +43,14 @@ const JTI_LEN: std::ops::RangeInclusive<usize> = 16..=128;
 /// "<compact JWE>", ...}}`. Deserializing refuses unknown members, unknown
 /// section names and a section name given twice (JSON parsers otherwise
 /// silently keep the last one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
     /// The envelope, a JWS in compact serialization.
     pub envelope: String,
     /// Section name to section token (a JWE in compact serialization).
     #[serde(deserialize_with = "unique_sections")]
-    #[schema(schema_with = section_tokens_schema)]
     pub sections: BTreeMap<Section, String>,
-}
-
-/// The schema of [`Submission::sections`]: an object whose member names
-/// are section names (anything else is refused), each a token.
-fn section_tokens_schema() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .description(Some("Section name to section token (a JWE in compact serialization)."))
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(Section::ALL.iter().map(|s| s.as_str().to_owned()))),
-        ))
-        .additional_properties(Some(AdditionalProperties::RefOr(
-            ObjectBuilder::new().schema_type(Type::String).into(),
-        )))
-        .build()
 }
 
 fn unique_sections<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Section, String>, D::Error> {

@@ -55,7 +55,7 @@ pub(crate) fn exchange_rules(state: &AppState) -> ExchangeRules {
     post,
     path = "/v1/packages",
     tag = "exchange",
-    request_body = Submission,
+    request_body = doorstroom_api::schema::Submission,
     responses(
         (status = 201, body = SubmissionReceipt),
         (status = 200, description = "identical resubmission: the first receipt", body = SubmissionReceipt),
