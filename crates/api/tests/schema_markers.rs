@@ -1,10 +1,8 @@
-//! Each marker of `doorstroom_api::schema` answers exactly the schema its
-//! domain type answers today (component name, schema JSON, the components
-//! it refers to), and a wire field that names the marker through
-//! `#[schema(value_type = ..)]` gets the schema the domain type gave it.
-//! Once the domain types no longer implement `ToSchema`, the reference side
-//! of this test goes and `openapi_drift` (the published document) guards
-//! the markers.
+//! The markers of `doorstroom_api::schema` cannot drift from the domain
+//! types they describe: every closed enumeration of the domain has one
+//! (built from the domain's own variant list), and a marker that mirrors a
+//! domain type's shape names exactly the members the domain type writes.
+//! `openapi_drift` guards the published document itself.
 
 use std::collections::BTreeSet;
 
@@ -44,4 +42,72 @@ fn every_closed_enumeration_of_the_domain_has_a_marker() {
         marked, in_domain,
         "add the new wire_enum! to wire_enum_schemas! (and this test's list)"
     );
+}
+
+/// The member names of the object schema `S` (its `properties`).
+fn schema_members<S: utoipa::PartialSchema>() -> BTreeSet<String> {
+    let schema = serde_json::to_value(S::schema()).unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|members| members.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The member names `value` serialises with.
+fn written_members(value: &impl serde::Serialize) -> BTreeSet<String> {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    json.as_object()
+        .map(|members| members.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_inspection_record_marker_names_what_the_domain_writes() {
+    let record = doorstroom_domain::InspectionRecord {
+        at: chrono::DateTime::UNIX_EPOCH,
+        by: doorstroom_domain::InspectedBy::Student,
+        remarks_added: false,
+    };
+    let written = written_members(&record);
+    assert!(!written.is_empty());
+    assert_eq!(schema_members::<schema::InspectionRecord>(), written);
+}
+
+#[test]
+fn the_consent_status_marker_writes_what_the_domain_writes() {
+    use doorstroom_domain::ConsentStatus as Domain;
+    let at = chrono::DateTime::UNIX_EPOCH;
+    let every_state = [
+        Domain::NeverGiven,
+        Domain::InForce {
+            since: at,
+            until: Some(at),
+        },
+        Domain::Withdrawn { at },
+        Domain::Expired { at },
+    ];
+    for state in every_state {
+        // Exhaustive: a new state in the domain does not compile here
+        // until the marker has it too.
+        let marker = match state {
+            Domain::NeverGiven => schema::ConsentStatus::NeverGiven,
+            Domain::InForce { since, until } => schema::ConsentStatus::InForce { since, until },
+            Domain::Withdrawn { at } => schema::ConsentStatus::Withdrawn { at },
+            Domain::Expired { at } => schema::ConsentStatus::Expired { at },
+        };
+        assert_eq!(
+            serde_json::to_value(marker).unwrap_or_default(),
+            serde_json::to_value(state).unwrap_or_default(),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn the_programme_marker_names_what_the_domain_writes() {
+    let programme: Result<doorstroom_domain::Programme, _> =
+        serde_json::from_str(r#"{"name": "Verzorgende IG", "crebo": "25491"}"#);
+    let written = programme.map(|p| written_members(&p)).unwrap_or_default();
+    assert!(!written.is_empty());
+    assert_eq!(schema_members::<schema::Programme>(), written);
 }
