@@ -92,9 +92,9 @@ pub fn register_application(
 pub fn find_applications(
     app: &App,
     caller: Caller<'_>,
-    policy: &RetentionPolicy,
     command: FindApplications,
 ) -> Result<Vec<ApplicationDetail>, AppError> {
+    let policy = &app.rules.retention;
     let own = caller.principal.institution().cloned().ok_or(AppError::Forbidden)?;
     let student = app.pseudonym_of(&command.student_number);
     let access = Access::new(
@@ -116,12 +116,8 @@ pub fn find_applications(
 /// One application with its course: for the mbo where it was made and the
 /// vo school it names; anyone else gets not-found, as for no application.
 /// Records `read_application`.
-pub fn read_application(
-    app: &App,
-    caller: Caller<'_>,
-    policy: &RetentionPolicy,
-    id: Uuid,
-) -> Result<ApplicationDetail, AppError> {
+pub fn read_application(app: &App, caller: Caller<'_>, id: Uuid) -> Result<ApplicationDetail, AppError> {
+    let policy = &app.rules.retention;
     let access = application_access(Action::ReadApplication, id);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         let application = applications::get(ctx.conn, id)?.ok_or(AppError::NotFound)?;
@@ -136,10 +132,10 @@ pub fn read_application(
 pub fn report_status(
     app: &App,
     caller: Caller<'_>,
-    policy: &RetentionPolicy,
     id: Uuid,
     next: ApplicationStatus,
 ) -> Result<ApplicationDetail, AppError> {
+    let policy = &app.rules.retention;
     let access = application_access(Action::ReportStatus, id);
     let reported_by = ActorRef::of(caller.principal);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {

@@ -49,6 +49,9 @@ pub struct App {
     pub signer: signer::BrokerSigner,
     /// The CA roots that sign the schools' JOSE keys.
     pub trust_anchors: TrustAnchors,
+    /// The region's rules of the exchange (lawful bases, inspection,
+    /// retention, the anomaly threshold), parsed once from the settings.
+    pub rules: packages::ExchangeRules,
 }
 
 /// The domain of the student-number pseudonym (HMAC input prefix).

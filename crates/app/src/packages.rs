@@ -5,7 +5,6 @@
 //! (`doorstroom_domain::exchange`), but it cannot read a section.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use doorstroom_api::packages::{
@@ -16,9 +15,8 @@ use doorstroom_domain::exchange::{
     SubmissionRefusal, check_signer, check_submission, releasable, release,
 };
 use doorstroom_domain::{
-    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, LawfulBasis, NoConsentLedger,
-    Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role, Section, SideEvent, StaffId,
-    StaffStatus,
+    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, LawfulBases, NoConsentLedger,
+    Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role, SideEvent, StaffId, StaffStatus,
 };
 use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, sha256_b64url, verify_envelope};
 use doorstroom_store::applications::{self, Application};
@@ -31,12 +29,12 @@ use crate::ledger::consent_ledger;
 use crate::{Access, App, AppError, Caller, Ctx, Located, Side, perform_in};
 
 /// The region's rules of the exchange, from the settings.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ExchangeRules {
     /// A package is refused until the student's inspection is recorded.
     pub require_inspection: bool,
     /// The lawful basis each section travels on.
-    pub lawful_basis: Arc<dyn Fn(Section) -> LawfulBasis + Send + Sync>,
+    pub lawful_basis: LawfulBases,
     /// When packages are deleted (their `delete_after`).
     pub retention: RetentionPolicy,
     /// Pulls by one actor within an hour beyond which an anomaly is logged.
@@ -77,12 +75,7 @@ pub struct Submitted {
 /// [`exchange::check_submission`] over what the store holds. Stores the
 /// ciphertext and answers a receipt signed by the broker. Records
 /// `submit_package` about the application's student.
-pub fn submit_package(
-    app: &App,
-    caller: Caller<'_>,
-    rules: &ExchangeRules,
-    command: SubmitPackage,
-) -> Result<Submitted, AppError> {
+pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> Result<Submitted, AppError> {
     let own = caller.principal.institution().cloned().ok_or(AppError::Forbidden)?;
     let sealed = sealed_sections(&command);
     let application_id = Uuid::parse_str(&command.envelope.application).ok();
@@ -104,7 +97,7 @@ pub fn submit_package(
         Purpose::Intake,
     );
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        accept(ctx, app, rules, &own, &command, sealed)
+        accept(ctx, app, &own, &command, sealed)
     })
 }
 
@@ -135,11 +128,11 @@ fn sealed_sections(command: &SubmitPackage) -> Result<Vec<SealedSection>, Submis
 fn accept(
     ctx: &mut Ctx<'_>,
     app: &App,
-    rules: &ExchangeRules,
     own: &Brin,
     command: &SubmitPackage,
     sealed: Result<Vec<SealedSection>, SubmissionRefusal>,
 ) -> Result<Submitted, AppError> {
+    let rules = &app.rules;
     let envelope = verified_envelope(ctx.conn, own, command)?;
     let envelope_sha256 = sha256_b64url(&command.submission.envelope);
     let stored = StoredFacts::read(
@@ -175,7 +168,7 @@ fn accept(
         recipient_keys: &stored.recipient_keys,
         inspections: rules.require_inspection.then_some(stored.inspections.as_slice()),
         consent,
-        basis_of: &*rules.lawful_basis,
+        basis_of: &|section| rules.lawful_basis.of(section),
         submitted: command.submission.sections.keys().copied().collect(),
     };
     match (check_submission(&facts, ctx.now)?, stored.earlier, stored.application) {
@@ -435,12 +428,8 @@ pub struct ListInbox {
 /// one; a caller of no institution has no inbox (forbidden). Records
 /// `list_inbox`, and a `list_inbox_entry` about the student of every
 /// package listed.
-pub fn list_inbox(
-    app: &App,
-    caller: Caller<'_>,
-    policy: &RetentionPolicy,
-    command: ListInbox,
-) -> Result<Vec<InboxEntry>, AppError> {
+pub fn list_inbox(app: &App, caller: Caller<'_>, command: ListInbox) -> Result<Vec<InboxEntry>, AppError> {
+    let policy = &app.rules.retention;
     let Some(own) = caller.principal.institution().cloned() else {
         // The policy refuses the broker as the target, and the refusal is
         // audited like any other.
@@ -544,12 +533,8 @@ pub struct Pulled {
 /// Only for the recipient's intakers (or its system acting for one);
 /// anyone else gets not-found. Records `pull_package`, and
 /// `anomaly_alert` when the caller crosses the hourly pull threshold.
-pub fn pull_package(
-    app: &App,
-    caller: Caller<'_>,
-    rules: &ExchangeRules,
-    command: PackageCommand,
-) -> Result<Pulled, AppError> {
+pub fn pull_package(app: &App, caller: Caller<'_>, command: PackageCommand) -> Result<Pulled, AppError> {
+    let rules = &app.rules;
     let access = package_access(Action::PullPackage, &command);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
@@ -560,7 +545,10 @@ pub fn pull_package(
         // committed before (and the section is withheld) or waits and then
         // records that the section had been delivered.
         let ledger = consent_ledger(ctx.conn, &package.student, &package.sender, &package.recipient)?;
-        let decided = releasable(&*rules.lawful_basis, &ledger.for_recipient(&package.recipient, ctx.now));
+        let decided = releasable(
+            &|section| rules.lawful_basis.of(section),
+            &ledger.for_recipient(&package.recipient, ctx.now),
+        );
         packages::mark_sections_delivered(ctx.conn, id, &decided.allowed, ctx.now)?;
         packages::mark_delivered(ctx.conn, id, ctx.now)?;
         let anomaly = pull_anomaly(ctx, rules.anomaly_pulls_per_hour)?;

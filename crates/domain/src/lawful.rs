@@ -16,6 +16,8 @@
 //! [`NoConsentLedger`], in which nothing is in force — privacy by default:
 //! consent-based sections are refused.
 
+use serde::{Deserialize, Serialize};
+
 use crate::dossier::Section;
 use crate::ids::wire_enum;
 
@@ -119,6 +121,39 @@ pub fn section_allowed(section: Section, basis: LawfulBasis, consent: &dyn Conse
         return Err(SectionRefusal::NoConsent { section });
     }
     Ok(())
+}
+
+/// The lawful basis each section travels on (GDPR art. 6 and 9), as a
+/// region configures it (`[lawful_basis]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LawfulBases {
+    pub personal_data: LawfulBasis,
+    pub support_needs: LawfulBasis,
+    pub career_portfolio: LawfulBasis,
+    pub remarks: LawfulBasis,
+    pub attachments: LawfulBasis,
+}
+
+impl LawfulBases {
+    /// The basis of `section`.
+    pub fn of(&self, section: Section) -> LawfulBasis {
+        match section {
+            Section::PersonalData => self.personal_data,
+            Section::SupportNeeds => self.support_needs,
+            Section::CareerPortfolio => self.career_portfolio,
+            Section::Remarks => self.remarks,
+            Section::Attachments => self.attachments,
+        }
+    }
+
+    /// The first section whose basis it does not permit, if any.
+    pub fn first_not_permitted(&self) -> Option<(Section, LawfulBasis)> {
+        Section::ALL
+            .iter()
+            .map(|section| (*section, self.of(*section)))
+            .find(|(section, basis)| !section.permitted_bases().contains(basis))
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub use ids::{
     short_text,
 };
 pub use inspection::{INSPECTION_CLOCK_SKEW_SECS, InspectedBy, InspectionRecord, inspected, inspection_time_plausible};
-pub use lawful::{ConsentState, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
+pub use lawful::{ConsentState, LawfulBases, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
 pub use ledger_scope::{LedgerParties, LedgerRecord, OfficerScope};
 pub use principal::{ActorRef, Principal, Role};
 pub use retention::{

@@ -223,6 +223,12 @@ pub async fn start(
             secrets,
             signer,
             trust_anchors,
+            rules: doorstroom_app::packages::ExchangeRules {
+                require_inspection: settings.exchange.require_inspection,
+                lawful_basis: settings.lawful_basis,
+                retention: settings.retention.policy,
+                anomaly_pulls_per_hour: settings.audit.anomaly_pulls_per_hour,
+            },
         },
         client_roots,
         metrics: Arc::new(Metrics::new()?),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use doorstroom_api::register::RetentionRegister;
-use doorstroom_domain::{LawfulBasis, RetentionPolicy, Section};
+use doorstroom_domain::{RetentionPolicy, Section};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
@@ -244,45 +244,21 @@ pub struct ExchangeSettings {
 
 /// The lawful basis of each section (GDPR art. 6 and 9). In [`Settings`],
 /// each is one its section permits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LawfulBasisSettings {
-    pub personal_data: LawfulBasis,
-    pub support_needs: LawfulBasis,
-    pub career_portfolio: LawfulBasis,
-    pub remarks: LawfulBasis,
-    pub attachments: LawfulBasis,
-}
+pub use doorstroom_domain::LawfulBases as LawfulBasisSettings;
 
-impl LawfulBasisSettings {
-    /// The configured basis of `section`.
-    pub fn of(&self, section: Section) -> LawfulBasis {
-        match section {
-            Section::PersonalData => self.personal_data,
-            Section::SupportNeeds => self.support_needs,
-            Section::CareerPortfolio => self.career_portfolio,
-            Section::Remarks => self.remarks,
-            Section::Attachments => self.attachments,
-        }
-    }
-
-    /// These bases, if each is one its section permits.
-    fn checked(self) -> Result<Self, ConfigError> {
-        for section in Section::ALL {
-            let basis = self.of(*section);
-            if !section.permitted_bases().contains(&basis) {
-                return Err(ConfigError::Invalid(format!(
-                    "lawful_basis.{section} cannot be {basis}; it may be one of: {}",
-                    section
-                        .permitted_bases()
-                        .iter()
-                        .map(|b| b.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        }
-        Ok(self)
+/// `bases`, if each is one its section permits.
+fn checked_bases(bases: LawfulBasisSettings) -> Result<LawfulBasisSettings, ConfigError> {
+    match bases.first_not_permitted() {
+        None => Ok(bases),
+        Some((section, basis)) => Err(ConfigError::Invalid(format!(
+            "lawful_basis.{section} cannot be {basis}; it may be one of: {}",
+            section
+                .permitted_bases()
+                .iter()
+                .map(|b| b.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 
@@ -572,7 +548,7 @@ impl TryFrom<SettingsFile> for Settings {
     fn try_from(raw: SettingsFile) -> Result<Self, ConfigError> {
         let auth = AuthSettings::try_from(raw.auth)?;
         let server = ServerSettings::try_from(raw.server)?;
-        let lawful_basis = raw.lawful_basis.checked()?;
+        let lawful_basis = checked_bases(raw.lawful_basis)?;
         let audit = AuditSettings::try_from(raw.audit)?;
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
@@ -720,7 +696,7 @@ mod tests {
                 "database.max_connections must be at least 1",
             ),
             (
-                |s| s.lawful_basis.support_needs = LawfulBasis::Consent,
+                |s| s.lawful_basis.support_needs = doorstroom_domain::LawfulBasis::Consent,
                 "lawful_basis.support_needs cannot be",
             ),
         ];

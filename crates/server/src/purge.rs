@@ -8,11 +8,6 @@ use std::time::Duration;
 use doorstroom_app::purge::{PurgeOptions, PurgeSummary, new_run_id, purge_expired};
 use doorstroom_domain::{Principal, RetentionPolicy};
 
-/// The broker's retention policy, parsed when the settings were loaded.
-pub fn policy(settings: &crate::config::Settings) -> RetentionPolicy {
-    settings.retention.policy
-}
-
 /// The request id prefix of scheduled runs is the run id itself; this is
 /// what the scheduler logs.
 fn log_summary(summary: &PurgeSummary) {

@@ -1,12 +1,10 @@
 //! Giving and withdrawing consent, each with a receipt signed by the
 //! broker.
 
-use std::sync::Arc;
-
 use doorstroom_api::consents::{ConsentReceipt, ConsentRequest};
 use doorstroom_domain::{
     Action, ActorRef, Brin, CONSENT_PURPOSE, CheckedConsent, ConsentAsk, ConsentEventKind, InstitutionStatus,
-    LawfulBasis, Pseudonym, Purpose, ResourceKind, ResourceRef, Section, SideEvent, check_consent_request,
+    LawfulBases, Pseudonym, Purpose, ResourceKind, ResourceRef, Section, SideEvent, check_consent_request,
     sections_to_withdraw, short_text,
 };
 use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
@@ -17,14 +15,9 @@ use uuid::Uuid;
 use super::{ledger_of, ledger_of_student, own_institution};
 use crate::{Access, App, AppError, Caller, Ctx, Side, perform_in};
 
-/// The lawful basis each section travels on, as the region configured it.
-pub type LawfulBases = Arc<dyn Fn(Section) -> LawfulBasis + Send + Sync>;
-
 /// Consent given or withdrawn, as the school's system asked it.
 pub struct ConsentCommand {
     pub request: ConsentRequest,
-    /// Which sections travel on consent here.
-    pub lawful_basis: LawfulBases,
 }
 
 /// What a withdrawal answers.
@@ -49,7 +42,7 @@ pub fn give_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) -> R
     let student = app.pseudonym_of(&command.request.student_number);
     let access = consent_access(&student, &command.request.recipient);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        let checked = check(ctx, &command, ConsentEventKind::Given)?;
+        let checked = check(ctx, &app.rules.lawful_basis, &command, ConsentEventKind::Given)?;
         let recording = Recording {
             app,
             own: &own,
@@ -87,7 +80,7 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
     let recipient = command.request.recipient.clone();
     let access = consent_access(&student, &recipient);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        let checked = check(ctx, &command, ConsentEventKind::Withdrawn)?;
+        let checked = check(ctx, &app.rules.lawful_basis, &command, ConsentEventKind::Withdrawn)?;
         // Only the withdrawing school's own ledger: its answer never depends
         // on what another school recorded (no oracle).
         let rows = consents::for_owner_recipient(ctx.conn, &student, &own, &recipient)?;
@@ -141,7 +134,12 @@ fn consent_access(student: &Pseudonym, recipient: &Brin) -> Access {
 
 /// The domain's checks of the request, on the facts read here: the
 /// recipient's registration and the day of the event.
-fn check(ctx: &mut Ctx<'_>, command: &ConsentCommand, event: ConsentEventKind) -> Result<CheckedConsent, AppError> {
+fn check(
+    ctx: &mut Ctx<'_>,
+    bases: &LawfulBases,
+    command: &ConsentCommand,
+    event: ConsentEventKind,
+) -> Result<CheckedConsent, AppError> {
     let request = &command.request;
     let recipient = match institutions::get(ctx.conn, &request.recipient)? {
         Some(i) if i.status == InstitutionStatus::Active => Some(i.sector),
@@ -157,7 +155,7 @@ fn check(ctx: &mut Ctx<'_>, command: &ConsentCommand, event: ConsentEventKind) -
     // The age rule applies on the day of the event, as the day is in the
     // Netherlands (at 23:30 UTC it may already be tomorrow there).
     let today = ctx.now.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
-    check_consent_request(&ask, recipient, command.lawful_basis.as_ref(), ctx.now, today)
+    check_consent_request(&ask, recipient, |section| bases.of(section), ctx.now, today)
         .map_err(|e| AppError::invalid(e.pointer(), e.to_string()))
 }
 
@@ -280,7 +278,12 @@ impl Recording<'_> {
         let request = &self.command.request;
         let lawful_basis: serde_json::Map<String, serde_json::Value> = sections
             .iter()
-            .map(|s| (s.as_str().to_owned(), (self.command.lawful_basis)(*s).as_str().into()))
+            .map(|s| {
+                (
+                    s.as_str().to_owned(),
+                    self.app.rules.lawful_basis.of(*s).as_str().into(),
+                )
+            })
             .collect();
         self.app.signer.sign(
             "doorstroom-consent-receipt+jwt",

@@ -82,9 +82,8 @@ pub async fn search(
     let caller = caller.0;
     let record = ResourceRef::new(ResourceKind::Applications, None);
     let body = body_or_reject(&state, &caller, Action::FindApplications, record, Purpose::Intake, body).await?;
-    let policy = crate::purge::policy(&state.settings);
     let found = run(&state, &caller, move |app, caller| {
-        use_case::find_applications(app, caller, &policy, body)
+        use_case::find_applications(app, caller, body)
     })
     .await?;
     Ok(HttpResponse::Ok().json(found))
@@ -111,9 +110,8 @@ pub async fn get_one(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = application_id(&path)?;
-    let policy = crate::purge::policy(&state.settings);
     let detail = run(&state, &caller, move |app, caller| {
-        use_case::read_application(app, caller, &policy, id)
+        use_case::read_application(app, caller, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -141,9 +139,8 @@ pub async fn report_status(
 ) -> Result<HttpResponse, ApiError> {
     let id = application_id(&path)?;
     let next = body.0.status;
-    let policy = crate::purge::policy(&state.settings);
     let detail = run(&state, &caller, move |app, caller| {
-        use_case::report_status(app, caller, &policy, id, next)
+        use_case::report_status(app, caller, id, next)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

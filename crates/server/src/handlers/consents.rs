@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, post, web};
 use doorstroom_api::consents::{
     ConsentReceipt, ConsentRequest, History, HistoryRequest, InspectionView, RecordInspection,
 };
-use doorstroom_app::ledger::{self, ConsentCommand, LawfulBases};
+use doorstroom_app::ledger::{self, ConsentCommand};
 use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef};
 
 use crate::access::{body_or_reject, run};
@@ -49,8 +49,7 @@ pub async fn record_inspection(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// The consent request of a body, refused and audited if it does not parse,
-/// with the region's lawful bases.
+/// The consent request of a body, refused and audited if it does not parse.
 async fn consent_command(
     state: &web::Data<AppState>,
     caller: &Caller,
@@ -58,9 +57,7 @@ async fn consent_command(
 ) -> Result<ConsentCommand, ApiError> {
     let record = ResourceRef::new(ResourceKind::Consent, None);
     let request = body_or_reject(state, caller, Action::RecordConsent, record, Purpose::Intake, body).await?;
-    let bases = state.settings.lawful_basis.clone();
-    let lawful_basis: LawfulBases = std::sync::Arc::new(move |section| bases.of(section));
-    Ok(ConsentCommand { request, lawful_basis })
+    Ok(ConsentCommand { request })
 }
 
 /// Records that consent was given, for the listed sections to go to one mbo,

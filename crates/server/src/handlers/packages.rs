@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use doorstroom_api::packages::{
     Acknowledgement, InboxEntry, InboxQuery, IntakerView, PulledPackage, SubmissionReceipt,
 };
-use doorstroom_app::packages::{self as exchange, ExchangeRules, ListInbox, PackageCommand, SubmitPackage};
+use doorstroom_app::packages::{self as exchange, ListInbox, PackageCommand, SubmitPackage};
 use doorstroom_domain::{Action, Principal, Purpose, ResourceKind, ResourceRef, StaffId};
 use doorstroom_jose::{Submission, peek_envelope};
 use serde_json::json;
@@ -21,17 +21,6 @@ use crate::state::AppState;
 
 /// The header in which an mbo's system names the intaker it acts for.
 pub const ON_BEHALF_OF: &str = "x-on-behalf-of";
-
-/// The exchange's rules as this broker is configured.
-pub(crate) fn exchange_rules(state: &AppState) -> ExchangeRules {
-    let lawful_basis = state.settings.lawful_basis.clone();
-    ExchangeRules {
-        require_inspection: state.settings.exchange.require_inspection,
-        lawful_basis: std::sync::Arc::new(move |section| lawful_basis.of(section)),
-        retention: crate::purge::policy(&state.settings),
-        anomaly_pulls_per_hour: state.settings.audit.anomaly_pulls_per_hour,
-    }
-}
 
 /// Submits a package (`openapi/PACKAGE-FORMAT.md`). The broker checks, in
 /// the order of PACKAGE-FORMAT.md §9 and answering the first failure: the
@@ -91,9 +80,8 @@ pub async fn submit(
         }
     };
     let command = SubmitPackage { envelope, submission };
-    let rules = exchange_rules(&state);
     let submitted = run(&state, &caller, move |app, caller| {
-        exchange::submit_package(app, caller, &rules, command)
+        exchange::submit_package(app, caller, command)
     })
     .await?;
     let mut response = if submitted.created {
@@ -206,9 +194,8 @@ pub async fn inbox(
         limit,
         acting_for,
     };
-    let policy = crate::purge::policy(&state.settings);
     let entries = run(&state, &caller, move |app, caller| {
-        exchange::list_inbox(app, caller, &policy, command)
+        exchange::list_inbox(app, caller, command)
     })
     .await?;
     Ok(HttpResponse::Ok().json(entries))
@@ -256,9 +243,8 @@ pub async fn pull(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let command = package_command(&state, &req, &caller, Action::PullPackage, &path).await?;
-    let rules = exchange_rules(&state);
     let pulled = run(&state, &caller, move |app, caller| {
-        exchange::pull_package(app, caller, &rules, command)
+        exchange::pull_package(app, caller, command)
     })
     .await?;
     if pulled.anomaly {
