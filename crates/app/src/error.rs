@@ -135,37 +135,3 @@ impl From<diesel::result::Error> for AppError {
         AppError::from(StoreError::from(err))
     }
 }
-
-/// What the audit spine needs of an error type: how a refusal reads in
-/// the log and which answers a denial and a missing record get.
-pub trait SpineError: From<StoreError> + From<diesel::result::Error> + From<AuditFailed> {
-    /// The record does not exist, or the policy denied it (the same answer).
-    fn not_found() -> Self;
-    /// The policy denied a broker-wide action (no secret to keep).
-    fn forbidden() -> Self;
-    /// The audit event could not be written.
-    fn audit_failed(err: StoreError) -> Self;
-    /// Whether this is the audit log failing (then nothing is recorded and
-    /// everything rolls back).
-    fn is_audit_unavailable(&self) -> bool;
-    /// The reason recorded in the audit log for work refused with this.
-    fn audit_reason(&self) -> &'static str;
-}
-
-impl SpineError for AppError {
-    fn not_found() -> Self {
-        AppError::NotFound
-    }
-    fn forbidden() -> Self {
-        AppError::Forbidden
-    }
-    fn audit_failed(err: StoreError) -> Self {
-        AppError::audit_failed(err)
-    }
-    fn is_audit_unavailable(&self) -> bool {
-        matches!(self, AppError::AuditUnavailable)
-    }
-    fn audit_reason(&self) -> &'static str {
-        self.slug()
-    }
-}

@@ -35,7 +35,7 @@ use doorstroom_domain::Clock;
 use doorstroom_jose::TrustAnchors;
 use doorstroom_store::Store;
 
-pub use error::{AppError, AuditFailed, SpineError};
+pub use error::{AppError, AuditFailed};
 pub use spine::{Access, AuditMark, Caller, Ctx, Located, Side, Target, perform_committed, perform_in};
 
 /// What the use cases run on: the store, the injected clock and the

@@ -17,9 +17,9 @@ use doorstroom_domain::{
 };
 use doorstroom_store::{DbConn, Store, audit};
 
-use crate::error::{AuditFailed, SpineError};
+use crate::error::{AppError, AuditFailed};
 
-type Locate<E> = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, E> + Send>;
+type Locate = Box<dyn FnOnce(&mut DbConn) -> Result<Option<Located>, AppError> + Send>;
 
 /// A resource found by a [`Target::Lookup`], with the student it is about.
 pub struct Located {
@@ -37,18 +37,18 @@ impl From<Resource> for Located {
 }
 
 /// What the policy is asked about.
-pub enum Target<E> {
+pub enum Target {
     /// A resource whose attributes the request itself names.
     Known(Resource),
     /// A resource whose attributes (owner institution, role) must be read
     /// first; `None` when it does not exist.
-    Lookup(Locate<E>),
+    Lookup(Locate),
 }
 
 /// One access: what is done, to what, for what purpose.
-pub struct Access<E = crate::AppError> {
+pub struct Access {
     pub action: Action,
-    pub target: Target<E>,
+    pub target: Target,
     /// The record as named in the audit log.
     pub record: ResourceRef,
     pub purpose: Purpose,
@@ -60,7 +60,7 @@ pub struct Access<E = crate::AppError> {
     pub also_parties: Vec<Brin>,
 }
 
-impl<E> Access<E> {
+impl Access {
     pub fn new(action: Action, resource: Resource, record: ResourceRef, purpose: Purpose) -> Self {
         Self {
             action,
@@ -75,7 +75,7 @@ impl<E> Access<E> {
 
     pub fn lookup(
         action: Action,
-        locate: impl FnOnce(&mut DbConn) -> Result<Option<Located>, E> + Send + 'static,
+        locate: impl FnOnce(&mut DbConn) -> Result<Option<Located>, AppError> + Send + 'static,
         record: ResourceRef,
         purpose: Purpose,
     ) -> Self {
@@ -255,16 +255,15 @@ impl Ctx<'_> {
 /// target is no secret). Work that fails on the merits is rolled back to a
 /// savepoint and audited as `rejected`. If an audit event cannot be
 /// written, nothing is committed and the answer is the audit failure.
-pub fn perform_in<T, E, F>(
+pub fn perform_in<T, F>(
     store: &Store,
     now: DateTime<Utc>,
     caller: Caller<'_>,
-    access: Access<E>,
+    access: Access,
     work: F,
-) -> Result<T, E>
+) -> Result<T, AppError>
 where
-    E: SpineError,
-    F: FnOnce(&mut Ctx<'_>) -> Result<T, E>,
+    F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
     let outcome = perform_committed(store, now, caller, access, work)?;
     if let Some(mark) = caller.mark {
@@ -276,16 +275,15 @@ where
 /// [`perform_in`], telling apart an answer that was committed with its
 /// audit event (`Ok`, whatever the work's own outcome) from one where
 /// nothing was (`Err`): the HTTP side marks a request audited on `Ok`.
-pub fn perform_committed<T, E, F>(
+pub fn perform_committed<T, F>(
     store: &Store,
     now: DateTime<Utc>,
     caller: Caller<'_>,
-    access: Access<E>,
+    access: Access,
     work: F,
-) -> Result<Result<T, E>, E>
+) -> Result<Result<T, AppError>, AppError>
 where
-    E: SpineError,
-    F: FnOnce(&mut Ctx<'_>) -> Result<T, E>,
+    F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
     // Stored times have millisecond precision; answer what will be stored.
     let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
@@ -307,9 +305,9 @@ where
             Target::Lookup(locate) => locate(conn)?,
         };
         let Some(Located { resource, data_subject }) = located else {
-            let refusal = E::not_found();
-            let event = event.with_outcome(Outcome::Rejected, refusal.audit_reason());
-            append::<E>(conn, &event, &[])?;
+            let refusal = AppError::NotFound;
+            let event = event.with_outcome(Outcome::Rejected, refusal.slug());
+            append(conn, &event, &[])?;
             return Ok(Err(refusal));
         };
         if data_subject.is_some() {
@@ -321,10 +319,10 @@ where
         let mut parties = resource.parties();
         parties.extend(also_parties);
         if let Decision::Deny(reason) = authorize(caller.principal, action, &resource) {
-            append::<E>(conn, &event.denied(reason), &parties)?;
+            append(conn, &event.denied(reason), &parties)?;
             return Ok(Err(match resource {
-                Resource::Broker => E::forbidden(),
-                _ => E::not_found(),
+                Resource::Broker => AppError::Forbidden,
+                _ => AppError::NotFound,
             }));
         }
         run_audited(conn, caller, event, &parties, work)
@@ -334,16 +332,15 @@ where
 /// Runs allowed `work` in a savepoint and appends `event` with its
 /// outcome: failed work leaves nothing behind (its side events neither),
 /// while its audit event stays.
-fn run_audited<T, E, F>(
+fn run_audited<T, F>(
     conn: &mut DbConn,
     caller: Caller<'_>,
     event: AuditEvent,
     parties: &[Brin],
     work: F,
-) -> Result<Result<T, E>, E>
+) -> Result<Result<T, AppError>, AppError>
 where
-    E: SpineError,
-    F: FnOnce(&mut Ctx<'_>) -> Result<T, E>,
+    F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
     let done = conn.transaction(|conn| {
         work(&mut Ctx {
@@ -357,21 +354,21 @@ where
     });
     match done {
         Ok(value) => {
-            append::<E>(conn, &event, parties)?;
+            append(conn, &event, parties)?;
             Ok(Ok(value))
         }
-        Err(err) if err.is_audit_unavailable() => Err(err),
+        Err(AppError::AuditUnavailable) => Err(AppError::AuditUnavailable),
         Err(err) => {
-            let event = event.with_outcome(Outcome::Rejected, err.audit_reason());
-            append::<E>(conn, &event, parties)?;
+            let event = event.with_outcome(Outcome::Rejected, err.slug());
+            append(conn, &event, parties)?;
             Ok(Err(err))
         }
     }
 }
 
 /// Appends the event of an access, related to `parties`.
-fn append<E: SpineError>(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<(), E> {
+fn append(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<(), AppError> {
     audit::append_related(conn, event, parties)
         .map(|_| ())
-        .map_err(E::audit_failed)
+        .map_err(AppError::audit_failed)
 }
