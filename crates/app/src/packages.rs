@@ -594,9 +594,12 @@ fn pull_anomaly(ctx: &mut Ctx<'_>, threshold: i64) -> Result<bool, AppError> {
     let Some(actor_id) = Actor::from_principal(ctx.principal()).id else {
         return Ok(false);
     };
-    // This pull's own event is appended after the work; count the earlier ones.
+    // This pull's own event is appended after the work; count the earlier
+    // ones, only as far as one past the threshold (the alert fires once,
+    // when the count is exactly the threshold).
     let since = ctx.now - Duration::hours(1);
-    let earlier = audit::count_actions_since(ctx.conn, &actor_id, Action::PullPackage.as_str(), since)?;
+    let at_most = threshold.saturating_add(1);
+    let earlier = audit::count_actions_since(ctx.conn, &actor_id, Action::PullPackage.as_str(), since, at_most)?;
     if earlier != threshold {
         return Ok(false);
     }

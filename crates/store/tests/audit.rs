@@ -202,7 +202,45 @@ fn concurrent_appends_are_gapless(db: &TestDb) {
     assert_eq!(listed, (1..=100).collect::<Vec<i64>>());
 }
 
+/// The anomaly count: one actor's successful actions of one kind since a
+/// moment, and no more than asked for (the signal stops at its threshold).
+fn actions_are_counted_up_to_the_cap(db: &TestDb) {
+    let store = db.store();
+    let pull = |n: u32, outcome: Outcome| {
+        let mut e = event(n * 3); // n * 3: a system actor, success
+        e.action = doorstroom_domain::AuditAction::from(doorstroom_domain::Action::PullPackage);
+        e.outcome = outcome;
+        e.reason = None;
+        e
+    };
+    let mut events: Vec<_> = (1..=6).map(|n| pull(n, Outcome::Success)).collect();
+    events.push(pull(7, Outcome::Denied)); // not a successful pull
+    events.push(event(24)); // the same actor, another action
+    store
+        .write(|c| events.iter().map(|e| audit::append(c, e)).collect::<R<Vec<_>>>())
+        .unwrap();
+    let actor = fingerprint(7).as_str().to_owned();
+    let count = |since, at_most| {
+        store
+            .read(|c| audit::count_actions_since(c, &actor, "pull_package", since, at_most))
+            .unwrap()
+    };
+    let first = events[0].time;
+    assert_eq!(count(first, 100), 6);
+    assert_eq!(count(first, 4), 4);
+    assert_eq!(count(first, 0), 0);
+    // Since the third pull: the third to the sixth.
+    assert_eq!(count(events[2].time, 100), 4);
+    assert_eq!(
+        store
+            .read(|c| audit::count_actions_since(c, "someone else", "pull_package", first, 100))
+            .unwrap(),
+        0
+    );
+}
+
 doorstroom_store::backend_tests!(
+    actions_are_counted_up_to_the_cap,
     seq_is_gapless_and_events_round_trip,
     entry_is_the_canonical_json,
     rolled_back_appends_leave_no_gap,
