@@ -367,8 +367,9 @@ pub struct DatabaseSection {
     pub batch_max_wait_us: u64,
 }
 
-/// The longest `database.batch_max_wait_us` allowed: 10 ms.
-pub const MAX_BATCH_WAIT_US: u64 = 10_000;
+/// The longest `database.batch_max_wait_us` allowed: 2 ms, the most a
+/// write may wait for others on top of its own work.
+pub const MAX_BATCH_WAIT_US: u64 = 2_000;
 
 /// The database and its connection pool.
 #[derive(Debug, Clone)]
@@ -728,8 +729,8 @@ mod tests {
                 "database.batch_max_writes and database.batch_max_bytes must be at least 1",
             ),
             (
-                |s| s.database.batch_max_wait_us = 10_001,
-                "database.batch_max_wait_us must be at most 10000",
+                |s| s.database.batch_max_wait_us = 2_001,
+                "database.batch_max_wait_us must be at most 2000",
             ),
             (
                 |s| s.lawful_basis.support_needs = doorstroom_domain::LawfulBasis::Consent,
