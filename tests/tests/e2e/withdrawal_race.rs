@@ -237,6 +237,11 @@ fn assert_pulls_on_their_side(broker: &TestBroker, race: &Race) {
             assert!(seq > withdrawn_at, "and is audited after it: {pull:?}");
         }
     }
+    eprintln!(
+        "{} pulls: {before} audited before the withdrawal, {after} sent after its answer; it found {}",
+        race.pulls.len(),
+        race.answer
+    );
     assert!(before >= BEFORE, "{before} pulls before the withdrawal");
     // Of the pulls answered after the withdrawal's answer, at most one per
     // puller was sent before it.
