@@ -79,6 +79,8 @@ struct Seen {
     acks: Mutex<Vec<Ack>>,
     /// Answers 4xx: a mistake of this test, never a crash's doing.
     refusals: Mutex<Vec<String>>,
+    /// Requests sent, answered or not.
+    sent: std::sync::atomic::AtomicUsize,
 }
 
 impl Seen {
@@ -226,6 +228,7 @@ impl Systems {
     /// POSTs `body`; answers the request id and the body of a 2xx answer
     /// that arrived whole, `None` for anything else (the broker is gone).
     async fn post(&self, http: &reqwest::Client, path: &str, body: &Value, seen: &Seen) -> Option<(String, Value)> {
+        seen.sent.fetch_add(1, Ordering::SeqCst);
         let response = http.post(format!("{}{path}", self.base)).json(body).send().await.ok()?;
         let status = response.status();
         let request_id = response
@@ -452,9 +455,47 @@ fn check_acknowledged(store: &Store, acks: &[Ack]) {
             "acknowledged but not stored: {ack:?}"
         );
     }
+    check_nothing_unaudited(store, &events);
     store
         .read(merkle::verify_log)
         .expect("the audit log verifies after the kill");
+}
+
+/// The other way round, acknowledged or not: every application and package
+/// in the database came with the audit event of its creation (a write and
+/// its event commit together or not at all). A package's event names it; an
+/// application's names its student (it has no id yet when the event is
+/// made), and every student here applies once.
+fn check_nothing_unaudited(store: &Store, events: &HashMap<String, Vec<AuditEvent>>) {
+    let created = |action: &str, name: fn(&AuditEvent) -> Option<String>| -> Vec<String> {
+        events
+            .values()
+            .flatten()
+            .filter(|e| e.action.name == action && e.outcome == Outcome::Success)
+            .filter_map(name)
+            .collect()
+    };
+    let registered = created("register_application", |e| {
+        e.data_subject.as_ref().map(|s| s.as_str().to_owned())
+    });
+    let submitted = created("submit_package", |e| e.resource.id.clone());
+    let (students, packages) = store
+        .read(|conn| {
+            use schema::{applications, packages};
+            let students = applications::table.select(applications::student).load::<String>(conn)?;
+            let packages = packages::table.select(packages::id).load::<String>(conn)?;
+            Ok::<_, StoreError>((students, packages))
+        })
+        .unwrap();
+    for student in &students {
+        assert!(
+            registered.contains(student),
+            "an application is stored without its audit event"
+        );
+    }
+    for id in &packages {
+        assert!(submitted.contains(id), "package {id} is stored without its audit event");
+    }
 }
 
 #[test]
@@ -477,9 +518,10 @@ fn a_killed_broker_loses_no_acknowledged_write_and_its_log_verifies() {
             let acks = seen.acks.lock().unwrap().clone();
             check_acknowledged(&store, &acks);
             eprintln!(
-                "{}: cycle {cycle}: {} writes acknowledged so far, all there",
+                "{}: cycle {cycle}: {} writes acknowledged so far, all there ({} sent without an answer)",
                 db.backend.name(),
-                acks.len()
+                acks.len(),
+                seen.sent.load(Ordering::SeqCst) - acks.len()
             );
             // Restarting checks the log again, the broker's own way.
             broker = runtime.block_on(start(db, dir.path(), &anonymous));
