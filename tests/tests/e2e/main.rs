@@ -27,3 +27,4 @@ mod retention;
 mod slow_body;
 mod sqlite_full_disk;
 mod tlog;
+mod withdrawal_race;
