@@ -35,6 +35,7 @@ use diesel::connection::{
     AnsiTransactionManager, InTransactionStatus, TransactionManager, TransactionManagerStatus,
     ValidTransactionManagerStatus,
 };
+use diesel::connection::SimpleConnection;
 use diesel::r2d2::PooledConnection;
 
 use crate::{DbConn, Manager, StoreError};
@@ -412,11 +413,24 @@ fn at_batch_level(conn: &mut DbConn) -> bool {
     )
 }
 
-/// Opens the batch transaction on a fresh checkout (SQLite: `BEGIN
-/// IMMEDIATE`, the write lock at once rather than an upgrade that can fail).
+/// Opens the batch transaction on a fresh checkout. SQLite: `BEGIN
+/// IMMEDIATE`, the write lock at once rather than an upgrade that can fail.
+/// PostgreSQL: `BEGIN` and the audit tail's lock, before any member reads
+/// anything: batches of several nodes then run one after the other, and
+/// every read of a batch sees all that other nodes committed before it. (Taken
+/// at a member's first audit append instead, a pull could read a consent,
+/// wait for the lock while another node's batch withdraws that consent, and
+/// be logged after the withdrawal it did not see.)
 pub(crate) fn begin_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            if let Err(error) = c.batch_execute(crate::audit_rows::LOCK_AUDIT_TAIL) {
+                let _ = <diesel::PgConnection as diesel::Connection>::TransactionManager::rollback_transaction(c);
+                return Err(error);
+            }
+            Ok(())
+        }
     }
 }
