@@ -11,6 +11,8 @@
 //! (re)established in the background never adds to it; a statement the
 //! code itself adds shows up in every run.
 
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
 #[path = "e2e/exchange_support.rs"]
 mod exchange_support;
 

@@ -83,10 +83,11 @@ impl KeyCache {
     pub fn insert(&self, brin: &Brin, kid: &str, key: Arc<PublicJwk>) {
         let mut entries = self.lock();
         let id = (brin.clone(), kid.to_owned());
-        if entries.len() >= self.capacity && !entries.contains_key(&id) {
-            if let Some(victim) = entries.keys().next().cloned() {
-                entries.remove(&victim);
-            }
+        if entries.len() >= self.capacity
+            && !entries.contains_key(&id)
+            && let Some(victim) = entries.keys().next().cloned()
+        {
+            entries.remove(&victim);
         }
         entries.insert(id, key);
     }

@@ -172,10 +172,11 @@ impl ClientRoots {
     pub fn verify_peer(&self, peer: &PeerCertificates, now: DateTime<Utc>) -> Result<CertFingerprint, CertRejection> {
         // The same second as `verify` checks at.
         let secs = i64::try_from(u64::try_from(now.timestamp()).unwrap_or(0)).unwrap_or(i64::MAX);
-        if let Some(checked) = peer.checked.get() {
-            if checked.from <= secs && secs <= checked.until {
-                return Ok(checked.fingerprint.clone());
-            }
+        if let Some(checked) = peer.checked.get()
+            && checked.from <= secs
+            && secs <= checked.until
+        {
+            return Ok(checked.fingerprint.clone());
         }
         let verified = self.verify(&peer.chain, now)?;
         if let Some((from, until)) = validity_window(&peer.chain) {
