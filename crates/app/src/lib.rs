@@ -16,6 +16,7 @@ pub mod checkpoints;
 pub mod credentials;
 pub mod erasure;
 pub mod error;
+pub mod key_cache;
 pub mod ledger;
 pub mod login;
 pub mod packages;
@@ -52,6 +53,9 @@ pub struct App {
     /// The region's rules of the exchange (lawful bases, inspection,
     /// retention, the anomaly threshold), parsed once from the settings.
     pub rules: packages::ExchangeRules,
+    /// The senders' signing keys, parsed once (never trusted for their
+    /// status, which a submission reads in its transaction).
+    pub keys: key_cache::KeyCache,
 }
 
 /// The domain of the student-number pseudonym (HMAC input prefix).

@@ -5,6 +5,7 @@
 //! (`doorstroom_domain::exchange`), but it cannot read a section.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use doorstroom_api::packages::{
@@ -14,9 +15,11 @@ use doorstroom_domain::exchange::{
     self, Admission, ApplicationOnRecord, InstitutionFacts, KeyFacts, SealedSection, SubmissionFacts,
     SubmissionRefusal, check_signer, check_submission, releasable, release,
 };
+use doorstroom_domain::retention::has_ended;
 use doorstroom_domain::{
-    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, LawfulBases, NoConsentLedger,
-    Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role, SideEvent, StaffId, StaffStatus,
+    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, KeyStatus, KeyUse, LawfulBases,
+    NoConsentLedger, PackageFacts, Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role,
+    SideEvent, StaffId, StaffStatus,
 };
 use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, sha256_b64url, verify_envelope};
 use doorstroom_store::applications::{self, Application};
@@ -26,6 +29,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::ledger::consent_ledger;
+use crate::spine::access_time;
 use crate::{Access, App, AppError, Caller, Ctx, Located, Side, perform_in};
 
 /// The region's rules of the exchange, from the settings.
@@ -69,22 +73,31 @@ pub struct Submitted {
 }
 
 /// Submits a package (`openapi/PACKAGE-FORMAT.md` §9): a vo, vso or pro
-/// system sending for its own institution. The sections' form is checked
-/// first, outside the transaction (hashing up to 10 MiB); then, in it, the
-/// envelope's signer and signature, and the rules of
-/// [`exchange::check_submission`] over what the store holds. Stores the
-/// ciphertext and answers a receipt signed by the broker. Records
-/// `submit_package` about the application's student.
+/// system sending for its own institution. What needs no transaction is
+/// done first: the sections' form (hashing up to 10 MiB), the envelope's
+/// signature with the sender's key as cached ([`crate::key_cache`]), and
+/// the broker's receipt as it will read if the package is stored. Then, in
+/// the transaction, the envelope's signer (the key's status, read there,
+/// so that a revocation anywhere counts at once) and the rules of
+/// [`exchange::check_submission`] over what the store holds, and the
+/// package is stored. The answers and their order are those of doing it
+/// all in the transaction. Records `submit_package` about the
+/// application's student.
 pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> Result<Submitted, AppError> {
     let own = caller.principal.institution().cloned().ok_or(AppError::Forbidden)?;
+    let now = access_time(app.clock.now());
     let sealed = sealed_sections(&command);
+    let ahead = Ahead::prepare(app, &own, &command, sealed.is_ok(), now);
     let application_id = Uuid::parse_str(&command.envelope.application).ok();
-    let (sender, recipient) = (own.clone(), command.envelope.aud.clone());
+    let located = Stash::default();
+    let (sender, recipient, stash) = (own.clone(), command.envelope.aud.clone(), located.clone());
     let locate = move |conn: &mut DbConn| {
-        let subject = match application_id {
-            Some(id) => applications::get(conn, id)?.map(|a| a.student),
+        let application = match application_id {
+            Some(id) => applications::get(conn, id)?,
             None => None,
         };
+        let subject = application.as_ref().map(|a| a.student.clone());
+        stash.put(application);
         Ok(Some(Located {
             resource: Resource::Package { sender, recipient },
             data_subject: subject,
@@ -96,8 +109,138 @@ pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> 
         ResourceRef::new(ResourceKind::Package, Some(command.envelope.pid.clone())),
         Purpose::Intake,
     );
-    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        accept(ctx, app, &own, &command, sealed)
+    perform_in(&app.store, now, caller, access, |ctx| {
+        let prepared = Prepared {
+            sealed,
+            ahead,
+            application: located.take(),
+        };
+        accept(ctx, app, &own, &command, prepared)
+    })
+}
+
+/// A value the locating step of an access read, for its work to use in
+/// the same transaction instead of reading it again.
+struct Stash<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Default for Stash<T> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl<T> Clone for Stash<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Stash<T> {
+    fn put(&self, value: T) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+    }
+
+    /// What was put, once; `None` if the locating step did not run.
+    fn take(&self) -> Option<T> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// What a submission brings into its transaction.
+struct Prepared {
+    sealed: Result<Vec<SealedSection>, SubmissionRefusal>,
+    ahead: Ahead,
+    /// The application as the locating step read it (`Some(None)`: none).
+    application: Option<Option<Application>>,
+}
+
+/// The work of a submission done before its transaction.
+struct Ahead {
+    /// The envelope verified with the sender's key, or why not; `None`
+    /// when no active signing key was found before the transaction (the
+    /// transaction then refuses, or verifies with the key it reads).
+    envelope: Option<Result<Envelope, AppError>>,
+    /// The receipt over the verified envelope, signed for storing at this
+    /// time (only when the envelope verified and the sections are well
+    /// formed: otherwise the submission is refused).
+    receipt: Option<(DateTime<Utc>, Result<String, AppError>)>,
+}
+
+impl Ahead {
+    fn prepare(app: &App, own: &Brin, command: &SubmitPackage, sections_ok: bool, now: DateTime<Utc>) -> Ahead {
+        let envelope = verify_ahead(app, own, command);
+        let receipt = match &envelope {
+            Some(Ok(envelope)) if sections_ok => {
+                let envelope_sha256 = sha256_b64url(&command.submission.envelope);
+                let claims = receipt_claims(envelope, &envelope_sha256, now);
+                Some((now, app.signer.sign(RECEIPT_TYP, &claims)))
+            }
+            _ => None,
+        };
+        Ahead { envelope, receipt }
+    }
+}
+
+/// The envelope verified before the transaction, with the sender's active
+/// signing key as cached, or read and parsed once and cached. Whether the
+/// key may still sign is not decided here: the transaction reads its
+/// status. `None` when no active signing key was found (or the read
+/// failed): the transaction decides.
+fn verify_ahead(app: &App, own: &Brin, command: &SubmitPackage) -> Option<Result<Envelope, AppError>> {
+    let kid = command.envelope.kid.as_str();
+    let key = match app.keys.get(own, kid) {
+        Some(key) => key,
+        None => {
+            let stored = app.store.read(|conn| keys::get(conn, own, kid)).ok()??;
+            if stored.status != KeyStatus::Active || stored.key_use != KeyUse::Sig {
+                return None;
+            }
+            let key = match parse_stored_jwk(&stored.jwk) {
+                Ok(key) => Arc::new(key),
+                Err(unreadable) => return Some(Err(unreadable)),
+            };
+            app.keys.insert(own, kid, key.clone());
+            key
+        }
+    };
+    Some(verify_with(&key, command))
+}
+
+/// A stored JWK, parsed (its `x5c` decoded: the costly part).
+fn parse_stored_jwk(stored: &str) -> Result<PublicJwk, AppError> {
+    let jwk: serde_json::Value =
+        serde_json::from_str(stored).map_err(|e| AppError::Internal(format!("stored JWK unreadable: {e}")))?;
+    PublicJwk::parse(&jwk).map_err(|e| AppError::Internal(format!("stored JWK invalid: {e}")))
+}
+
+/// The envelope, verified with `key`.
+fn verify_with(key: &PublicJwk, command: &SubmitPackage) -> Result<Envelope, AppError> {
+    let envelope =
+        verify_envelope(&command.submission.envelope, key).map_err(|e| SubmissionRefusal::Envelope(e.to_string()))?;
+    // The sections were checked against the envelope as peeked: it must be
+    // the verified one (the same signed bytes).
+    if envelope != command.envelope {
+        return Err(AppError::Internal(
+            "the verified envelope differs from the peeked one".into(),
+        ));
+    }
+    Ok(envelope)
+}
+
+/// The `typ` of the broker's submission receipt.
+const RECEIPT_TYP: &str = "doorstroom-receipt+jwt";
+
+/// The claims of the receipt for `envelope` stored at `received_at`.
+fn receipt_claims(envelope: &Envelope, envelope_sha256: &str, received_at: DateTime<Utc>) -> serde_json::Value {
+    json!({
+        "pid": envelope.pid,
+        "jti": envelope.jti,
+        "iss": envelope.iss.as_str(),
+        "aud": envelope.aud.as_str(),
+        "application": envelope.application,
+        "envelope_sha256": envelope_sha256,
+        "sections": envelope.sections.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        "received_at": received_at.timestamp(),
     })
 }
 
@@ -130,18 +273,17 @@ fn accept(
     app: &App,
     own: &Brin,
     command: &SubmitPackage,
-    sealed: Result<Vec<SealedSection>, SubmissionRefusal>,
+    prepared: Prepared,
 ) -> Result<Submitted, AppError> {
     let rules = &app.rules;
-    let envelope = verified_envelope(ctx.conn, own, command)?;
+    let Prepared {
+        sealed,
+        ahead,
+        application,
+    } = prepared;
+    let envelope = verified_envelope(ctx.conn, own, command, ahead.envelope)?;
     let envelope_sha256 = sha256_b64url(&command.submission.envelope);
-    let stored = StoredFacts::read(
-        ctx.conn,
-        own,
-        &envelope,
-        sealed.as_deref().ok(),
-        rules.require_inspection,
-    )?;
+    let stored = StoredFacts::read(ctx.conn, own, &envelope, sealed.as_deref().ok(), application, rules)?;
     let recipient_consent;
     let consent: &dyn ConsentState = match (&stored.ledger, ctx.now) {
         (Some(ledger), now) => {
@@ -187,6 +329,7 @@ fn accept(
                 envelope: &envelope,
                 envelope_sha256,
                 application,
+                receipt: ahead.receipt,
             };
             store_package(ctx, app, &rules.retention, stored, &command.submission)
         }
@@ -197,30 +340,26 @@ fn accept(
 }
 
 /// The envelope, verified with the sender's key: its `iss` is the caller's
-/// institution and its `kid` an active signing key of it.
-fn verified_envelope(conn: &mut DbConn, own: &Brin, command: &SubmitPackage) -> Result<Envelope, AppError> {
+/// institution and its `kid` an active signing key of it. The key's use
+/// and status are read here, in the transaction (one `SELECT`); its
+/// signature was checked before (`ahead`), unless no active key was found
+/// then: then it is checked here, with the key as stored now.
+fn verified_envelope(
+    conn: &mut DbConn,
+    own: &Brin,
+    command: &SubmitPackage,
+    ahead: Option<Result<Envelope, AppError>>,
+) -> Result<Envelope, AppError> {
     let peeked = &command.envelope;
-    let key = keys::get(conn, own, &peeked.kid)?;
-    let facts = key.as_ref().map(|k| KeyFacts {
-        key_use: k.key_use,
-        status: k.status,
-        alg: k.alg.clone(),
-    });
+    let facts = keys::facts(conn, own, &peeked.kid)?;
     check_signer(own, &peeked.iss, facts.as_ref())?;
-    let stored_jwk = key.map(|k| k.jwk).unwrap_or_default();
-    let jwk: serde_json::Value =
-        serde_json::from_str(&stored_jwk).map_err(|e| AppError::Internal(format!("stored JWK unreadable: {e}")))?;
-    let sender_key = PublicJwk::parse(&jwk).map_err(|e| AppError::Internal(format!("stored JWK invalid: {e}")))?;
-    let envelope = verify_envelope(&command.submission.envelope, &sender_key)
-        .map_err(|e| SubmissionRefusal::Envelope(e.to_string()))?;
-    // The sections were checked against the envelope as peeked: it must be
-    // the verified one (the same signed bytes).
-    if envelope != *peeked {
-        return Err(AppError::Internal(
-            "the verified envelope differs from the peeked one".into(),
-        ));
+    match ahead {
+        Some(verified) => verified,
+        None => {
+            let stored_jwk = keys::get(conn, own, &peeked.kid)?.map(|k| k.jwk).unwrap_or_default();
+            verify_with(&parse_stored_jwk(&stored_jwk)?, command)
+        }
     }
-    Ok(envelope)
 }
 
 /// What the store holds about a verified envelope, read in the
@@ -239,35 +378,30 @@ struct StoredFacts {
 }
 
 impl StoredFacts {
+    /// `located`: the envelope's application as this transaction's locating
+    /// step read it, if it ran (it reads the same id).
     fn read(
         conn: &mut DbConn,
         own: &Brin,
         envelope: &Envelope,
         sealed: Option<&[SealedSection]>,
-        require_inspection: bool,
+        located: Option<Option<Application>>,
+        rules: &ExchangeRules,
     ) -> Result<Self, AppError> {
         let recipient = institutions::get(conn, &envelope.aud)?.map(|i| InstitutionFacts {
             status: i.status,
             sector: i.sector,
         });
-        let application = match Uuid::parse_str(&envelope.application) {
-            Ok(id) => applications::get(conn, id)?,
-            Err(_) => None,
+        let application = match (located, Uuid::parse_str(&envelope.application)) {
+            (Some(located), _) => located,
+            (None, Ok(id)) => applications::get(conn, id)?,
+            (None, Err(_)) => None,
         };
-        let mut recipient_keys = BTreeMap::new();
-        for header in sealed.unwrap_or_default() {
-            if let Some(key) = keys::get(conn, &envelope.aud, &header.kid)? {
-                let facts = KeyFacts {
-                    key_use: key.key_use,
-                    status: key.status,
-                    alg: key.alg,
-                };
-                recipient_keys.insert(header.kid.clone(), facts);
-            }
-        }
+        let kids: Vec<&str> = sealed.unwrap_or_default().iter().map(|h| h.kid.as_str()).collect();
+        let recipient_keys = keys::facts_of(conn, &envelope.aud, &kids)?;
         let (mut inspections, mut ledger) = (Vec::new(), None);
         if let Some(student) = application.as_ref().map(|a| &a.student) {
-            if require_inspection {
+            if rules.require_inspection {
                 inspections = inspections::for_school(conn, student, own)?
                     .into_iter()
                     .map(|row| InspectionRecord {
@@ -296,9 +430,12 @@ struct StoredPackage<'a> {
     envelope: &'a Envelope,
     envelope_sha256: String,
     application: Application,
+    /// The receipt signed before the transaction, and for which time.
+    receipt: Option<(DateTime<Utc>, Result<String, AppError>)>,
 }
 
-/// Signs the receipt and stores the package with its sections.
+/// Stores the package with its sections, under the receipt signed before
+/// the transaction (signed here only if it was not, or for another time).
 fn store_package(
     ctx: &mut Ctx<'_>,
     app: &App,
@@ -311,20 +448,23 @@ fn store_package(
         envelope,
         envelope_sha256,
         application,
+        receipt,
     } = package;
-    let receipt = app.signer.sign(
-        "doorstroom-receipt+jwt",
-        &json!({
-            "pid": envelope.pid,
-            "jti": envelope.jti,
-            "iss": envelope.iss.as_str(),
-            "aud": envelope.aud.as_str(),
-            "application": envelope.application,
-            "envelope_sha256": envelope_sha256,
-            "sections": envelope.sections.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
-            "received_at": ctx.now.timestamp(),
-        }),
-    )?;
+    let receipt = match receipt {
+        Some((at, signed)) if at == ctx.now => signed?,
+        _ => app
+            .signer
+            .sign(RECEIPT_TYP, &receipt_claims(envelope, &envelope_sha256, ctx.now))?,
+    };
+    // What the retention rules see of the new package: known here, no
+    // need to read it back.
+    let facts = PackageFacts {
+        submitted_at: ctx.now,
+        delivered_at: None,
+        acknowledged_at: None,
+        application_status: application.status,
+        application_ended_at: has_ended(application.status).then_some(application.updated_at),
+    };
     let new = NewPackage {
         id: envelope.pid.clone(),
         application_id: application.id,
@@ -353,7 +493,7 @@ fn store_package(
     packages::insert(ctx.conn, &new, &sections)?;
     Ok(Submitted {
         receipt: SubmissionReceipt {
-            delete_after: package_delete_after(ctx.conn, policy, &envelope.pid)?,
+            delete_after: policy.package_due(&facts),
             package_id: envelope.pid.clone(),
             received_at: ctx.now,
             receipt,
@@ -504,16 +644,21 @@ pub struct PackageCommand {
 }
 
 /// The access to one package, located by its id: its sender, recipient
-/// and student.
-fn package_access(action: Action, command: &PackageCommand) -> Access {
+/// and student. The package as read goes into `stash`, for the work to
+/// use in the same transaction (its envelope is read once).
+fn package_access(action: Action, command: &PackageCommand, stash: Stash<Package>) -> Access {
     let id = command.id.clone();
     let locate = move |conn: &mut DbConn| {
-        Ok(packages::get(conn, &id)?.map(|p| Located {
-            resource: Resource::Package {
-                sender: p.sender,
-                recipient: p.recipient,
-            },
-            data_subject: Some(p.student),
+        Ok(packages::get(conn, &id)?.map(|p| {
+            let located = Located {
+                resource: Resource::Package {
+                    sender: p.sender.clone(),
+                    recipient: p.recipient.clone(),
+                },
+                data_subject: Some(p.student.clone()),
+            };
+            stash.put(p);
+            located
         }))
     };
     let record = ResourceRef::new(ResourceKind::Package, Some(command.id.clone()));
@@ -535,11 +680,15 @@ pub struct Pulled {
 /// `anomaly_alert` when the caller crosses the hourly pull threshold.
 pub fn pull_package(app: &App, caller: Caller<'_>, command: PackageCommand) -> Result<Pulled, AppError> {
     let rules = &app.rules;
-    let access = package_access(Action::PullPackage, &command);
+    let located = Stash::default();
+    let access = package_access(Action::PullPackage, &command, located.clone());
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
         let id = command.id.as_str();
-        let package = packages::get(ctx.conn, id)?.ok_or(AppError::NotFound)?;
+        let package = match located.take() {
+            Some(package) => package,
+            None => packages::get(ctx.conn, id)?.ok_or(AppError::NotFound)?,
+        };
         // Decide first what may go, and mark it delivered before reading the
         // ciphertext: the marking locks the rows, so a withdrawal either
         // committed before (and the section is withheld) or waits and then
@@ -550,7 +699,7 @@ pub fn pull_package(app: &App, caller: Caller<'_>, command: PackageCommand) -> R
             &ledger.for_recipient(&package.recipient, ctx.now),
         );
         packages::mark_sections_delivered(ctx.conn, id, &decided.allowed, ctx.now)?;
-        packages::mark_delivered(ctx.conn, id, ctx.now)?;
+        packages::set_delivered(ctx.conn, id, ctx.now)?;
         let anomaly = pull_anomaly(ctx, rules.anomaly_pulls_per_hour)?;
         let stored = packages::sections(ctx.conn, id)?;
         let states: Vec<exchange::StoredSection> = stored
@@ -630,7 +779,7 @@ pub fn acknowledge_package(
     caller: Caller<'_>,
     command: PackageCommand,
 ) -> Result<Acknowledgement, AppError> {
-    let access = package_access(Action::AcknowledgePackage, &command);
+    let access = package_access(Action::AcknowledgePackage, &command, Stash::default());
     let by = match command.acting_for {
         Some(staff) => ActorRef::Staff(staff),
         None => ActorRef::of(caller.principal),

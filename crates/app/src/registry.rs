@@ -19,6 +19,7 @@ use doorstroom_store::institutions::Institution;
 use doorstroom_store::keys::InstitutionKey;
 use doorstroom_store::{DbConn, Store, certificates, institutions, keys};
 
+use crate::key_cache::KeyCache;
 use crate::{Access, AppError, Caller, perform_in};
 
 /// How an institution is shown.
@@ -256,35 +257,40 @@ pub fn checked_key(
 }
 
 /// Retires a key: no longer used for new packages, but it still verifies
-/// or decrypts what was made with it. Audited as `manage_keys`.
+/// or decrypts what was made with it. Audited as `manage_keys`. `cache`
+/// (this node's parsed keys) forgets it.
 pub fn retire_key(
     store: &Store,
+    cache: &KeyCache,
     now: DateTime<Utc>,
     caller: Caller<'_>,
     brin: Brin,
     kid: String,
 ) -> Result<KeyView, AppError> {
-    set_key_status(store, now, caller, brin, kid, KeyStatus::Retired)
+    set_key_status(store, cache, now, caller, (brin, kid), KeyStatus::Retired)
 }
 
 /// Revokes a key: never trusted again, gone from the JWKS. Audited as
-/// `manage_keys`.
+/// `manage_keys`. `cache` (this node's parsed keys) forgets it; other
+/// nodes, and a revocation from the command line, need no telling: a
+/// submission reads its key's status in its own transaction.
 pub fn revoke_key(
     store: &Store,
+    cache: &KeyCache,
     now: DateTime<Utc>,
     caller: Caller<'_>,
     brin: Brin,
     kid: String,
 ) -> Result<KeyView, AppError> {
-    set_key_status(store, now, caller, brin, kid, KeyStatus::Revoked)
+    set_key_status(store, cache, now, caller, (brin, kid), KeyStatus::Revoked)
 }
 
 fn set_key_status(
     store: &Store,
+    cache: &KeyCache,
     now: DateTime<Utc>,
     caller: Caller<'_>,
-    brin: Brin,
-    kid: String,
+    (brin, kid): (Brin, String),
     status: KeyStatus,
 ) -> Result<KeyView, AppError> {
     let access = institution_access(
@@ -293,11 +299,15 @@ fn set_key_status(
         ResourceKind::InstitutionKey,
         Some(kid.clone()),
     );
-    perform_in(store, now, caller, access, |ctx| {
+    let changed = perform_in(store, now, caller, access, |ctx| {
         keys::set_status(ctx.conn, &brin, &kid, status, ctx.now)?
             .map(key_view)
             .ok_or(AppError::NotFound)
-    })
+    });
+    // Forgotten once the change committed (or not: the cache is no
+    // authority, and a key forgotten for nothing is read again once).
+    cache.forget(&brin, &kid);
+    changed
 }
 
 /// An institution's bound client certificates; audited as

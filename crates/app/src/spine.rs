@@ -260,6 +260,14 @@ impl Ctx<'_> {
     }
 }
 
+/// The time an access at `now` is recorded with: stored times have
+/// millisecond precision, and an access answers what will be stored. A
+/// use case that prepares work before its transaction (a receipt signed
+/// for this time) passes this same time to [`perform_in`].
+pub fn access_time(now: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
 /// Authorizes `access` for `caller`, runs `work` and audits the outcome in
 /// one transaction. A denial is audited and answered exactly like a
 /// missing resource (not found; forbidden for broker-wide actions, whose
@@ -296,8 +304,7 @@ pub fn perform_committed<T, F>(
 where
     F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
-    // Stored times have millisecond precision; answer what will be stored.
-    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let now = access_time(now);
     let mut event = AuditEvent::success(
         now,
         caller.principal,

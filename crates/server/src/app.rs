@@ -231,6 +231,7 @@ pub async fn start(
                 retention: settings.retention.policy,
                 anomaly_pulls_per_hour: settings.audit.anomaly_pulls_per_hour,
             },
+            keys: doorstroom_app::key_cache::KeyCache::default(),
         },
         client_roots,
         metrics: Arc::new(Metrics::new()?),

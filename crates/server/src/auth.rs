@@ -128,11 +128,17 @@ fn lookup_failed(err: ApiError) -> ApiError {
 
 async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Checked {
     let now = state.clock.now();
-    let verified = match state.client_roots.verify(&certs.0, now) {
-        Ok(verified) => verified,
+    // The chain's check is kept with the TLS connection (its parsing and
+    // signatures do not change within it); see `ClientRoots::verify_peer`.
+    let fingerprint = match state.client_roots.verify_peer(&certs, now) {
+        Ok(fingerprint) => fingerprint,
         Err(rejection) => return Ok(Err(failure(rejection.as_str()))),
     };
-    let fingerprint = verified.fingerprint;
+    // The binding is read on every request, never kept with the
+    // connection: a revocation (on any node, or by the operator's command
+    // line) must stop the very next request of an open keep-alive
+    // connection, and nothing tells this node of a revocation elsewhere
+    // but the database. The read is one indexed SELECT by the fingerprint.
     let lookup = {
         let state = state.clone();
         let fingerprint = fingerprint.clone();

@@ -12,7 +12,7 @@
 use std::any::Any;
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::dev::Extensions;
@@ -158,6 +158,38 @@ impl ClientRoots {
     }
 }
 
+impl ClientRoots {
+    /// [`ClientRoots::verify`] of a connection's chain, done once per TLS
+    /// connection: the chain cannot change within a connection and the
+    /// roots do not change while the broker runs, so what the check
+    /// depends on after the first pass is only the time, and a later
+    /// request within the validity window of every certificate presented
+    /// (within that of the certificates webpki checks, which are among
+    /// them) gets the same answer without the signature checks and the
+    /// parsing. Outside the window, or until a check passed, it is checked
+    /// in full. Whether the certificate is still *bound* is not decided
+    /// here: the binding is read for every request (see `auth::system`).
+    pub fn verify_peer(&self, peer: &PeerCertificates, now: DateTime<Utc>) -> Result<CertFingerprint, CertRejection> {
+        // The same second as `verify` checks at.
+        let secs = i64::try_from(u64::try_from(now.timestamp()).unwrap_or(0)).unwrap_or(i64::MAX);
+        if let Some(checked) = peer.checked.get()
+            && checked.from <= secs
+            && secs <= checked.until
+        {
+            return Ok(checked.fingerprint.clone());
+        }
+        let verified = self.verify(&peer.chain, now)?;
+        if let Some((from, until)) = validity_window(&peer.chain) {
+            let _ = peer.checked.set(CheckedChain {
+                fingerprint: verified.fingerprint.clone(),
+                from,
+                until,
+            });
+        }
+        Ok(verified.fingerprint)
+    }
+}
+
 /// SHA-256 of the certificate's DER SubjectPublicKeyInfo.
 pub fn spki_fingerprint(cert: &[u8]) -> Option<CertFingerprint> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
@@ -236,7 +268,43 @@ pub fn server_config(cert: &Path, key: &Path, roots: &ClientRoots) -> Result<Ser
 
 /// The certificate chain a client presented on this connection, if any.
 #[derive(Clone)]
-pub struct PeerCertificates(pub Vec<CertificateDer<'static>>);
+pub struct PeerCertificates {
+    pub chain: Arc<[CertificateDer<'static>]>,
+    /// The chain's check, once it passed on this connection (see
+    /// [`ClientRoots::verify_peer`]).
+    checked: Arc<OnceLock<CheckedChain>>,
+}
+
+impl PeerCertificates {
+    pub fn new(chain: Vec<CertificateDer<'static>>) -> Self {
+        Self {
+            chain: chain.into(),
+            checked: Arc::default(),
+        }
+    }
+}
+
+/// A presented chain that passed [`ClientRoots::verify`]: its key's
+/// fingerprint, and the seconds within which every certificate of it is
+/// valid (the latest `notBefore`, the earliest `notAfter`).
+struct CheckedChain {
+    fingerprint: CertFingerprint,
+    from: i64,
+    until: i64,
+}
+
+/// The window in which every certificate of `chain` is valid, in seconds
+/// since the epoch; `None` if one does not parse.
+fn validity_window(chain: &[CertificateDer<'_>]) -> Option<(i64, i64)> {
+    let mut window = (i64::MIN, i64::MAX);
+    for cert in chain {
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+        let validity = parsed.validity();
+        window.0 = window.0.max(validity.not_before.timestamp());
+        window.1 = window.1.min(validity.not_after.timestamp());
+    }
+    Some(window)
+}
 
 /// `HttpServer::on_connect` hook: keeps the client's certificate chain with
 /// the connection so that extractors can read it.
@@ -245,7 +313,7 @@ pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
         let (_, session) = tls.get_ref();
         if let Some(chain) = session.peer_certificates() {
             let chain = chain.iter().map(|c| c.clone().into_owned()).collect();
-            data.insert(PeerCertificates(chain));
+            data.insert(PeerCertificates::new(chain));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use doorstroom_domain::exchange::KeyFacts;
 use doorstroom_domain::{Brin, KeyStatus, KeyUse};
 
 use crate::schema::institution_keys;
@@ -90,6 +91,59 @@ pub fn get(conn: &mut DbConn, brin: &Brin, kid: &str) -> Result<Option<Instituti
         .optional()?
         .map(Row::into_domain)
         .transpose()
+}
+
+/// What the exchange's checks read of the key `kid` of `brin`: its use,
+/// status and algorithm, without the JWK (one `SELECT` by the primary
+/// key). `None` if the institution has no such key.
+pub fn facts(conn: &mut DbConn, brin: &Brin, kid: &str) -> Result<Option<KeyFacts>, StoreError> {
+    institution_keys::table
+        .filter(institution_keys::brin.eq(brin.as_str()))
+        .filter(institution_keys::kid.eq(kid))
+        .select((
+            institution_keys::key_use,
+            institution_keys::status,
+            institution_keys::alg,
+        ))
+        .first::<(String, String, String)>(conn)
+        .optional()?
+        .map(key_facts)
+        .transpose()
+}
+
+/// [`facts`] of several keys of `brin` at once (one `SELECT`), by `kid`;
+/// a `kid` the institution does not have is absent from the answer.
+pub fn facts_of(
+    conn: &mut DbConn,
+    brin: &Brin,
+    kids: &[&str],
+) -> Result<std::collections::BTreeMap<String, KeyFacts>, StoreError> {
+    if kids.is_empty() {
+        return Ok(std::collections::BTreeMap::new());
+    }
+    institution_keys::table
+        .filter(institution_keys::brin.eq(brin.as_str()))
+        .filter(institution_keys::kid.eq_any(kids))
+        .select((
+            institution_keys::kid,
+            (
+                institution_keys::key_use,
+                institution_keys::status,
+                institution_keys::alg,
+            ),
+        ))
+        .load::<(String, (String, String, String))>(conn)?
+        .into_iter()
+        .map(|(kid, row)| Ok((kid, key_facts(row)?)))
+        .collect()
+}
+
+fn key_facts((key_use, status, alg): (String, String, String)) -> Result<KeyFacts, StoreError> {
+    Ok(KeyFacts {
+        key_use: parsed(KeyUse::parse(&key_use), "institution_keys", "key_use")?,
+        status: parsed(KeyStatus::parse(&status), "institution_keys", "status")?,
+        alg,
+    })
 }
 
 /// All keys of an institution, in every status, ordered by creation.

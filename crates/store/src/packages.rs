@@ -307,14 +307,37 @@ pub fn insert(conn: &mut DbConn, package: &NewPackage, sections: &[NewSection]) 
         .collect();
     guarded(conn, "package", |c| {
         diesel::insert_into(packages::table).values(&row).execute(c)?;
-        // One statement per section (there are at most five).
-        for section in &section_rows {
-            diesel::insert_into(package_sections::table)
-                .values(section)
-                .execute(c)?;
+        // All sections in one statement (there are at most five).
+        if !section_rows.is_empty() {
+            insert_sections(c, &section_rows)?;
         }
         Ok(())
     })
+}
+
+/// One multi-row `INSERT` of new section rows. Their `delivered_at` and
+/// `withdrawn_at` are left to their `NULL` default rather than bound: a
+/// `None` in an `Insertable` row means `DEFAULT`, which SQLite's `VALUES`
+/// lacks, so diesel would insert such rows one statement each. The match
+/// per backend: `MultiConnection` has no batch insert of its own.
+fn insert_sections(conn: &mut DbConn, rows: &[SectionRow]) -> QueryResult<usize> {
+    use package_sections::dsl as s;
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                s::package_id.eq(&r.package_id),
+                s::section.eq(&r.section),
+                s::ciphertext.eq(&r.ciphertext),
+                s::size.eq(r.size),
+                s::sha256.eq(&r.sha256),
+            )
+        })
+        .collect();
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(package_sections::table).values(&values).execute(c),
+        DbConn::Postgres(c) => diesel::insert_into(package_sections::table).values(&values).execute(c),
+    }
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Package>, StoreError> {
@@ -427,10 +450,19 @@ fn summaries(conn: &mut DbConn, rows: Vec<SummaryRow>) -> Result<Vec<PackageSumm
 /// first time. Returns the package as it now is, or `None` if there is no
 /// such package.
 pub fn mark_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<Option<Package>, StoreError> {
-    diesel::update(packages::table.find(id).filter(packages::delivered_at.is_null()))
-        .set(packages::delivered_at.eq(to_ms(now)))
-        .execute(conn)?;
+    set_delivered(conn, id, now)?;
     get(conn, id)
+}
+
+/// [`mark_delivered`] without reading the package back: one `UPDATE`.
+/// Returns whether this call recorded the first delivery.
+pub fn set_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(
+        diesel::update(packages::table.find(id).filter(packages::delivered_at.is_null()))
+            .set(packages::delivered_at.eq(to_ms(now)))
+            .execute(conn)?
+            > 0,
+    )
 }
 
 /// Records the acknowledgement of receipt by `by`. Idempotent: a later acknowledgement keeps the

@@ -284,3 +284,78 @@ async fn tls_below_1_2_is_refused() {
     })
     .await;
 }
+
+/// One HTTP/1.1 `GET` on an open connection; the status of the answer
+/// (its body read to the end, so that the connection can carry the next).
+async fn get_on<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "connection closed");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("content-length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_stops_the_next_request_of_an_open_connection() {
+    use std::sync::Arc;
+
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+    TestBroker::on_every_backend(|broker| async move {
+        let dir = broker.institution_dir(OTHER_MBO);
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("client.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(dir.join("client.key")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(broker.pki.ca_cert_path()).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        let tcp = tokio::net::TcpStream::connect(broker.server.addr).await.unwrap();
+        let mut stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .unwrap();
+
+        // Twice on the one connection: the chain's check is kept with it.
+        assert_eq!(get_on(&mut stream, "/v1/whoami").await, 200);
+        assert_eq!(get_on(&mut stream, "/v1/whoami").await, 200);
+
+        let admin = broker.staff("admin.keepalive", Role::BrokerAdmin, None).await;
+        let fingerprint = std::fs::read_to_string(dir.join("client.fingerprint")).unwrap();
+        let path = format!(
+            "/v1/institutions/{OTHER_MBO}/certificates/{}/revoke",
+            fingerprint.trim()
+        );
+        let (status, body) = admin.send(Method::POST, &path, None).await.unwrap();
+        assert_eq!(status.as_u16(), 200, "{body}");
+
+        // The very next request on the same, still open connection.
+        assert_eq!(get_on(&mut stream, "/v1/whoami").await, 401);
+    })
+    .await;
+}

@@ -1328,3 +1328,48 @@ async fn a_malformed_on_behalf_of_is_400_for_staff_too() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_signing_key_revoked_elsewhere_is_refused_on_the_very_next_submission() {
+    TestBroker::on_every_backend(|broker| async move {
+        let application = register_application(&broker, MBO, BSN).await;
+        let sections = [personal_data(BSN)];
+        // A first package: the broker has now parsed and cached the key.
+        let first = seal_package(&broker, application, MBO, &sections);
+        let reply = submit(&broker.system(VO), &first).await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+
+        // Revoked in the database, as another broker node or the operator's
+        // command line would: this node's key cache is not told.
+        let kid = signing_key(&broker, VO).kid().to_owned();
+        let revoked = broker
+            .store
+            .write(|conn| {
+                doorstroom_store::keys::set_status(
+                    conn,
+                    &brin(VO),
+                    &kid,
+                    doorstroom_domain::KeyStatus::Revoked,
+                    broker.clock.now(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(revoked.status, doorstroom_domain::KeyStatus::Revoked);
+
+        let second = seal_package(&broker, application, MBO, &sections);
+        refused(
+            &broker,
+            &second,
+            422,
+            "/envelope",
+            "envelope: the signing key is revoked",
+            Outcome::Rejected,
+        )
+        .await;
+        // Not even an identical resubmission of the first is answered now.
+        let reply = submit(&broker.system(VO), &first).await;
+        assert_eq!(reply.status.as_u16(), 422, "{}", reply.body);
+    })
+    .await;
+}

@@ -189,7 +189,7 @@ pub async fn retire_key(
 ) -> Result<HttpResponse, ApiError> {
     let (brin, kid) = brin_and(path)?;
     let view = run(&state, &caller, move |app, caller| {
-        registry::retire_key(&app.store, app.clock.now(), caller, brin, kid)
+        registry::retire_key(&app.store, &app.keys, app.clock.now(), caller, brin, kid)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -210,7 +210,7 @@ pub async fn revoke_key(
 ) -> Result<HttpResponse, ApiError> {
     let (brin, kid) = brin_and(path)?;
     let view = run(&state, &caller, move |app, caller| {
-        registry::revoke_key(&app.store, app.clock.now(), caller, brin, kid)
+        registry::revoke_key(&app.store, &app.keys, app.clock.now(), caller, brin, kid)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
