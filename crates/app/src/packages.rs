@@ -108,7 +108,8 @@ pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> 
         locate,
         ResourceRef::new(ResourceKind::Package, Some(command.envelope.pid.clone())),
         Purpose::Intake,
-    );
+    )
+    .sized(submission_bytes(&command.submission));
     perform_in(&app.store, now, caller, access, |ctx| {
         let prepared = Prepared {
             sealed,
@@ -117,6 +118,11 @@ pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> 
         };
         accept(ctx, app, &own, &command, prepared)
     })
+}
+
+/// About how many bytes a submission stores: its envelope and sections.
+fn submission_bytes(submission: &Submission) -> usize {
+    submission.envelope.len() + submission.sections.values().map(String::len).sum::<usize>()
 }
 
 /// A value the locating step of an access read, for its work to use in

@@ -48,7 +48,7 @@ use diesel::dsl::{exists, max};
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
-use crate::audit_rows::{Row, lock_tail};
+use crate::audit_rows::Row;
 use crate::merkle;
 use crate::schema::{audit_event_relations, audit_events};
 use crate::{DbConn, StoreError, to_ms};
@@ -78,7 +78,9 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     if depth.is_none() {
         return Err(StoreError::Database(diesel::result::Error::NotInTransaction));
     }
-    lock_tail(conn)?;
+    // The audit tail is locked: a write runs in a batch, which on
+    // PostgreSQL takes the lock first thing (`commit::begin_batch`), and on
+    // SQLite holds the database's one write lock.
     let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
     let seq = last
         .unwrap_or(0)
@@ -101,16 +103,24 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
         return Ok(seq);
     }
     let institutions: std::collections::BTreeSet<&str> = parties.iter().map(Brin::as_str).collect();
-    // One row at a time: diesel's MultiConnection has no batch insert, and
-    // a record has at most two parties.
-    for institution in institutions {
-        diesel::insert_into(audit_event_relations::table)
-            .values((
+    if institutions.is_empty() {
+        return Ok(seq);
+    }
+    let rows: Vec<_> = institutions
+        .into_iter()
+        .map(|institution| {
+            (
                 audit_event_relations::seq.eq(seq),
                 audit_event_relations::institution.eq(institution),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    // One statement for all (a record has at most two parties); the match
+    // per backend because `MultiConnection` has no batch insert of its own.
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(audit_event_relations::table).values(&rows).execute(c)?,
+        DbConn::Postgres(c) => diesel::insert_into(audit_event_relations::table).values(&rows).execute(c)?,
+    };
     Ok(seq)
 }
 

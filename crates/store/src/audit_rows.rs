@@ -89,7 +89,6 @@ pub(crate) const LOCK_AUDIT_TAIL: &str = "LOCK TABLE audit_events IN SHARE ROW E
 /// On PostgreSQL, takes the lock that serialises appenders (held to
 /// commit; a batch already holds it, so this only guards an append in a
 /// transaction that is not a batch); SQLite's `BEGIN IMMEDIATE` already has.
-
 pub(crate) fn lock_tail(conn: &mut DbConn) -> Result<(), StoreError> {
     if let DbConn::Postgres(c) = conn {
         c.batch_execute(LOCK_AUDIT_TAIL)?;

@@ -217,12 +217,18 @@ pub(crate) fn append_leaf(conn: &mut DbConn, seq: i64, entry: &[u8]) -> Result<(
 
 fn insert_hashes(conn: &mut DbConn, n: u64, hashes: &[Hash]) -> Result<(), StoreError> {
     let first = tlog_tiles::stored_hash_index(0, n);
-    for (offset, hash) in (0u64..).zip(hashes) {
-        let idx = stored_index(first.saturating_add(offset))?;
-        diesel::insert_into(audit_hashes::table)
-            .values((audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
-            .execute(conn)?;
-    }
+    let rows = (0u64..)
+        .zip(hashes)
+        .map(|(offset, hash)| {
+            let idx = stored_index(first.saturating_add(offset))?;
+            Ok((audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // One statement per leaf (its hashes are one to about log2(n) rows).
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(audit_hashes::table).values(&rows).execute(c)?,
+        DbConn::Postgres(c) => diesel::insert_into(audit_hashes::table).values(&rows).execute(c)?,
+    };
     Ok(())
 }
 
@@ -287,6 +293,10 @@ impl<'a> DbHashes<'a> {
     }
 
     fn read(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        if indexes.is_empty() {
+            // A leaf that completes no subtree needs none: no round trip.
+            return Ok(Vec::new());
+        }
         let keys = indexes
             .iter()
             .map(|&i| stored_index(i))
