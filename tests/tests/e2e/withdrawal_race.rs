@@ -375,7 +375,7 @@ fn assert_race_is_safe(broker: &TestBroker, race: &Race) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_withdrawal_racing_pulls_releases_nothing_after_it_and_keeps_nothing_undelivered() {
     TestBroker::on_every_backend(|broker| async move {
-        let race = race(&broker, &[broker.base_url.clone()]).await;
+        let race = race(&broker, std::slice::from_ref(&broker.base_url)).await;
         assert_race_is_safe(&broker, &race);
     })
     .await;
