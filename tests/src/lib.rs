@@ -110,7 +110,7 @@ impl TestBroker {
         let server = doorstroom_server::start(settings.clone(), store.clone(), secrets, Arc::new(clock.clone()))
             .await
             .expect("start broker");
-        let base_url = format!("https://localhost:{}", server.addr.port());
+        let base_url = base_url(&server);
         TestBroker {
             server,
             store,
@@ -347,6 +347,12 @@ impl TestBroker {
             .map(|(_, e)| e)
             .collect()
     }
+}
+
+/// The base URL of a broker node started by this harness (for a second
+/// node, see [`TestBroker::start_again`]): its certificate names `localhost`.
+pub fn base_url(server: &RunningServer) -> String {
+    format!("https://localhost:{}", server.addr.port())
 }
 
 /// Captures every log line of this test process (JSON, debug level and up),
