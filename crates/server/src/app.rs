@@ -213,6 +213,7 @@ pub async fn start(
     let (store, secrets) = seal_totp_secrets(store, secrets).await?;
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
+    let metrics = Arc::new(Metrics::new()?.watching(store.clone()));
     let state = web::Data::new(AppState {
         checkpoints: checkpoint_signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl),
@@ -231,7 +232,7 @@ pub async fn start(
             },
         },
         client_roots,
-        metrics: Arc::new(Metrics::new()?),
+        metrics,
         password_checks,
     });
     serve(state, tls_config)
