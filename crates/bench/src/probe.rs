@@ -192,12 +192,18 @@ impl Strace {
             .spawn()
             .map_err(|e| format!("starting strace (is it installed?): {e}"))?;
         let stderr = child.stderr.take().ok_or("no stderr of strace")?;
-        let first = tokio::task::spawn_blocking(move || {
-            use std::io::BufRead;
+        // The first line says it has attached; the rest is read to the end,
+        // so that strace never writes into a closed pipe (and dies of it).
+        let (said, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Read};
+            let mut reader = std::io::BufReader::new(stderr);
             let mut line = String::new();
-            std::io::BufReader::new(stderr).read_line(&mut line).map(|_| line)
-        })
-        .await??;
+            let _ = reader.read_line(&mut line);
+            let _ = said.send(line);
+            let _ = reader.read_to_end(&mut Vec::new());
+        });
+        let first = tokio::task::spawn_blocking(move || heard.recv().unwrap_or_default()).await?;
         if !first.contains("attached") {
             return Err(format!("strace did not attach to {pid}: {first}").into());
         }
