@@ -58,6 +58,9 @@ pub struct Access {
     /// Institutions party to the record that its [`Resource`] does not
     /// name (the mbo a consent is given for).
     pub also_parties: Vec<Brin>,
+    /// About how many bytes the work writes (a package's envelope), so
+    /// that a batch of large writes commits early (`Store::write_sized`).
+    pub bytes: usize,
 }
 
 impl Access {
@@ -70,6 +73,7 @@ impl Access {
             data_subject: None,
             on_behalf_of: None,
             also_parties: Vec::new(),
+            bytes: 0,
         }
     }
 
@@ -87,6 +91,7 @@ impl Access {
             data_subject: None,
             on_behalf_of: None,
             also_parties: Vec::new(),
+            bytes: 0,
         }
     }
 
@@ -99,6 +104,12 @@ impl Access {
     /// The same access to a record that `party` is also party to.
     pub fn also_party(mut self, party: Brin) -> Self {
         self.also_parties.push(party);
+        self
+    }
+
+    /// The same access, writing about `bytes` bytes.
+    pub fn sized(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
         self
     }
 
@@ -299,7 +310,7 @@ where
     event.on_behalf_of = access.on_behalf_of;
     let (action, also_parties) = (access.action, access.also_parties);
 
-    store.write(|conn| {
+    store.write_sized(access.bytes, |conn| {
         let located = match access.target {
             Target::Known(resource) => Some(Located::from(resource)),
             Target::Lookup(locate) => locate(conn)?,

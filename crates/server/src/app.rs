@@ -202,7 +202,9 @@ pub async fn start(
 ) -> Result<RunningServer, StartError> {
     tls::install_default_provider();
     // A request waits for a pooled connection at most this long, once.
-    let store = store.with_checkout_timeout(settings.database.checkout_timeout);
+    let store = store
+        .with_checkout_timeout(settings.database.checkout_timeout)
+        .with_group_commit(settings.database.group_commit);
     let client_roots = ClientRoots::load(&settings.tls.client_ca)?;
     let tls_config = tls::server_config(&settings.tls.cert, &settings.tls.key, &client_roots)?;
     let trust_anchors = load_trust_anchors(&settings.jose.trust_anchors)?;

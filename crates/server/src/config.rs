@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use doorstroom_api::register::RetentionRegister;
 use doorstroom_domain::{RetentionPolicy, Section};
+use doorstroom_store::GroupCommit;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
@@ -358,7 +359,16 @@ pub struct DatabaseSection {
     /// `/readyz` answers 503 while the last write attempt failed less than
     /// this many seconds ago.
     pub write_failure_window_secs: u64,
+    /// Group commit: writes in one batch transaction at most.
+    pub batch_max_writes: usize,
+    /// Group commit: bytes (as writes declare them) in one batch at most.
+    pub batch_max_bytes: usize,
+    /// Group commit: microseconds a batch waits for writes about to join.
+    pub batch_max_wait_us: u64,
 }
+
+/// The longest `database.batch_max_wait_us` allowed: 10 ms.
+pub const MAX_BATCH_WAIT_US: u64 = 10_000;
 
 /// The database and its connection pool.
 #[derive(Debug, Clone)]
@@ -372,6 +382,8 @@ pub struct DatabaseSettings {
     /// `/readyz` answers 503 while the last write attempt failed less than
     /// this long ago.
     pub write_failure_window: Duration,
+    /// How writes share transactions (see `doorstroom_store::GroupCommit`).
+    pub group_commit: GroupCommit,
 }
 
 impl DatabaseSettings {
@@ -395,11 +407,27 @@ impl TryFrom<DatabaseSection> for DatabaseSettings {
                 "database.max_connections must be at least 1".into(),
             ));
         }
+        if raw.batch_max_writes == 0 || raw.batch_max_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "database.batch_max_writes and database.batch_max_bytes must be at least 1".into(),
+            ));
+        }
+        // Every write may wait this long on top of its own work.
+        if raw.batch_max_wait_us > MAX_BATCH_WAIT_US {
+            return Err(ConfigError::Invalid(format!(
+                "database.batch_max_wait_us must be at most {MAX_BATCH_WAIT_US}"
+            )));
+        }
         Ok(Self {
             url: raw.url,
             max_connections: raw.max_connections,
             checkout_timeout: Duration::from_millis(raw.checkout_timeout_ms),
             write_failure_window: Duration::from_secs(raw.write_failure_window_secs),
+            group_commit: GroupCommit {
+                max_members: raw.batch_max_writes,
+                max_bytes: raw.batch_max_bytes,
+                max_wait: Duration::from_micros(raw.batch_max_wait_us),
+            },
         })
     }
 }
@@ -677,7 +705,7 @@ mod tests {
     fn the_other_settings_keep_their_messages() {
         /// A way to break the defaults, and what the refusal says.
         type Case = (fn(&mut SettingsFile), &'static str);
-        let cases: [Case; 6] = [
+        let cases: [Case; 8] = [
             (
                 |s| s.auth.access_token_ttl_secs = 0,
                 "auth.access_token_ttl_secs must be between 1 and 900",
@@ -694,6 +722,14 @@ mod tests {
             (
                 |s| s.database.max_connections = 0,
                 "database.max_connections must be at least 1",
+            ),
+            (
+                |s| s.database.batch_max_writes = 0,
+                "database.batch_max_writes and database.batch_max_bytes must be at least 1",
+            ),
+            (
+                |s| s.database.batch_max_wait_us = 10_001,
+                "database.batch_max_wait_us must be at most 10000",
             ),
             (
                 |s| s.lawful_basis.support_needs = doorstroom_domain::LawfulBasis::Consent,

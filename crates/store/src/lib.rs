@@ -14,13 +14,16 @@
 //! written by [`audit::append`] in that same transaction, proofs,
 //! checkpoints, verification); its API is re-exported from [`audit`].
 //!
-//! * `write` on SQLite is `BEGIN IMMEDIATE`: writers queue on the 5 s
-//!   `busy_timeout` instead of failing when a read lock cannot be upgraded.
-//!   On PostgreSQL it is a plain `READ COMMITTED` transaction;
-//!   [`audit::append`] serialises the audit tail with a table lock.
+//! * `write` runs its closure in a savepoint of a shared *batch*
+//!   transaction and returns once that batch has committed: group commit,
+//!   one `COMMIT` (one fsync) for all the writes that came together
+//!   ([`commit`] says what each write can still rely on). On SQLite the
+//!   batch is `BEGIN IMMEDIATE`; on PostgreSQL a plain `READ COMMITTED`
+//!   transaction, in which [`audit::append`] serialises the audit tail
+//!   with a table lock (held once per batch, not once per write).
 //! * `read` is enforced read-only on both backends (PostgreSQL:
 //!   `REPEATABLE READ READ ONLY`, a consistent snapshot like SQLite's;
-//!   SQLite: `PRAGMA query_only` for the duration of the transaction), so a
+//!   SQLite: a pool of its own whose connections are `query_only`), so a
 //!   write in a `read` fails the same way on both. Anything that writes an
 //!   audit event must therefore use `write`.
 //! * Functions that can hit a unique or foreign-key violation (`insert`,
@@ -30,8 +33,10 @@
 //!   PostgreSQL a failed statement otherwise poisons the whole transaction)
 //!   and the caller can still audit the rejected attempt in it.
 //! * If a statement failed inside the closure but the closure returned `Ok`
-//!   anyway, PostgreSQL would silently turn `COMMIT` into a rollback; `write`
-//!   detects this and returns an error instead of reporting success.
+//!   anyway, PostgreSQL would silently roll it back; `write` detects this
+//!   and returns an error instead of reporting success.
+//! * [`Store::counters`] counts statements, prepares, transactions and
+//!   batches, for `/metrics` and the load generator.
 //!
 //! * A checkout waits at most [`POOL_CHECKOUT_TIMEOUT`] (or the store's
 //!   own, [`Store::with_checkout_timeout`]) for a connection, and while the
@@ -47,7 +52,7 @@
 //! These are blocking calls; the server runs them on `actix_web::web::block`.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -64,8 +69,10 @@ pub mod applications;
 pub mod audit;
 mod audit_rows;
 pub mod certificates;
+mod commit;
 pub mod consents;
 pub mod console_sessions;
+mod counters;
 pub mod health;
 pub mod inspections;
 pub mod institutions;
@@ -79,6 +86,9 @@ pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod url;
+
+pub use commit::GroupCommit;
+pub use counters::Counters;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -163,15 +173,23 @@ impl StoreError {
 /// A pool of connections to one database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Connections for writes (one batch at a time, [`commit`]) and pings.
     pool: Pool<Manager>,
+    /// Connections for reads. On SQLite a pool of its own whose
+    /// connections are `query_only` for good: switching the pragma per
+    /// transaction would expire every prepared statement of the connection
+    /// (SQLite compiles the pragma with `OP_Expire`). On PostgreSQL the same
+    /// pool as `pool` (a read is a `READ ONLY` transaction there).
+    readers: Pool<Manager>,
     backend: Backend,
     /// SQLite allows one writer at a time, and its busy handler sleeps and
-    /// retries rather than queueing: under load that gives multi-second tail
-    /// latencies and, past `busy_timeout`, failures. Writers of one process
-    /// therefore queue here, in order, before `BEGIN IMMEDIATE`. (Several
-    /// processes on one SQLite file still meet in the busy handler; several
-    /// broker nodes belong on PostgreSQL.)
-    sqlite_writer: Arc<Mutex<()>>,
+    /// retries rather than queueing; PostgreSQL serialises the audit tail.
+    /// So the writes of one process share transactions: see [`commit`].
+    /// (Several processes on one SQLite file still meet in the busy
+    /// handler; several broker nodes belong on PostgreSQL.)
+    committer: Arc<commit::Committer>,
+    /// What was asked of the database ([`Store::counters`]).
+    tally: Arc<counters::Tally>,
     /// How long a checkout waits for a connection.
     checkout_timeout: Duration,
     /// Recent outages (see [`health`]); shared by the clones.
@@ -185,12 +203,6 @@ impl std::fmt::Debug for Store {
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Write,
-    Read,
 }
 
 impl Store {
@@ -219,18 +231,18 @@ impl Store {
                 Backend::Postgres
             }
         };
-        let pool = Pool::builder()
-            .max_size(max_connections)
-            // Also the longest pause between the pool's attempts to
-            // reconnect in the background (half of it) during an outage.
-            .connection_timeout(POOL_CHECKOUT_TIMEOUT)
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(Manager { target })
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let tally = Arc::new(counters::Tally::default());
+        let pool = build_pool(&target, max_connections, false, &tally)?;
+        let readers = match backend {
+            Backend::Sqlite => build_pool(&target, max_connections, true, &tally)?,
+            Backend::Postgres => pool.clone(),
+        };
         let store = Store {
             pool,
+            readers,
             backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            committer: Arc::new(commit::Committer::new(GroupCommit::default())),
+            tally,
             checkout_timeout: POOL_CHECKOUT_TIMEOUT,
             health: Arc::new(health::Health::default()),
         };
@@ -244,21 +256,65 @@ impl Store {
         self.backend
     }
 
-    /// Runs `f` in one read-write transaction (SQLite: `BEGIN IMMEDIATE`).
-    /// Commits if `f` returns `Ok`, rolls back if it returns `Err`.
+    /// Runs `f` as one atomic write: in a savepoint of a group-commit batch
+    /// transaction ([`commit`]; SQLite: `BEGIN IMMEDIATE`). If `f` returns
+    /// `Ok`, returns once the batch has committed (durably), or
+    /// [`StoreError::Unavailable`] if it did not; if `f` returns `Err`,
+    /// everything `f` did is rolled back and the error returned at once.
+    /// `f` sees every write committed or queued before it.
     pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
-        self.run(Mode::Write, f)
+        self.write_sized(0, f)
+    }
+
+    /// [`Store::write`] of a write of about `bytes` bytes, so that a batch
+    /// of large writes commits before it holds more than
+    /// [`GroupCommit::max_bytes`].
+    pub fn write_sized<T, E: From<StoreError>>(
+        &self,
+        bytes: usize,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let begin = || {
+            let mut conn = self.checkout(&self.pool)?;
+            commit::begin_batch(&mut conn).map_err(StoreError::Database)?;
+            Ok(conn)
+        };
+        match self.committer.write(bytes, begin, f, &self.tally) {
+            commit::Ended::Committed(value) => {
+                self.health.record_write(health::WriteOutcome::Succeeded);
+                Ok(value)
+            }
+            commit::Ended::Refused(error) => Err(error),
+            commit::Ended::Failed(error) => {
+                if error.is_outage() {
+                    self.health.record_write(health::WriteOutcome::Failed);
+                }
+                Err(E::from(error))
+            }
+        }
     }
 
     /// Runs `f` in one read-only transaction (a consistent snapshot). Any
     /// write inside fails, on both backends.
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
-        self.run(Mode::Read, f)
+        self.run_read(f)
+    }
+
+    /// The same store, whose writes (and its clones') are batched within
+    /// `bounds` (default [`GroupCommit::default`]). For start-up.
+    pub fn with_group_commit(self, bounds: GroupCommit) -> Store {
+        self.committer.set_bounds(bounds);
+        self
+    }
+
+    /// What this store (and its clones) asked of the database so far.
+    pub fn counters(&self) -> Counters {
+        self.tally.snapshot()
     }
 
     /// `SELECT 1` on a pooled connection, for the readiness probe.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.checkout()?;
+        let mut conn = self.checkout(&self.pool)?;
         conn.ping().map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -293,9 +349,9 @@ impl Store {
     /// all while the database is known to be unreachable (a checkout timed
     /// out less than one timeout ago, and none succeeded since): then only
     /// an idle connection is taken, so that no request waits twice.
-    fn checkout(&self) -> Result<diesel::r2d2::PooledConnection<Manager>, StoreError> {
+    fn checkout(&self, pool: &Pool<Manager>) -> Result<diesel::r2d2::PooledConnection<Manager>, StoreError> {
         if self.health.known_down(self.checkout_timeout) {
-            return match self.pool.try_get() {
+            return match pool.try_get() {
                 Some(conn) => {
                     self.health.checkout_succeeded();
                     Ok(conn)
@@ -305,7 +361,7 @@ impl Store {
                 )),
             };
         }
-        match self.pool.get_timeout(self.checkout_timeout) {
+        match pool.get_timeout(self.checkout_timeout) {
             Ok(conn) => {
                 self.health.checkout_succeeded();
                 Ok(conn)
@@ -317,88 +373,67 @@ impl Store {
         }
     }
 
-    fn run<T, E: From<StoreError>>(&self, mode: Mode, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
-        let _writer = match (self.backend, mode) {
-            // A poisoned lock only means another writer panicked; the
-            // database itself rolled that transaction back.
-            (Backend::Sqlite, Mode::Write) => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
-            _ => None,
-        };
-        // Readiness asks whether a write can succeed now. A write's success
-        // says yes; any outage says no, a read's included: otherwise a write
-        // that succeeded just before the database went down would stand in
-        // for the probe while every read already fails.
-        let record = |outcome: health::WriteOutcome| {
-            if mode == Mode::Write || outcome == health::WriteOutcome::Failed {
-                self.health.record_write(outcome);
+    fn run_read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        // Readiness asks whether a write can succeed now. Any outage says
+        // no, a read's included: otherwise a write that succeeded just
+        // before the database went down would stand in for the probe while
+        // every read already fails.
+        let failed = |error: &StoreError| {
+            if error.is_outage() {
+                self.health.record_write(health::WriteOutcome::Failed);
             }
         };
-        let mut pooled = match self.checkout() {
+        let mut pooled = match self.checkout(&self.readers) {
             Ok(pooled) => pooled,
             Err(error) => {
-                record(health::WriteOutcome::Failed);
+                self.health.record_write(health::WriteOutcome::Failed);
                 return Err(E::from(error));
             }
         };
         let conn: &mut DbConn = &mut pooled;
-        let result = match begin(conn, mode) {
-            Ok(()) => match f(conn) {
-                Ok(value) => match commit(conn) {
-                    Ok(()) => {
-                        record(health::WriteOutcome::Succeeded);
-                        Ok(value)
-                    }
-                    Err(error) => {
-                        if error.is_outage() {
-                            record(health::WriteOutcome::Failed);
-                        }
-                        Err(E::from(error))
-                    }
-                },
+        if let Err(error) = begin_read(conn) {
+            let error = StoreError::Database(error);
+            failed(&error);
+            return Err(E::from(error));
+        }
+        match f(conn) {
+            Ok(value) => match commit(conn) {
+                Ok(()) => Ok(value),
                 Err(error) => {
-                    if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
-                        // The connection is marked broken and will not be
-                        // reused. A write whose connection broke under it
-                        // met an outage, whatever its own error says.
-                        tracing::warn!(error = %rollback, "rollback failed");
-                        record(health::WriteOutcome::Failed);
-                    }
-                    Err(error)
+                    failed(&error);
+                    Err(E::from(error))
                 }
             },
             Err(error) => {
-                let error = StoreError::Database(error);
-                if error.is_outage() {
-                    record(health::WriteOutcome::Failed);
+                if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
+                    // The connection is marked broken and will not be reused.
+                    tracing::warn!(error = %rollback, "rollback failed");
+                    self.health.record_write(health::WriteOutcome::Failed);
                 }
-                Err(E::from(error))
+                Err(error)
             }
-        };
-        let reset_failed = match conn {
-            DbConn::Sqlite(c) if mode == Mode::Read => c.batch_execute("PRAGMA query_only = OFF").is_err(),
-            _ => false,
-        };
-        if reset_failed {
-            // Never hand a read-only connection to a writer: a broken
-            // transaction manager makes the pool discard it.
-            <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).set_in_error();
         }
-        result
     }
 }
 
-fn begin(conn: &mut DbConn, mode: Mode) -> diesel::QueryResult<()> {
-    match (conn, mode) {
-        (DbConn::Sqlite(c), Mode::Write) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        (DbConn::Sqlite(c), Mode::Read) => {
-            c.batch_execute("PRAGMA query_only = ON")?;
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")
-        }
-        (DbConn::Postgres(c), Mode::Write) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
-        (DbConn::Postgres(c), Mode::Read) => {
+/// Opens a read-only transaction, a consistent snapshot on both backends.
+/// (SQLite's read connections are `query_only` from the start.)
+fn begin_read(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED"),
+        DbConn::Postgres(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         }
     }
+}
+
+/// The error of a write whose statement failed inside its transaction
+/// while its closure returned `Ok`: PostgreSQL would have turned its
+/// `COMMIT` into a silent rollback.
+fn aborted_in_transaction() -> StoreError {
+    StoreError::Database(diesel::result::Error::QueryBuilderError(
+        "transaction aborted: a statement failed inside it and its error was not returned".into(),
+    ))
 }
 
 /// Commits, unless a statement failed inside the transaction: PostgreSQL
@@ -420,9 +455,7 @@ fn commit(conn: &mut DbConn) -> Result<(), StoreError> {
         if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
             tracing::warn!(error = %rollback, "rollback failed");
         }
-        return Err(StoreError::Database(diesel::result::Error::QueryBuilderError(
-            "transaction aborted: a statement failed inside it and its error was not returned".into(),
-        )));
+        return Err(aborted_in_transaction());
     }
     <DbConn as TransactionManager<DbConn>>::commit_transaction(conn).map_err(StoreError::Database)
 }
@@ -599,16 +632,54 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Per-connection SQLite settings (they do not persist in the file).
-#[derive(Debug)]
-struct SqlitePragmas;
+/// A pool of `max_size` connections to `target`; `read_only` ones
+/// (SQLite's read pool) refuse every write.
+fn build_pool(
+    target: &Target,
+    max_size: u32,
+    read_only: bool,
+    tally: &Arc<counters::Tally>,
+) -> Result<Pool<Manager>, StoreError> {
+    Pool::builder()
+        .max_size(max_size)
+        // Also the longest pause between the pool's attempts to
+        // reconnect in the background (half of it) during an outage.
+        .connection_timeout(POOL_CHECKOUT_TIMEOUT)
+        .connection_customizer(Box::new(Customizer {
+            read_only,
+            tally: tally.clone(),
+        }))
+        .build(Manager { target: target.clone() })
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
 
-impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+/// Per-connection settings (SQLite's do not persist in the file) and the
+/// counters of [`Store::counters`].
+struct Customizer {
+    read_only: bool,
+    tally: Arc<counters::Tally>,
+}
+
+impl std::fmt::Debug for Customizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Customizer")
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        conn.set_instrumentation(counters::Counting(self.tally.clone()));
         match conn {
-            DbConn::Sqlite(c) => c
-                .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
-                .map_err(diesel::r2d2::Error::QueryError),
+            DbConn::Sqlite(c) => {
+                let pragmas = if self.read_only {
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA query_only = ON;"
+                } else {
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                };
+                c.batch_execute(pragmas).map_err(diesel::r2d2::Error::QueryError)
+            }
             DbConn::Postgres(_) => Ok(()),
         }
     }
