@@ -32,7 +32,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use doorstroom_devkit::pki;
 use doorstroom_jose::{PublicJwk, Submission, verify_envelope};
-use doorstroom_server::metrics::{StoreCounters, render_store_counters};
+use doorstroom_server::metrics::render_store_counters;
+use doorstroom_store::Counters;
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -303,7 +304,7 @@ async fn pull(state: web::Data<Ceiling>, id: web::Path<String>) -> HttpResponse 
 
 async fn metrics(state: web::Data<Ceiling>) -> HttpResponse {
     let t = &state.tally;
-    let counters = StoreCounters {
+    let counters = Counters {
         statements: t.statements.load(Ordering::Relaxed),
         prepares: 0,
         transactions: t.transactions.load(Ordering::Relaxed),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use doorstroom_store::Store;
+use doorstroom_store::{Counters, Store};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
@@ -16,32 +16,9 @@ pub struct Metrics {
     store: Option<Store>,
 }
 
-/// The store's counters as `/metrics` exposes them: totals since the
-/// process started (the fields of `doorstroom_store::Counters`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StoreCounters {
-    /// SQL statements executed.
-    pub statements: u64,
-    /// Statements prepared (not found in a connection's statement cache).
-    pub prepares: u64,
-    /// Transactions begun.
-    pub transactions: u64,
-    /// Transactions committed.
-    pub commits: u64,
-    /// Group-commit batches committed.
-    pub batches: u64,
-    /// Writers answered by those batches.
-    pub batch_members: u64,
-}
-
-/// The store's counters, if the store counts.
-fn store_counters(_store: &Store) -> Option<StoreCounters> {
-    None
-}
-
 /// The counters in the text exposition format, one counter family each
 /// (`doorstroom_store_<field>_total`).
-pub fn render_store_counters(counters: &StoreCounters) -> String {
+pub fn render_store_counters(counters: &Counters) -> String {
     let families = [
         (
             "statements",
@@ -145,8 +122,8 @@ impl Metrics {
             return String::new();
         }
         let mut text = String::from_utf8(buffer).unwrap_or_default();
-        if let Some(counters) = self.store.as_ref().and_then(store_counters) {
-            text.push_str(&render_store_counters(&counters));
+        if let Some(store) = &self.store {
+            text.push_str(&render_store_counters(&store.counters()));
         }
         text
     }
@@ -158,7 +135,7 @@ mod tests {
 
     #[test]
     fn store_counters_render_as_counter_families() {
-        let text = render_store_counters(&StoreCounters {
+        let text = render_store_counters(&Counters {
             statements: 31,
             prepares: 2,
             transactions: 5,
