@@ -161,8 +161,8 @@ fn print_phases(title: &str, phases: &[PhaseResult], settings: &Settings) {
         );
     }
     println!(
-        "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>13}",
-        "per req", "stmts", "prepares", "txs", "commits", "req/batch", "fsyncs", "peak RSS MiB"
+        "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13}",
+        "per req", "stmts", "prepares", "txs", "commits", "batches", "req/batch", "fsyncs", "peak RSS MiB"
     );
     for p in phases {
         let c = p.cost.counters;
@@ -176,12 +176,13 @@ fn print_phases(title: &str, phases: &[PhaseResult], settings: &Settings) {
             .peak_rss_kib
             .map_or("not measured".into(), |k| format!("{:.1}", k as f64 / 1024.0));
         println!(
-            "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>13}",
+            "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13}",
             p.name,
             per(|c| c.statements),
             per(|c| c.prepares),
             per(|c| c.transactions),
             per(|c| c.commits),
+            per(|c| c.batches),
             per_batch,
             fsyncs,
             rss
@@ -234,12 +235,18 @@ fn ratio(broker: &PhaseResult, ceiling: &PhaseResult) -> f64 {
 
 fn print_notes(settings: &Settings) {
     println!();
-    println!("per req: the server's store counters during the phase (its /metrics) divided by the requests;");
-    println!("         req/batch: writers answered per group commit");
-    if !settings.strace {
-        println!("fsyncs:  not counted (--strace counts them); on SQLite fsyncs = commits + WAL checkpoints");
+    println!("per req: the server's store counters during the phase (its /metrics) divided by the requests:");
+    println!("         statements (BEGIN/COMMIT/SAVEPOINT included), statements prepared, transactions begun and");
+    println!("         committed (reads included), group-commit batches; req/batch: writes answered per batch");
+    if !settings.targets.is_empty() {
+        println!("fsyncs and peak RSS: not measured for external targets (no process of ours to look into)");
+    } else if settings.strace {
+        println!("fsyncs:  fsync + fdatasync calls of the server processes (strace -f -c) per request");
+    } else {
+        println!("fsyncs:  not counted (--strace counts them); on SQLite each write batch is one commit and one");
+        println!("         fsync of the WAL, so fsyncs = batches + WAL checkpoints");
     }
-    println!("peak RSS: the highest VmHWM of the server processes during the phase (reset at its start)");
+    println!("peak RSS: the highest VmHWM of any server process during the phase (reset at its start)");
 }
 
 fn cost_json(p: &PhaseResult) -> Value {
