@@ -30,7 +30,9 @@ pub struct Common {
     time_limit: u64,
     /// Count the fsync/fdatasync calls of each server started here during
     /// each phase with `strace -f -c` (strace must be installed and allowed
-    /// to attach; it slows the server's syscalls a little).
+    /// to attach). Attached strace stops the server at every system call,
+    /// which cuts its throughput several times: take the counts from such a
+    /// run, the speed from one without.
     #[arg(long)]
     strace: bool,
     /// Also print a machine-readable summary (one JSON object on the last line).
