@@ -4,6 +4,7 @@
 //! each request's latency (send to last body byte) in an HDR histogram.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,33 +15,35 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Certificate, Client, Identity, RequestBuilder, StatusCode};
 
 use crate::BoxError;
-use crate::broker::Broker;
+use crate::probe::Cost;
 
 /// How long one request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Highest latency the histograms track (microseconds): one hour.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
 
-/// The school system of one institution: one client per worker.
+/// The school system of one institution: one client per worker, talking
+/// to every node (one keep-alive connection per node).
 pub struct Target {
-    base_url: String,
+    base_urls: Vec<String>,
     clients: Vec<Client>,
 }
 
 impl Target {
     /// `concurrency` clients with the client certificate of `brin`'s school
-    /// system and the dev CA as the only root, pinned to the broker's
-    /// loopback address.
-    pub fn new(broker: &Broker, brin: &str, concurrency: usize) -> Result<Target, BoxError> {
-        let ca_path = broker.ca_path();
+    /// system from the development PKI in `dev_dir` and its CA as the only
+    /// root. Requests go round-robin over `base_urls`; `localhost` is
+    /// pinned to 127.0.0.1.
+    pub fn new(base_urls: &[String], dev_dir: &Path, brin: &str, concurrency: usize) -> Result<Target, BoxError> {
+        let ca_path = dev_dir.join(pki::CA_CERT_FILE);
         let ca_pem = std::fs::read(&ca_path).map_err(|e| format!("reading {}: {e}", ca_path.display()))?;
-        let inst = broker.pki_dir().join(brin);
+        let inst = dev_dir.join(brin);
         let cert = std::fs::read(inst.join(pki::CLIENT_CERT_FILE)).map_err(|e| format!("{brin} client.pem: {e}"))?;
         let key = std::fs::read(inst.join(pki::CLIENT_KEY_FILE)).map_err(|e| format!("{brin} client.key: {e}"))?;
         let mut identity_pem = cert;
         identity_pem.push(b'\n');
         identity_pem.extend_from_slice(&key);
-        let addr = SocketAddr::from(([127, 0, 0, 1], broker.port()));
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let clients = (0..concurrency)
             .map(|_| {
                 Client::builder()
@@ -48,7 +51,7 @@ impl Target {
                     .tls_built_in_root_certs(false)
                     .add_root_certificate(Certificate::from_pem(&ca_pem)?)
                     .identity(Identity::from_pem(&identity_pem)?)
-                    .resolve("localhost", addr)
+                    .resolve("localhost", loopback)
                     .no_proxy()
                     .pool_max_idle_per_host(1)
                     .timeout(REQUEST_TIMEOUT)
@@ -57,27 +60,52 @@ impl Target {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("building the HTTPS clients of {brin}: {e}"))?;
         Ok(Target {
-            base_url: format!("https://localhost:{}", broker.port()),
+            base_urls: base_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
             clients,
         })
     }
 
-    /// One `GET /healthz` per client, so that every worker's TLS handshake
-    /// is done before the measured phases.
+    /// One client, for requests outside the measured phases.
+    pub fn client(&self) -> Option<&Client> {
+        self.clients.first()
+    }
+
+    /// One `GET /healthz` per client and node, so that every worker's TLS
+    /// handshakes are done before the measured phases.
     pub async fn warm_up(&self) -> Result<(), BoxError> {
         for client in &self.clients {
-            let response = client
-                .get(format!("{}/healthz", self.base_url))
-                .send()
-                .await
-                .map_err(|e| format!("warm-up request: {e}"))?;
-            let status = response.status();
-            response.bytes().await.map_err(|e| format!("warm-up response: {e}"))?;
-            if !status.is_success() {
-                return Err(format!("warm-up: GET /healthz answered {status}").into());
+            for base in &self.base_urls {
+                let response = client
+                    .get(format!("{base}/healthz"))
+                    .send()
+                    .await
+                    .map_err(|e| format!("warm-up request to {base}: {e}"))?;
+                let status = response.status();
+                response.bytes().await.map_err(|e| format!("warm-up response: {e}"))?;
+                if !status.is_success() {
+                    return Err(format!("warm-up: GET {base}/healthz answered {status}").into());
+                }
             }
         }
         Ok(())
+    }
+
+    /// The staff id of the mbo's intaker the school system acts for:
+    /// `bench.intaker` if there is one, else the first active intaker.
+    pub async fn intaker_id(&self, brin: &str) -> Result<String, BoxError> {
+        let (client, base) = self.clients.first().zip(self.base_urls.first()).ok_or("no client")?;
+        let response = client
+            .get(format!("{base}/v1/institutions/{brin}/intakers"))
+            .send()
+            .await?
+            .error_for_status()?;
+        let intakers: Vec<serde_json::Value> = response.json().await?;
+        let chosen = intakers
+            .iter()
+            .find(|i| i["username"] == crate::broker::INTAKER)
+            .or_else(|| intakers.first())
+            .ok_or_else(|| format!("{brin} has no active intaker to act for"))?;
+        Ok(chosen["id"].as_str().ok_or("intaker without id")?.to_owned())
     }
 }
 
@@ -93,6 +121,8 @@ pub struct PhaseResult {
     pub histogram: Histogram<u64>,
     /// The first failure, for the report.
     pub first_error: Option<String>,
+    /// What the phase cost the servers (filled in by the caller).
+    pub cost: Cost,
 }
 
 impl PhaseResult {
@@ -136,7 +166,7 @@ where
     let deadline = started + time_limit;
     let mut tasks = Vec::with_capacity(target.clients.len());
     for client in &target.clients {
-        let (client, base_url) = (client.clone(), target.base_url.clone());
+        let (client, base_urls) = (client.clone(), target.base_urls.clone());
         let (request, check, next) = (request.clone(), check.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally {
@@ -150,9 +180,10 @@ where
                 if i >= n || Instant::now() >= deadline {
                     break;
                 }
+                let base_url = base_urls.get(i % base_urls.len().max(1)).map_or("", String::as_str);
                 let sent = Instant::now();
                 let outcome =
-                    send_and_check(request(&client, &base_url, i), |status, body| check(i, status, body)).await;
+                    send_and_check(request(&client, base_url, i), |status, body| check(i, status, body)).await;
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                 tally.histogram.saturating_record(micros.max(1));
                 tally.requests += 1;
@@ -199,6 +230,7 @@ async fn collect(
         wall: Duration::ZERO,
         histogram: new_histogram()?,
         first_error: None,
+        cost: Cost::default(),
     };
     let mut failures = Vec::new();
     for task in tasks {

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::drive::PhaseResult;
+use crate::probe::Counters;
 
 /// The machine the benchmark ran on.
 pub struct Machine {
@@ -53,11 +54,28 @@ fn field(text: &str, key: &str) -> Option<String> {
 pub struct Settings {
     pub packages: usize,
     pub concurrency: usize,
+    /// `sqlite`, `postgresql`, `external` or the ceiling's.
     pub backend: &'static str,
+    /// External targets (empty: brokers started here).
+    pub targets: Vec<String>,
+    pub nodes: u32,
     pub broker_workers: u32,
     pub db_pool: u32,
     pub profile: &'static str,
     pub time_limit_secs: u64,
+    pub strace: bool,
+}
+
+/// Everything a run measured.
+pub struct Report {
+    pub machine: Machine,
+    pub settings: Settings,
+    /// Mean submission body of the broker's phases, in bytes.
+    pub package_bytes: usize,
+    /// The broker's phases (empty for the ceiling alone).
+    pub phases: Vec<PhaseResult>,
+    /// The ceiling's submit and pull, if it ran.
+    pub ceiling: Option<Vec<PhaseResult>>,
 }
 
 fn ms(micros: u64) -> f64 {
@@ -85,29 +103,47 @@ pub fn machine_json(machine: &Machine) -> Value {
     })
 }
 
-pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, phases: &[PhaseResult]) {
+pub fn print_text(report: &Report) {
+    let settings = &report.settings;
     println!();
     println!("doorstroom-bench {}", env!("CARGO_PKG_VERSION"));
-    println!("{}", machine_line(machine));
+    println!("{}", machine_line(&report.machine));
+    let servers = if settings.targets.is_empty() {
+        format!(
+            "{} node(s) in child processes, {} workers each, db pool {}",
+            settings.nodes, settings.broker_workers, settings.db_pool
+        )
+    } else {
+        format!("external: {}", settings.targets.join(", "))
+    };
     println!(
-        "settings: N={} packages, C={} clients, backend={}, broker workers={}, db pool={}, profile={}",
-        settings.packages,
-        settings.concurrency,
-        settings.backend,
-        settings.broker_workers,
-        settings.db_pool,
-        settings.profile
+        "settings: N={} packages, C={} clients, backend={}, {servers}, profile={}",
+        settings.packages, settings.concurrency, settings.backend, settings.profile
     );
     println!(
         "package:  personal_data ~2 KiB + remarks ~1 KiB JSON, ES256 + ECDH-ES+A256KW/A256GCM; \
-         mean submission body {package_bytes} bytes"
+         mean submission body {} bytes",
+        report.package_bytes
     );
     println!("transport: HTTPS (rustls both sides, client certificates) over loopback, HTTP/1.1 keep-alive,");
-    println!("           one connection per client, handshakes done before timing; broker and load in one process");
+    println!("           one connection per client and node, handshakes done before timing");
+    if let Some(ceiling) = &report.ceiling {
+        print_phases("ceiling", ceiling, settings);
+    }
+    if !report.phases.is_empty() {
+        print_phases("broker", &report.phases, settings);
+    }
+    if let Some(ceiling) = &report.ceiling {
+        print_ratios(&report.phases, ceiling);
+    }
+    print_notes(settings);
+}
+
+fn print_phases(title: &str, phases: &[PhaseResult], settings: &Settings) {
     println!();
     println!(
-        "{:<9} {:>8} {:>6} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "phase", "requests", "errors", "wall s", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        "{title:<9} {:>8} {:>6} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "requests", "errors", "wall s", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
     for p in phases {
         let h = &p.histogram;
@@ -124,6 +160,34 @@ pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, 
             ms(h.max()),
         );
     }
+    println!(
+        "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13}",
+        "per req", "stmts", "prepares", "txs", "commits", "batches", "req/batch", "fsyncs", "peak RSS MiB"
+    );
+    for p in phases {
+        let c = p.cost.counters;
+        let per = |f: fn(&Counters) -> u64| c.map_or("-".into(), |c| per_request(f(&c), p.requests));
+        let per_batch = c.filter(|c| c.batches > 0).map_or("-".into(), |c| {
+            format!("{:.1}", c.batch_members as f64 / c.batches as f64)
+        });
+        let fsyncs = p.cost.fsyncs.map_or("-".into(), |f| per_request(f, p.requests));
+        let rss = p
+            .cost
+            .peak_rss_kib
+            .map_or("not measured".into(), |k| format!("{:.1}", k as f64 / 1024.0));
+        println!(
+            "{:<9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13}",
+            p.name,
+            per(|c| c.statements),
+            per(|c| c.prepares),
+            per(|c| c.transactions),
+            per(|c| c.commits),
+            per(|c| c.batches),
+            per_batch,
+            fsyncs,
+            rss
+        );
+    }
     for p in phases {
         if p.requests < settings.packages {
             println!(
@@ -137,20 +201,74 @@ pub fn print_text(machine: &Machine, settings: &Settings, package_bytes: usize, 
     }
 }
 
-pub fn json(machine: &Machine, settings: &Settings, package_bytes: usize, phases: &[PhaseResult]) -> Value {
+fn per_request(count: u64, requests: usize) -> String {
+    if requests == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}", count as f64 / requests as f64)
+    }
+}
+
+/// The broker's submit and pull as a share of the ceiling's.
+fn print_ratios(broker: &[PhaseResult], ceiling: &[PhaseResult]) {
+    println!();
+    for c in ceiling {
+        let Some(b) = broker.iter().find(|b| b.name == c.name) else {
+            continue;
+        };
+        println!(
+            "{:<9} broker {:.0} req/s = {:.1} % of the ceiling's {:.0} req/s; p99 {:.2} ms (ceiling {:.2} ms)",
+            c.name,
+            b.throughput(),
+            ratio(b, c) * 100.0,
+            c.throughput(),
+            ms(b.histogram.value_at_quantile(0.99)),
+            ms(c.histogram.value_at_quantile(0.99)),
+        );
+    }
+}
+
+fn ratio(broker: &PhaseResult, ceiling: &PhaseResult) -> f64 {
+    let c = ceiling.throughput();
+    if c > 0.0 { broker.throughput() / c } else { 0.0 }
+}
+
+fn print_notes(settings: &Settings) {
+    println!();
+    println!("per req: the server's store counters during the phase (its /metrics) divided by the requests:");
+    println!("         statements (BEGIN/COMMIT/SAVEPOINT included), statements prepared, transactions begun and");
+    println!("         committed (reads included), group-commit batches; req/batch: writes answered per batch");
+    if !settings.targets.is_empty() {
+        println!("fsyncs and peak RSS: not measured for external targets (no process of ours to look into)");
+    } else if settings.strace {
+        println!("fsyncs:  fsync + fdatasync calls of the server processes (strace -f -c) per request");
+    } else {
+        println!("fsyncs:  not counted (--strace counts them); on SQLite each write batch is one commit and one");
+        println!("         fsync of the WAL, so fsyncs = batches + WAL checkpoints");
+    }
+    println!("peak RSS: the highest VmHWM of any server process during the phase (reset at its start)");
+}
+
+fn cost_json(p: &PhaseResult) -> Value {
+    let c = p.cost.counters;
     json!({
-        "machine": machine_json(machine),
-        "settings": {
-            "packages": settings.packages,
-            "concurrency": settings.concurrency,
-            "backend": settings.backend,
-            "broker_workers": settings.broker_workers,
-            "db_pool": settings.db_pool,
-            "profile": settings.profile,
-            "time_limit_secs": settings.time_limit_secs,
-            "mean_submission_bytes": package_bytes,
-        },
-        "phases": phases.iter().map(|p| {
+        "counters": c.map(|c| json!({
+            "statements": c.statements,
+            "prepares": c.prepares,
+            "transactions": c.transactions,
+            "commits": c.commits,
+            "batches": c.batches,
+            "batch_members": c.batch_members,
+        })),
+        "fsyncs": p.cost.fsyncs,
+        "peak_rss_kib": p.cost.peak_rss_kib,
+    })
+}
+
+fn phases_json(phases: &[PhaseResult]) -> Vec<Value> {
+    phases
+        .iter()
+        .map(|p| {
             let h = &p.histogram;
             json!({
                 "phase": p.name,
@@ -165,8 +283,42 @@ pub fn json(machine: &Machine, settings: &Settings, package_bytes: usize, phases
                     "max": ms(h.max()),
                     "mean": h.mean() / 1000.0,
                 },
+                "cost": cost_json(p),
                 "first_error": p.first_error,
             })
-        }).collect::<Vec<_>>(),
+        })
+        .collect()
+}
+
+pub fn json(report: &Report) -> Value {
+    let settings = &report.settings;
+    let ratios: Option<Value> = report.ceiling.as_ref().map(|ceiling| {
+        ceiling
+            .iter()
+            .filter_map(|c| {
+                let b = report.phases.iter().find(|b| b.name == c.name)?;
+                Some((c.name.to_owned(), json!(ratio(b, c))))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    });
+    json!({
+        "machine": machine_json(&report.machine),
+        "settings": {
+            "packages": settings.packages,
+            "concurrency": settings.concurrency,
+            "backend": settings.backend,
+            "targets": settings.targets,
+            "nodes": settings.nodes,
+            "broker_workers": settings.broker_workers,
+            "db_pool": settings.db_pool,
+            "profile": settings.profile,
+            "time_limit_secs": settings.time_limit_secs,
+            "strace": settings.strace,
+            "mean_submission_bytes": report.package_bytes,
+        },
+        "phases": phases_json(&report.phases),
+        "ceiling": report.ceiling.as_deref().map(phases_json),
+        "share_of_ceiling": ratios,
     })
 }

@@ -21,11 +21,16 @@ const PERSONAL_DATA_BYTES: usize = 2048;
 /// Approximate size of the `remarks` content, in bytes of JSON.
 const REMARKS_BYTES: usize = 1024;
 
-/// `n` distinct BSNs (9 digits passing the 11-proef), deterministic.
-pub fn students(n: usize) -> Result<Vec<String>, BoxError> {
+/// The first eight-digit BSN prefix of a fresh database's students.
+pub const FIRST_PREFIX: u32 = 20_000_000;
+
+/// `n` distinct BSNs (9 digits passing the 11-proef) from the eight-digit
+/// prefix `first` on (a fresh database: [`FIRST_PREFIX`]; a broker that
+/// may have seen earlier runs: a random one).
+pub fn students(n: usize, first: u32) -> Result<Vec<String>, BoxError> {
     let mut out = Vec::with_capacity(n);
-    // Eight-digit prefixes from 20000000 on; the check digit completes each.
-    for prefix in 20_000_000u32..100_000_000 {
+    // The check digit completes each prefix.
+    for prefix in first.clamp(10_000_000, 99_999_999)..100_000_000 {
         if out.len() == n {
             break;
         }
@@ -209,7 +214,7 @@ mod tests {
 
     #[test]
     fn students_are_distinct_valid_bsns() {
-        let bsns = students(500).unwrap_or_default();
+        let bsns = students(500, FIRST_PREFIX).unwrap_or_default();
         assert_eq!(bsns.len(), 500);
         let unique: std::collections::BTreeSet<_> = bsns.iter().collect();
         assert_eq!(unique.len(), 500);

@@ -215,6 +215,7 @@ pub async fn start(
     let (store, secrets) = seal_totp_secrets(store, secrets).await?;
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
+    let metrics = Arc::new(Metrics::new()?.watching(store.clone()));
     let state = web::Data::new(AppState {
         checkpoints: checkpoint_signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl),
@@ -234,7 +235,7 @@ pub async fn start(
             keys: doorstroom_app::key_cache::KeyCache::default(),
         },
         client_roots,
-        metrics: Arc::new(Metrics::new()?),
+        metrics,
         password_checks,
     });
     serve(state, tls_config)

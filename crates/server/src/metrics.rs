@@ -1,6 +1,10 @@
 //! Prometheus metrics: requests and latencies by route pattern, method and
-//! status. Labels never carry identifiers or personal data.
+//! status, and the store's statement, transaction and commit counters.
+//! Labels never carry identifiers or personal data.
 
+use std::fmt::Write as _;
+
+use doorstroom_store::{Counters, Store};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
@@ -8,6 +12,47 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     anomalies: IntCounterVec,
+    /// The store whose counters `/metrics` exposes, if any.
+    store: Option<Store>,
+}
+
+/// The counters in the text exposition format, one counter family each
+/// (`doorstroom_store_<field>_total`).
+pub fn render_store_counters(counters: &Counters) -> String {
+    let families = [
+        (
+            "statements",
+            "SQL statements executed by the store",
+            counters.statements,
+        ),
+        ("prepares", "SQL statements prepared by the store", counters.prepares),
+        (
+            "transactions",
+            "Database transactions begun by the store",
+            counters.transactions,
+        ),
+        (
+            "commits",
+            "Database transactions committed by the store",
+            counters.commits,
+        ),
+        (
+            "batches",
+            "Group-commit batches committed by the store",
+            counters.batches,
+        ),
+        (
+            "batch_members",
+            "Writers answered by group-commit batches",
+            counters.batch_members,
+        ),
+    ];
+    let mut out = String::new();
+    for (field, help, value) in families {
+        let name = format!("doorstroom_store_{field}_total");
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+    }
+    out
 }
 
 impl Metrics {
@@ -45,7 +90,16 @@ impl Metrics {
             requests,
             latency,
             anomalies,
+            store: None,
         })
+    }
+
+    /// The same, exposing `store`'s counters too.
+    pub fn watching(self, store: Store) -> Self {
+        Self {
+            store: Some(store),
+            ..self
+        }
     }
 
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -67,6 +121,40 @@ impl Metrics {
         if encoder.encode(&self.registry.gather(), &mut buffer).is_err() {
             return String::new();
         }
-        String::from_utf8(buffer).unwrap_or_default()
+        let mut text = String::from_utf8(buffer).unwrap_or_default();
+        if let Some(store) = &self.store {
+            text.push_str(&render_store_counters(&store.counters()));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_counters_render_as_counter_families() {
+        let text = render_store_counters(&Counters {
+            statements: 31,
+            prepares: 2,
+            transactions: 5,
+            commits: 4,
+            batches: 3,
+            batch_members: 7,
+        });
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            samples,
+            [
+                "doorstroom_store_statements_total 31",
+                "doorstroom_store_prepares_total 2",
+                "doorstroom_store_transactions_total 5",
+                "doorstroom_store_commits_total 4",
+                "doorstroom_store_batches_total 3",
+                "doorstroom_store_batch_members_total 7",
+            ]
+        );
+        assert!(text.contains("# TYPE doorstroom_store_commits_total counter\n"));
     }
 }

@@ -372,6 +372,19 @@ async fn operations_endpoints_answer_and_metrics_carry_routes_not_identifiers() 
         assert!(text.contains(r#"route="/v1/institutions/{brin}/jwks""#), "{text}");
         assert!(!text.contains(MBO), "no identifiers in metrics");
         assert!(text.contains("doorstroom_http_request_duration_seconds_bucket"));
+        // The store's counters (what the load generator divides per
+        // request): the set-up and /readyz wrote, whoami read.
+        let total = |name: &str| -> u64 {
+            let prefix = format!("doorstroom_store_{name}_total ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str())?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        assert!(total("statements") > 0, "{text}");
+        assert!(total("transactions") >= total("commits"), "{text}");
+        assert!(total("commits") > 0, "{text}");
+        assert!(total("batches") > 0, "{text}");
+        assert!(total("batch_members") >= total("batches"), "{text}");
     })
     .await;
 }
