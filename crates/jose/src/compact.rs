@@ -72,15 +72,17 @@ impl SigHeader {
 }
 
 /// A josekit verifier for a (signing) public key.
-pub(crate) fn verifier(key: &PublicJwk) -> Result<Box<dyn JwsVerifier>, JoseError> {
-    let der = key.public_key().public_key_to_der()?;
-    let unusable = |_| JoseError::WrongKey("the key is not usable for verifying signatures");
-    Ok(match key.alg_kind() {
-        Alg::Es256 => Box::new(ES256.verifier_from_der(&der).map_err(unusable)?),
-        Alg::EdDsa => Box::new(EdDSA.verifier_from_der(&der).map_err(unusable)?),
-        Alg::EcdhEsA256kw | Alg::RsaOaep256 => {
-            return Err(JoseError::WrongKey("a signing key (use \"sig\") is required"));
-        }
+pub(crate) fn verifier(key: &PublicJwk) -> Result<std::sync::Arc<dyn JwsVerifier>, JoseError> {
+    key.verifier_with(|key| {
+        let der = key.public_key().public_key_to_der()?;
+        let unusable = |_| JoseError::WrongKey("the key is not usable for verifying signatures");
+        Ok(match key.alg_kind() {
+            Alg::Es256 => std::sync::Arc::new(ES256.verifier_from_der(&der).map_err(unusable)?),
+            Alg::EdDsa => std::sync::Arc::new(EdDSA.verifier_from_der(&der).map_err(unusable)?),
+            Alg::EcdhEsA256kw | Alg::RsaOaep256 => {
+                return Err(JoseError::WrongKey("a signing key (use \"sig\") is required"));
+            }
+        })
     })
 }
 

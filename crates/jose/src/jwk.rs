@@ -1,11 +1,13 @@
 //! Validated public JWKs (RFC 7517) as institutions publish them.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use doorstroom_domain::KeyUse;
 use josekit::jwk::KeyPair as _;
+use josekit::jws::JwsVerifier;
 use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
@@ -131,6 +133,10 @@ pub struct PublicJwk {
     x5c_der: Vec<Vec<u8>>,
     /// The normalised published form (see [`PublicJwk::to_json`]).
     json: Value,
+    /// The signature verifier built from `key`, once: building it imports
+    /// the key into OpenSSL again (with its curve-point checks), which cost
+    /// more than the verification itself. Shared by the clones.
+    verifier: Arc<OnceLock<Arc<dyn JwsVerifier>>>,
 }
 
 impl fmt::Debug for PublicJwk {
@@ -151,6 +157,18 @@ impl PartialEq for PublicJwk {
 }
 
 impl PublicJwk {
+    /// The verifier of this key, built by `build` the first time.
+    pub(crate) fn verifier_with(
+        &self,
+        build: impl FnOnce(&PublicJwk) -> Result<Arc<dyn JwsVerifier>, JoseError>,
+    ) -> Result<Arc<dyn JwsVerifier>, JoseError> {
+        if let Some(verifier) = self.verifier.get() {
+            return Ok(verifier.clone());
+        }
+        let verifier = build(self)?;
+        Ok(self.verifier.get_or_init(|| verifier).clone())
+    }
+
     /// Parses and validates a public JWK.
     ///
     /// Rules, checked in this order so that each violation has its own error:
@@ -201,6 +219,7 @@ impl PublicJwk {
             key,
             x5c_der,
             json: Value::Object(out),
+            verifier: Arc::default(),
         })
     }
 

@@ -85,7 +85,12 @@ struct BatchState {
 /// One batch transaction, as its members see it.
 pub(crate) struct Batch {
     state: Mutex<BatchState>,
-    changed: Condvar,
+    /// The leader waits on this for members to join. (Two condition
+    /// variables, so that a join wakes the leader alone: waking every
+    /// member on every join cost more than the commit.)
+    joined: Condvar,
+    /// The members wait on this for the outcome.
+    ended: Condvar,
     opened: Instant,
 }
 
@@ -93,7 +98,8 @@ impl Batch {
     fn new() -> Arc<Batch> {
         Arc::new(Batch {
             state: Mutex::new(BatchState::default()),
-            changed: Condvar::new(),
+            joined: Condvar::new(),
+            ended: Condvar::new(),
             opened: Instant::now(),
         })
     }
@@ -113,7 +119,7 @@ impl Batch {
         let mut state = self.state();
         state.members += 1;
         state.bytes = state.bytes.saturating_add(bytes);
-        self.changed.notify_all();
+        self.joined.notify_one();
         state.members == 1
     }
 
@@ -124,7 +130,9 @@ impl Batch {
     fn publish(&self, outcome: Result<(), BatchFailed>) {
         let mut state = self.state();
         state.outcome.get_or_insert(outcome);
-        self.changed.notify_all();
+        self.ended.notify_all();
+        // A leader still waiting for members learns of an abandoned batch.
+        self.joined.notify_one();
     }
 
     fn outcome(&self) -> Result<(), BatchFailed> {
@@ -133,7 +141,7 @@ impl Batch {
             if let Some(outcome) = &state.outcome {
                 return outcome.clone();
             }
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.ended.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -307,7 +315,7 @@ impl Committer {
                     break;
                 }
                 state = batch
-                    .changed
+                    .joined
                     .wait_timeout(state, deadline - now)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
