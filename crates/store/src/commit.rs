@@ -31,11 +31,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::connection::{
     AnsiTransactionManager, InTransactionStatus, TransactionManager, TransactionManagerStatus,
     ValidTransactionManagerStatus,
 };
-use diesel::connection::SimpleConnection;
 use diesel::r2d2::PooledConnection;
 
 use crate::{DbConn, Manager, StoreError};
