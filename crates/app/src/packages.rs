@@ -24,7 +24,7 @@ use doorstroom_domain::{
 use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, sha256_b64url, verify_envelope};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::packages::{self, NewPackage, NewSection, Package, PackageSummary};
-use doorstroom_store::{DbConn, audit, inspections, institutions, keys, retention, staff};
+use doorstroom_store::{DbConn, audit, consents, inspections, institutions, keys, retention, staff};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -695,10 +695,13 @@ pub fn pull_package(app: &App, caller: Caller<'_>, command: PackageCommand) -> R
             Some(package) => package,
             None => packages::get(ctx.conn, id)?.ok_or(AppError::NotFound)?,
         };
-        // Decide first what may go, and mark it delivered before reading the
-        // ciphertext: the marking locks the rows, so a withdrawal either
-        // committed before (and the section is withheld) or waits and then
-        // records that the section had been delivered.
+        // A withdrawal about this student runs wholly before this pull or
+        // wholly after it (`consents::lock_student`). Decide first what may
+        // go, and mark it delivered before reading the ciphertext: the
+        // marking locks the rows, so a withdrawal either committed before
+        // (and the section is withheld) or waits and then records that the
+        // section had been delivered.
+        consents::lock_student(ctx.conn, &package.student)?;
         let ledger = consent_ledger(ctx.conn, &package.student, &package.sender, &package.recipient)?;
         let decided = releasable(
             &|section| rules.lawful_basis.of(section),

@@ -48,7 +48,7 @@ use diesel::dsl::{exists, max};
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
-use crate::audit_rows::Row;
+use crate::audit_rows::{Row, lock_tail};
 use crate::merkle;
 use crate::schema::{audit_event_relations, audit_events};
 use crate::{DbConn, StoreError, to_ms};
@@ -78,9 +78,7 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
     if depth.is_none() {
         return Err(StoreError::Database(diesel::result::Error::NotInTransaction));
     }
-    // The audit tail is locked: a write runs in a batch, which on
-    // PostgreSQL takes the lock first thing (`commit::begin_batch`), and on
-    // SQLite holds the database's one write lock.
+    lock_tail(conn)?;
     let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
     let seq = last
         .unwrap_or(0)

@@ -82,16 +82,11 @@ impl Row {
     }
 }
 
-/// The lock that serialises appends to the audit tail on PostgreSQL
-/// (a batch takes it first thing: `commit::begin_batch`).
-pub(crate) const LOCK_AUDIT_TAIL: &str = "LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE";
-
 /// On PostgreSQL, takes the lock that serialises appenders (held to
-/// commit; a batch already holds it, so this only guards an append in a
-/// transaction that is not a batch); SQLite's `BEGIN IMMEDIATE` already has.
+/// commit); SQLite's `BEGIN IMMEDIATE` already has.
 pub(crate) fn lock_tail(conn: &mut DbConn) -> Result<(), StoreError> {
     if let DbConn::Postgres(c) = conn {
-        c.batch_execute(LOCK_AUDIT_TAIL)?;
+        c.batch_execute("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")?;
     }
     Ok(())
 }

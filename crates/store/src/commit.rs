@@ -1,11 +1,12 @@
-//! Group commit: the writes of one process share transactions.
+//! Group commit: the writes of one process share transactions (SQLite;
+//! on PostgreSQL each write has its own, see the crate documentation).
 //!
 //! A write runs its closure on its own thread, in a savepoint of the one
 //! open *batch* transaction (opened by whoever finds none), and joins that
 //! batch. The first to join leads: it waits until nobody else is about to
 //! join (or the batch is full, or [`GroupCommit::max_wait`] has passed),
-//! then commits the batch — one `COMMIT`, one fsync on SQLite, one WAL
-//! flush on PostgreSQL — and tells every member how it ended. Only then is
+//! then commits the batch — one `COMMIT`, one fsync — and tells every
+//! member how it ended. Only then is
 //! any member answered, so a request is still answered only after its
 //! data and its audit event are durable.
 //!
@@ -31,7 +32,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
 use diesel::connection::{
     AnsiTransactionManager, InTransactionStatus, TransactionManager, TransactionManagerStatus,
     ValidTransactionManagerStatus,
@@ -421,24 +421,13 @@ fn at_batch_level(conn: &mut DbConn) -> bool {
     )
 }
 
-/// Opens the batch transaction on a fresh checkout. SQLite: `BEGIN
-/// IMMEDIATE`, the write lock at once rather than an upgrade that can fail.
-/// PostgreSQL: `BEGIN` and the audit tail's lock, before any member reads
-/// anything: batches of several nodes then run one after the other, and
-/// every read of a batch sees all that other nodes committed before it. (Taken
-/// at a member's first audit append instead, a pull could read a consent,
-/// wait for the lock while another node's batch withdraws that consent, and
-/// be logged after the withdrawal it did not see.)
+/// Opens a write transaction on a fresh checkout: a batch on SQLite
+/// (`BEGIN IMMEDIATE`, the write lock at once rather than an upgrade that
+/// can fail), one write's own on PostgreSQL (`BEGIN`; the audit tail's lock
+/// is taken by the first audit append and held to `COMMIT`).
 pub(crate) fn begin_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        DbConn::Postgres(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
-            if let Err(error) = c.batch_execute(crate::audit_rows::LOCK_AUDIT_TAIL) {
-                let _ = <diesel::PgConnection as diesel::Connection>::TransactionManager::rollback_transaction(c);
-                return Err(error);
-            }
-            Ok(())
-        }
+        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
     }
 }

@@ -285,3 +285,32 @@ pub fn owners(conn: &mut DbConn, student: &Pseudonym, recipient: Option<&Brin>) 
         .map(|school| parsed(Brin::parse(school), "consent_events", "school"))
         .collect()
 }
+
+/// Serialises, until the end of the caller's transaction, the decisions
+/// about one student's consent with the pulls that act on them: a
+/// withdrawal and a pull of that student's package take it first thing, so
+/// on PostgreSQL (where writes run concurrently) a pull either runs wholly
+/// before a withdrawal — and is logged before it — or wholly after and sees
+/// it. Without it a repeated pull of a section delivered earlier locks no
+/// row: it could read the consent in force, wait for the audit tail while
+/// the withdrawal commits, and be logged after a withdrawal it did not see.
+/// A transaction-scoped advisory lock on a 32-bit key from the pseudonym
+/// (two students sharing a key only wait for each other). SQLite's writes
+/// are serial already: nothing to do there.
+pub fn lock_student(conn: &mut DbConn, student: &Pseudonym) -> Result<(), StoreError> {
+    /// The advisory lock class of these locks ("door").
+    const STUDENT_LOCKS: i32 = 0x646f_6f72;
+    if let DbConn::Postgres(c) = conn {
+        let key = student
+            .as_str()
+            .get(..8)
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .ok_or_else(|| StoreError::corrupt("consent_events", "student", "not a pseudonym"))?;
+        // Both numbers are ours, not the caller's text.
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            &format!("SELECT pg_advisory_xact_lock({STUDENT_LOCKS}, {})", key as i32),
+        )?;
+    }
+    Ok(())
+}

@@ -14,13 +14,17 @@
 //! written by [`audit::append`] in that same transaction, proofs,
 //! checkpoints, verification); its API is re-exported from [`audit`].
 //!
-//! * `write` runs its closure in a savepoint of a shared *batch*
-//!   transaction and returns once that batch has committed: group commit,
-//!   one `COMMIT` (one fsync) for all the writes that came together
-//!   ([`commit`] says what each write can still rely on). On SQLite the
-//!   batch is `BEGIN IMMEDIATE`; on PostgreSQL a plain `READ COMMITTED`
-//!   transaction, in which [`audit::append`] serialises the audit tail
-//!   with a table lock (held once per batch, not once per write).
+//! * `write` on SQLite runs its closure in a savepoint of a shared *batch*
+//!   transaction (`BEGIN IMMEDIATE`) and returns once that batch has
+//!   committed: group commit, one `COMMIT` (one fsync) for all the writes
+//!   that came together ([`commit`] says what each write can still rely
+//!   on).
+//! * `write` on PostgreSQL runs its closure in a `READ COMMITTED`
+//!   transaction of its own, concurrently with the others; [`audit::append`]
+//!   serialises the audit tail with a table lock held to `COMMIT`.
+//!   *Why PostgreSQL does not batch:* a batch runs its writes one after the
+//!   other on one connection, each statement a round trip; measured, that
+//!   cost more than the commits it saved (README, Performance).
 //! * `read` is enforced read-only on both backends (PostgreSQL:
 //!   `REPEATABLE READ READ ONLY`, a consistent snapshot like SQLite's;
 //!   SQLite: a pool of its own whose connections are `query_only`), so a
@@ -183,8 +187,8 @@ pub struct Store {
     readers: Pool<Manager>,
     backend: Backend,
     /// SQLite allows one writer at a time, and its busy handler sleeps and
-    /// retries rather than queueing; PostgreSQL serialises the audit tail.
-    /// So the writes of one process share transactions: see [`commit`].
+    /// retries rather than queueing. So the writes of one process share
+    /// transactions there: see [`commit`]. (Not used on PostgreSQL.)
     /// (Several processes on one SQLite file still meet in the busy
     /// handler; several broker nodes belong on PostgreSQL.)
     committer: Arc<commit::Committer>,
@@ -274,6 +278,10 @@ impl Store {
         bytes: usize,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
+        if self.backend == Backend::Postgres {
+            // See "Why PostgreSQL does not batch" in the module documentation.
+            return self.run_single(Single::Write, f);
+        }
         let begin = || {
             let mut conn = self.checkout(&self.pool)?;
             commit::begin_batch(&mut conn).map_err(StoreError::Database)?;
@@ -297,7 +305,7 @@ impl Store {
     /// Runs `f` in one read-only transaction (a consistent snapshot). Any
     /// write inside fails, on both backends.
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
-        self.run_read(f)
+        self.run_single(Single::Read, f)
     }
 
     /// The same store, whose writes (and its clones') are batched within
@@ -373,17 +381,27 @@ impl Store {
         }
     }
 
-    fn run_read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
-        // Readiness asks whether a write can succeed now. Any outage says
-        // no, a read's included: otherwise a write that succeeded just
-        // before the database went down would stand in for the probe while
-        // every read already fails.
+    /// Runs `f` in a transaction of its own: every read, and a write on
+    /// PostgreSQL.
+    fn run_single<T, E: From<StoreError>>(
+        &self,
+        single: Single,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // Readiness asks whether a write can succeed now. A write's success
+        // says yes; any outage says no, a read's included: otherwise a
+        // write that succeeded just before the database went down would
+        // stand in for the probe while every read already fails.
         let failed = |error: &StoreError| {
             if error.is_outage() {
                 self.health.record_write(health::WriteOutcome::Failed);
             }
         };
-        let mut pooled = match self.checkout(&self.readers) {
+        let pool = match single {
+            Single::Read => &self.readers,
+            Single::Write => &self.pool,
+        };
+        let mut pooled = match self.checkout(pool) {
             Ok(pooled) => pooled,
             Err(error) => {
                 self.health.record_write(health::WriteOutcome::Failed);
@@ -391,14 +409,23 @@ impl Store {
             }
         };
         let conn: &mut DbConn = &mut pooled;
-        if let Err(error) = begin_read(conn) {
+        let begun = match single {
+            Single::Read => begin_read(conn),
+            Single::Write => commit::begin_batch(conn),
+        };
+        if let Err(error) = begun {
             let error = StoreError::Database(error);
             failed(&error);
             return Err(E::from(error));
         }
         match f(conn) {
             Ok(value) => match commit(conn) {
-                Ok(()) => Ok(value),
+                Ok(()) => {
+                    if single == Single::Write {
+                        self.health.record_write(health::WriteOutcome::Succeeded);
+                    }
+                    Ok(value)
+                }
                 Err(error) => {
                     failed(&error);
                     Err(E::from(error))
@@ -406,7 +433,9 @@ impl Store {
             },
             Err(error) => {
                 if let Err(rollback) = <DbConn as TransactionManager<DbConn>>::rollback_transaction(conn) {
-                    // The connection is marked broken and will not be reused.
+                    // The connection is marked broken and will not be
+                    // reused. A write whose connection broke under it met
+                    // an outage, whatever its own error says.
                     tracing::warn!(error = %rollback, "rollback failed");
                     self.health.record_write(health::WriteOutcome::Failed);
                 }
@@ -414,6 +443,13 @@ impl Store {
             }
         }
     }
+}
+
+/// A transaction of its own ([`Store::run_single`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Single {
+    Read,
+    Write,
 }
 
 /// Opens a read-only transaction, a consistent snapshot on both backends.

@@ -80,6 +80,8 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
     let recipient = command.request.recipient.clone();
     let access = consent_access(&student, &recipient);
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        // Pulls of this student's packages run wholly before or after.
+        consents::lock_student(ctx.conn, &student)?;
         let checked = check(ctx, &app.rules.lawful_basis, &command, ConsentEventKind::Withdrawn)?;
         // Only the withdrawing school's own ledger: its answer never depends
         // on what another school recorded (no oracle).
