@@ -170,20 +170,27 @@ struct Ahead {
     /// time (only when the envelope verified and the sections are well
     /// formed: otherwise the submission is refused).
     receipt: Option<(DateTime<Utc>, Result<String, AppError>)>,
+    /// The SHA-256 of the envelope as submitted (the idempotency check and
+    /// the receipt name it): hashed once, outside the transaction.
+    envelope_sha256: String,
 }
 
 impl Ahead {
     fn prepare(app: &App, own: &Brin, command: &SubmitPackage, sections_ok: bool, now: DateTime<Utc>) -> Ahead {
         let envelope = verify_ahead(app, own, command);
+        let envelope_sha256 = sha256_b64url(&command.submission.envelope);
         let receipt = match &envelope {
             Some(Ok(envelope)) if sections_ok => {
-                let envelope_sha256 = sha256_b64url(&command.submission.envelope);
                 let claims = receipt_claims(envelope, &envelope_sha256, now);
                 Some((now, app.signer.sign(RECEIPT_TYP, &claims)))
             }
             _ => None,
         };
-        Ahead { envelope, receipt }
+        Ahead {
+            envelope,
+            receipt,
+            envelope_sha256,
+        }
     }
 }
 
@@ -288,7 +295,7 @@ fn accept(
         application,
     } = prepared;
     let envelope = verified_envelope(ctx.conn, own, command, ahead.envelope)?;
-    let envelope_sha256 = sha256_b64url(&command.submission.envelope);
+    let envelope_sha256 = ahead.envelope_sha256;
     let stored = StoredFacts::read(ctx.conn, own, &envelope, sealed.as_deref().ok(), application, rules)?;
     let recipient_consent;
     let consent: &dyn ConsentState = match (&stored.ledger, ctx.now) {

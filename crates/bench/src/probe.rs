@@ -13,57 +13,26 @@ use reqwest::Client;
 use crate::BoxError;
 
 /// The store's counters, summed over the nodes (`doorstroom_store_*_total`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub statements: u64,
-    pub prepares: u64,
-    pub transactions: u64,
-    pub commits: u64,
-    pub batches: u64,
-    pub batch_members: u64,
-}
+pub use doorstroom_store::Counters;
 
-impl Counters {
-    /// The counters in a `/metrics` text; `None` when the store exposes none.
-    pub fn parse(text: &str) -> Option<Counters> {
-        let values: BTreeMap<&str, u64> = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once(' '))
-            .filter_map(|(name, value)| Some((name, value.trim().parse::<f64>().ok()? as u64)))
-            .collect();
-        let get = |field: &str| values.get(format!("doorstroom_store_{field}_total").as_str()).copied();
-        Some(Counters {
-            statements: get("statements")?,
-            prepares: get("prepares").unwrap_or(0),
-            transactions: get("transactions").unwrap_or(0),
-            commits: get("commits").unwrap_or(0),
-            batches: get("batches").unwrap_or(0),
-            batch_members: get("batch_members").unwrap_or(0),
-        })
-    }
-
-    fn plus(self, o: Counters) -> Counters {
-        Counters {
-            statements: self.statements + o.statements,
-            prepares: self.prepares + o.prepares,
-            transactions: self.transactions + o.transactions,
-            commits: self.commits + o.commits,
-            batches: self.batches + o.batches,
-            batch_members: self.batch_members + o.batch_members,
-        }
-    }
-
-    fn since(self, before: Counters) -> Counters {
-        Counters {
-            statements: self.statements.saturating_sub(before.statements),
-            prepares: self.prepares.saturating_sub(before.prepares),
-            transactions: self.transactions.saturating_sub(before.transactions),
-            commits: self.commits.saturating_sub(before.commits),
-            batches: self.batches.saturating_sub(before.batches),
-            batch_members: self.batch_members.saturating_sub(before.batch_members),
-        }
-    }
+/// The store's counters in a `/metrics` text; `None` when the store
+/// exposes none.
+pub fn parse_counters(text: &str) -> Option<Counters> {
+    let values: BTreeMap<&str, u64> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(name, value)| Some((name, value.trim().parse::<f64>().ok()? as u64)))
+        .collect();
+    let get = |field: &str| values.get(format!("doorstroom_store_{field}_total").as_str()).copied();
+    Some(Counters {
+        statements: get("statements")?,
+        prepares: get("prepares").unwrap_or(0),
+        transactions: get("transactions").unwrap_or(0),
+        commits: get("commits").unwrap_or(0),
+        batches: get("batches").unwrap_or(0),
+        batch_members: get("batch_members").unwrap_or(0),
+    })
 }
 
 /// What one phase cost the servers.
@@ -128,7 +97,7 @@ impl Probe {
             *fsyncs.get_or_insert(0) += strace.finish().await?;
         }
         let counters = match (self.counters().await?, started.counters) {
-            (Some(after), Some(before)) => Some(after.since(before)),
+            (Some(after), Some(before)) => Some(after.since(&before)),
             _ => None,
         };
         let peak_rss_kib = self.pids.iter().filter_map(|pid| peak_rss_kib(*pid)).max();
@@ -145,8 +114,8 @@ impl Probe {
         for url in &self.urls {
             let response = self.client.get(format!("{url}/metrics")).send().await?;
             let text = response.error_for_status()?.text().await?;
-            match Counters::parse(&text) {
-                Some(c) => sum = sum.plus(c),
+            match parse_counters(&text) {
+                Some(c) => sum = sum.plus(&c),
                 None => return Ok(None),
             }
         }
@@ -253,7 +222,7 @@ mod tests {
                     doorstroom_store_commits_total 4\n\
                     doorstroom_store_batches_total 3\n\
                     doorstroom_http_requests_total{route=\"/x\"} 9\n";
-        let c = Counters::parse(text);
+        let c = parse_counters(text);
         assert_eq!(
             c,
             Some(Counters {
@@ -263,7 +232,7 @@ mod tests {
                 ..Counters::default()
             })
         );
-        assert_eq!(Counters::parse("doorstroom_http_requests_total 1\n"), None);
+        assert_eq!(parse_counters("doorstroom_http_requests_total 1\n"), None);
     }
 
     #[test]

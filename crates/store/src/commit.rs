@@ -425,7 +425,7 @@ fn at_batch_level(conn: &mut DbConn) -> bool {
 /// (`BEGIN IMMEDIATE`, the write lock at once rather than an upgrade that
 /// can fail), one write's own on PostgreSQL (`BEGIN`; the audit tail's lock
 /// is taken by the first audit append and held to `COMMIT`).
-pub(crate) fn begin_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
+pub(crate) fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
         DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),

@@ -31,6 +31,18 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// The counters of two stores (two nodes) together.
+    pub fn plus(&self, other: &Counters) -> Counters {
+        Counters {
+            statements: self.statements + other.statements,
+            prepares: self.prepares + other.prepares,
+            transactions: self.transactions + other.transactions,
+            commits: self.commits + other.commits,
+            batches: self.batches + other.batches,
+            batch_members: self.batch_members + other.batch_members,
+        }
+    }
+
     /// What happened between `earlier` and `self`.
     pub fn since(&self, earlier: &Counters) -> Counters {
         Counters {

@@ -284,7 +284,7 @@ impl Store {
         }
         let begin = || {
             let mut conn = self.checkout(&self.pool)?;
-            commit::begin_batch(&mut conn).map_err(StoreError::Database)?;
+            commit::begin_write(&mut conn).map_err(StoreError::Database)?;
             Ok(conn)
         };
         match self.committer.write(bytes, begin, f, &self.tally) {
@@ -411,7 +411,7 @@ impl Store {
         let conn: &mut DbConn = &mut pooled;
         let begun = match single {
             Single::Read => begin_read(conn),
-            Single::Write => commit::begin_batch(conn),
+            Single::Write => commit::begin_write(conn),
         };
         if let Err(error) = begun {
             let error = StoreError::Database(error);

@@ -57,12 +57,9 @@ fn request_ids(store: &Store) -> BTreeSet<String> {
         .collect()
 }
 
-/// 16 writers × 25 audit appends: every one committed once, sequence
-/// numbers 1..=400 without a gap, fewer batches than writes, a log that
-/// verifies.
-fn concurrent_writes_share_batches_and_keep_the_log_gapless(db: &TestDb) {
-    let store = patient_store(db);
-    let before = store.counters();
+/// 16 writers at once, each appending 25 audit events; the sequence
+/// numbers they were given.
+fn sixteen_writers_append_25_each(store: &Store) -> BTreeSet<i64> {
     let writer = store.clone();
     let seqs = at_once(16, move |thread| {
         (0..25)
@@ -72,7 +69,16 @@ fn concurrent_writes_share_batches_and_keep_the_log_gapless(db: &TestDb) {
             })
             .collect::<Vec<i64>>()
     });
-    let seqs: BTreeSet<i64> = seqs.into_iter().flat_map(|s| s.expect("no writer panicked")).collect();
+    seqs.into_iter().flat_map(|s| s.expect("no writer panicked")).collect()
+}
+
+/// 16 writers × 25 audit appends: every one committed once, sequence
+/// numbers 1..=400 without a gap, fewer batches than writes, a log that
+/// verifies.
+fn concurrent_writes_share_batches_and_keep_the_log_gapless(db: &TestDb) {
+    let store = patient_store(db);
+    let before = store.counters();
+    let seqs = sixteen_writers_append_25_each(&store);
     assert_eq!(
         seqs,
         (1..=400).collect::<BTreeSet<i64>>(),
@@ -221,16 +227,7 @@ fn postgres_concurrent_writes_each_commit_alone_and_keep_the_log_gapless() {
     let Some(db) = TestDb::postgres_or_skip() else { return };
     let store = db.store();
     let before = store.counters();
-    let writer = store.clone();
-    let seqs = at_once(16, move |thread| {
-        (0..25)
-            .map(|i| {
-                let n = u32::try_from(thread * 25 + i).unwrap();
-                writer.write(|conn| audit::append(conn, &event(n))).unwrap()
-            })
-            .collect::<Vec<i64>>()
-    });
-    let seqs: BTreeSet<i64> = seqs.into_iter().flat_map(|s| s.expect("no writer panicked")).collect();
+    let seqs = sixteen_writers_append_25_each(&store);
     assert_eq!(seqs, (1..=400).collect::<BTreeSet<i64>>());
     let counted = store.counters().since(&before);
     assert_eq!(counted.batches, 0);
