@@ -46,12 +46,14 @@ where
 /// Upper bounds per request: the counts when this test was written (they
 /// were about 32 and 26 before the submission stopped reading back what it
 /// wrote and the pull its package, and before an audit event's Merkle
-/// hashes and relations became one `INSERT` each). Every statement of the request counts:
+/// hashes and relations became one `INSERT` each on PostgreSQL; SQLite runs
+/// a cached single-row `INSERT` per row instead, cheaper in-process than
+/// compiling a multi-row one afresh). Every statement of the request counts:
 /// the client certificate's lookup (its own read transaction), the
 /// checkout's `SELECT 1`, the work and the audit append. Lower is welcome,
 /// and then the bound comes down with it.
-const MAX_SUBMIT: [(&str, u64); 2] = [("sqlite", 26), ("postgres", 25)];
-const MAX_PULL: [(&str, u64); 2] = [("sqlite", 22), ("postgres", 22)];
+const MAX_SUBMIT: [(&str, u64); 2] = [("sqlite", 28), ("postgres", 25)];
+const MAX_PULL: [(&str, u64); 2] = [("sqlite", 23), ("postgres", 22)];
 
 fn bound(table: &[(&str, u64)], backend: &str) -> u64 {
     table.iter().find(|(b, _)| *b == backend).map(|(_, n)| *n).unwrap()

@@ -113,16 +113,8 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
             )
         })
         .collect();
-    // One statement for all (a record has at most two parties); the match
-    // per backend because `MultiConnection` has no batch insert of its own.
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(audit_event_relations::table)
-            .values(&rows)
-            .execute(c)?,
-        DbConn::Postgres(c) => diesel::insert_into(audit_event_relations::table)
-            .values(&rows)
-            .execute(c)?,
-    };
+    // A record has at most two parties.
+    crate::insert_all!(conn, audit_event_relations::table, &rows)?;
     Ok(seq)
 }
 

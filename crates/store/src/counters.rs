@@ -17,7 +17,10 @@ pub struct Counters {
     /// Statements executed (queries, `BEGIN`/`COMMIT`/`SAVEPOINT` included).
     pub statements: u64,
     /// Statements compiled and put in a connection's statement cache (a
-    /// prepared statement reused from the cache is not counted again).
+    /// prepared statement reused from the cache is not counted again). A
+    /// statement diesel does not cache (its `UPDATE`s and `IN (…)`s, a
+    /// multi-row `INSERT`) is compiled at every execution and is not counted
+    /// here: diesel's instrumentation does not report it.
     pub prepares: u64,
     /// Top-level transactions begun, reads included.
     pub transactions: u64,

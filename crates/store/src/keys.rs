@@ -121,9 +121,10 @@ pub fn facts_of(
     if kids.is_empty() {
         return Ok(std::collections::BTreeMap::new());
     }
+    // All of the institution's keys (a handful), filtered here: `kid IN (…)`
+    // of varying length would be prepared afresh on every submission.
     institution_keys::table
         .filter(institution_keys::brin.eq(brin.as_str()))
-        .filter(institution_keys::kid.eq_any(kids))
         .select((
             institution_keys::kid,
             (
@@ -134,6 +135,7 @@ pub fn facts_of(
         ))
         .load::<(String, (String, String, String))>(conn)?
         .into_iter()
+        .filter(|(kid, _)| kids.contains(&kid.as_str()))
         .map(|(kid, row)| Ok((kid, key_facts(row)?)))
         .collect()
 }

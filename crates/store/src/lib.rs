@@ -712,7 +712,11 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for Customizer {
                 let pragmas = if self.read_only {
                     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA query_only = ON;"
                 } else {
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                    // temp_store: a savepoint's sub-journal (each group-commit
+                    // member has one) stays in memory instead of a temporary
+                    // file written at every page the member touches.
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+                     PRAGMA temp_store = MEMORY;"
                 };
                 c.batch_execute(pragmas).map_err(diesel::r2d2::Error::QueryError)
             }
@@ -722,6 +726,25 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for Customizer {
 }
 
 // ---- helpers shared by the repositories ----
+
+/// Inserts `rows` (a slice of insertable values) into `table`: on PostgreSQL
+/// in one statement (one round trip), on SQLite one cached single-row
+/// statement per row — a multi-row `INSERT` of varying length is prepared
+/// afresh each time, which costs SQLite more than running a prepared
+/// statement a few times in-process. A macro because `MultiConnection` has
+/// no batch insert of its own and the bounds of a generic one are diesel's
+/// internals.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::DbConn::Sqlite(c) => $rows.iter().try_fold(0usize, |n, row| {
+                diesel::insert_into($table).values(row).execute(c).map(|k| n + k)
+            }),
+            $crate::DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+pub(crate) use insert_all;
 
 /// A timestamp as stored: UTC unix milliseconds.
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {

@@ -224,11 +224,8 @@ fn insert_hashes(conn: &mut DbConn, n: u64, hashes: &[Hash]) -> Result<(), Store
             Ok((audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    // One statement per leaf (its hashes are one to about log2(n) rows).
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(audit_hashes::table).values(&rows).execute(c)?,
-        DbConn::Postgres(c) => diesel::insert_into(audit_hashes::table).values(&rows).execute(c)?,
-    };
+    // A leaf's hashes are one to about log2(n) rows.
+    crate::insert_all!(conn, audit_hashes::table, &rows)?;
     Ok(())
 }
 
@@ -305,11 +302,28 @@ impl<'a> DbHashes<'a> {
             .conn
             .try_borrow_mut()
             .map_err(|_| StoreError::corrupt("audit_hashes", "hash", "re-entrant read"))?;
-        let rows: Vec<(i64, Vec<u8>)> = audit_hashes::table
-            .select((audit_hashes::idx, audit_hashes::hash))
-            .filter(audit_hashes::idx.eq_any(&keys))
-            .load(&mut **conn)?;
-        let found: HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+        let found: HashMap<i64, Vec<u8>> = match &mut **conn {
+            // SQLite: a cached point lookup per key; `idx IN (…)` of varying
+            // length would be prepared afresh on every append.
+            DbConn::Sqlite(c) => keys
+                .iter()
+                .filter_map(|&key| {
+                    audit_hashes::table
+                        .find(key)
+                        .select((audit_hashes::idx, audit_hashes::hash))
+                        .first::<(i64, Vec<u8>)>(c)
+                        .optional()
+                        .transpose()
+                })
+                .collect::<QueryResult<_>>()?,
+            // PostgreSQL: one round trip.
+            DbConn::Postgres(c) => audit_hashes::table
+                .select((audit_hashes::idx, audit_hashes::hash))
+                .filter(audit_hashes::idx.eq_any(&keys))
+                .load::<(i64, Vec<u8>)>(c)?
+                .into_iter()
+                .collect(),
+        };
         keys.iter()
             .map(|key| {
                 let bytes = found.get(key).ok_or_else(|| {

@@ -21,7 +21,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text};
 use doorstroom_domain::{ActorRef, Brin, Pseudonym, Section};
 use uuid::Uuid;
 
@@ -334,10 +338,7 @@ fn insert_sections(conn: &mut DbConn, rows: &[SectionRow]) -> QueryResult<usize>
             )
         })
         .collect();
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(package_sections::table).values(&values).execute(c),
-        DbConn::Postgres(c) => diesel::insert_into(package_sections::table).values(&values).execute(c),
-    }
+    crate::insert_all!(conn, package_sections::table, &values)
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Package>, StoreError> {
@@ -457,12 +458,8 @@ pub fn mark_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result
 /// [`mark_delivered`] without reading the package back: one `UPDATE`.
 /// Returns whether this call recorded the first delivery.
 pub fn set_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    Ok(
-        diesel::update(packages::table.find(id).filter(packages::delivered_at.is_null()))
-            .set(packages::delivered_at.eq(to_ms(now)))
-            .execute(conn)?
-            > 0,
-    )
+    let update = SetDelivered { id, at: to_ms(now) };
+    Ok(update.execute(conn)? > 0)
 }
 
 /// Records the acknowledgement of receipt by `by`. Idempotent: a later acknowledgement keeps the
@@ -511,16 +508,105 @@ pub fn mark_sections_delivered(
     if sections.is_empty() {
         return Ok(0);
     }
-    let names: Vec<&'static str> = sections.iter().map(|s| s.as_str()).collect();
-    Ok(diesel::update(
-        package_sections::table
-            .filter(package_sections::package_id.eq(package_id))
-            .filter(package_sections::section.eq_any(names))
-            .filter(package_sections::delivered_at.is_null())
-            .filter(package_sections::withdrawn_at.is_null()),
-    )
-    .set(package_sections::delivered_at.eq(to_ms(now)))
-    .execute(conn)?)
+    let update = SetSectionsDelivered::new(package_id, sections, to_ms(now))?;
+    Ok(update.execute(conn)?)
+}
+
+// ---- the pull's updates, written out ----
+//
+// Diesel compiles every `UPDATE` (and every `IN (…)`) afresh at each
+// execution: it cannot know that a changeset's SQL does not vary with its
+// values. The pull's two updates are written out here instead, with their
+// binds, under types of their own, so that each is prepared once per
+// connection and then reused from the statement cache.
+
+/// `UPDATE packages SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL`.
+struct SetDelivered<'a> {
+    id: &'a str,
+    at: i64,
+}
+
+impl<DB> QueryFragment<DB> for SetDelivered<'_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE packages SET delivered_at = ");
+        out.push_bind_param::<BigInt, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(self.id)?;
+        out.push_sql(" AND delivered_at IS NULL");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SetDelivered<'_> {}
+
+/// One statement whatever its values: prepared once, under this type.
+impl QueryId for SetDelivered<'_> {
+    type QueryId = SetDelivered<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// `UPDATE package_sections SET delivered_at = ? WHERE package_id = ? AND
+/// section IN (?, ?, ?, ?) AND delivered_at IS NULL AND withdrawn_at IS
+/// NULL`: always four section binds (the list is padded with its last
+/// section), so the statement has one shape.
+struct SetSectionsDelivered<'a> {
+    package_id: &'a str,
+    sections: [&'static str; Section::ALL.len()],
+    at: i64,
+}
+
+impl<'a> SetSectionsDelivered<'a> {
+    /// `sections`: one to four distinct sections (none is an error).
+    fn new(package_id: &'a str, sections: &[Section], at: i64) -> Result<Self, StoreError> {
+        let last = sections
+            .last()
+            .ok_or_else(|| StoreError::corrupt("package_sections", "section", "no section to mark"))?;
+        let mut padded = [last.as_str(); Section::ALL.len()];
+        for (slot, section) in padded.iter_mut().zip(sections) {
+            *slot = section.as_str();
+        }
+        Ok(Self {
+            package_id,
+            sections: padded,
+            at,
+        })
+    }
+}
+
+impl<DB> QueryFragment<DB> for SetSectionsDelivered<'_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE package_sections SET delivered_at = ");
+        out.push_bind_param::<BigInt, _>(&self.at)?;
+        out.push_sql(" WHERE package_id = ");
+        out.push_bind_param::<Text, _>(self.package_id)?;
+        out.push_sql(" AND section IN (");
+        for (i, section) in self.sections.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(*section)?;
+        }
+        out.push_sql(") AND delivered_at IS NULL AND withdrawn_at IS NULL");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SetSectionsDelivered<'_> {}
+
+/// One statement whatever its values: prepared once, under this type.
+impl QueryId for SetSectionsDelivered<'_> {
+    type QueryId = SetSectionsDelivered<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 /// Withdraws `section` from every package of `student` to `recipient` that
