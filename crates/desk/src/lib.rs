@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -59,13 +59,13 @@ pub struct Desk {
 pub struct RunningDesk {
     pub addr: SocketAddr,
     pub handle: ServerHandle,
-    server: Server,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningDesk {
     /// Runs until the server stops.
     pub async fn wait(self) -> std::io::Result<()> {
-        self.server.await
+        self.task.await.map_err(std::io::Error::other)?
     }
 }
 
@@ -84,7 +84,8 @@ pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfi
         .map_err(|e| tls(&e))
 }
 
-/// Starts serving `desk` on `bind` over TLS (`tls` from [`tls_config`]).
+/// Starts serving `desk` on `bind` over TLS (`tls` from [`tls_config`]);
+/// must be called within a tokio runtime.
 pub fn start(desk: Desk, bind: SocketAddr, tls: rustls::ServerConfig) -> Result<RunningDesk, StartupError> {
     let desk = web::Data::new(desk);
     let server = HttpServer::new(move || {
@@ -103,11 +104,10 @@ pub fn start(desk: Desk, bind: SocketAddr, tls: rustls::ServerConfig) -> Result<
         .copied()
         .ok_or_else(|| StartupError::Tls("no address bound".into()))?;
     let server = server.run();
-    Ok(RunningDesk {
-        addr,
-        handle: server.handle(),
-        server,
-    })
+    let handle = server.handle();
+    // actix-web's server accepts nothing until its future is polled.
+    let task = tokio::spawn(server);
+    Ok(RunningDesk { addr, handle, task })
 }
 
 /// The console's security headers on every answer; pages are `no-store`

@@ -184,6 +184,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    /// In the school's order (serde_json keeps it in this workspace).
     fn fields_are_flattened_with_their_path() {
         let mut out = Vec::new();
         flatten(
@@ -195,8 +196,8 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("address › city".to_owned(), "Groningen".to_owned()),
                 ("name".to_owned(), "Sam".to_owned()),
+                ("address › city".to_owned(), "Groningen".to_owned()),
                 ("needs › 1".to_owned(), "dyslexie".to_owned()),
                 ("needs › 2".to_owned(), "2".to_owned()),
             ]
