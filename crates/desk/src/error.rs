@@ -9,8 +9,8 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use doorstroom_client::ClientError;
 
+use crate::chrome::Chrome;
 use crate::i18n::Lang;
-use crate::pages::Chrome;
 
 #[derive(Debug)]
 pub enum Kind {

@@ -23,6 +23,7 @@
 //!   `Sec-Fetch-Site`, bad input a 4xx page and never a 500.
 
 pub mod broker;
+mod chrome;
 mod error;
 pub mod i18n;
 mod pages;

@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use crate::Desk;
 use crate::broker::LoginRefused;
+use crate::chrome::Chrome;
 use crate::error::{DeskError, Kind};
-use crate::i18n::{Lang, Messages};
+use crate::i18n::Lang;
 use crate::session::{SESSION_COOKIE, Session, expired_session_cookie, same_origin, same_token, session_cookie};
 use crate::vault::Held;
 use crate::view::{self, SectionView};
@@ -49,35 +50,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// What every page's frame needs.
-pub struct Chrome {
-    pub lang: &'static str,
-    pub other_lang: &'static str,
-    pub t: &'static Messages,
-    pub user: Option<String>,
-    pub csrf: String,
-}
-
-impl Chrome {
-    pub fn anonymous(lang: Lang) -> Self {
-        Chrome {
-            lang: lang.code(),
-            other_lang: lang.other().code(),
-            t: lang.messages(),
-            user: None,
-            csrf: String::new(),
-        }
-    }
-
-    fn of(intaker: &Intaker) -> Self {
-        Chrome {
-            user: Some(intaker.session.username.clone()),
-            csrf: intaker.session.csrf.clone(),
-            ..Chrome::anonymous(intaker.lang)
-        }
-    }
-}
-
 /// A logged-in intaker on a page.
 pub struct Intaker {
     pub session: Session,
@@ -86,6 +58,10 @@ pub struct Intaker {
 }
 
 impl Intaker {
+    fn chrome(&self) -> Chrome {
+        Chrome::of(self.lang, &self.session.username, &self.session.csrf)
+    }
+
     fn fail(&self, kind: Kind) -> DeskError {
         DeskError::new(self.lang, kind)
     }
@@ -371,7 +347,7 @@ async fn inbox(desk: web::Data<Desk>, intaker: Intaker) -> Result<HttpResponse, 
         rows.push(inbox_row(&desk, &intaker, entry, arrived.contains(&entry.package_id)).await?);
     }
     let page = InboxPage {
-        chrome: Chrome::of(&intaker),
+        chrome: intaker.chrome(),
         rows,
     };
     Ok(html(StatusCode::OK, &page))
@@ -430,7 +406,7 @@ fn dossier_page(
     let lang = intaker.lang;
     let d = &held.dossier;
     DossierPage {
-        chrome: Chrome::of(intaker),
+        chrome: intaker.chrome(),
         package_id: d.package_id.clone(),
         student: view::student_name(d),
         programme: held.programme.clone(),
