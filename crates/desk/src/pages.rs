@@ -545,11 +545,11 @@ async fn attachment(
     let (raw_id, raw_index) = path.into_inner();
     let id = package_id(intaker.lang, &raw_id)?;
     let index: usize = raw_index.parse().map_err(|_| intaker.fail(Kind::NotFound))?;
-    let (name, bytes) = desk
-        .vault
-        .get(intaker.session.staff_id, &id.to_string())
-        .and_then(|held| view::attachment(&held.dossier, index))
-        .ok_or_else(|| intaker.fail(Kind::NotFound))?;
+    // Pulled afresh, as the page: a download is a look on the record, and a
+    // package the broker no longer has (or a withdrawn section) is not
+    // served from the desk's memory.
+    let (held, _) = fresh_copy(&desk, &intaker, id).await?;
+    let (name, bytes) = view::attachment(&held.dossier, index).ok_or_else(|| intaker.fail(Kind::NotFound))?;
     // Always a download, never shown inline: the content is the school's.
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")

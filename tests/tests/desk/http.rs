@@ -268,3 +268,40 @@ async fn statuses(broker: &TestBroker, desk: &DeskClient, package: &str, csrf: &
         "the intaker reported"
     );
 }
+
+/// When the broker no longer has a package (here: erased on the student's
+/// request), the desk shows nothing of it any more: the dossier and its
+/// attachment are the same 404 as an unknown package, the inbox is empty.
+#[tokio::test]
+async fn a_package_the_broker_erased_is_gone_from_the_desk() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_running, url) = start_desk(&broker).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let intaker = broker.create_staff("intaker.weg", Role::Intaker, Some(MBO));
+        assert_eq!(desk.login(&broker, &intaker).await.status, 303);
+        let student = bsn(701);
+        let application = student_applied(&broker, &student).await;
+        let package = send_dossier(&broker, application).await;
+        let dossier = format!("/dossiers/{package}");
+        let file = format!("{dossier}/attachments/0");
+        assert_eq!(desk.get(&dossier).await.status, 200);
+        assert_eq!(desk.get(&file).await.status, 200);
+
+        let officer = broker.staff("fg.weg", Role::PrivacyOfficer, Some(MBO)).await;
+        let number = doorstroom_domain::StudentNumber::bsn(&student).unwrap();
+        let erased = officer
+            .erase_student(&number, "student", "verzoek van de leerling", None)
+            .await
+            .unwrap();
+        assert_eq!(erased.packages, 1, "{erased:?}");
+
+        for path in [&file, &dossier] {
+            let page = desk.get(path).await;
+            assert_eq!(page.status, 404, "{path}: {}", page.body);
+            assert!(!page.body.contains("Sam de Vries"), "{path}");
+        }
+        let inbox = desk.get("/inbox").await;
+        assert!(inbox.body.contains("id=\"inbox-empty\"") && !inbox.body.contains("Sam de Vries"));
+    })
+    .await;
+}
