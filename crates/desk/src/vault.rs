@@ -85,3 +85,99 @@ impl Vault {
         ids.iter().filter(|id| mine.insert((*id).clone())).cloned().collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use doorstroom_client::InboxSection;
+    use doorstroom_domain::{Brin, Section};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn held(package: &str) -> Held {
+        let now = Utc::now();
+        Held {
+            dossier: ReceivedDossier {
+                package_id: package.to_owned(),
+                application_id: Uuid::new_v4(),
+                sender: Brin::parse("07AB").unwrap(),
+                recipient: Brin::parse("25LX").unwrap(),
+                submitted_at: now,
+                sealed_at: now.timestamp(),
+                sender_kid: "07AB-sig".into(),
+                sender_certificate: "CN=07AB".into(),
+                sections: BTreeMap::from([
+                    (Section::PersonalData, json!({"name": "Sam"})),
+                    (Section::SupportNeeds, json!({"needs": "x"})),
+                ]),
+                withheld: Vec::new(),
+            },
+            programme: None,
+            delete_after: None,
+        }
+    }
+
+    fn listed(package: &str, withdrawn: Option<Section>) -> InboxEntry {
+        let now = Utc::now();
+        InboxEntry {
+            package_id: package.to_owned(),
+            application_id: Uuid::new_v4(),
+            sender: "07AB".into(),
+            submitted_at: now,
+            delivered_at: Some(now),
+            acknowledged_at: None,
+            sections: [Section::PersonalData, Section::SupportNeeds]
+                .into_iter()
+                .map(|section| InboxSection {
+                    section,
+                    size: 10,
+                    delivered_at: Some(now),
+                    withdrawn_at: (Some(section) == withdrawn).then_some(now),
+                })
+                .collect(),
+            delete_after: now,
+        }
+    }
+
+    #[test]
+    fn plaintext_goes_when_the_broker_says_so() {
+        let vault = Vault::default();
+        let (a, b) = (StaffId(Uuid::new_v4()), StaffId(Uuid::new_v4()));
+        for staff in [a, b] {
+            vault.put(staff, held("p1"));
+            vault.put(staff, held("p2"));
+        }
+        // p2 is no longer listed; p1's support needs were withdrawn.
+        vault.prune(&[listed("p1", Some(Section::SupportNeeds))]);
+        for staff in [a, b] {
+            assert!(vault.get(staff, "p2").is_none());
+            let kept = vault.get(staff, "p1").unwrap();
+            assert_eq!(
+                kept.dossier.sections.keys().collect::<Vec<_>>(),
+                [&Section::PersonalData]
+            );
+        }
+        vault.forget("p1");
+        assert!(vault.get(a, "p1").is_none() && vault.get(b, "p1").is_none());
+        vault.put(a, held("p3"));
+        vault.drop_intaker(a);
+        assert!(vault.get(a, "p3").is_none());
+    }
+
+    #[test]
+    fn a_package_arrives_once_per_intaker() {
+        let vault = Vault::default();
+        let (a, b) = (StaffId(Uuid::new_v4()), StaffId(Uuid::new_v4()));
+        let ids = ["p1".to_owned()];
+        assert!(vault.arrivals(a, &ids).contains("p1"));
+        assert!(vault.arrivals(a, &ids).is_empty());
+        assert!(
+            vault.arrivals(b, &ids).contains("p1"),
+            "another intaker has not seen it"
+        );
+    }
+}
