@@ -305,3 +305,32 @@ async fn a_package_the_broker_erased_is_gone_from_the_desk() {
     })
     .await;
 }
+
+/// The broker decides how long a login lasts: once it refuses the
+/// intaker's token (here: expired on the broker's clock), the desk ends
+/// the session at the next access that needs the token, and the intaker
+/// must log in again.
+#[tokio::test]
+async fn the_session_ends_when_the_broker_refuses_the_token() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_running, url) = start_desk(&broker).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let intaker = broker.create_staff("intaker.laat", Role::Intaker, Some(MBO));
+        assert_eq!(desk.login(&broker, &intaker).await.status, 303);
+        let application = student_applied(&broker, &bsn(801)).await;
+        let package = send_dossier(&broker, application).await;
+        assert_eq!(desk.get(&format!("/dossiers/{package}")).await.status, 200);
+
+        broker.clock.advance(chrono::Duration::minutes(16));
+        let page = desk.get(&format!("/dossiers/{package}")).await;
+        assert_eq!(
+            (page.status, page.location()),
+            (303, Some("/login?expired=1")),
+            "{}",
+            page.body
+        );
+        let after = desk.get("/inbox").await;
+        assert_eq!(after.location(), Some("/login?expired=1"), "the session is gone");
+    })
+    .await;
+}
