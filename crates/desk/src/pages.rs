@@ -500,7 +500,8 @@ async fn acknowledge(
         .acknowledge(intaker.session.staff_id, id)
         .await
         .map_err(|e| intaker.broker_failed(&desk, e))?;
-    Ok(see_other(&format!("/dossiers/{id}")))
+    // Back to where the intaker was: the status part of the page.
+    Ok(see_other(&format!("/dossiers/{id}#status")))
 }
 
 /// The status form's value: one of [`REPORTABLE`].
@@ -534,7 +535,8 @@ async fn report_status(
         .report_status(&intaker.session.token, held.dossier.application_id, status)
         .await
         .map_err(|e| intaker.broker_failed(&desk, e))?;
-    Ok(see_other(&format!("/dossiers/{id}")))
+    // Back to where the intaker was: the status part of the page.
+    Ok(see_other(&format!("/dossiers/{id}#status")))
 }
 
 async fn attachment(

@@ -110,7 +110,10 @@ async fn an_intaker_reads_a_dossier_and_reports_back_in_the_browser() {
         assert_eq!(seen_by_vo.application.status, ApplicationStatus::IntakeHeld);
 
         withdraw_support_needs(&broker, &student).await;
-        browser.open(&format!("/dossiers/{package}")).await;
+        // Via the inbox: from the page at `#status`, another fragment of the
+        // same page would not load it again.
+        browser.open("/inbox").await;
+        browser.open(&format!("/dossiers/{package}#withheld")).await;
         assert!(!browser.body_text().await.contains("extra tijd bij toetsen"));
         assert!(browser.text("#withheld").await.contains("toestemming ingetrokken"));
         browser.screenshot("section-withdrawn").await;
