@@ -125,9 +125,14 @@ impl ResponseError for DeskError {
             message,
         };
         match page.render() {
-            Ok(body) => HttpResponse::build(self.status_code())
-                .content_type("text/html; charset=utf-8")
-                .body(body),
+            Ok(body) => {
+                let mut response = HttpResponse::build(self.status_code());
+                if matches!(self.kind, Kind::Broker) {
+                    // An outage of the broker: worth another try shortly.
+                    response.insert_header((header::RETRY_AFTER, "5"));
+                }
+                response.content_type("text/html; charset=utf-8").body(body)
+            }
             Err(err) => {
                 tracing::error!(cause = %err, "desk error page failed to render");
                 HttpResponse::InternalServerError()

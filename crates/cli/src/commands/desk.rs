@@ -48,7 +48,20 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// Log lines to stderr (`RUST_LOG` filters, `info` by default). The desk
+/// logs no dossier content and no personal data: broker failures by their
+/// problem's rule, never a page's content.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _already = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 pub fn run(url: &str, ca: &Path, args: DeskArgs) -> anyhow::Result<()> {
+    init_logging();
     let dev = Path::new(DEV_DIR);
     let pick = |given: &Option<PathBuf>, dev_path: PathBuf| given.clone().unwrap_or(dev_path);
     let folder = pick(&args.as_dir, dev.join(DEV_MBO));
