@@ -8,7 +8,7 @@ use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO};
 use reqwest::header::{HeaderName, SET_COOKIE};
 
 use crate::console_support::bsn;
-use crate::support::{DeskClient, connect, send_dossier, start_desk, student_applied};
+use crate::support::{DeskClient, connect, send_dossier, start_desk, start_desk_of, student_applied};
 
 #[tokio::test]
 async fn a_desk_whose_key_is_not_the_published_one_refuses_to_start() {
@@ -331,6 +331,46 @@ async fn the_session_ends_when_the_broker_refuses_the_token() {
         );
         let after = desk.get("/inbox").await;
         assert_eq!(after.location(), Some("/login?expired=1"), "the session is gone");
+    })
+    .await;
+}
+
+/// The other mbo's intaker, on the other mbo's own desk, sees nothing of a
+/// dossier sent to 25LX: not in the inbox, and its page and attachment are
+/// the 404 of a package that does not exist.
+#[tokio::test]
+async fn another_mbos_desk_shows_nothing_of_it() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_running, url) = start_desk_of(&broker, OTHER_MBO).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let other = broker.create_staff("intaker.zuid", Role::Intaker, Some(OTHER_MBO));
+        assert_eq!(desk.login(&broker, &other).await.status, 303);
+        let application = student_applied(&broker, &bsn(901)).await;
+        let package = send_dossier(&broker, application).await;
+
+        let inbox = desk.get("/inbox").await;
+        assert!(inbox.body.contains("id=\"inbox-empty\""), "{}", inbox.body);
+        let unknown = desk.get(&format!("/dossiers/{}", uuid::Uuid::new_v4())).await;
+        for path in [
+            format!("/dossiers/{package}"),
+            format!("/dossiers/{package}/attachments/0"),
+        ] {
+            let page = desk.get(&path).await;
+            assert_eq!(page.status, 404, "{path}");
+            assert_eq!(page.body, unknown.body, "{path}: the same page as for nothing");
+        }
+        // The broker recorded each attempt, in the other intaker's name.
+        let refused = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.action.name == "pull_package" && e.outcome == doorstroom_domain::Outcome::Denied)
+            .filter(|e| e.on_behalf_of.map(|s| s.to_string()) == Some(other.id.clone()))
+            .count();
+        assert!(refused >= 2, "the refused pulls are audited: {refused}");
+        // 25LX's intaker is not let in at 27GH's desk.
+        let ours = broker.create_staff("intaker.noord", Role::Intaker, Some(MBO));
+        let mut stranger = DeskClient::new(&broker, &url);
+        assert_eq!(stranger.login(&broker, &ours).await.status, 403);
     })
     .await;
 }

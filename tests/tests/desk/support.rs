@@ -37,7 +37,12 @@ pub async fn connect(broker: &TestBroker, identity_of: &str, key_of: &str) -> Re
 /// 25LX's desk, on a free port over the broker's own server certificate
 /// (so the browser's pin of that certificate covers both).
 pub async fn start_desk(broker: &TestBroker) -> (RunningDesk, String) {
-    let connected = connect(broker, MBO, MBO).await.expect("the desk starts");
+    start_desk_of(broker, MBO).await
+}
+
+/// The desk of the mbo `brin`.
+pub async fn start_desk_of(broker: &TestBroker, brin: &str) -> (RunningDesk, String) {
+    let connected = connect(broker, brin, brin).await.expect("the desk starts");
     let tls = doorstroom_desk::tls_config(
         &std::fs::read(broker.pki.server_cert_path()).unwrap(),
         &std::fs::read(broker.pki.server_key_path()).unwrap(),
