@@ -14,10 +14,11 @@
 use chrono::{DateTime, Utc};
 use doorstroom_api::staff::{LoginResponse, WhoAmI};
 use doorstroom_client::{
-    Acknowledgement, ApplicationDetail, Client, ClientError, InboxEntry, ReceivedDossier, trusted_encryption_key,
+    Acknowledgement, ApplicationDetail, Client, ClientError, InboxEntry, ReceivedDossier, Reply, trusted_encryption_key,
 };
 use doorstroom_domain::{ApplicationStatus, Brin, KeyUse, Role, StaffId};
 use doorstroom_jose::{PrivateJwk, TrustAnchors};
+use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -70,6 +71,19 @@ pub enum LoginRefused {
     Broker(ClientError),
     /// A valid account that is not an intaker of this mbo.
     NotOurIntaker,
+}
+
+/// A raw answer as `T`, or the broker's problem.
+fn answer<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, ClientError> {
+    let unexpected = |e: serde_json::Error| ClientError::Unexpected {
+        status: reply.status.as_u16(),
+        detail: e.to_string(),
+    };
+    if !reply.status.is_success() {
+        let problem = serde_json::from_value(reply.body.clone()).map_err(unexpected)?;
+        return Err(ClientError::Problem(Box::new(problem)));
+    }
+    serde_json::from_value(reply.body.clone()).map_err(unexpected)
 }
 
 /// The public key members that identify a key (not its `kid` or `x5c`).
@@ -151,9 +165,34 @@ impl Broker {
         }
     }
 
-    /// The inbox, as the mbo's system acting for `staff`.
+    /// The whole inbox, as the mbo's system acting for `staff`: page after
+    /// page (the broker's cursor is the last package id), so that a package
+    /// beyond the first page is neither missed nor taken for gone.
     pub async fn inbox(&self, staff: StaffId) -> Result<Vec<InboxEntry>, ClientError> {
-        self.system.inbox(Some(&staff.to_string())).await
+        const PAGE: usize = 500;
+        let staff = staff.to_string();
+        let mut all: Vec<InboxEntry> = Vec::new();
+        loop {
+            let after = all
+                .last()
+                .map(|e| format!("&after={}", e.package_id))
+                .unwrap_or_default();
+            let reply = self
+                .system
+                .request(
+                    Method::GET,
+                    &format!("/v1/inbox?limit={PAGE}{after}"),
+                    None,
+                    Some(&staff),
+                )
+                .await?;
+            let page: Vec<InboxEntry> = answer(reply)?;
+            let done = page.len() < PAGE;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
     }
 
     /// Pulls, verifies and decrypts a package as the system acting for `staff`.

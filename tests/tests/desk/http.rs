@@ -374,3 +374,34 @@ async fn another_mbos_desk_shows_nothing_of_it() {
     })
     .await;
 }
+
+/// A long inbox fills in its names over a few views: one view pulls at
+/// most 20 packages (each pull is an access on the record and counts
+/// towards the broker's anomaly alert), the next the rest.
+#[tokio::test]
+async fn one_inbox_view_pulls_a_bounded_number_of_packages() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_running, url) = start_desk(&broker).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let intaker = broker.create_staff("intaker.veel", Role::Intaker, Some(MBO));
+        assert_eq!(desk.login(&broker, &intaker).await.status, 303);
+        let application = student_applied(&broker, &bsn(1001)).await;
+        for _ in 0..21 {
+            send_dossier(&broker, application).await;
+        }
+        let pulls = |broker: &TestBroker| {
+            broker
+                .audit_events()
+                .iter()
+                .filter(|e| e.action.name == "pull_package")
+                .count()
+        };
+        let first = desk.get("/inbox").await;
+        assert_eq!(first.body.matches("Sam de Vries").count(), 20, "twenty names");
+        assert_eq!(pulls(&broker), 20);
+        let second = desk.get("/inbox").await;
+        assert_eq!(second.body.matches("Sam de Vries").count(), 21, "then all");
+        assert_eq!(pulls(&broker), 21, "the held ones are not pulled again");
+    })
+    .await;
+}
