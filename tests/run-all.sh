@@ -16,8 +16,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# chromium and chromium-driver: the web console's browser tests
-# (tests/tests/browser) drive Debian's headless Chromium through chromedriver.
+# chromium and chromium-driver: the browser tests of the web console
+# (tests/tests/browser) and of the intake desk (tests/tests/desk) drive
+# Debian's headless Chromium through chromedriver.
 # python3 and python3-venv: the vendor client (tests/vendor-client) and the
 # conformance step (schemathesis) run in virtual environments of their own,
 # installed from PyPI; curl: the vendor client's readiness probe.

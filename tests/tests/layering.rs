@@ -11,6 +11,10 @@
 //!   client, async runtime or database;
 //! - the client library links neither the broker (server, app) nor its
 //!   storage;
+//! - the intake desk (`doorstroom-desk`), which an mbo runs in its own
+//!   network, links neither the broker (server, app), its storage, nor a
+//!   database driver: it holds dossier plaintext and reaches the broker
+//!   only over HTTPS, through the client;
 //! - no code outside the server crate names the server's HTTP handlers
 //!   (`doorstroom_server::handlers`): doors call use cases, not each other.
 
@@ -265,6 +269,28 @@ fn the_client_links_neither_the_broker_nor_its_storage() -> Result<(), Failure> 
         "doorstroom-client",
         |name| NOT_IN_THE_CLIENT.contains(&name),
         "school systems embed the client; it talks to the broker over HTTPS only",
+    )
+}
+
+/// What the intake desk must not link: the broker and any database. It
+/// runs at the mbo with the mbo's private key; the broker's code has no
+/// business there, and plaintext must not find a way into a store.
+const NOT_IN_THE_DESK: &[&str] = &[
+    "diesel",
+    "libsqlite3-sys",
+    "pq-sys",
+    "doorstroom-server",
+    "doorstroom-store",
+    "doorstroom-app",
+    "doorstroom-devkit",
+];
+
+#[test]
+fn the_desk_links_neither_the_broker_nor_a_database() -> Result<(), Failure> {
+    links_none_of(
+        "doorstroom-desk",
+        |name| NOT_IN_THE_DESK.contains(&name),
+        "the desk runs at the mbo and talks to the broker over HTTPS only, through the client",
     )
 }
 

@@ -12,10 +12,11 @@ use doorstroom_cli::commands::applications::{ApplicationsCommand, StatusCommand}
 use doorstroom_cli::commands::call::CallArgs;
 use doorstroom_cli::commands::common::{error_message, load_settings, print_json};
 use doorstroom_cli::commands::consent::{ConsentCommand, InspectionArgs};
+use doorstroom_cli::commands::desk::DeskArgs;
 use doorstroom_cli::commands::packages::{InboxArgs, PullArgs, SendArgs};
 use doorstroom_cli::commands::pki::PkiCommand;
 use doorstroom_cli::commands::privacy::{EraseArgs, RegisterFormat};
-use doorstroom_cli::commands::{admin, applications, call, consent, packages, pki, privacy, serve, tools};
+use doorstroom_cli::commands::{admin, applications, call, consent, desk, packages, pki, privacy, serve, tools};
 use doorstroom_cli::exchange::{DEFAULT_CA, DEFAULT_URL};
 use doorstroom_cli::{audit, purge};
 use doorstroom_server::tls::install_default_provider;
@@ -48,6 +49,8 @@ enum Command {
         #[arg(long)]
         dev: bool,
     },
+    /// Run the intake desk (mbo): intakers read dossiers in their browser, decrypted with the mbo's own key.
+    Desk(DeskArgs),
     /// Development PKI.
     #[command(subcommand)]
     Pki(PkiCommand),
@@ -113,6 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (url, ca) = (cli.url.as_str(), cli.ca.as_path());
     match cli.command {
         Command::Serve { dev } => serve::run(load_settings(config)?, dev),
+        Command::Desk(args) => desk::run(url, ca, args),
         Command::Pki(command) => pki::run(command, config),
         Command::Admin(command) => admin::run(&load_settings(config)?, command),
         Command::Call(args) => call::run(url, ca, args),

@@ -50,7 +50,9 @@ fn server_spki_hash(broker: &TestBroker) -> String {
 pub struct Browser {
     pub client: Client,
     pub downloads: TempDir,
-    base_url: String,
+    /// Where [`Browser::open`] goes: the broker, or (the desk's tests) a
+    /// desk using the same server certificate.
+    pub base_url: String,
     label: String,
     driver: Child,
 }

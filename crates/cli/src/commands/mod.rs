@@ -7,6 +7,7 @@ pub mod applications;
 pub mod call;
 pub mod common;
 pub mod consent;
+pub mod desk;
 pub mod packages;
 pub mod pki;
 pub mod privacy;

@@ -1,0 +1,221 @@
+//! A decrypted dossier made readable: each section as labelled fields, the
+//! remarks with who wrote them and when, the attachments as downloads. The
+//! sections' content is the sending school's JSON (PACKAGE-FORMAT.md leaves
+//! its inner shape to the schools), so the rendering takes any JSON and
+//! recognises a few common members by name.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use doorstroom_client::ReceivedDossier;
+use doorstroom_domain::Section;
+use serde_json::Value;
+
+use crate::i18n::Lang;
+
+/// One field of a section: a label (the member's path) and its text.
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+/// One remark.
+pub struct Remark {
+    pub by: String,
+    pub at: String,
+    pub text: String,
+}
+
+/// One attachment, by its position in the section.
+pub struct FileLink {
+    pub index: usize,
+    pub filename: String,
+    pub media_type: String,
+    pub size: usize,
+}
+
+/// A section as the dossier page shows it.
+pub struct SectionView {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub fields: Vec<Field>,
+    pub remarks: Vec<Remark>,
+    pub files: Vec<FileLink>,
+}
+
+/// The released sections of `dossier`, in the format's order.
+pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
+    dossier
+        .sections
+        .iter()
+        .map(|(section, content)| {
+            let mut view = SectionView {
+                code: section.as_str(),
+                title: lang.section(*section),
+                fields: Vec::new(),
+                remarks: Vec::new(),
+                files: Vec::new(),
+            };
+            match section {
+                Section::Remarks => view.remarks = remarks(content),
+                Section::Attachments => view.files = files(content),
+                _ => flatten(content, "", &mut view.fields),
+            }
+            view
+        })
+        .collect()
+}
+
+/// Every scalar in `value`, labelled by its path (`a › b`, `list 1`).
+pub fn flatten(value: &Value, path: &str, out: &mut Vec<Field>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.replace('_', " ")
+        } else {
+            format!("{path} › {}", key.replace('_', " "))
+        }
+    };
+    match value {
+        Value::Object(members) => members.iter().for_each(|(k, v)| flatten(v, &join(k), out)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| flatten(v, &join(&(i + 1).to_string()), out)),
+        Value::String(s) => out.push(Field {
+            label: path.to_owned(),
+            value: s.clone(),
+        }),
+        Value::Null => {}
+        other => out.push(Field {
+            label: path.to_owned(),
+            value: other.to_string(),
+        }),
+    }
+}
+
+fn text_of(value: &Value, names: &[&str]) -> String {
+    names
+        .iter()
+        .find_map(|n| value.get(*n).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The remarks: one object (`{"by", "text", "written_at"}`), a list of
+/// them, or `{"remarks": [...]}`; a bare string is a remark by nobody named.
+pub fn remarks(content: &Value) -> Vec<Remark> {
+    let list: Vec<&Value> = match content {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(members) => match members.get("remarks") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            _ => vec![content],
+        },
+        other => vec![other],
+    };
+    list.into_iter()
+        .map(|r| Remark {
+            by: text_of(r, &["by", "author", "written_by"]),
+            at: text_of(r, &["written_at", "at", "date"]),
+            text: match r {
+                Value::String(s) => s.clone(),
+                _ => text_of(r, &["text", "remark"]),
+            },
+        })
+        .collect()
+}
+
+fn file_list(content: &Value) -> &[Value] {
+    content
+        .get("files")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The attachments (`{"files": [{"filename", "media_type", "data"}]}`).
+pub fn files(content: &Value) -> Vec<FileLink> {
+    file_list(content)
+        .iter()
+        .enumerate()
+        .map(|(index, f)| FileLink {
+            index,
+            filename: text_of(f, &["filename"]),
+            media_type: text_of(f, &["media_type"]),
+            size: text_of(f, &["data"]).len() / 4 * 3,
+        })
+        .collect()
+}
+
+/// Attachment `index`: a safe file name and its bytes.
+pub fn attachment(dossier: &ReceivedDossier, index: usize) -> Option<(String, Vec<u8>)> {
+    let file = file_list(dossier.sections.get(&Section::Attachments)?).get(index)?;
+    let data = STANDARD.decode(file.get("data")?.as_str()?).ok()?;
+    let name: String = text_of(file, &["filename"])
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '))
+        .collect();
+    let name = name.trim_start_matches('.').trim().to_owned();
+    Some((
+        if name.is_empty() {
+            format!("bijlage-{index}")
+        } else {
+            name
+        },
+        data,
+    ))
+}
+
+/// The student's name from the personal data: `name`, else given and
+/// family names.
+pub fn student_name(dossier: &ReceivedDossier) -> Option<String> {
+    let personal = dossier.sections.get(&Section::PersonalData)?;
+    if let Some(name) = personal.get("name").and_then(Value::as_str) {
+        return Some(name.to_owned());
+    }
+    let parts: Vec<&str> = ["given_name", "first_name", "prefix", "family_name", "last_name"]
+        .iter()
+        .filter_map(|m| personal.get(*m).and_then(Value::as_str))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    /// In the school's order (serde_json keeps it in this workspace).
+    fn fields_are_flattened_with_their_path() {
+        let mut out = Vec::new();
+        flatten(
+            &json!({"name": "Sam", "address": {"city": "Groningen"}, "needs": ["dyslexie", 2], "none": null}),
+            "",
+            &mut out,
+        );
+        let got: Vec<(String, String)> = out.into_iter().map(|f| (f.label, f.value)).collect();
+        assert_eq!(
+            got,
+            [
+                ("name".to_owned(), "Sam".to_owned()),
+                ("address › city".to_owned(), "Groningen".to_owned()),
+                ("needs › 1".to_owned(), "dyslexie".to_owned()),
+                ("needs › 2".to_owned(), "2".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn remarks_in_each_shape() {
+        let one = remarks(&json!({"by": "student", "text": "Graag", "written_at": "2027-03-02"}));
+        assert_eq!(
+            (one[0].by.as_str(), one[0].at.as_str(), one[0].text.as_str()),
+            ("student", "2027-03-02", "Graag")
+        );
+        assert_eq!(
+            remarks(&json!([{"author": "ouder", "text": "a"}, {"text": "b"}])).len(),
+            2
+        );
+        assert_eq!(remarks(&json!({"remarks": [{"text": "a"}]}))[0].text, "a");
+        assert_eq!(remarks(&json!("los"))[0].text, "los");
+    }
+}
