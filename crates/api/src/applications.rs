@@ -85,6 +85,10 @@ pub struct StatusEventView {
     #[schema(value_type = crate::schema::ApplicationStatus)]
     pub status: ApplicationStatus,
     pub reported_at: DateTime<Utc>,
+    /// With `intake_scheduled`: the day of the intake conversation, if the
+    /// mbo gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_on: Option<NaiveDate>,
 }
 
 /// Reporting an application's course.
@@ -93,4 +97,10 @@ pub struct StatusEventView {
 pub struct ReportStatus {
     #[schema(value_type = crate::schema::ApplicationStatus)]
     pub status: ApplicationStatus,
+    /// With `intake_scheduled` only (optional there): the day of the intake
+    /// conversation (`YYYY-MM-DD`), so that the vo school can prepare the
+    /// warm handover with the student. Reporting the schedule again with
+    /// another day records that the intake moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_on: Option<NaiveDate>,
 }

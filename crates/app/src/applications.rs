@@ -11,7 +11,7 @@ use doorstroom_api::applications::{
 };
 use doorstroom_domain::{
     Action, ActorRef, ApplicationStatus, InstitutionStatus, Purpose, Resource, ResourceKind, ResourceRef,
-    RetentionPolicy, SchoolYear, is_late,
+    RetentionPolicy, SchoolYear, StatusReport, is_late,
 };
 use doorstroom_store::DbConn;
 use doorstroom_store::applications::{self, Application, NewApplication};
@@ -133,7 +133,7 @@ pub fn report_status(
     app: &App,
     caller: Caller<'_>,
     id: Uuid,
-    next: ApplicationStatus,
+    report: StatusReport,
 ) -> Result<ApplicationDetail, AppError> {
     let policy = &app.rules.retention;
     let access = application_access(Action::ReportStatus, id);
@@ -142,10 +142,10 @@ pub fn report_status(
         let current = applications::get(ctx.conn, id)?.ok_or(AppError::NotFound)?;
         current
             .status
-            .can_move_to(next)
+            .can_move_to(report.status())
             .map_err(|e| AppError::Conflict(e.to_string()))?;
         let application =
-            applications::set_status(ctx.conn, id, next, &reported_by, ctx.now)?.ok_or(AppError::NotFound)?;
+            applications::set_status(ctx.conn, id, report, &reported_by, ctx.now)?.ok_or(AppError::NotFound)?;
         application_detail(ctx.conn, policy, application)
     })
 }
@@ -212,6 +212,7 @@ fn application_detail(
             .map(|e| StatusEventView {
                 status: e.status,
                 reported_at: e.reported_at,
+                intake_on: e.intake_on,
             })
             .collect(),
         delete_after: policy.application_due(&facts),

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 pub use doorstroom_api::erasure::ErasureSummary;
 use doorstroom_domain::{ApplicationStatus, Brin, KeyStatus, KeyUse, Section, StudentNumber};
 use doorstroom_jose::{
@@ -278,8 +278,19 @@ impl Client {
     /// Reports the application's course (mbo); a move the state machine
     /// does not allow is a 409 problem naming the rule.
     pub async fn report_status(&self, id: Uuid, status: ApplicationStatus) -> Result<ApplicationDetail, ClientError> {
-        self.post(&format!("/v1/applications/{id}/status"), &json!({ "status": status }))
-            .await
+        self.report_status_on(id, status, None).await
+    }
+
+    /// Reports an application's status with, for `intake_scheduled`, the
+    /// day of the intake.
+    pub async fn report_status_on(
+        &self,
+        id: Uuid,
+        status: ApplicationStatus,
+        intake_on: Option<NaiveDate>,
+    ) -> Result<ApplicationDetail, ClientError> {
+        let body = doorstroom_api::applications::ReportStatus { status, intake_on };
+        self.post(&format!("/v1/applications/{id}/status"), &body).await
     }
 
     /// Submits a sealed package. Resubmitting the same bytes answers the

@@ -16,7 +16,7 @@ use doorstroom_api::staff::{LoginResponse, WhoAmI};
 use doorstroom_client::{
     Acknowledgement, ApplicationDetail, Client, ClientError, InboxEntry, ReceivedDossier, Reply, trusted_encryption_key,
 };
-use doorstroom_domain::{ApplicationStatus, Brin, KeyUse, Role, StaffId};
+use doorstroom_domain::{Brin, KeyUse, Role, StaffId, StatusReport};
 use doorstroom_jose::{PrivateJwk, TrustAnchors};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -217,9 +217,10 @@ impl Broker {
         &self,
         token: &str,
         id: Uuid,
-        status: ApplicationStatus,
+        report: StatusReport,
     ) -> Result<ApplicationDetail, ClientError> {
-        self.plain.with_token(token).report_status(id, status).await
+        let client = self.plain.with_token(token);
+        client.report_status_on(id, report.status(), report.intake_on()).await
     }
 
     /// The name the broker has for an institution, if it answers.

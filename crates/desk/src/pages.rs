@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use doorstroom_client::{ApplicationDetail, ClientError, InboxEntry, Withheld};
-use doorstroom_domain::ApplicationStatus;
+use doorstroom_domain::{ApplicationStatus, StatusReport};
 use uuid::Uuid;
 
 use crate::Desk;
@@ -387,6 +387,8 @@ struct StatusOption {
 struct HistoryRow {
     label: &'static str,
     at: String,
+    /// The day of the intake, with "intake scheduled".
+    intake_on: Option<String>,
 }
 
 #[derive(Template)]
@@ -444,6 +446,7 @@ fn dossier_page(
                     .map(|h| HistoryRow {
                         label: lang.status(h.status),
                         at: minute(h.reported_at),
+                        intake_on: h.intake_on.map(|d| d.format("%Y-%m-%d").to_string()),
                     })
                     .collect()
             })
@@ -524,15 +527,28 @@ async fn acknowledge(
     Ok(see_other(&format!("/dossiers/{id}#status")))
 }
 
-/// The status form's value: one of [`REPORTABLE`].
-fn reportable(lang: Lang, form: &Form) -> Result<ApplicationStatus, DeskError> {
+/// The status form's value: one of [`REPORTABLE`], with the day of the
+/// intake (field `intake_on`, `YYYY-MM-DD` as a date input sends it; empty
+/// is none) for "intake scheduled" only.
+fn reportable(lang: Lang, form: &Form) -> Result<StatusReport, DeskError> {
     let raw = form
         .get("status")
         .ok_or_else(|| DeskError::new(lang, Kind::BadRequest("field status is missing".into())))?;
-    ApplicationStatus::parse(raw)
+    let status = ApplicationStatus::parse(raw)
         .ok()
         .filter(|s| REPORTABLE.contains(s))
-        .ok_or_else(|| DeskError::new(lang, Kind::Unprocessable("status: not a state the desk reports".into())))
+        .ok_or_else(|| DeskError::new(lang, Kind::Unprocessable("status: not a state the desk reports".into())))?;
+    let day = match form.get("intake_on").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| DeskError::new(lang, Kind::BadRequest("intake_on: not a date (YYYY-MM-DD)".into())))?,
+        ),
+    };
+    // A day with another status than "intake scheduled" is ignored, not
+    // refused: the form sends the date field with every choice.
+    let day = day.filter(|_| status == ApplicationStatus::IntakeScheduled);
+    StatusReport::new(status, day).map_err(|e| DeskError::new(lang, Kind::Unprocessable(e.to_string())))
 }
 
 async fn report_status(
@@ -545,14 +561,14 @@ async fn report_status(
     let form = parse_form(&body);
     intaker.check(&req, &form)?;
     let id = package_id(intaker.lang, &path)?;
-    let status = reportable(intaker.lang, &form)?;
+    let report = reportable(intaker.lang, &form)?;
     // Only a package this intaker pulled names its application here.
     let held = desk
         .vault
         .get(intaker.session.staff_id, &id.to_string())
         .ok_or_else(|| intaker.fail(Kind::NotFound))?;
     desk.broker
-        .report_status(&intaker.session.token, held.dossier.application_id, status)
+        .report_status(&intaker.session.token, held.dossier.application_id, report)
         .await
         .map_err(|e| intaker.broker_failed(&desk, e))?;
     // Back to where the intaker was: the status part of the page.

@@ -596,3 +596,61 @@ mod tests {
         }
     }
 }
+
+/// A status report: the status an application moves to and, with
+/// `intake_scheduled`, the day of the intake conversation if the mbo gives
+/// it (so that the vo mentor can prepare the warm handover with the
+/// student). A day with any other status is refused: it would say
+/// something that did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusReport {
+    status: ApplicationStatus,
+    intake_on: Option<NaiveDate>,
+}
+
+impl StatusReport {
+    pub fn new(status: ApplicationStatus, intake_on: Option<NaiveDate>) -> Result<Self, ParseError> {
+        if intake_on.is_some() && status != ApplicationStatus::IntakeScheduled {
+            return Err(ParseError::new(
+                "intake_on",
+                "a day of intake goes only with the status intake_scheduled",
+            ));
+        }
+        Ok(Self { status, intake_on })
+    }
+
+    /// A report of `status` alone.
+    pub const fn status_only(status: ApplicationStatus) -> Self {
+        Self {
+            status,
+            intake_on: None,
+        }
+    }
+
+    pub const fn status(&self) -> ApplicationStatus {
+        self.status
+    }
+
+    pub const fn intake_on(&self) -> Option<NaiveDate> {
+        self.intake_on
+    }
+}
+
+#[cfg(test)]
+mod status_report_tests {
+    use super::*;
+
+    #[test]
+    fn a_day_of_intake_goes_only_with_intake_scheduled() {
+        let day = NaiveDate::from_ymd_opt(2027, 5, 12);
+        let scheduled = StatusReport::new(ApplicationStatus::IntakeScheduled, day).ok();
+        assert_eq!(scheduled.and_then(|r| r.intake_on()), day);
+        assert!(StatusReport::new(ApplicationStatus::IntakeScheduled, None).is_ok());
+        for status in ApplicationStatus::ALL {
+            if *status != ApplicationStatus::IntakeScheduled {
+                assert!(StatusReport::new(*status, day).is_err(), "{status:?} with a day");
+                assert!(StatusReport::new(*status, None).is_ok());
+            }
+        }
+    }
+}

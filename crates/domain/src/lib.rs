@@ -26,7 +26,7 @@ pub mod retention;
 pub mod staff;
 pub mod student;
 
-pub use application::{Crebo, Programme, SchoolYear, TransitionError, is_late};
+pub use application::{Crebo, Programme, SchoolYear, StatusReport, TransitionError, is_late};
 pub use audit::{
     Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceKind, ResourceRef, SideEvent,
 };

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use doorstroom_domain::{ActorRef, ApplicationStatus, Brin, Pseudonym};
+use doorstroom_domain::{ActorRef, ApplicationStatus, Brin, Pseudonym, StatusReport};
 use uuid::Uuid;
 
 use crate::schema::{application_status_events, applications};
@@ -82,6 +82,8 @@ pub struct StatusEvent {
     pub reported_at: DateTime<Utc>,
     /// The reporting actor.
     pub reported_by: ActorRef,
+    /// With `intake_scheduled`: the day of the intake, if it was given.
+    pub intake_on: Option<NaiveDate>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -136,6 +138,7 @@ struct EventRow {
     status: String,
     reported_at: i64,
     reported_by: String,
+    intake_on: Option<String>,
 }
 
 impl EventRow {
@@ -154,23 +157,48 @@ impl EventRow {
                 "application_status_events",
                 "reported_by",
             )?,
+            intake_on: self
+                .intake_on
+                .map(|day| {
+                    NaiveDate::parse_from_str(&day, DATE_FORMAT).map_err(|_| {
+                        StoreError::corrupt("application_status_events", "intake_on", "not a date (YYYY-MM-DD)")
+                    })
+                })
+                .transpose()?,
         })
     }
+}
+
+/// Whether `report` gives a day of intake other than the last one reported
+/// for the application (whose status is already `report`'s).
+fn moved_intake(conn: &mut DbConn, key: &str, report: StatusReport) -> Result<bool, StoreError> {
+    let Some(day) = report.intake_on() else {
+        return Ok(false);
+    };
+    let last: Option<Option<String>> = application_status_events::table
+        .filter(application_status_events::application_id.eq(key))
+        .filter(application_status_events::status.eq(report.status().as_str()))
+        .order(application_status_events::id.desc())
+        .select(application_status_events::intake_on)
+        .first(conn)
+        .optional()?;
+    Ok(last.is_some_and(|last| last.as_deref() != Some(day.format(DATE_FORMAT).to_string().as_str())))
 }
 
 fn append_event(
     conn: &mut DbConn,
     id: &str,
-    status: ApplicationStatus,
+    report: StatusReport,
     by: &ActorRef,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     diesel::insert_into(application_status_events::table)
         .values((
             application_status_events::application_id.eq(id),
-            application_status_events::status.eq(status.as_str()),
+            application_status_events::status.eq(report.status().as_str()),
             application_status_events::reported_at.eq(to_ms(now)),
             application_status_events::reported_by.eq(by.to_string()),
+            application_status_events::intake_on.eq(report.intake_on().map(|day| day.format(DATE_FORMAT).to_string())),
         ))
         .execute(conn)?;
     Ok(())
@@ -239,7 +267,8 @@ pub fn register(
         }
         Err(e) => return Err(e),
     }
-    append_event(conn, &row.id, ApplicationStatus::Registered, &new.registered_by, now)?;
+    let registered = StatusReport::status_only(ApplicationStatus::Registered);
+    append_event(conn, &row.id, registered, &new.registered_by, now)?;
     Ok((row.into_domain()?, true))
 }
 
@@ -322,19 +351,21 @@ pub fn open_for(conn: &mut DbConn, student: &Pseudonym, receiving: &Brin) -> Res
 }
 
 /// Records a new status, with a [`StatusEvent`] by `reported_by`, and
-/// returns the application as
-/// it now is, or `None` if there is no such application. Reporting the
-/// status it already has changes nothing and adds no event (a retried
-/// report is harmless). Whether the transition is allowed is the domain's
-/// decision, made before this call.
+/// returns the application as it now is, or `None` if there is no such
+/// application. Reporting the status it already has changes nothing and
+/// adds no event (a retried report is harmless), except a schedule with
+/// another day of intake than the last one reported: the intake moved.
+/// Whether the transition is allowed is the domain's decision, made before
+/// this call.
 pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
-    status: ApplicationStatus,
+    report: StatusReport,
     reported_by: &ActorRef,
     now: DateTime<Utc>,
 ) -> Result<Option<Application>, StoreError> {
     let key = id.to_string();
+    let status = report.status();
     let updated = diesel::update(
         applications::table
             .find(&key)
@@ -345,8 +376,8 @@ pub fn set_status(
         applications::updated_at.eq(to_ms(now)),
     ))
     .execute(conn)?;
-    if updated > 0 {
-        append_event(conn, &key, status, reported_by, now)?;
+    if updated > 0 || moved_intake(conn, &key, report)? {
+        append_event(conn, &key, report, reported_by, now)?;
     }
     get(conn, id)
 }

@@ -149,6 +149,7 @@ diesel::table! {
         status -> Text,
         reported_at -> BigInt,
         reported_by -> Text,
+        intake_on -> Nullable<Text>,
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use diesel::connection::SimpleConnection;
-use doorstroom_domain::{ActorRef, ApplicationStatus, Section, Sector, StaffId};
+use doorstroom_domain::{ActorRef, ApplicationStatus, Section, Sector, StaffId, StatusReport};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::packages::{self, PackageSummary};
 use doorstroom_store::testing::TestDb;
@@ -186,8 +186,20 @@ fn find_for_student_and_open_for(db: &TestDb) {
     // Closing statuses take an application out; enrolled does not.
     store
         .write(|c| -> R<()> {
-            applications::set_status(c, a.id, ApplicationStatus::Withdrawn, &system_actor(), at(100))?;
-            applications::set_status(c, c_.id, ApplicationStatus::Enrolled, &system_actor(), at(100))?;
+            applications::set_status(
+                c,
+                a.id,
+                StatusReport::status_only(ApplicationStatus::Withdrawn),
+                &system_actor(),
+                at(100),
+            )?;
+            applications::set_status(
+                c,
+                c_.id,
+                StatusReport::status_only(ApplicationStatus::Enrolled),
+                &system_actor(),
+                at(100),
+            )?;
             Ok(())
         })
         .unwrap();
@@ -204,7 +216,15 @@ fn status_and_history(db: &TestDb) {
     let store = seeded(db);
     let app = register(&store, &new_application(1, MBO, Some(VO), "Kok"), 10);
     let received = store
-        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, &system_actor(), at(20)))
+        .write(|c| {
+            applications::set_status(
+                c,
+                app.id,
+                StatusReport::status_only(ApplicationStatus::Received),
+                &system_actor(),
+                at(20),
+            )
+        })
         .unwrap()
         .unwrap();
     assert_eq!(received.status, ApplicationStatus::Received);
@@ -213,35 +233,79 @@ fn status_and_history(db: &TestDb) {
 
     // The same status again: nothing changes, no event.
     let same = store
-        .write(|c| applications::set_status(c, app.id, ApplicationStatus::Received, &system_actor(), at(25)))
+        .write(|c| {
+            applications::set_status(
+                c,
+                app.id,
+                StatusReport::status_only(ApplicationStatus::Received),
+                &system_actor(),
+                at(25),
+            )
+        })
         .unwrap();
     assert_eq!(same, Some(received.clone()));
 
     let staff_actor = ActorRef::Staff(StaffId(uuid::Uuid::new_v4()));
+    let may_12 = chrono::NaiveDate::from_ymd_opt(2027, 5, 12);
+    let schedule = |day| StatusReport::new(ApplicationStatus::IntakeScheduled, day).unwrap();
     let scheduled = store
-        .write(|c| applications::set_status(c, app.id, ApplicationStatus::IntakeScheduled, &staff_actor, at(30)))
+        .write(|c| applications::set_status(c, app.id, schedule(may_12), &staff_actor, at(30)))
         .unwrap()
         .unwrap();
     assert_eq!(store.read(|c| applications::get(c, app.id)).unwrap(), Some(scheduled));
+    // The same day again: a retry, no event; another day: the intake moved.
+    let may_19 = chrono::NaiveDate::from_ymd_opt(2027, 5, 19);
+    for (day, time) in [(may_12, 31), (may_19, 32), (may_19, 33)] {
+        store
+            .write(|c| applications::set_status(c, app.id, schedule(day), &staff_actor, at(time)))
+            .unwrap();
+    }
 
     let history = store.read(|c| applications::status_history(c, app.id)).unwrap();
     let seen: Vec<_> = history
         .iter()
-        .map(|e| (e.status, e.reported_at, e.reported_by.clone(), e.application_id))
+        .map(|e| {
+            (
+                e.status,
+                e.reported_at,
+                e.reported_by.clone(),
+                e.application_id,
+                e.intake_on,
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         vec![
-            (ApplicationStatus::Registered, at(10), system_actor(), app.id),
-            (ApplicationStatus::Received, at(20), system_actor(), app.id),
-            (ApplicationStatus::IntakeScheduled, at(30), staff_actor.clone(), app.id),
+            (ApplicationStatus::Registered, at(10), system_actor(), app.id, None),
+            (ApplicationStatus::Received, at(20), system_actor(), app.id, None),
+            (
+                ApplicationStatus::IntakeScheduled,
+                at(30),
+                staff_actor.clone(),
+                app.id,
+                may_12
+            ),
+            (
+                ApplicationStatus::IntakeScheduled,
+                at(32),
+                staff_actor.clone(),
+                app.id,
+                may_19
+            ),
         ]
     );
 
     let nobody = uuid::Uuid::new_v4();
     assert_eq!(
         store
-            .write(|c| applications::set_status(c, nobody, ApplicationStatus::Received, &system_actor(), at(1)))
+            .write(|c| applications::set_status(
+                c,
+                nobody,
+                StatusReport::status_only(ApplicationStatus::Received),
+                &system_actor(),
+                at(1)
+            ))
             .unwrap(),
         None
     );

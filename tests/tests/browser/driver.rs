@@ -150,6 +150,18 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Sets the value of the field with `id` as a script (a date input's
+    /// typed form depends on the browser's locale; its value does not).
+    pub async fn set_value(&self, id: &str, value: &str) {
+        self.client
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1];",
+                vec![serde_json::json!(id), serde_json::json!(value)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("setting #{id}: {e}"));
+    }
+
     /// Chooses the option with `value` in the select with `id`.
     pub async fn choose(&self, id: &str, value: &str) {
         self.client

@@ -71,14 +71,17 @@ async fn read_and_report(browser: &Browser, package: &str) {
     browser.screenshot("dossier").await;
 
     browser.submit("#acknowledge").await;
-    for (status, shown) in [
-        ("intake_scheduled", "intake gepland"),
-        ("intake_held", "intake gehouden"),
+    for (status, day, shown) in [
+        ("intake_scheduled", "2027-05-12", "intake gepland"),
+        ("intake_held", "", "intake gehouden"),
     ] {
         browser.choose("status-choice", status).await;
+        browser.set_value("intake-on", day).await;
         browser.submit("#report-status").await;
         assert_eq!(browser.text("#current-status").await, shown);
     }
+    let history = browser.text("#status-history").await;
+    assert!(history.contains("intake gepland (intake op 2027-05-12)"), "{history}");
     browser.screenshot("status-reported").await;
 }
 
@@ -108,6 +111,15 @@ async fn an_intaker_reads_a_dossier_and_reports_back_in_the_browser() {
         read_and_report(&browser, &package).await;
         let seen_by_vo = broker.system(VO).application(application).await.unwrap();
         assert_eq!(seen_by_vo.application.status, ApplicationStatus::IntakeHeld);
+        let scheduled = seen_by_vo
+            .history
+            .iter()
+            .find(|e| e.status == ApplicationStatus::IntakeScheduled);
+        assert_eq!(
+            scheduled.and_then(|e| e.intake_on),
+            chrono::NaiveDate::from_ymd_opt(2027, 5, 12),
+            "the vo school reads the day of the intake"
+        );
 
         withdraw_support_needs(&broker, &student).await;
         // Via the inbox: from the page at `#status`, another fragment of the

@@ -234,6 +234,17 @@ async fn statuses(broker: &TestBroker, desk: &DeskClient, package: &str, csrf: &
     let path = format!("/dossiers/{package}/status");
     let early = desk.post(&path, &[("status", "intake_held"), ("csrf", csrf)]).await;
     assert_eq!(early.status, 409, "intake held before it was scheduled: {}", early.body);
+    let bad_day = desk
+        .post(
+            &path,
+            &[
+                ("status", "intake_scheduled"),
+                ("intake_on", "12-05-2027"),
+                ("csrf", csrf),
+            ],
+        )
+        .await;
+    assert_eq!(bad_day.status, 400, "a day of intake that is not one: {}", bad_day.body);
     for status in ["intake_scheduled", "intake_held"] {
         let page = desk.post(&path, &[("status", status), ("csrf", csrf)]).await;
         assert_eq!(page.status, 303, "{status}: {}", page.body);

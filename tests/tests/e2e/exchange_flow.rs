@@ -155,10 +155,30 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
         }
         assert!(other_intaker.inbox(None).await.unwrap().is_empty());
 
-        // 6. The mbo reports the course; the vo school reads it for aftercare.
+        // 6. The mbo reports the course, the intake with its day; the vo
+        //    school reads it for aftercare. A day goes with the schedule
+        //    only, and a day must be one (`YYYY-MM-DD`): 422 with the field
+        //    named, and nothing recorded.
+        let status_path = format!("/v1/applications/{}/status", application.id);
+        let intake_day = NaiveDate::from_ymd_opt(2027, 5, 12);
+        for (body, expected) in [
+            (json!({"status": "received", "intake_on": "2027-05-12"}), 422),
+            (json!({"status": "intake_scheduled", "intake_on": "12-05-2027"}), 422),
+            (json!({"status": "intake_scheduled", "intake_on": 20270512}), 422),
+        ] {
+            let refused = mbo_system.fetch(Method::POST, &status_path, Some(&body)).await.unwrap();
+            assert_problem(refused.status.as_u16(), &refused.body, expected);
+            assert_eq!(refused.body["pointer"], "/intake_on", "{}", refused.body);
+        }
+        mbo_system
+            .report_status(application.id, ApplicationStatus::Received)
+            .await
+            .unwrap();
+        mbo_system
+            .report_status_on(application.id, ApplicationStatus::IntakeScheduled, intake_day)
+            .await
+            .unwrap();
         for next in [
-            ApplicationStatus::Received,
-            ApplicationStatus::IntakeScheduled,
             ApplicationStatus::IntakeHeld,
             ApplicationStatus::PlaceOffered,
             ApplicationStatus::Enrolled,
@@ -167,6 +187,8 @@ async fn a_dossier_goes_from_the_vo_school_to_the_intaker_and_statuses_flow_back
         }
         let seen_by_vo = vo_system.application(application.id).await.unwrap();
         assert_eq!(seen_by_vo.application.status, ApplicationStatus::Enrolled);
+        let days: Vec<Option<NaiveDate>> = seen_by_vo.history.iter().map(|e| e.intake_on).collect();
+        assert_eq!(days, vec![None, None, intake_day, None, None, None]);
         let statuses: Vec<ApplicationStatus> = seen_by_vo.history.iter().map(|e| e.status).collect();
         assert_eq!(
             statuses,

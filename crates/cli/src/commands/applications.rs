@@ -54,6 +54,9 @@ pub enum StatusCommand {
         /// received, intake_scheduled, intake_held, place_offered, enrolled, not_enrolling, withdrawn, no_show.
         #[arg(long)]
         status: ApplicationStatus,
+        /// With intake_scheduled: the day of the intake (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
     /// Show an application with its course.
     Show {
@@ -110,13 +113,14 @@ pub fn status(url: &str, ca: &Path, command: StatusCommand) -> anyhow::Result<()
             who,
             application,
             status,
-        } => (who, application, Some(status)),
+            date,
+        } => (who, application, Some((status, date))),
         StatusCommand::Show { who, application } => (who, application, None),
     };
     let client = exchange::connect(url, ca, &who.identity())?;
     let detail = runtime()?.block_on(async {
         match report {
-            Some(status) => client.report_status(application, status).await,
+            Some((status, date)) => client.report_status_on(application, status, date).await,
             None => client.application(application).await,
         }
     })?;

@@ -12,7 +12,7 @@ use doorstroom_api::applications::{
     ApplicationDetail, ApplicationView, FindApplications, RegisterApplication, ReportStatus,
 };
 use doorstroom_app::applications as use_case;
-use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef};
+use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef, StatusReport};
 use uuid::Uuid;
 
 use crate::access::{body_or_reject, run};
@@ -127,6 +127,7 @@ pub async fn get_one(
         (status = 200, body = ApplicationDetail),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "transition not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a day of intake with another status than intake_scheduled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("client_certificate" = []), ("bearer" = []))
 )]
@@ -138,9 +139,9 @@ pub async fn report_status(
     body: Json<ReportStatus>,
 ) -> Result<HttpResponse, ApiError> {
     let id = application_id(&path)?;
-    let next = body.0.status;
+    let report = StatusReport::new(body.0.status, body.0.intake_on).map_err(|e| ApiError::field("/intake_on", e))?;
     let detail = run(&state, &caller, move |app, caller| {
-        use_case::report_status(app, caller, id, next)
+        use_case::report_status(app, caller, id, report)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

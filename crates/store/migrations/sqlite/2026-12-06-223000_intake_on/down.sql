@@ -1,0 +1,1 @@
+ALTER TABLE application_status_events DROP COLUMN intake_on;
