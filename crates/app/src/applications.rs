@@ -10,8 +10,8 @@ use doorstroom_api::applications::{
     ApplicationDetail, ApplicationView, FindApplications, PackageExpiry, RegisterApplication, StatusEventView,
 };
 use doorstroom_domain::{
-    Action, ActorRef, ApplicationStatus, InstitutionStatus, Purpose, Resource, ResourceKind, ResourceRef,
-    RetentionPolicy, SchoolYear, StatusReport, is_late,
+    Action, ActorRef, InstitutionStatus, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, SchoolYear,
+    StatusReport, is_late,
 };
 use doorstroom_store::DbConn;
 use doorstroom_store::applications::{self, Application, NewApplication};
