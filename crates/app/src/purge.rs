@@ -45,7 +45,7 @@ use doorstroom_domain::{
 };
 use doorstroom_domain::{ResourceKind, SideEvent};
 use doorstroom_store::retention::{self, LedgerKind};
-use doorstroom_store::{DbConn, Store, StoreError, audit};
+use doorstroom_store::{DbConn, Store, StoreError, audit, events};
 use serde::Serialize;
 
 /// The actor id of the retention job in audit events.
@@ -322,6 +322,9 @@ fn batch(
     if batch.left > 0 {
         batch.audit_prefix()?;
     }
+    if batch.left > 0 {
+        batch.feed_entries()?;
+    }
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
 }
@@ -432,6 +435,35 @@ impl Batch<'_> {
                 u64::try_from(pruned.count()).unwrap_or(0),
             );
         }
+        Ok(())
+    }
+}
+
+impl Batch<'_> {
+    /// The event feed's entries past their period: one summary event for
+    /// the batch (they hold ids and times only, no data subject).
+    fn feed_entries(&mut self) -> Result<(), StoreError> {
+        let before = self.policy.events_due_before(self.now);
+        let deleted = events::delete_before(self.conn, before, self.left)?;
+        if deleted == 0 {
+            return Ok(());
+        }
+        let event = AuditEvent {
+            time: self.now,
+            actor: retention_actor(),
+            on_behalf_of: None,
+            action: SideEvent::Purged(ResourceKind::EventFeed).into(),
+            resource: ResourceRef::new(ResourceKind::EventFeed, None),
+            data_subject: None,
+            purpose: Purpose::Operations,
+            outcome: Outcome::Success,
+            reason: Some(format!("{} count={deleted}", PurgeReason::EventsRetention.as_str())),
+            request_id: Some(self.run_id.to_owned()),
+        };
+        audit::append(self.conn, &event)?;
+        let n = u64::try_from(deleted).unwrap_or(0);
+        self.done.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
+        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
         Ok(())
     }
 }

@@ -46,6 +46,7 @@ pub struct SettingsFile {
     pub log: LogSettings,
     pub console: ConsoleSection,
     pub retention: RetentionSection,
+    pub events: EventsSection,
 }
 
 /// The broker's checked, typed settings (see the module's documentation).
@@ -64,6 +65,51 @@ pub struct Settings {
     pub log: LogSettings,
     pub console: ConsoleSettings,
     pub retention: RetentionSettings,
+    pub events: EventsSettings,
+}
+
+/// `[events]` as written: the event feed's long poll.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSection {
+    /// The longest a `GET /v1/events?wait=` holds a request open.
+    pub max_wait_secs: u64,
+    /// How often a waiting request looks for entries written by other
+    /// broker nodes (this node's own wake it at once).
+    pub poll_interval_ms: u64,
+}
+
+/// The event feed's long poll: a bounded wait (at most
+/// [`MAX_EVENTS_WAIT_SECS`]) and a positive poll interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsSettings {
+    pub max_wait: Duration,
+    pub poll_interval: Duration,
+}
+
+/// A long poll holds a connection and a worker's attention: two minutes is
+/// far beyond what a school system needs (it asks again at once).
+pub const MAX_EVENTS_WAIT_SECS: u64 = 120;
+
+impl TryFrom<EventsSection> for EventsSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: EventsSection) -> Result<Self, ConfigError> {
+        if raw.max_wait_secs > MAX_EVENTS_WAIT_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "events.max_wait_secs must be at most {MAX_EVENTS_WAIT_SECS}"
+            )));
+        }
+        if raw.poll_interval_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "events.poll_interval_ms must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            max_wait: Duration::from_secs(raw.max_wait_secs),
+            poll_interval: Duration::from_millis(raw.poll_interval_ms),
+        })
+    }
 }
 
 /// `[console]` as written: the web console's sessions.
@@ -139,6 +185,7 @@ impl RetentionSection {
             application_max: days(self.application_max_days),
             consent_after_application_gone: days(self.consent_after_application_gone_days),
             audit: days(self.audit_days),
+            events: days(self.events_days),
         }
     }
 }
@@ -581,6 +628,7 @@ impl TryFrom<SettingsFile> for Settings {
         let audit = AuditSettings::try_from(raw.audit)?;
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
+        let events = EventsSettings::try_from(raw.events)?;
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {
             server,
@@ -596,6 +644,7 @@ impl TryFrom<SettingsFile> for Settings {
             log: raw.log,
             console,
             retention,
+            events,
         })
     }
 }

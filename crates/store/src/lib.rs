@@ -77,6 +77,7 @@ mod commit;
 pub mod consents;
 pub mod console_sessions;
 mod counters;
+pub mod events;
 pub mod health;
 pub mod inspections;
 pub mod institutions;

@@ -295,3 +295,25 @@ diesel::table! {
         probed_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// The last `seq` of each institution's event feed (see `events`).
+    institution_event_heads (institution) {
+        institution -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Each institution's event feed: ids and times only (see `events`).
+    institution_events (institution, seq) {
+        institution -> Text,
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        package_id -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        section -> Nullable<Text>,
+        occurred_at -> BigInt,
+    }
+}

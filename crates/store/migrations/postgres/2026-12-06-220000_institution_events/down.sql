@@ -1,0 +1,2 @@
+DROP TABLE institution_events;
+DROP TABLE institution_event_heads;
