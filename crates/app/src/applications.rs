@@ -157,7 +157,9 @@ pub fn report_status(
         let parties: Vec<&Brin> = std::iter::once(&application.receiving)
             .chain(application.sending.as_ref())
             .collect();
-        emit(ctx, &parties, Emit::application(kind, application.id))?;
+        if current.status != next {
+            emit(ctx, &parties, Emit::application(kind, application.id))?;
+        }
         application_detail(ctx.conn, policy, application)
     })?;
     app.feed.committed();

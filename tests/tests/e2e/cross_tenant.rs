@@ -714,6 +714,17 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             // Their own, empty inbox.
             &[Who::OtherMbo, Who::OtherIntaker],
         ),
+        // The event feed: 25LX's cursor (its feed has the package's entry)
+        // and one beyond its head. Every other system gets the same 404
+        // (its own feed is not this one), staff 401.
+        system_case(
+            "GET",
+            "/v1/events",
+            "read_events",
+            call(format!("/v1/events?after={}", feed_cursor(MBO, 1)), None),
+            Some(call(format!("/v1/events?after={}", feed_cursor(MBO, 999)), None)),
+            EVERYONE.to_vec(),
+        ),
         case(
             "GET",
             "/v1/packages/{id}",
@@ -768,6 +779,12 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             &[Who::OtherVo, Who::ThirdVo, Who::OtherMboPo, Who::OtherVoPo],
         ),
     ]
+}
+
+/// A cursor of `brin`'s event feed after entry `seq`, as the broker writes
+/// them (base64url of `v1.<brin>.<seq>`).
+fn feed_cursor(brin: &str, seq: i64) -> String {
+    crate::exchange_support::b64url(format!("v1.{brin}.{seq}").as_bytes())
 }
 
 /// The consent ledger's cases that depend on ownership of the ledger: the

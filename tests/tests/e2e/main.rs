@@ -13,6 +13,7 @@ mod control_characters;
 mod cross_tenant;
 mod dev_seeding;
 mod erasure;
+mod events;
 mod exchange_bad_input;
 mod exchange_flow;
 mod exchange_support;
