@@ -443,8 +443,8 @@ impl Batch<'_> {
     /// The event feed's entries past their period: one summary event for
     /// the batch (they hold ids and times only, no data subject).
     fn feed_entries(&mut self) -> Result<(), StoreError> {
-        let before = self.policy.events_due_before(self.now);
-        let deleted = events::delete_before(self.conn, before, self.left)?;
+        let until = self.policy.events_due_until(self.now);
+        let deleted = events::delete_until(self.conn, until, self.left)?;
         if deleted == 0 {
             return Ok(());
         }

@@ -231,8 +231,9 @@ impl RetentionPolicy {
         Ok(Self(periods))
     }
 
-    /// Feed entries recorded before this moment are due at `now`.
-    pub fn events_due_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// Feed entries recorded at or before this moment are due at `now`
+    /// (recorded time + `events` ≤ now, as for audit events).
+    pub fn events_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now.checked_sub_signed(self.0.events)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
@@ -764,8 +765,8 @@ mod tests {
     fn feed_entries_are_due_after_the_events_period_and_saturate() {
         let p = policy();
         let now = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).single().unwrap_or_default();
-        assert_eq!(p.events_due_before(now), now - p.periods().events);
-        assert_eq!(p.events_due_before(DateTime::<Utc>::MIN_UTC), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(p.events_due_until(now), now - p.periods().events);
+        assert_eq!(p.events_due_until(DateTime::<Utc>::MIN_UTC), DateTime::<Utc>::MIN_UTC);
     }
 
     #[test]

@@ -153,11 +153,12 @@ pub fn after(conn: &mut DbConn, institution: &Brin, after: i64, limit: i64) -> R
     rows.into_iter().map(FeedEvent::from_row).collect()
 }
 
-/// Deletes up to `limit` entries recorded before `before`, oldest first;
-/// returns how many. The heads stay, so numbering goes on without reuse.
-pub fn delete_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
+/// Deletes up to `limit` entries recorded at or before `until`, oldest
+/// first; returns how many. The heads stay, so numbering goes on without
+/// reuse.
+pub fn delete_until(conn: &mut DbConn, until: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
     let due: Vec<String> = events::table
-        .filter(events::occurred_at.lt(to_ms(before)))
+        .filter(events::occurred_at.le(to_ms(until)))
         .order(events::occurred_at.asc())
         .limit(limit)
         .select(events::id)

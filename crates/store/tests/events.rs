@@ -113,9 +113,9 @@ fn deleting_old_entries_keeps_the_numbering(db: &TestDb) {
             events::append(c, &entry(&vo, 500))
         })
         .unwrap();
-    assert_eq!(store.write(|c| events::delete_before(c, at(1500), 1)).unwrap(), 1);
-    assert_eq!(store.write(|c| events::delete_before(c, at(1500), 10)).unwrap(), 2);
-    assert_eq!(store.write(|c| events::delete_before(c, at(1500), 10)).unwrap(), 0);
+    assert_eq!(store.write(|c| events::delete_until(c, at(1500), 1)).unwrap(), 1);
+    assert_eq!(store.write(|c| events::delete_until(c, at(1500), 10)).unwrap(), 2);
+    assert_eq!(store.write(|c| events::delete_until(c, at(1500), 10)).unwrap(), 0);
     assert_eq!(seqs(&store.read(|c| all(c, &mbo)).unwrap()), [3]);
     assert!(store.read(|c| all(c, &vo)).unwrap().is_empty());
     store.write(|c| events::append(c, &entry(&mbo, 3000))).unwrap();

@@ -460,3 +460,54 @@ async fn a_long_poll_on_one_node_sees_an_entry_committed_on_another() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_purge_deletes_entries_after_the_events_period_and_numbering_goes_on() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(9106);
+        let application = register_application(&broker, MBO, &student).await;
+        let submission = seal_package(&broker, application, MBO, &[personal_data(&student)]);
+        assert_eq!(submit(&broker.system(VO), &submission).await.status.as_u16(), 201);
+        let recorded = broker.clock.now();
+        let period = broker.settings.retention.policy.periods().events;
+        let purge = || {
+            doorstroom_app::purge::purge_expired(
+                &broker.store,
+                &broker.settings.retention.policy,
+                &broker.clock,
+                &doorstroom_domain::Principal::Operator,
+                doorstroom_app::purge::PurgeOptions {
+                    batch_size: 10,
+                    pause: Duration::ZERO,
+                },
+                &doorstroom_app::purge::new_run_id(),
+            )
+            .expect("purge")
+        };
+        let mbo = broker.system(MBO);
+        // A second before it is due, it stays.
+        broker.clock.advance(period - chrono::Duration::seconds(1));
+        assert_eq!(purge().total(), 0);
+        assert_eq!(whole_feed(&mbo).await.len(), 1);
+        broker.clock.advance(chrono::Duration::seconds(1));
+        let summary = purge();
+        assert_eq!(summary.deleted["event_feed"]["events_retention"], 1, "{summary:?}");
+        assert!(whole_feed(&mbo).await.is_empty());
+        let event = broker
+            .audit_events()
+            .into_iter()
+            .find(|e| e.action.name == "event_feed_purged")
+            .expect("the deletion is audited");
+        assert_eq!(event.reason.as_deref(), Some("events_retention count=1"));
+        assert_eq!(event.data_subject, None);
+        assert!(broker.clock.now() - recorded >= period);
+        // The cursor moves past what is gone, and numbering goes on.
+        let page = events(&mbo, "").await;
+        assert_eq!(page.body["next"], json!(cursor(MBO, 1)));
+        let reply = report_status(&broker, MBO, application, "intake_scheduled").await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        let after = events(&mbo, &format!("?after={}", cursor(MBO, 1))).await;
+        assert_eq!(after.body["events"][0]["seq"], json!(2));
+    })
+    .await;
+}
