@@ -270,6 +270,15 @@ async fn pages_follow_the_cursor_without_gaps() {
         assert_eq!(second.body["events"].as_array().expect("events").len(), 50);
         assert_eq!(second.body["more"], json!(false));
         assert_eq!(second.body["events"][0]["seq"], json!(101));
+        // The same through the vendor client (what `doorstroom events` calls).
+        let typed = client.events(Some(&next), 0).await.expect("client");
+        assert_eq!(typed.events.len(), 50);
+        assert_eq!(typed.events[0].seq, 101);
+        assert_eq!(
+            typed.events[0].kind,
+            doorstroom_client::exchange::EventKind::PackageAvailable
+        );
+        assert_eq!(typed.next, cursor(MBO, 150));
         // At the head: an empty page, and the same cursor again.
         let last = second.body["next"].as_str().expect("next").to_owned();
         let at_head = events(&client, &format!("?after={last}")).await;
