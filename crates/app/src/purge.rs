@@ -502,6 +502,11 @@ fn survey(
             summary.add(ledger_kind(candidate.group.kind), reason, n);
         }
     }
+    let feed_entries = events::count_until(conn, policy.events_due_until(now))?;
+    if feed_entries > 0 {
+        let n = u64::try_from(feed_entries).unwrap_or(0);
+        summary.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
+    }
     if let Some(pruned) = retention::due_audit_prefix(conn, policy, now, DRY_RUN_LIMIT)? {
         summary.add(
             ResourceKind::AuditEvent,

@@ -168,3 +168,12 @@ pub fn delete_until(conn: &mut DbConn, until: DateTime<Utc>, limit: i64) -> Resu
     }
     Ok(diesel::delete(events::table.filter(events::id.eq_any(&due))).execute(conn)?)
 }
+
+/// How many entries were recorded at or before `until` (the purge's dry
+/// run).
+pub fn count_until(conn: &mut DbConn, until: DateTime<Utc>) -> Result<i64, StoreError> {
+    Ok(events::table
+        .filter(events::occurred_at.le(to_ms(until)))
+        .count()
+        .get_result(conn)?)
+}

@@ -499,6 +499,15 @@ async fn the_purge_deletes_entries_after_the_events_period_and_numbering_goes_on
         assert_eq!(purge().total(), 0);
         assert_eq!(whole_feed(&mbo).await.len(), 1);
         broker.clock.advance(chrono::Duration::seconds(1));
+        let dry = doorstroom_app::purge::purge_dry_run(
+            &broker.store,
+            &broker.settings.retention.policy,
+            broker.clock.now(),
+            &doorstroom_domain::Principal::Operator,
+            &doorstroom_app::purge::new_run_id(),
+        )
+        .expect("dry run");
+        assert_eq!(dry.deleted["event_feed"]["events_retention"], 1, "{dry:?}");
         let summary = purge();
         assert_eq!(summary.deleted["event_feed"]["events_retention"], 1, "{summary:?}");
         assert!(whole_feed(&mbo).await.is_empty());
