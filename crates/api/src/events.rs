@@ -87,3 +87,52 @@ pub struct EventsQuery {
     /// `events.max_wait_secs`, 30 by default, whatever is asked).
     pub wait: Option<u32>,
 }
+
+/// An institution admin registers (or replaces) the institution's webhook
+/// endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// An `https` URL, no user or password in it. Addresses in private,
+    /// loopback or link-local ranges are refused (unless the broker runs
+    /// with the development setting `webhooks.allow_private_addresses`).
+    pub url: String,
+    /// PEM of the CA the endpoint's certificate must chain to; without it,
+    /// the public web PKI roots.
+    pub ca_pem: Option<String>,
+}
+
+/// The registered endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    pub url: String,
+    /// Whether a CA of the institution's own is used instead of the public
+    /// web PKI roots.
+    pub own_ca: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One delivery of a feed entry to the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    /// The feed entry's id: the delivery's idempotency id.
+    pub event_id: Uuid,
+    /// `pending`, `delivered` or `failed` (the retry period is over).
+    pub state: String,
+    pub attempts: i32,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// How the last attempt ended: `http 200`, `http 503`, `redirect 302
+    /// (not followed)`, `timeout`, `tls`, `connect`, `refused address`, …
+    pub last_outcome: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The institution's endpoint and its latest deliveries (newest first, at
+/// most 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookStatus {
+    pub endpoint: Option<WebhookView>,
+    pub deliveries: Vec<DeliveryView>,
+}

@@ -147,6 +147,7 @@ crate::ids::wire_enum!(
         StaffAccounts => "staff_accounts",
         StudentData => "student_data",
         SubjectReport => "subject_report",
+        WebhookEndpoint => "webhook_endpoint",
     }
 );
 

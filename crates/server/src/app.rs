@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
     applications, audit, consents, erasure, events, institutions, ops, packages, register, report, staff, tlog,
+    webhooks,
 };
 use crate::metrics::Metrics;
 use crate::purge;
@@ -110,6 +111,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(packages::acknowledge)
         .service(packages::broker_jwks)
         .service(events::events)
+        .service(webhooks::set)
+        .service(webhooks::get_one)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)
@@ -179,6 +182,8 @@ pub struct RunningServer {
     _checkpoints: checkpoint_schedule::Scheduler,
     /// The scheduled retention purge, unless switched off.
     _purge: Option<purge::Scheduler>,
+    /// The webhook deliverer, unless switched off.
+    _webhooks: Option<crate::schedule::Scheduler>,
 }
 
 impl RunningServer {
@@ -310,6 +315,7 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
             interval,
         )
     });
+    let deliverer = crate::webhooks::spawn_deliverer(state.clone());
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,
@@ -318,6 +324,7 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
         task,
         _checkpoints: scheduler,
         _purge: purge,
+        _webhooks: deliverer,
     })
 }
 

@@ -47,6 +47,7 @@ pub struct SettingsFile {
     pub console: ConsoleSection,
     pub retention: RetentionSection,
     pub events: EventsSection,
+    pub webhooks: WebhooksSection,
 }
 
 /// The broker's checked, typed settings (see the module's documentation).
@@ -66,6 +67,62 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub retention: RetentionSettings,
     pub events: EventsSettings,
+    pub webhooks: WebhooksSettings,
+}
+
+/// `[webhooks]` as written: how the deliverer posts feed entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Development only: let endpoints on loopback and private addresses.
+    pub allow_private_addresses: bool,
+    /// The longest one attempt may take, connection and answer included.
+    pub timeout_ms: u64,
+    /// How long after the entry the broker keeps trying.
+    pub retry_period_secs: u64,
+    /// The wait before the first retry; it doubles per attempt.
+    pub first_retry_ms: u64,
+    /// The longest wait between attempts.
+    pub max_backoff_secs: u64,
+    /// How often the deliverer looks for due deliveries (0: off).
+    pub poll_interval_ms: u64,
+}
+
+/// The deliverer's settings, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhooksSettings {
+    pub allow_private_addresses: bool,
+    pub timeout: Duration,
+    pub retry_period: Duration,
+    pub first_retry: Duration,
+    pub max_backoff: Duration,
+    /// `None`: this node does not deliver.
+    pub poll_interval: Option<Duration>,
+}
+
+impl TryFrom<WebhooksSection> for WebhooksSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: WebhooksSection) -> Result<Self, ConfigError> {
+        // A short timeout is the point: a hanging endpoint holds a task,
+        // never the exchange; a minute is the most that is still short.
+        if !(1..=60_000).contains(&raw.timeout_ms) {
+            return Err(ConfigError::Invalid("webhooks.timeout_ms must be 1 to 60000".into()));
+        }
+        if raw.first_retry_ms == 0 || raw.max_backoff_secs == 0 || raw.retry_period_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "webhooks.first_retry_ms, max_backoff_secs and retry_period_secs must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            allow_private_addresses: raw.allow_private_addresses,
+            timeout: Duration::from_millis(raw.timeout_ms),
+            retry_period: Duration::from_secs(raw.retry_period_secs),
+            first_retry: Duration::from_millis(raw.first_retry_ms),
+            max_backoff: Duration::from_secs(raw.max_backoff_secs),
+            poll_interval: (raw.poll_interval_ms > 0).then(|| Duration::from_millis(raw.poll_interval_ms)),
+        })
+    }
 }
 
 /// `[events]` as written: the event feed's long poll.
@@ -629,6 +686,7 @@ impl TryFrom<SettingsFile> for Settings {
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
         let events = EventsSettings::try_from(raw.events)?;
+        let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {
             server,
@@ -645,6 +703,7 @@ impl TryFrom<SettingsFile> for Settings {
             console,
             retention,
             events,
+            webhooks,
         })
     }
 }

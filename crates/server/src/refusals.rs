@@ -123,6 +123,13 @@ pub const ROUTES: &[AuditedRoute] = &[
     route("GET", "/v1/institutions/{brin}/intakers", Action::ListIntakers, System),
     route("GET", "/v1/inbox", Action::ListInbox, Any),
     route("GET", "/v1/events", Action::ReadEvents, System),
+    route(
+        "PUT",
+        "/v1/institutions/{brin}/webhook",
+        Action::ManageCertificates,
+        Any,
+    ),
+    route("GET", "/v1/institutions/{brin}/webhook", Action::ReadCredentials, Any),
     route("GET", "/v1/packages/{id}", Action::PullPackage, Any),
     route("POST", "/v1/packages/{id}/acknowledge", Action::AcknowledgePackage, Any),
     route("POST", "/v1/inspections", Action::RecordInspection, System),

@@ -82,6 +82,8 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, 
             events::occurred_at.eq(to_ms(event.occurred_at)),
         ))
         .execute(conn)?;
+    // The webhook outbox, in the same transaction.
+    crate::webhooks::enqueue(conn, &id.to_string(), event.institution, event.occurred_at)?;
     Ok(FeedEvent {
         seq,
         id,
@@ -176,4 +178,22 @@ pub fn count_until(conn: &mut DbConn, until: DateTime<Utc>) -> Result<i64, Store
         .filter(events::occurred_at.le(to_ms(until)))
         .count()
         .get_result(conn)?)
+}
+
+/// The entry with id `id`, if it is still kept.
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<FeedEvent>, StoreError> {
+    let row: Option<Row> = events::table
+        .filter(events::id.eq(id))
+        .select((
+            events::seq,
+            events::id,
+            events::kind,
+            events::package_id,
+            events::application_id,
+            events::section,
+            events::occurred_at,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(FeedEvent::from_row).transpose()
 }

@@ -91,6 +91,7 @@ pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod url;
+pub mod webhooks;
 
 pub use commit::GroupCommit;
 pub use counters::Counters;

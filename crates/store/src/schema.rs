@@ -317,3 +317,31 @@ diesel::table! {
         occurred_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// One HTTPS endpoint per institution for its signed webhooks.
+    webhook_endpoints (institution) {
+        institution -> Text,
+        url -> Text,
+        ca_pem -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The webhook outbox: one row per feed entry to deliver.
+    webhook_deliveries (event_id) {
+        event_id -> Text,
+        institution -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        last_outcome -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, institution_events, webhook_endpoints);

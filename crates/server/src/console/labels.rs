@@ -202,6 +202,7 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::StudentData => l("Gegevens van leerling", "Student's data"),
         ResourceKind::Inbox => l("Postvak", "Inbox"),
         ResourceKind::EventFeed => l("Gebeurtenissenfeed", "Event feed"),
+        ResourceKind::WebhookEndpoint => l("Webhook-adres", "Webhook endpoint"),
         ResourceKind::Intakers => l("Intakemedewerkers", "Intakers"),
         ResourceKind::Actor => l("Gebruiker of systeem", "User or system"),
         ResourceKind::StaffAccount => l("Medewerkeraccount", "Staff account"),

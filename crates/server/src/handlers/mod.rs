@@ -14,3 +14,4 @@ pub mod register;
 pub mod report;
 pub mod staff;
 pub mod tlog;
+pub mod webhooks;
