@@ -195,10 +195,24 @@ fn finish(
     delivered_at: Option<DateTime<Utc>>,
     outcome: &str,
 ) -> Result<(), StoreError> {
+    // Only a delivery still pending takes an outcome: an attempt that ends
+    // late (it hung past its lease, and another attempt delivered the entry
+    // or the delivery was given up meanwhile) changes nothing. A success
+    // is recorded whatever came before.
     let row = deliveries::table.find(event_id);
-    diesel::update(row)
-        .set((deliveries::state.eq(state), deliveries::last_outcome.eq(outcome)))
-        .execute(conn)?;
+    let pending_only = state != DELIVERED;
+    let updated = if pending_only {
+        diesel::update(row.filter(deliveries::state.eq(PENDING)))
+            .set((deliveries::state.eq(state), deliveries::last_outcome.eq(outcome)))
+            .execute(conn)?
+    } else {
+        diesel::update(row)
+            .set((deliveries::state.eq(state), deliveries::last_outcome.eq(outcome)))
+            .execute(conn)?
+    };
+    if updated == 0 {
+        return Ok(());
+    }
     if let Some(at) = next_attempt_at {
         diesel::update(row)
             .set(deliveries::next_attempt_at.eq(to_ms(at)))

@@ -127,8 +127,52 @@ fn deleting_old_entries_keeps_the_numbering(db: &TestDb) {
     assert_eq!(last[0].kind, FeedEventKind::PackageAvailable);
 }
 
+/// The outbox: a row per entry once the institution has an endpoint, none
+/// before; a claim is exclusive until its lease ends; a late failure
+/// never undoes a delivery.
+fn the_outbox_follows_the_feed_and_keeps_a_delivery(db: &TestDb) {
+    use doorstroom_store::webhooks;
+    let (mbo, _) = two_schools(db);
+    let store = db.store();
+    store.write(|c| events::append(c, &entry(&mbo, 0))).unwrap();
+    assert!(store.read(|c| webhooks::due(c, at(0), 10)).unwrap().is_empty());
+    store
+        .write(|c| webhooks::set_endpoint(c, &mbo, "https://hooks.example.nl/x", None, at(0)))
+        .unwrap();
+    let event = store.write(|c| events::append(c, &entry(&mbo, 10))).unwrap();
+    let id = event.id.to_string();
+    assert_eq!(store.read(|c| webhooks::due(c, at(10), 10)).unwrap(), [id.clone()]);
+    let claimed = store.write(|c| webhooks::claim(c, &id, at(10), at(5000))).unwrap();
+    assert_eq!(claimed.map(|c| (c.attempts, c.event.id)), Some((1, event.id)));
+    // Held until the lease ends.
+    assert!(
+        store
+            .write(|c| webhooks::claim(c, &id, at(20), at(5000)))
+            .unwrap()
+            .is_none()
+    );
+    let again = store.write(|c| webhooks::claim(c, &id, at(5000), at(9000))).unwrap();
+    assert_eq!(again.map(|c| c.attempts), Some(2));
+    store
+        .write(|c| webhooks::delivered(c, &id, at(5001), "http 200"))
+        .unwrap();
+    // The first attempt ends late, with a failure.
+    store
+        .write(|c| webhooks::retry_at(c, &id, at(6000), "timeout"))
+        .unwrap();
+    let recent = store.read(|c| webhooks::recent(c, &mbo, 10)).unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].state, "delivered");
+    assert_eq!(recent[0].last_outcome.as_deref(), Some("http 200"));
+    assert!(store.read(|c| webhooks::due(c, at(99_999), 10)).unwrap().is_empty());
+    // The purge takes the delivery with its entry.
+    assert_eq!(store.write(|c| events::delete_until(c, at(10), 10)).unwrap(), 2);
+    assert!(store.read(|c| webhooks::recent(c, &mbo, 10)).unwrap().is_empty());
+}
+
 backend_tests!(
     concurrent_writers_get_gap_free_numbers,
     a_rolled_back_write_leaves_no_gap,
     deleting_old_entries_keeps_the_numbering,
+    the_outbox_follows_the_feed_and_keeps_a_delivery,
 );

@@ -472,6 +472,29 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             Some(call("/v1/institutions/99ZZ/certificates", None)),
             all_but(&[Who::BrokerAdmin, Who::BrokerPo]),
         ),
+        // Webhooks: as the institution's certificates.
+        case(
+            "GET",
+            "/v1/institutions/{brin}/webhook",
+            "read_credentials",
+            call(format!("/v1/institutions/{VO}/webhook"), None),
+            Some(call("/v1/institutions/99ZZ/webhook", None)),
+            all_but(&[Who::BrokerAdmin, Who::BrokerPo]),
+        ),
+        case(
+            "PUT",
+            "/v1/institutions/{brin}/webhook",
+            "manage_certificates",
+            call(
+                format!("/v1/institutions/{VO}/webhook"),
+                Some(json!({"url": "https://hooks.attacker.example/steal"})),
+            ),
+            Some(call(
+                "/v1/institutions/99ZZ/webhook",
+                Some(json!({"url": "https://hooks.attacker.example/steal"})),
+            )),
+            all_but(&[Who::BrokerAdmin]),
+        ),
         case(
             "POST",
             "/v1/institutions/{brin}/certificates",

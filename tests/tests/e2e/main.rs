@@ -28,4 +28,5 @@ mod retention;
 mod slow_body;
 mod sqlite_full_disk;
 mod tlog;
+mod webhooks;
 mod withdrawal_race;
