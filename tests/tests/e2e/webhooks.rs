@@ -378,3 +378,83 @@ async fn registration_refuses_what_may_not_be_called() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_hanging_endpoint_or_a_bad_certificate_delays_nothing_else() {
+    for db in TestDb::all() {
+        eprintln!("-- on {}", db.backend.name());
+        let broker = TestBroker::start_with(db, configured).await;
+        hanging_and_untrusted(broker).await;
+    }
+}
+
+async fn register(client: &doorstroom_client::Client, brin: &str, url: &str, ca: Option<&str>) {
+    let reply = client
+        .fetch(
+            Method::PUT,
+            &format!("/v1/institutions/{brin}/webhook"),
+            Some(&json!({"url": url, "ca_pem": ca})),
+        )
+        .await
+        .expect("register");
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+}
+
+async fn hanging_and_untrusted(broker: TestBroker) {
+    let ca = std::fs::read_to_string(broker.pki.ca_cert_path()).expect("ca");
+    // The mbo's endpoint hangs on every request.
+    let hanging = Receiver::start(&broker).await;
+    hanging.then(&[], Answer::Hang);
+    let mbo_admin = broker.staff("hook.mbo", Role::InstitutionAdmin, Some(MBO)).await;
+    register(&mbo_admin, MBO, &hanging.url(), Some(&ca)).await;
+    // The vo school's endpoint answers, but first without its CA: its
+    // certificate is then not trusted.
+    let answering = Receiver::start(&broker).await;
+    answering.then(&[], Answer::Status(200));
+    let vo_admin = broker.staff("hook.vo", Role::InstitutionAdmin, Some(VO)).await;
+    register(&vo_admin, VO, &answering.url(), None).await;
+
+    let student = bsn(9300);
+    let application = register_application(&broker, MBO, &student).await;
+    let submission = seal_package(&broker, application, MBO, &[personal_data(&student)]);
+    let reply = submit(&broker.system(VO), &submission).await;
+    assert_eq!(reply.status.as_u16(), 201);
+    let package = reply.body["package_id"].as_str().expect("package").to_owned();
+    wait_until(&broker, "the hanging attempt", || !hanging.received().is_empty()).await;
+    let intaker = broker.staff("hook.intaker", Role::Intaker, Some(MBO)).await;
+    let ack = intaker
+        .fetch(Method::POST, &format!("/v1/packages/{package}/acknowledge"), None)
+        .await
+        .expect("ack");
+    assert_eq!(ack.status.as_u16(), 200);
+
+    // The untrusted certificate: the attempt fails before a byte is sent.
+    let status = |admin: doorstroom_client::Client, brin: &'static str| async move {
+        admin
+            .fetch(Method::GET, &format!("/v1/institutions/{brin}/webhook"), None)
+            .await
+            .expect("status")
+            .body
+    };
+    let started = Instant::now();
+    loop {
+        let body = status(vo_admin.clone(), VO).await;
+        if body["deliveries"][0]["last_outcome"] == json!("connect or tls") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answering.received().is_empty(), "nothing sent to an untrusted endpoint");
+
+    // With its CA the vo school's endpoint gets the entry at once, while
+    // the mbo's attempt still hangs (its timeout is 2 s).
+    register(&vo_admin, VO, &answering.url(), Some(&ca)).await;
+    let started = Instant::now();
+    wait_until(&broker, "the vo's delivery", || !answering.received().is_empty()).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let body = status(vo_admin.clone(), VO).await;
+    let mbo_body = status(mbo_admin.clone(), MBO).await;
+    assert_eq!(body["deliveries"][0]["state"], json!("delivered"), "{body}");
+    assert_eq!(mbo_body["deliveries"][0]["state"], json!("pending"), "{mbo_body}");
+}
