@@ -32,6 +32,10 @@ pub enum EventKind {
     /// school it names).
     #[serde(rename = "application.ended")]
     ApplicationEnded,
+    /// The broker deletes a package within a week under its retention
+    /// rules (to the recipient, once; see the package's `delete_after`).
+    #[serde(rename = "package.expiring")]
+    PackageExpiring,
 }
 
 impl From<FeedEventKind> for EventKind {
@@ -43,6 +47,7 @@ impl From<FeedEventKind> for EventKind {
             FeedEventKind::PackageAcknowledged => EventKind::PackageAcknowledged,
             FeedEventKind::ApplicationStatusChanged => EventKind::ApplicationStatusChanged,
             FeedEventKind::ApplicationEnded => EventKind::ApplicationEnded,
+            FeedEventKind::PackageExpiring => EventKind::PackageExpiring,
         }
     }
 }

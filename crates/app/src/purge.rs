@@ -39,11 +39,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use doorstroom_domain::FeedEventKind;
+use doorstroom_domain::feed::EXPIRY_NOTICE;
 use doorstroom_domain::{
     Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, Clock, Decision, Outcome, Principal, Pseudonym,
     PurgeReason, Purpose, Resource, ResourceRef, RetentionPolicy, authorize,
 };
 use doorstroom_domain::{ResourceKind, SideEvent};
+use doorstroom_store::events::NewFeedEvent;
 use doorstroom_store::retention::{self, LedgerKind};
 use doorstroom_store::{DbConn, Store, StoreError, audit, events};
 use serde::Serialize;
@@ -325,6 +328,7 @@ fn batch(
     if batch.left > 0 {
         batch.feed_entries()?;
     }
+    batch.expiry_notices()?;
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
 }
@@ -440,6 +444,29 @@ impl Batch<'_> {
 }
 
 impl Batch<'_> {
+    /// Announces in the recipient's feed, once, each package that the
+    /// rules delete within [`EXPIRY_NOTICE`] (`package.expiring`). Not a
+    /// deletion: it counts for nothing in the summary.
+    fn expiry_notices(&mut self) -> Result<(), StoreError> {
+        let horizon = self.now + EXPIRY_NOTICE;
+        let limit = self.left.max(1);
+        for package in retention::unannounced_expiring(self.conn, self.policy, horizon, limit)? {
+            events::append(
+                self.conn,
+                &NewFeedEvent {
+                    institution: &package.recipient,
+                    kind: FeedEventKind::PackageExpiring,
+                    package_id: Some(&package.id),
+                    application_id: Some(package.application_id),
+                    section: None,
+                    occurred_at: self.now,
+                },
+            )?;
+            retention::mark_announced(self.conn, &package.id, self.now)?;
+        }
+        Ok(())
+    }
+
     /// The event feed's entries past their period: one summary event for
     /// the batch (they hold ids and times only, no data subject).
     fn feed_entries(&mut self) -> Result<(), StoreError> {

@@ -23,7 +23,15 @@ pub enum FeedEventKind {
     /// An application reached an end state: enrolled, not enrolling,
     /// withdrawn, no-show (to the mbo and the sending school it names).
     ApplicationEnded,
+    /// The retention rules delete a package within [`EXPIRY_NOTICE`] (to
+    /// the recipient, once per package): pull it now if it is needed.
+    PackageExpiring,
 }
+
+/// How long before a package's deletion the feed announces it: a week, so
+/// that an mbo that has not pulled it yet (a holiday, an absent intaker)
+/// can still do so.
+pub const EXPIRY_NOTICE: chrono::Duration = chrono::Duration::days(7);
 
 impl FeedEventKind {
     pub const ALL: &'static [FeedEventKind] = &[
@@ -33,6 +41,7 @@ impl FeedEventKind {
         FeedEventKind::PackageAcknowledged,
         FeedEventKind::ApplicationStatusChanged,
         FeedEventKind::ApplicationEnded,
+        FeedEventKind::PackageExpiring,
     ];
 
     /// The stable wire and storage name.
@@ -44,6 +53,7 @@ impl FeedEventKind {
             FeedEventKind::PackageAcknowledged => "package.acknowledged",
             FeedEventKind::ApplicationStatusChanged => "application.status_changed",
             FeedEventKind::ApplicationEnded => "application.ended",
+            FeedEventKind::PackageExpiring => "package.expiring",
         }
     }
 

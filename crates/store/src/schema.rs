@@ -345,3 +345,14 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, institution_events, webhook_endpoints);
+
+diesel::table! {
+    /// Packages whose coming deletion the feed announced (`package.expiring`).
+    package_expiry_notices (package_id) {
+        package_id -> Text,
+        noticed_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, packages);
+diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, applications);

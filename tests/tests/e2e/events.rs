@@ -529,3 +529,63 @@ async fn the_purge_deletes_entries_after_the_events_period_and_numbering_goes_on
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_package_about_to_be_deleted_is_announced_once() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(9107);
+        let application = register_application(&broker, MBO, &student).await;
+        let submission = seal_package(&broker, application, MBO, &[personal_data(&student)]);
+        let reply = submit(&broker.system(VO), &submission).await;
+        assert_eq!(reply.status.as_u16(), 201);
+        let package = reply.body["package_id"].as_str().expect("package").to_owned();
+        let delete_after: chrono::DateTime<chrono::Utc> = reply.body["delete_after"]
+            .as_str()
+            .expect("delete_after")
+            .parse()
+            .expect("time");
+        let purge = || {
+            doorstroom_app::purge::purge_expired(
+                &broker.store,
+                &broker.settings.retention.policy,
+                &broker.clock,
+                &doorstroom_domain::Principal::Operator,
+                doorstroom_app::purge::PurgeOptions {
+                    batch_size: 10,
+                    pause: Duration::ZERO,
+                },
+                &doorstroom_app::purge::new_run_id(),
+            )
+            .expect("purge")
+        };
+        let expiring = |feed: &[Value]| {
+            feed.iter()
+                .filter(|e| e["kind"] == json!("package.expiring"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let mbo = broker.system(MBO);
+        let notice_at = delete_after - doorstroom_domain::feed::EXPIRY_NOTICE;
+        broker.clock.set(notice_at - chrono::Duration::seconds(1));
+        purge();
+        assert!(expiring(&whole_feed(&mbo).await).is_empty());
+        broker.clock.set(notice_at);
+        purge();
+        purge();
+        let feed = whole_feed(&mbo).await;
+        let notices = expiring(&feed);
+        assert_eq!(notices.len(), 1, "once: {feed:?}");
+        assert_eq!(notices[0]["package_id"], json!(package));
+        assert_eq!(notices[0]["application_id"], json!(application.to_string()));
+        // Announced, not deleted; and the vo school is not told.
+        assert_eq!(events(&broker.system(VO), "").await.body["events"], json!([]));
+        let pulled = broker
+            .staff("expiry.intaker", Role::Intaker, Some(MBO))
+            .await
+            .fetch(Method::GET, &format!("/v1/packages/{package}"), None)
+            .await
+            .expect("pull");
+        assert_eq!(pulled.status.as_u16(), 200);
+    })
+    .await;
+}

@@ -28,3 +28,11 @@ CREATE TABLE institution_events (
 
 -- The purge deletes entries older than `[retention] events_days`.
 CREATE INDEX institution_events_occurred_at ON institution_events (occurred_at);
+
+-- The packages whose coming deletion was announced in the feed
+-- (`package.expiring`, once per package): the purge announces a package a
+-- week before its rules delete it. Goes with the package.
+CREATE TABLE package_expiry_notices (
+    package_id  TEXT   NOT NULL PRIMARY KEY REFERENCES packages (id) ON DELETE CASCADE,
+    noticed_at  BIGINT NOT NULL
+);
