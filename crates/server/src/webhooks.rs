@@ -23,6 +23,7 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use doorstroom_app::webhooks::{checked_url, delivery_jws, is_internal};
+use doorstroom_store::events::{self, FeedEvent};
 use doorstroom_store::webhooks::{self, Claimed, Endpoint};
 use rand::Rng;
 
@@ -32,6 +33,12 @@ use crate::state::AppState;
 
 /// Deliveries claimed per look.
 const BATCH: i64 = 50;
+
+/// A claimed delivery and the entry it sends.
+struct Delivery {
+    claim: Claimed,
+    event: FeedEvent,
+}
 
 /// Starts the deliverer, unless this node does not deliver.
 pub fn spawn_deliverer(state: web::Data<AppState>) -> Option<Scheduler> {
@@ -56,9 +63,16 @@ async fn deliver_due(state: &web::Data<AppState>) -> Result<(), String> {
         let due = st.store.read(|conn| webhooks::due(conn, now, BATCH))?;
         let mut claimed = Vec::new();
         for id in due {
-            if let Some(c) = st.store.write(|conn| webhooks::claim(conn, &id, now, lease))? {
-                claimed.push(c);
-            }
+            let claim = st
+                .store
+                .write(|conn| -> Result<Option<Delivery>, doorstroom_store::StoreError> {
+                    let Some(claim) = webhooks::claim(conn, &id, now, lease)? else {
+                        return Ok(None);
+                    };
+                    // Gone with its entry (purged) only after the retry period.
+                    Ok(events::by_id(conn, &id)?.map(|event| Delivery { claim, event }))
+                })?;
+            claimed.extend(claim);
         }
         Ok::<_, doorstroom_store::StoreError>(claimed)
     })
@@ -74,9 +88,9 @@ async fn deliver_due(state: &web::Data<AppState>) -> Result<(), String> {
 }
 
 /// One attempt and its recorded outcome.
-async fn attempt(state: &web::Data<AppState>, delivery: Claimed) {
+async fn attempt(state: &web::Data<AppState>, delivery: Delivery) {
     let settings = state.settings.webhooks;
-    let sent = match &delivery.endpoint {
+    let sent = match &delivery.claim.endpoint {
         Some(endpoint) => send(state, &delivery, endpoint).await,
         None => Err("no endpoint registered".to_owned()),
     };
@@ -84,10 +98,10 @@ async fn attempt(state: &web::Data<AppState>, delivery: Claimed) {
     let id = delivery.event.id.to_string();
     let (result, outcome) = match &sent {
         Ok(outcome) => ("delivered", outcome.clone()),
-        Err(outcome) if gave_up(&delivery, now, &settings) => ("given_up", outcome.clone()),
+        Err(outcome) if gave_up(&delivery.claim, now, &settings) => ("given_up", outcome.clone()),
         Err(outcome) => ("failed", outcome.clone()),
     };
-    let next = now + backoff(delivery.attempts, &settings);
+    let next = now + backoff(delivery.claim.attempts, &settings);
     let (st, event_id, noted) = (state.clone(), id.clone(), outcome.clone());
     let recorded = crate::request_id::block(move || {
         st.store.write(|conn| match result {
@@ -98,7 +112,7 @@ async fn attempt(state: &web::Data<AppState>, delivery: Claimed) {
     })
     .await;
     state.metrics.webhook_attempt(result);
-    tracing::info!(event_id = %id, attempt = delivery.attempts, result, outcome = %outcome, "webhook delivery attempt");
+    tracing::info!(event_id = %id, attempt = delivery.claim.attempts, result, outcome = %outcome, "webhook delivery attempt");
     if !matches!(recorded, Ok(Ok(()))) {
         // The lease runs out and the delivery is tried again.
         tracing::warn!(event_id = %id, "webhook delivery outcome not recorded");
@@ -125,11 +139,16 @@ fn backoff(attempts: i32, settings: &WebhooksSettings) -> chrono::Duration {
 
 /// Posts the delivery; `Ok` with the outcome on a 2xx, `Err` with the
 /// outcome otherwise.
-async fn send(state: &web::Data<AppState>, delivery: &Claimed, endpoint: &Endpoint) -> Result<String, String> {
+async fn send(state: &web::Data<AppState>, delivery: &Delivery, endpoint: &Endpoint) -> Result<String, String> {
     let settings = state.settings.webhooks;
     let url = checked_url(&endpoint.url, settings.allow_private_addresses).map_err(|_| "refused url".to_owned())?;
-    let body = delivery_jws(&state.app, &delivery.institution, &delivery.event, state.clock.now())
-        .map_err(|_| "signing failed".to_owned())?;
+    let body = delivery_jws(
+        &state.app,
+        &delivery.claim.institution,
+        &delivery.event,
+        state.clock.now(),
+    )
+    .map_err(|_| "signing failed".to_owned())?;
     let mut client = reqwest::Client::builder()
         .use_rustls_tls()
         .https_only(true)

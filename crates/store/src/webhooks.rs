@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use doorstroom_domain::Brin;
 
-use crate::events::{self, FeedEvent};
 use crate::schema::{webhook_deliveries as deliveries, webhook_endpoints as endpoints};
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, parsed, to_ms};
 
@@ -134,11 +133,12 @@ pub fn due(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<Stri
         .load(conn)?)
 }
 
-/// A claimed delivery: what to send, where, and how it went so far.
+/// A claimed delivery: which entry (read it with
+/// `crate::events::by_id`), where, and how it went so far.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub institution: Brin,
-    pub event: FeedEvent,
+    pub event_id: String,
     /// `None`: the endpoint was removed since.
     pub endpoint: Option<Endpoint>,
     /// Including this one.
@@ -175,13 +175,10 @@ pub fn claim(
         .select((deliveries::institution, deliveries::attempts, deliveries::created_at))
         .first(conn)?;
     let institution = parsed(Brin::parse(&institution), "webhook_deliveries", "institution")?;
-    let Some(event) = events::by_id(conn, event_id)? else {
-        return Ok(None);
-    };
     Ok(Some(Claimed {
         endpoint: endpoint(conn, &institution)?,
         institution,
-        event,
+        event_id: event_id.to_owned(),
         attempts,
         created_at: from_ms(created_at, "webhook_deliveries", "created_at")?,
     }))

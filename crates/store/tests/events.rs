@@ -141,9 +141,12 @@ fn the_outbox_follows_the_feed_and_keeps_a_delivery(db: &TestDb) {
         .unwrap();
     let event = store.write(|c| events::append(c, &entry(&mbo, 10))).unwrap();
     let id = event.id.to_string();
-    assert_eq!(store.read(|c| webhooks::due(c, at(10), 10)).unwrap(), [id.clone()]);
+    assert_eq!(
+        store.read(|c| webhooks::due(c, at(10), 10)).unwrap(),
+        std::slice::from_ref(&id)
+    );
     let claimed = store.write(|c| webhooks::claim(c, &id, at(10), at(5000))).unwrap();
-    assert_eq!(claimed.map(|c| (c.attempts, c.event.id)), Some((1, event.id)));
+    assert_eq!(claimed.map(|c| (c.attempts, c.event_id)), Some((1, id.clone())));
     // Held until the lease ends.
     assert!(
         store
