@@ -12,6 +12,7 @@ pub mod applications;
 pub mod audit;
 pub mod consents;
 pub mod erasure;
+pub mod events;
 pub mod institutions;
 pub mod ops;
 pub mod packages;

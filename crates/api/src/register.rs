@@ -26,6 +26,7 @@ macro_rules! retention_days {
             pub application_max_days: u32,
             pub consent_after_application_gone_days: u32,
             pub audit_days: u32,
+            pub events_days: u32,
             $($rest)*
         }
     };
@@ -39,6 +40,7 @@ macro_rules! retention_days {
             application_max_days: source.application_max_days,
             consent_after_application_gone_days: source.consent_after_application_gone_days,
             audit_days: source.audit_days,
+            events_days: source.events_days,
             $($rest)*
         }
     }};

@@ -9,15 +9,17 @@
 use doorstroom_api::applications::{
     ApplicationDetail, ApplicationView, FindApplications, PackageExpiry, RegisterApplication, StatusEventView,
 };
+use doorstroom_domain::retention::has_ended;
 use doorstroom_domain::{
-    Action, ActorRef, InstitutionStatus, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, SchoolYear,
-    StatusReport, is_late,
+    Action, ActorRef, Brin, FeedEventKind, InstitutionStatus, Purpose, Resource, ResourceKind, ResourceRef,
+    RetentionPolicy, SchoolYear, StatusReport, is_late,
 };
 use doorstroom_store::DbConn;
 use doorstroom_store::applications::{self, Application, NewApplication};
 use doorstroom_store::{institutions, retention};
 use uuid::Uuid;
 
+use crate::events::{Emit, emit};
 use crate::{Access, App, AppError, Caller, Located, perform_in};
 
 /// A registration: the application, and whether this call created it.
@@ -138,7 +140,7 @@ pub fn report_status(
     let policy = &app.rules.retention;
     let access = application_access(Action::ReportStatus, id);
     let reported_by = ActorRef::of(caller.principal);
-    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+    let reported = perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         let current = applications::get(ctx.conn, id)?.ok_or(AppError::NotFound)?;
         current
             .status
@@ -146,8 +148,24 @@ pub fn report_status(
             .map_err(|e| AppError::Conflict(e.to_string()))?;
         let application =
             applications::set_status(ctx.conn, id, report, &reported_by, ctx.now)?.ok_or(AppError::NotFound)?;
+        // Both parties learn that the course moved (the status itself is
+        // read from the application, through the policy); a schedule
+        // reported with a day may have moved the intake, and is told too.
+        let next = report.status();
+        let kind = match has_ended(next) {
+            true => FeedEventKind::ApplicationEnded,
+            false => FeedEventKind::ApplicationStatusChanged,
+        };
+        let parties: Vec<&Brin> = std::iter::once(&application.receiving)
+            .chain(application.sending.as_ref())
+            .collect();
+        if current.status != next || report.intake_on().is_some() {
+            emit(ctx, &parties, Emit::application(kind, application.id))?;
+        }
         application_detail(ctx.conn, policy, application)
-    })
+    })?;
+    app.feed.committed();
+    Ok(reported)
 }
 
 /// The access to application `id`, located by its receiving and sending

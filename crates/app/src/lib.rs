@@ -16,6 +16,7 @@ pub mod checkpoints;
 pub mod credentials;
 pub mod erasure;
 pub mod error;
+pub mod events;
 pub mod key_cache;
 pub mod ledger;
 pub mod login;
@@ -29,6 +30,7 @@ pub mod signer;
 pub mod spine;
 pub mod staff;
 pub mod tlog;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -56,6 +58,8 @@ pub struct App {
     /// The senders' signing keys, parsed once (never trusted for their
     /// status, which a submission reads in its transaction).
     pub keys: key_cache::KeyCache,
+    /// Wakes the event feed's long polls when entries may have committed.
+    pub feed: events::FeedSignal,
 }
 
 /// The domain of the student-number pseudonym (HMAC input prefix).

@@ -17,9 +17,9 @@ use doorstroom_domain::exchange::{
 };
 use doorstroom_domain::retention::has_ended;
 use doorstroom_domain::{
-    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, InspectionRecord, KeyStatus, KeyUse, LawfulBases,
-    NoConsentLedger, PackageFacts, Principal, Purpose, Resource, ResourceKind, ResourceRef, RetentionPolicy, Role,
-    SideEvent, StaffId, StaffStatus,
+    Action, Actor, ActorRef, Brin, ConsentLedger, ConsentState, FeedEventKind, InspectionRecord, KeyStatus, KeyUse,
+    LawfulBases, NoConsentLedger, PackageFacts, Principal, Purpose, Resource, ResourceKind, ResourceRef,
+    RetentionPolicy, Role, SideEvent, StaffId, StaffStatus,
 };
 use doorstroom_jose::{Envelope, PublicJwk, Submission, check_sections, sha256_b64url, verify_envelope};
 use doorstroom_store::applications::{self, Application};
@@ -28,6 +28,7 @@ use doorstroom_store::{DbConn, audit, consents, inspections, institutions, keys,
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::events::{Emit, emit};
 use crate::ledger::consent_ledger;
 use crate::spine::access_time;
 use crate::{Access, App, AppError, Caller, Ctx, Located, Side, perform_in};
@@ -110,14 +111,18 @@ pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> 
         Purpose::Intake,
     )
     .sized(submission_bytes(&command.submission));
-    perform_in(&app.store, now, caller, access, |ctx| {
+    let submitted = perform_in(&app.store, now, caller, access, |ctx| {
         let prepared = Prepared {
             sealed,
             ahead,
             application: located.take(),
         };
         accept(ctx, app, &own, &command, prepared)
-    })
+    })?;
+    if submitted.created {
+        app.feed.committed();
+    }
+    Ok(submitted)
 }
 
 /// About how many bytes a submission stores: its envelope and sections.
@@ -504,6 +509,9 @@ fn store_package(
         })
         .collect();
     packages::insert(ctx.conn, &new, &sections)?;
+    // The mbo's system learns that it can pull (ids only).
+    let available = Emit::package(FeedEventKind::PackageAvailable, &new.id, Some(new.application_id));
+    emit(ctx, &[&new.recipient], available)?;
     Ok(Submitted {
         receipt: SubmissionReceipt {
             delete_after: policy.package_due(&facts),
@@ -795,17 +803,31 @@ pub fn acknowledge_package(
     caller: Caller<'_>,
     command: PackageCommand,
 ) -> Result<Acknowledgement, AppError> {
-    let access = package_access(Action::AcknowledgePackage, &command, Stash::default());
+    let located = Stash::default();
+    let access = package_access(Action::AcknowledgePackage, &command, located.clone());
     let by = match command.acting_for {
         Some(staff) => ActorRef::Staff(staff),
         None => ActorRef::of(caller.principal),
     };
-    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+    let acknowledged = perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         check_acting_for(ctx.conn, caller.principal, command.acting_for)?;
+        // As read in this transaction: whether this is the first
+        // acknowledgement (only that one goes into the sender's feed).
+        let first = located.take().is_some_and(|p: Package| p.acknowledged_at.is_none());
         let package = packages::acknowledge(ctx.conn, &command.id, &by, ctx.now)?.ok_or(AppError::NotFound)?;
+        if first {
+            let entry = Emit::package(
+                FeedEventKind::PackageAcknowledged,
+                &package.id,
+                Some(package.application_id),
+            );
+            emit(ctx, &[&package.sender], entry)?;
+        }
         Ok(Acknowledgement {
             package_id: package.id,
             acknowledged_at: package.acknowledged_at.unwrap_or(ctx.now),
         })
-    })
+    })?;
+    app.feed.committed();
+    Ok(acknowledged)
 }

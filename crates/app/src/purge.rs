@@ -39,13 +39,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use doorstroom_domain::FeedEventKind;
+use doorstroom_domain::feed::EXPIRY_NOTICE;
 use doorstroom_domain::{
     Action, Actor, ActorKind, AuditAction, AuditEvent, Brin, Clock, Decision, Outcome, Principal, Pseudonym,
     PurgeReason, Purpose, Resource, ResourceRef, RetentionPolicy, authorize,
 };
 use doorstroom_domain::{ResourceKind, SideEvent};
+use doorstroom_store::events::NewFeedEvent;
 use doorstroom_store::retention::{self, LedgerKind};
-use doorstroom_store::{DbConn, Store, StoreError, audit};
+use doorstroom_store::{DbConn, Store, StoreError, audit, events};
 use serde::Serialize;
 
 /// The actor id of the retention job in audit events.
@@ -322,6 +325,10 @@ fn batch(
     if batch.left > 0 {
         batch.audit_prefix()?;
     }
+    if batch.left > 0 {
+        batch.feed_entries()?;
+    }
+    batch.expiry_notices()?;
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
 }
@@ -436,6 +443,58 @@ impl Batch<'_> {
     }
 }
 
+impl Batch<'_> {
+    /// Announces in the recipient's feed, once, each package that the
+    /// rules delete within [`EXPIRY_NOTICE`] (`package.expiring`). Not a
+    /// deletion: it counts for nothing in the summary.
+    fn expiry_notices(&mut self) -> Result<(), StoreError> {
+        let horizon = self.now + EXPIRY_NOTICE;
+        let limit = self.left.max(1);
+        for package in retention::unannounced_expiring(self.conn, self.policy, horizon, limit)? {
+            events::append(
+                self.conn,
+                &NewFeedEvent {
+                    institution: &package.recipient,
+                    kind: FeedEventKind::PackageExpiring,
+                    package_id: Some(&package.id),
+                    application_id: Some(package.application_id),
+                    section: None,
+                    occurred_at: self.now,
+                },
+            )?;
+            retention::mark_announced(self.conn, &package.id, self.now)?;
+        }
+        Ok(())
+    }
+
+    /// The event feed's entries past their period: one summary event for
+    /// the batch (they hold ids and times only, no data subject).
+    fn feed_entries(&mut self) -> Result<(), StoreError> {
+        let until = self.policy.events_due_until(self.now);
+        let deleted = events::delete_until(self.conn, until, self.left)?;
+        if deleted == 0 {
+            return Ok(());
+        }
+        let event = AuditEvent {
+            time: self.now,
+            actor: retention_actor(),
+            on_behalf_of: None,
+            action: SideEvent::Purged(ResourceKind::EventFeed).into(),
+            resource: ResourceRef::new(ResourceKind::EventFeed, None),
+            data_subject: None,
+            purpose: Purpose::Operations,
+            outcome: Outcome::Success,
+            reason: Some(format!("{} count={deleted}", PurgeReason::EventsRetention.as_str())),
+            request_id: Some(self.run_id.to_owned()),
+        };
+        audit::append(self.conn, &event)?;
+        let n = u64::try_from(deleted).unwrap_or(0);
+        self.done.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
+        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
+        Ok(())
+    }
+}
+
 /// What is due now, counted as [`batch`] would delete it, without deleting.
 /// Ledger records whose period starts only when an application due now is
 /// deleted are not counted: they start their period then.
@@ -469,6 +528,11 @@ fn survey(
             let n = retention::ledger_ids(conn, &candidate.group)?.len() as u64;
             summary.add(ledger_kind(candidate.group.kind), reason, n);
         }
+    }
+    let feed_entries = events::count_until(conn, policy.events_due_until(now))?;
+    if feed_entries > 0 {
+        let n = u64::try_from(feed_entries).unwrap_or(0);
+        summary.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
     }
     if let Some(pruned) = retention::due_audit_prefix(conn, policy, now, DRY_RUN_LIMIT)? {
         summary.add(

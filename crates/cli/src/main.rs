@@ -13,7 +13,7 @@ use doorstroom_cli::commands::call::CallArgs;
 use doorstroom_cli::commands::common::{error_message, load_settings, print_json};
 use doorstroom_cli::commands::consent::{ConsentCommand, InspectionArgs};
 use doorstroom_cli::commands::desk::DeskArgs;
-use doorstroom_cli::commands::packages::{InboxArgs, PullArgs, SendArgs};
+use doorstroom_cli::commands::packages::{EventsArgs, InboxArgs, PullArgs, SendArgs};
 use doorstroom_cli::commands::pki::PkiCommand;
 use doorstroom_cli::commands::privacy::{EraseArgs, RegisterFormat};
 use doorstroom_cli::commands::{admin, applications, call, consent, desk, packages, pki, privacy, serve, tools};
@@ -74,6 +74,8 @@ enum Command {
     Send(SendArgs),
     /// List the packages waiting for the institution (metadata only).
     Inbox(InboxArgs),
+    /// What concerns the institution (ids and times), one page after --after; --wait long-polls.
+    Events(EventsArgs),
     /// Fetch a package, verify every signature, decrypt it and write the sections out.
     Pull(PullArgs),
     /// The audit log: verify it (locally, against a broker, or from an export) and export it.
@@ -126,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(command) => applications::status(url, ca, command),
         Command::Send(args) => packages::send(url, ca, args),
         Command::Inbox(args) => packages::inbox(url, ca, args),
+        Command::Events(args) => packages::events(url, ca, args),
         Command::Pull(args) => packages::pull(url, ca, args),
         Command::Audit(command) => audit::run(command, url, ca, config),
         Command::Erase(args) => privacy::erase(url, ca, args),

@@ -69,7 +69,7 @@ fn fill(store: &Store) -> (Vec<String>, Vec<String>) {
                 applications::set_status(
                     conn,
                     application.id,
-                    ApplicationStatus::Withdrawn,
+                    doorstroom_domain::StatusReport::status_only(ApplicationStatus::Withdrawn),
                     &doorstroom_domain::ActorRef::Operator,
                     long_ago,
                 )?;

@@ -43,6 +43,7 @@ pub use doorstroom_api::applications::{
     ApplicationDetail, ApplicationView, PackageExpiry, RegisterApplication as RegisterApplicationRequest,
     StatusEventView as StatusEvent,
 };
+pub use doorstroom_api::events::{EventKind, EventPage, FeedEntry};
 pub use doorstroom_api::packages::{
     Acknowledgement, InboxEntry, InboxSection, PulledPackage, SubmissionReceipt as Receipt, Withheld,
 };
@@ -303,6 +304,18 @@ impl Client {
     /// school system must name the intaker it acts for.
     pub async fn inbox(&self, on_behalf_of: Option<&str>) -> Result<Vec<InboxEntry>, ClientError> {
         Ok(self.call_as(Method::GET, "/v1/inbox", None, on_behalf_of).await?.1)
+    }
+
+    /// A page of the caller's event feed after the cursor `after` (from the
+    /// start without one), waiting up to `wait` seconds for an entry when
+    /// there is none yet (the broker bounds the wait).
+    pub async fn events(&self, after: Option<&str>, wait: u32) -> Result<EventPage, ClientError> {
+        let mut path = format!("/v1/events?wait={wait}");
+        if let Some(after) = after {
+            // A cursor is base64url: nothing to escape.
+            path.push_str(&format!("&after={after}"));
+        }
+        Ok(self.call_as(Method::GET, &path, None, None).await?.1)
     }
 
     /// Takes a package out, still encrypted: see [`Client::receive_dossier`].

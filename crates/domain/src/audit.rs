@@ -131,6 +131,7 @@ crate::ids::wire_enum!(
         Consent => "consent",
         ConsentEvent => "consent_event",
         ConsentHistory => "consent_history",
+        EventFeed => "event_feed",
         Inbox => "inbox",
         Inspection => "inspection",
         Institution => "institution",
@@ -146,6 +147,7 @@ crate::ids::wire_enum!(
         StaffAccounts => "staff_accounts",
         StudentData => "student_data",
         SubjectReport => "subject_report",
+        WebhookEndpoint => "webhook_endpoint",
     }
 );
 
@@ -359,6 +361,7 @@ impl Action {
             | Action::ReadConsentHistory
             | Action::ListInbox
             | Action::ListIntakers
+            | Action::ReadEvents
             | Action::PullPackage => CrudKind::Read,
             Action::RegisterInstitution
             | Action::CreateStaff

@@ -87,6 +87,10 @@ pub enum Action {
     /// [`Resource::Institution`]): what the mbo's own system needs to name
     /// the intaker it acts for in `X-On-Behalf-Of`.
     ListIntakers,
+    /// Read the feed of what concerns an institution (`GET /v1/events`:
+    /// ids and times only; on [`Resource::Institution`], the institution
+    /// whose feed it is).
+    ReadEvents,
     /// Take a package out: its envelope and releasable sections (on
     /// [`Resource::Package`]).
     PullPackage,
@@ -135,6 +139,7 @@ impl Action {
         Action::SubmitPackage,
         Action::ListInbox,
         Action::ListIntakers,
+        Action::ReadEvents,
         Action::PullPackage,
         Action::AcknowledgePackage,
         Action::RecordInspection,
@@ -166,6 +171,7 @@ impl Action {
             Action::SubmitPackage => "submit_package",
             Action::ListInbox => "list_inbox",
             Action::ListIntakers => "list_intakers",
+            Action::ReadEvents => "read_events",
             Action::PullPackage => "pull_package",
             Action::AcknowledgePackage => "acknowledge_package",
             Action::RecordInspection => "record_inspection",
@@ -190,6 +196,7 @@ impl Action {
                 | Action::SubmitPackage
                 | Action::ListInbox
                 | Action::ListIntakers
+                | Action::ReadEvents
                 | Action::PullPackage
                 | Action::AcknowledgePackage
         )
@@ -354,6 +361,7 @@ use DenyReason::*;
 /// | `submit_package`       | package     | of `sender` (vo/vso/pro)                            | —                     |
 /// | `list_inbox`           | institution | of that institution (mbo)                           | of that institution   |
 /// | `list_intakers`        | institution | of that institution (mbo)                           | —                     |
+/// | `read_events`          | institution | of that institution (any sector)                    | —                     |
 /// | `pull_package`         | package     | of `recipient` (mbo)                                | of `recipient`        |
 /// | `acknowledge_package`  | package     | of `recipient` (mbo)                                | of `recipient`        |
 ///
@@ -430,7 +438,7 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox | Action::ListIntakers | Action::FindApplications => {
+        Action::ListInbox | Action::ListIntakers | Action::FindApplications | Action::ReadEvents => {
             matches!(resource, Resource::Institution(_))
         }
         Action::RecordInspection | Action::RecordConsent => matches!(resource, Resource::StudentLedger { .. }),
@@ -497,6 +505,11 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
         // The mbo's own system learns whom it may name in `X-On-Behalf-Of`;
         // nobody else needs the list (staff have `list_staff`).
         (Action::ListIntakers, Resource::Institution(brin)) => receiving_system(own, sector, brin),
+        // Every school learns what concerns it (an mbo: packages arriving;
+        // a vo school: acknowledgements, statuses, withdrawals), each only
+        // its own feed.
+        (Action::ReadEvents, Resource::Institution(brin)) if own == brin => Allow,
+        (Action::ReadEvents, Resource::Institution(_)) => Deny(OtherInstitution),
         (Action::PullPackage | Action::AcknowledgePackage, Resource::Package { recipient, .. }) => {
             receiving_system(own, sector, recipient)
         }

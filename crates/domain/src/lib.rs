@@ -17,6 +17,7 @@ pub mod consent;
 pub mod consent_request;
 pub mod dossier;
 pub mod exchange;
+pub mod feed;
 pub mod ids;
 pub mod inspection;
 pub mod lawful;
@@ -42,6 +43,7 @@ pub use consent_request::{
     CheckedConsent, ConsentAsk, ConsentRequestError, check_consent_request, sections_to_withdraw,
 };
 pub use dossier::{ApplicationStatus, Section};
+pub use feed::FeedEventKind;
 pub use ids::{
     Brin, CertFingerprint, InstitutionStatus, KeyStatus, KeyUse, Oin, ParseError, Pseudonym, Sector, StaffId,
     short_text,

@@ -89,6 +89,9 @@ wire_enum!(
         LedgerRetention => "ledger_retention",
         /// An audit event older than the audit period.
         AuditRetention => "audit_retention",
+        /// An entry of an institution's event feed older than the events
+        /// period.
+        EventsRetention => "events_retention",
         /// A privacy officer erased the student's data on request (GDPR
         /// art. 17). Not produced by the rules in this module.
         ErasureRequest => "erasure_request",
@@ -101,7 +104,7 @@ pub const PACKAGE_MAX_LIMIT: Duration = Duration::days(365);
 
 /// The retention periods, as given (in configuration). They become a
 /// [`RetentionPolicy`] only through [`RetentionPolicy::new`], which checks
-/// them; the named fields keep seven periods from being passed in the
+/// them; the named fields keep eight periods from being passed in the
 /// wrong order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPeriods {
@@ -121,6 +124,9 @@ pub struct RetentionPeriods {
     pub consent_after_application_gone: Duration,
     /// How long an audit event is kept after it was recorded.
     pub audit: Duration,
+    /// How long an entry of an institution's event feed (`GET /v1/events`:
+    /// ids and times only) is kept after it was recorded.
+    pub events: Duration,
 }
 
 impl Default for RetentionPeriods {
@@ -157,6 +163,11 @@ impl Default for RetentionPeriods {
     ///   hold pseudonyms only; they let a student, years later, learn who saw
     ///   the dossier (art. 15) and support a complaint or claim, for which
     ///   five years is the Dutch limitation period (BW art. 3:310).
+    /// * **`events`: 90 days.** A feed entry only tells a school system that
+    ///   something changed (ids and times); the system reads the record
+    ///   itself. Ninety days let a system that was off for the whole summer
+    ///   holiday (six weeks) catch up, and no longer: most records it points
+    ///   to are gone by then.
     fn default() -> Self {
         Self {
             package_after_acknowledged: Duration::days(30),
@@ -166,6 +177,7 @@ impl Default for RetentionPeriods {
             application_max: Duration::days(730),
             consent_after_application_gone: Duration::days(30),
             audit: Duration::days(5 * 365 + 2),
+            events: Duration::days(90),
         }
     }
 }
@@ -208,6 +220,7 @@ impl RetentionPolicy {
             ("application_max", periods.application_max),
             ("consent_after_application_gone", periods.consent_after_application_gone),
             ("audit", periods.audit),
+            ("events", periods.events),
         ];
         if let Some((period, _)) = named.iter().find(|(_, d)| *d <= Duration::zero()) {
             return Err(RetentionError::NotPositive { period });
@@ -216,6 +229,13 @@ impl RetentionPolicy {
             return Err(RetentionError::PackageMaxTooLong);
         }
         Ok(Self(periods))
+    }
+
+    /// Feed entries recorded at or before this moment are due at `now`
+    /// (recorded time + `events` ≤ now, as for audit events).
+    pub fn events_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_signed(self.0.events)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// The periods this policy was made from.
@@ -459,6 +479,7 @@ mod tests {
         assert_eq!(p.application_max, Duration::days(730));
         assert_eq!(p.consent_after_application_gone, Duration::days(30));
         assert_eq!(p.audit, Duration::days(1827));
+        assert_eq!(p.events, Duration::days(90));
         assert_eq!(RetentionPolicy::new(p), Ok(RetentionPolicy::default()));
         assert_eq!(RetentionPolicy::default().periods(), p);
     }
@@ -741,6 +762,14 @@ mod tests {
     }
 
     #[test]
+    fn feed_entries_are_due_after_the_events_period_and_saturate() {
+        let p = policy();
+        let now = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).single().unwrap_or_default();
+        assert_eq!(p.events_due_until(now), now - p.periods().events);
+        assert_eq!(p.events_due_until(DateTime::<Utc>::MIN_UTC), DateTime::<Utc>::MIN_UTC);
+    }
+
+    #[test]
     fn purge_reasons_have_stable_wire_names() {
         let names: Vec<_> = PurgeReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
@@ -752,6 +781,7 @@ mod tests {
                 "application_retention",
                 "ledger_retention",
                 "audit_retention",
+                "events_retention",
                 "erasure_request",
             ]
         );
@@ -793,6 +823,7 @@ mod tests {
                     application_max: e,
                     consent_after_application_gone: f,
                     audit: g,
+                    events: Duration::days(90),
                 })
                 .ok()
             })

@@ -18,7 +18,8 @@ use crate::credentials::PasswordChecks;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
-    applications, audit, consents, erasure, institutions, ops, packages, register, report, staff, tlog,
+    applications, audit, consents, erasure, events, institutions, ops, packages, register, report, staff, tlog,
+    webhooks,
 };
 use crate::metrics::Metrics;
 use crate::purge;
@@ -109,6 +110,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(packages::pull)
         .service(packages::acknowledge)
         .service(packages::broker_jwks)
+        .service(events::events)
+        .service(webhooks::set)
+        .service(webhooks::get_one)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)
@@ -178,6 +182,8 @@ pub struct RunningServer {
     _checkpoints: checkpoint_schedule::Scheduler,
     /// The scheduled retention purge, unless switched off.
     _purge: Option<purge::Scheduler>,
+    /// The webhook deliverer, unless switched off.
+    _webhooks: Option<crate::schedule::Scheduler>,
 }
 
 impl RunningServer {
@@ -216,7 +222,9 @@ pub async fn start(
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let metrics = Arc::new(Metrics::new()?.watching(store.clone()));
+    let feed_wake = Arc::new(tokio::sync::watch::Sender::new(0_u64));
     let state = web::Data::new(AppState {
+        feed_wake: feed_wake.clone(),
         checkpoints: checkpoint_signer,
         tokens: TokenIssuer::new(secrets.token_key(), settings.auth.access_token_ttl),
         settings: settings.clone(),
@@ -233,11 +241,16 @@ pub async fn start(
                 anomaly_pulls_per_hour: settings.audit.anomaly_pulls_per_hour,
             },
             keys: doorstroom_app::key_cache::KeyCache::default(),
+            feed: doorstroom_app::events::FeedSignal::default(),
         },
         client_roots,
         metrics,
         password_checks,
     });
+    state
+        .app
+        .feed
+        .on_commit(move || feed_wake.send_modify(|n| *n = n.wrapping_add(1)));
     serve(state, tls_config)
 }
 
@@ -302,6 +315,7 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
             interval,
         )
     });
+    let deliverer = crate::webhooks::spawn_deliverer(state.clone());
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,
@@ -310,6 +324,7 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
         task,
         _checkpoints: scheduler,
         _purge: purge,
+        _webhooks: deliverer,
     })
 }
 

@@ -46,6 +46,8 @@ pub struct SettingsFile {
     pub log: LogSettings,
     pub console: ConsoleSection,
     pub retention: RetentionSection,
+    pub events: EventsSection,
+    pub webhooks: WebhooksSection,
 }
 
 /// The broker's checked, typed settings (see the module's documentation).
@@ -64,6 +66,107 @@ pub struct Settings {
     pub log: LogSettings,
     pub console: ConsoleSettings,
     pub retention: RetentionSettings,
+    pub events: EventsSettings,
+    pub webhooks: WebhooksSettings,
+}
+
+/// `[webhooks]` as written: how the deliverer posts feed entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Development only: let endpoints on loopback and private addresses.
+    pub allow_private_addresses: bool,
+    /// The longest one attempt may take, connection and answer included.
+    pub timeout_ms: u64,
+    /// How long after the entry the broker keeps trying.
+    pub retry_period_secs: u64,
+    /// The wait before the first retry; it doubles per attempt.
+    pub first_retry_ms: u64,
+    /// The longest wait between attempts.
+    pub max_backoff_secs: u64,
+    /// How often the deliverer looks for due deliveries (0: off).
+    pub poll_interval_ms: u64,
+}
+
+/// The deliverer's settings, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhooksSettings {
+    pub allow_private_addresses: bool,
+    pub timeout: Duration,
+    pub retry_period: Duration,
+    pub first_retry: Duration,
+    pub max_backoff: Duration,
+    /// `None`: this node does not deliver.
+    pub poll_interval: Option<Duration>,
+}
+
+impl TryFrom<WebhooksSection> for WebhooksSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: WebhooksSection) -> Result<Self, ConfigError> {
+        // A short timeout is the point: a hanging endpoint holds a task,
+        // never the exchange; a minute is the most that is still short.
+        if !(1..=60_000).contains(&raw.timeout_ms) {
+            return Err(ConfigError::Invalid("webhooks.timeout_ms must be 1 to 60000".into()));
+        }
+        if raw.first_retry_ms == 0 || raw.max_backoff_secs == 0 || raw.retry_period_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "webhooks.first_retry_ms, max_backoff_secs and retry_period_secs must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            allow_private_addresses: raw.allow_private_addresses,
+            timeout: Duration::from_millis(raw.timeout_ms),
+            retry_period: Duration::from_secs(raw.retry_period_secs),
+            first_retry: Duration::from_millis(raw.first_retry_ms),
+            max_backoff: Duration::from_secs(raw.max_backoff_secs),
+            poll_interval: (raw.poll_interval_ms > 0).then(|| Duration::from_millis(raw.poll_interval_ms)),
+        })
+    }
+}
+
+/// `[events]` as written: the event feed's long poll.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSection {
+    /// The longest a `GET /v1/events?wait=` holds a request open.
+    pub max_wait_secs: u64,
+    /// How often a waiting request looks for entries written by other
+    /// broker nodes (this node's own wake it at once).
+    pub poll_interval_ms: u64,
+}
+
+/// The event feed's long poll: a bounded wait (at most
+/// [`MAX_EVENTS_WAIT_SECS`]) and a positive poll interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsSettings {
+    pub max_wait: Duration,
+    pub poll_interval: Duration,
+}
+
+/// A long poll holds a connection and a worker's attention: two minutes is
+/// far beyond what a school system needs (it asks again at once).
+pub const MAX_EVENTS_WAIT_SECS: u64 = 120;
+
+impl TryFrom<EventsSection> for EventsSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: EventsSection) -> Result<Self, ConfigError> {
+        if raw.max_wait_secs > MAX_EVENTS_WAIT_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "events.max_wait_secs must be at most {MAX_EVENTS_WAIT_SECS}"
+            )));
+        }
+        if raw.poll_interval_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "events.poll_interval_ms must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            max_wait: Duration::from_secs(raw.max_wait_secs),
+            poll_interval: Duration::from_millis(raw.poll_interval_ms),
+        })
+    }
 }
 
 /// `[console]` as written: the web console's sessions.
@@ -139,6 +242,7 @@ impl RetentionSection {
             application_max: days(self.application_max_days),
             consent_after_application_gone: days(self.consent_after_application_gone_days),
             audit: days(self.audit_days),
+            events: days(self.events_days),
         }
     }
 }
@@ -581,6 +685,8 @@ impl TryFrom<SettingsFile> for Settings {
         let audit = AuditSettings::try_from(raw.audit)?;
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
+        let events = EventsSettings::try_from(raw.events)?;
+        let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {
             server,
@@ -596,6 +702,8 @@ impl TryFrom<SettingsFile> for Settings {
             log: raw.log,
             console,
             retention,
+            events,
+            webhooks,
         })
     }
 }

@@ -25,6 +25,7 @@ pub mod state;
 pub mod texts;
 pub mod tls;
 pub mod tokens;
+pub mod webhooks;
 
 pub use app::{RunningServer, StartError, start};
 pub use config::Settings;

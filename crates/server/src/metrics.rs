@@ -12,6 +12,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     anomalies: IntCounterVec,
+    /// Webhook delivery attempts by result.
+    webhooks: IntCounterVec,
     /// The store whose counters `/metrics` exposes, if any.
     store: Option<Store>,
 }
@@ -83,6 +85,14 @@ impl Metrics {
             &["kind"],
         )?;
         registry.register(Box::new(anomalies.clone()))?;
+        let webhooks = IntCounterVec::new(
+            Opts::new(
+                "doorstroom_webhook_attempts_total",
+                "Webhook delivery attempts by result: delivered, failed (retried later), given_up",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(webhooks.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
@@ -90,6 +100,7 @@ impl Metrics {
             requests,
             latency,
             anomalies,
+            webhooks,
             store: None,
         })
     }
@@ -115,6 +126,11 @@ impl Metrics {
     }
 
     /// The text exposition format.
+    /// A webhook delivery attempt ended with `result`.
+    pub fn webhook_attempt(&self, result: &str) {
+        self.webhooks.with_label_values(&[result]).inc();
+    }
+
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();
         let encoder = TextEncoder::new();

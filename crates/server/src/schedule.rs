@@ -33,3 +33,9 @@ where
         }
     }))
 }
+
+/// Runs `job` as the server's own background task, stopped with the
+/// server (the webhook deliverer).
+pub fn spawn(job: impl std::future::Future<Output = ()> + Send + 'static) -> Scheduler {
+    Scheduler(tokio::spawn(job))
+}

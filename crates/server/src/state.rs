@@ -25,6 +25,9 @@ pub struct AppState {
     pub checkpoints: CheckpointSigner,
     /// The bounded pool in which logins check passwords.
     pub password_checks: PasswordChecks,
+    /// Bumped whenever a use case that writes event feed entries commits
+    /// on this node: wakes `GET /v1/events` long polls early.
+    pub feed_wake: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Deref for AppState {

@@ -77,6 +77,7 @@ mod commit;
 pub mod consents;
 pub mod console_sessions;
 mod counters;
+pub mod events;
 pub mod health;
 pub mod inspections;
 pub mod institutions;
@@ -90,6 +91,7 @@ pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod url;
+pub mod webhooks;
 
 pub use commit::GroupCommit;
 pub use counters::Counters;

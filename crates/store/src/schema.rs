@@ -296,3 +296,64 @@ diesel::table! {
         probed_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// The last `seq` of each institution's event feed (see `events`).
+    institution_event_heads (institution) {
+        institution -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Each institution's event feed: ids and times only (see `events`).
+    institution_events (institution, seq) {
+        institution -> Text,
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        package_id -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        section -> Nullable<Text>,
+        occurred_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// One HTTPS endpoint per institution for its signed webhooks.
+    webhook_endpoints (institution) {
+        institution -> Text,
+        url -> Text,
+        ca_pem -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The webhook outbox: one row per feed entry to deliver.
+    webhook_deliveries (event_id) {
+        event_id -> Text,
+        institution -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        last_outcome -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, institution_events, webhook_endpoints);
+
+diesel::table! {
+    /// Packages whose coming deletion the feed announced (`package.expiring`).
+    package_expiry_notices (package_id) {
+        package_id -> Text,
+        noticed_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, packages);
+diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, applications);

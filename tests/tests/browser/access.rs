@@ -534,3 +534,39 @@ async fn the_log_badge_turns_red_when_the_stored_log_no_longer_matches_its_check
     })
     .await;
 }
+
+/// Issue 15: the institution admin sees its webhook endpoint (registered
+/// through the API) on the keys page; another institution's admin does not.
+#[tokio::test]
+async fn the_webhook_endpoint_is_on_its_own_institutions_keys_page_only() {
+    TestBroker::on_every_backend(|broker| async move {
+        let admin = broker.create_staff("admin.hook", Role::InstitutionAdmin, Some(MBO));
+        let api = broker.login(&admin).await;
+        let url = "https://intake.rocmidden.example/doorstroom";
+        let reply = api
+            .fetch(
+                reqwest::Method::PUT,
+                &format!("/v1/institutions/{MBO}/webhook"),
+                Some(&serde_json::json!({"url": url})),
+            )
+            .await
+            .expect("register");
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &admin).await;
+        let keys = console.get("/console/keys").await;
+        assert_eq!(keys.status, 200);
+        assert!(
+            keys.body.contains("id=\"webhook-url\"") && keys.body.contains(url),
+            "{}",
+            keys.body
+        );
+        let other = broker.create_staff("admin.hook.other", Role::InstitutionAdmin, Some(OTHER_MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &other).await;
+        let keys = console.get("/console/keys").await;
+        assert_eq!(keys.status, 200);
+        assert!(!keys.body.contains(url), "{}", keys.body);
+    })
+    .await;
+}

@@ -472,6 +472,29 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             Some(call("/v1/institutions/99ZZ/certificates", None)),
             all_but(&[Who::BrokerAdmin, Who::BrokerPo]),
         ),
+        // Webhooks: as the institution's certificates.
+        case(
+            "GET",
+            "/v1/institutions/{brin}/webhook",
+            "read_credentials",
+            call(format!("/v1/institutions/{VO}/webhook"), None),
+            Some(call("/v1/institutions/99ZZ/webhook", None)),
+            all_but(&[Who::BrokerAdmin, Who::BrokerPo]),
+        ),
+        case(
+            "PUT",
+            "/v1/institutions/{brin}/webhook",
+            "manage_certificates",
+            call(
+                format!("/v1/institutions/{VO}/webhook"),
+                Some(json!({"url": "https://hooks.attacker.example/steal"})),
+            ),
+            Some(call(
+                "/v1/institutions/99ZZ/webhook",
+                Some(json!({"url": "https://hooks.attacker.example/steal"})),
+            )),
+            all_but(&[Who::BrokerAdmin]),
+        ),
         case(
             "POST",
             "/v1/institutions/{brin}/certificates",
@@ -714,6 +737,17 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             // Their own, empty inbox.
             &[Who::OtherMbo, Who::OtherIntaker],
         ),
+        // The event feed: 25LX's cursor (its feed has the package's entry)
+        // and one beyond its head. Every other system gets the same 404
+        // (its own feed is not this one), staff 401.
+        system_case(
+            "GET",
+            "/v1/events",
+            "read_events",
+            call(format!("/v1/events?after={}", feed_cursor(MBO, 1)), None),
+            Some(call(format!("/v1/events?after={}", feed_cursor(MBO, 999)), None)),
+            EVERYONE.to_vec(),
+        ),
         case(
             "GET",
             "/v1/packages/{id}",
@@ -768,6 +802,12 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             &[Who::OtherVo, Who::ThirdVo, Who::OtherMboPo, Who::OtherVoPo],
         ),
     ]
+}
+
+/// A cursor of `brin`'s event feed after entry `seq`, as the broker writes
+/// them (base64url of `v1.<brin>.<seq>`).
+fn feed_cursor(brin: &str, seq: i64) -> String {
+    crate::exchange_support::b64url(format!("v1.{brin}.{seq}").as_bytes())
 }
 
 /// The consent ledger's cases that depend on ownership of the ledger: the

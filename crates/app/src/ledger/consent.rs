@@ -3,9 +3,9 @@
 
 use doorstroom_api::consents::{ConsentReceipt, ConsentRequest};
 use doorstroom_domain::{
-    Action, ActorRef, Brin, CONSENT_PURPOSE, CheckedConsent, ConsentAsk, ConsentEventKind, InstitutionStatus,
-    LawfulBases, Pseudonym, Purpose, ResourceKind, ResourceRef, Section, SideEvent, check_consent_request,
-    sections_to_withdraw, short_text,
+    Action, ActorRef, Brin, CONSENT_PURPOSE, CheckedConsent, ConsentAsk, ConsentEventKind, FeedEventKind,
+    InstitutionStatus, LawfulBases, Pseudonym, Purpose, ResourceKind, ResourceRef, Section, SideEvent,
+    check_consent_request, sections_to_withdraw, short_text,
 };
 use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
 use doorstroom_store::{institutions, packages};
@@ -13,6 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ledger_of, ledger_of_student, own_institution};
+use crate::events::{Emit, emit};
 use crate::{Access, App, AppError, Caller, Ctx, Side, perform_in};
 
 /// Consent given or withdrawn, as the school's system asked it.
@@ -79,7 +80,7 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
     let student = app.pseudonym_of(&command.request.student_number);
     let recipient = command.request.recipient.clone();
     let access = consent_access(&student, &recipient);
-    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+    let withdrawal = perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         // Pulls of this student's packages run wholly before or after.
         consents::lock_student(ctx.conn, &student)?;
         let checked = check(ctx, &app.rules.lawful_basis, &command, ConsentEventKind::Withdrawn)?;
@@ -116,7 +117,9 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
             },
             recorded: true,
         })
-    })
+    })?;
+    app.feed.committed();
+    Ok(withdrawal)
 }
 
 /// Giving or withdrawing consent for `student` to go to `recipient`: on the
@@ -195,6 +198,7 @@ fn withdraw_from_packages(
 ) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut deleted = Vec::new();
     let mut delivered = Vec::new();
+    let mut withdrawn_copies = Vec::new();
     for section in sections {
         for withdrawn in packages::withdraw_section(ctx.conn, student, own, recipient, *section, ctx.now)? {
             let side_event = if withdrawn.delivered_before {
@@ -208,6 +212,7 @@ fn withdraw_from_packages(
                 Side::new(side_event, ResourceRef::new(ResourceKind::PackageSection, Some(copy)))
                     .related_to([own.clone(), recipient.clone()]),
             )?;
+            withdrawn_copies.push((withdrawn.package_id.clone(), *section));
             if withdrawn.delivered_before {
                 delivered.push(withdrawn.package_id);
             } else {
@@ -219,7 +224,39 @@ fn withdraw_from_packages(
         list.sort();
         list.dedup();
     }
+    feed_withdrawals(ctx, own, recipient, &withdrawn_copies)?;
     Ok((deleted, delivered))
+}
+
+/// The feed entries of a withdrawal, to the sending school and the mbo:
+/// `section.withdrawn` per section taken from a package, and
+/// `package.withdrawn` for a package of which no section is left.
+fn feed_withdrawals(
+    ctx: &mut Ctx<'_>,
+    own: &Brin,
+    recipient: &Brin,
+    copies: &[(String, Section)],
+) -> Result<(), AppError> {
+    let parties = [own, recipient];
+    for (package_id, section) in copies {
+        let mut entry = Emit::package(FeedEventKind::SectionWithdrawn, package_id, None);
+        entry.section = Some(*section);
+        emit(ctx, &parties, entry)?;
+    }
+    let mut packages: Vec<&str> = copies.iter().map(|(id, _)| id.as_str()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    for package_id in packages {
+        let sections = packages::sections(ctx.conn, package_id)?;
+        if !sections.is_empty() && sections.iter().all(|s| s.withdrawn_at.is_some()) {
+            emit(
+                ctx,
+                &parties,
+                Emit::package(FeedEventKind::PackageWithdrawn, package_id, None),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// One consent event as the school records it, for each of its sections.

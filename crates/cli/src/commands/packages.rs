@@ -1,4 +1,4 @@
-//! `doorstroom send`, `inbox` and `pull`: the dossier exchange as the
+//! `doorstroom send`, `inbox`, `events` and `pull`: the dossier exchange as the
 //! school systems run it ([`crate::exchange`] does the work).
 
 use std::path::{Path, PathBuf};
@@ -45,6 +45,19 @@ pub struct InboxArgs {
     /// For a school system: the staff id of the intaker it acts for.
     #[arg(long)]
     on_behalf_of: Option<StaffId>,
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    who: Who,
+    /// The `next` cursor of the previous page; without it, from the start.
+    #[arg(long)]
+    after: Option<String>,
+    /// Seconds to wait for an entry when there is none yet (the broker
+    /// bounds it, 30 by default).
+    #[arg(long, default_value_t = 0)]
+    wait: u32,
 }
 
 #[derive(Args)]
@@ -97,6 +110,14 @@ pub fn inbox(url: &str, ca: &Path, args: InboxArgs) -> anyhow::Result<()> {
     let on_behalf_of = args.on_behalf_of.map(|s| s.to_string());
     let entries = runtime()?.block_on(client.inbox(on_behalf_of.as_deref()))?;
     print_json(&entries)
+}
+
+/// One page of the institution's event feed, as JSON (its `next` is the
+/// `--after` of the following call).
+pub fn events(url: &str, ca: &Path, args: EventsArgs) -> anyhow::Result<()> {
+    let client = exchange::connect(url, ca, &args.who.identity())?;
+    let page = runtime()?.block_on(client.events(args.after.as_deref(), args.wait))?;
+    print_json(&page)
 }
 
 pub fn pull(url: &str, ca: &Path, args: PullArgs) -> anyhow::Result<()> {

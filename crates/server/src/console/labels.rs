@@ -64,6 +64,7 @@ pub fn action(action: Action) -> Label {
         Action::SubmitPackage => l("Dossier aangeleverd", "Dossier submitted"),
         Action::ListInbox => l("Postvak geraadpleegd", "Inbox listed"),
         Action::ListIntakers => l("Intakers geraadpleegd", "Intakers listed"),
+        Action::ReadEvents => l("Gebeurtenissenfeed geraadpleegd", "Event feed read"),
         Action::PullPackage => l("Dossier opgehaald", "Dossier retrieved"),
         Action::AcknowledgePackage => l("Ontvangst dossier bevestigd", "Dossier receipt acknowledged"),
         Action::RecordInspection => l("Inzage vastgelegd", "Inspection recorded"),
@@ -136,6 +137,13 @@ const OTHER_ACTIONS: &[(&str, Label)] = &[
         ),
     ),
     (
+        "event_feed_purged",
+        l(
+            "Feedregels verwijderd (bewaartermijn)",
+            "Event feed entries deleted (retention)",
+        ),
+    ),
+    (
         "package_erased",
         l("Dossier gewist (verzoek)", "Dossier erased (request)"),
     ),
@@ -193,6 +201,8 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::Applications => l("Aanmeldingen", "Applications"),
         ResourceKind::StudentData => l("Gegevens van leerling", "Student's data"),
         ResourceKind::Inbox => l("Postvak", "Inbox"),
+        ResourceKind::EventFeed => l("Gebeurtenissenfeed", "Event feed"),
+        ResourceKind::WebhookEndpoint => l("Webhook-adres", "Webhook endpoint"),
         ResourceKind::Intakers => l("Intakemedewerkers", "Intakers"),
         ResourceKind::Actor => l("Gebruiker of systeem", "User or system"),
         ResourceKind::StaffAccount => l("Medewerkeraccount", "Staff account"),

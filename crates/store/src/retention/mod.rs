@@ -61,7 +61,9 @@ pub use ledger::{
     LedgerCandidate, LedgerGroup, LedgerKind, delete_ledger_group, due_ledger_groups, forget_gone_marks, ledger_facts,
     ledger_ids,
 };
-pub use packages::{PackageCandidate, delete_package, due_packages, package_facts, packages_of};
+pub use packages::{
+    PackageCandidate, delete_package, due_packages, mark_announced, package_facts, packages_of, unannounced_expiring,
+};
 
 /// Key of the transaction-level advisory lock that one purge batch holds
 /// on PostgreSQL.

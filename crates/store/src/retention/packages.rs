@@ -7,7 +7,7 @@ use doorstroom_domain::{Brin, PackageFacts, Pseudonym, RetentionPolicy};
 use uuid::Uuid;
 
 use super::{cutoff, ended_at, ended_statuses, status_of};
-use crate::schema::{applications, package_sections, packages};
+use crate::schema::{applications, package_expiry_notices, package_sections, packages};
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, parse_id, parsed};
 
 /// A package whose retention may have run out.
@@ -106,6 +106,50 @@ pub fn due_packages(
         .into_iter()
         .map(package_candidate)
         .collect()
+}
+
+/// Up to `limit` packages that one of the package rules deletes by
+/// `horizon` and whose deletion was not yet announced, oldest submission
+/// first (the feed's `package.expiring`).
+pub fn unannounced_expiring(
+    conn: &mut DbConn,
+    policy: &RetentionPolicy,
+    horizon: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PackageCandidate>, StoreError> {
+    let p = policy.periods();
+    let announced = package_expiry_notices::table.filter(package_expiry_notices::package_id.eq(packages::id));
+    packages::table
+        .inner_join(applications::table.on(applications::id.eq(packages::application_id)))
+        .filter(
+            packages::submitted_at
+                .le(cutoff(horizon, p.package_max))
+                .or(packages::delivered_at
+                    .is_not_null()
+                    .and(packages::acknowledged_at.le(cutoff(horizon, p.package_after_acknowledged))))
+                .or(applications::status
+                    .eq_any(ended_statuses())
+                    .and(applications::updated_at.le(cutoff(horizon, p.package_after_application_end)))),
+        )
+        .filter(diesel::dsl::not(diesel::dsl::exists(announced)))
+        .order((packages::submitted_at.asc(), packages::id.asc()))
+        .limit(limit.max(0))
+        .select(PACKAGE_COLUMNS)
+        .load::<PackageJoinRow>(conn)?
+        .into_iter()
+        .map(package_candidate)
+        .collect()
+}
+
+/// Records that package `id`'s coming deletion was announced.
+pub fn mark_announced(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::insert_into(package_expiry_notices::table)
+        .values((
+            package_expiry_notices::package_id.eq(id),
+            package_expiry_notices::noticed_at.eq(crate::to_ms(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The packages of one application, with their facts (for an application

@@ -2,6 +2,7 @@
 //! expiry dates.
 
 use super::*;
+use doorstroom_api::events::WebhookStatus;
 use doorstroom_api::institutions::{CertificateView, KeyView};
 
 struct KeyRow {
@@ -21,6 +22,14 @@ struct CertificateRow {
     warning: Option<&'static str>,
 }
 
+struct DeliveryRow {
+    event_id: String,
+    state: String,
+    attempts: i32,
+    last_attempt: String,
+    outcome: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "console/keys.html")]
 struct KeysPage {
@@ -29,6 +38,35 @@ struct KeysPage {
     broker_scope: bool,
     keys: Vec<KeyRow>,
     certificates: Vec<CertificateRow>,
+    /// The webhook endpoint's URL, if one is registered.
+    webhook: Option<String>,
+    deliveries: Vec<DeliveryRow>,
+}
+
+/// The institution's webhook endpoint and latest deliveries, audited as
+/// `read_credentials`.
+async fn webhook_of(
+    state: &web::Data<AppState>,
+    user: &ConsoleUser,
+    brin: Brin,
+) -> Result<(Option<String>, Vec<DeliveryRow>), ConsoleError> {
+    let status: WebhookStatus = crate::access::run(state, &user.caller, move |app, caller| {
+        doorstroom_app::webhooks::read_webhook(app, caller, brin)
+    })
+    .await
+    .map_err(|e| user.fail(e))?;
+    let rows = status
+        .deliveries
+        .into_iter()
+        .map(|d| DeliveryRow {
+            event_id: d.event_id.to_string(),
+            state: d.state,
+            attempts: d.attempts,
+            last_attempt: when_opt(&d.last_attempt_at),
+            outcome: d.last_outcome.unwrap_or_default(),
+        })
+        .collect();
+    Ok((status.endpoint.map(|e| e.url), rows))
 }
 
 fn expiry_warning(t: &'static Messages, not_after: DateTime<Utc>, now: DateTime<Utc>) -> Option<&'static str> {
@@ -89,8 +127,14 @@ pub async fn keys_page(
         Some(brin) => credentials_of(&state, &user, brin).await?,
         None => (Vec::new(), Vec::new()),
     };
+    let (webhook, deliveries) = match brin.clone() {
+        Some(brin) => webhook_of(&state, &user, brin).await?,
+        None => (None, Vec::new()),
+    };
     let now = state.clock.now();
     Ok(KeysPage {
+        webhook,
+        deliveries,
         chrome: Chrome::of(&user, "/console/keys"),
         institution: brin.map(|b| b.to_string()).unwrap_or_default(),
         broker_scope: user.account.institution.is_none(),

@@ -1,0 +1,199 @@
+//! The institutions' event feed (`institution_events`): what happened that
+//! concerns an institution, as ids and times only, numbered per
+//! institution without gaps.
+//!
+//! [`append`] allocates the next `seq` from the institution's row in
+//! `institution_event_heads` inside the caller's write transaction, so an
+//! entry commits or rolls back with the change it reports (a rolled-back
+//! savepoint takes its `seq` back with it: no gap). It first takes the
+//! audit log's tail lock on PostgreSQL, which every audited writer takes
+//! anyway: the head rows are then never waited for while the audit lock is
+//! (no deadlock between two writers that take them in a different order),
+//! and entries of one institution commit in `seq` order on any number of
+//! broker nodes, so a reader that has seen `seq` n never later finds a new
+//! entry below n. On SQLite a write transaction excludes all other writers
+//! already.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{Brin, FeedEventKind, Section};
+use uuid::Uuid;
+
+use crate::audit_rows::lock_tail;
+use crate::schema::{institution_event_heads as heads, institution_events as events};
+use crate::{DbConn, StoreError, from_ms, parse_id, parsed, to_ms};
+
+/// An entry to append.
+#[derive(Debug, Clone)]
+pub struct NewFeedEvent<'a> {
+    pub institution: &'a Brin,
+    pub kind: FeedEventKind,
+    pub package_id: Option<&'a str>,
+    pub application_id: Option<Uuid>,
+    pub section: Option<Section>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: FeedEventKind,
+    pub package_id: Option<String>,
+    pub application_id: Option<Uuid>,
+    pub section: Option<Section>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+type Row = (i64, String, String, Option<String>, Option<String>, Option<String>, i64);
+
+impl FeedEvent {
+    fn from_row((seq, id, kind, package_id, application_id, section, occurred_at): Row) -> Result<Self, StoreError> {
+        const T: &str = "institution_events";
+        Ok(FeedEvent {
+            seq,
+            id: parse_id(&id, T, "id")?,
+            kind: FeedEventKind::parse(&kind).ok_or_else(|| StoreError::corrupt(T, "kind", "unknown kind"))?,
+            package_id,
+            application_id: application_id.map(|a| parse_id(&a, T, "application_id")).transpose()?,
+            section: section.map(|s| parsed(Section::parse(&s), T, "section")).transpose()?,
+            occurred_at: from_ms(occurred_at, T, "occurred_at")?,
+        })
+    }
+}
+
+/// Appends `event` to its institution's feed in the caller's transaction;
+/// returns it with its `seq` and id.
+pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, StoreError> {
+    lock_tail(conn)?;
+    let institution = event.institution.as_str();
+    let seq = next_seq(conn, institution)?;
+    let id = Uuid::new_v4();
+    diesel::insert_into(events::table)
+        .values((
+            events::institution.eq(institution),
+            events::seq.eq(seq),
+            events::id.eq(id.to_string()),
+            events::kind.eq(event.kind.as_str()),
+            events::package_id.eq(event.package_id),
+            events::application_id.eq(event.application_id.map(|a| a.to_string())),
+            events::section.eq(event.section.map(Section::as_str)),
+            events::occurred_at.eq(to_ms(event.occurred_at)),
+        ))
+        .execute(conn)?;
+    // The webhook outbox, in the same transaction.
+    crate::webhooks::enqueue(conn, &id.to_string(), event.institution, event.occurred_at)?;
+    Ok(FeedEvent {
+        seq,
+        id,
+        kind: event.kind,
+        package_id: event.package_id.map(str::to_owned),
+        application_id: event.application_id,
+        section: event.section,
+        occurred_at: event.occurred_at,
+    })
+}
+
+/// Bumps the institution's head and returns the new value (1 for its
+/// first entry). PostgreSQL: the `UPDATE` locks the row to commit.
+fn next_seq(conn: &mut DbConn, institution: &str) -> Result<i64, StoreError> {
+    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + 1));
+    let bumped: Option<i64> = match conn {
+        DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c).optional()?,
+        DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c).optional()?,
+    };
+    if let Some(seq) = bumped {
+        return Ok(seq);
+    }
+    // The institution's first entry. Two nodes inserting it at once: the
+    // second waits for the first to commit and then inserts nothing.
+    let insert = diesel::insert_into(heads::table)
+        .values((heads::institution.eq(institution), heads::seq.eq(0_i64)))
+        .on_conflict(heads::institution)
+        .do_nothing();
+    match conn {
+        DbConn::Sqlite(c) => insert.execute(c)?,
+        DbConn::Postgres(c) => insert.execute(c)?,
+    };
+    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + 1));
+    Ok(match conn {
+        DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c)?,
+        DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c)?,
+    })
+}
+
+/// The last `seq` the institution's feed has given out (0: none yet).
+/// Entries deleted by the purge keep their numbers given out.
+pub fn head(conn: &mut DbConn, institution: &Brin) -> Result<i64, StoreError> {
+    Ok(heads::table
+        .find(institution.as_str())
+        .select(heads::seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Up to `limit` entries of the institution's feed after `after`, oldest
+/// first.
+pub fn after(conn: &mut DbConn, institution: &Brin, after: i64, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
+    let rows: Vec<Row> = events::table
+        .filter(events::institution.eq(institution.as_str()))
+        .filter(events::seq.gt(after))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select((
+            events::seq,
+            events::id,
+            events::kind,
+            events::package_id,
+            events::application_id,
+            events::section,
+            events::occurred_at,
+        ))
+        .load(conn)?;
+    rows.into_iter().map(FeedEvent::from_row).collect()
+}
+
+/// Deletes up to `limit` entries recorded at or before `until`, oldest
+/// first; returns how many. The heads stay, so numbering goes on without
+/// reuse.
+pub fn delete_until(conn: &mut DbConn, until: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
+    let due: Vec<String> = events::table
+        .filter(events::occurred_at.le(to_ms(until)))
+        .order(events::occurred_at.asc())
+        .limit(limit)
+        .select(events::id)
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(events::table.filter(events::id.eq_any(&due))).execute(conn)?)
+}
+
+/// How many entries were recorded at or before `until` (the purge's dry
+/// run).
+pub fn count_until(conn: &mut DbConn, until: DateTime<Utc>) -> Result<i64, StoreError> {
+    Ok(events::table
+        .filter(events::occurred_at.le(to_ms(until)))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The entry with id `id`, if it is still kept.
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<FeedEvent>, StoreError> {
+    let row: Option<Row> = events::table
+        .filter(events::id.eq(id))
+        .select((
+            events::seq,
+            events::id,
+            events::kind,
+            events::package_id,
+            events::application_id,
+            events::section,
+            events::occurred_at,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(FeedEvent::from_row).transpose()
+}
