@@ -96,6 +96,11 @@ class Broker:
         env["DOORSTROOM__SERVER__BIND"] = f"127.0.0.1:{self.port}"
         env["DOORSTROOM__SERVER__SHUTDOWN_TIMEOUT_SECS"] = "5"
         env["DOORSTROOM__LOG__FILTER"] = "warn"
+        # A long poll (`GET /v1/events?wait=`) with nothing new waits up to
+        # this long; schemathesis gives up on a request after 10 s and tries
+        # `wait` across its whole range. The long poll itself is tested in
+        # the e2e suite (tests/tests/e2e/events.rs).
+        env["DOORSTROOM__EVENTS__MAX_WAIT_SECS"] = "1"
         if self.database_url is not None:
             env["DOORSTROOM__DATABASE__URL"] = self.database_url
         return env

@@ -72,7 +72,7 @@ pub struct FeedEntry {
 
 /// A page of the feed, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct EventPage {
+pub struct FeedPage {
     pub events: Vec<FeedEntry>,
     /// The cursor to ask with next (`after`): past the last entry of this
     /// page, or the cursor asked with if the page is empty. Opaque.

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use doorstroom_api::events::{EventPage, FeedEntry};
+use doorstroom_api::events::{FeedEntry, FeedPage};
 use doorstroom_domain::{
     Action, Brin, FeedEventKind, Principal, Purpose, Resource, ResourceKind, ResourceRef, Section,
 };
@@ -153,7 +153,7 @@ pub struct ReadEvents {
 /// most [`PAGE`]. Only an institution's own system; a cursor of another
 /// institution, or one beyond the caller's head, is not found (the same
 /// answer). Records `read_events` (no data subject: entries name none).
-pub fn read_events(app: &App, caller: Caller<'_>, command: ReadEvents) -> Result<EventPage, AppError> {
+pub fn read_events(app: &App, caller: Caller<'_>, command: ReadEvents) -> Result<FeedPage, AppError> {
     let own = caller.principal.institution().cloned();
     let Some(cursor) = command.after.or_else(|| own.clone().map(Cursor::start)) else {
         // No institution, no feed: the policy refuses the broker as the
@@ -194,7 +194,7 @@ pub fn read_events(app: &App, caller: Caller<'_>, command: ReadEvents) -> Result
             institution: cursor.institution.clone(),
             seq,
         };
-        Ok(EventPage {
+        Ok(FeedPage {
             events: rows.into_iter().map(entry).collect(),
             next: next.encode(),
             more,

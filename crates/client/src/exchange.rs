@@ -43,7 +43,7 @@ pub use doorstroom_api::applications::{
     ApplicationDetail, ApplicationView, PackageExpiry, RegisterApplication as RegisterApplicationRequest,
     StatusEventView as StatusEvent,
 };
-pub use doorstroom_api::events::{EventKind, EventPage, FeedEntry};
+pub use doorstroom_api::events::{EventKind, FeedEntry, FeedPage};
 pub use doorstroom_api::packages::{
     Acknowledgement, InboxEntry, InboxSection, PulledPackage, SubmissionReceipt as Receipt, Withheld,
 };
@@ -309,7 +309,7 @@ impl Client {
     /// A page of the caller's event feed after the cursor `after` (from the
     /// start without one), waiting up to `wait` seconds for an entry when
     /// there is none yet (the broker bounds the wait).
-    pub async fn events(&self, after: Option<&str>, wait: u32) -> Result<EventPage, ClientError> {
+    pub async fn events(&self, after: Option<&str>, wait: u32) -> Result<FeedPage, ClientError> {
         let mut path = format!("/v1/events?wait={wait}");
         if let Some(after) = after {
             // A cursor is base64url: nothing to escape.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use doorstroom_api::events::{EventPage, EventsQuery};
+use doorstroom_api::events::{EventsQuery, FeedPage};
 use doorstroom_app::events::{self as feed, Cursor, ReadEvents};
 use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef};
 
@@ -27,7 +27,7 @@ use crate::state::AppState;
     tag = "exchange",
     params(EventsQuery),
     responses(
-        (status = 200, body = EventPage),
+        (status = 200, body = FeedPage),
         (status = 400, description = "`after` is not a cursor of this feed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`after` is another institution's cursor or lies beyond the feed's head", body = Problem, content_type = "application/problem+json"),
     ),
