@@ -89,7 +89,9 @@ pub struct EventsQuery {
     pub after: Option<String>,
     /// Seconds to wait for an entry when there is none yet (long poll; 0,
     /// the default, answers at once; at most the broker's
-    /// `events.max_wait_secs`, 30 by default, whatever is asked).
+    /// `events.max_wait_secs`, 30 by default, whatever is asked; more than
+    /// 120 is refused).
+    #[param(maximum = 120)]
     pub wait: Option<u32>,
 }
 

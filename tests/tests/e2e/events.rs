@@ -326,6 +326,7 @@ async fn bad_cursors_are_refused_and_every_call_is_audited() {
             format!("?after={}=", cursor(MBO, 1)),
             "?wait=soon".to_owned(),
             "?wait=-1".to_owned(),
+            "?wait=121".to_owned(),
             "?since=1".to_owned(),
         ];
         for query in &malformed {

@@ -11,6 +11,7 @@ use doorstroom_domain::{Action, Purpose, ResourceKind, ResourceRef};
 
 use crate::access::{reject, run};
 use crate::auth::{Caller, SystemCaller};
+use crate::config::MAX_EVENTS_WAIT_SECS;
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::state::AppState;
@@ -41,11 +42,11 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
     let EventsQuery { after, wait } = query.0;
-    let after = match after.as_deref().map(Cursor::parse).transpose() {
+    let after = match parse_query(after.as_deref(), wait) {
         Ok(after) => after,
-        Err(err) => {
+        Err(refusal) => {
             let record = ResourceRef::new(ResourceKind::EventFeed, None);
-            return Err(reject(&state, &caller, Action::ReadEvents, record, Purpose::Intake, err.into()).await);
+            return Err(reject(&state, &caller, Action::ReadEvents, record, Purpose::Intake, refusal).await);
         }
     };
     let wait = Duration::from_secs(u64::from(wait.unwrap_or(0))).min(state.settings.events.max_wait);
@@ -55,6 +56,18 @@ pub async fn events(
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The cursor, if one is given, and a `wait` within the document's bound
+/// (more is 400, as the OpenAPI document's `maximum` says).
+fn parse_query(after: Option<&str>, wait: Option<u32>) -> Result<Option<Cursor>, ApiError> {
+    if wait.is_some_and(|w| u64::from(w) > MAX_EVENTS_WAIT_SECS) {
+        return Err(ApiError::Malformed {
+            detail: format!("query parameter wait: at most {MAX_EVENTS_WAIT_SECS} seconds"),
+            pointer: None,
+        });
+    }
+    Ok(after.map(Cursor::parse).transpose()?)
 }
 
 /// Returns once the caller's feed has an entry after `after`, the cursor
