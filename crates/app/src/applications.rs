@@ -146,11 +146,11 @@ pub fn report_status(
             .status
             .can_move_to(report.status())
             .map_err(|e| AppError::Conflict(e.to_string()))?;
-        let application =
-            applications::set_status(ctx.conn, id, report, &reported_by, ctx.now)?.ok_or(AppError::NotFound)?;
+        let (application, recorded) =
+            applications::report_status(ctx.conn, id, report, &reported_by, ctx.now)?.ok_or(AppError::NotFound)?;
         // Both parties learn that the course moved (the status itself is
-        // read from the application, through the policy); a schedule
-        // reported with a day may have moved the intake, and is told too.
+        // read from the application, through the policy), and so when the
+        // day of the intake moved; a repeated report tells nobody.
         let next = report.status();
         let kind = match has_ended(next) {
             true => FeedEventKind::ApplicationEnded,
@@ -159,7 +159,7 @@ pub fn report_status(
         let parties: Vec<&Brin> = std::iter::once(&application.receiving)
             .chain(application.sending.as_ref())
             .collect();
-        if current.status != next || report.intake_on().is_some() {
+        if recorded {
             emit(ctx, &parties, Emit::application(kind, application.id))?;
         }
         application_detail(ctx.conn, policy, application)

@@ -202,7 +202,8 @@ pub fn read_events(app: &App, caller: Caller<'_>, command: ReadEvents) -> Result
     })
 }
 
-fn entry(e: FeedEvent) -> FeedEntry {
+/// An entry as the feed gives it (and a webhook delivery carries it).
+pub(crate) fn entry(e: FeedEvent) -> FeedEntry {
     FeedEntry {
         id: e.id,
         seq: e.seq,

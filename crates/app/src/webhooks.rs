@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use doorstroom_api::events::{DeliveryView, FeedEntry, WebhookRequest, WebhookStatus, WebhookView};
+use doorstroom_api::events::{DeliveryView, WebhookRequest, WebhookStatus, WebhookView};
 use doorstroom_domain::{Action, Brin, Purpose, Resource, ResourceKind, ResourceRef};
 use doorstroom_store::events::FeedEvent;
 use doorstroom_store::webhooks;
@@ -114,9 +114,12 @@ pub fn set_webhook(
         ResourceRef::new(ResourceKind::WebhookEndpoint, Some(institution.to_string())),
         Purpose::Administration,
     );
+    // Checked before the transaction; a refusal is still the access's
+    // audited outcome.
+    let checked =
+        checked_url(&request.url, allow_internal).and_then(|url| Ok((url, checked_ca(request.ca_pem.as_deref())?)));
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        let url = checked_url(&request.url, allow_internal)?;
-        let ca = checked_ca(request.ca_pem.as_deref())?;
+        let (url, ca) = checked?;
         let endpoint = webhooks::set_endpoint(ctx.conn, &institution, url.as_str(), ca, ctx.now)?;
         Ok(view(endpoint))
     })
@@ -163,15 +166,7 @@ pub fn read_webhook(app: &App, caller: Caller<'_>, institution: Brin) -> Result<
 /// iat, event}` (`aud` the institution, `jti` the entry's id, `event` the
 /// entry as `GET /v1/events` gives it).
 pub fn delivery_jws(app: &App, institution: &Brin, event: &FeedEvent, now: DateTime<Utc>) -> Result<String, AppError> {
-    let entry = FeedEntry {
-        id: event.id,
-        seq: event.seq,
-        kind: event.kind.into(),
-        package_id: event.package_id.clone(),
-        application_id: event.application_id,
-        section: event.section,
-        occurred_at: event.occurred_at,
-    };
+    let entry = crate::events::entry(event.clone());
     let claims = json!({
         "iss": "doorstroom",
         "aud": institution.as_str(),

@@ -363,11 +363,7 @@ pub fn open_for(conn: &mut DbConn, student: &Pseudonym, receiving: &Brin) -> Res
 
 /// Records a new status, with a [`StatusEvent`] by `reported_by`, and
 /// returns the application as it now is, or `None` if there is no such
-/// application. Reporting the status it already has changes nothing and
-/// adds no event (a retried report is harmless), except a schedule with
-/// another day of intake than the last one reported: the intake moved.
-/// Whether the transition is allowed is the domain's decision, made before
-/// this call.
+/// application. [`report_status`] without whether it recorded an event.
 pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
@@ -375,6 +371,23 @@ pub fn set_status(
     reported_by: &ActorRef,
     now: DateTime<Utc>,
 ) -> Result<Option<Application>, StoreError> {
+    Ok(report_status(conn, id, report, reported_by, now)?.map(|(application, _)| application))
+}
+
+/// Records a new status, with a [`StatusEvent`] by `reported_by`, and
+/// returns the application as it now is and whether an event was recorded,
+/// or `None` if there is no such application. Reporting the status it
+/// already has changes nothing and adds no event (a retried report is
+/// harmless), except a schedule with another day of intake than the last
+/// one reported: the intake moved. Whether the transition is allowed is the
+/// domain's decision, made before this call.
+pub fn report_status(
+    conn: &mut DbConn,
+    id: Uuid,
+    report: StatusReport,
+    reported_by: &ActorRef,
+    now: DateTime<Utc>,
+) -> Result<Option<(Application, bool)>, StoreError> {
     let key = id.to_string();
     let status = report.status();
     let updated = diesel::update(
@@ -387,10 +400,11 @@ pub fn set_status(
         applications::updated_at.eq(to_ms(now)),
     ))
     .execute(conn)?;
-    if updated > 0 || moved_intake(conn, &key, report)? {
+    let recorded = updated > 0 || moved_intake(conn, &key, report)?;
+    if recorded {
         append_event(conn, &key, report, reported_by, now)?;
     }
-    get(conn, id)
+    Ok(get(conn, id)?.map(|application| (application, recorded)))
 }
 
 /// The reported course of an application, oldest first (the first event is

@@ -480,6 +480,16 @@ pub fn acknowledge(
     get(conn, id)
 }
 
+/// Whether a package has sections and every one of them is withdrawn
+/// (without reading their ciphertext).
+pub fn entirely_withdrawn(conn: &mut DbConn, package_id: &str) -> Result<bool, StoreError> {
+    let withdrawn: Vec<bool> = package_sections::table
+        .filter(package_sections::package_id.eq(package_id))
+        .select(package_sections::withdrawn_at.is_not_null())
+        .load(conn)?;
+    Ok(!withdrawn.is_empty() && withdrawn.iter().all(|w| *w))
+}
+
 /// The sections of a package, with ciphertext, in [`Section`] order; empty
 /// if there is no such package. Withdrawn sections are included: the caller
 /// withholds them (see `withdrawn_at`; the ciphertext of one withdrawn

@@ -247,8 +247,7 @@ fn feed_withdrawals(
     packages.sort_unstable();
     packages.dedup();
     for package_id in packages {
-        let sections = packages::sections(ctx.conn, package_id)?;
-        if !sections.is_empty() && sections.iter().all(|s| s.withdrawn_at.is_some()) {
+        if packages::entirely_withdrawn(ctx.conn, package_id)? {
             emit(
                 ctx,
                 &parties,

@@ -25,6 +25,7 @@ use crate::state::AppState;
     request_body = WebhookRequest,
     responses(
         (status = 200, body = WebhookView),
+        (status = 404, description = "no such institution, or not the caller's to manage (the same answer)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "not an https URL, an internal address, or no PEM certificate", body = Problem, content_type = "application/problem+json"),
     ),
     security(("client_certificate" = []), ("bearer" = []))
@@ -51,7 +52,10 @@ pub async fn set(
 #[utoipa::path(
     tag = "registry",
     params(("brin" = String, Path)),
-    responses((status = 200, body = WebhookStatus)),
+    responses(
+        (status = 200, body = WebhookStatus),
+        (status = 404, description = "no such institution, or not the caller's to read (the same answer)", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("client_certificate" = []), ("bearer" = []))
 )]
 #[get("/v1/institutions/{brin}/webhook")]
