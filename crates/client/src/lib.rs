@@ -12,9 +12,9 @@
 pub mod exchange;
 
 pub use exchange::{
-    Acknowledgement, ApplicationDetail, ApplicationView, InboxEntry, InboxSection, PulledPackage, Receipt,
-    ReceivedDossier, RegisterApplicationRequest, StatusEvent, TrustedKey, Withheld, certificate_names_institution,
-    trusted_encryption_key, trusted_signing_key,
+    Acknowledgement, ApplicationDetail, ApplicationView, EventKind, FeedEntry, FeedPage, InboxEntry, InboxSection,
+    PulledPackage, Receipt, ReceivedDossier, RegisterApplicationRequest, StatusEvent, TrustedKey, Withheld,
+    certificate_names_institution, trusted_encryption_key, trusted_signing_key,
 };
 
 use doorstroom_api::Problem;

@@ -14,7 +14,8 @@
 use chrono::{DateTime, Utc};
 use doorstroom_api::staff::{LoginResponse, WhoAmI};
 use doorstroom_client::{
-    Acknowledgement, ApplicationDetail, Client, ClientError, InboxEntry, ReceivedDossier, Reply, trusted_encryption_key,
+    Acknowledgement, ApplicationDetail, Client, ClientError, FeedPage, InboxEntry, ReceivedDossier, Reply,
+    trusted_encryption_key,
 };
 use doorstroom_domain::{Brin, KeyUse, Role, StaffId, StatusReport};
 use doorstroom_jose::{PrivateJwk, TrustAnchors};
@@ -193,6 +194,12 @@ impl Broker {
                 return Ok(all);
             }
         }
+    }
+
+    /// A page of the mbo's event feed, read as its system (not for an
+    /// intaker: the feed is the institution's).
+    pub async fn events(&self, after: Option<&str>, wait: u32) -> Result<FeedPage, ClientError> {
+        self.system.events(after, wait).await
     }
 
     /// Pulls, verifies and decrypts a package as the system acting for `staff`.

@@ -13,6 +13,10 @@
 //!   ([`broker`]).
 //! * **Plaintext stays in memory** ([`vault`]), per intaker, dropped when
 //!   the broker says the package or a section is gone, and at logout.
+//! * **The arrival marker comes from the event feed** ([`arrivals`]): the
+//!   desk follows its mbo's feed with a long poll, marks a package new for
+//!   each intaker who has not looked since it arrived, and deletes what
+//!   the feed says was withdrawn at once.
 //! * **The key must be the published one**: the desk refuses to start when
 //!   its decryption key is not the key the broker publishes for its mbo
 //!   ([`broker::Broker::connect`]).
@@ -22,6 +26,7 @@
 //!   `__Host-` cookies, a CSRF token in every form plus the browser's
 //!   `Sec-Fetch-Site`, bad input a 4xx page and never a 500.
 
+pub mod arrivals;
 pub mod broker;
 mod chrome;
 mod error;
@@ -54,6 +59,22 @@ pub struct Desk {
     pub broker: Broker,
     pub sessions: session::Sessions,
     pub vault: vault::Vault,
+    pub arrivals: arrivals::Arrivals,
+}
+
+impl Desk {
+    /// A desk for `broker`, having read its mbo's event feed to the head
+    /// (what is there now is not marked new).
+    pub async fn new(broker: Broker) -> Result<Desk, StartupError> {
+        let vault = vault::Vault::default();
+        let arrivals = arrivals::Arrivals::from_head(&broker, &vault).await?;
+        Ok(Desk {
+            broker,
+            sessions: Default::default(),
+            vault,
+            arrivals,
+        })
+    }
 }
 
 /// A desk serving HTTPS.
@@ -61,12 +82,25 @@ pub struct RunningDesk {
     pub addr: SocketAddr,
     pub handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The feed follower; it ends with the desk.
+    follower: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl RunningDesk {
     /// Runs until the server stops.
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.map_err(std::io::Error::other)?
+        let RunningDesk { task, follower, .. } = self;
+        let served = task.await.map_err(std::io::Error::other)?;
+        drop(follower);
+        served
     }
 }
 
@@ -89,6 +123,12 @@ pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfi
 /// must be called within a tokio runtime.
 pub fn start(desk: Desk, bind: SocketAddr, tls: rustls::ServerConfig) -> Result<RunningDesk, StartupError> {
     let desk = web::Data::new(desk);
+    let follower = {
+        let desk = desk.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            desk.arrivals.follow(&desk.broker, &desk.vault).await
+        }))
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(desk.clone())
@@ -108,7 +148,12 @@ pub fn start(desk: Desk, bind: SocketAddr, tls: rustls::ServerConfig) -> Result<
     let handle = server.handle();
     // actix-web's server accepts nothing until its future is polled.
     let task = tokio::spawn(server);
-    Ok(RunningDesk { addr, handle, task })
+    Ok(RunningDesk {
+        addr,
+        handle,
+        task,
+        follower,
+    })
 }
 
 /// The console's security headers on every answer; pages are `no-store`

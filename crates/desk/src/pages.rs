@@ -359,7 +359,8 @@ async fn inbox(desk: web::Data<Desk>, intaker: Intaker) -> Result<HttpResponse, 
         .map_err(|e| intaker.broker_failed(&desk, e))?;
     desk.vault.prune(&entries);
     let ids: Vec<String> = entries.iter().map(|e| e.package_id.clone()).collect();
-    let arrived = desk.vault.arrivals(staff, &ids);
+    desk.arrivals.catch_up(&desk.broker, &desk.vault, &ids).await;
+    let arrived = desk.arrivals.new_for(staff, &ids);
     let mut rows = Vec::with_capacity(entries.len());
     let mut budget = PULLS_PER_VIEW;
     for entry in &entries {

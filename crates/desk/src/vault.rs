@@ -7,12 +7,12 @@
 //! longer in the inbox, or a pull answers 404), a section when the inbox
 //! says it was withdrawn, and all of an intaker's dossiers when they log out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use doorstroom_client::{InboxEntry, ReceivedDossier};
-use doorstroom_domain::StaffId;
+use doorstroom_domain::{Section, StaffId};
 
 /// One decrypted dossier with what the desk shows beside it.
 #[derive(Clone)]
@@ -25,8 +25,6 @@ pub struct Held {
 #[derive(Default)]
 pub struct Vault {
     held: Mutex<HashMap<StaffId, HashMap<String, Held>>>,
-    /// The packages each intaker has seen listed (for the arrival marker).
-    seen: Mutex<HashMap<StaffId, HashSet<String>>>,
 }
 
 impl Vault {
@@ -47,6 +45,16 @@ impl Vault {
         if let Ok(mut map) = self.held.lock() {
             for packages in map.values_mut() {
                 packages.remove(package);
+            }
+        }
+    }
+
+    /// The broker withdrew one section of `package`: it goes from every
+    /// intaker's copy.
+    pub fn forget_section(&self, package: &str, section: Section) {
+        if let Ok(mut map) = self.held.lock() {
+            for held in map.values_mut().filter_map(|packages| packages.get_mut(package)) {
+                held.dossier.sections.remove(&section);
             }
         }
     }
@@ -74,16 +82,6 @@ impl Vault {
             map.remove(&staff);
         }
     }
-
-    /// Which of `ids` this intaker has not seen listed before; all are
-    /// marked seen from now on.
-    pub fn arrivals(&self, staff: StaffId, ids: &[String]) -> HashSet<String> {
-        let Ok(mut seen) = self.seen.lock() else {
-            return HashSet::new();
-        };
-        let mine = seen.entry(staff).or_default();
-        ids.iter().filter(|id| mine.insert((*id).clone())).cloned().collect()
-    }
 }
 
 #[cfg(test)]
@@ -92,7 +90,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use doorstroom_client::InboxSection;
-    use doorstroom_domain::{Brin, Section};
+    use doorstroom_domain::Brin;
     use serde_json::json;
     use uuid::Uuid;
 
@@ -169,15 +167,16 @@ mod tests {
     }
 
     #[test]
-    fn a_package_arrives_once_per_intaker() {
+    fn a_withdrawn_section_goes_from_every_copy() {
         let vault = Vault::default();
         let (a, b) = (StaffId(Uuid::new_v4()), StaffId(Uuid::new_v4()));
-        let ids = ["p1".to_owned()];
-        assert!(vault.arrivals(a, &ids).contains("p1"));
-        assert!(vault.arrivals(a, &ids).is_empty());
-        assert!(
-            vault.arrivals(b, &ids).contains("p1"),
-            "another intaker has not seen it"
-        );
+        vault.put(a, held("p1"));
+        vault.put(b, held("p1"));
+        vault.forget_section("p1", Section::SupportNeeds);
+        for staff in [a, b] {
+            let copy = vault.get(staff, "p1").unwrap();
+            assert!(!copy.dossier.sections.contains_key(&Section::SupportNeeds));
+            assert!(copy.dossier.sections.contains_key(&Section::PersonalData));
+        }
     }
 }

@@ -416,3 +416,43 @@ async fn one_inbox_view_pulls_a_bounded_number_of_packages() {
     })
     .await;
 }
+
+/// The arrival marker comes from the mbo's event feed: a package that was
+/// there before the desk started is not new; one that arrives while it
+/// runs is new once for each intaker.
+#[tokio::test]
+async fn the_arrival_marker_follows_the_event_feed() {
+    TestBroker::on_every_backend(|broker| async move {
+        let before = send_dossier(&broker, student_applied(&broker, &bsn(801)).await).await;
+        let (_running, url) = start_desk(&broker).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let intaker = broker.create_staff("intaker.feed", Role::Intaker, Some(MBO));
+        assert_eq!(desk.login(&broker, &intaker).await.status, 303);
+        let first = desk.get("/inbox").await;
+        assert!(first.body.contains(&format!("package-{before}")), "{}", first.body);
+        assert!(!first.body.contains("class=\"new\""), "there before the desk started");
+
+        let arrived = send_dossier(&broker, student_applied(&broker, &bsn(802)).await).await;
+        let inbox = desk.get("/inbox").await;
+        let row = |body: &str, package: &str| {
+            let start = body.find(&format!("id=\"package-{package}\"")).expect("listed");
+            body[start..].split("</tr>").next().unwrap_or_default().to_owned()
+        };
+        assert!(row(&inbox.body, &arrived).contains("class=\"new\""), "{}", inbox.body);
+        assert!(!row(&inbox.body, &before).contains("class=\"new\""), "{}", inbox.body);
+        assert!(
+            !desk.get("/inbox").await.body.contains("class=\"new\""),
+            "looked at once"
+        );
+
+        let mut colleague = DeskClient::new(&broker, &url);
+        let other = broker.create_staff("intaker.feed2", Role::Intaker, Some(MBO));
+        assert_eq!(colleague.login(&broker, &other).await.status, 303);
+        let theirs = colleague.get("/inbox").await;
+        assert!(
+            row(&theirs.body, &arrived).contains("class=\"new\""),
+            "new to a colleague"
+        );
+    })
+    .await;
+}

@@ -48,11 +48,7 @@ pub async fn start_desk_of(broker: &TestBroker, brin: &str) -> (RunningDesk, Str
         &std::fs::read(broker.pki.server_key_path()).unwrap(),
     )
     .unwrap();
-    let desk = Desk {
-        broker: connected,
-        sessions: Default::default(),
-        vault: Default::default(),
-    };
+    let desk = Desk::new(connected).await.expect("the desk reads its feed");
     let running = doorstroom_desk::start(desk, "127.0.0.1:0".parse().unwrap(), tls).unwrap();
     let url = format!("https://localhost:{}", running.addr.port());
     (running, url)

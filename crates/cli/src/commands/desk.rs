@@ -79,11 +79,9 @@ pub fn run(url: &str, ca: &Path, args: DeskArgs) -> anyhow::Result<()> {
             .await
             .context("the desk refuses to start")?;
         let own = broker.own.clone();
-        let desk = Desk {
-            broker,
-            sessions: Default::default(),
-            vault: Default::default(),
-        };
+        let desk = Desk::new(broker)
+            .await
+            .context("the desk could not read its mbo's event feed")?;
         let running = doorstroom_desk::start(desk, args.bind, tls)?;
         println!(
             "intake desk of {own} on https://localhost:{} (broker {url}); log in as one of {own}'s intakers",
