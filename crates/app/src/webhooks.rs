@@ -108,12 +108,7 @@ pub fn set_webhook(
     request: WebhookRequest,
     allow_internal: bool,
 ) -> Result<WebhookView, AppError> {
-    let access = Access::new(
-        Action::ManageCertificates,
-        Resource::Institution(institution.clone()),
-        ResourceRef::new(ResourceKind::WebhookEndpoint, Some(institution.to_string())),
-        Purpose::Administration,
-    );
+    let access = manage_access(&institution);
     // Checked before the transaction; a refusal is still the access's
     // audited outcome.
     let checked =
@@ -123,6 +118,26 @@ pub fn set_webhook(
         let endpoint = webhooks::set_endpoint(ctx.conn, &institution, url.as_str(), ca, ctx.now)?;
         Ok(view(endpoint))
     })
+}
+
+/// Removes `institution`'s endpoint, if it has one (answers whether it
+/// had): nothing more is queued for it, and deliveries still pending are
+/// given up when due. Records `manage_certificates` on the institution's
+/// webhook, as registering does.
+pub fn remove_webhook(app: &App, caller: Caller<'_>, institution: Brin) -> Result<bool, AppError> {
+    let access = manage_access(&institution);
+    perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        Ok(webhooks::delete_endpoint(ctx.conn, &institution)?)
+    })
+}
+
+fn manage_access(institution: &Brin) -> Access {
+    Access::new(
+        Action::ManageCertificates,
+        Resource::Institution(institution.clone()),
+        ResourceRef::new(ResourceKind::WebhookEndpoint, Some(institution.to_string())),
+        Purpose::Administration,
+    )
 }
 
 fn view(e: webhooks::Endpoint) -> WebhookView {

@@ -113,6 +113,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(events::events)
         .service(webhooks::set)
         .service(webhooks::get_one)
+        .service(webhooks::remove)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)

@@ -31,7 +31,7 @@ use crate::handlers::{
         tlog::consistency_proof, tlog::pruned_prefix,
         applications::register, applications::search, applications::get_one, applications::report_status,
         packages::submit, packages::intakers, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
-        events::events, webhooks::set, webhooks::get_one,
+        events::events, webhooks::set, webhooks::get_one, webhooks::remove,
         register::register_of_processing,
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
         report::subject_report,

@@ -130,6 +130,12 @@ pub const ROUTES: &[AuditedRoute] = &[
         Any,
     ),
     route("GET", "/v1/institutions/{brin}/webhook", Action::ReadCredentials, Any),
+    route(
+        "DELETE",
+        "/v1/institutions/{brin}/webhook",
+        Action::ManageCertificates,
+        Any,
+    ),
     route("GET", "/v1/packages/{id}", Action::PullPackage, Any),
     route("POST", "/v1/packages/{id}/acknowledge", Action::AcknowledgePackage, Any),
     route("POST", "/v1/inspections", Action::RecordInspection, System),

@@ -6,8 +6,9 @@
 //! address literal), its host name resolved and every address checked
 //! (loopback, private and link-local refused unless the development
 //! setting allows them) and the connection pinned to those addresses (no
-//! second lookup to rebind); the certificate checked against the web PKI
-//! roots or the institution's own CA; no redirect followed; the whole
+//! second lookup to rebind); the certificate checked against the operating
+//! system's trust store (read once, when the deliverer starts) or, when
+//! the institution uploaded one, against its own CA only; no redirect followed; the whole
 //! attempt bounded by `timeout_ms`. A 2xx delivers; anything else is
 //! retried with exponential backoff and jitter until `retry_period_secs`
 //! after the entry, then given up. A claim holds the row for the attempt's
@@ -18,6 +19,7 @@
 //! person.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::web;
@@ -26,6 +28,9 @@ use doorstroom_app::webhooks::{checked_url, delivery_jws, is_internal};
 use doorstroom_store::events::{self, FeedEvent};
 use doorstroom_store::webhooks::{self, Claimed, Endpoint};
 use rand::Rng;
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject as _;
 
 use crate::config::WebhooksSettings;
 use crate::schedule::Scheduler;
@@ -44,6 +49,8 @@ struct Delivery {
 pub fn spawn_deliverer(state: web::Data<AppState>) -> Option<Scheduler> {
     let every = state.settings.webhooks.poll_interval?;
     Some(crate::schedule::spawn(async move {
+        // Read the trust store now, not in the first delivery's time.
+        let _ = tokio::task::spawn_blocking(system_roots).await;
         loop {
             tokio::time::sleep(every).await;
             if let Err(error) = deliver_due(&state).await {
@@ -137,6 +144,53 @@ fn backoff(attempts: i32, settings: &WebhooksSettings) -> chrono::Duration {
     chrono::Duration::from_std(full.mul_f64(factor)).unwrap_or(chrono::Duration::MAX)
 }
 
+/// The operating system's trust store (`/etc/ssl/certs` on Debian, or
+/// what `SSL_CERT_FILE` / `SSL_CERT_DIR` name), read once. A certificate
+/// the store holds but rustls cannot use is skipped, as browsers do.
+fn system_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS.get_or_init(|| Arc::new(load_system_roots())).clone()
+}
+
+/// Reads the system trust store (uncached; see `system_roots`).
+pub fn load_system_roots() -> RootCertStore {
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::warn!(%error, "a certificate of the system trust store could not be read");
+    }
+    let mut roots = RootCertStore::empty();
+    let (added, skipped) = roots.add_parsable_certificates(found.certs);
+    tracing::info!(
+        added,
+        skipped,
+        "webhook endpoints are checked against the system trust store"
+    );
+    roots
+}
+
+/// The institution's own CA: then only it is trusted for its endpoint.
+fn own_roots(pem: &str) -> Result<RootCertStore, String> {
+    let unreadable = |_| "unreadable ca".to_owned();
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err("unreadable ca".to_owned());
+    }
+    Ok(roots)
+}
+
+fn tls_config(roots: Arc<RootCertStore>) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| "tls".to_owned())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// Posts the delivery; `Ok` with the outcome on a 2xx, `Err` with the
 /// outcome otherwise.
 async fn send(state: &web::Data<AppState>, delivery: &Delivery, endpoint: &Endpoint) -> Result<String, String> {
@@ -160,13 +214,11 @@ async fn send(state: &web::Data<AppState>, delivery: &Delivery, endpoint: &Endpo
         let addrs = resolve(host, port, settings.allow_private_addresses).await?;
         client = client.resolve_to_addrs(host, &addrs);
     }
-    if let Some(pem) = &endpoint.ca_pem {
-        let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| "unreadable ca".to_owned())?;
-        client = client.tls_built_in_root_certs(false);
-        for root in roots {
-            client = client.add_root_certificate(root);
-        }
-    }
+    let roots = match &endpoint.ca_pem {
+        Some(pem) => Arc::new(own_roots(pem)?),
+        None => system_roots(),
+    };
+    client = client.use_preconfigured_tls(tls_config(roots)?);
     let client = client.build().map_err(|_| "client".to_owned())?;
     let response = client
         .post(url)

@@ -567,6 +567,35 @@ async fn the_webhook_endpoint_is_on_its_own_institutions_keys_page_only() {
         let keys = console.get("/console/keys").await;
         assert_eq!(keys.status, 200);
         assert!(!keys.body.contains(url), "{}", keys.body);
+
+        // Only who may manage it gets the form; a privacy officer's post
+        // is the same 404 as a missing page, and changes nothing.
+        let officer = broker.create_staff("fg.hook", Role::PrivacyOfficer, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &officer).await;
+        let keys = console.get("/console/keys").await;
+        assert!(keys.body.contains(url) && !keys.body.contains("id=\"webhook-form\""));
+        let csrf = keys.csrf();
+        for path in ["/console/keys/webhook", "/console/keys/webhook/remove"] {
+            let refused = console
+                .post(path, &[("csrf", &csrf), ("url", "https://evil.example/x")])
+                .await;
+            assert_eq!(refused.status, 404, "{path}: {}", refused.body);
+        }
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &admin).await;
+        let forged = console
+            .post("/console/keys/webhook/remove", &[("csrf", "forged")])
+            .await;
+        assert_eq!(forged.status, 403, "{}", forged.body);
+        let keys = console.get("/console/keys").await;
+        assert!(keys.body.contains(url) && keys.body.contains("id=\"webhook-form\""));
+        let refusals = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.action.name == "manage_certificates" && e.actor.id.as_deref() == Some(officer.id.as_str()))
+            .count();
+        assert_eq!(refusals, 2, "each refused post audited");
     })
     .await;
 }

@@ -358,8 +358,30 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
         assert!(certificates.contains(MBO), "{certificates}");
         browser.screenshot("03-keys").await;
 
+        // The webhook: an http address is refused on the form, with what
+        // was typed kept; an https one is saved; then removed.
+        browser.fill("webhook-url-input", "http://intake.example.nl/hook").await;
+        browser.submit("#webhook-form button").await;
+        assert!(browser.text("#webhook-error").await.contains("https"));
+        browser.screenshot("03b-webhook-refused").await;
+        browser
+            .fill("webhook-url-input", "https://intake.example.nl/hook")
+            .await;
+        browser.submit("#webhook-form button").await;
+        assert!(browser.text("#webhook-done").await.contains("opgeslagen"));
+        assert_eq!(browser.text("#webhook-url").await, "https://intake.example.nl/hook");
+        browser.submit("#webhook-remove button").await;
+        assert!(browser.text("#webhook-done").await.contains("geen webhook"));
+        assert!(!browser.body_text().await.contains("https://intake.example.nl/hook"));
+
         let events = broker.audit_events();
-        for action in ["create_staff", "manage_staff", "list_staff", "read_credentials"] {
+        for action in [
+            "create_staff",
+            "manage_staff",
+            "list_staff",
+            "read_credentials",
+            "manage_certificates",
+        ] {
             assert!(
                 events
                     .iter()

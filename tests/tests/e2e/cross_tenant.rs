@@ -496,6 +496,14 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             all_but(&[Who::BrokerAdmin]),
         ),
         case(
+            "DELETE",
+            "/v1/institutions/{brin}/webhook",
+            "manage_certificates",
+            call(format!("/v1/institutions/{VO}/webhook"), None),
+            Some(call("/v1/institutions/99ZZ/webhook", None)),
+            all_but(&[Who::BrokerAdmin]),
+        ),
+        case(
             "POST",
             "/v1/institutions/{brin}/certificates",
             "manage_certificates",

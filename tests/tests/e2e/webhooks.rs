@@ -370,11 +370,20 @@ async fn registration_refuses_what_may_not_be_called() {
             .await
             .expect("put");
         assert_problem(theirs.status.as_u16(), &theirs.body, 404);
+        let removed = other.fetch(Method::DELETE, &path, None).await.expect("delete");
+        assert_problem(removed.status.as_u16(), &removed.body, 404);
         let read = admin.fetch(Method::GET, &path, None).await.expect("get");
         assert_eq!(
             read.body["endpoint"]["url"],
             json!("https://hooks.example.nl/doorstroom")
         );
+        // Its own admin removes it; removing again is the same answer.
+        for _ in 0..2 {
+            let removed = admin.fetch(Method::DELETE, &path, None).await.expect("delete");
+            assert_eq!(removed.status.as_u16(), 204, "{}", removed.body);
+        }
+        let read = admin.fetch(Method::GET, &path, None).await.expect("get");
+        assert_eq!(read.body["endpoint"], json!(null), "{}", read.body);
     })
     .await;
 }

@@ -74,6 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/staff/{id}/second-factor", web::post().to(pages::staff_reset))
             .route("/staff/{id}/deactivate", web::post().to(pages::staff_deactivate))
             .route("/keys", web::get().to(pages::keys_page))
+            .route("/keys/webhook", web::post().to(pages::webhook_set))
+            .route("/keys/webhook/remove", web::post().to(pages::webhook_remove))
             .route("/register", web::get().to(pages::register_page))
             .default_service(web::to(pages::not_found)),
     );

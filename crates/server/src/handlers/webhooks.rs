@@ -1,7 +1,7 @@
 //! An institution's webhook endpoint, the doors: register or replace it,
-//! and read it with its latest deliveries (`doorstroom_app::webhooks`).
+//! remove it, and read it with its latest deliveries (`doorstroom_app::webhooks`).
 
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpResponse, delete, get, put, web};
 use doorstroom_api::events::{WebhookRequest, WebhookStatus, WebhookView};
 use doorstroom_app::webhooks;
 use doorstroom_domain::Brin;
@@ -70,4 +70,31 @@ pub async fn get_one(
     })
     .await?;
     Ok(HttpResponse::Ok().json(status))
+}
+
+/// Removes the institution's endpoint: nothing more is queued for it, and
+/// deliveries still pending are given up. Answers 204 whether or not one
+/// was registered (removing is idempotent). For the institution's admin
+/// (and the broker's); anyone else gets 404.
+#[utoipa::path(
+    tag = "registry",
+    params(("brin" = String, Path)),
+    responses(
+        (status = 204, description = "no endpoint is registered now"),
+        (status = 404, description = "no such institution, or not the caller's to manage (the same answer)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("client_certificate" = []), ("bearer" = []))
+)]
+#[delete("/v1/institutions/{brin}/webhook")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let brin = path_param("brin", &path, Brin::parse)?;
+    run(&state, &caller, move |app, caller| {
+        webhooks::remove_webhook(app, caller, brin)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -12,7 +12,7 @@ mod staff;
 mod students;
 
 pub use audit::{audit_page, audit_search_page};
-pub use keys::keys_page;
+pub use keys::{keys_page, webhook_remove, webhook_set};
 pub use login::{login, login_form, logout};
 pub use register::register_page;
 pub use staff::{staff_create, staff_deactivate, staff_page, staff_reset};
