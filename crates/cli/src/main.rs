@@ -48,6 +48,12 @@ enum Command {
         /// Development mode: create the dev PKI, secrets, demo institutions and staff when missing.
         #[arg(long)]
         dev: bool,
+        /// With --dev: also run 25LX's intake desk on https://localhost:8444 (the whole demo in one command).
+        #[arg(long, requires = "dev")]
+        desk: bool,
+        /// Where that desk listens.
+        #[arg(long, requires = "desk", default_value = "127.0.0.1:8444")]
+        desk_bind: std::net::SocketAddr,
     },
     /// Run the intake desk (mbo): intakers read dossiers in their browser, decrypted with the mbo's own key.
     Desk(DeskArgs),
@@ -117,7 +123,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config.as_deref();
     let (url, ca) = (cli.url.as_str(), cli.ca.as_path());
     match cli.command {
-        Command::Serve { dev } => serve::run(load_settings(config)?, dev),
+        Command::Serve { dev, desk, desk_bind } => {
+            serve::run(load_settings(config)?, dev, desk.then_some((ca, desk_bind)))
+        }
         Command::Desk(args) => desk::run(url, ca, args),
         Command::Pki(command) => pki::run(command, config),
         Command::Admin(command) => admin::run(&load_settings(config)?, command),

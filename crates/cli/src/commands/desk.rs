@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
-use doorstroom_desk::{Broker, Desk};
+use doorstroom_desk::{Broker, Desk, RunningDesk};
 use doorstroom_devkit::pki::{CLIENT_CERT_FILE, CLIENT_KEY_FILE, ENC_JWK_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE};
 use doorstroom_domain::KeyUse;
 
@@ -62,31 +62,76 @@ fn init_logging() {
 
 pub fn run(url: &str, ca: &Path, args: DeskArgs) -> anyhow::Result<()> {
     init_logging();
-    let dev = Path::new(DEV_DIR);
-    let pick = |given: &Option<PathBuf>, dev_path: PathBuf| given.clone().unwrap_or(dev_path);
-    let folder = pick(&args.as_dir, dev.join(DEV_MBO));
-    let tls_cert = pick(&args.tls_cert, dev.join(SERVER_CERT_FILE));
-    let tls_key = pick(&args.tls_key, dev.join(SERVER_KEY_FILE));
-    let anchors = load_anchors(args.trust_anchors.as_deref().unwrap_or(ca))?;
-    let key = load_private_jwk(&folder.join(ENC_JWK_FILE), KeyUse::Enc)?;
-    let mut identity = read(&folder.join(CLIENT_CERT_FILE))?;
-    identity.push(b'\n');
-    identity.extend(read(&folder.join(CLIENT_KEY_FILE))?);
-    let ca_pem = read(ca)?;
-    let tls = doorstroom_desk::tls_config(&read(&tls_cert)?, &read(&tls_key)?)?;
-    runtime()?.block_on(async move {
-        let broker = Broker::connect(url, &ca_pem, &identity, key, anchors, Utc::now())
-            .await
-            .context("the desk refuses to start")?;
-        let own = broker.own.clone();
-        let desk = Desk::new(broker)
-            .await
-            .context("the desk could not read its mbo's event feed")?;
-        let running = doorstroom_desk::start(desk, args.bind, tls)?;
-        println!(
-            "intake desk of {own} on https://localhost:{} (broker {url}); log in as one of {own}'s intakers",
-            running.addr.port()
-        );
-        Ok(running.wait().await?)
-    })
+    let inputs = DeskInputs::read(ca, &args)?;
+    runtime()?.block_on(async move { Ok(launch(url, inputs, args.bind).await?.wait().await?) })
+}
+
+/// The desk of the development PKI, for `serve --dev --desk` (one command
+/// for the demo).
+pub fn dev_inputs(ca: &Path, bind: SocketAddr) -> anyhow::Result<(DeskInputs, SocketAddr)> {
+    let args = DeskArgs {
+        dev: true,
+        as_dir: None,
+        tls_cert: None,
+        tls_key: None,
+        trust_anchors: None,
+        bind,
+    };
+    Ok((DeskInputs::read(ca, &args)?, args.bind))
+}
+
+/// What the desk reads from disk before it connects.
+pub struct DeskInputs {
+    anchors: doorstroom_jose::TrustAnchors,
+    key: doorstroom_jose::PrivateJwk,
+    identity: Vec<u8>,
+    ca_pem: Vec<u8>,
+    tls: rustls::ServerConfig,
+}
+
+impl DeskInputs {
+    fn read(ca: &Path, args: &DeskArgs) -> anyhow::Result<DeskInputs> {
+        let dev = Path::new(DEV_DIR);
+        let pick = |given: &Option<PathBuf>, dev_path: PathBuf| given.clone().unwrap_or(dev_path);
+        let folder = pick(&args.as_dir, dev.join(DEV_MBO));
+        let tls_cert = pick(&args.tls_cert, dev.join(SERVER_CERT_FILE));
+        let tls_key = pick(&args.tls_key, dev.join(SERVER_KEY_FILE));
+        let anchors = load_anchors(args.trust_anchors.as_deref().unwrap_or(ca))?;
+        let key = load_private_jwk(&folder.join(ENC_JWK_FILE), KeyUse::Enc)?;
+        let mut identity = read(&folder.join(CLIENT_CERT_FILE))?;
+        identity.push(b'\n');
+        identity.extend(read(&folder.join(CLIENT_KEY_FILE))?);
+        Ok(DeskInputs {
+            anchors,
+            key,
+            identity,
+            ca_pem: read(ca)?,
+            tls: doorstroom_desk::tls_config(&read(&tls_cert)?, &read(&tls_key)?)?,
+        })
+    }
+}
+
+/// Connects to the broker at `url` (refusing a key the broker does not
+/// publish), reads the mbo's feed to its head and serves the desk.
+pub async fn launch(url: &str, inputs: DeskInputs, bind: SocketAddr) -> anyhow::Result<RunningDesk> {
+    let DeskInputs {
+        anchors,
+        key,
+        identity,
+        ca_pem,
+        tls,
+    } = inputs;
+    let broker = Broker::connect(url, &ca_pem, &identity, key, anchors, Utc::now())
+        .await
+        .context("the desk refuses to start")?;
+    let own = broker.own.clone();
+    let desk = Desk::new(broker)
+        .await
+        .context("the desk could not read its mbo's event feed")?;
+    let running = doorstroom_desk::start(desk, bind, tls)?;
+    println!(
+        "intake desk of {own} on https://localhost:{} (broker {url}); log in as one of {own}'s intakers",
+        running.addr.port()
+    );
+    Ok(running)
 }

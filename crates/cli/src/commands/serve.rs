@@ -1,6 +1,7 @@
 //! `doorstroom serve [--dev]`: the broker over HTTPS; with `--dev` first the
 //! development PKI, secrets, demo institutions and staff where missing.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,7 +17,10 @@ use doorstroom_store::Store;
 use super::common::{load_trust_anchors, open_store, runtime};
 use super::pki::print_pki;
 
-pub fn run(settings: Settings, dev_mode: bool) -> anyhow::Result<()> {
+/// Runs the broker; with `desk` (`--dev --desk`: the broker's CA and the
+/// desk's address) also the development desk, connected to this broker
+/// over its HTTPS, as a separate desk would be.
+pub fn run(settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>) -> anyhow::Result<()> {
     init_logging(&settings);
     let now = Utc::now();
     let mut banner = None;
@@ -33,9 +37,19 @@ pub fn run(settings: Settings, dev_mode: bool) -> anyhow::Result<()> {
     if let Some(pki) = banner {
         seed_demo(&settings, &store, &secrets, &pki, now)?;
     }
+    let desk = desk.map(|(ca, bind)| super::desk::dev_inputs(ca, bind)).transpose()?;
+    let url = format!("https://localhost:{}", settings.server.bind.port());
     runtime()?.block_on(async move {
         let server = doorstroom_server::start(settings, store, secrets, Arc::new(SystemClock)).await?;
-        Ok(server.wait().await?)
+        let Some((inputs, bind)) = desk else {
+            return Ok(server.wait().await?);
+        };
+        let desk = super::desk::launch(&url, inputs, bind).await?;
+        // Whichever stops first ends the demo.
+        tokio::select! {
+            served = server.wait() => Ok(served?),
+            desked = desk.wait() => Ok(desked?),
+        }
     })
 }
 
