@@ -109,3 +109,38 @@ pub struct BindCertificate {
     /// allow client authentication.
     pub certificate: String,
 }
+
+/// The contact for the warm handover: the member of staff an mbo intaker
+/// calls about a student's dossier before the intake (e.g. the
+/// zorgcoördinator). A name and at least an e-mail address or a phone
+/// number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverContactBody {
+    /// 1 to 200 characters.
+    #[schema(example = "J. de Boer")]
+    pub name: String,
+    /// Their role at the school, 1 to 200 characters.
+    #[schema(example = "zorgcoördinator")]
+    pub role: Option<String>,
+    #[schema(example = "j.deboer@school.example")]
+    pub email: Option<String>,
+    /// Digits, spaces and `+ - ( )`, 6 to 20 digits.
+    #[schema(example = "030 123 45 67")]
+    pub phone: Option<String>,
+}
+
+/// Setting (or, with `null`, removing) an institution's handover contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetContact {
+    pub handover: Option<HandoverContactBody>,
+}
+
+/// An institution's contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactView {
+    /// The contact for the warm handover; `null` when none is set.
+    pub handover: Option<HandoverContactBody>,
+    pub updated_at: Option<DateTime<Utc>>,
+}

@@ -65,7 +65,7 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
         data_subjects: vec![
             "Students of vo, vso and pro schools who applied at an mbo institution".into(),
             "Parents and guardians who inspect the dossier or give consent for a student under 16".into(),
-            "Staff of the schools who use the broker".into(),
+            "Staff of the schools who use the broker, and the contact each vo school names for the warm handover (name, role, e-mail, phone, read by the mbo intakers)".into(),
         ],
         categories: configured.lawful_basis.into_iter().map(category).collect(),
         recipients: vec![

@@ -9,15 +9,19 @@
 //! [`Principal::Operator`]: doorstroom_domain::Principal::Operator
 
 use chrono::{DateTime, Utc};
-use doorstroom_api::institutions::{CertificateView, InstitutionView, KeyView, RegisterInstitution, UpdateInstitution};
+use doorstroom_api::institutions::{
+    CertificateView, ContactView, HandoverContactBody, InstitutionView, KeyView, RegisterInstitution, SetContact,
+    UpdateInstitution,
+};
 use doorstroom_domain::{
-    Action, Brin, CertFingerprint, InstitutionStatus, KeyStatus, Purpose, Resource, ResourceKind, ResourceRef,
+    Action, Brin, CertFingerprint, HandoverContact, InstitutionStatus, KeyStatus, Purpose, RawContact, Resource,
+    ResourceKind, ResourceRef,
 };
 use doorstroom_jose::{Jwks, PublicJwk, TrustAnchors, verify_x5c};
 use doorstroom_store::certificates::CertificateBinding;
 use doorstroom_store::institutions::Institution;
 use doorstroom_store::keys::InstitutionKey;
-use doorstroom_store::{DbConn, Store, certificates, institutions, keys};
+use doorstroom_store::{DbConn, Store, certificates, contacts, institutions, keys};
 
 use crate::key_cache::KeyCache;
 use crate::{Access, AppError, Caller, perform_in};
@@ -171,6 +175,72 @@ pub fn update_institution(
         institutions::update(ctx.conn, &brin, name.as_deref(), oin, command.status, ctx.now)?
             .map(institution_view)
             .ok_or(AppError::NotFound)
+    })
+}
+
+/// Sets (or, with `handover: null`, removes) an institution's contact for
+/// the warm handover. Its own admin (and the broker's) may, as with its
+/// certificates and webhook: recorded as `manage_certificates` on the
+/// institution's handover contact.
+pub fn set_contact(
+    store: &Store,
+    now: DateTime<Utc>,
+    caller: Caller<'_>,
+    brin: Brin,
+    command: SetContact,
+) -> Result<ContactView, AppError> {
+    let access = institution_access(Action::ManageCertificates, &brin, ResourceKind::HandoverContact, None);
+    let checked = command
+        .handover
+        .map(|body| HandoverContact::parse(&raw_contact(body)))
+        .transpose();
+    perform_in(store, now, caller, access, |ctx| {
+        registered(ctx.conn, &brin)?;
+        match checked.map_err(|e| AppError::field(&format!("/handover{}", e.field), e.error))? {
+            Some(contact) => contacts::set(ctx.conn, &brin, &contact, ctx.now)?,
+            None => {
+                contacts::delete(ctx.conn, &brin)?;
+            }
+        }
+        contact_view(ctx.conn, &brin)
+    })
+}
+
+/// An institution's contact for the warm handover: for everyone in the
+/// exchange who may read the institution (its intakers call the vo
+/// school's); recorded as `read_institution`.
+pub fn read_contact(
+    store: &Store,
+    now: DateTime<Utc>,
+    caller: Caller<'_>,
+    brin: Brin,
+) -> Result<ContactView, AppError> {
+    let access = institution_access(Action::ReadInstitution, &brin, ResourceKind::HandoverContact, None);
+    perform_in(store, now, caller, access, |ctx| {
+        registered(ctx.conn, &brin)?;
+        contact_view(ctx.conn, &brin)
+    })
+}
+
+fn raw_contact(body: HandoverContactBody) -> RawContact {
+    RawContact {
+        name: body.name,
+        role: body.role,
+        email: body.email,
+        phone: body.phone,
+    }
+}
+
+fn contact_view(conn: &mut DbConn, brin: &Brin) -> Result<ContactView, AppError> {
+    let stored = contacts::get(conn, brin)?;
+    Ok(ContactView {
+        updated_at: stored.as_ref().map(|s| s.updated_at),
+        handover: stored.map(|s| HandoverContactBody {
+            name: s.handover.name().to_owned(),
+            role: s.handover.role().map(str::to_owned),
+            email: s.handover.email().map(str::to_owned),
+            phone: s.handover.phone().map(str::to_owned),
+        }),
     })
 }
 

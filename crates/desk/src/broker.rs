@@ -12,6 +12,7 @@
 //!   name nobody).
 
 use chrono::{DateTime, Utc};
+use doorstroom_api::institutions::{ContactView, HandoverContactBody};
 use doorstroom_api::staff::{LoginResponse, WhoAmI};
 use doorstroom_client::{
     Acknowledgement, ApplicationDetail, Client, ClientError, FeedPage, InboxEntry, ReceivedDossier, Reply,
@@ -228,6 +229,17 @@ impl Broker {
     ) -> Result<ApplicationDetail, ClientError> {
         let client = self.plain.with_token(token);
         client.report_status_on(id, report.status(), report.intake_on()).await
+    }
+
+    /// An institution's contact for the warm handover, if it named one
+    /// (and the broker answers; the page then says there is none).
+    pub async fn handover_contact(&self, brin: &str) -> Option<HandoverContactBody> {
+        let view: ContactView = self
+            .system
+            .get(&format!("/v1/institutions/{brin}/contact"))
+            .await
+            .ok()?;
+        view.handover
     }
 
     /// The name the broker has for an institution, if it answers.

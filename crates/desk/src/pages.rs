@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
+use doorstroom_api::institutions::HandoverContactBody;
 use doorstroom_client::{ApplicationDetail, ClientError, InboxEntry, Withheld};
 use doorstroom_domain::{ApplicationStatus, StatusReport};
 use uuid::Uuid;
@@ -401,6 +402,8 @@ struct DossierPage {
     programme: Option<String>,
     sender: String,
     sender_name: Option<String>,
+    /// The sending school's contact for the warm handover, if it named one.
+    contact: Option<HandoverContactBody>,
     submitted_at: String,
     delete_after: Option<String>,
     sections: Vec<SectionView>,
@@ -424,7 +427,7 @@ fn dossier_page(
     intaker: &Intaker,
     held: &Held,
     application: Option<&ApplicationDetail>,
-    sender_name: Option<String>,
+    (sender_name, contact): (Option<String>, Option<HandoverContactBody>),
 ) -> DossierPage {
     let lang = intaker.lang;
     let d = &held.dossier;
@@ -435,6 +438,7 @@ fn dossier_page(
         programme: held.programme.clone(),
         sender: d.sender.to_string(),
         sender_name,
+        contact,
         submitted_at: minute(d.submitted_at),
         delete_after: held.delete_after.map(day),
         sections: view::sections(d, lang),
@@ -506,8 +510,10 @@ async fn fresh_copy(desk: &Desk, intaker: &Intaker, id: Uuid) -> Result<(Held, O
 async fn dossier(desk: web::Data<Desk>, intaker: Intaker, path: web::Path<String>) -> Result<HttpResponse, DeskError> {
     let id = package_id(intaker.lang, &path)?;
     let (held, application) = fresh_copy(&desk, &intaker, id).await?;
-    let sender_name = desk.broker.institution_name(held.dossier.sender.as_str()).await;
-    let page = dossier_page(&intaker, &held, application.as_ref(), sender_name);
+    let sender = held.dossier.sender.as_str();
+    let sender_name = desk.broker.institution_name(sender).await;
+    let contact = desk.broker.handover_contact(sender).await;
+    let page = dossier_page(&intaker, &held, application.as_ref(), (sender_name, contact));
     Ok(html(StatusCode::OK, &page))
 }
 

@@ -131,6 +131,7 @@ crate::ids::wire_enum!(
         Consent => "consent",
         ConsentEvent => "consent_event",
         ConsentHistory => "consent_history",
+        HandoverContact => "handover_contact",
         EventFeed => "event_feed",
         Inbox => "inbox",
         Inspection => "inspection",

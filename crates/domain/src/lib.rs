@@ -15,6 +15,7 @@ pub mod authz;
 pub mod clock;
 pub mod consent;
 pub mod consent_request;
+pub mod contact;
 pub mod dossier;
 pub mod exchange;
 pub mod feed;
@@ -42,6 +43,7 @@ pub use consent::{
 pub use consent_request::{
     CheckedConsent, ConsentAsk, ConsentRequestError, check_consent_request, sections_to_withdraw,
 };
+pub use contact::{ContactError, HandoverContact, RawContact};
 pub use dossier::{ApplicationStatus, Section};
 pub use feed::FeedEventKind;
 pub use ids::{

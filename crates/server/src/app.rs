@@ -18,8 +18,8 @@ use crate::credentials::PasswordChecks;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
-    applications, audit, consents, erasure, events, institutions, ops, packages, register, report, staff, tlog,
-    webhooks,
+    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report, staff,
+    tlog, webhooks,
 };
 use crate::metrics::Metrics;
 use crate::purge;
@@ -114,6 +114,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::set)
         .service(webhooks::get_one)
         .service(webhooks::remove)
+        .service(contacts::get_one)
+        .service(contacts::set)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)

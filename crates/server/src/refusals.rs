@@ -136,6 +136,13 @@ pub const ROUTES: &[AuditedRoute] = &[
         Action::ManageCertificates,
         Any,
     ),
+    route("GET", "/v1/institutions/{brin}/contact", Action::ReadInstitution, Any),
+    route(
+        "PUT",
+        "/v1/institutions/{brin}/contact",
+        Action::ManageCertificates,
+        Any,
+    ),
     route("GET", "/v1/packages/{id}", Action::PullPackage, Any),
     route("POST", "/v1/packages/{id}/acknowledge", Action::AcknowledgePackage, Any),
     route("POST", "/v1/inspections", Action::RecordInspection, System),

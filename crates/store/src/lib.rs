@@ -76,6 +76,7 @@ pub mod certificates;
 mod commit;
 pub mod consents;
 pub mod console_sessions;
+pub mod contacts;
 mod counters;
 pub mod events;
 pub mod health;

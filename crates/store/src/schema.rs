@@ -357,3 +357,12 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, packages);
 diesel::allow_tables_to_appear_in_same_query!(package_expiry_notices, applications);
+
+diesel::table! {
+    /// Each institution's contact for the warm handover (JSON).
+    institution_contacts (institution) {
+        institution -> Text,
+        handover -> Text,
+        updated_at -> BigInt,
+    }
+}

@@ -1,7 +1,7 @@
 //! A privacy officer and an institution admin use the console in Chromium.
 
 use doorstroom_domain::{Outcome, Role};
-use doorstroom_tests::{MBO, StaffCredentials, TestBroker};
+use doorstroom_tests::{MBO, StaffCredentials, TestBroker, VO};
 
 use crate::driver::Browser;
 use crate::support::{bsn, student_applied};
@@ -374,6 +374,32 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
         assert!(browser.text("#webhook-done").await.contains("geen webhook"));
         assert!(!browser.body_text().await.contains("https://intake.example.nl/hook"));
 
+        // The contact for the warm handover: a phone number that is none
+        // is refused on the form (the browser checks the e-mail field's
+        // shape itself), then saved, and the whole exchange reads it.
+        browser.open("/console/contact").await;
+        browser.fill("contact-name", "J. de Boer").await;
+        browser.fill("contact-role", "zorgcoördinator").await;
+        browser.fill("contact-phone", "12").await;
+        browser.submit("#contact-form button").await;
+        assert!(browser.text("#contact-error").await.contains("phone"));
+        browser.screenshot("03c-contact-refused").await;
+        browser.fill("contact-phone", "").await;
+        browser.fill("contact-email", "j.deboer@school.example").await;
+        browser.submit("#contact-form button").await;
+        assert!(browser.text("#notice").await.contains("opgeslagen"));
+        browser.screenshot("03d-contact-saved").await;
+        let read = broker
+            .system(VO)
+            .fetch(reqwest::Method::GET, &format!("/v1/institutions/{MBO}/contact"), None)
+            .await
+            .expect("read");
+        assert_eq!(
+            read.body["handover"]["email"], "j.deboer@school.example",
+            "{}",
+            read.body
+        );
+
         let events = broker.audit_events();
         for action in [
             "create_staff",
@@ -381,6 +407,7 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
             "list_staff",
             "read_credentials",
             "manage_certificates",
+            "read_institution",
         ] {
             assert!(
                 events

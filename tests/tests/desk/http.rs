@@ -456,3 +456,35 @@ async fn the_arrival_marker_follows_the_event_feed() {
     })
     .await;
 }
+
+/// The dossier page names the sending school's contact for the warm
+/// handover, as the school's admin set it in the registry, and says so
+/// when there is none.
+#[tokio::test]
+async fn the_dossier_names_the_schools_handover_contact() {
+    TestBroker::on_every_backend(|broker| async move {
+        let (_running, url) = start_desk(&broker).await;
+        let mut desk = DeskClient::new(&broker, &url);
+        let intaker = broker.create_staff("intaker.contact", Role::Intaker, Some(MBO));
+        assert_eq!(desk.login(&broker, &intaker).await.status, 303);
+        let package = send_dossier(&broker, student_applied(&broker, &bsn(803)).await).await;
+        let dossier = format!("/dossiers/{package}");
+        let none = desk.get(&dossier).await;
+        assert!(none.body.contains("geen contactpersoon"), "{}", none.body);
+
+        let admin = broker.staff("admin.contact.vo", Role::InstitutionAdmin, Some(VO)).await;
+        let contact = serde_json::json!({"handover": {"name": "J. de Boer", "role": "zorgcoördinator", "email": "j.deboer@school.example", "phone": "030 123 45 67"}});
+        let set = admin
+            .fetch(reqwest::Method::PUT, &format!("/v1/institutions/{VO}/contact"), Some(&contact))
+            .await
+            .unwrap();
+        assert_eq!(set.status.as_u16(), 200, "{}", set.body);
+        let page = desk.get(&dossier).await;
+        let start = page.body.find("id=\"handover-contact\"").expect("the contact");
+        let shown: String = page.body[start..].chars().take(300).collect();
+        for part in ["J. de Boer", "zorgcoördinator", "030 123 45 67", "mailto:j.deboer@school.example"] {
+            assert!(shown.contains(part), "{part} in {shown}");
+        }
+    })
+    .await;
+}

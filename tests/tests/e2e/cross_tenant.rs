@@ -495,6 +495,30 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             )),
             all_but(&[Who::BrokerAdmin]),
         ),
+        // The handover contact: read as the institution, set as its
+        // certificates and webhook.
+        case(
+            "GET",
+            "/v1/institutions/{brin}/contact",
+            "read_institution",
+            call(format!("/v1/institutions/{VO}/contact"), None),
+            Some(call("/v1/institutions/99ZZ/contact", None)),
+            vec![Who::Anonymous],
+        ),
+        case(
+            "PUT",
+            "/v1/institutions/{brin}/contact",
+            "manage_certificates",
+            call(
+                format!("/v1/institutions/{VO}/contact"),
+                Some(json!({"handover": {"name": "Nep", "email": "nep@attacker.example"}})),
+            ),
+            Some(call(
+                "/v1/institutions/99ZZ/contact",
+                Some(json!({"handover": {"name": "Nep", "email": "nep@attacker.example"}})),
+            )),
+            all_but(&[Who::BrokerAdmin]),
+        ),
         case(
             "DELETE",
             "/v1/institutions/{brin}/webhook",

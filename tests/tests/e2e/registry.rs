@@ -393,3 +393,74 @@ async fn operations_endpoints_answer_and_metrics_carry_routes_not_identifiers() 
     })
     .await;
 }
+
+/// The vo school's contact for the warm handover: its own admin sets it,
+/// the mbo (system and intaker) reads it, another institution's admin
+/// cannot change it (the 404 of an unknown institution), each bad field is
+/// a 422 naming it, and `null` removes it.
+#[tokio::test]
+async fn a_school_sets_its_handover_contact_and_the_mbo_reads_it() {
+    TestBroker::on_every_backend(|broker| async move {
+        let path = format!("/v1/institutions/{VO}/contact");
+        let admin = broker.staff("admin.contact", Role::InstitutionAdmin, Some(VO)).await;
+        let empty = admin.fetch(Method::GET, &path, None).await.unwrap();
+        assert_eq!(empty.status.as_u16(), 200, "{}", empty.body);
+        assert_eq!(empty.body["handover"], json!(null));
+
+        let contact = json!({"name": "J. de Boer", "role": "zorgcoördinator", "email": "j.deboer@school.example", "phone": "030 123 45 67"});
+        let set = admin
+            .fetch(Method::PUT, &path, Some(&json!({"handover": contact})))
+            .await
+            .unwrap();
+        assert_eq!(set.status.as_u16(), 200, "{}", set.body);
+        for reader in [
+            broker.system(MBO),
+            broker.staff("intaker.contact", Role::Intaker, Some(MBO)).await,
+        ] {
+            let read = reader.fetch(Method::GET, &path, None).await.unwrap();
+            assert_eq!(read.body["handover"], contact, "{}", read.body);
+        }
+
+        let stranger = broker.staff("admin.contact.mbo", Role::InstitutionAdmin, Some(MBO)).await;
+        let body = json!({"handover": {"name": "Nep", "email": "nep@example.nl"}});
+        let theirs = stranger.fetch(Method::PUT, &path, Some(&body)).await.unwrap();
+        let unknown = stranger
+            .fetch(Method::PUT, "/v1/institutions/99ZZ/contact", Some(&body))
+            .await
+            .unwrap();
+        assert_problem(theirs.status.as_u16(), &theirs.body, 404);
+        let strip = |v: &serde_json::Value| without_instance(v.to_string().as_bytes());
+        assert_eq!(strip(&theirs.body), strip(&unknown.body));
+
+        for (handover, pointer) in [
+            (json!({"name": "", "email": "a@b.nl"}), "/handover/name"),
+            (json!({"name": "J", "email": "geen-adres"}), "/handover/email"),
+            (json!({"name": "J", "phone": "12"}), "/handover/phone"),
+            (json!({"name": "J"}), "/handover/email"),
+            (json!({"name": "J", "role": "x".repeat(201), "phone": "0301234567"}), "/handover/role"),
+        ] {
+            let refused = admin
+                .fetch(Method::PUT, &path, Some(&json!({"handover": handover})))
+                .await
+                .unwrap();
+            assert_problem(refused.status.as_u16(), &refused.body, 422);
+            assert_eq!(refused.body["pointer"], json!(pointer), "{handover}");
+        }
+        let unknown_field = admin
+            .fetch(Method::PUT, &path, Some(&json!({"handover": {"name": "J", "phone": "0301234567", "fax": "1"}})))
+            .await
+            .unwrap();
+        assert_problem(unknown_field.status.as_u16(), &unknown_field.body, 422);
+        assert_eq!(unknown_field.body["pointer"], json!("/handover/fax"));
+        let still = admin.fetch(Method::GET, &path, None).await.unwrap();
+        assert_eq!(still.body["handover"], contact, "nothing refused changed it");
+
+        let removed = admin
+            .fetch(Method::PUT, &path, Some(&json!({"handover": null})))
+            .await
+            .unwrap();
+        assert_eq!(removed.status.as_u16(), 200);
+        assert_eq!(removed.body["handover"], json!(null));
+    })
+    .await;
+}

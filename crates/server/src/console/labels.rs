@@ -203,6 +203,7 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::Inbox => l("Postvak", "Inbox"),
         ResourceKind::EventFeed => l("Gebeurtenissenfeed", "Event feed"),
         ResourceKind::WebhookEndpoint => l("Webhook-adres", "Webhook endpoint"),
+        ResourceKind::HandoverContact => l("Contactpersoon warme overdracht", "Contact for the warm handover"),
         ResourceKind::Intakers => l("Intakemedewerkers", "Intakers"),
         ResourceKind::Actor => l("Gebruiker of systeem", "User or system"),
         ResourceKind::StaffAccount => l("Medewerkeraccount", "Staff account"),

@@ -76,6 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/keys", web::get().to(pages::keys_page))
             .route("/keys/webhook", web::post().to(pages::webhook_set))
             .route("/keys/webhook/remove", web::post().to(pages::webhook_remove))
+            .route("/contact", web::get().to(pages::contact_page))
+            .route("/contact", web::post().to(pages::contact_save))
             .route("/register", web::get().to(pages::register_page))
             .default_service(web::to(pages::not_found)),
     );

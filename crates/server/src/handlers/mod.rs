@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod audit;
 pub mod consents;
+pub mod contacts;
 pub mod erasure;
 pub mod events;
 pub mod institutions;

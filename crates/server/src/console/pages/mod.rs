@@ -5,6 +5,7 @@
 //! parsing.
 
 mod audit;
+mod contact;
 mod keys;
 mod login;
 mod register;
@@ -12,6 +13,7 @@ mod staff;
 mod students;
 
 pub use audit::{audit_page, audit_search_page};
+pub use contact::{contact_page, contact_save};
 pub use keys::{keys_page, webhook_remove, webhook_set};
 pub use login::{login, login_form, logout};
 pub use register::register_page;
@@ -137,6 +139,10 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
     }
     if manages_staff && credentials.is_some_and(|c| allowed(principal, Action::ManageKeys, &c)) {
         add("/console/keys", t.nav_keys);
+    }
+    let own = principal.institution().cloned().map(Resource::Institution);
+    if own.is_some_and(|own| allowed(principal, Action::ManageCertificates, &own)) {
+        add("/console/contact", t.nav_contact);
     }
     if !items.is_empty() {
         items.push(("/console/register", t.nav_register));
