@@ -90,7 +90,10 @@ pub fn checked_url(raw: &str, allow_internal: bool) -> Result<url::Url, AppError
 
 fn checked_ca(ca_pem: Option<&str>) -> Result<Option<&str>, AppError> {
     let Some(pem) = ca_pem else { return Ok(None) };
-    if pem.len() > MAX_CA_PEM || !pem.contains("-----BEGIN CERTIFICATE-----") {
+    // Parsed, not only looked at: a PEM block that is no certificate would
+    // otherwise fail every delivery instead of the registration.
+    let parses = || openssl::x509::X509::stack_from_pem(pem.as_bytes()).is_ok_and(|certs| !certs.is_empty());
+    if pem.len() > MAX_CA_PEM || !pem.contains("-----BEGIN CERTIFICATE-----") || !parses() {
         return Err(AppError::invalid(
             "/ca_pem",
             "ca_pem: one or more PEM certificates, at most 64 KiB",

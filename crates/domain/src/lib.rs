@@ -25,6 +25,7 @@ pub mod lawful;
 pub mod ledger_scope;
 pub mod principal;
 pub mod retention;
+pub mod safety_net;
 pub mod staff;
 pub mod student;
 

@@ -341,6 +341,10 @@ async fn registration_refuses_what_may_not_be_called() {
                 json!({"url": "https://hooks.example.nl/x", "ca_pem": "not a certificate"}),
                 "/ca_pem",
             ),
+            (
+                json!({"url": "https://hooks.example.nl/x", "ca_pem": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"}),
+                "/ca_pem",
+            ),
         ] {
             let reply = admin.fetch(Method::PUT, &path, Some(&body)).await.expect("put");
             assert_problem(reply.status.as_u16(), &reply.body, 422);
