@@ -19,6 +19,7 @@ pub mod packages;
 pub mod problem;
 pub mod register;
 pub mod report;
+pub mod safety_net;
 pub mod schema;
 pub mod staff;
 pub mod tlog;

@@ -128,6 +128,8 @@ crate::ids::wire_enum!(
         AuditPrunedPrefix => "audit_pruned_prefix",
         ClientCertificate => "client_certificate",
         ClientCertificates => "client_certificates",
+        Cohort => "cohort",
+        CohortMember => "cohort_member",
         Consent => "consent",
         ConsentEvent => "consent_event",
         ConsentHistory => "consent_history",
@@ -143,6 +145,7 @@ crate::ids::wire_enum!(
         PackageSection => "package_section",
         Principal => "principal",
         Retention => "retention",
+        SafetyNet => "safety_net",
         Route => "route",
         StaffAccount => "staff_account",
         StaffAccounts => "staff_accounts",
@@ -363,6 +366,7 @@ impl Action {
             | Action::ListInbox
             | Action::ListIntakers
             | Action::ReadEvents
+            | Action::ReadSafetyNet
             | Action::PullPackage => CrudKind::Read,
             Action::RegisterInstitution
             | Action::CreateStaff
@@ -375,6 +379,7 @@ impl Action {
             | Action::ManageCertificates
             | Action::ManageStaff
             | Action::ReportStatus
+            | Action::ManageCohort
             | Action::AcknowledgePackage => CrudKind::Update,
             Action::PurgeExpired | Action::EraseStudent => CrudKind::Delete,
         }

@@ -116,6 +116,12 @@ pub enum Action {
     /// [`Resource::Institution`]: what that institution is party to; on
     /// [`Resource::Broker`]: everything about the student).
     EraseStudent,
+    /// Add students to, or remove them from, a vo school's leaving cohort
+    /// for the safety net (on [`Resource::Institution`], the school).
+    ManageCohort,
+    /// Read which students of a vo school's cohort are at risk, and why
+    /// (on [`Resource::Institution`], the school).
+    ReadSafetyNet,
 }
 
 impl Action {
@@ -147,6 +153,8 @@ impl Action {
         Action::ReadConsentHistory,
         Action::PurgeExpired,
         Action::EraseStudent,
+        Action::ManageCohort,
+        Action::ReadSafetyNet,
     ];
 
     /// Stable name, used in audit events.
@@ -179,6 +187,8 @@ impl Action {
             Action::ReadConsentHistory => "read_consent_history",
             Action::PurgeExpired => "purge_expired",
             Action::EraseStudent => "erase_student",
+            Action::ManageCohort => "manage_cohort",
+            Action::ReadSafetyNet => "read_safety_net",
         }
     }
 
@@ -438,7 +448,12 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::SubmitPackage | Action::PullPackage | Action::AcknowledgePackage => {
             matches!(resource, Resource::Package { .. })
         }
-        Action::ListInbox | Action::ListIntakers | Action::FindApplications | Action::ReadEvents => {
+        Action::ListInbox
+        | Action::ListIntakers
+        | Action::FindApplications
+        | Action::ReadEvents
+        | Action::ManageCohort
+        | Action::ReadSafetyNet => {
             matches!(resource, Resource::Institution(_))
         }
         Action::RecordInspection | Action::RecordConsent => matches!(resource, Resource::StudentLedger { .. }),
@@ -494,6 +509,12 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
         }
         (Action::SubmitPackage, Resource::Package { sender, .. }) => sending_system(own, sector, sender),
         (Action::FindApplications, Resource::Institution(brin)) => sending_system(own, sector, brin),
+        // The safety net is a vo school's duty of care for its own leavers:
+        // its system registers the cohort and reads who is at risk; no
+        // other institution sees anything of it.
+        (Action::ManageCohort | Action::ReadSafetyNet, Resource::Institution(brin)) => {
+            sending_system(own, sector, brin)
+        }
         (
             Action::RecordInspection | Action::RecordConsent | Action::ReadConsentHistory,
             Resource::StudentLedger {
@@ -585,6 +606,10 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
             Some(_) => own_institution_only(own, resource),
         },
         (_, Action::EraseStudent) => Deny(RoleNotPermitted),
+        // The safety net is the vo school's system's (its student
+        // administration feeds its own care process); no staff role has it
+        // yet, broker staff never.
+        (_, Action::ManageCohort | Action::ReadSafetyNet) => Deny(RoleNotPermitted),
         // Broker admins administer; they never see who saw or agreed to what.
         (
             Role::BrokerAdmin,

@@ -73,6 +73,7 @@ pub mod applications;
 pub mod audit;
 mod audit_rows;
 pub mod certificates;
+pub mod cohorts;
 mod commit;
 pub mod consents;
 pub mod console_sessions;

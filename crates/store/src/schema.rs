@@ -366,3 +366,16 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// The safety net's cohorts: a vo school's leavers per school year.
+    cohort_members (school, school_year, reference) {
+        school -> Text,
+        school_year -> Integer,
+        reference -> Text,
+        student -> Text,
+        added_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(cohort_members, applications);

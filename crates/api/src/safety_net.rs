@@ -1,0 +1,90 @@
+//! The safety net (vangnet) on the wire: a vo school's leaving cohort, and
+//! which of its students are at risk of being lost between vo and mbo.
+
+use chrono::NaiveDate;
+use doorstroom_domain::StudentNumber;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One leaver of the cohort.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CohortStudent {
+    /// `{"type": "bsn" | "onderwijsnummer", "number": "…"}`, each checked by
+    /// its own 11-proef; turned into the student's pseudonym at once and
+    /// never stored.
+    #[schema(value_type = crate::schema::StudentNumber)]
+    pub student_number: StudentNumber,
+    /// The school's own reference for the student (e.g. its internal
+    /// student id): 1 to 64 characters without control characters. The
+    /// broker answers with it and nothing else about the student.
+    #[schema(example = "LL-2027-0042")]
+    pub reference: String,
+}
+
+/// Students to add to the cohort (at most 2000 per call).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddToCohort {
+    pub students: Vec<CohortStudent>,
+}
+
+/// What adding did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CohortAdded {
+    pub added: usize,
+    /// Already in the cohort with the same reference.
+    pub unchanged: usize,
+    /// The cohort's size now.
+    pub cohort_size: usize,
+}
+
+/// Why a student is at risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskReason {
+    /// No (open) application after the application deadline (1 April).
+    NoApplication,
+    /// No intake scheduled or held after the intake deadline (1 July).
+    NoIntake,
+    /// No place offered after the place deadline (1 August).
+    NoPlace,
+    /// Not enrolled after the enrolment deadline (1 October).
+    NotEnrolled,
+    /// Did not show up at the mbo, and is not enrolled elsewhere.
+    NoShow,
+}
+
+impl From<doorstroom_domain::safety_net::RiskReason> for RiskReason {
+    fn from(reason: doorstroom_domain::safety_net::RiskReason) -> Self {
+        use doorstroom_domain::safety_net::RiskReason as R;
+        match reason {
+            R::NoApplication => RiskReason::NoApplication,
+            R::NoIntake => RiskReason::NoIntake,
+            R::NoPlace => RiskReason::NoPlace,
+            R::NotEnrolled => RiskReason::NotEnrolled,
+            R::NoShow => RiskReason::NoShow,
+        }
+    }
+}
+
+/// A student of the cohort at risk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AtRisk {
+    /// The school's own reference.
+    pub reference: String,
+    pub reason: RiskReason,
+    /// The day the student became at risk for this reason.
+    pub since: NaiveDate,
+}
+
+/// The students of a cohort at risk on a day, by reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AtRiskList {
+    /// `2027-2028`: the mbo school year the cohort leaves for.
+    pub school_year: String,
+    /// The day (in the Netherlands) the list is for.
+    pub as_of: NaiveDate,
+    pub cohort_size: usize,
+    pub at_risk: Vec<AtRisk>,
+}

@@ -1,0 +1,159 @@
+//! The safety net's cohorts (`cohort_members`): per vo school and school
+//! year, its leavers by pseudonym and by the school's own reference.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
+
+use crate::schema::{applications, cohort_members as members};
+use crate::{DbConn, StoreError, from_ms, to_ms};
+
+const T: &str = "cohort_members";
+
+/// One member of a cohort.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub student: Pseudonym,
+    /// The school's own reference (opaque to the broker).
+    pub reference: String,
+}
+
+/// What adding a batch of members did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Added {
+    pub added: usize,
+    /// Already in the cohort with the same reference: nothing changed.
+    pub unchanged: usize,
+}
+
+/// Adds `batch` to `school`'s cohort of `year`. A member already there
+/// with the same reference is left as it is; a reference already used for
+/// another student, or a student already there under another reference,
+/// is a conflict (and nothing of the batch is added: the caller's
+/// transaction rolls back).
+pub fn add(
+    conn: &mut DbConn,
+    school: &Brin,
+    year: i32,
+    batch: &[Member],
+    now: DateTime<Utc>,
+) -> Result<Added, StoreError> {
+    let mut outcome = Added::default();
+    for member in batch {
+        let existing: Option<(String, String)> = members::table
+            .filter(members::school.eq(school.as_str()))
+            .filter(members::school_year.eq(year))
+            .filter(
+                members::reference
+                    .eq(&member.reference)
+                    .or(members::student.eq(member.student.as_str())),
+            )
+            .select((members::reference, members::student))
+            .first(conn)
+            .optional()?;
+        match existing {
+            Some((reference, student)) if reference == member.reference && student == member.student.as_str() => {
+                outcome.unchanged += 1;
+            }
+            Some(_) => return Err(StoreError::Conflict("a cohort member with this reference or student")),
+            None => {
+                diesel::insert_into(members::table)
+                    .values((
+                        members::school.eq(school.as_str()),
+                        members::school_year.eq(year),
+                        members::reference.eq(&member.reference),
+                        members::student.eq(member.student.as_str()),
+                        members::added_at.eq(to_ms(now)),
+                    ))
+                    .execute(conn)?;
+                outcome.added += 1;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Removes the member with `reference`; whether there was one.
+pub fn remove(conn: &mut DbConn, school: &Brin, year: i32, reference: &str) -> Result<bool, StoreError> {
+    let gone = diesel::delete(
+        members::table
+            .filter(members::school.eq(school.as_str()))
+            .filter(members::school_year.eq(year))
+            .filter(members::reference.eq(reference)),
+    )
+    .execute(conn)?;
+    Ok(gone > 0)
+}
+
+/// The cohort, by reference.
+pub fn list(conn: &mut DbConn, school: &Brin, year: i32) -> Result<Vec<Member>, StoreError> {
+    let rows: Vec<(String, String)> = members::table
+        .filter(members::school.eq(school.as_str()))
+        .filter(members::school_year.eq(year))
+        .order(members::reference.asc())
+        .select((members::student, members::reference))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(student, reference)| {
+            let student = Pseudonym::parse(&student).map_err(|e| StoreError::corrupt(T, "student", e.to_string()))?;
+            Ok(Member { student, reference })
+        })
+        .collect()
+}
+
+/// Where one application of a cohort member stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationState {
+    pub student: Pseudonym,
+    pub status: ApplicationStatus,
+    /// When it reached that status (its last change).
+    pub since: DateTime<Utc>,
+}
+
+/// Every application for `year` of every member of `school`'s cohort of
+/// `year`, at any mbo.
+pub fn application_states(conn: &mut DbConn, school: &Brin, year: i32) -> Result<Vec<ApplicationState>, StoreError> {
+    let cohort = members::table
+        .filter(members::school.eq(school.as_str()))
+        .filter(members::school_year.eq(year))
+        .select(members::student);
+    let rows: Vec<(String, String, i64)> = applications::table
+        .filter(applications::school_year.eq(year))
+        .filter(applications::student.eq_any(cohort))
+        .select((applications::student, applications::status, applications::updated_at))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(student, status, updated_at)| {
+            Ok(ApplicationState {
+                student: Pseudonym::parse(&student)
+                    .map_err(|e| StoreError::corrupt("applications", "student", e.to_string()))?,
+                status: ApplicationStatus::parse(&status)
+                    .map_err(|e| StoreError::corrupt("applications", "status", e.to_string()))?,
+                since: from_ms(updated_at, "applications", "updated_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes up to `limit` members of cohorts of school years up to and
+/// including `last_year` (their retention is over); how many went.
+pub fn delete_through(conn: &mut DbConn, last_year: i32, limit: i64) -> Result<usize, StoreError> {
+    let due: Vec<(String, i32, String)> = members::table
+        .filter(members::school_year.le(last_year))
+        .select((members::school, members::school_year, members::reference))
+        .limit(limit)
+        .load(conn)?;
+    let mut gone = 0;
+    for (school, year, reference) in due {
+        gone += diesel::delete(members::table.find((school, year, reference))).execute(conn)?;
+    }
+    Ok(gone)
+}
+
+/// How many members of cohorts up to `last_year` there are.
+pub fn count_through(conn: &mut DbConn, last_year: i32) -> Result<i64, StoreError> {
+    Ok(members::table
+        .filter(members::school_year.le(last_year))
+        .count()
+        .get_result(conn)?)
+}
