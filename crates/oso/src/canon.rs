@@ -7,7 +7,7 @@
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::summary::resolve;
+use crate::names::resolve;
 use crate::{Limits, OsoError};
 
 /// One line per element, in document order: its path of qualified names,

@@ -12,7 +12,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::Value;
 
-use crate::mapping::qname_of;
+use crate::names::qname_of;
 use crate::summary::fragments_of;
 use crate::{Category, Fragment, Limits, OsoError, parse};
 

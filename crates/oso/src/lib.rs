@@ -23,18 +23,22 @@ mod canon;
 mod category;
 mod export;
 mod mapping;
+mod names;
 mod parse;
 mod summary;
 
 pub use canon::canonical;
 pub use category::{Category, Delivery};
 pub use export::{Exported, export};
-pub use mapping::{Mapped, OSO_FORMAT, allowed_file_type, to_sections};
+pub use mapping::{Mapped, to_sections};
+pub use names::allowed_file_type;
 pub use parse::{Document, Dossier, Fragment, Inzage, StudentId, parse};
 pub use summary::{Group, Row, fragments_of, student_name, summarize};
 
 /// The namespace of a 2019 OSO dossier.
 pub const NAMESPACE: &str = "http://www.edustandaard.nl/oso_gegevensset/2019/dossier";
+/// The `format` member of a section that came from an OSO dossier.
+pub const OSO_FORMAT: &str = "oso-gegevensset/2019.1";
 /// The only agreement version read and written.
 pub const VERSION: &str = "2019.1";
 

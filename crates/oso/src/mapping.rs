@@ -7,25 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use doorstroom_domain::Section;
 use serde_json::{Value, json};
 
+use crate::names::local_of;
 use crate::summary::{student_name, summarize};
-use crate::{Category, Delivery, Dossier, Fragment, OsoError};
-
-/// The `format` member of a section that came from an OSO dossier.
-pub const OSO_FORMAT: &str = "oso-gegevensset/2019.1";
-
-/// The extensions of the file types the agreement allows for a document
-/// (PDF, JPG, PNG, DOC, DOCX, ODF, XLS, XLSX, TXT, PPT, PPTX; "ODF" taken
-/// as the OpenDocument family).
-const ALLOWED_EXTENSIONS: &[&str] = &[
-    "pdf", "jpg", "jpeg", "png", "doc", "docx", "odf", "odt", "ods", "odp", "xls", "xlsx", "txt", "ppt", "pptx",
-];
-
-/// Whether a document's file name has a type the agreement allows.
-pub fn allowed_file_type(filename: &str) -> bool {
-    filename.rsplit_once('.').is_some_and(|(stem, extension)| {
-        !stem.is_empty() && ALLOWED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
-    })
-}
+use crate::{Category, Delivery, Dossier, Fragment, OSO_FORMAT, OsoError};
 
 /// A dossier mapped to our sections.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,21 +88,6 @@ fn fragment_path(fragment: &Fragment) -> String {
     path.extend(fragment.within.iter().map(|t| local_of(t).to_owned()));
     path.push(local_of(&fragment.xml).to_owned());
     path.join("/")
-}
-
-/// The qualified name in a start tag (`<od:leerling a="b">` → `od:leerling`).
-pub(crate) fn qname_of(tag: &str) -> &str {
-    let rest = tag.trim_start().trim_start_matches('<');
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .unwrap_or(rest.len());
-    &rest[..end]
-}
-
-/// The local name in a start tag.
-pub(crate) fn local_of(tag: &str) -> &str {
-    let qname = qname_of(tag);
-    qname.rsplit_once(':').map_or(qname, |(_, local)| local)
 }
 
 /// One section's content. `imported` (every section the dossier filled)

@@ -17,6 +17,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use serde::{Deserialize, Serialize};
 
+use crate::names::allowed_file_type;
 use crate::{Category, Delivery, Limits, NAMESPACE, OsoError, VERSION};
 
 /// A category's element, verbatim.
@@ -543,7 +544,7 @@ impl<'a> Parser<'a> {
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
             .unwrap_or_default();
-        if !crate::allowed_file_type(&parts.filename) {
+        if !allowed_file_type(&parts.filename) {
             return Err(OsoError::FileType {
                 line: parts.line,
                 path: parts.path,

@@ -8,6 +8,7 @@ use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::names::{local_of, resolve};
 use crate::{Category, Fragment, Limits, OsoError};
 
 /// One value: the element path (`adreslijst › adres › plaats`) and its text.
@@ -67,7 +68,7 @@ pub fn student_name(fragments: &[Fragment]) -> Option<String> {
     let value = |name: &str| {
         fragments
             .iter()
-            .filter(|f| f.category == Category::Leerling && crate::mapping::local_of(&f.xml) == name)
+            .filter(|f| f.category == Category::Leerling && local_of(&f.xml) == name)
             .find_map(|f| rows_of(&f.xml).ok()?.into_iter().next().map(|r| r.value))
     };
     let given = value("roepnaam").or_else(|| value("voornaam"));
@@ -145,23 +146,4 @@ fn attribute_rows(e: &quick_xml::events::BytesStart<'_>, path: &[String], rows: 
         });
     }
     Ok(())
-}
-
-/// The five predefined entities and character references.
-pub(crate) fn resolve(r: &quick_xml::events::BytesRef<'_>) -> Option<String> {
-    if r.is_char_ref() {
-        return r.resolve_char_ref().ok().flatten().map(String::from);
-    }
-    let name = r.decode().ok()?;
-    Some(
-        match name.as_ref() {
-            "lt" => "<",
-            "gt" => ">",
-            "amp" => "&",
-            "apos" => "'",
-            "quot" => "\"",
-            _ => return None,
-        }
-        .to_owned(),
-    )
 }
