@@ -72,6 +72,14 @@ pub enum ExchangeError {
     },
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An OSO dossier refused, or released sections that make none (the
+    /// message names lines, element paths and rules, never values).
+    #[error("{path}: {source}")]
+    Oso {
+        path: PathBuf,
+        #[source]
+        source: doorstroom_client::oso::OsoError,
+    },
     /// Boxed: a client error is large, and most results here never carry one.
     #[error(transparent)]
     Client(Box<ClientError>),
@@ -293,6 +301,9 @@ pub struct SendOptions {
     pub application: Uuid,
     pub sections: Vec<(Section, PathBuf)>,
     pub attachments: Vec<PathBuf>,
+    /// An OSO gegevensset dossier to send (`--oso FILE`), alone or with
+    /// JSON sections it does not fill (e.g. `remarks`).
+    pub oso: Option<crate::oso::OsoSource>,
     pub signing_key: PathBuf,
     pub trust_anchors: PathBuf,
     pub now: DateTime<Utc>,
@@ -300,9 +311,35 @@ pub struct SendOptions {
 
 /// Builds, signs and encrypts the package (fresh package id, a UUID v4, and
 /// `jti` `<sender>-<32 hex>`) and submits it: see
-/// [`Client::send_dossier`].
-pub async fn send(client: &Client, options: &SendOptions) -> Result<Receipt, ExchangeError> {
-    let sections = read_sections(&options.sections, &options.attachments)?;
+/// [`Client::send_dossier`]. With an OSO dossier, what the user should
+/// know about it goes to `say` as it happens (see [`crate::oso::prepare`]).
+pub async fn send(
+    client: &Client,
+    options: &SendOptions,
+    say: &mut dyn FnMut(String),
+) -> Result<Receipt, ExchangeError> {
+    let mut sections = if options.sections.is_empty() && options.attachments.is_empty() && options.oso.is_some() {
+        Vec::new()
+    } else {
+        read_sections(&options.sections, &options.attachments)?
+    };
+    if let Some(source) = &options.oso {
+        for input in crate::oso::prepare(client, source, &options.to, options.now, say).await? {
+            if sections.iter().any(|s| s.section == input.section) {
+                return Err(ExchangeError::Usage(format!(
+                    "section {} comes from the OSO dossier; do not give it as --section or --attachment too",
+                    input.section
+                )));
+            }
+            sections.push(input);
+        }
+        sections.sort_by_key(|s| s.section);
+        if sections.is_empty() {
+            return Err(ExchangeError::Usage(
+                "nothing to send: every section was left out".into(),
+            ));
+        }
+    }
     let signing_key = load_private_jwk(&options.signing_key, KeyUse::Sig)?;
     let anchors = load_anchors(&options.trust_anchors)?;
     let sender = match &options.from {
@@ -322,6 +359,18 @@ pub async fn send(client: &Client, options: &SendOptions) -> Result<Receipt, Exc
         .await?)
 }
 
+/// How `pull` writes a dossier out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullFormat {
+    /// One `<section>.json` per section, attachments as files.
+    #[default]
+    Json,
+    /// `dossier.xml`, an OSO gegevensset 2019.1 dossier of the released
+    /// OSO-sourced sections (for the mbo's own student information
+    /// system); any other released section as JSON beside it.
+    Oso,
+}
+
 /// What `pull` needs.
 #[derive(Debug, Clone)]
 pub struct PullOptions {
@@ -331,6 +380,7 @@ pub struct PullOptions {
     pub decryption_key: PathBuf,
     pub trust_anchors: PathBuf,
     pub out: PathBuf,
+    pub format: PullFormat,
     /// Acknowledge receipt once everything verified and was written.
     pub acknowledge: bool,
     pub now: DateTime<Utc>,
@@ -354,7 +404,10 @@ pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome,
     let dossier = client
         .receive_dossier(options.package, on_behalf_of.as_deref(), &key, &anchors, options.now)
         .await?;
-    let written = write_dossier(&options.out, &dossier)?;
+    let written = match options.format {
+        PullFormat::Json => write_dossier(&options.out, &dossier)?,
+        PullFormat::Oso => write_oso_dossier(&options.out, &dossier)?,
+    };
     let acknowledged = if options.acknowledge {
         Some(client.acknowledge(options.package, on_behalf_of.as_deref()).await?)
     } else {
@@ -365,6 +418,23 @@ pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome,
         written,
         acknowledged,
     })
+}
+
+/// `out/dossier.xml` (see [`crate::oso::write_oso`]) and, beside it, the
+/// released sections that did not come from an OSO dossier as JSON.
+fn write_oso_dossier(out: &Path, dossier: &ReceivedDossier) -> Result<Vec<PathBuf>, ExchangeError> {
+    let (xml, others) = crate::oso::write_oso(out, dossier)?;
+    let mut rest = dossier.clone();
+    rest.sections.retain(|section, _| others.contains(section));
+    let mut written = vec![xml];
+    written.extend(write_dossier(out, &rest)?);
+    Ok(written)
+}
+
+/// Writes `bytes` to `path` inside `dir` (created 0700), the file 0600.
+pub fn write_private_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
+    private_dir(dir)?;
+    write_private(path, bytes)
 }
 
 /// A bare file name from an attachment, safe to create inside a folder:

@@ -1,15 +1,18 @@
 //! `doorstroom send`, `inbox`, `events` and `pull`: the dossier exchange as the
-//! school systems run it ([`crate::exchange`] does the work).
+//! school systems run it ([`crate::exchange`] does the work; an OSO dossier
+//! in and out through [`crate::oso`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
-use doorstroom_domain::{Brin, Section, StaffId};
+use doorstroom_client::oso::Limits;
+use doorstroom_domain::{Brin, InspectedBy, Section, StaffId};
 
 use super::common::{Who, print_json, runtime};
-use crate::exchange::{self, DEFAULT_CA, PullOptions, SendOptions};
+use crate::exchange::{self, DEFAULT_CA, PullFormat, PullOptions, SendOptions};
+use crate::oso::OsoSource;
 
 #[derive(Args)]
 pub struct SendArgs {
@@ -27,6 +30,26 @@ pub struct SendArgs {
     /// A file for the attachments section (base64 in the package); repeatable.
     #[arg(long = "attachment", value_name = "FILE")]
     attachments: Vec<PathBuf>,
+    /// An OSO gegevensset 2019.1 dossier (XML) as exported by the school's
+    /// administration system: its categories become the sections, its
+    /// <inzage> the inspection record; optional sections without consent
+    /// for --to stay out.
+    #[arg(long, value_name = "FILE")]
+    oso: Option<PathBuf>,
+    /// With --oso: the student (bsn:NNNNNNNNN or onderwijsnummer:NNNNNNNNN);
+    /// default the dossier's own number. Never printed.
+    #[arg(
+        long,
+        env = "DOORSTROOM_STUDENT",
+        hide_env_values = true,
+        value_name = "KIND:NUMBER",
+        requires = "oso"
+    )]
+    student: Option<String>,
+    /// With --oso: who inspected the dossier (student, parent or guardian);
+    /// OSO's <inzage> is the parents'.
+    #[arg(long, default_value = "parent", requires = "oso")]
+    inspected_by: InspectedBy,
     /// The sending school; default: as the broker knows the client certificate.
     #[arg(long)]
     from: Option<Brin>,
@@ -82,6 +105,10 @@ pub struct PullArgs {
     /// Acknowledge receipt after everything verified and was written.
     #[arg(long)]
     acknowledge: bool,
+    /// json: <section>.json files; oso: dossier.xml, an OSO gegevensset
+    /// 2019.1 dossier of the released sections, for the mbo's own system.
+    #[arg(long, value_enum, default_value = "json")]
+    format: PullFormat,
 }
 
 pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
@@ -96,12 +123,20 @@ pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
         application: args.application,
         sections: args.sections,
         attachments: args.attachments,
+        oso: args.oso.map(|path| OsoSource {
+            path,
+            student: args.student,
+            inspected_by: args.inspected_by,
+            limits: Limits::default(),
+        }),
         signing_key,
         trust_anchors: args.trust_anchors,
         now: Utc::now(),
     };
     let client = exchange::connect(url, ca, &identity)?;
-    let receipt = runtime()?.block_on(exchange::send(&client, &options))?;
+    // Messages to stderr, so that stdout stays the receipt's JSON.
+    let mut say = |line: String| eprintln!("{line}");
+    let receipt = runtime()?.block_on(exchange::send(&client, &options, &mut say))?;
     print_json(&receipt)
 }
 
@@ -132,6 +167,7 @@ pub fn pull(url: &str, ca: &Path, args: PullArgs) -> anyhow::Result<()> {
         decryption_key,
         trust_anchors: args.trust_anchors,
         out: args.out,
+        format: args.format,
         acknowledge: args.acknowledge,
         now: Utc::now(),
     };

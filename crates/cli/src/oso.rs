@@ -1,0 +1,105 @@
+//! `doorstroom send --oso FILE` and `doorstroom pull --format oso`: the
+//! school system's side of OSO gegevensset dossiers (the work is in
+//! `doorstroom_client::oso` and `doorstroom_oso`).
+//!
+//! At the sender the dossier's `<inzage>` is recorded as the inspection
+//! with the call `doorstroom inspection` makes; its `toestemming` is *not*
+//! taken as consent: the school records consent per mbo and section as
+//! for any dossier, and an optional section without it stays out, with a
+//! message.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use doorstroom_client::oso::{Limits, OsoError, export_oso, oso_student, prepare_oso, read_oso};
+use doorstroom_client::{Client, ReceivedDossier};
+use doorstroom_domain::{Brin, InspectedBy, Section};
+use doorstroom_jose::SectionInput;
+
+use crate::exchange::{ExchangeError, parse_student};
+
+/// Where `send` takes an OSO dossier from.
+#[derive(Debug, Clone)]
+pub struct OsoSource {
+    pub path: PathBuf,
+    /// `--student`; default: the dossier's `bsn` (else `onderwijsnummer`).
+    pub student: Option<String>,
+    /// Who inspected (`<inzage>` is the parents'; default parent).
+    pub inspected_by: InspectedBy,
+    pub limits: Limits,
+}
+
+fn oso_error(path: &Path) -> impl FnOnce(OsoError) -> ExchangeError + '_ {
+    move |source| ExchangeError::Oso {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What the sender is told, line by line (never a value of the dossier).
+pub const CONSENT_NOTICE: &str = "the dossier's <toestemming> is not taken as consent: the school records \
+     consent per mbo and section (doorstroom consent give), as for any dossier";
+
+/// Reads the OSO dossier, records its inspection, and answers the sections
+/// to send to `to`; each message for the user goes to `say`.
+pub async fn prepare(
+    client: &Client,
+    source: &OsoSource,
+    to: &Brin,
+    now: DateTime<Utc>,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<SectionInput>, ExchangeError> {
+    let bytes = std::fs::read(&source.path).map_err(|e| ExchangeError::Io {
+        path: source.path.clone(),
+        source: e,
+    })?;
+    let (dossier, mapped) = read_oso(&bytes, &source.limits).map_err(oso_error(&source.path))?;
+    let student = match &source.student {
+        Some(raw) => parse_student(raw)?,
+        None => oso_student(&dossier).ok_or_else(|| {
+            ExchangeError::Usage(format!(
+                "{}: the dossier has no valid bsn or onderwijsnummer; give --student",
+                source.path.display()
+            ))
+        })?,
+    };
+    let history = client.consent_history(&student).await?;
+    let import = prepare_oso(&dossier, mapped, &student, &history, to, source.inspected_by, now);
+    for note in &import.notes {
+        say(format!("oso: {note}"));
+    }
+    match &import.inspection {
+        Some(inspection) => {
+            client.record_inspection(inspection).await?;
+            say(format!(
+                "oso: recorded the inspection (inzage) of {} by {}, remarks added: {}",
+                inspection.inspected_at.date_naive(),
+                inspection.inspected_by,
+                if inspection.remarks_added { "yes" } else { "no" }
+            ));
+        }
+        None => say(
+            "oso: the dossier records no inspection with a date; record one with `doorstroom inspection` if \
+             the region requires it"
+                .into(),
+        ),
+    }
+    say(format!("oso: {CONSENT_NOTICE}"));
+    for (_, message) in &import.left_out {
+        say(format!("oso: {message}"));
+    }
+    for section in &import.sections {
+        say(format!("oso: section {} from the dossier", section.section));
+    }
+    Ok(import.sections)
+}
+
+/// Writes the released OSO-sourced sections of `dossier` to `out/dossier.xml`
+/// (0600) as an OSO 2019.1 dossier; answers the file and the released
+/// sections that are not OSO-sourced (written as JSON by the caller).
+pub fn write_oso(out: &Path, dossier: &ReceivedDossier) -> Result<(PathBuf, Vec<Section>), ExchangeError> {
+    let path = out.join("dossier.xml");
+    let exported = export_oso(dossier, &Limits::default()).map_err(oso_error(&path))?;
+    crate::exchange::write_private_file(out, &path, exported.xml.as_bytes())?;
+    Ok((path, exported.left_out))
+}

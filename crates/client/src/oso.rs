@@ -1,0 +1,135 @@
+//! OSO gegevensset dossiers in the client (see `doorstroom_oso`): at the
+//! sender, an OSO file becomes the sections of a package, its `<inzage>`
+//! the inspection record, and optional sections without consent for the
+//! mbo stay out; at the receiver, the released sections become an OSO
+//! dossier again. Everything here runs at the school: the broker sees
+//! sealed sections and the inspection's date, never the dossier.
+
+use chrono::{DateTime, NaiveTime, Utc};
+pub use doorstroom_api::consents::{History, InspectionView, RecordInspection};
+use doorstroom_domain::{Brin, InspectedBy, Section, StudentNumber, StudentNumberKind};
+use doorstroom_jose::SectionInput;
+pub use doorstroom_oso::{Dossier, Exported, Inzage, Limits, Mapped, OsoError, StudentId};
+
+use crate::{Client, ClientError, ReceivedDossier};
+
+impl Client {
+    /// Records that the student (or a parent or guardian) inspected the
+    /// dossier: `POST /v1/inspections`, the call `doorstroom inspection`
+    /// makes.
+    pub async fn record_inspection(&self, inspection: &RecordInspection) -> Result<InspectionView, ClientError> {
+        self.post("/v1/inspections", inspection).await
+    }
+
+    /// The student's consent and inspection history as this school
+    /// recorded it: `POST /v1/consents/history`.
+    pub async fn consent_history(&self, student: &StudentNumber) -> Result<History, ClientError> {
+        self.post(
+            "/v1/consents/history",
+            &serde_json::json!({ "student_number": student }),
+        )
+        .await
+    }
+}
+
+/// An OSO dossier made ready to send.
+#[derive(Debug)]
+pub struct OsoImport {
+    /// The sections to seal.
+    pub sections: Vec<SectionInput>,
+    /// Sections the dossier fills that stay out, with the reason.
+    pub left_out: Vec<(Section, String)>,
+    /// What the mapping noted (categories opted out or empty).
+    pub notes: Vec<String>,
+    /// The parents' inspection as our inspection record, when the dossier
+    /// says one took place.
+    pub inspection: Option<RecordInspection>,
+}
+
+/// Reads an OSO dossier and maps it (see `doorstroom_oso`).
+pub fn read_oso(bytes: &[u8], limits: &Limits) -> Result<(Dossier, Mapped), OsoError> {
+    let dossier = doorstroom_oso::parse(bytes, limits)?;
+    let mapped = doorstroom_oso::to_sections(&dossier)?;
+    Ok((dossier, mapped))
+}
+
+/// The student number the dossier gives (`bsn`, else `onderwijsnummer`),
+/// checked by its 11-proef; `None` when it gives none or a wrong one
+/// (the caller then asks for `--student`). The number is never shown.
+pub fn oso_student(dossier: &Dossier) -> Option<StudentNumber> {
+    match dossier.student.as_ref()? {
+        StudentId::Bsn(n) => StudentNumber::parse(StudentNumberKind::Bsn, n).ok(),
+        StudentId::Onderwijsnummer(n) => StudentNumber::parse(StudentNumberKind::Onderwijsnummer, n).ok(),
+    }
+}
+
+/// The `<inzage>` block as an inspection record: when the dossier says the
+/// dossier was inspected on a date, that date (at midnight UTC) by `by`
+/// (OSO's inspection is the parents', so a parent unless the school says
+/// otherwise); remarks were added when the parents did not agree or gave a
+/// reason. The reason itself stays in the dossier (`personal_data`), never
+/// with the broker.
+pub fn inspection_of(inzage: Option<&Inzage>, student: &StudentNumber, by: InspectedBy) -> Option<RecordInspection> {
+    let inzage = inzage?;
+    if inzage.inspected != Some(true) {
+        return None;
+    }
+    let date = inzage.date?;
+    Some(RecordInspection {
+        student_number: student.clone(),
+        inspected_at: date.and_time(NaiveTime::MIN).and_utc(),
+        inspected_by: by,
+        remarks_added: inzage.agreed.as_deref() == Some("Nee") || inzage.reason.is_some(),
+    })
+}
+
+/// Whether consent for `section` to `recipient` is in force at `now` by
+/// this school's own ledger (`history`): the last event for the pair is a
+/// consent given that has not run out.
+pub fn consent_in_force(history: &History, recipient: &Brin, section: Section, now: DateTime<Utc>) -> bool {
+    history
+        .consents
+        .iter()
+        .filter(|e| e.recipient == recipient.as_str() && e.section == section)
+        .max_by_key(|e| e.at)
+        .is_some_and(|e| e.event == "given" && e.valid_until.is_none_or(|until| until > now))
+}
+
+/// The mapped sections for `recipient`: a section whose default lawful
+/// basis needs consent and that has none in force in `history` stays out,
+/// with a message, as a JSON section would (the broker refuses it
+/// otherwise). `toestemming` in the dossier is not consent for this.
+pub fn prepare_oso(
+    dossier: &Dossier,
+    mapped: Mapped,
+    student: &StudentNumber,
+    history: &History,
+    recipient: &Brin,
+    by: InspectedBy,
+    now: DateTime<Utc>,
+) -> OsoImport {
+    let mut sections = Vec::new();
+    let mut left_out = Vec::new();
+    for (section, content) in mapped.sections {
+        if section.default_basis().needs_consent() && !consent_in_force(history, recipient, section, now) {
+            left_out.push((
+                section,
+                format!("section {section} needs consent for {recipient}, and none is recorded: left out"),
+            ));
+        } else {
+            sections.push(SectionInput { section, content });
+        }
+    }
+    OsoImport {
+        sections,
+        left_out,
+        notes: mapped.notes,
+        inspection: inspection_of(dossier.inzage.as_ref(), student, by),
+    }
+}
+
+/// The released OSO-sourced sections of a received dossier as an OSO
+/// 2019.1 document (see `doorstroom_oso::export`).
+pub fn export_oso(dossier: &ReceivedDossier, limits: &Limits) -> Result<Exported, OsoError> {
+    doorstroom_oso::export(&dossier.sections, limits)
+}
