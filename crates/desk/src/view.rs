@@ -2,7 +2,10 @@
 //! remarks with who wrote them and when, the attachments as downloads. The
 //! sections' content is the sending school's JSON (PACKAGE-FORMAT.md leaves
 //! its inner shape to the schools), so the rendering takes any JSON and
-//! recognises a few common members by name.
+//! recognises a few common members by name. A section that came from an
+//! OSO gegevensset dossier is shown per OSO category, every value with its
+//! element path, read from the OSO fragments themselves (what an export
+//! hands on), not from the summary the package carries.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -33,11 +36,21 @@ pub struct FileLink {
     pub size: usize,
 }
 
+/// The values of one OSO category.
+pub struct FieldGroup {
+    pub title: String,
+    pub fields: Vec<Field>,
+}
+
 /// A section as the dossier page shows it.
 pub struct SectionView {
     pub code: &'static str,
     pub title: &'static str,
+    /// `Some("OSO gegevensset 2019.1")` for a section from an OSO dossier.
+    pub source: Option<&'static str>,
     pub fields: Vec<Field>,
+    /// An OSO section's categories.
+    pub groups: Vec<FieldGroup>,
     pub remarks: Vec<Remark>,
     pub files: Vec<FileLink>,
 }
@@ -51,10 +64,20 @@ pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
             let mut view = SectionView {
                 code: section.as_str(),
                 title: lang.section(*section),
+                source: None,
                 fields: Vec::new(),
+                groups: Vec::new(),
                 remarks: Vec::new(),
                 files: Vec::new(),
             };
+            if let Some(fragments) = doorstroom_oso::fragments_of(content) {
+                view.source = Some("OSO gegevensset 2019.1");
+                oso_groups(fragments, &mut view);
+                if *section == Section::Attachments {
+                    view.files = files(content);
+                }
+                return view;
+            }
             match section {
                 Section::Remarks => view.remarks = remarks(content),
                 Section::Attachments => view.files = files(content),
@@ -63,6 +86,33 @@ pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
             view
         })
         .collect()
+}
+
+/// An OSO section's categories, each value labelled with its element
+/// path; fragments that cannot be read are said to be so, not shown raw.
+fn oso_groups(fragments: Result<Vec<doorstroom_oso::Fragment>, doorstroom_oso::OsoError>, view: &mut SectionView) {
+    match fragments.and_then(|list| doorstroom_oso::summarize(&list)) {
+        Ok(groups) => {
+            view.groups = groups
+                .into_iter()
+                .map(|g| FieldGroup {
+                    title: g.title,
+                    fields: g
+                        .rows
+                        .into_iter()
+                        .map(|r| Field {
+                            label: r.label,
+                            value: r.value,
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        Err(e) => view.fields.push(Field {
+            label: "OSO".into(),
+            value: format!("not readable: {e}"),
+        }),
+    }
 }
 
 /// Every scalar in `value`, labelled by its path (`a › b`, `list 1`).
@@ -167,6 +217,9 @@ pub fn attachment(dossier: &ReceivedDossier, index: usize) -> Option<(String, Ve
 /// family names.
 pub fn student_name(dossier: &ReceivedDossier) -> Option<String> {
     let personal = dossier.sections.get(&Section::PersonalData)?;
+    if let Some(fragments) = doorstroom_oso::fragments_of(personal) {
+        return doorstroom_oso::student_name(&fragments.ok()?);
+    }
     if let Some(name) = personal.get("name").and_then(Value::as_str) {
         return Some(name.to_owned());
     }
@@ -217,5 +270,66 @@ mod tests {
         );
         assert_eq!(remarks(&json!({"remarks": [{"text": "a"}]}))[0].text, "a");
         assert_eq!(remarks(&json!("los"))[0].text, "los");
+    }
+
+    #[test]
+    fn an_oso_section_is_shown_per_category_from_its_fragments() {
+        let xml = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../oso/tests/fixtures/full.xml")).unwrap();
+        let dossier = doorstroom_oso::parse(&xml, &doorstroom_oso::Limits::default()).unwrap();
+        let mut content = doorstroom_oso::to_sections(&dossier)
+            .unwrap()
+            .sections
+            .remove(&Section::PersonalData)
+            .unwrap();
+        // A summary that says something else is not what is shown.
+        content["summary"] =
+            json!([{"category": "cat_leerling", "title": "Leerling", "rows": [{"label": "x", "value": "anders"}]}]);
+        let mut view = SectionView {
+            code: "personal_data",
+            title: "",
+            source: None,
+            fields: Vec::new(),
+            groups: Vec::new(),
+            remarks: Vec::new(),
+            files: Vec::new(),
+        };
+        oso_groups(doorstroom_oso::fragments_of(&content).unwrap(), &mut view);
+        let titles: Vec<&str> = view.groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Metadata",
+                "Ouderinzage",
+                "School",
+                "Leerling",
+                "Ouders/verzorgers",
+                "VVE",
+                "Overstapadvies",
+                "Schoolloopbaan"
+            ]
+        );
+        let leerling = &view.groups[3];
+        assert!(
+            leerling
+                .fields
+                .iter()
+                .any(|f| f.label == "roepnaam" && f.value == "Sam")
+        );
+        assert!(!view.groups.iter().flat_map(|g| &g.fields).any(|f| f.value == "anders"));
+
+        let mut broken = content.clone();
+        broken["oso"]["fragments"][0]["xml"] = "<naam>open".into();
+        let mut view = SectionView {
+            fields: Vec::new(),
+            groups: Vec::new(),
+            ..view
+        };
+        oso_groups(doorstroom_oso::fragments_of(&broken).unwrap(), &mut view);
+        assert!(view.groups.is_empty());
+        assert!(
+            view.fields[0].value.starts_with("not readable"),
+            "{}",
+            view.fields[0].value
+        );
     }
 }

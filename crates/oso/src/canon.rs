@@ -62,6 +62,7 @@ pub fn canonical(xml: &str) -> Result<Vec<String>, OsoError> {
             }
             Event::DocType(_) => return Err(bad("a DOCTYPE".into())),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof if !open.is_empty() => return Err(bad("the document ends inside an element".into())),
             Event::Eof => return Ok(lines),
         }
     }

@@ -127,6 +127,7 @@ fn rows_of(xml: &str) -> Result<Vec<Row>, OsoError> {
             }
             Event::DocType(_) => return Err(bad("a DOCTYPE".into())),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof if !path.is_empty() => return Err(bad("it ends inside an element".into())),
             Event::Eof => return Ok(rows),
         }
     }
