@@ -133,3 +133,116 @@ pub fn prepare_oso(
 pub fn export_oso(dossier: &ReceivedDossier, limits: &Limits) -> Result<Exported, OsoError> {
     doorstroom_oso::export(&dossier.sections, limits)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::{Duration, NaiveDate, TimeZone};
+    use doorstroom_api::consents::ConsentEventView;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn event(
+        recipient: &str,
+        section: Section,
+        event: &str,
+        at: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> ConsentEventView {
+        ConsentEventView {
+            receipt_id: Uuid::new_v4(),
+            recipient: recipient.into(),
+            school: "07AB".into(),
+            section,
+            event: event.into(),
+            purpose: "transfer".into(),
+            at,
+            given_by: "student".into(),
+            student_under_16: false,
+            method: "paper_form".into(),
+            evidence_ref: "f-1".into(),
+            notice_version: "v3".into(),
+            valid_until: until,
+        }
+    }
+
+    #[test]
+    fn consent_is_in_force_by_the_last_event_for_the_mbo_and_section() {
+        let now = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        let mbo = Brin::parse("25LX").unwrap();
+        let day = Duration::days(1);
+        let history = |consents| History {
+            consents,
+            inspections: Vec::new(),
+        };
+        let given = history(vec![event("25LX", Section::SupportNeeds, "given", now - day, None)]);
+        assert!(consent_in_force(&given, &mbo, Section::SupportNeeds, now));
+        assert!(!consent_in_force(&given, &mbo, Section::CareerPortfolio, now));
+        assert!(!consent_in_force(
+            &given,
+            &Brin::parse("27GH").unwrap(),
+            Section::SupportNeeds,
+            now
+        ));
+        let withdrawn = history(vec![
+            event("25LX", Section::SupportNeeds, "withdrawn", now - day, None),
+            event("25LX", Section::SupportNeeds, "given", now - day * 2, None),
+        ]);
+        assert!(!consent_in_force(&withdrawn, &mbo, Section::SupportNeeds, now));
+        let ran_out = history(vec![event(
+            "25LX",
+            Section::SupportNeeds,
+            "given",
+            now - day * 2,
+            Some(now - day),
+        )]);
+        assert!(!consent_in_force(&ran_out, &mbo, Section::SupportNeeds, now));
+    }
+
+    #[test]
+    fn the_inzage_block_is_an_inspection_only_when_it_says_one_took_place() {
+        let student = StudentNumber::parse(StudentNumberKind::Bsn, "123456782").unwrap();
+        let inzage = Inzage {
+            inspected: Some(true),
+            date: NaiveDate::from_ymd_opt(2027, 2, 10),
+            agreed: Some("Ja".into()),
+            ..Inzage::default()
+        };
+        let record = inspection_of(Some(&inzage), &student, InspectedBy::Parent).unwrap();
+        assert_eq!(record.inspected_at.to_rfc3339(), "2027-02-10T00:00:00+00:00");
+        assert_eq!(record.inspected_by, InspectedBy::Parent);
+        assert!(!record.remarks_added);
+        let disagreed = Inzage {
+            agreed: Some("Nee".into()),
+            ..inzage.clone()
+        };
+        assert!(
+            inspection_of(Some(&disagreed), &student, InspectedBy::Student)
+                .unwrap()
+                .remarks_added
+        );
+        let with_reason = Inzage {
+            reason: Some("…".into()),
+            ..inzage.clone()
+        };
+        assert!(
+            inspection_of(Some(&with_reason), &student, InspectedBy::Parent)
+                .unwrap()
+                .remarks_added
+        );
+        for none in [
+            Inzage {
+                inspected: Some(false),
+                ..inzage.clone()
+            },
+            Inzage {
+                date: None,
+                ..inzage.clone()
+            },
+        ] {
+            assert!(inspection_of(Some(&none), &student, InspectedBy::Parent).is_none());
+        }
+        assert!(inspection_of(None, &student, InspectedBy::Parent).is_none());
+    }
+}

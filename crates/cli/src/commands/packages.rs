@@ -48,7 +48,7 @@ pub struct SendArgs {
     student: Option<String>,
     /// With --oso: who inspected the dossier (student, parent or guardian);
     /// OSO's <inzage> is the parents'.
-    #[arg(long, default_value = "parent", requires = "oso")]
+    #[arg(long, default_value = "parent")]
     inspected_by: InspectedBy,
     /// The sending school; default: as the broker knows the client certificate.
     #[arg(long)]
