@@ -157,6 +157,28 @@ impl Category {
         })
     }
 
+    /// The category an element `local` belongs to when it sits in the
+    /// containers `within` (local names below the root), as the reader
+    /// cuts a dossier; `None` where no fragment can sit. A container kept
+    /// whole because it was empty belongs to its own category.
+    pub fn at(within: &[&str], local: &str) -> Option<Category> {
+        Some(match within {
+            [] => match local {
+                "metadata" | "overdrachtsoort" => Category::Metadata,
+                "inzage" => Category::Ouderinzage,
+                "huidigeschool" => Category::School,
+                _ => return None,
+            },
+            ["huidigeschool"] if local == "leerling" => Category::Leerling,
+            ["huidigeschool"] => Category::School,
+            ["huidigeschool", "leerling"] => {
+                Category::of_leerling_child(local).unwrap_or(Category::Onderwijsondersteuning)
+            }
+            ["huidigeschool", "leerling", "onderwijsondersteuning"] => Category::of_support_child(local),
+            _ => return None,
+        })
+    }
+
     /// The category of a child of `onderwijsondersteuning`.
     pub(crate) fn of_support_child(local: &str) -> Category {
         if local == "handelingsplan" {

@@ -85,6 +85,7 @@ pub fn export(sections: &BTreeMap<Section, Value>, limits: &Limits) -> Result<Ex
         ));
     }
     let root = root.unwrap_or_default();
+    check_shapes(&root, &fragments)?;
     fragments.sort_by_key(|f| f.order);
     if fragments.windows(2).any(|w| w[0].order == w[1].order) {
         return Err(section_error(
@@ -108,6 +109,70 @@ pub fn export(sections: &BTreeMap<Section, Value>, limits: &Limits) -> Result<Ex
         included,
         left_out,
     })
+}
+
+/// What the sender signed is still checked before it is handed on: the
+/// root is one `dossier` start tag, each container one start tag of the
+/// cut, each fragment exactly one element, of the category it claims.
+fn check_shapes(root: &str, fragments: &[Fragment]) -> Result<(), OsoError> {
+    let bad = |message: String| section_error(Section::PersonalData, message);
+    if start_tag_local(root).as_deref() != Some("dossier") {
+        return Err(bad("its oso.root is not a <dossier> start tag".into()));
+    }
+    for fragment in fragments {
+        let mut within = Vec::new();
+        for tag in &fragment.within {
+            within.push(start_tag_local(tag).ok_or_else(|| bad("a fragment's container is not a start tag".into()))?);
+        }
+        let local = single_element(&fragment.xml)
+            .ok_or_else(|| bad(format!("a fragment of {} is not one element", fragment.category.tag())))?;
+        let within: Vec<&str> = within.iter().map(String::as_str).collect();
+        if Category::at(&within, &local) != Some(fragment.category) {
+            return Err(section_error(
+                fragment.category.section(),
+                format!("a fragment does not hold an element of {}", fragment.category.tag()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The local name of `tag` when it is exactly one start tag.
+fn start_tag_local(tag: &str) -> Option<String> {
+    let mut reader = Reader::from_str(tag);
+    let local = match reader.read_event().ok()? {
+        Event::Start(e) => String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+        _ => return None,
+    };
+    matches!(reader.read_event().ok()?, Event::Eof).then_some(local)
+}
+
+/// The local name of the one element `xml` is (nothing before or after
+/// it, no DOCTYPE, every element closed).
+fn single_element(xml: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    let mut depth = 0usize;
+    let mut local = None;
+    loop {
+        let event = reader.read_event().ok()?;
+        let at_top = depth == 0;
+        match event {
+            Event::Start(_) | Event::Empty(_) if at_top && local.is_some() => return None,
+            Event::Start(e) => {
+                if at_top {
+                    local = Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                }
+                depth += 1;
+            }
+            Event::Empty(e) if at_top => local = Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()),
+            Event::End(_) => depth = depth.checked_sub(1)?,
+            Event::Text(t) if at_top && !t.decode().ok()?.trim().is_empty() => return None,
+            Event::DocType(_) | Event::Decl(_) => return None,
+            Event::GeneralRef(_) | Event::CData(_) if at_top => return None,
+            Event::Eof => return (depth == 0).then_some(local).flatten(),
+            _ => {}
+        }
+    }
 }
 
 fn write(root: &str, fragments: &[Fragment], left_out: &BTreeSet<Category>) -> Result<String, OsoError> {

@@ -212,6 +212,7 @@ fn canonical_form_sees_a_changed_value_and_a_changed_order() {
     assert_ne!(canonical(&swapped).unwrap(), base);
     let reindented = original.replace("\n        <naam>Dyslexie</naam>", "<naam>Dyslexie</naam>");
     assert_eq!(canonical(&reindented).unwrap(), base);
+    assert!(canonical("<dossier><open>").is_err());
 }
 
 #[test]
@@ -270,6 +271,59 @@ fn a_fragment_in_the_wrong_section_is_refused_at_export() {
     sections.insert(Section::CareerPortfolio, support);
     let err = export(&sections, &Limits::default()).unwrap_err();
     assert!(err.to_string().contains("belongs in another section"), "{err}");
+}
+
+#[test]
+fn what_a_section_claims_is_checked_before_it_is_exported() {
+    let dossier = parse(&fixture("full.xml"), &Limits::default()).unwrap();
+    let sections = to_sections(&dossier).unwrap().sections;
+    let refused = |section: Section, pointer: &str, value: Value| {
+        let mut changed = sections.clone();
+        *changed.get_mut(&section).unwrap().pointer_mut(pointer).unwrap() = value;
+        export(&changed, &Limits::default()).unwrap_err().to_string()
+    };
+    let first_leerling = sections[&Section::PersonalData]["oso"]["fragments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|f| f["category"] == "cat_leerling")
+        .unwrap();
+    let at = |member: &str| format!("/oso/fragments/{first_leerling}/{member}");
+    for (pointer, value, expected) in [
+        (
+            at("xml"),
+            "<verzuim>1</verzuim>".into(),
+            "does not hold an element of cat_leerling",
+        ),
+        (
+            at("xml"),
+            "<voornaam>a</voornaam><voornaam>b</voornaam>".into(),
+            "is not one element",
+        ),
+        (at("xml"), "<voornaam>open".into(), "is not one element"),
+        (at("xml"), "tekst<voornaam/>".into(), "is not one element"),
+        (
+            at("within"),
+            serde_json::json!(["<huidigeschool>", "<leerling/>"]),
+            "not a start tag",
+        ),
+        (
+            at("within"),
+            serde_json::json!(["<huidigeschool>"]),
+            "does not hold an element of cat_leerling",
+        ),
+    ] {
+        let err = refused(Section::PersonalData, &pointer, value);
+        assert!(err.contains(expected), "{pointer}: {err}");
+    }
+    for root in ["<!DOCTYPE x><dossier>", "<dossier/>", "<schooldossier>"] {
+        let mut changed = sections.clone();
+        for content in changed.values_mut() {
+            content["oso"]["root"] = root.into();
+        }
+        let err = export(&changed, &Limits::default()).unwrap_err().to_string();
+        assert!(err.contains("not a <dossier> start tag"), "{root}: {err}");
+    }
 }
 
 #[test]
