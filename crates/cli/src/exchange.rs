@@ -301,9 +301,6 @@ pub struct SendOptions {
     pub application: Uuid,
     pub sections: Vec<(Section, PathBuf)>,
     pub attachments: Vec<PathBuf>,
-    /// An OSO gegevensset dossier to send (`--oso FILE`), alone or with
-    /// JSON sections it does not fill (e.g. `remarks`).
-    pub oso: Option<crate::oso::OsoSource>,
     pub signing_key: PathBuf,
     pub trust_anchors: PathBuf,
     pub now: DateTime<Utc>,
@@ -311,35 +308,19 @@ pub struct SendOptions {
 
 /// Builds, signs and encrypts the package (fresh package id, a UUID v4, and
 /// `jti` `<sender>-<32 hex>`) and submits it: see
-/// [`Client::send_dossier`]. With an OSO dossier, what the user should
-/// know about it goes to `say` as it happens (see [`crate::oso::prepare`]).
-pub async fn send(
+/// [`Client::send_dossier`].
+pub async fn send(client: &Client, options: &SendOptions) -> Result<Receipt, ExchangeError> {
+    let sections = read_sections(&options.sections, &options.attachments)?;
+    seal_and_submit(client, options, &sections).await
+}
+
+/// The sealing and submission of [`send`], for `sections` from elsewhere
+/// (an OSO dossier: the `oso` module's `send`).
+pub async fn seal_and_submit(
     client: &Client,
     options: &SendOptions,
-    say: &mut dyn FnMut(String),
+    sections: &[SectionInput],
 ) -> Result<Receipt, ExchangeError> {
-    let mut sections = if options.sections.is_empty() && options.attachments.is_empty() && options.oso.is_some() {
-        Vec::new()
-    } else {
-        read_sections(&options.sections, &options.attachments)?
-    };
-    if let Some(source) = &options.oso {
-        for input in crate::oso::prepare(client, source, &options.to, options.now, say).await? {
-            if sections.iter().any(|s| s.section == input.section) {
-                return Err(ExchangeError::Usage(format!(
-                    "section {} comes from the OSO dossier; do not give it as --section or --attachment too",
-                    input.section
-                )));
-            }
-            sections.push(input);
-        }
-        sections.sort_by_key(|s| s.section);
-        if sections.is_empty() {
-            return Err(ExchangeError::Usage(
-                "nothing to send: every section was left out".into(),
-            ));
-        }
-    }
     let signing_key = load_private_jwk(&options.signing_key, KeyUse::Sig)?;
     let anchors = load_anchors(&options.trust_anchors)?;
     let sender = match &options.from {
@@ -355,20 +336,8 @@ pub async fn send(
         iat: options.now.timestamp(),
     };
     Ok(client
-        .send_dossier(&meta, &sections, &signing_key, &anchors, options.now)
+        .send_dossier(&meta, sections, &signing_key, &anchors, options.now)
         .await?)
-}
-
-/// How `pull` writes a dossier out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum PullFormat {
-    /// One `<section>.json` per section, attachments as files.
-    #[default]
-    Json,
-    /// `dossier.xml`, an OSO gegevensset 2019.1 dossier of the released
-    /// OSO-sourced sections (for the mbo's own student information
-    /// system); any other released section as JSON beside it.
-    Oso,
 }
 
 /// What `pull` needs.
@@ -380,7 +349,6 @@ pub struct PullOptions {
     pub decryption_key: PathBuf,
     pub trust_anchors: PathBuf,
     pub out: PathBuf,
-    pub format: PullFormat,
     /// Acknowledge receipt once everything verified and was written.
     pub acknowledge: bool,
     pub now: DateTime<Utc>,
@@ -398,16 +366,26 @@ pub struct PullOutcome {
 /// Pulls, verifies and decrypts the package ([`Client::receive_dossier`]),
 /// writes it out with [`write_dossier`], and acknowledges if asked.
 pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome, ExchangeError> {
+    pull_into(client, options, write_dossier).await
+}
+
+/// What a pull writes: the files written into the folder, in order.
+pub type WriteDossier = fn(&Path, &ReceivedDossier) -> Result<Vec<PathBuf>, ExchangeError>;
+
+/// [`pull`], the dossier written out by `write` (an OSO dossier:
+/// the `oso` module's `pull`).
+pub async fn pull_into(
+    client: &Client,
+    options: &PullOptions,
+    write: WriteDossier,
+) -> Result<PullOutcome, ExchangeError> {
     let key = load_private_jwk(&options.decryption_key, KeyUse::Enc)?;
     let anchors = load_anchors(&options.trust_anchors)?;
     let on_behalf_of = options.on_behalf_of.map(|s| s.to_string());
     let dossier = client
         .receive_dossier(options.package, on_behalf_of.as_deref(), &key, &anchors, options.now)
         .await?;
-    let written = match options.format {
-        PullFormat::Json => write_dossier(&options.out, &dossier)?,
-        PullFormat::Oso => write_oso_dossier(&options.out, &dossier)?,
-    };
+    let written = write(&options.out, &dossier)?;
     let acknowledged = if options.acknowledge {
         Some(client.acknowledge(options.package, on_behalf_of.as_deref()).await?)
     } else {
@@ -418,17 +396,6 @@ pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome,
         written,
         acknowledged,
     })
-}
-
-/// `out/dossier.xml` (see [`crate::oso::write_oso`]) and, beside it, the
-/// released sections that did not come from an OSO dossier as JSON.
-fn write_oso_dossier(out: &Path, dossier: &ReceivedDossier) -> Result<Vec<PathBuf>, ExchangeError> {
-    let (xml, others) = crate::oso::write_oso(out, dossier)?;
-    let mut rest = dossier.clone();
-    rest.sections.retain(|section, _| others.contains(section));
-    let mut written = vec![xml];
-    written.extend(write_dossier(out, &rest)?);
-    Ok(written)
 }
 
 /// Writes `bytes` to `path` inside `dir` (created 0700), the file 0600.

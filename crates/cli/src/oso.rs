@@ -12,11 +12,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use doorstroom_client::oso::{Limits, OsoError, export_oso, oso_student, prepare_oso, read_oso};
-use doorstroom_client::{Client, ReceivedDossier};
-use doorstroom_domain::{Brin, InspectedBy, Section};
+use doorstroom_client::{Client, Receipt, ReceivedDossier};
+use doorstroom_domain::{Brin, InspectedBy};
 use doorstroom_jose::SectionInput;
 
-use crate::exchange::{ExchangeError, parse_student};
+use crate::exchange::{
+    ExchangeError, PullOptions, PullOutcome, SendOptions, parse_student, pull_into, read_sections, seal_and_submit,
+    write_dossier, write_private_file,
+};
 
 /// Where `send` takes an OSO dossier from.
 #[derive(Debug, Clone)]
@@ -94,12 +97,55 @@ pub async fn prepare(
     Ok(import.sections)
 }
 
+/// `doorstroom send --oso FILE`: the dossier's sections (see [`prepare`]),
+/// with any `--section`/`--attachment` the dossier does not fill (e.g.
+/// `remarks`), sealed and submitted as [`crate::exchange::send`] does.
+pub async fn send(
+    client: &Client,
+    options: &SendOptions,
+    source: &OsoSource,
+    say: &mut dyn FnMut(String),
+) -> Result<Receipt, ExchangeError> {
+    let mut sections = if options.sections.is_empty() && options.attachments.is_empty() {
+        Vec::new()
+    } else {
+        read_sections(&options.sections, &options.attachments)?
+    };
+    for input in prepare(client, source, &options.to, options.now, say).await? {
+        if sections.iter().any(|s| s.section == input.section) {
+            return Err(ExchangeError::Usage(format!(
+                "section {} comes from the OSO dossier; do not give it as --section or --attachment too",
+                input.section
+            )));
+        }
+        sections.push(input);
+    }
+    sections.sort_by_key(|s| s.section);
+    if sections.is_empty() {
+        return Err(ExchangeError::Usage(
+            "nothing to send: every section was left out".into(),
+        ));
+    }
+    seal_and_submit(client, options, &sections).await
+}
+
+/// `doorstroom pull --format oso`: [`crate::exchange::pull`], written out
+/// by [`write_oso`].
+pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome, ExchangeError> {
+    pull_into(client, options, write_oso).await
+}
+
 /// Writes the released OSO-sourced sections of `dossier` to `out/dossier.xml`
-/// (0600) as an OSO 2019.1 dossier; answers the file and the released
-/// sections that are not OSO-sourced (written as JSON by the caller).
-pub fn write_oso(out: &Path, dossier: &ReceivedDossier) -> Result<(PathBuf, Vec<Section>), ExchangeError> {
+/// (0600, in a 0700 folder) as an OSO 2019.1 dossier and, beside it, the
+/// released sections that did not come from an OSO dossier as JSON
+/// ([`write_dossier`]); answers the files written.
+pub fn write_oso(out: &Path, dossier: &ReceivedDossier) -> Result<Vec<PathBuf>, ExchangeError> {
     let path = out.join("dossier.xml");
     let exported = export_oso(dossier, &Limits::default()).map_err(oso_error(&path))?;
-    crate::exchange::write_private_file(out, &path, exported.xml.as_bytes())?;
-    Ok((path, exported.left_out))
+    write_private_file(out, &path, exported.xml.as_bytes())?;
+    let mut rest = dossier.clone();
+    rest.sections.retain(|section, _| exported.left_out.contains(section));
+    let mut written = vec![path];
+    written.extend(write_dossier(out, &rest)?);
+    Ok(written)
 }

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use doorstroom_cli::exchange::{self, Identity, PullFormat, PullOptions, SendOptions};
-use doorstroom_cli::oso::OsoSource;
+use doorstroom_cli::exchange::{self, Identity, PullOptions, SendOptions};
+use doorstroom_cli::oso::{self, OsoSource};
 use doorstroom_client::oso::Limits;
 use doorstroom_devkit::pki::{ENC_JWK_FILE, SIGN_JWK_FILE};
 use doorstroom_domain::{Brin, Clock, InspectedBy, Role, Section, StaffId};
@@ -107,19 +107,19 @@ async fn send_oso(broker: &TestBroker, application: Uuid, file: &Path) -> Result
         application,
         sections: Vec::new(),
         attachments: Vec::new(),
-        oso: Some(OsoSource {
-            path: file.to_owned(),
-            student: None,
-            inspected_by: InspectedBy::Parent,
-            limits: Limits::default(),
-        }),
         signing_key: dir.join(SIGN_JWK_FILE),
         trust_anchors: broker.pki.ca_cert_path(),
         now: broker.clock.now(),
     };
+    let source = OsoSource {
+        path: file.to_owned(),
+        student: None,
+        inspected_by: InspectedBy::Parent,
+        limits: Limits::default(),
+    };
     let mut said = Vec::new();
     let mut say = |line: String| said.push(line);
-    let sent = exchange::send(&client, &options, &mut say).await;
+    let sent = oso::send(&client, &options, &source, &mut say).await;
     match sent {
         Ok(receipt) => Ok((receipt.package_id, said)),
         Err(e) => Err(e.to_string()),
@@ -141,11 +141,10 @@ async fn pull_oso(broker: &TestBroker, package: &str, intaker: StaffId, out: &Pa
         decryption_key: dir.join(ENC_JWK_FILE),
         trust_anchors: broker.pki.ca_cert_path(),
         out: out.to_owned(),
-        format: PullFormat::Oso,
         acknowledge: false,
         now: broker.clock.now(),
     };
-    exchange::pull(&client, &options).await.unwrap().written
+    oso::pull(&client, &options).await.unwrap().written
 }
 
 /// What an export of `xml` holding only `released` looks like.

@@ -11,8 +11,20 @@ use doorstroom_client::oso::Limits;
 use doorstroom_domain::{Brin, InspectedBy, Section, StaffId};
 
 use super::common::{Who, print_json, runtime};
-use crate::exchange::{self, DEFAULT_CA, PullFormat, PullOptions, SendOptions};
-use crate::oso::OsoSource;
+use crate::exchange::{self, DEFAULT_CA, PullOptions, SendOptions};
+use crate::oso::{self, OsoSource};
+
+/// How `pull` writes a dossier out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullFormat {
+    /// One `<section>.json` per section, attachments as files.
+    #[default]
+    Json,
+    /// `dossier.xml`, an OSO gegevensset 2019.1 dossier of the released
+    /// OSO-sourced sections (for the mbo's own student information
+    /// system); any other released section as JSON beside it.
+    Oso,
+}
 
 #[derive(Args)]
 pub struct SendArgs {
@@ -123,20 +135,25 @@ pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
         application: args.application,
         sections: args.sections,
         attachments: args.attachments,
-        oso: args.oso.map(|path| OsoSource {
-            path,
-            student: args.student,
-            inspected_by: args.inspected_by,
-            limits: Limits::default(),
-        }),
         signing_key,
         trust_anchors: args.trust_anchors,
         now: Utc::now(),
     };
     let client = exchange::connect(url, ca, &identity)?;
-    // Messages to stderr, so that stdout stays the receipt's JSON.
-    let mut say = |line: String| eprintln!("{line}");
-    let receipt = runtime()?.block_on(exchange::send(&client, &options, &mut say))?;
+    let receipt = match args.oso {
+        Some(path) => {
+            let source = OsoSource {
+                path,
+                student: args.student,
+                inspected_by: args.inspected_by,
+                limits: Limits::default(),
+            };
+            // Messages to stderr, so that stdout stays the receipt's JSON.
+            let mut say = |line: String| eprintln!("{line}");
+            runtime()?.block_on(oso::send(&client, &options, &source, &mut say))?
+        }
+        None => runtime()?.block_on(exchange::send(&client, &options))?,
+    };
     print_json(&receipt)
 }
 
@@ -167,12 +184,14 @@ pub fn pull(url: &str, ca: &Path, args: PullArgs) -> anyhow::Result<()> {
         decryption_key,
         trust_anchors: args.trust_anchors,
         out: args.out,
-        format: args.format,
         acknowledge: args.acknowledge,
         now: Utc::now(),
     };
     let client = exchange::connect(url, ca, &identity)?;
-    let outcome = runtime()?.block_on(exchange::pull(&client, &options))?;
+    let outcome = match args.format {
+        PullFormat::Json => runtime()?.block_on(exchange::pull(&client, &options))?,
+        PullFormat::Oso => runtime()?.block_on(oso::pull(&client, &options))?,
+    };
     use std::io::Write as _;
     write!(std::io::stdout().lock(), "{}", exchange::describe_pull(&outcome)).context("stdout")
 }
