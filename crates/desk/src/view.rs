@@ -40,7 +40,35 @@ pub struct FileLink {
 pub struct FieldGroup {
     pub title: String,
     pub fields: Vec<Field>,
+    /// Shown unfolded; the metadata (the exporting package, the delivery
+    /// of each category) is folded away, being of little use at an intake.
+    pub open: bool,
 }
+
+/// The order an intaker reads an OSO dossier in: the student and who to
+/// call first, the school and its advice, then support, results and
+/// documents; the dossier's metadata last.
+const READING_ORDER: [doorstroom_oso::Category; 16] = {
+    use doorstroom_oso::Category::*;
+    [
+        Leerling,
+        Oudersverzorgers,
+        School,
+        Schoolloopbaan,
+        Overstapadvies,
+        Ouderinzage,
+        Vve,
+        Onderwijsondersteuning,
+        Handelingsplannen,
+        Verzuim,
+        Eindtoetsbo,
+        Toetsresultaten,
+        Cijferlijsten,
+        Vombo,
+        Bijlagedocs,
+        Metadata,
+    ]
+};
 
 /// A section as the dossier page shows it.
 pub struct SectionView {
@@ -92,10 +120,12 @@ pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
 /// path; fragments that cannot be read are said to be so, not shown raw.
 fn oso_groups(fragments: Result<Vec<doorstroom_oso::Fragment>, doorstroom_oso::OsoError>, view: &mut SectionView) {
     match fragments.and_then(|list| doorstroom_oso::summarize(&list)) {
-        Ok(groups) => {
+        Ok(mut groups) => {
+            groups.sort_by_key(|g| READING_ORDER.iter().position(|c| *c == g.category));
             view.groups = groups
                 .into_iter()
                 .map(|g| FieldGroup {
+                    open: g.category != doorstroom_oso::Category::Metadata,
                     title: g.title,
                     fields: g
                         .rows
@@ -298,17 +328,18 @@ mod tests {
         assert_eq!(
             titles,
             [
-                "Metadata",
-                "Ouderinzage",
-                "School",
                 "Leerling",
                 "Ouders/verzorgers",
-                "VVE",
+                "School",
+                "Schoolloopbaan",
                 "Overstapadvies",
-                "Schoolloopbaan"
+                "Ouderinzage",
+                "VVE",
+                "Metadata"
             ]
         );
-        let leerling = &view.groups[3];
+        let leerling = &view.groups[0];
+        assert!(view.groups.iter().all(|g| g.open == (g.title != "Metadata")));
         assert!(
             leerling
                 .fields

@@ -5,6 +5,7 @@
 //! desk shows it per OSO category, the mbo pulls it as OSO
 //! (`pull --format oso`) and gets an equivalent document of exactly the
 //! released sections; with consent for every section, of the whole file.
+//! And the same dossier read in headless Chromium.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::driver::Browser;
 use crate::support::{DeskClient, start_desk};
 
 /// The number in the fixture's `<bsn>`.
@@ -214,6 +216,7 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
             "Sam van der Testhuis",
             "OSO gegevensset 2019.1",
             "<h3>Ouders/verzorgers</h3>",
+            "<details class=\"oso-category\">\n<summary><h3>Metadata</h3>",
             "<h3>Schoolloopbaan</h3>",
             "<h3>Overstapadvies</h3>",
             "mbo niveau 4",
@@ -262,6 +265,84 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
         // The national number is nowhere in the broker's database.
         let dump = broker.database_dump();
         assert!(!dump.windows(FIXTURE_BSN.len()).any(|w| w == FIXTURE_BSN.as_bytes()));
+    })
+    .await;
+}
+
+/// The same dossier in headless Chromium: the intaker reads it per OSO
+/// category, and the attached documents are offered as downloads.
+#[tokio::test]
+async fn an_intaker_reads_an_oso_dossier_in_the_browser() {
+    TestBroker::on_every_backend(|broker| async move {
+        let files = tempfile::tempdir().unwrap();
+        let (file, _) = dossier_file(&broker, files.path());
+        let application = register_application(&broker).await;
+        consent(&broker, &["support_needs", "career_portfolio", "attachments"]).await;
+        let (package, _) = send_oso(&broker, application, &file).await.unwrap();
+
+        let (_desk, url) = start_desk(&broker).await;
+        let mut browser = Browser::start(&broker, &format!("desk-oso-{}", broker.backend.name())).await;
+        browser.base_url = url;
+        let creds = broker.create_staff("intaker.oso.browser", Role::Intaker, Some(MBO));
+        browser.open("/login").await;
+        browser.fill("username", &creds.username).await;
+        browser.fill("password", &creds.password).await;
+        browser.fill("totp", &broker.totp(&creds.totp_secret)).await;
+        browser.submit("#login").await;
+        assert_eq!(browser.path().await, "/inbox");
+        assert!(
+            browser
+                .text(&format!("#package-{package}"))
+                .await
+                .contains("Sam van der Testhuis")
+        );
+
+        browser.submit(&format!("#package-{package} a")).await;
+        assert_eq!(browser.text("#student").await, "Sam van der Testhuis");
+        for (section, shown) in [
+            (
+                "personal_data",
+                &[
+                    "OSO gegevensset 2019.1",
+                    "Ouders/verzorgers",
+                    "moeder",
+                    "mbo niveau 4",
+                    "2026-2027",
+                ][..],
+            ),
+            (
+                "support_needs",
+                &[
+                    "Onderwijsondersteuning",
+                    "Dyslexie",
+                    "Handelingsplannen",
+                    "begrijpend lezen",
+                    "Verzuim",
+                ][..],
+            ),
+            (
+                "career_portfolio",
+                &[
+                    "Toetsresultaten",
+                    "Cito VAS",
+                    "Cijferlijsten",
+                    "Engels",
+                    "VO-MBO",
+                    "Bakkerij De Proef",
+                ][..],
+            ),
+            (
+                "attachments",
+                &["Verslag van de mentor", "verslag.pdf.zip", "rooster.png.zip"][..],
+            ),
+        ] {
+            let text = browser.text(&format!("#section-{section}")).await;
+            for s in shown {
+                assert!(text.contains(s), "{s} in {section}: {text}");
+            }
+        }
+        browser.screenshot("oso-dossier").await;
+        browser.close().await;
     })
     .await;
 }
