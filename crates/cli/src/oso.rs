@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use doorstroom_client::oso::{Limits, OsoError, export_oso, oso_student, prepare_oso, read_oso};
+use doorstroom_client::oso::{Dossier, Limits, Mapped, OsoError, export_oso, oso_student, prepare_oso, read_oso};
 use doorstroom_client::{Client, Receipt, ReceivedDossier};
-use doorstroom_domain::{Brin, InspectedBy};
+use doorstroom_domain::{Brin, InspectedBy, StudentNumber};
 use doorstroom_jose::SectionInput;
 
 use crate::exchange::{
@@ -43,15 +43,17 @@ fn oso_error(path: &Path) -> impl FnOnce(OsoError) -> ExchangeError + '_ {
 pub const CONSENT_NOTICE: &str = "the dossier's <toestemming> is not taken as consent: the school records \
      consent per mbo and section (doorstroom consent give), as for any dossier";
 
-/// Reads the OSO dossier, records its inspection, and answers the sections
-/// to send to `to`; each message for the user goes to `say`.
-pub async fn prepare(
-    client: &Client,
-    source: &OsoSource,
-    to: &Brin,
-    now: DateTime<Utc>,
-    say: &mut dyn FnMut(String),
-) -> Result<Vec<SectionInput>, ExchangeError> {
+/// An OSO dossier read, checked and mapped at the school, before the
+/// broker is asked anything.
+pub struct ReadDossier {
+    pub dossier: Dossier,
+    pub mapped: Mapped,
+    pub student: StudentNumber,
+}
+
+/// Reads `source`: the file under its bounds and the agreement's rules,
+/// and the student number (`--student`, else the dossier's own).
+pub fn read(source: &OsoSource) -> Result<ReadDossier, ExchangeError> {
     let bytes = std::fs::read(&source.path).map_err(|e| ExchangeError::Io {
         path: source.path.clone(),
         source: e,
@@ -66,8 +68,33 @@ pub async fn prepare(
             ))
         })?,
     };
-    let history = client.consent_history(&student).await?;
-    let import = prepare_oso(&dossier, mapped, &student, &history, to, source.inspected_by, now);
+    Ok(ReadDossier {
+        dossier,
+        mapped,
+        student,
+    })
+}
+
+/// Records the dossier's inspection (once) and answers the sections to
+/// send to `to`; each message for the user goes to `say`.
+pub async fn prepare(
+    client: &Client,
+    read: ReadDossier,
+    to: &Brin,
+    inspected_by: InspectedBy,
+    now: DateTime<Utc>,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<SectionInput>, ExchangeError> {
+    let history = client.consent_history(&read.student).await?;
+    let import = prepare_oso(
+        &read.dossier,
+        read.mapped,
+        &read.student,
+        &history,
+        to,
+        inspected_by,
+        now,
+    );
     for note in &import.notes {
         say(format!("oso: {note}"));
     }
@@ -80,6 +107,9 @@ pub async fn prepare(
                 inspection.inspected_by,
                 if inspection.remarks_added { "yes" } else { "no" }
             ));
+        }
+        None if import.inspection_on_record => {
+            say("oso: the dossier's inspection (inzage) is already on record".into())
         }
         None => say(
             "oso: the dossier records no inspection with a date; record one with `doorstroom inspection` if \
@@ -111,15 +141,15 @@ pub async fn send(
     } else {
         read_sections(&options.sections, &options.attachments)?
     };
-    for input in prepare(client, source, &options.to, options.now, say).await? {
-        if sections.iter().any(|s| s.section == input.section) {
-            return Err(ExchangeError::Usage(format!(
-                "section {} comes from the OSO dossier; do not give it as --section or --attachment too",
-                input.section
-            )));
-        }
-        sections.push(input);
+    // Everything that can be wrong locally is, before the broker is asked.
+    let read = read(source)?;
+    if let Some(twice) = sections.iter().find(|s| read.mapped.sections.contains_key(&s.section)) {
+        return Err(ExchangeError::Usage(format!(
+            "section {} comes from the OSO dossier; do not give it as --section or --attachment too",
+            twice.section
+        )));
     }
+    sections.extend(prepare(client, read, &options.to, source.inspected_by, options.now, say).await?);
     sections.sort_by_key(|s| s.section);
     if sections.is_empty() {
         return Err(ExchangeError::Usage(

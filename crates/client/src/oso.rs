@@ -42,8 +42,10 @@ pub struct OsoImport {
     /// What the mapping noted (categories opted out or empty).
     pub notes: Vec<String>,
     /// The parents' inspection as our inspection record, when the dossier
-    /// says one took place.
+    /// says one took place and the school's ledger does not hold it yet.
     pub inspection: Option<RecordInspection>,
+    /// The dossier's inspection is already on record (sent before).
+    pub inspection_on_record: bool,
 }
 
 /// Reads an OSO dossier and maps it (see `doorstroom_oso`).
@@ -120,11 +122,21 @@ pub fn prepare_oso(
             sections.push(SectionInput { section, content });
         }
     }
+    let inspection = inspection_of(dossier.inzage.as_ref(), student, by);
+    // Sending the same dossier again (to another mbo, or after a refusal)
+    // records its inspection once.
+    let inspection_on_record = inspection.as_ref().is_some_and(|record| {
+        history
+            .inspections
+            .iter()
+            .any(|seen| seen.inspected_at == record.inspected_at && seen.inspected_by == record.inspected_by.as_str())
+    });
     OsoImport {
         sections,
         left_out,
         notes: mapped.notes,
-        inspection: inspection_of(dossier.inzage.as_ref(), student, by),
+        inspection: inspection.filter(|_| !inspection_on_record),
+        inspection_on_record,
     }
 }
 

@@ -97,6 +97,16 @@ async fn consent(broker: &TestBroker, sections: &[&str]) {
 /// through the command's own code; answers the package id and what the
 /// command said.
 async fn send_oso(broker: &TestBroker, application: Uuid, file: &Path) -> Result<(String, Vec<String>), String> {
+    send_oso_with(broker, application, file, Vec::new()).await
+}
+
+/// The same with `--section NAME=FILE`s beside the dossier.
+async fn send_oso_with(
+    broker: &TestBroker,
+    application: Uuid,
+    file: &Path,
+    sections: Vec<(Section, PathBuf)>,
+) -> Result<(String, Vec<String>), String> {
     let dir = broker.institution_dir(VO);
     let identity = Identity {
         dir: Some(dir.clone()),
@@ -107,7 +117,7 @@ async fn send_oso(broker: &TestBroker, application: Uuid, file: &Path) -> Result
         from: None,
         to: Brin::parse(MBO).unwrap(),
         application,
-        sections: Vec::new(),
+        sections,
         attachments: Vec::new(),
         signing_key: dir.join(SIGN_JWK_FILE),
         trust_anchors: broker.pki.ca_cert_path(),
@@ -174,6 +184,16 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
         let refused = send_oso(&broker, application, &forbidden).await.unwrap_err();
         assert!(refused.contains("cat_verzuim is VERBODEN"), "{refused}");
         assert!(!refused.contains(FIXTURE_BSN));
+        // Nor one whose sections are given twice; nothing is recorded then.
+        let personal = files.path().join("personal.json");
+        std::fs::write(&personal, r#"{"name": "Sam"}"#).unwrap();
+        let twice = send_oso_with(&broker, application, &file, vec![(Section::PersonalData, personal)])
+            .await
+            .unwrap_err();
+        assert!(
+            twice.contains("section personal_data comes from the OSO dossier"),
+            "{twice}"
+        );
 
         // 1. Consent for the support needs only: the rest stays out, said so.
         consent(&broker, &["support_needs"]).await;
@@ -244,10 +264,21 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
 
         // 4. With consent for every section: the whole file comes back.
         consent(&broker, &["career_portfolio", "attachments"]).await;
-        let (second, said) = send_oso(&broker, application, &file).await.unwrap();
-        assert!(!said.join("\n").contains("left out"), "{said:?}");
+        let remarks = files.path().join("remarks.json");
+        std::fs::write(&remarks, r#"{"by": "ouder", "text": "Graag een gesprek."}"#).unwrap();
+        let (second, said) = send_oso_with(&broker, application, &file, vec![(Section::Remarks, remarks)])
+            .await
+            .unwrap();
+        let said = said.join("\n");
+        assert!(!said.contains("left out"), "{said}");
+        assert!(
+            said.contains("the dossier's inspection (inzage) is already on record"),
+            "{said}"
+        );
         let out = files.path().join("second");
-        pull_oso(&broker, &second, intaker, &out).await;
+        let written = pull_oso(&broker, &second, intaker, &out).await;
+        // The remarks are no OSO category: as JSON beside the dossier.
+        assert_eq!(written, [out.join("dossier.xml"), out.join("remarks.json")]);
         let got = std::fs::read_to_string(out.join("dossier.xml")).unwrap();
         assert_eq!(canonical(&got).unwrap(), canonical(&xml).unwrap());
 

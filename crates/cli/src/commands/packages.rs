@@ -62,6 +62,12 @@ pub struct SendArgs {
     /// OSO's <inzage> is the parents'.
     #[arg(long, default_value = "parent")]
     inspected_by: InspectedBy,
+    /// With --oso: the largest dossier file read, in bytes (default 20 MiB).
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    oso_max_bytes: usize,
+    /// With --oso: the largest attached document, decoded, in bytes (default 10 MiB).
+    #[arg(long, default_value_t = Limits::default().max_document_bytes)]
+    oso_max_document_bytes: usize,
     /// The sending school; default: as the broker knows the client certificate.
     #[arg(long)]
     from: Option<Brin>,
@@ -146,7 +152,11 @@ pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
                 path,
                 student: args.student,
                 inspected_by: args.inspected_by,
-                limits: Limits::default(),
+                limits: Limits {
+                    max_bytes: args.oso_max_bytes,
+                    max_document_bytes: args.oso_max_document_bytes,
+                    ..Limits::default()
+                },
             };
             // Messages to stderr, so that stdout stays the receipt's JSON.
             let mut say = |line: String| eprintln!("{line}");
