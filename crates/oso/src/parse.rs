@@ -162,6 +162,8 @@ struct Parser<'a> {
     documents: Vec<Document>,
     document: Option<DocumentParts>,
     seen: Vec<&'static str>,
+    /// The last offset whose line was counted, and its line.
+    last_line: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -189,6 +191,7 @@ impl<'a> Parser<'a> {
             documents: Vec::new(),
             document: None,
             seen: Vec::new(),
+            last_line: std::cell::Cell::new((0, 1)),
         }
     }
 
@@ -200,8 +203,19 @@ impl<'a> Parser<'a> {
             .join("/")
     }
 
+    /// The line of `offset`, counted on from the last offset asked when it
+    /// lies further on (fragments and documents are asked in document
+    /// order): a file of many small elements costs one pass, not one per
+    /// element.
     fn line_at(&self, offset: usize) -> usize {
-        line_of(&self.input.as_bytes()[..offset.min(self.input.len())])
+        let offset = offset.min(self.input.len());
+        let (from, line) = match self.last_line.get() {
+            (at, line) if at <= offset => (at, line),
+            _ => (0, 1),
+        };
+        let line = line + line_of(&self.input.as_bytes()[from..offset]) - 1;
+        self.last_line.set((offset, line));
+        line
     }
 
     fn error_at(&self, offset: usize, message: impl Into<String>) -> OsoError {

@@ -453,6 +453,30 @@ fn deep_nesting_and_size_are_bounded() {
 }
 
 #[test]
+fn many_small_elements_are_read_in_one_pass() {
+    let many: String = (0..100_000).map(|i| format!("<voornaam>n{i}</voornaam>\n")).collect();
+    let xml = text("opt_out.xml").replace("<voornaam>Samira</voornaam>", &many);
+    let started = std::time::Instant::now();
+    let dossier = parse(xml.as_bytes(), &Limits::default()).unwrap();
+    assert!(dossier.fragments.len() > 100_000);
+    // Lines are still right, counted on from the last one.
+    for (start, line) in [
+        ("<voornaam>n0<", "      <voornaam>n0</voornaam>"),
+        ("<voornaam>n99999<", "<voornaam>n99999</voornaam>"),
+        ("<voornaam>Johanna<", "      <voornaam>Johanna</voornaam>"),
+    ] {
+        let found = dossier.fragments.iter().find(|f| f.xml.starts_with(start)).unwrap();
+        assert_eq!(xml.lines().nth(found.line - 1).unwrap(), line);
+    }
+    // Counting lines from the start for each element took minutes here.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn an_oversized_attachment_is_refused() {
     let bytes = fixture("oversized_attachment.xml");
     // Within the default bound it is taken …
