@@ -17,7 +17,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use serde::{Deserialize, Serialize};
 
-use crate::names::allowed_file_type;
+use crate::names::{allowed_file_type, resolve};
 use crate::{Category, Delivery, Limits, NAMESPACE, OsoError, VERSION};
 
 /// A category's element, verbatim.
@@ -276,27 +276,13 @@ impl<'a> Parser<'a> {
     /// The five predefined entities and character references; anything
     /// else would need a DTD, which is refused.
     fn reference(&self, r: &BytesRef<'_>, at: usize) -> Result<String, OsoError> {
-        if r.is_char_ref() {
-            return match r.resolve_char_ref() {
-                Ok(Some(c)) => Ok(c.to_string()),
-                _ => Err(self.error_at(at, "an invalid character reference")),
-            };
-        }
-        let name = r.decode().map_err(|e| self.error_at(at, format!("reference: {e}")))?;
-        let predefined = match name.as_ref() {
-            "lt" => "<",
-            "gt" => ">",
-            "amp" => "&",
-            "apos" => "'",
-            "quot" => "\"",
-            _ => {
-                return Err(self.error_at(
-                    at,
-                    "an entity reference other than the five predefined ones is refused (no DTD, no entities)",
-                ));
-            }
-        };
-        Ok(predefined.to_owned())
+        resolve(r).ok_or_else(|| {
+            self.error_at(
+                at,
+                "an entity reference other than the five predefined ones or a valid character reference is \
+                 refused (no DTD, no entities)",
+            )
+        })
     }
 
     fn add_text(&mut self, text: &str, at: usize) -> Result<(), OsoError> {
