@@ -133,6 +133,10 @@ struct Open {
     raw: String,
     role: Role,
     start: usize,
+    /// The line it starts on, counted when it opens (in document order, so
+    /// the count goes on from the last); only for what can become a
+    /// fragment.
+    line: usize,
 }
 
 #[derive(Default)]
@@ -204,9 +208,8 @@ impl<'a> Parser<'a> {
     }
 
     /// The line of `offset`, counted on from the last offset asked when it
-    /// lies further on (fragments and documents are asked in document
-    /// order): a file of many small elements costs one pass, not one per
-    /// element.
+    /// lies further on (elements are asked as they open, in document
+    /// order): a file of many elements costs one pass, not one per element.
     fn line_at(&self, offset: usize) -> usize {
         let offset = offset.min(self.input.len());
         let (from, line) = match self.last_line.get() {
@@ -336,11 +339,16 @@ impl<'a> Parser<'a> {
                 ..DocumentParts::default()
             });
         }
+        let line = match role {
+            Role::Fragment(_) | Role::Split { .. } => self.line_at(start),
+            Role::Root | Role::Inner => 0,
+        };
         self.stack.push(Open {
             local,
             raw,
             role,
             start,
+            line,
         });
         self.text.clear();
         Ok(())
@@ -412,13 +420,12 @@ impl<'a> Parser<'a> {
             return Err(self.error_at(before, "an end tag without a start tag"));
         };
         let input = self.input;
-        let (xml, line) = (&input[open.start..end], self.line_at(open.start));
         let whole = |category| Fragment {
             category,
             within: Vec::new(),
             order: 0,
-            xml: xml.to_owned(),
-            line,
+            xml: input[open.start..end].to_owned(),
+            line: open.line,
         };
         let fragment = match open.role {
             Role::Root => {

@@ -454,8 +454,17 @@ fn deep_nesting_and_size_are_bounded() {
 
 #[test]
 fn many_small_elements_are_read_in_one_pass() {
+    // Small fragments, and a fragment of many nested elements.
     let many: String = (0..100_000).map(|i| format!("<voornaam>n{i}</voornaam>\n")).collect();
-    let xml = text("opt_out.xml").replace("<voornaam>Samira</voornaam>", &many);
+    let nested: String = (0..50_000)
+        .map(|i| format!("<adres><straat>s{i}</straat></adres>\n"))
+        .collect();
+    let xml = text("opt_out.xml")
+        .replace("<voornaam>Samira</voornaam>", &many)
+        .replace(
+            "<voornaam>Johanna</voornaam>",
+            &format!("<voornaam>Johanna</voornaam>\n<adreslijst>{nested}</adreslijst>"),
+        );
     let started = std::time::Instant::now();
     let dossier = parse(xml.as_bytes(), &Limits::default()).unwrap();
     assert!(dossier.fragments.len() > 100_000);
@@ -464,6 +473,11 @@ fn many_small_elements_are_read_in_one_pass() {
         ("<voornaam>n0<", "      <voornaam>n0</voornaam>"),
         ("<voornaam>n99999<", "<voornaam>n99999</voornaam>"),
         ("<voornaam>Johanna<", "      <voornaam>Johanna</voornaam>"),
+        (
+            "<adreslijst><adres><straat>s0<",
+            "<adreslijst><adres><straat>s0</straat></adres>",
+        ),
+        ("<voorvoegsel>", "      <voorvoegsel>van der</voorvoegsel>"),
     ] {
         let found = dossier.fragments.iter().find(|f| f.xml.starts_with(start)).unwrap();
         assert_eq!(xml.lines().nth(found.line - 1).unwrap(), line);
