@@ -127,6 +127,9 @@ fn section_content(
 /// (the desk and `pull` hand it out as it came).
 fn files(dossier: &Dossier) -> Vec<Value> {
     let mut names = BTreeSet::new();
+    // The next number to try per name, so that many documents of one name
+    // do not each try every number before theirs.
+    let mut next: BTreeMap<String, usize> = BTreeMap::new();
     dossier
         .documents
         .iter()
@@ -139,10 +142,10 @@ fn files(dossier: &Dossier) -> Vec<Value> {
                 .collect();
             let base = base.trim_start_matches('.');
             let mut name = format!("{base}.zip");
-            let mut n = 2;
+            let n = next.entry(base.to_owned()).or_insert(2);
             while !names.insert(name.clone()) {
                 name = format!("{base} ({n}).zip");
-                n += 1;
+                *n += 1;
             }
             json!({
                 "filename": name,

@@ -178,6 +178,16 @@ fn categories_map_to_our_sections_with_their_fragments_and_a_summary() {
     let files = mapped.sections[&Section::Attachments]["files"].as_array().unwrap();
     let names: Vec<&str> = files.iter().map(|f| f["filename"].as_str().unwrap()).collect();
     assert_eq!(names, ["verslag.pdf.zip", "rooster.png.zip"]);
+    // Documents of one name get their own file names.
+    let rooster = text("full.xml").replace("<bestandsnaam>verslag.pdf", "<bestandsnaam>rooster.png");
+    let same = to_sections(&parse(rooster.as_bytes(), &Limits::default()).unwrap()).unwrap();
+    let names: Vec<&str> = same.sections[&Section::Attachments]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["rooster.png.zip", "rooster.png (2).zip"]);
     assert!(files.iter().all(|f| f["media_type"] == "application/zip"));
     // The base64 lost its line breaks, and decodes to a ZIP.
     use base64::Engine as _;
