@@ -175,9 +175,16 @@ fn single_element(xml: &str) -> Option<String> {
     }
 }
 
+/// The document: each line that opens or closes a container or starts a
+/// fragment indented two spaces a level (a fragment's own inner lines are
+/// as the source wrote them, which for the usual two-space layout lines up).
 fn write(root: &str, fragments: &[Fragment], left_out: &BTreeSet<Category>) -> Result<String, OsoError> {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(root);
+    let line = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
     let mut open: Vec<&str> = Vec::new();
     for fragment in fragments {
         let common = open
@@ -187,15 +194,16 @@ fn write(root: &str, fragments: &[Fragment], left_out: &BTreeSet<Category>) -> R
             .count();
         while open.len() > common {
             if let Some(tag) = open.pop() {
-                out.push_str(&format!("\n</{}>", qname_of(tag)));
+                line(&mut out, open.len() + 1);
+                out.push_str(&format!("</{}>", qname_of(tag)));
             }
         }
         for tag in &fragment.within[common..] {
-            out.push('\n');
+            line(&mut out, open.len() + 1);
             out.push_str(tag);
             open.push(tag);
         }
-        out.push('\n');
+        line(&mut out, open.len() + 1);
         if fragment.category == Category::Metadata && !left_out.is_empty() {
             out.push_str(&mark_left_out(&fragment.xml, left_out)?);
         } else {
@@ -203,7 +211,8 @@ fn write(root: &str, fragments: &[Fragment], left_out: &BTreeSet<Category>) -> R
         }
     }
     while let Some(tag) = open.pop() {
-        out.push_str(&format!("\n</{}>", qname_of(tag)));
+        line(&mut out, open.len() + 1);
+        out.push_str(&format!("</{}>", qname_of(tag)));
     }
     out.push_str(&format!("\n</{}>\n", qname_of(root)));
     Ok(out)
