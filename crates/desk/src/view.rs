@@ -85,6 +85,7 @@ pub struct SectionView {
 
 /// The released sections of `dossier`, in the format's order.
 pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
+    let downloads = downloads(dossier);
     dossier
         .sections
         .iter()
@@ -98,17 +99,15 @@ pub fn sections(dossier: &ReceivedDossier, lang: Lang) -> Vec<SectionView> {
                 remarks: Vec::new(),
                 files: Vec::new(),
             };
+            view.files = links(&downloads, *section);
             if let Some(fragments) = doorstroom_oso::fragments_of(content) {
                 view.source = Some("OSO gegevensset 2019.1");
                 oso_groups(fragments, &mut view);
-                if *section == Section::Attachments {
-                    view.files = files(content);
-                }
                 return view;
             }
             match section {
                 Section::Remarks => view.remarks = remarks(content),
-                Section::Attachments => view.files = files(content),
+                Section::Attachments => {}
                 _ => flatten(content, "", &mut view.fields),
             }
             view
@@ -210,25 +209,75 @@ fn file_list(content: &Value) -> &[Value] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// The attachments (`{"files": [{"filename", "media_type", "data"}]}`).
-pub fn files(content: &Value) -> Vec<FileLink> {
-    file_list(content)
+/// A file the intaker can download.
+struct Download {
+    section: Section,
+    filename: String,
+    media_type: String,
+    /// Standard base64.
+    data: String,
+}
+
+/// Every file of the dossier in one numbering: the attachments section's
+/// files first (`{"files": [{"filename", "media_type", "data"}]}`, so a
+/// JSON dossier's numbering is as it always was), then the documents
+/// inside the other sections of an OSO dossier (a diagnosis's report, a
+/// plan), each the ZIP the agreement sends. A section whose OSO fragments
+/// cannot be read offers none (its page says it is not readable).
+fn downloads(dossier: &ReceivedDossier) -> Vec<Download> {
+    let mut all: Vec<Download> = dossier
+        .sections
+        .get(&Section::Attachments)
+        .map(file_list)
+        .unwrap_or_default()
         .iter()
-        .enumerate()
-        .map(|(index, f)| FileLink {
-            index,
+        .map(|f| Download {
+            section: Section::Attachments,
             filename: text_of(f, &["filename"]),
             media_type: text_of(f, &["media_type"]),
-            size: text_of(f, &["data"]).len() / 4 * 3,
+            data: text_of(f, &["data"]),
+        })
+        .collect();
+    for (section, content) in &dossier.sections {
+        if *section == Section::Attachments {
+            continue;
+        }
+        let Some(Ok(fragments)) = doorstroom_oso::fragments_of(content) else {
+            continue;
+        };
+        for document in doorstroom_oso::documents_in(&fragments).unwrap_or_default() {
+            all.push(Download {
+                section: *section,
+                filename: format!("{}.zip", document.filename),
+                media_type: "application/zip".into(),
+                data: document.data,
+            });
+        }
+    }
+    all
+}
+
+/// The links to `section`'s files, by their place in [`downloads`].
+fn links(downloads: &[Download], section: Section) -> Vec<FileLink> {
+    downloads
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.section == section)
+        .map(|(index, d)| FileLink {
+            index,
+            filename: d.filename.clone(),
+            media_type: d.media_type.clone(),
+            size: d.data.len() / 4 * 3,
         })
         .collect()
 }
 
-/// Attachment `index`: a safe file name and its bytes.
+/// Download `index` (see [`downloads`]): a safe file name and its bytes.
 pub fn attachment(dossier: &ReceivedDossier, index: usize) -> Option<(String, Vec<u8>)> {
-    let file = file_list(dossier.sections.get(&Section::Attachments)?).get(index)?;
-    let data = STANDARD.decode(file.get("data")?.as_str()?).ok()?;
-    let name: String = text_of(file, &["filename"])
+    let file = downloads(dossier).into_iter().nth(index)?;
+    let data = STANDARD.decode(&file.data).ok()?;
+    let name: String = file
+        .filename
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '))
         .collect();
@@ -362,5 +411,55 @@ mod tests {
             "{}",
             view.fields[0].value
         );
+    }
+
+    /// An OSO dossier as the desk receives it: every section of the full
+    /// fixture.
+    fn oso_dossier() -> ReceivedDossier {
+        let xml = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../oso/tests/fixtures/full.xml")).unwrap();
+        let dossier = doorstroom_oso::parse(&xml, &doorstroom_oso::Limits::default()).unwrap();
+        let brin = |raw: &str| doorstroom_domain::Brin::parse(raw).unwrap();
+        ReceivedDossier {
+            package_id: "p".into(),
+            application_id: uuid::Uuid::new_v4(),
+            sender: brin("07AB"),
+            recipient: brin("25LX"),
+            submitted_at: chrono::Utc::now(),
+            sealed_at: 0,
+            sender_kid: "k".into(),
+            sender_certificate: "c".into(),
+            sections: doorstroom_oso::to_sections(&dossier).unwrap().sections,
+            withheld: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_oso_dossiers_documents_are_downloads_of_their_sections() {
+        let dossier = oso_dossier();
+        let views = sections(&dossier, Lang::Nl);
+        let files = |code: &str| -> Vec<(usize, String)> {
+            views
+                .iter()
+                .find(|v| v.code == code)
+                .unwrap()
+                .files
+                .iter()
+                .map(|f| (f.index, f.filename.clone()))
+                .collect()
+        };
+        // The attachments keep the first numbers; a plan inside the
+        // support needs comes after them, in its own section.
+        assert_eq!(
+            files("attachments"),
+            [(0, "verslag.pdf.zip".to_owned()), (1, "rooster.png.zip".to_owned())]
+        );
+        assert_eq!(files("support_needs"), [(2, "plan.pdf.zip".to_owned())]);
+        assert!(files("personal_data").is_empty());
+        let (name, bytes) = attachment(&dossier, 2).unwrap();
+        assert_eq!(name, "plan.pdf.zip");
+        assert!(bytes.starts_with(b"PK\x03\x04"));
+        assert_eq!(attachment(&dossier, 1).unwrap().0, "rooster.png.zip");
+        assert!(attachment(&dossier, 3).is_none());
+        assert_eq!(student_name(&dossier).as_deref(), Some("Sam van der Testhuis"));
     }
 }

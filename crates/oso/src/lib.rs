@@ -33,7 +33,7 @@ pub use export::{Exported, export};
 pub use mapping::{Mapped, to_sections};
 pub use names::allowed_file_type;
 pub use parse::{Document, Dossier, Fragment, Inzage, StudentId, parse};
-pub use summary::{Group, Row, fragments_of, student_name, summarize};
+pub use summary::{EmbeddedDocument, Group, Row, documents_in, fragments_of, student_name, summarize};
 
 /// The namespace of a 2019 OSO dossier.
 pub const NAMESPACE: &str = "http://www.edustandaard.nl/oso_gegevensset/2019/dossier";

@@ -79,14 +79,84 @@ pub fn student_name(fragments: &[Fragment]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-/// Every value in one fragment. A fragment is re-read under the same
-/// rules as the dossier (no DTD, no entities, bounded depth).
+/// A `document` inside fragments, as it came: its `bestandsnaam`,
+/// `omschrijving` and `bestandsinhoud` (base64 of a ZIP, whitespace
+/// removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedDocument {
+    pub category: Category,
+    pub filename: String,
+    pub description: String,
+    pub data: String,
+}
+
+/// The documents inside `fragments`, in document order (a diagnosis's
+/// report, a plan, an OPP: the reader checked each one's type and size
+/// when the dossier was imported).
+pub fn documents_in(fragments: &[Fragment]) -> Result<Vec<EmbeddedDocument>, OsoError> {
+    let mut found: Vec<EmbeddedDocument> = Vec::new();
+    for fragment in fragments {
+        walk(&fragment.xml, &mut |met| match met {
+            Met::Open(path) if path.last().is_some_and(|l| l == "document") => found.push(EmbeddedDocument {
+                category: fragment.category,
+                filename: String::new(),
+                description: String::new(),
+                data: String::new(),
+            }),
+            Met::Value(path, value) if path.len() >= 2 && path[path.len() - 2] == "document" => {
+                if let Some(document) = found.last_mut() {
+                    match path[path.len() - 1].as_str() {
+                        "bestandsnaam" => document.filename = value.to_owned(),
+                        "omschrijving" => document.description = value.to_owned(),
+                        "bestandsinhoud" => document.data = value.split_whitespace().collect(),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        })?;
+    }
+    Ok(found)
+}
+
+/// Every value in one fragment: elements' text with their path, and
+/// attributes (but namespace declarations) as `path (name)`.
 fn rows_of(xml: &str) -> Result<Vec<Row>, OsoError> {
+    let mut rows = Vec::new();
+    walk(xml, &mut |met| match met {
+        Met::Open(_) => {}
+        Met::Attribute(path, key, value) => rows.push(Row {
+            label: format!("{} ({key})", path.join(" › ")),
+            value: value.to_owned(),
+        }),
+        Met::Value(path, value) => rows.push(Row {
+            label: path.join(" › "),
+            value: if path.last().is_some_and(|l| l == "bestandsinhoud") {
+                format!("(ZIP, base64, {} tekens)", value.len())
+            } else {
+                value.to_owned()
+            },
+        }),
+    })?;
+    Ok(rows)
+}
+
+/// What [`walk`] meets in a fragment, with the path of local names to it.
+enum Met<'a> {
+    Open(&'a [String]),
+    Attribute(&'a [String], &'a str, &'a str),
+    /// An element's text, trimmed, when it has any.
+    Value(&'a [String], &'a str),
+}
+
+/// Reads one fragment under the same rules as the dossier (no DTD, no
+/// entities, bounded depth, every element closed), telling `visit` what
+/// it meets.
+fn walk(xml: &str, visit: &mut dyn FnMut(Met<'_>)) -> Result<(), OsoError> {
     let limits = Limits::default();
     let mut reader = Reader::from_str(xml);
     let mut path: Vec<String> = Vec::new();
     let mut text = String::new();
-    let mut rows = Vec::new();
     let bad = |message: String| OsoError::Section {
         section: String::new(),
         message: format!("a fragment is not well-formed: {message}"),
@@ -98,12 +168,14 @@ fn rows_of(xml: &str) -> Result<Vec<Row>, OsoError> {
             }
             Event::Start(e) => {
                 path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
-                attribute_rows(&e, &path, &mut rows).map_err(bad)?;
+                visit(Met::Open(&path));
+                attributes(&e, &path, visit).map_err(bad)?;
                 text.clear();
             }
             Event::Empty(e) => {
                 path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
-                attribute_rows(&e, &path, &mut rows).map_err(bad)?;
+                visit(Met::Open(&path));
+                attributes(&e, &path, visit).map_err(bad)?;
                 path.pop();
             }
             Event::Text(t) => text.push_str(&t.decode().map_err(|e| bad(e.to_string()))?),
@@ -112,15 +184,7 @@ fn rows_of(xml: &str) -> Result<Vec<Row>, OsoError> {
             Event::End(_) => {
                 let value = text.trim();
                 if !value.is_empty() {
-                    let shown = if path.last().is_some_and(|l| l == "bestandsinhoud") {
-                        format!("(ZIP, base64, {} tekens)", value.len())
-                    } else {
-                        value.to_owned()
-                    };
-                    rows.push(Row {
-                        label: path.join(" › "),
-                        value: shown,
-                    });
+                    visit(Met::Value(&path, value));
                 }
                 text.clear();
                 path.pop();
@@ -128,23 +192,24 @@ fn rows_of(xml: &str) -> Result<Vec<Row>, OsoError> {
             Event::DocType(_) => return Err(bad("a DOCTYPE".into())),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof if !path.is_empty() => return Err(bad("it ends inside an element".into())),
-            Event::Eof => return Ok(rows),
+            Event::Eof => return Ok(()),
         }
     }
 }
 
-fn attribute_rows(e: &quick_xml::events::BytesStart<'_>, path: &[String], rows: &mut Vec<Row>) -> Result<(), String> {
+fn attributes(
+    e: &quick_xml::events::BytesStart<'_>,
+    path: &[String],
+    visit: &mut dyn FnMut(Met<'_>),
+) -> Result<(), String> {
     for attribute in e.attributes() {
         let attribute = attribute.map_err(|e| e.to_string())?;
-        let key = String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned();
         if attribute.key.as_ref().starts_with(b"xmlns") {
             continue;
         }
+        let key = String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned();
         let value = attribute.unescape_value().map_err(|e| e.to_string())?;
-        rows.push(Row {
-            label: format!("{} ({key})", path.join(" › ")),
-            value: value.into_owned(),
-        });
+        visit(Met::Attribute(path, &key, &value));
     }
     Ok(())
 }

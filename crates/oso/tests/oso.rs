@@ -201,6 +201,39 @@ fn categories_map_to_our_sections_with_their_fragments_and_a_summary() {
 }
 
 #[test]
+fn documents_inside_other_categories_are_found_in_their_fragments() {
+    let dossier = parse(&fixture("full.xml"), &Limits::default()).unwrap();
+    let mapped = to_sections(&dossier).unwrap();
+    let fragments = |section: Section| {
+        doorstroom_oso::fragments_of(&mapped.sections[&section])
+            .unwrap()
+            .unwrap()
+    };
+    let support = doorstroom_oso::documents_in(&fragments(Section::SupportNeeds)).unwrap();
+    assert_eq!(support.len(), 1);
+    assert_eq!(
+        (
+            support[0].category,
+            support[0].filename.as_str(),
+            support[0].description.as_str()
+        ),
+        (Category::Handelingsplannen, "plan.pdf", "Handelingsplan lezen")
+    );
+    let imported = dossier.documents.iter().find(|d| d.filename == "plan.pdf").unwrap();
+    assert_eq!(support[0].data, imported.data);
+    assert!(
+        doorstroom_oso::documents_in(&fragments(Section::PersonalData))
+            .unwrap()
+            .is_empty()
+    );
+    let attached = doorstroom_oso::documents_in(&fragments(Section::Attachments)).unwrap();
+    let names: Vec<&str> = attached.iter().map(|d| d.filename.as_str()).collect();
+    assert_eq!(names, ["verslag.pdf", "rooster.png"]);
+    // The line breaks inside a document's base64 are gone, as at import.
+    assert!(!attached[1].data.contains(char::is_whitespace));
+}
+
+#[test]
 fn a_full_dossier_comes_back_as_an_equivalent_document() {
     let original = text("full.xml");
     let exported = round_trip(&original);

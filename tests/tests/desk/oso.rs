@@ -249,6 +249,17 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
             assert!(page.body.contains(shown), "{shown} in the dossier page");
         }
         assert!(!page.body.contains("Cito VAS"), "the career portfolio was not sent");
+        // A document inside the support needs (a plan) is a download of it.
+        assert!(page.body.contains("plan.pdf.zip"), "the plan is offered");
+        let plan = desk.get(&format!("/dossiers/{first}/attachments/0")).await;
+        assert_eq!(plan.status, 200);
+        assert!(
+            plan.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("plan.pdf.zip")
+        );
+        assert!(plan.body.starts_with("PK"));
 
         // 3. Pulled as OSO: exactly the released sections, equivalent.
         let out = files.path().join("first");
@@ -292,6 +303,13 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
         let disposition = download.headers["content-disposition"].to_str().unwrap();
         assert!(disposition.contains("verslag.pdf.zip"), "{disposition}");
         assert!(download.body.starts_with("PK"), "a ZIP, as the agreement sends it");
+        let plan = desk.get(&format!("/dossiers/{second}/attachments/2")).await;
+        assert!(
+            plan.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("plan.pdf.zip")
+        );
 
         // The national number is nowhere in the broker's database.
         let dump = broker.database_dump();
@@ -349,6 +367,7 @@ async fn an_intaker_reads_an_oso_dossier_in_the_browser() {
                     "Handelingsplannen",
                     "begrijpend lezen",
                     "Verzuim",
+                    "plan.pdf.zip",
                 ][..],
             ),
             (
