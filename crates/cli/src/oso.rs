@@ -149,6 +149,18 @@ pub async fn send(
             twice.section
         )));
     }
+    // The package goes with `--application`; the dossier names a student.
+    // They must be the same student, or a dossier would travel with
+    // another student's application.
+    let applications = client.find_applications(&read.student).await?;
+    if !applications.iter().any(|a| a.application.id == options.application) {
+        return Err(ExchangeError::Usage(format!(
+            "{}: application {} is not one of the applications of the dossier's student (as this school \
+             finds them); check --application and the dossier, or give --student",
+            source.path.display(),
+            options.application
+        )));
+    }
     sections.extend(prepare(client, read, &options.to, source.inspected_by, options.now, say).await?);
     sections.sort_by_key(|s| s.section);
     if sections.is_empty() {

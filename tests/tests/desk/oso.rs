@@ -194,6 +194,16 @@ async fn an_oso_dossier_goes_in_at_the_vo_and_comes_out_as_oso_at_the_mbo() {
             twice.contains("section personal_data comes from the OSO dossier"),
             "{twice}"
         );
+        // Nor one whose student is not the application's.
+        let other = fixture("full.xml").replace("<bsn>123456782</bsn>", "<bsn>111222333</bsn>");
+        let other_file = files.path().join("ander.xml");
+        std::fs::write(&other_file, other).unwrap();
+        let mismatch = send_oso(&broker, application, &other_file).await.unwrap_err();
+        assert!(
+            mismatch.contains("is not one of the applications of the dossier's student"),
+            "{mismatch}"
+        );
+        assert!(!mismatch.contains("111222333"), "{mismatch}");
 
         // 1. Consent for the support needs only: the rest stays out, said so.
         consent(&broker, &["support_needs"]).await;
