@@ -15,6 +15,9 @@
 //!   network, links neither the broker (server, app), its storage, nor a
 //!   database driver: it holds dossier plaintext and reaches the broker
 //!   only over HTTPS, through the client;
+//! - the OSO crate (`doorstroom-oso`), which the client, the CLI and the
+//!   desk share, links no broker crate, no web, database or TLS crate:
+//!   bytes in, values out;
 //! - no code outside the server crate names the server's HTTP handlers
 //!   (`doorstroom_server::handlers`): doors call use cases, not each other.
 
@@ -291,6 +294,38 @@ fn the_desk_links_neither_the_broker_nor_a_database() -> Result<(), Failure> {
         "doorstroom-desk",
         |name| NOT_IN_THE_DESK.contains(&name),
         "the desk runs at the mbo and talks to the broker over HTTPS only, through the client",
+    )
+}
+
+/// What the OSO crate must not link: it reads and writes dossier files,
+/// and is linked by the client and the desk, which must stay free of the
+/// broker; it needs nothing of the network or storage either.
+const NOT_IN_THE_OSO: &[&str] = &[
+    "doorstroom-server",
+    "doorstroom-store",
+    "doorstroom-app",
+    "doorstroom-api",
+    "doorstroom-jose",
+    "doorstroom-client",
+    "doorstroom-devkit",
+    "actix-web",
+    "actix-http",
+    "diesel",
+    "libsqlite3-sys",
+    "pq-sys",
+    "reqwest",
+    "rustls",
+    "tokio",
+    "openssl",
+    "josekit",
+];
+
+#[test]
+fn the_oso_crate_links_only_the_domain() -> Result<(), Failure> {
+    links_none_of(
+        "doorstroom-oso",
+        |name| NOT_IN_THE_OSO.contains(&name),
+        "the OSO crate maps dossier files to sections; it may use the domain's vocabulary and nothing of the broker",
     )
 }
 

@@ -72,6 +72,14 @@ pub enum ExchangeError {
     },
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An OSO dossier refused, or released sections that make none (the
+    /// message names lines, element paths and rules, never values).
+    #[error("{path}: {source}")]
+    Oso {
+        path: PathBuf,
+        #[source]
+        source: doorstroom_client::oso::OsoError,
+    },
     /// Boxed: a client error is large, and most results here never carry one.
     #[error(transparent)]
     Client(Box<ClientError>),
@@ -303,6 +311,16 @@ pub struct SendOptions {
 /// [`Client::send_dossier`].
 pub async fn send(client: &Client, options: &SendOptions) -> Result<Receipt, ExchangeError> {
     let sections = read_sections(&options.sections, &options.attachments)?;
+    seal_and_submit(client, options, &sections).await
+}
+
+/// The sealing and submission of [`send`], for `sections` from elsewhere
+/// (an OSO dossier: the `oso` module's `send`).
+pub async fn seal_and_submit(
+    client: &Client,
+    options: &SendOptions,
+    sections: &[SectionInput],
+) -> Result<Receipt, ExchangeError> {
     let signing_key = load_private_jwk(&options.signing_key, KeyUse::Sig)?;
     let anchors = load_anchors(&options.trust_anchors)?;
     let sender = match &options.from {
@@ -318,7 +336,7 @@ pub async fn send(client: &Client, options: &SendOptions) -> Result<Receipt, Exc
         iat: options.now.timestamp(),
     };
     Ok(client
-        .send_dossier(&meta, &sections, &signing_key, &anchors, options.now)
+        .send_dossier(&meta, sections, &signing_key, &anchors, options.now)
         .await?)
 }
 
@@ -348,13 +366,26 @@ pub struct PullOutcome {
 /// Pulls, verifies and decrypts the package ([`Client::receive_dossier`]),
 /// writes it out with [`write_dossier`], and acknowledges if asked.
 pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome, ExchangeError> {
+    pull_into(client, options, write_dossier).await
+}
+
+/// What a pull writes: the files written into the folder, in order.
+pub type WriteDossier = fn(&Path, &ReceivedDossier) -> Result<Vec<PathBuf>, ExchangeError>;
+
+/// [`pull`], the dossier written out by `write` (an OSO dossier:
+/// the `oso` module's `pull`).
+pub async fn pull_into(
+    client: &Client,
+    options: &PullOptions,
+    write: WriteDossier,
+) -> Result<PullOutcome, ExchangeError> {
     let key = load_private_jwk(&options.decryption_key, KeyUse::Enc)?;
     let anchors = load_anchors(&options.trust_anchors)?;
     let on_behalf_of = options.on_behalf_of.map(|s| s.to_string());
     let dossier = client
         .receive_dossier(options.package, on_behalf_of.as_deref(), &key, &anchors, options.now)
         .await?;
-    let written = write_dossier(&options.out, &dossier)?;
+    let written = write(&options.out, &dossier)?;
     let acknowledged = if options.acknowledge {
         Some(client.acknowledge(options.package, on_behalf_of.as_deref()).await?)
     } else {
@@ -365,6 +396,12 @@ pub async fn pull(client: &Client, options: &PullOptions) -> Result<PullOutcome,
         written,
         acknowledged,
     })
+}
+
+/// Writes `bytes` to `path` inside `dir` (created 0700), the file 0600.
+pub fn write_private_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), ExchangeError> {
+    private_dir(dir)?;
+    write_private(path, bytes)
 }
 
 /// A bare file name from an attachment, safe to create inside a folder:

@@ -76,13 +76,13 @@ enum Command {
     /// The course of an application: report (mbo) and show (mbo, vo).
     #[command(subcommand)]
     Status(StatusCommand),
-    /// Build, sign and encrypt a dossier package from JSON and files, and submit it (vo).
+    /// Build, sign and encrypt a dossier package from JSON and files or an OSO dossier, and submit it (vo).
     Send(SendArgs),
     /// List the packages waiting for the institution (metadata only).
     Inbox(InboxArgs),
     /// What concerns the institution (ids and times), one page after --after; --wait long-polls.
     Events(EventsArgs),
-    /// Fetch a package, verify every signature, decrypt it and write the sections out.
+    /// Fetch a package, verify every signature, decrypt it and write the sections out (JSON, or --format oso).
     Pull(PullArgs),
     /// The audit log: verify it (locally, against a broker, or from an export) and export it.
     #[command(subcommand)]

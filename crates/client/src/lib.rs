@@ -8,8 +8,11 @@
 //! acknowledging packages, and the two end-to-end operations
 //! [`Client::send_dossier`] and [`Client::receive_dossier`], which check
 //! every key the broker hands out against the caller's *own* trust anchors.
+//! [`oso`] reads an OSO gegevensset dossier into sections at the sender and
+//! writes released sections back as one at the receiver.
 
 pub mod exchange;
+pub mod oso;
 
 pub use exchange::{
     Acknowledgement, ApplicationDetail, ApplicationView, EventKind, FeedEntry, FeedPage, InboxEntry, InboxSection,

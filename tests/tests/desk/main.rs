@@ -19,4 +19,5 @@ mod driver;
 
 mod browser;
 mod http;
+mod oso;
 mod support;

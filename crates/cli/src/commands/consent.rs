@@ -7,7 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use doorstroom_domain::{Brin, ConsentMethod, GivenBy, InspectedBy, Section};
 
-use super::common::{StudentArg, Who, post_and_print, student_json};
+use doorstroom_client::oso::RecordInspection;
+
+use super::common::{StudentArg, Who, post_and_print, print_json, runtime, student_json};
+use crate::exchange;
 
 #[derive(Args)]
 pub struct InspectionArgs {
@@ -79,14 +82,18 @@ pub enum ConsentCommand {
     },
 }
 
+/// Records the inspection with [`doorstroom_client::Client::record_inspection`],
+/// the call `send --oso` makes for a dossier's `<inzage>`.
 pub fn inspection(url: &str, ca: &Path, args: InspectionArgs) -> anyhow::Result<()> {
-    let body = serde_json::json!({
-        "student_number": student_json(&args.student.student)?,
-        "inspected_at": args.at.unwrap_or_else(Utc::now),
-        "inspected_by": args.by,
-        "remarks_added": args.remarks_added,
-    });
-    post_and_print(url, ca, &args.who, "/v1/inspections", body)
+    let request = RecordInspection {
+        student_number: exchange::parse_student(&args.student.student)?,
+        inspected_at: args.at.unwrap_or_else(Utc::now),
+        inspected_by: args.by,
+        remarks_added: args.remarks_added,
+    };
+    let client = exchange::connect(url, ca, &args.who.identity())?;
+    let recorded = runtime()?.block_on(client.record_inspection(&request))?;
+    print_json(&recorded)
 }
 
 pub fn run(url: &str, ca: &Path, command: ConsentCommand) -> anyhow::Result<()> {

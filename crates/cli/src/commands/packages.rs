@@ -1,15 +1,30 @@
 //! `doorstroom send`, `inbox`, `events` and `pull`: the dossier exchange as the
-//! school systems run it ([`crate::exchange`] does the work).
+//! school systems run it ([`crate::exchange`] does the work; an OSO dossier
+//! in and out through [`crate::oso`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
-use doorstroom_domain::{Brin, Section, StaffId};
+use doorstroom_client::oso::Limits;
+use doorstroom_domain::{Brin, InspectedBy, Section, StaffId};
 
 use super::common::{Who, print_json, runtime};
 use crate::exchange::{self, DEFAULT_CA, PullOptions, SendOptions};
+use crate::oso::{self, OsoSource};
+
+/// How `pull` writes a dossier out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullFormat {
+    /// One `<section>.json` per section, attachments as files.
+    #[default]
+    Json,
+    /// `dossier.xml`, an OSO gegevensset 2019.1 dossier of the released
+    /// OSO-sourced sections (for the mbo's own student information
+    /// system); any other released section as JSON beside it.
+    Oso,
+}
 
 #[derive(Args)]
 pub struct SendArgs {
@@ -27,6 +42,32 @@ pub struct SendArgs {
     /// A file for the attachments section (base64 in the package); repeatable.
     #[arg(long = "attachment", value_name = "FILE")]
     attachments: Vec<PathBuf>,
+    /// An OSO gegevensset 2019.1 dossier (XML) as exported by the school's
+    /// administration system: its categories become the sections, its
+    /// <inzage> the inspection record; optional sections without consent
+    /// for --to stay out.
+    #[arg(long, value_name = "FILE")]
+    oso: Option<PathBuf>,
+    /// With --oso: the student (bsn:NNNNNNNNN or onderwijsnummer:NNNNNNNNN);
+    /// default the dossier's own number. Never printed.
+    #[arg(
+        long,
+        env = "DOORSTROOM_STUDENT",
+        hide_env_values = true,
+        value_name = "KIND:NUMBER",
+        requires = "oso"
+    )]
+    student: Option<String>,
+    /// With --oso: who inspected the dossier (student, parent or guardian);
+    /// OSO's <inzage> is the parents'.
+    #[arg(long, default_value = "parent")]
+    inspected_by: InspectedBy,
+    /// With --oso: the largest dossier file read, in bytes (default 20 MiB).
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    oso_max_bytes: usize,
+    /// With --oso: the largest attached document, decoded, in bytes (default 10 MiB).
+    #[arg(long, default_value_t = Limits::default().max_document_bytes)]
+    oso_max_document_bytes: usize,
     /// The sending school; default: as the broker knows the client certificate.
     #[arg(long)]
     from: Option<Brin>,
@@ -82,6 +123,10 @@ pub struct PullArgs {
     /// Acknowledge receipt after everything verified and was written.
     #[arg(long)]
     acknowledge: bool,
+    /// json: <section>.json files; oso: dossier.xml, an OSO gegevensset
+    /// 2019.1 dossier of the released sections, for the mbo's own system.
+    #[arg(long, value_enum, default_value = "json")]
+    format: PullFormat,
 }
 
 pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
@@ -101,7 +146,24 @@ pub fn send(url: &str, ca: &Path, args: SendArgs) -> anyhow::Result<()> {
         now: Utc::now(),
     };
     let client = exchange::connect(url, ca, &identity)?;
-    let receipt = runtime()?.block_on(exchange::send(&client, &options))?;
+    let receipt = match args.oso {
+        Some(path) => {
+            let source = OsoSource {
+                path,
+                student: args.student,
+                inspected_by: args.inspected_by,
+                limits: Limits {
+                    max_bytes: args.oso_max_bytes,
+                    max_document_bytes: args.oso_max_document_bytes,
+                    ..Limits::default()
+                },
+            };
+            // Messages to stderr, so that stdout stays the receipt's JSON.
+            let mut say = |line: String| eprintln!("{line}");
+            runtime()?.block_on(oso::send(&client, &options, &source, &mut say))?
+        }
+        None => runtime()?.block_on(exchange::send(&client, &options))?,
+    };
     print_json(&receipt)
 }
 
@@ -136,7 +198,10 @@ pub fn pull(url: &str, ca: &Path, args: PullArgs) -> anyhow::Result<()> {
         now: Utc::now(),
     };
     let client = exchange::connect(url, ca, &identity)?;
-    let outcome = runtime()?.block_on(exchange::pull(&client, &options))?;
+    let outcome = match args.format {
+        PullFormat::Json => runtime()?.block_on(exchange::pull(&client, &options))?,
+        PullFormat::Oso => runtime()?.block_on(oso::pull(&client, &options))?,
+    };
     use std::io::Write as _;
     write!(std::io::stdout().lock(), "{}", exchange::describe_pull(&outcome)).context("stdout")
 }

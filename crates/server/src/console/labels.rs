@@ -75,6 +75,8 @@ pub fn action(action: Action) -> Label {
         ),
         Action::PurgeExpired => l("Bewaartermijnen toegepast", "Retention rules applied"),
         Action::EraseStudent => l("Verzoek tot wissen uitgevoerd", "Erasure request carried out"),
+        Action::ManageCohort => l("Cohort (vangnet) bijgewerkt", "Cohort (safety net) updated"),
+        Action::ReadSafetyNet => l("Vangnetlijst geraadpleegd", "Safety-net list read"),
     }
 }
 
