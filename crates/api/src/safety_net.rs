@@ -16,13 +16,13 @@ pub struct CohortStudent {
     #[schema(value_type = crate::schema::StudentNumber)]
     pub student_number: StudentNumber,
     /// The school's own reference for the student (e.g. its internal
-    /// student id): 1 to 64 characters without control characters. The
-    /// broker answers with it and nothing else about the student.
-    #[schema(example = "LL-2027-0042")]
+    /// student id): 1 to 64 letters, digits, `.`, `_` or `-`. The broker
+    /// answers with it and nothing else about the student.
+    #[schema(example = "LL-2027-0042", pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub reference: String,
 }
 
-/// Students to add to the cohort (at most 2000 per call).
+/// Students to add to the cohort (at most 500 per call).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddToCohort {

@@ -25,6 +25,7 @@ pub mod purge;
 pub mod register;
 pub mod registry;
 pub mod report;
+pub mod safety_net;
 pub mod secrets;
 pub mod signer;
 pub mod spine;

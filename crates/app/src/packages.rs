@@ -44,6 +44,8 @@ pub struct ExchangeRules {
     pub retention: RetentionPolicy,
     /// Pulls by one actor within an hour beyond which an anomaly is logged.
     pub anomaly_pulls_per_hour: i64,
+    /// The safety net's deadlines.
+    pub deadlines: doorstroom_domain::safety_net::Deadlines,
 }
 
 impl From<SubmissionRefusal> for AppError {

@@ -49,6 +49,9 @@ crate::ids::wire_enum!(
         Supervision => "supervision",
         /// Broker operations (retention, health).
         Operations => "operations",
+        /// The vo school's duty of care for its leavers: the safety net
+        /// (vangnet) that no student is lost between vo and mbo.
+        Aftercare => "aftercare",
     }
 );
 

@@ -18,8 +18,8 @@ use crate::credentials::PasswordChecks;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
-    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report, staff,
-    tlog, webhooks,
+    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report,
+    safety_net, staff, tlog, webhooks,
 };
 use crate::metrics::Metrics;
 use crate::purge;
@@ -116,6 +116,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::remove)
         .service(contacts::get_one)
         .service(contacts::set)
+        .service(safety_net::add)
+        .service(safety_net::remove)
+        .service(safety_net::at_risk)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)
@@ -242,6 +245,7 @@ pub async fn start(
                 lawful_basis: settings.lawful_basis,
                 retention: settings.retention.policy,
                 anomaly_pulls_per_hour: settings.audit.anomaly_pulls_per_hour,
+                deadlines: settings.safety_net.deadlines,
             },
             keys: doorstroom_app::key_cache::KeyCache::default(),
             feed: doorstroom_app::events::FeedSignal::default(),

@@ -48,6 +48,7 @@ pub struct SettingsFile {
     pub retention: RetentionSection,
     pub events: EventsSection,
     pub webhooks: WebhooksSection,
+    pub safety_net: SafetyNetSection,
 }
 
 /// The broker's checked, typed settings (see the module's documentation).
@@ -68,6 +69,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub events: EventsSettings,
     pub webhooks: WebhooksSettings,
+    pub safety_net: SafetyNetSettings,
 }
 
 /// `[webhooks]` as written: how the deliverer posts feed entries.
@@ -165,6 +167,66 @@ impl TryFrom<EventsSection> for EventsSettings {
         Ok(Self {
             max_wait: Duration::from_secs(raw.max_wait_secs),
             poll_interval: Duration::from_millis(raw.poll_interval_ms),
+        })
+    }
+}
+
+/// `[safety_net]` as written: the vangnet's deadlines (`"MM-DD"`, in the
+/// calendar year the cohort's mbo school year starts) and how long a
+/// cohort is kept after its enrolment deadline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyNetSection {
+    pub application_by: String,
+    pub intake_by: String,
+    pub place_by: String,
+    pub enrolled_by: String,
+    pub cohort_days_after_enrolled_by: u32,
+}
+
+/// The safety net's checked settings: the deadlines in order through the
+/// year, and a retention period of at least a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SafetyNetSettings {
+    pub deadlines: doorstroom_domain::safety_net::Deadlines,
+    pub cohort_retention: chrono::Duration,
+}
+
+impl TryFrom<SafetyNetSection> for SafetyNetSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: SafetyNetSection) -> Result<Self, ConfigError> {
+        use doorstroom_domain::safety_net::{DayOfYear, Deadlines};
+        let day = |name: &str, value: &str| {
+            DayOfYear::parse(value).map_err(|e| ConfigError::Invalid(format!("safety_net.{name}: {e}")))
+        };
+        let deadlines = Deadlines {
+            application: day("application_by", &raw.application_by)?,
+            intake: day("intake_by", &raw.intake_by)?,
+            place: day("place_by", &raw.place_by)?,
+            enrolled: day("enrolled_by", &raw.enrolled_by)?,
+        };
+        let order = [
+            deadlines.application,
+            deadlines.intake,
+            deadlines.place,
+            deadlines.enrolled,
+        ];
+        if order.windows(2).any(|w| w[0].in_year(2028) > w[1].in_year(2028)) {
+            return Err(ConfigError::Invalid(
+                "safety_net: the deadlines must follow each other through the year \
+                 (application_by, intake_by, place_by, enrolled_by)"
+                    .into(),
+            ));
+        }
+        if raw.cohort_days_after_enrolled_by == 0 {
+            return Err(ConfigError::Invalid(
+                "safety_net.cohort_days_after_enrolled_by must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            deadlines,
+            cohort_retention: chrono::Duration::days(i64::from(raw.cohort_days_after_enrolled_by)),
         })
     }
 }
@@ -687,6 +749,7 @@ impl TryFrom<SettingsFile> for Settings {
         let retention = RetentionSettings::try_from(raw.retention)?;
         let events = EventsSettings::try_from(raw.events)?;
         let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
+        let safety_net = SafetyNetSettings::try_from(raw.safety_net)?;
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {
             server,
@@ -704,6 +767,7 @@ impl TryFrom<SettingsFile> for Settings {
             retention,
             events,
             webhooks,
+            safety_net,
         })
     }
 }

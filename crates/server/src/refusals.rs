@@ -138,6 +138,24 @@ pub const ROUTES: &[AuditedRoute] = &[
     ),
     route("GET", "/v1/institutions/{brin}/contact", Action::ReadInstitution, Any),
     route(
+        "POST",
+        "/v1/cohorts/{school_year}/students",
+        Action::ManageCohort,
+        System,
+    ),
+    route(
+        "DELETE",
+        "/v1/cohorts/{school_year}/students/{reference}",
+        Action::ManageCohort,
+        System,
+    ),
+    route(
+        "GET",
+        "/v1/cohorts/{school_year}/at-risk",
+        Action::ReadSafetyNet,
+        System,
+    ),
+    route(
         "PUT",
         "/v1/institutions/{brin}/contact",
         Action::ManageCertificates,

@@ -203,6 +203,7 @@ impl World {
             self.vo_kid.clone(),
             self.vo_fingerprint.clone(),
             self.student.clone(),
+            "CT-4242".to_owned(),
             VO.to_owned(),
             MBO.to_owned(),
         ]
@@ -280,6 +281,14 @@ async fn world(broker: &mut TestBroker) -> World {
     assert_eq!(reply.status.as_u16(), 201, "package: {}", reply.body);
     let package = reply.body["package_id"].as_str().expect("package id").to_owned();
 
+    // 07AB's safety-net cohort holds the student (reference CT-4242).
+    let cohort = json!({"students": [{"student_number": {"type": "bsn", "number": student}, "reference": "CT-4242"}]});
+    let reply = broker
+        .system(VO)
+        .fetch(Method::POST, "/v1/cohorts/2027-2028/students", Some(&cohort))
+        .await
+        .expect("cohort");
+    assert_eq!(reply.status.as_u16(), 200, "cohort: {}", reply.body);
     let mbo_intaker = broker.create_staff("intaker.mbo", Role::Intaker, Some(MBO)).id;
     let other_intaker_creds = broker.create_staff("intaker.other", Role::Intaker, Some(OTHER_MBO));
     let other_intaker = other_intaker_creds.id.clone();
@@ -701,6 +710,44 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
                 Some(crate::exchange_support::application_body(u, "Verzorgende IG")),
             )),
             all_but(&[Who::OtherMbo]),
+        ),
+        // The safety net: a vo school's own cohort. Another vo school
+        // reads and adds to its own (scoped); removing 07AB's member is the
+        // 404 of a member never there, for everyone.
+        scoped(
+            system_case(
+                "GET",
+                "/v1/cohorts/{school_year}/at-risk",
+                "read_safety_net",
+                call("/v1/cohorts/2027-2028/at-risk", None),
+                None,
+                all_but(&[Who::OtherVo, Who::ThirdVo]),
+            ),
+            &[Who::OtherVo, Who::ThirdVo],
+        ),
+        scoped(
+            system_case(
+                "POST",
+                "/v1/cohorts/{school_year}/students",
+                "manage_cohort",
+                call(
+                    "/v1/cohorts/2027-2028/students",
+                    Some(
+                        json!({"students": [{"student_number": {"type": "bsn", "number": u}, "reference": "CT-PLANTED"}]}),
+                    ),
+                ),
+                None,
+                all_but(&[Who::OtherVo, Who::ThirdVo]),
+            ),
+            &[Who::OtherVo, Who::ThirdVo],
+        ),
+        system_case(
+            "DELETE",
+            "/v1/cohorts/{school_year}/students/{reference}",
+            "manage_cohort",
+            call("/v1/cohorts/2027-2028/students/CT-4242", None),
+            Some(call("/v1/cohorts/2027-2028/students/CT-9999", None)),
+            all_but(&[]),
         ),
         scoped(
             system_case(

@@ -25,6 +25,7 @@ mod pg_outage;
 mod registry;
 mod request_tracing;
 mod retention;
+mod safety_net;
 mod slow_body;
 mod sqlite_full_disk;
 mod tlog;

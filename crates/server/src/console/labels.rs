@@ -241,6 +241,7 @@ pub fn purpose(purpose: Purpose) -> Label {
         Purpose::Authentication => l("authenticatie", "authentication"),
         Purpose::Intake => l("intake", "intake"),
         Purpose::Supervision => l("toezicht", "supervision"),
+        Purpose::Aftercare => l("nazorg (vangnet)", "aftercare (safety net)"),
         Purpose::Operations => l("bedrijfsvoering", "operations"),
     }
 }

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod packages;
 pub mod register;
 pub mod report;
+pub mod safety_net;
 pub mod staff;
 pub mod tlog;
 pub mod webhooks;

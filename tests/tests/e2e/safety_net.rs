@@ -1,0 +1,280 @@
+//! The safety net (vangnet), end to end on both backends: a vo school's
+//! cohort of 40 leavers with mixed journeys, reported by two mbo's over a
+//! school year on the broker's clock, gives exactly the expected at-risk
+//! list; the cohort's rules (idempotent adds, conflicts, removal); every
+//! other institution gets nothing of it, each refusal audited.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use doorstroom_tests::{MBO, OTHER_MBO, SECOND_VO, TestBroker, VO, assert_problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::exchange_support::{bsn, register_application, report_status};
+
+const YEAR: &str = "2027-2028";
+
+fn at(y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).unwrap()
+}
+
+/// Distinct BSNs: `bsn(n)` may skip to the next prefix, so neighbours can
+/// coincide; steps of 7 never do.
+fn student(i: u32) -> String {
+    bsn(94_000 + 7 * i)
+}
+
+fn reference(i: u32) -> String {
+    format!("LL-{i:03}")
+}
+
+fn cohort_body(range: std::ops::Range<u32>) -> Value {
+    let students: Vec<Value> = range
+        .map(|i| json!({"student_number": {"type": "bsn", "number": student(i)}, "reference": reference(i)}))
+        .collect();
+    json!({ "students": students })
+}
+
+/// The journeys, by student: what each group's mbo reports and when.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Journey {
+    NoApplication,
+    Applied,
+    IntakeHeld,
+    PlaceOffered,
+    Enrolled,
+    NoShow,
+    NotEnrolling,
+}
+
+fn journey(i: u32) -> Journey {
+    match i {
+        0..8 => Journey::NoApplication,
+        8..16 => Journey::Applied,
+        16..22 => Journey::IntakeHeld,
+        22..28 => Journey::PlaceOffered,
+        28..34 => Journey::Enrolled,
+        34..37 => Journey::NoShow,
+        _ => Journey::NotEnrolling,
+    }
+}
+
+async fn report(broker: &TestBroker, mbo: &str, id: Uuid, status: &str) {
+    let reply = report_status(broker, mbo, id, status).await;
+    assert_eq!(reply.status.as_u16(), 200, "{status}: {}", reply.body);
+}
+
+/// Walks the school year: applications in March (half at each mbo), the
+/// intakes in June, places in July, enrolments in August, a no-show on
+/// 5 September, a "not enrolling" on 10 September.
+async fn school_year(broker: &TestBroker) {
+    broker.clock.set(at(2027, 3, 2));
+    let mut applications = Vec::new();
+    for i in 8..40 {
+        let mbo = if i % 2 == 0 { MBO } else { OTHER_MBO };
+        applications.push((i, mbo, register_application(broker, mbo, &student(i)).await));
+    }
+    let step = |month, day, statuses: &'static [(&'static [Journey], &'static str)]| (month, day, statuses);
+    use Journey::*;
+    let calendar = [
+        step(
+            6,
+            10,
+            &[(&[IntakeHeld, PlaceOffered, Enrolled, NoShow, NotEnrolling], "received")],
+        ),
+        step(
+            6,
+            11,
+            &[(
+                &[IntakeHeld, PlaceOffered, Enrolled, NoShow, NotEnrolling],
+                "intake_held",
+            )],
+        ),
+        step(7, 15, &[(&[PlaceOffered, Enrolled, NoShow], "place_offered")]),
+        step(8, 20, &[(&[Enrolled], "enrolled")]),
+        step(9, 5, &[(&[NoShow], "no_show")]),
+        step(9, 10, &[(&[NotEnrolling], "not_enrolling")]),
+    ];
+    for (month, day, statuses) in calendar {
+        broker.clock.set(at(2027, month, day));
+        for (journeys, status) in statuses {
+            for (i, mbo, id) in &applications {
+                if journeys.contains(&journey(*i)) {
+                    report(broker, mbo, *id, status).await;
+                }
+            }
+        }
+    }
+}
+
+fn expected() -> Vec<(String, &'static str, NaiveDate)> {
+    let day = |m, d| NaiveDate::from_ymd_opt(2027, m, d).unwrap();
+    let mut rows: Vec<(String, &'static str, NaiveDate)> = (0..40)
+        .filter_map(|i| {
+            let (reason, since) = match journey(i) {
+                Journey::NoApplication => ("no_application", day(4, 2)),
+                Journey::Applied => ("no_intake", day(7, 2)),
+                Journey::IntakeHeld => ("no_place", day(8, 2)),
+                Journey::PlaceOffered => ("not_enrolled", day(10, 2)),
+                Journey::Enrolled => return None,
+                Journey::NoShow => ("no_show", day(9, 5)),
+                Journey::NotEnrolling => ("no_application", day(9, 10)),
+            };
+            Some((reference(i), reason, since))
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    rows
+}
+
+fn listed(body: &Value) -> Vec<(String, &'static str, NaiveDate)> {
+    body["at_risk"]
+        .as_array()
+        .expect("at_risk")
+        .iter()
+        .map(|r| {
+            let reason = match r["reason"].as_str().expect("reason") {
+                "no_application" => "no_application",
+                "no_intake" => "no_intake",
+                "no_place" => "no_place",
+                "not_enrolled" => "not_enrolled",
+                "no_show" => "no_show",
+                other => panic!("unknown reason {other}"),
+            };
+            let since = r["since"].as_str().and_then(|s| s.parse().ok()).expect("since");
+            (r["reference"].as_str().expect("reference").to_owned(), reason, since)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cohort_of_forty_gives_exactly_the_students_at_risk() {
+    TestBroker::on_every_backend(|broker| async move {
+        let vo = broker.system(VO);
+        broker.clock.set(at(2027, 1, 15));
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        let added = vo.fetch(Method::POST, &path, Some(&cohort_body(0..40))).await.unwrap();
+        assert_eq!(added.status.as_u16(), 200, "{}", added.body);
+        assert_eq!(added.body, json!({"added": 40, "unchanged": 0, "cohort_size": 40}));
+        let risk_path = format!("/v1/cohorts/{YEAR}/at-risk");
+        let before = vo.fetch(Method::GET, &risk_path, None).await.unwrap();
+        assert_eq!(before.body["at_risk"], json!([]), "no deadline has passed");
+
+        school_year(&broker).await;
+        broker.clock.set(at(2027, 10, 15));
+        let list = vo.fetch(Method::GET, &risk_path, None).await.unwrap();
+        assert_eq!(list.status.as_u16(), 200, "{}", list.body);
+        assert_eq!(list.body["cohort_size"], json!(40));
+        assert_eq!(list.body["as_of"], json!("2027-10-15"));
+        assert_eq!(listed(&list.body), expected());
+
+        let csv = vo
+            .fetch(Method::GET, &format!("{risk_path}?format=csv"), None)
+            .await
+            .unwrap();
+        assert_eq!(csv.content_type.as_deref(), Some("text/csv; charset=utf-8"));
+        let text = String::from_utf8(csv.raw).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"reference,reason,since"), "{text}");
+        assert_eq!(lines.len(), expected().len() + 1);
+        assert!(lines.contains(&"LL-034,no_show,2027-09-05"), "{text}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_cohort_is_the_schools_own_and_its_rules_hold() {
+    TestBroker::on_every_backend(|mut broker| async move {
+        broker.add_institution(&SECOND_VO);
+        let vo = broker.system(VO);
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        assert_eq!(
+            vo.fetch(Method::POST, &path, Some(&cohort_body(0..3))).await.unwrap().body["added"],
+            json!(3)
+        );
+        let again = vo.fetch(Method::POST, &path, Some(&cohort_body(0..4))).await.unwrap();
+        assert_eq!(again.body, json!({"added": 1, "unchanged": 3, "cohort_size": 4}));
+
+        // A reference already used for another student: 409, nothing added.
+        let clash = json!({"students": [
+            {"student_number": {"type": "bsn", "number": student(10)}, "reference": "LL-010"},
+            {"student_number": {"type": "bsn", "number": student(11)}, "reference": reference(0)},
+        ]});
+        let refused = vo.fetch(Method::POST, &path, Some(&clash)).await.unwrap();
+        assert_problem(refused.status.as_u16(), &refused.body, 409);
+        let risk_path = format!("/v1/cohorts/{YEAR}/at-risk");
+        let list = vo.fetch(Method::GET, &risk_path, None).await.unwrap();
+        assert_eq!(list.body["cohort_size"], json!(4), "nothing of the refused call added");
+
+        // Bad input: each class a 4xx naming what is wrong.
+        for (body, status, pointer) in [
+            (json!({"students": [{"student_number": {"type": "bsn", "number": "123456789"}, "reference": "x"}]}), 422, Some("/students/0/student_number")),
+            (json!({"students": [{"student_number": {"type": "bsn", "number": student(20)}, "reference": "met spatie"}]}), 422, Some("/students/0/reference")),
+            (json!({"students": [{"student_number": {"type": "bsn", "number": student(20)}, "reference": ""}]}), 422, Some("/students/0/reference")),
+            (json!({"students": [{"student_number": {"type": "bsn", "number": student(20)}}]}), 422, None),
+            (json!({"pupils": []}), 422, None),
+        ] {
+            let reply = vo.fetch(Method::POST, &path, Some(&body)).await.unwrap();
+            assert_problem(reply.status.as_u16(), &reply.body, status);
+            if let Some(pointer) = pointer {
+                assert_eq!(reply.body["pointer"], json!(pointer), "{body}: {}", reply.body);
+            }
+        }
+        let too_many = cohort_body(0..501);
+        let reply = vo.fetch(Method::POST, &path, Some(&too_many)).await.unwrap();
+        assert_problem(reply.status.as_u16(), &reply.body, 422);
+        for bad_year in ["2027-2029", "27-28", "next"] {
+            let reply = vo
+                .fetch(Method::GET, &format!("/v1/cohorts/{bad_year}/at-risk"), None)
+                .await
+                .unwrap();
+            assert_problem(reply.status.as_u16(), &reply.body, 400);
+        }
+
+        // Removal: 204, then the 404 of a student never there.
+        let member = format!("{path}/{}", reference(3));
+        assert_eq!(vo.fetch(Method::DELETE, &member, None).await.unwrap().status.as_u16(), 204);
+        let gone = vo.fetch(Method::DELETE, &member, None).await.unwrap();
+        let never = vo.fetch(Method::DELETE, &format!("{path}/LL-999"), None).await.unwrap();
+        assert_problem(gone.status.as_u16(), &gone.body, 404);
+        assert_eq!(gone.body["type"], never.body["type"]);
+
+        // Another vo school has its own (empty) cohort and cannot touch
+        // 07AB's; an mbo, staff and anyone else get the 404 of no cohort.
+        let other = broker.system(SECOND_VO.brin);
+        let theirs = other.fetch(Method::GET, &risk_path, None).await.unwrap();
+        assert_eq!(theirs.body["cohort_size"], json!(0), "{}", theirs.body);
+        let not_theirs = other.fetch(Method::DELETE, &format!("{path}/{}", reference(0)), None).await.unwrap();
+        assert_problem(not_theirs.status.as_u16(), &not_theirs.body, 404);
+        let intaker = broker.staff("intaker.vangnet", doorstroom_domain::Role::Intaker, Some(MBO)).await;
+        for client in [broker.system(MBO), broker.system(OTHER_MBO), intaker, broker.anonymous()] {
+            for (method, route) in [
+                (Method::GET, risk_path.clone()),
+                (Method::POST, path.clone()),
+                (Method::DELETE, format!("{path}/{}", reference(0))),
+            ] {
+                let body = (method == Method::POST).then(|| cohort_body(0..1));
+                let reply = client.fetch(method.clone(), &route, body.as_ref()).await.unwrap();
+                assert!(
+                    matches!(reply.status.as_u16(), 401 | 404),
+                    "{method} {route}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            }
+        }
+        let list = vo.fetch(Method::GET, &risk_path, None).await.unwrap();
+        assert_eq!(list.body["cohort_size"], json!(3), "07AB's cohort untouched");
+
+        let refusals = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| {
+                matches!(e.action.name.as_str(), "manage_cohort" | "read_safety_net")
+                    && e.outcome != doorstroom_domain::Outcome::Success
+            })
+            .count();
+        assert!(refusals >= 13, "every refusal audited: {refusals}");
+    })
+    .await;
+}
