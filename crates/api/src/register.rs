@@ -72,6 +72,9 @@ retention_days! {
     pub struct RetentionRegister {
         /// Seconds between scheduled purges (0: run by the operator's cron).
         pub purge_interval_secs: u64,
+        /// Days a safety-net cohort is kept after the enrolment deadline of
+        /// its school year (`[safety_net] cohort_days_after_enrolled_by`).
+        pub cohort_days_after_enrolled_by: u32,
         /// How deletions and erasures are accounted for.
         pub accountability: String,
     }

@@ -48,7 +48,7 @@ use doorstroom_domain::{
 use doorstroom_domain::{ResourceKind, SideEvent};
 use doorstroom_store::events::NewFeedEvent;
 use doorstroom_store::retention::{self, LedgerKind};
-use doorstroom_store::{DbConn, Store, StoreError, audit, events};
+use doorstroom_store::{DbConn, Store, StoreError, audit, cohorts, events};
 use serde::Serialize;
 
 /// The actor id of the retention job in audit events.
@@ -328,6 +328,9 @@ fn batch(
     if batch.left > 0 {
         batch.feed_entries()?;
     }
+    if batch.left > 0 {
+        batch.cohort_members()?;
+    }
     batch.expiry_notices()?;
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
@@ -495,6 +498,30 @@ impl Batch<'_> {
     }
 }
 
+impl Batch<'_> {
+    /// The safety net's cohorts past their period after their enrolment
+    /// deadline: one deletion event per member, about that student.
+    fn cohort_members(&mut self) -> Result<(), StoreError> {
+        let last_year = self.policy.cohorts().last_year_due(self.now.date_naive());
+        for gone in cohorts::delete_through(self.conn, last_year, self.left)? {
+            let id = format!("{}/{}", gone.school, gone.school_year);
+            let event = deletion_event(
+                self.now,
+                self.run_id,
+                ResourceKind::CohortMember,
+                id,
+                &gone.student,
+                PurgeReason::CohortRetention,
+            );
+            audit::append(self.conn, &event)?;
+            self.done
+                .add(ResourceKind::CohortMember, PurgeReason::CohortRetention, 1);
+            self.left -= 1;
+        }
+        Ok(())
+    }
+}
+
 /// What is due now, counted as [`batch`] would delete it, without deleting.
 /// Ledger records whose period starts only when an application due now is
 /// deleted are not counted: they start their period then.
@@ -528,6 +555,11 @@ fn survey(
             let n = retention::ledger_ids(conn, &candidate.group)?.len() as u64;
             summary.add(ledger_kind(candidate.group.kind), reason, n);
         }
+    }
+    let members = cohorts::count_through(conn, policy.cohorts().last_year_due(now.date_naive()))?;
+    if members > 0 {
+        let n = u64::try_from(members).unwrap_or(0);
+        summary.add(ResourceKind::CohortMember, PurgeReason::CohortRetention, n);
     }
     let feed_entries = events::count_until(conn, policy.events_due_until(now))?;
     if feed_entries > 0 {

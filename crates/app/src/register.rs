@@ -60,6 +60,10 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
         purposes: vec![
             "Intake and support at the mbo where the student applied (warm handover)".into(),
             "Feedback on the application's course to the vo school, for its aftercare (nazorg)".into(),
+            "The safety net (vangnet): the vo school's duty of care that none of its leavers is lost between vo \
+             and mbo; its leaving cohort by pseudonym and the school's own reference, against the regional \
+             deadlines (lawful basis: the school's legal duty of care and the regional agreement)"
+                .into(),
             "Accountability: a log of every access, reviewed by privacy officers".into(),
         ],
         data_subjects: vec![
@@ -71,6 +75,7 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
         recipients: vec![
             "Intake staff of the mbo institution where the student applied, and only after the application".into(),
             "The student's vo school receives the application's status".into(),
+            "The vo school alone sees which of its own leavers are at risk, and why".into(),
         ],
         transfers_outside_eea: "None".into(),
         retention: configured.retention,

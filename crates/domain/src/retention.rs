@@ -92,6 +92,9 @@ wire_enum!(
         /// An entry of an institution's event feed older than the events
         /// period.
         EventsRetention => "events_retention",
+        /// A safety-net cohort past its period after the enrolment
+        /// deadline of its school year.
+        CohortRetention => "cohort_retention",
         /// A privacy officer erased the student's data on request (GDPR
         /// art. 17). Not produced by the rules in this module.
         ErasureRequest => "erasure_request",
@@ -199,12 +202,20 @@ pub enum RetentionError {
 /// [`Default`]) make one, so every period in it is positive and `package_max`
 /// is at most a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetentionPolicy(RetentionPeriods);
+pub struct RetentionPolicy {
+    periods: RetentionPeriods,
+    /// The safety net's cohorts: kept until this long after their
+    /// enrolment deadline.
+    cohorts: crate::safety_net::CohortRetention,
+}
 
 impl Default for RetentionPolicy {
     /// The periods of [`RetentionPeriods::default`].
     fn default() -> Self {
-        Self(RetentionPeriods::default())
+        Self {
+            periods: RetentionPeriods::default(),
+            cohorts: crate::safety_net::CohortRetention::default(),
+        }
     }
 }
 
@@ -228,19 +239,32 @@ impl RetentionPolicy {
         if periods.package_max > PACKAGE_MAX_LIMIT {
             return Err(RetentionError::PackageMaxTooLong);
         }
-        Ok(Self(periods))
+        Ok(Self {
+            periods,
+            cohorts: crate::safety_net::CohortRetention::default(),
+        })
     }
 
     /// Feed entries recorded at or before this moment are due at `now`
     /// (recorded time + `events` ≤ now, as for audit events).
     pub fn events_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now.checked_sub_signed(self.0.events)
+        now.checked_sub_signed(self.periods.events)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The same policy with the safety net's cohort retention.
+    pub const fn with_cohorts(self, cohorts: crate::safety_net::CohortRetention) -> Self {
+        Self { cohorts, ..self }
+    }
+
+    /// The cohort retention of this policy.
+    pub const fn cohorts(&self) -> crate::safety_net::CohortRetention {
+        self.cohorts
     }
 
     /// The periods this policy was made from.
     pub const fn periods(&self) -> RetentionPeriods {
-        self.0
+        self.periods
     }
 
     /// When the package must go: the earliest of its rules (see the
@@ -293,7 +317,7 @@ impl RetentionPolicy {
 
     /// When an audit event recorded at `recorded_at` must go.
     pub fn audit_due(&self, recorded_at: DateTime<Utc>) -> DateTime<Utc> {
-        plus(recorded_at, self.0.audit)
+        plus(recorded_at, self.periods.audit)
     }
 
     /// [`PurgeReason::AuditRetention`] from [`RetentionPolicy::audit_due`]
@@ -305,7 +329,7 @@ impl RetentionPolicy {
     /// Each rule that applies to the package, most specific first, ending
     /// with the hard maximum (so the list is never empty).
     fn package_rules(&self, facts: &PackageFacts) -> Vec<(DateTime<Utc>, PurgeReason)> {
-        let p = &self.0;
+        let p = &self.periods;
         let mut rules = Vec::with_capacity(3);
         if let (Some(_), Some(acknowledged)) = (facts.delivered_at, facts.acknowledged_at) {
             rules.push((
@@ -324,7 +348,7 @@ impl RetentionPolicy {
     }
 
     fn application_rules(&self, facts: &ApplicationFacts) -> Vec<(DateTime<Utc>, PurgeReason)> {
-        let p = &self.0;
+        let p = &self.periods;
         let mut rules = Vec::with_capacity(2);
         if let Some(ended) = ended_at(facts.status, facts.ended_at) {
             rules.push((plus(ended, p.application_after_end), PurgeReason::ApplicationRetention));
@@ -334,7 +358,7 @@ impl RetentionPolicy {
     }
 
     fn ledger_rules(&self, facts: &LedgerFacts) -> Vec<(DateTime<Utc>, PurgeReason)> {
-        let p = &self.0;
+        let p = &self.periods;
         let mut rules = Vec::with_capacity(2);
         if let Some(gone) = facts.last_application_gone_at {
             rules.push((
@@ -782,6 +806,7 @@ mod tests {
                 "ledger_retention",
                 "audit_retention",
                 "events_retention",
+                "cohort_retention",
                 "erasure_request",
             ]
         );

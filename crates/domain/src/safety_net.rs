@@ -94,6 +94,45 @@ impl Default for Deadlines {
     }
 }
 
+/// How long a cohort is kept: until `after` past the enrolment deadline
+/// of its school year (the school's duty of care for its leavers ends then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CohortRetention {
+    pub enrolled_by: DayOfYear,
+    pub after: chrono::Duration,
+}
+
+impl Default for CohortRetention {
+    /// 60 days after 1 October.
+    fn default() -> Self {
+        CohortRetention {
+            enrolled_by: Deadlines::default().enrolled,
+            after: chrono::Duration::days(60),
+        }
+    }
+}
+
+impl CohortRetention {
+    /// The latest school year (its start year) whose cohorts are due on
+    /// `today`: every cohort of that year or before goes.
+    pub fn last_year_due(&self, today: NaiveDate) -> i32 {
+        let due = |start: i32| {
+            self.enrolled_by
+                .in_year(start)
+                .checked_add_signed(self.after)
+                .is_some_and(|end| end <= today)
+        };
+        // The period is positive, so the year of `today` is the latest
+        // candidate; the one before is due whenever the period is at most
+        // a year.
+        let mut year = today.year();
+        while !due(year) && year > i32::from(i16::MIN) {
+            year -= 1;
+        }
+        year
+    }
+}
+
 /// Why a student is at risk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RiskReason {
@@ -314,6 +353,15 @@ mod tests {
             Some((RiskReason::NoShow, day(2027, 9, 1))),
             "a place elsewhere is not an enrolment yet"
         );
+    }
+
+    #[test]
+    fn a_cohort_goes_its_period_after_the_enrolment_deadline() {
+        let keep = CohortRetention::default();
+        // 2027-2028: enrolment deadline 1 October 2027, + 60 days = 30 November.
+        assert_eq!(keep.last_year_due(day(2027, 11, 29)), 2026);
+        assert_eq!(keep.last_year_due(day(2027, 11, 30)), 2027);
+        assert_eq!(keep.last_year_due(day(2028, 3, 1)), 2027);
     }
 
     #[test]

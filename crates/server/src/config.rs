@@ -728,6 +728,7 @@ impl Settings {
             lawful_basis: Section::ALL.iter().map(|s| (*s, self.lawful_basis.of(*s))).collect(),
             retention_periods: doorstroom_api::retention_days!(retention => RetentionRegister {
                 purge_interval_secs: retention.purge_interval_secs,
+                cohort_days_after_enrolled_by: u32::try_from(self.safety_net.cohort_retention.num_days()).unwrap_or(u32::MAX),
                 accountability: doorstroom_app::register::ACCOUNTABILITY.into(),
             }),
             inspection_required_before_transfer: self.exchange.require_inspection,
@@ -750,6 +751,13 @@ impl TryFrom<SettingsFile> for Settings {
         let events = EventsSettings::try_from(raw.events)?;
         let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
         let safety_net = SafetyNetSettings::try_from(raw.safety_net)?;
+        let mut retention = retention;
+        retention.policy = retention
+            .policy
+            .with_cohorts(doorstroom_domain::safety_net::CohortRetention {
+                enrolled_by: safety_net.deadlines.enrolled,
+                after: safety_net.cohort_retention,
+            });
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {
             server,

@@ -135,17 +135,41 @@ pub fn application_states(conn: &mut DbConn, school: &Brin, year: i32) -> Result
         .collect()
 }
 
+/// A deleted cohort member: whose cohort, and which student.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    pub school: String,
+    pub school_year: i32,
+    pub student: Pseudonym,
+}
+
 /// Deletes up to `limit` members of cohorts of school years up to and
-/// including `last_year` (their retention is over); how many went.
-pub fn delete_through(conn: &mut DbConn, last_year: i32, limit: i64) -> Result<usize, StoreError> {
-    let due: Vec<(String, i32, String)> = members::table
+/// including `last_year` (their retention is over); answers who went.
+pub fn delete_through(conn: &mut DbConn, last_year: i32, limit: i64) -> Result<Vec<Gone>, StoreError> {
+    let due: Vec<(String, i32, String, String)> = members::table
         .filter(members::school_year.le(last_year))
-        .select((members::school, members::school_year, members::reference))
+        .select((
+            members::school,
+            members::school_year,
+            members::reference,
+            members::student,
+        ))
+        .order((
+            members::school_year.asc(),
+            members::school.asc(),
+            members::reference.asc(),
+        ))
         .limit(limit)
         .load(conn)?;
-    let mut gone = 0;
-    for (school, year, reference) in due {
-        gone += diesel::delete(members::table.find((school, year, reference))).execute(conn)?;
+    let mut gone = Vec::with_capacity(due.len());
+    for (school, school_year, reference, student) in due {
+        diesel::delete(members::table.find((&school, school_year, &reference))).execute(conn)?;
+        let student = Pseudonym::parse(&student).map_err(|e| StoreError::corrupt(T, "student", e.to_string()))?;
+        gone.push(Gone {
+            school,
+            school_year,
+            student,
+        });
     }
     Ok(gone)
 }

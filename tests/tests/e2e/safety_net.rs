@@ -278,3 +278,68 @@ async fn the_cohort_is_the_schools_own_and_its_rules_hold() {
     })
     .await;
 }
+
+/// A cohort is deleted its configured period (60 days) after the
+/// enrolment deadline of its school year (1 October): not a day before,
+/// each member with a deletion event about that student.
+#[tokio::test]
+async fn a_cohort_goes_sixty_days_after_the_enrolment_deadline() {
+    use doorstroom_app::purge::{self, PurgeOptions};
+    TestBroker::on_every_backend(|broker| async move {
+        broker.clock.set(at(2027, 1, 15));
+        let vo = broker.system(VO);
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        assert_eq!(
+            vo.fetch(Method::POST, &path, Some(&cohort_body(0..3)))
+                .await
+                .unwrap()
+                .status
+                .as_u16(),
+            200
+        );
+        let run = |broker: &TestBroker| {
+            purge::purge_expired(
+                &broker.store,
+                &broker.settings.retention.policy,
+                &broker.clock,
+                &doorstroom_domain::Principal::Operator,
+                PurgeOptions {
+                    batch_size: 2,
+                    pause: std::time::Duration::ZERO,
+                },
+                &purge::new_run_id(),
+            )
+            .expect("purge")
+        };
+        let members = |summary: &purge::PurgeSummary| {
+            summary
+                .deleted
+                .get("cohort_member")
+                .and_then(|r| r.get("cohort_retention"))
+                .copied()
+                .unwrap_or(0)
+        };
+        broker.clock.set(at(2027, 11, 29));
+        assert_eq!(members(&run(&broker)), 0, "the day before");
+        let risk_path = format!("/v1/cohorts/{YEAR}/at-risk");
+        assert_eq!(
+            vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
+            json!(3)
+        );
+
+        broker.clock.set(at(2027, 11, 30));
+        assert_eq!(members(&run(&broker)), 3);
+        assert_eq!(
+            vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
+            json!(0)
+        );
+        let deletions = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.resource.kind.as_str() == "cohort_member" && e.reason.as_deref() == Some("cohort_retention"))
+            .filter(|e| e.data_subject.is_some())
+            .count();
+        assert_eq!(deletions, 3, "one deletion event per member, about the student");
+    })
+    .await;
+}
