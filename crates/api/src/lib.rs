@@ -22,5 +22,6 @@ pub mod report;
 pub mod schema;
 pub mod staff;
 pub mod tlog;
+pub mod transparency;
 
 pub use problem::Problem;

@@ -21,6 +21,10 @@ crate::ids::wire_enum!(
         Staff => "staff",
         Operator => "operator",
         Broker => "broker",
+        /// A student or parent through a transparency link (the student's
+        /// own page); `institution` is the school that issued the link,
+        /// `id` the link's id.
+        StudentLink => "student_link",
         Anonymous => "anonymous",
     }
 );
@@ -49,6 +53,9 @@ crate::ids::wire_enum!(
         Supervision => "supervision",
         /// Broker operations (retention, health).
         Operations => "operations",
+        /// Informing the student (or parents) of what the broker holds and
+        /// who accessed it, on the student's own page (GDPR arts. 12-15).
+        Transparency => "transparency",
     }
 );
 
@@ -96,6 +103,11 @@ impl Actor {
                 kind: ActorKind::Operator,
                 institution: None,
                 id: None,
+            },
+            Principal::StudentLink { link, school, .. } => Actor {
+                kind: ActorKind::StudentLink,
+                institution: Some(school.clone()),
+                id: Some(link.to_string()),
             },
             Principal::Anonymous => Actor::anonymous(),
         }
@@ -147,6 +159,8 @@ crate::ids::wire_enum!(
         StaffAccounts => "staff_accounts",
         StudentData => "student_data",
         SubjectReport => "subject_report",
+        TransparencyLink => "transparency_link",
+        TransparencyPage => "transparency_page",
         WebhookEndpoint => "webhook_endpoint",
     }
 );
@@ -362,19 +376,24 @@ impl Action {
             | Action::ListInbox
             | Action::ListIntakers
             | Action::ReadEvents
-            | Action::PullPackage => CrudKind::Read,
+            | Action::PullPackage
+            | Action::ReadOwnFile => CrudKind::Read,
             Action::RegisterInstitution
             | Action::CreateStaff
             | Action::RegisterApplication
             | Action::SubmitPackage
             | Action::RecordInspection
-            | Action::RecordConsent => CrudKind::Create,
+            | Action::RecordConsent
+            | Action::IssueTransparencyLink
+            | Action::WithdrawConsentViaLink => CrudKind::Create,
             Action::UpdateInstitution
             | Action::ManageKeys
             | Action::ManageCertificates
             | Action::ManageStaff
             | Action::ReportStatus
-            | Action::AcknowledgePackage => CrudKind::Update,
+            | Action::AcknowledgePackage
+            | Action::RevokeTransparencyLink => CrudKind::Update,
+            Action::OpenTransparencyLink => CrudKind::Execute,
             Action::PurgeExpired | Action::EraseStudent => CrudKind::Delete,
         }
     }

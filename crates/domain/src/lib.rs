@@ -26,6 +26,7 @@ pub mod principal;
 pub mod retention;
 pub mod staff;
 pub mod student;
+pub mod transparency;
 
 pub use application::{Crebo, Programme, SchoolYear, StatusReport, TransitionError, is_late};
 pub use audit::{
@@ -58,3 +59,4 @@ pub use retention::{
 };
 pub use staff::{Password, StaffStatus, Username};
 pub use student::{StudentNumber, StudentNumberKind};
+pub use transparency::{LinkFacts, LinkRefusal, link_usable};

@@ -92,6 +92,9 @@ wire_enum!(
         /// An entry of an institution's event feed older than the events
         /// period.
         EventsRetention => "events_retention",
+        /// A transparency link that expired or was revoked longer ago than
+        /// the links period.
+        LinkRetention => "link_retention",
         /// A privacy officer erased the student's data on request (GDPR
         /// art. 17). Not produced by the rules in this module.
         ErasureRequest => "erasure_request",
@@ -127,6 +130,9 @@ pub struct RetentionPeriods {
     /// How long an entry of an institution's event feed (`GET /v1/events`:
     /// ids and times only) is kept after it was recorded.
     pub events: Duration,
+    /// How long a transparency link (hashes, times, the student's
+    /// pseudonym) is kept after it expired or was revoked.
+    pub transparency_links: Duration,
 }
 
 impl Default for RetentionPeriods {
@@ -168,6 +174,9 @@ impl Default for RetentionPeriods {
     ///   itself. Ninety days let a system that was off for the whole summer
     ///   holiday (six weeks) catch up, and no longer: most records it points
     ///   to are gone by then.
+    /// * **`transparency_links`: 30 days.** An ended link opens nothing; a
+    ///   month lets the school answer "my link stopped working" with the
+    ///   link's state, and no longer (its use stays in the audit log).
     fn default() -> Self {
         Self {
             package_after_acknowledged: Duration::days(30),
@@ -178,6 +187,7 @@ impl Default for RetentionPeriods {
             consent_after_application_gone: Duration::days(30),
             audit: Duration::days(5 * 365 + 2),
             events: Duration::days(90),
+            transparency_links: Duration::days(30),
         }
     }
 }
@@ -221,6 +231,7 @@ impl RetentionPolicy {
             ("consent_after_application_gone", periods.consent_after_application_gone),
             ("audit", periods.audit),
             ("events", periods.events),
+            ("transparency_links", periods.transparency_links),
         ];
         if let Some((period, _)) = named.iter().find(|(_, d)| *d <= Duration::zero()) {
             return Err(RetentionError::NotPositive { period });
@@ -235,6 +246,13 @@ impl RetentionPolicy {
     /// (recorded time + `events` ≤ now, as for audit events).
     pub fn events_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now.checked_sub_signed(self.0.events)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Transparency links that ended (expired or revoked) before this
+    /// moment are due at `now`.
+    pub fn links_due_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_signed(self.0.transparency_links)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
@@ -480,6 +498,7 @@ mod tests {
         assert_eq!(p.consent_after_application_gone, Duration::days(30));
         assert_eq!(p.audit, Duration::days(1827));
         assert_eq!(p.events, Duration::days(90));
+        assert_eq!(p.transparency_links, Duration::days(30));
         assert_eq!(RetentionPolicy::new(p), Ok(RetentionPolicy::default()));
         assert_eq!(RetentionPolicy::default().periods(), p);
     }
@@ -782,6 +801,7 @@ mod tests {
                 "ledger_retention",
                 "audit_retention",
                 "events_retention",
+                "link_retention",
                 "erasure_request",
             ]
         );
@@ -824,6 +844,7 @@ mod tests {
                     consent_after_application_gone: f,
                     audit: g,
                     events: Duration::days(90),
+                    transparency_links: Duration::days(30),
                 })
                 .ok()
             })

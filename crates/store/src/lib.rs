@@ -90,6 +90,7 @@ pub mod schema;
 pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transparency;
 pub mod url;
 pub mod webhooks;
 

@@ -75,6 +75,14 @@ pub fn action(action: Action) -> Label {
         ),
         Action::PurgeExpired => l("Bewaartermijnen toegepast", "Retention rules applied"),
         Action::EraseStudent => l("Verzoek tot wissen uitgevoerd", "Erasure request carried out"),
+        Action::IssueTransparencyLink => l("Link naar eigen pagina uitgegeven", "Link to own page issued"),
+        Action::RevokeTransparencyLink => l("Link naar eigen pagina ingetrokken", "Link to own page revoked"),
+        Action::OpenTransparencyLink => l("Eigen pagina geopend met code", "Own page opened with code"),
+        Action::ReadOwnFile => l("Eigen pagina bekeken", "Own page viewed"),
+        Action::WithdrawConsentViaLink => l(
+            "Toestemming ingetrokken op eigen pagina",
+            "Consent withdrawn on own page",
+        ),
     }
 }
 
@@ -210,6 +218,8 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::Principal => l("Eigen identiteit", "Own identity"),
         ResourceKind::Route => l("API-adres", "API route"),
         ResourceKind::Retention => l("Bewaartermijnen", "Retention"),
+        ResourceKind::TransparencyLink => l("Link naar eigen pagina", "Link to own page"),
+        ResourceKind::TransparencyPage => l("Eigen pagina van leerling", "Student's own page"),
     }
 }
 
@@ -225,6 +235,7 @@ pub fn actor_kind(kind: ActorKind) -> Label {
         ActorKind::Staff => l("Medewerker", "Staff member"),
         ActorKind::Operator => l("Beheer (server)", "Operator"),
         ActorKind::Broker => l("Broker", "Broker"),
+        ActorKind::StudentLink => l("Leerling of ouder (via link)", "Student or parent (via link)"),
         ActorKind::Anonymous => l("Anoniem", "Anonymous"),
     }
 }
@@ -236,6 +247,7 @@ pub fn purpose(purpose: Purpose) -> Label {
         Purpose::Intake => l("intake", "intake"),
         Purpose::Supervision => l("toezicht", "supervision"),
         Purpose::Operations => l("bedrijfsvoering", "operations"),
+        Purpose::Transparency => l("informatie aan leerling", "informing the student"),
     }
 }
 

@@ -14,4 +14,5 @@ pub mod register;
 pub mod report;
 pub mod staff;
 pub mod tlog;
+pub mod transparency;
 pub mod webhooks;
