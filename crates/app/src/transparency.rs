@@ -284,7 +284,7 @@ fn new_session_id() -> String {
 pub fn session_principal(app: &App, session_id: &str, settings: &LinkSettings) -> Result<Option<Principal>, AppError> {
     let hash = session_hash(session_id);
     let now = app.clock.now();
-    Ok(app.store.write(|conn| {
+    app.store.write(|conn| {
         let Some(session) = links::get_session(conn, &hash)? else {
             return Ok::<_, AppError>(None);
         };
@@ -301,7 +301,7 @@ pub fn session_principal(app: &App, session_id: &str, settings: &LinkSettings) -
                 Ok(None)
             }
         }
-    })?)
+    })
 }
 
 /// Ends a page session (the "log out" button).

@@ -183,6 +183,8 @@ struct World {
     other_intaker: String,
     vo_kid: String,
     vo_fingerprint: String,
+    /// A transparency link 07AB issued for the student.
+    link: String,
     attacker_jwk: Value,
     attacker_certificate: String,
     clients: Vec<(Who, Client)>,
@@ -202,6 +204,7 @@ impl World {
             self.mbo_intaker.clone(),
             self.vo_kid.clone(),
             self.vo_fingerprint.clone(),
+            self.link.clone(),
             self.student.clone(),
             VO.to_owned(),
             MBO.to_owned(),
@@ -279,6 +282,13 @@ async fn world(broker: &mut TestBroker) -> World {
     let reply = submit(&broker.system(VO), &submission).await;
     assert_eq!(reply.status.as_u16(), 201, "package: {}", reply.body);
     let package = reply.body["package_id"].as_str().expect("package id").to_owned();
+    let reply = broker
+        .system(VO)
+        .fetch(Method::POST, "/v1/transparency-links", Some(&student_body(&student)))
+        .await
+        .expect("link");
+    assert_eq!(reply.status.as_u16(), 201, "link: {}", reply.body);
+    let link = reply.body["id"].as_str().expect("link id").to_owned();
 
     let mbo_intaker = broker.create_staff("intaker.mbo", Role::Intaker, Some(MBO)).id;
     let other_intaker_creds = broker.create_staff("intaker.other", Role::Intaker, Some(OTHER_MBO));
@@ -344,6 +354,7 @@ async fn world(broker: &mut TestBroker) -> World {
         other_intaker,
         vo_kid,
         vo_fingerprint,
+        link,
         attacker_jwk,
         attacker_certificate,
         clients,
@@ -789,6 +800,24 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             call("/v1/consents/withdraw", Some(consent_body(broker, s))),
             Some(call("/v1/consents/withdraw", Some(consent_body(broker, u)))),
             all_but(&[Who::OtherVo, Who::ThirdVo]),
+        ),
+        // The student's own page: only the school that sends for the
+        // student issues a link, only the issuing school revokes it.
+        system_case(
+            "POST",
+            "/v1/transparency-links",
+            "issue_transparency_link",
+            call("/v1/transparency-links", Some(student_body(s))),
+            Some(call("/v1/transparency-links", Some(student_body(u)))),
+            EVERYONE.to_vec(),
+        ),
+        system_case(
+            "DELETE",
+            "/v1/transparency-links/{id}",
+            "revoke_transparency_link",
+            call(format!("/v1/transparency-links/{}", w.link), None),
+            Some(call(format!("/v1/transparency-links/{unknown_id}"), None)),
+            EVERYONE.to_vec(),
         ),
         scoped(
             case(

@@ -28,5 +28,6 @@ mod retention;
 mod slow_body;
 mod sqlite_full_disk;
 mod tlog;
+mod transparency;
 mod webhooks;
 mod withdrawal_race;
