@@ -433,6 +433,22 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
         let receipt_id = given.body["receipt_id"].as_str().expect("receipt id").to_owned();
         let submission = seal_package(&broker, application, MBO, &[personal_data(&student), support_needs()]);
         assert_eq!(submit(&broker.system(VO), &submission).await.status.as_u16(), 201);
+        // The school's privacy officer's contact, set through the registry.
+        let admin = broker
+            .staff("admin.broker", doorstroom_domain::Role::BrokerAdmin, None)
+            .await;
+        let contact = json!({"privacy_contact": "fg@vo-school.example"});
+        let patched = admin
+            .fetch(Method::PATCH, &format!("/v1/institutions/{VO}"), Some(&contact))
+            .await
+            .expect("patch");
+        assert_eq!(patched.status.as_u16(), 200, "{}", patched.body);
+        let bad = json!({"privacy_contact": "line\nbreak"});
+        let refused = admin
+            .fetch(Method::PATCH, &format!("/v1/institutions/{VO}"), Some(&bad))
+            .await
+            .expect("patch");
+        assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
         let (_, token, code) = issue_ok(&broker, &student).await;
         let cookie = open_ok(&broker, &token, &code).await;
 
