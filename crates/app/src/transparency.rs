@@ -480,8 +480,8 @@ impl WithdrawalAsk {
 
 /// Withdraws consent from the student's page (the ledger's use case,
 /// `ledger::withdraw_via_link`, in the issuing school's ledger); answers
-/// the broker-signed receipt.
-pub fn withdraw_on_page(app: &App, caller: Caller<'_>, ask: WithdrawalAsk) -> Result<String, AppError> {
+/// the id of the broker-signed receipt (downloaded with [`own_receipt`]).
+pub fn withdraw_on_page(app: &App, caller: Caller<'_>, ask: WithdrawalAsk) -> Result<Uuid, AppError> {
     let (link, school, student) = own_link(caller)?;
     let withdrawal = crate::ledger::withdraw_via_link(
         app,
@@ -495,5 +495,5 @@ pub fn withdraw_on_page(app: &App, caller: Caller<'_>, ask: WithdrawalAsk) -> Re
             by: ask.by,
         },
     )?;
-    Ok(withdrawal.receipt.receipt)
+    Ok(withdrawal.receipt.receipt_id)
 }

@@ -279,6 +279,7 @@ struct OwnPage {
     csrf: String,
     view: PageView,
     notice: Option<&'static str>,
+    /// The id of a receipt just signed (a withdrawal), to download.
     receipt: Option<String>,
 }
 
@@ -289,7 +290,7 @@ struct Shown {
     csrf: String,
 }
 
-fn own_page(state: &AppState, visit: &Visit, shown: Shown, receipt: Option<String>) -> HttpResponse {
+fn own_page(state: &AppState, visit: &Visit, shown: Shown, receipt: Option<Uuid>) -> HttpResponse {
     let lang = visit.lang;
     let view = view::page_view(
         &shown.file,
@@ -306,7 +307,7 @@ fn own_page(state: &AppState, visit: &Visit, shown: Shown, receipt: Option<Strin
         csrf: shown.csrf,
         view,
         notice: receipt.as_ref().map(|_| Texts::of(lang).withdraw_done),
-        receipt,
+        receipt: receipt.map(|id| id.to_string()),
     };
     html(StatusCode::OK, page.render())
 }
