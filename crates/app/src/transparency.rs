@@ -32,7 +32,7 @@ use doorstroom_domain::{
     ResourceRef, Section, StudentNumber, link_usable,
 };
 use doorstroom_store::transparency::{self as links, Link, NewLink};
-use doorstroom_store::{DbConn, applications, consents, institutions};
+use doorstroom_store::{DbConn, applications, consents, institutions, staff};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -352,7 +352,8 @@ pub fn own_file(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Resul
     let access = view_access(link, ResourceRef::new(ResourceKind::TransparencyPage, None)).about(student.clone());
     let policy = app.rules.retention;
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        let report = redacted(report_of(ctx.conn, ctx.now, &student, None)?, settings);
+        let report = report_of(ctx.conn, ctx.now, &student, None)?;
+        let report = redacted(ctx.conn, report, settings)?;
         let mut details = Vec::new();
         for a in applications::find_for_student(ctx.conn, &student, None)? {
             details.push(application_detail(ctx.conn, &policy, a)?);
@@ -381,7 +382,8 @@ pub fn own_report(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Res
     let (link, _, student) = own_link(caller)?;
     let access = view_access(link, ResourceRef::new(ResourceKind::SubjectReport, None)).about(student.clone());
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        Ok(redacted(report_of(ctx.conn, ctx.now, &student, None)?, settings))
+        let report = report_of(ctx.conn, ctx.now, &student, None)?;
+        redacted(ctx.conn, report, settings)
     })
 }
 
@@ -402,23 +404,26 @@ pub fn own_receipt(app: &App, caller: Caller<'_>, receipt_id: Uuid) -> Result<St
 }
 
 /// The report without what the student must not see on the page: the
-/// pseudonym (in every access), and staff ids unless configured.
-fn redacted(mut report: SubjectReport, settings: &LinkSettings) -> SubjectReport {
+/// pseudonym (in every access) and staff ids; with
+/// `show_staff_names` (the privacy officer's choice) a staff member is
+/// named by display name instead of id, otherwise not at all.
+fn redacted(conn: &mut DbConn, mut report: SubjectReport, settings: &LinkSettings) -> Result<SubjectReport, AppError> {
     for record in &mut report.accesses {
-        record.event.data_subject = None;
-        if !settings.show_staff_names {
-            record.event.on_behalf_of = None;
-            if record.event.actor.kind == ActorKind::Staff {
-                record.event.actor.id = None;
-            }
-        }
-        // A system's certificate fingerprint names no person, but means
-        // nothing to the student either.
-        if record.event.actor.kind == ActorKind::System {
-            record.event.actor.id = None;
-        }
+        let event = &mut record.event;
+        event.data_subject = None;
+        event.on_behalf_of = None;
+        let staff = match (event.actor.kind, event.actor.id.as_deref()) {
+            (ActorKind::Staff, Some(id)) => id.parse().ok(),
+            _ => None,
+        };
+        event.actor.id = match staff {
+            Some(id) if settings.show_staff_names => staff::get(conn, id)?.map(|a| a.display_name),
+            // A system's certificate fingerprint names no person, but
+            // means nothing to the student either.
+            _ => None,
+        };
     }
-    report
+    Ok(report)
 }
 
 /// Every institution the report names, each once, sorted.

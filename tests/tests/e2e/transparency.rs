@@ -716,3 +716,104 @@ async fn a_withdrawal_on_the_page_works_as_the_schools_and_the_mbo_learns_it() {
     })
     .await;
 }
+
+// ---- retention ----
+
+/// One purge run at the broker's clock, as the broker's retention job.
+fn purge(broker: &TestBroker) -> doorstroom_app::purge::PurgeSummary {
+    use doorstroom_app::purge::{self, PurgeOptions};
+    let options = PurgeOptions {
+        batch_size: 7,
+        pause: std::time::Duration::ZERO,
+    };
+    purge::purge_expired(
+        &broker.store,
+        &broker.settings.retention.policy,
+        &broker.clock,
+        &doorstroom_domain::Principal::Operator,
+        options,
+        &purge::new_run_id(),
+    )
+    .expect("purge")
+}
+
+fn link_stored(broker: &TestBroker, id: &str) -> bool {
+    let id = uuid::Uuid::parse_str(id).expect("uuid");
+    broker
+        .store
+        .read(|conn| doorstroom_store::transparency::get(conn, id))
+        .expect("read link")
+        .is_some()
+}
+
+#[tokio::test]
+async fn an_ended_link_is_purged_after_its_period_and_the_purge_is_audited() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(1751);
+        register_application(&broker, MBO, &student).await;
+        let (expiring, _, _) = issue_ok(&broker, &student).await;
+        let (revoked, token, code) = issue_ok(&broker, &student).await;
+        open_ok(&broker, &token, &code).await;
+        assert_eq!(revoke(&broker, VO, &revoked).await.status.as_u16(), 204);
+        let days = |n| chrono::Duration::days(n);
+        // 30 days on: the revoked link's period is over; the other one has
+        // just expired (its own 30 days of retention begin).
+        broker.clock.advance(days(30) + chrono::Duration::hours(1));
+        let summary = purge(&broker);
+        assert_eq!(summary.deleted["transparency_link"]["link_retention"], 1, "{summary:?}");
+        assert!(!link_stored(&broker, &revoked) && link_stored(&broker, &expiring));
+        broker.clock.advance(days(30));
+        purge(&broker);
+        assert!(!link_stored(&broker, &expiring));
+        let purged = events_of(&broker, "transparency_link_purged");
+        assert_eq!(purged.len(), 2, "{purged:?}");
+        assert!(
+            purged
+                .iter()
+                .all(|e| e.reason.as_deref() == Some("link_retention count=1") && e.data_subject.is_none())
+        );
+    })
+    .await;
+}
+
+/// A privacy officer of 07AB makes the student's art. 15 report: an
+/// access by a named staff member about the student.
+async fn officer_reads_report(broker: &TestBroker, student: &str) {
+    let officer = broker
+        .staff("fg.names", doorstroom_domain::Role::PrivacyOfficer, Some(VO))
+        .await;
+    let reply = officer
+        .fetch(Method::POST, "/v1/audit/subject-report", Some(&student_body(student)))
+        .await
+        .expect("report");
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn staff_are_named_on_the_page_only_when_configured() {
+    for (show, db) in [false, true].into_iter().flat_map(|show| {
+        doorstroom_store::testing::TestDb::all()
+            .into_iter()
+            .map(move |db| (show, db))
+    }) {
+        let broker = TestBroker::start_with(db, |s| s.transparency.show_staff_names = show).await;
+        let student = bsn(1761);
+        register_application(&broker, MBO, &student).await;
+        officer_reads_report(&broker, &student).await;
+        let (_, token, code) = issue_ok(&broker, &student).await;
+        let cookie = open_ok(&broker, &token, &code).await;
+        let page = page_request(&broker, Method::GET, &format!("/mijn/{token}"), Some(&cookie), None).await;
+        assert!(page.body.contains("Medewerker"), "the access is listed");
+        assert_eq!(page.body.contains("Test Person"), show, "named only when configured");
+        let staff_ids: Vec<String> = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.actor.kind == ActorKind::Staff)
+            .filter_map(|e| e.actor.id)
+            .collect();
+        assert!(!staff_ids.is_empty());
+        for id in staff_ids {
+            assert!(!page.body.contains(&id), "never a staff id");
+        }
+    }
+}

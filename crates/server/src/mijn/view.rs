@@ -274,7 +274,7 @@ fn accesses(report: &SubjectReport, names: &Names, lang: Lang) -> Vec<AccessRow>
                     .unwrap_or_default(),
                 who: labels::actor_kind(e.actor.kind).of(lang).to_owned()
                     + &match (e.actor.kind, &e.actor.id) {
-                        (ActorKind::Staff, Some(id)) => format!(" {id}"),
+                        (ActorKind::Staff, Some(name)) => format!(" ({name})"),
                         _ => String::new(),
                     },
                 what: labels::action_name(&e.action.name)
