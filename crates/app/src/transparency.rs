@@ -341,6 +341,40 @@ pub struct OwnFile {
     pub names: Vec<(Brin, String)>,
     /// The privacy contact of each institution that gave one.
     pub contacts: Vec<(Brin, String)>,
+    /// The latest signed checkpoint of the audit log, and the accesses
+    /// (`seq`) whose inclusion in it its proof showed.
+    pub signed_log: Option<SignedLog>,
+}
+
+/// What the "in the signed log" marks were checked against.
+#[derive(Debug)]
+pub struct SignedLog {
+    pub checkpoint: doorstroom_store::merkle::Checkpoint,
+    /// The accesses whose inclusion proof verified against its root.
+    pub included: Vec<i64>,
+}
+
+/// Checks, for each access of the report, the inclusion proof of its log
+/// entry in the latest checkpoint's tree (RFC 9162): the page marks those
+/// that verify (the server also checks the checkpoint's signature).
+fn signed_log(conn: &mut DbConn, report: &SubjectReport) -> Result<Option<SignedLog>, AppError> {
+    use doorstroom_store::merkle;
+    let Some(checkpoint) = merkle::latest_checkpoint(conn)? else {
+        return Ok(None);
+    };
+    let mut included = Vec::new();
+    for seq in report.accesses.iter().map(|a| a.seq).filter(|s| *s <= checkpoint.size) {
+        let index = seq - 1;
+        let Some((_, entry)) = merkle::entries(conn, index, seq)?.into_iter().next() else {
+            continue;
+        };
+        let proof = merkle::inclusion_proof(conn, index, checkpoint.size)?;
+        let leaf = merkle::leaf_hash(entry.as_bytes());
+        if merkle::check_inclusion(&leaf, index, checkpoint.size, &proof, &checkpoint.root).is_ok() {
+            included.push(seq);
+        }
+    }
+    Ok(Some(SignedLog { checkpoint, included }))
 }
 
 /// The student's own file, for the page: one audited `read_own_file` of
@@ -354,6 +388,7 @@ pub fn own_file(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Resul
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         let report = report_of(ctx.conn, ctx.now, &student, None)?;
         let report = redacted(ctx.conn, report, settings)?;
+        let signed_log = signed_log(ctx.conn, &report)?;
         let mut details = Vec::new();
         for a in applications::find_for_student(ctx.conn, &student, None)? {
             details.push(application_detail(ctx.conn, &policy, a)?);
@@ -371,6 +406,7 @@ pub fn own_file(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Resul
             applications: details,
             names,
             contacts,
+            signed_log,
         })
     })
 }

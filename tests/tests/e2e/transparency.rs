@@ -817,3 +817,44 @@ async fn staff_are_named_on_the_page_only_when_configured() {
         }
     }
 }
+
+#[tokio::test]
+async fn accesses_covered_by_the_latest_signed_checkpoint_are_marked_by_an_inclusion_proof() {
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(1781);
+        register_application(&broker, MBO, &student).await;
+        let (_, token, code) = issue_ok(&broker, &student).await;
+        let cookie = open_ok(&broker, &token, &code).await;
+        let path = format!("/mijn/{token}");
+        let before = page_request(&broker, Method::GET, &path, Some(&cookie), None).await;
+        assert!(
+            !before.body.contains("in het ondertekende logboek"),
+            "no checkpoint yet"
+        );
+        assert!(before.body.contains("nog niet ondertekend"));
+        let po = broker
+            .staff("fg.tlog", doorstroom_domain::Role::PrivacyOfficer, None)
+            .await;
+        let signed = po
+            .fetch(Method::POST, "/v1/audit/checkpoint", None)
+            .await
+            .expect("sign");
+        assert_eq!(signed.status.as_u16(), 200);
+        let after = page_request(&broker, Method::GET, &path, Some(&cookie), None).await;
+        // The issue, the opening and the first view are in the checkpoint
+        // (a view lists the accesses before itself).
+        let marked = after.body.matches("in het ondertekende logboek").count();
+        assert!(marked >= 3, "{marked} accesses marked");
+        assert!(
+            !after.body.contains("nog niet ondertekend"),
+            "all before the checkpoint"
+        );
+        let later = page_request(&broker, Method::GET, &path, Some(&cookie), None).await;
+        assert_eq!(later.body.matches("in het ondertekende logboek").count(), marked);
+        assert!(
+            later.body.contains("nog niet ondertekend"),
+            "the view after the checkpoint"
+        );
+    })
+    .await;
+}

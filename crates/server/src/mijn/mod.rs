@@ -292,13 +292,14 @@ struct Shown {
 
 fn own_page(state: &AppState, visit: &Visit, shown: Shown, receipt: Option<Uuid>) -> HttpResponse {
     let lang = visit.lang;
-    let view = view::page_view(
-        &shown.file,
-        &shown.school,
-        &state.app.rules.lawful_basis,
-        lang,
-        &visit.token,
-    );
+    let signed = shown.file.signed_log.as_ref().is_some_and(|log| {
+        let checkpoint = &log.checkpoint;
+        state
+            .checkpoints
+            .signed(&checkpoint.signed_note, checkpoint.size, &checkpoint.root)
+    });
+    let bases = &state.app.rules.lawful_basis;
+    let view = view::page_view(&shown.file, &shown.school, bases, lang, &visit.token, signed);
     let page = OwnPage {
         t: Texts::of(lang),
         lang: lang.code(),

@@ -75,6 +75,8 @@ pub struct AccessRow {
     pub purpose: String,
     pub outcome: String,
     pub seq: i64,
+    /// Its inclusion in the latest signed checkpoint was proven.
+    pub in_log: bool,
 }
 
 pub struct ContactRow {
@@ -115,8 +117,17 @@ impl Names {
     }
 }
 
-/// Everything the page shows, for the holder of a link of `school`.
-pub fn page_view(file: &OwnFile, school: &Brin, bases: &LawfulBases, lang: Lang, token: &str) -> PageView {
+/// Everything the page shows, for the holder of a link of `school`;
+/// `signed` tells whether the checkpoint the inclusion proofs were checked
+/// against carries the broker's valid signature.
+pub fn page_view(
+    file: &OwnFile,
+    school: &Brin,
+    bases: &LawfulBases,
+    lang: Lang,
+    token: &str,
+    signed: bool,
+) -> PageView {
     let t = Texts::of(lang);
     let names = Names(file.names.iter().map(|(b, n)| (b.to_string(), n.clone())).collect());
     let report = &file.report;
@@ -146,7 +157,7 @@ pub fn page_view(file: &OwnFile, school: &Brin, bases: &LawfulBases, lang: Lang,
                 remarks: if i.remarks_added { t.yes } else { t.no },
             })
             .collect(),
-        accesses: accesses(report, &names, lang),
+        accesses: accesses(file, &names, lang, signed),
         contacts: file
             .names
             .iter()
@@ -257,8 +268,12 @@ fn withdrawable(report: &SubjectReport, school: &Brin, names: &Names, lang: Lang
         .collect()
 }
 
-fn accesses(report: &SubjectReport, names: &Names, lang: Lang) -> Vec<AccessRow> {
-    report
+fn accesses(file: &OwnFile, names: &Names, lang: Lang, signed: bool) -> Vec<AccessRow> {
+    let included: &[i64] = match (&file.signed_log, signed) {
+        (Some(log), true) => &log.included,
+        _ => &[],
+    };
+    file.report
         .accesses
         .iter()
         .rev()
@@ -283,6 +298,7 @@ fn accesses(report: &SubjectReport, names: &Names, lang: Lang) -> Vec<AccessRow>
                 purpose: purpose(e.purpose, lang),
                 outcome: outcome(e.outcome, lang),
                 seq: r.seq,
+                in_log: included.contains(&r.seq),
             }
         })
         .collect()
