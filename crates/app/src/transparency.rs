@@ -32,7 +32,7 @@ use doorstroom_domain::{
     ResourceRef, Section, StudentNumber, link_usable,
 };
 use doorstroom_store::transparency::{self as links, Link, NewLink};
-use doorstroom_store::{DbConn, applications, consents, institutions, staff};
+use doorstroom_store::{DbConn, applications, consents, institutions, login_failures, staff};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -49,6 +49,12 @@ pub struct LinkSettings {
     pub validity: Duration,
     /// Wrong codes before a link locks.
     pub max_code_attempts: i64,
+    /// Wrong codes from one client address, on any link, within
+    /// `address_window`, after which it is refused for a while.
+    pub max_codes_per_address: i64,
+    /// The window of the per-address count (the login's failure window:
+    /// the failures share its table and its pruning).
+    pub address_window: Duration,
     /// A page session ends after this long without a request...
     pub session_idle: Duration,
     /// ...and at the latest this long after the code was given.
@@ -187,8 +193,12 @@ fn facts(link: &Link) -> LinkFacts {
 /// What the locating step of an opening found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
+    /// Too many wrong codes from this address lately: not even checked.
+    AddressLimited,
     Unusable(LinkRefusal),
-    WrongCode { locked: bool },
+    WrongCode {
+        locked: bool,
+    },
     Right,
 }
 
@@ -209,14 +219,20 @@ pub fn session_hash(session_id: &str) -> String {
 /// limit locks the link) and refused as unauthenticated; a locked link is
 /// "too many attempts". Every attempt is audited as
 /// `open_transparency_link`, by the link when it exists.
-pub fn open_link(
-    app: &App,
-    request_id: Option<&str>,
-    token: &str,
-    code: &str,
-    settings: &LinkSettings,
-) -> Result<OpenedLink, AppError> {
+pub fn open_link(app: &App, attempt: CodeAttempt<'_>, settings: &LinkSettings) -> Result<OpenedLink, AppError> {
+    let CodeAttempt {
+        request_id,
+        token,
+        code,
+        address,
+    } = attempt;
     let hash = token_hash(app, token);
+    let bucket = app.secrets.bucket_key("transparency-address", address);
+    let limits = AddressLimit {
+        bucket,
+        max: settings.max_codes_per_address,
+        window: settings.address_window,
+    };
     let found = app.store.read(|conn| links::by_token_hash(conn, &hash))?;
     let principal = found.as_ref().map(principal_of).unwrap_or(Principal::Anonymous);
     let given = match (found.as_ref(), parse_code(code)) {
@@ -232,10 +248,14 @@ pub fn open_link(
         };
         let judged = match link_usable(&facts(&link), now) {
             Err(refusal) => Verdict::Unusable(refusal),
+            Ok(()) if limits.reached(conn, now)? => Verdict::AddressLimited,
             Ok(()) if given.as_deref().is_some_and(|g| same(g, &link.code_hash)) => Verdict::Right,
-            Ok(()) => Verdict::WrongCode {
-                locked: links::count_wrong_code(conn, link.id, max, now)? >= max,
-            },
+            Ok(()) => {
+                limits.count(conn, now)?;
+                Verdict::WrongCode {
+                    locked: links::count_wrong_code(conn, link.id, max, now)? >= max,
+                }
+            }
         };
         if let Ok(mut v) = seen.lock() {
             *v = Some(judged);
@@ -249,6 +269,7 @@ pub fn open_link(
         Purpose::Transparency,
     );
     let link_id = found.as_ref().map(|l| l.id);
+    let window_secs = settings.address_window.num_seconds().max(1);
     perform_in(&app.store, now, Caller::new(&principal, request_id), access, |ctx| {
         let judged = verdict.lock().ok().and_then(|v| *v);
         match (judged, link_id) {
@@ -262,9 +283,45 @@ pub fn open_link(
                 Err(AppError::TooManyAttempts { retry_after_secs: 0 })
             }
             (Some(Verdict::WrongCode { locked: false }), _) => Err(AppError::Unauthenticated("wrong code")),
+            (Some(Verdict::AddressLimited), _) => Err(AppError::TooManyAttempts {
+                retry_after_secs: window_secs,
+            }),
             _ => Err(AppError::NotFound),
         }
     })
+}
+
+/// One code typed on the page.
+pub struct CodeAttempt<'a> {
+    pub request_id: Option<&'a str>,
+    /// The link's token, from the URL.
+    pub token: &'a str,
+    pub code: &'a str,
+    /// The client's address (kept only as a keyed hash, in the failure
+    /// count).
+    pub address: &'a str,
+}
+
+/// The per-address count of wrong codes: the login's failure table, its
+/// own scope, the address as a keyed hash.
+struct AddressLimit {
+    bucket: String,
+    max: i64,
+    window: Duration,
+}
+
+const ADDRESS_SCOPE: &str = "transparency-address";
+
+impl AddressLimit {
+    fn reached(&self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, AppError> {
+        login_failures::lock_bucket(conn, ADDRESS_SCOPE, &self.bucket)?;
+        Ok(login_failures::count_since(conn, ADDRESS_SCOPE, &self.bucket, now - self.window)? >= self.max)
+    }
+
+    fn count(&self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), AppError> {
+        login_failures::record(conn, ADDRESS_SCOPE, &self.bucket, now)?;
+        Ok(())
+    }
 }
 
 /// Constant-time comparison of two hashes.

@@ -180,6 +180,9 @@ pub struct TransparencySection {
     pub link_days: i64,
     /// Wrong codes after which a link locks.
     pub max_code_attempts: i64,
+    /// Wrong codes from one client address (any link) within the login's
+    /// failure window after which that address is refused for a while.
+    pub max_codes_per_address: i64,
     /// A page session unused this many seconds has ended...
     pub session_idle_secs: i64,
     /// ...and ends at the latest this many seconds after the code was given.
@@ -194,6 +197,7 @@ impl Default for TransparencySection {
         Self {
             link_days: 30,
             max_code_attempts: 5,
+            max_codes_per_address: 20,
             session_idle_secs: 900,
             session_lifetime_secs: 3600,
             show_staff_names: false,
@@ -217,6 +221,11 @@ impl TryFrom<TransparencySection> for doorstroom_app::transparency::LinkSettings
                 "transparency.max_code_attempts must be 1 to 10".into(),
             ));
         }
+        if raw.max_codes_per_address < 1 {
+            return Err(ConfigError::Invalid(
+                "transparency.max_codes_per_address must be at least 1".into(),
+            ));
+        }
         if raw.session_idle_secs < 1
             || raw.session_lifetime_secs < raw.session_idle_secs
             || raw.session_lifetime_secs > 86_400
@@ -230,6 +239,9 @@ impl TryFrom<TransparencySection> for doorstroom_app::transparency::LinkSettings
         Ok(Self {
             validity: chrono::Duration::days(raw.link_days),
             max_code_attempts: raw.max_code_attempts,
+            max_codes_per_address: raw.max_codes_per_address,
+            // Set to the login's failure window once `[auth]` is read.
+            address_window: chrono::Duration::minutes(15),
             session_idle: chrono::Duration::seconds(raw.session_idle_secs),
             session_lifetime: chrono::Duration::seconds(raw.session_lifetime_secs),
             show_staff_names: raw.show_staff_names,
@@ -755,7 +767,8 @@ impl TryFrom<SettingsFile> for Settings {
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
         let events = EventsSettings::try_from(raw.events)?;
-        let transparency = doorstroom_app::transparency::LinkSettings::try_from(raw.transparency)?;
+        let mut transparency = doorstroom_app::transparency::LinkSettings::try_from(raw.transparency)?;
+        transparency.address_window = auth.login_failure_window;
         let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
         let database = DatabaseSettings::try_from(raw.database)?;
         Ok(Self {

@@ -858,3 +858,51 @@ async fn accesses_covered_by_the_latest_signed_checkpoint_are_marked_by_an_inclu
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_address_guessing_across_links_is_refused_for_a_while() {
+    for db in doorstroom_store::testing::TestDb::all() {
+        let broker = TestBroker::start_with(db, |s| s.transparency.max_codes_per_address = 3).await;
+        let student = bsn(1791);
+        register_application(&broker, MBO, &student).await;
+        let (_, first, first_code) = issue_ok(&broker, &student).await;
+        let (_, second, second_code) = issue_ok(&broker, &student).await;
+        let bad = wrong(&first_code);
+        for _ in 0..3 {
+            let page = page_request(
+                &broker,
+                Method::POST,
+                &format!("/mijn/{first}"),
+                None,
+                Some(&[("code", &bad)]),
+            )
+            .await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "below the link's own lock");
+        }
+        // The right code of another link, from the same address: refused
+        // until the failures age out.
+        let refused = page_request(
+            &broker,
+            Method::POST,
+            &format!("/mijn/{second}"),
+            None,
+            Some(&[("code", &second_code)]),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.body.contains("vanaf dit apparaat"), "{}", refused.body);
+        assert!(refused.cookie.is_none());
+        broker
+            .clock
+            .advance(broker.settings.auth.login_failure_window + chrono::Duration::seconds(1));
+        open_ok(&broker, &second, &second_code).await;
+        let opens = events_of(&broker, "open_transparency_link");
+        assert_eq!(
+            opens
+                .iter()
+                .filter(|e| e.reason.as_deref() == Some("too-many-attempts"))
+                .count(),
+            1
+        );
+    }
+}

@@ -69,7 +69,12 @@ async fn stylesheet() -> HttpResponse {
 
 /// Why a page request ends in a message page.
 #[derive(Debug)]
-pub struct PageError(Lang, StatusCode);
+pub struct PageError(Lang, StatusCode, Later);
+
+/// Whether a refusal passes by itself (too many codes from this address:
+/// try again later) rather than for good (the link locked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Later(bool);
 
 impl PageError {
     fn of(lang: Lang, err: &AppError) -> Self {
@@ -89,11 +94,12 @@ impl PageError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        PageError(lang, status)
+        let later = matches!(err, AppError::TooManyAttempts { retry_after_secs } if *retry_after_secs > 0);
+        PageError(lang, status, Later(later))
     }
 
     fn blocked(lang: Lang) -> impl FnOnce(actix_web::error::BlockingError) -> PageError {
-        move |_| PageError(lang, StatusCode::SERVICE_UNAVAILABLE)
+        move |_| PageError(lang, StatusCode::SERVICE_UNAVAILABLE, Later(false))
     }
 }
 
@@ -118,10 +124,11 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let PageError(lang, status) = *self;
+        let PageError(lang, status, Later(later)) = *self;
         let t = Texts::of(lang);
         let message = match status {
             StatusCode::NOT_FOUND => t.gone,
+            StatusCode::TOO_MANY_REQUESTS if later => t.try_later,
             StatusCode::TOO_MANY_REQUESTS => t.locked,
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::UNPROCESSABLE_ENTITY => t.forbidden,
             _ => t.unavailable,
@@ -144,7 +151,7 @@ impl ResponseError for PageError {
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    PageError(Lang::of(&req), StatusCode::NOT_FOUND).error_response()
+    PageError(Lang::of(&req), StatusCode::NOT_FOUND, Later(false)).error_response()
 }
 
 // ---------------------------------------------------------------- sessions
@@ -352,16 +359,22 @@ async fn open(
 ) -> Result<HttpResponse, PageError> {
     let visit = Visit::of(&req, path.into_inner());
     let lang = visit.lang;
-    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN))?;
+    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN, Later(false)))?;
     let (st, token, rid, code) = (
         state.clone(),
         visit.token.clone(),
         visit.request_id.clone(),
         form.into_inner().code,
     );
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let opened = block(move || {
-        let settings = st.settings.transparency;
-        transparency::open_link(&st.app, Some(&rid), &token, &code, &settings)
+        let attempt = transparency::CodeAttempt {
+            request_id: Some(&rid),
+            token: &token,
+            code: &code,
+            address: &address,
+        };
+        transparency::open_link(&st.app, attempt, &st.settings.transparency)
     })
     .await
     .map_err(PageError::blocked(lang))?;
@@ -370,7 +383,7 @@ async fn open(
             let mut res = visit.to_page();
             let cookie = session_cookie(&opened.session_id);
             res.add_cookie(&cookie)
-                .map_err(|_| PageError(lang, StatusCode::INTERNAL_SERVER_ERROR))?;
+                .map_err(|_| PageError(lang, StatusCode::INTERNAL_SERVER_ERROR, Later(false)))?;
             Ok(res)
         }
         Err(AppError::Unauthenticated(_)) => Ok(code_page(
@@ -414,7 +427,7 @@ async fn receipt(
     let (token, raw_id) = path.into_inner();
     let visit = Visit::of(&req, token);
     let lang = visit.lang;
-    let id = Uuid::parse_str(&raw_id).map_err(|_| PageError(lang, StatusCode::NOT_FOUND))?;
+    let id = Uuid::parse_str(&raw_id).map_err(|_| PageError(lang, StatusCode::NOT_FOUND, Later(false)))?;
     let back = visit.to_page();
     let jws = visit
         .with_session(&state, move |st, _, caller, _| {
@@ -451,7 +464,7 @@ async fn logout(
 ) -> Result<HttpResponse, PageError> {
     let visit = Visit::of(&req, path.into_inner());
     let lang = visit.lang;
-    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN))?;
+    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN, Later(false)))?;
     let mut res = visit.to_page();
     let given = form.into_inner().csrf;
     let ended = Visit::of(&req, visit.token.clone())
@@ -461,12 +474,12 @@ async fn logout(
         })
         .await?;
     if ended == Some(false) {
-        return Err(PageError(lang, StatusCode::FORBIDDEN));
+        return Err(PageError(lang, StatusCode::FORBIDDEN, Later(false)));
     }
     let mut gone = session_cookie("");
     gone.make_removal();
     res.add_cookie(&gone)
-        .map_err(|_| PageError(lang, StatusCode::INTERNAL_SERVER_ERROR))?;
+        .map_err(|_| PageError(lang, StatusCode::INTERNAL_SERVER_ERROR, Later(false)))?;
     Ok(res)
 }
 
@@ -488,7 +501,7 @@ async fn withdraw(
 ) -> Result<HttpResponse, PageError> {
     let visit = Visit::of(&req, path.into_inner());
     let lang = visit.lang;
-    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN))?;
+    same_origin(&req, lang).map_err(|_| PageError(lang, StatusCode::FORBIDDEN, Later(false)))?;
     let form = form.into_inner();
     let done = Visit::of(&req, visit.token.clone())
         .with_session(&state, move |st, v, caller, settings| {
