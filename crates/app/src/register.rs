@@ -61,6 +61,10 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
             "Intake and support at the mbo where the student applied (warm handover)".into(),
             "Feedback on the application's course to the vo school, for its aftercare (nazorg)".into(),
             "Accountability: a log of every access, reviewed by privacy officers".into(),
+            "Transparency: the student (under 16, a parent) sees on a page of their own, through a link from the \
+             school, what the broker holds, what was sent to whom and who accessed it, and may withdraw consent \
+             there (GDPR arts. 7(3), 12-15)"
+                .into(),
         ],
         data_subjects: vec![
             "Students of vo, vso and pro schools who applied at an mbo institution".into(),

@@ -906,3 +906,50 @@ async fn one_address_guessing_across_links_is_refused_for_a_while() {
         );
     }
 }
+
+// ---- the command line ----
+
+#[tokio::test]
+async fn the_cli_issues_and_revokes_a_link_with_one_command_each() {
+    use doorstroom_cli::commands::common::{StudentArg, Who};
+    use doorstroom_cli::commands::link::{self, LinkCommand};
+    TestBroker::on_every_backend(|broker| async move {
+        let student = bsn(1801);
+        register_application(&broker, MBO, &student).await;
+        let (url, ca) = (broker.base_url.clone(), broker.pki.ca_cert_path());
+        let who = Who {
+            as_dir: Some(broker.institution_dir(VO)),
+            token: None,
+        };
+        // The command makes its own runtime: off this test's.
+        let run = |command: LinkCommand| {
+            let (url, ca) = (url.clone(), ca.clone());
+            tokio::task::spawn_blocking(move || link::run(&url, &ca, command))
+        };
+        let issue = LinkCommand::Issue {
+            who: who.clone(),
+            student: StudentArg {
+                student: format!("bsn:{student}"),
+            },
+        };
+        run(issue).await.expect("join").expect("doorstroom link issue");
+        let issued: Vec<AuditEvent> = events_of(&broker, "issue_transparency_link")
+            .into_iter()
+            .filter(|e| e.outcome == Outcome::Success)
+            .collect();
+        assert_eq!(issued.len(), 1);
+        let id = issued[0].resource.id.clone().expect("link id");
+        let revoke = LinkCommand::Revoke {
+            who,
+            id: id.parse().expect("uuid"),
+        };
+        run(revoke).await.expect("join").expect("doorstroom link revoke");
+        let revoked = events_of(&broker, "revoke_transparency_link");
+        assert!(
+            revoked
+                .iter()
+                .any(|e| e.outcome == Outcome::Success && e.resource.id.as_deref() == Some(id.as_str()))
+        );
+    })
+    .await;
+}
