@@ -29,7 +29,7 @@ use doorstroom_api::report::SubjectReport;
 use doorstroom_domain::transparency::parse_code;
 use doorstroom_domain::{
     Action, ActorKind, Brin, GivenBy, LinkFacts, LinkRefusal, Principal, Pseudonym, Purpose, Resource, ResourceKind,
-    ResourceRef, Section, StudentNumber, link_usable,
+    ResourceRef, Role, Section, StudentNumber, link_usable,
 };
 use doorstroom_store::transparency::{self as links, Link, NewLink};
 use doorstroom_store::{DbConn, applications, consents, institutions, login_failures, staff};
@@ -401,6 +401,8 @@ pub struct OwnFile {
     /// The latest signed checkpoint of the audit log, and the accesses
     /// (`seq`) whose inclusion in it its proof showed.
     pub signed_log: Option<SignedLog>,
+    /// The role of the staff member behind an access, by `seq`.
+    pub roles: Vec<(i64, Role)>,
 }
 
 /// What the "in the signed log" marks were checked against.
@@ -444,7 +446,7 @@ pub fn own_file(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Resul
     let policy = app.rules.retention;
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         let report = report_of(ctx.conn, ctx.now, &student, None)?;
-        let report = redacted(ctx.conn, report, settings)?;
+        let (report, roles) = redacted_with_roles(ctx.conn, report, settings)?;
         let signed_log = signed_log(ctx.conn, &report)?;
         let mut details = Vec::new();
         for a in applications::find_for_student(ctx.conn, &student, None)? {
@@ -464,6 +466,7 @@ pub fn own_file(app: &App, caller: Caller<'_>, settings: &LinkSettings) -> Resul
             names,
             contacts,
             signed_log,
+            roles,
         })
     })
 }
@@ -500,23 +503,42 @@ pub fn own_receipt(app: &App, caller: Caller<'_>, receipt_id: Uuid) -> Result<St
 /// pseudonym (in every access) and staff ids; with
 /// `show_staff_names` (the privacy officer's choice) a staff member is
 /// named by display name instead of id, otherwise not at all.
-fn redacted(conn: &mut DbConn, mut report: SubjectReport, settings: &LinkSettings) -> Result<SubjectReport, AppError> {
+fn redacted(conn: &mut DbConn, report: SubjectReport, settings: &LinkSettings) -> Result<SubjectReport, AppError> {
+    Ok(redacted_with_roles(conn, report, settings)?.0)
+}
+
+/// [`redacted`], with the role of the staff member behind each access
+/// (acting, or on whose behalf a system acted), by `seq`.
+fn redacted_with_roles(
+    conn: &mut DbConn,
+    mut report: SubjectReport,
+    settings: &LinkSettings,
+) -> Result<(SubjectReport, Vec<(i64, Role)>), AppError> {
+    let mut roles = Vec::new();
     for record in &mut report.accesses {
         let event = &mut record.event;
         event.data_subject = None;
-        event.on_behalf_of = None;
-        let staff = match (event.actor.kind, event.actor.id.as_deref()) {
+        let acting = match (event.actor.kind, event.actor.id.as_deref()) {
             (ActorKind::Staff, Some(id)) => id.parse().ok(),
             _ => None,
         };
-        event.actor.id = match staff {
-            Some(id) if settings.show_staff_names => staff::get(conn, id)?.map(|a| a.display_name),
-            // A system's certificate fingerprint names no person, but
-            // means nothing to the student either.
+        let person = match acting.or(event.on_behalf_of) {
+            Some(id) => staff::get(conn, id)?,
+            None => None,
+        };
+        if let Some(account) = &person {
+            roles.push((record.seq, account.role));
+        }
+        event.on_behalf_of = None;
+        // A system's certificate fingerprint names no person, but means
+        // nothing to the student either; a staff member is named only
+        // when configured.
+        event.actor.id = match person {
+            Some(account) if settings.show_staff_names && acting.is_some() => Some(account.display_name),
             _ => None,
         };
     }
-    Ok(report)
+    Ok((report, roles))
 }
 
 /// Every institution the report names, each once, sorted.

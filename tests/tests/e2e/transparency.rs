@@ -803,7 +803,10 @@ async fn staff_are_named_on_the_page_only_when_configured() {
         let (_, token, code) = issue_ok(&broker, &student).await;
         let cookie = open_ok(&broker, &token, &code).await;
         let page = page_request(&broker, Method::GET, &format!("/mijn/{token}"), Some(&cookie), None).await;
-        assert!(page.body.contains("Medewerker"), "the access is listed");
+        assert!(
+            page.body.contains("Medewerker, privacyfunctionaris"),
+            "the access is listed with the role"
+        );
         assert_eq!(page.body.contains("Test Person"), show, "named only when configured");
         let staff_ids: Vec<String> = broker
             .audit_events()

@@ -10,7 +10,8 @@ use chrono_tz::Europe::Amsterdam;
 use doorstroom_api::report::SubjectReport;
 use doorstroom_app::transparency::OwnFile;
 use doorstroom_domain::{
-    ActorKind, ApplicationStatus, Brin, ConsentEventKind, GivenBy, InspectedBy, LawfulBases, Outcome, Purpose, Section,
+    ActorKind, ApplicationStatus, Brin, ConsentEventKind, GivenBy, InspectedBy, LawfulBases, Outcome, Purpose, Role,
+    Section,
 };
 
 use super::texts::{Texts, basis_explained, section_explained};
@@ -287,11 +288,11 @@ fn accesses(file: &OwnFile, names: &Names, lang: Lang, signed: bool) -> Vec<Acce
                     .as_ref()
                     .map(|b| names.of(b.as_str()))
                     .unwrap_or_default(),
-                who: labels::actor_kind(e.actor.kind).of(lang).to_owned()
-                    + &match (e.actor.kind, &e.actor.id) {
-                        (ActorKind::Staff, Some(name)) => format!(" ({name})"),
-                        _ => String::new(),
-                    },
+                who: who(
+                    e,
+                    file.roles.iter().find(|(seq, _)| *seq == r.seq).map(|(_, role)| *role),
+                    lang,
+                ),
                 what: labels::action_name(&e.action.name)
                     .map(|l| l.of(lang).to_owned())
                     .unwrap_or_else(|| e.action.name.clone()),
@@ -302,6 +303,33 @@ fn accesses(file: &OwnFile, names: &Names, lang: Lang, signed: bool) -> Vec<Acce
             }
         })
         .collect()
+}
+
+/// Who acted: the kind of actor, the role of the staff member behind it
+/// and, only where configured, the name.
+fn who(e: &doorstroom_domain::AuditEvent, role: Option<Role>, lang: Lang) -> String {
+    let mut text = labels::actor_kind(e.actor.kind).of(lang).to_owned();
+    if let Some(role) = role {
+        text.push_str(", ");
+        text.push_str(role_label(role, lang));
+    }
+    if let (ActorKind::Staff, Some(name)) = (e.actor.kind, &e.actor.id) {
+        text.push_str(&format!(" ({name})"));
+    }
+    text
+}
+
+fn role_label(role: Role, lang: Lang) -> &'static str {
+    let (nl, en) = match role {
+        Role::BrokerAdmin => ("beheerder van de broker", "broker administrator"),
+        Role::InstitutionAdmin => ("beheerder van de school", "school administrator"),
+        Role::Intaker => ("intakemedewerker", "intake officer"),
+        Role::PrivacyOfficer => ("privacyfunctionaris", "privacy officer"),
+    };
+    match lang {
+        Lang::Nl => nl,
+        Lang::En => en,
+    }
 }
 
 fn purpose(p: Purpose, lang: Lang) -> String {
