@@ -19,6 +19,10 @@ cd "$ROOT"
 # chromium and chromium-driver: the browser tests of the web console
 # (tests/tests/browser) and of the intake desk (tests/tests/desk) drive
 # Debian's headless Chromium through chromedriver.
+# npm (Debian's package, unless a Node.js installation already provides the
+# command): the student's page's browser test installs axe-core, pinned,
+# with it and runs it in the page through WebDriver
+# (tests/tests/browser/mijn.rs).
 # python3 and python3-venv: the vendor client (tests/vendor-client) and the
 # conformance step (schemathesis) run in virtual environments of their own,
 # installed from PyPI; curl: the vendor client's readiness probe.
@@ -62,6 +66,9 @@ for pkg in "${PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 if ((${#missing[@]} > 0)); then
     echo "installing: ${missing[*]}"
     as_root apt-get update

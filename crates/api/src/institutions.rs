@@ -58,6 +58,16 @@ pub struct UpdateInstitution {
     #[serde(default)]
     #[schema(value_type = Option<crate::schema::InstitutionStatus>)]
     pub status: Option<InstitutionStatus>,
+    /// How students and parents reach the institution's privacy officer
+    /// (shown on the student's own page for objection, correction and
+    /// erasure): an e-mail address, phone number or web page. 1 to 200
+    /// characters, no control characters.
+    #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
+    pub privacy_contact: Option<String>,
 }
 
 /// A published key as the registry keeps it.

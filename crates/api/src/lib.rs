@@ -23,5 +23,6 @@ pub mod safety_net;
 pub mod schema;
 pub mod staff;
 pub mod tlog;
+pub mod transparency;
 
 pub use problem::Problem;

@@ -27,6 +27,7 @@ macro_rules! retention_days {
             pub consent_after_application_gone_days: u32,
             pub audit_days: u32,
             pub events_days: u32,
+            pub transparency_links_days: u32,
             $($rest)*
         }
     };
@@ -41,6 +42,7 @@ macro_rules! retention_days {
             consent_after_application_gone_days: source.consent_after_application_gone_days,
             audit_days: source.audit_days,
             events_days: source.events_days,
+            transparency_links_days: source.transparency_links_days,
             $($rest)*
         }
     }};

@@ -208,7 +208,7 @@ pub fn application_view(a: Application) -> ApplicationView {
 }
 
 /// An application with its course and the retention rules' due moments.
-fn application_detail(
+pub fn application_detail(
     conn: &mut DbConn,
     policy: &RetentionPolicy,
     application: Application,

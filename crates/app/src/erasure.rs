@@ -72,6 +72,18 @@ pub fn erase_student(app: &App, caller: Caller<'_>, request: ErasureRequest) -> 
             return Err(AppError::NotFound);
         }
         record_items(ctx, &erased)?;
+        // Erasing everything also ends the student's page: its links open
+        // nothing once the file is gone (an institution's erasure leaves
+        // the page, which shows what the others still hold).
+        if matches!(scope, ErasureScope::Everything) {
+            for id in doorstroom_store::transparency::delete_for_student(ctx.conn, &student)? {
+                let kind = ResourceKind::TransparencyLink;
+                ctx.record(Side::new(
+                    SideEvent::Erased(kind),
+                    ResourceRef::new(kind, Some(id.to_string())),
+                ))?;
+            }
+        }
         let summary = ErasureSummary {
             erased_at: ctx.now,
             scope: scope_label(&scope),

@@ -31,6 +31,7 @@ pub mod signer;
 pub mod spine;
 pub mod staff;
 pub mod tlog;
+pub mod transparency;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -331,6 +331,9 @@ fn batch(
     if batch.left > 0 {
         batch.cohort_members()?;
     }
+    if batch.left > 0 {
+        batch.transparency_links()?;
+    }
     batch.expiry_notices()?;
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
@@ -467,6 +470,35 @@ impl Batch<'_> {
             )?;
             retention::mark_announced(self.conn, &package.id, self.now)?;
         }
+        Ok(())
+    }
+
+    /// Transparency links that ended (expired or revoked) longer ago than
+    /// their period, with their sessions: one summary event for the batch
+    /// (an ended link opens nothing; its issue and use are in the log).
+    fn transparency_links(&mut self) -> Result<(), StoreError> {
+        let before = self.policy.links_due_before(self.now);
+        let deleted = doorstroom_store::transparency::delete_ended_before(self.conn, before, self.left)?;
+        if deleted == 0 {
+            return Ok(());
+        }
+        let event = AuditEvent {
+            time: self.now,
+            actor: retention_actor(),
+            on_behalf_of: None,
+            action: SideEvent::Purged(ResourceKind::TransparencyLink).into(),
+            resource: ResourceRef::new(ResourceKind::TransparencyLink, None),
+            data_subject: None,
+            purpose: Purpose::Operations,
+            outcome: Outcome::Success,
+            reason: Some(format!("{} count={deleted}", PurgeReason::LinkRetention.as_str())),
+            request_id: Some(self.run_id.to_owned()),
+        };
+        audit::append(self.conn, &event)?;
+        let n = u64::try_from(deleted).unwrap_or(0);
+        self.done
+            .add(ResourceKind::TransparencyLink, PurgeReason::LinkRetention, n);
+        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
         Ok(())
     }
 

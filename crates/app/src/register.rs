@@ -65,6 +65,10 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
              deadlines (lawful basis: the school's legal duty of care and the regional agreement)"
                 .into(),
             "Accountability: a log of every access, reviewed by privacy officers".into(),
+            "Transparency: the student (under 16, a parent) sees on a page of their own, through a link from the \
+             school, what the broker holds, what was sent to whom and who accessed it, and may withdraw consent \
+             there (GDPR arts. 7(3), 12-15)"
+                .into(),
         ],
         data_subjects: vec![
             "Students of vo, vso and pro schools who applied at an mbo institution".into(),

@@ -172,6 +172,11 @@ pub fn update_institution(
     perform_in(store, now, caller, access, |ctx| {
         let name = command.name.as_deref().map(|n| checked_name("/name", n)).transpose()?;
         let oin = command.oin.as_ref().map(Some);
+        if let Some(contact) = command.privacy_contact.as_deref() {
+            let contact = doorstroom_domain::short_text("privacy_contact", contact)
+                .map_err(|e| AppError::field("/privacy_contact", e))?;
+            doorstroom_store::transparency::set_privacy_contact(ctx.conn, &brin, Some(&contact))?;
+        }
         institutions::update(ctx.conn, &brin, name.as_deref(), oin, command.status, ctx.now)?
             .map(institution_view)
             .ok_or(AppError::NotFound)

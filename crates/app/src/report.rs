@@ -36,22 +36,34 @@ pub fn subject_report(
     )
     .about(student.clone());
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
-        let applications = applications_in_scope(ctx.conn, &student, own.as_ref())?;
-        let packages = transfers(ctx.conn, &applications, own.as_ref())?;
-        let accesses = accesses(ctx.conn, &student, own.as_ref())?;
-        // The ledger as the history shows it to the same privacy officer:
-        // what the institution recorded, consent given for it, and the
-        // inspections of the schools sending the student to it.
-        let (consents, inspections) = ledger_in_scope(ctx.conn, &student, own.as_ref())?;
-        Ok(SubjectReport {
-            generated_at: ctx.now,
-            institution: own.as_ref().map(ToString::to_string),
-            applications: applications.into_iter().map(application_view).collect(),
-            packages,
-            accesses,
-            consents: consents.into_iter().map(consent_event_view).collect(),
-            inspections: inspections.into_iter().map(inspection_view).collect(),
-        })
+        report_of(ctx.conn, ctx.now, &student, own.as_ref())
+    })
+}
+
+/// The report's content: what concerns `own` (`None`: everything), at
+/// `now`. The one function behind the privacy officer's report and the
+/// student's own (`transparency`), inside the caller's audited access.
+pub fn report_of(
+    conn: &mut DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+    student: &Pseudonym,
+    own: Option<&Brin>,
+) -> Result<SubjectReport, AppError> {
+    let applications = applications_in_scope(conn, student, own)?;
+    let packages = transfers(conn, &applications, own)?;
+    let accesses = accesses(conn, student, own)?;
+    // The ledger as the history shows it to the same privacy officer:
+    // what the institution recorded, consent given for it, and the
+    // inspections of the schools sending the student to it.
+    let (consents, inspections) = ledger_in_scope(conn, student, own)?;
+    Ok(SubjectReport {
+        generated_at: now,
+        institution: own.map(ToString::to_string),
+        applications: applications.into_iter().map(application_view).collect(),
+        packages,
+        accesses,
+        consents: consents.into_iter().map(consent_event_view).collect(),
+        inspections: inspections.into_iter().map(inspection_view).collect(),
     })
 }
 

@@ -69,7 +69,9 @@ pub fn whoami(store: &Store, now: DateTime<Utc>, caller: Caller<'_>) -> Result<W
                 staff_id: Some(*id),
                 fingerprint: None,
             },
-            Principal::Operator | Principal::Anonymous => return Err(AppError::Forbidden),
+            Principal::Operator | Principal::StudentLink { .. } | Principal::Anonymous => {
+                return Err(AppError::Forbidden);
+            }
         })
     })
 }

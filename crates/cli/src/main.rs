@@ -13,10 +13,11 @@ use doorstroom_cli::commands::call::CallArgs;
 use doorstroom_cli::commands::common::{error_message, load_settings, print_json};
 use doorstroom_cli::commands::consent::{ConsentCommand, InspectionArgs};
 use doorstroom_cli::commands::desk::DeskArgs;
+use doorstroom_cli::commands::link::LinkCommand;
 use doorstroom_cli::commands::packages::{EventsArgs, InboxArgs, PullArgs, SendArgs};
 use doorstroom_cli::commands::pki::PkiCommand;
 use doorstroom_cli::commands::privacy::{EraseArgs, RegisterFormat};
-use doorstroom_cli::commands::{admin, applications, call, consent, desk, packages, pki, privacy, serve, tools};
+use doorstroom_cli::commands::{admin, applications, call, consent, desk, link, packages, pki, privacy, serve, tools};
 use doorstroom_cli::exchange::{DEFAULT_CA, DEFAULT_URL};
 use doorstroom_cli::{audit, purge};
 use doorstroom_server::tls::install_default_provider;
@@ -70,6 +71,9 @@ enum Command {
     /// Consent for sections beyond the legal minimum: give, withdraw, history.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Links to the student's own page: issue, revoke (vo system).
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// Applications (aanmeldingen): register (mbo) and find (vo).
     #[command(subcommand)]
     Applications(ApplicationsCommand),
@@ -132,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Call(args) => call::run(url, ca, args),
         Command::Inspection(args) => consent::inspection(url, ca, args),
         Command::Consent(command) => consent::run(url, ca, command),
+        Command::Link(command) => link::run(url, ca, command),
         Command::Applications(command) => applications::run(url, ca, command),
         Command::Status(command) => applications::status(url, ca, command),
         Command::Send(args) => packages::send(url, ca, args),

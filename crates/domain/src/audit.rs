@@ -21,6 +21,10 @@ crate::ids::wire_enum!(
         Staff => "staff",
         Operator => "operator",
         Broker => "broker",
+        /// A student or parent through a transparency link (the student's
+        /// own page); `institution` is the school that issued the link,
+        /// `id` the link's id.
+        StudentLink => "student_link",
         Anonymous => "anonymous",
     }
 );
@@ -52,6 +56,9 @@ crate::ids::wire_enum!(
         /// The vo school's duty of care for its leavers: the safety net
         /// (vangnet) that no student is lost between vo and mbo.
         Aftercare => "aftercare",
+        /// Informing the student (or parents) of what the broker holds and
+        /// who accessed it, on the student's own page (GDPR arts. 12-15).
+        Transparency => "transparency",
     }
 );
 
@@ -99,6 +106,11 @@ impl Actor {
                 kind: ActorKind::Operator,
                 institution: None,
                 id: None,
+            },
+            Principal::StudentLink { link, school, .. } => Actor {
+                kind: ActorKind::StudentLink,
+                institution: Some(school.clone()),
+                id: Some(link.to_string()),
             },
             Principal::Anonymous => Actor::anonymous(),
         }
@@ -154,6 +166,8 @@ crate::ids::wire_enum!(
         StaffAccounts => "staff_accounts",
         StudentData => "student_data",
         SubjectReport => "subject_report",
+        TransparencyLink => "transparency_link",
+        TransparencyPage => "transparency_page",
         WebhookEndpoint => "webhook_endpoint",
     }
 );
@@ -370,20 +384,25 @@ impl Action {
             | Action::ListIntakers
             | Action::ReadEvents
             | Action::ReadSafetyNet
-            | Action::PullPackage => CrudKind::Read,
+            | Action::PullPackage
+            | Action::ReadOwnFile => CrudKind::Read,
             Action::RegisterInstitution
             | Action::CreateStaff
             | Action::RegisterApplication
             | Action::SubmitPackage
             | Action::RecordInspection
-            | Action::RecordConsent => CrudKind::Create,
+            | Action::RecordConsent
+            | Action::IssueTransparencyLink
+            | Action::WithdrawConsentViaLink => CrudKind::Create,
             Action::UpdateInstitution
             | Action::ManageKeys
             | Action::ManageCertificates
             | Action::ManageStaff
             | Action::ReportStatus
             | Action::ManageCohort
-            | Action::AcknowledgePackage => CrudKind::Update,
+            | Action::AcknowledgePackage
+            | Action::RevokeTransparencyLink => CrudKind::Update,
+            Action::OpenTransparencyLink => CrudKind::Execute,
             Action::PurgeExpired | Action::EraseStudent => CrudKind::Delete,
         }
     }

@@ -122,6 +122,22 @@ pub enum Action {
     /// Read which students of a vo school's cohort are at risk, and why
     /// (on [`Resource::Institution`], the school).
     ReadSafetyNet,
+    /// Issue a transparency link to the student's own page (on
+    /// [`Resource::StudentLedger`]: a sending school party to the student).
+    IssueTransparencyLink,
+    /// Revoke a transparency link (on [`Resource::TransparencyLink`]: the
+    /// school that issued it).
+    RevokeTransparencyLink,
+    /// Open a transparency link with its code (on
+    /// [`Resource::TransparencyLink`]: that link's own holder).
+    OpenTransparencyLink,
+    /// Read one's own file on the student's page (on
+    /// [`Resource::TransparencyLink`]: that link's own holder).
+    ReadOwnFile,
+    /// Withdraw consent from the student's page (on
+    /// [`Resource::StudentLedger`]: the link's school must own consent
+    /// records for the recipient).
+    WithdrawConsentViaLink,
 }
 
 impl Action {
@@ -155,6 +171,11 @@ impl Action {
         Action::EraseStudent,
         Action::ManageCohort,
         Action::ReadSafetyNet,
+        Action::IssueTransparencyLink,
+        Action::RevokeTransparencyLink,
+        Action::OpenTransparencyLink,
+        Action::ReadOwnFile,
+        Action::WithdrawConsentViaLink,
     ];
 
     /// Stable name, used in audit events.
@@ -189,6 +210,11 @@ impl Action {
             Action::EraseStudent => "erase_student",
             Action::ManageCohort => "manage_cohort",
             Action::ReadSafetyNet => "read_safety_net",
+            Action::IssueTransparencyLink => "issue_transparency_link",
+            Action::RevokeTransparencyLink => "revoke_transparency_link",
+            Action::OpenTransparencyLink => "open_transparency_link",
+            Action::ReadOwnFile => "read_own_file",
+            Action::WithdrawConsentViaLink => "withdraw_consent_via_link",
         }
     }
 
@@ -239,6 +265,9 @@ pub enum Resource {
         /// recipient).
         owners: Vec<Brin>,
     },
+    /// A transparency link to a student's own page, and the school that
+    /// issued it.
+    TransparencyLink { id: uuid::Uuid, owner: Brin },
 }
 
 impl Resource {
@@ -275,6 +304,8 @@ impl Resource {
             // for (named by the caller), never to the other schools that
             // send the student or recorded before.
             Resource::StudentLedger { .. } => Vec::new(),
+            // The issuing school's privacy officer sees the link's use.
+            Resource::TransparencyLink { owner, .. } => vec![owner.clone()],
         }
     }
 }
@@ -303,6 +334,9 @@ pub enum DenyReason {
     /// The caller's school is not party to the student's ledger: no
     /// application names it as sending school, and it recorded nothing.
     NotParty,
+    /// A transparency link used for another link's resource (another
+    /// student's page).
+    OtherLink,
 }
 
 impl DenyReason {
@@ -317,6 +351,7 @@ impl DenyReason {
             DenyReason::InvalidAccount => "invalid_account",
             DenyReason::WrongSector => "wrong_sector",
             DenyReason::NotParty => "not_party",
+            DenyReason::OtherLink => "other_link",
         }
     }
 }
@@ -386,6 +421,17 @@ use DenyReason::*;
 /// | `read_consent_history` | institution    | —                                      | of that institution                  |
 /// | `read_consent_history` | broker         | —                                      | the broker's                         |
 ///
+/// The student's own page ([`Principal::StudentLink`]; no staff member
+/// ever):
+///
+/// | action                      | resource          | system (vo/vso/pro)                 | student link                              |
+/// |-----------------------------|-------------------|-------------------------------------|-------------------------------------------|
+/// | `issue_transparency_link`   | student ledger    | in `sending_schools` or `owners`    | —                                         |
+/// | `revoke_transparency_link`  | transparency link | of `owner`                          | —                                         |
+/// | `open_transparency_link`    | transparency link | —                                   | that link only (else `other_link`)        |
+/// | `read_own_file`             | transparency link | —                                   | that link only (else `other_link`)        |
+/// | `withdraw_consent_via_link` | student ledger    | —                                   | its school in `owners` (else `not_party`) |
+///
 /// A school that is not party is refused with [`DenyReason::NotParty`].
 ///
 /// A caller of another institution is refused with
@@ -404,6 +450,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
     match principal {
         Principal::Anonymous => Deny(Unauthenticated),
         Principal::Operator => Allow,
+        Principal::StudentLink { link, school, .. } => student_link(*link, school, action, resource),
         Principal::System {
             institution, sector, ..
         } => system(institution, *sector, action, resource),
@@ -463,6 +510,12 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         ),
         Action::EraseStudent => matches!(resource, Resource::Broker | Resource::Institution(_)),
         Action::PurgeExpired => matches!(resource, Resource::Broker),
+        Action::IssueTransparencyLink | Action::WithdrawConsentViaLink => {
+            matches!(resource, Resource::StudentLedger { .. })
+        }
+        Action::RevokeTransparencyLink | Action::OpenTransparencyLink | Action::ReadOwnFile => {
+            matches!(resource, Resource::TransparencyLink { .. })
+        }
     }
 }
 
@@ -477,6 +530,7 @@ fn owner(resource: &Resource) -> Option<&Brin> {
         // Owned by several schools, each its own part: decided by
         // [`ledger_party`], never by one owner.
         Resource::StudentLedger { .. } => None,
+        Resource::TransparencyLink { owner, .. } => Some(owner),
     }
 }
 
@@ -522,6 +576,16 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
                 owners,
             },
         ) => ledger_party(own, sector, sending_schools, owners),
+        (
+            Action::IssueTransparencyLink,
+            Resource::StudentLedger {
+                sending_schools,
+                owners,
+            },
+        ) => ledger_party(own, sector, sending_schools, owners),
+        (Action::RevokeTransparencyLink, Resource::TransparencyLink { owner, .. }) => {
+            sending_system(own, sector, owner)
+        }
         (Action::ListInbox, Resource::Institution(brin)) => receiving_system(own, sector, brin),
         // The mbo's own system learns whom it may name in `X-On-Behalf-Of`;
         // nobody else needs the list (staff have `list_staff`).
@@ -535,6 +599,30 @@ fn system(own: &Brin, sector: Sector, action: Action, resource: &Resource) -> De
             receiving_system(own, sector, recipient)
         }
 
+        _ => Deny(RoleNotPermitted),
+    }
+}
+
+/// A student or parent through a transparency link: opens and reads only
+/// that link's own page, and withdraws consent only from the ledger of the
+/// school that issued the link (which must hold records for the
+/// recipient). Nothing else, whatever the resource.
+fn student_link(link: uuid::Uuid, school: &Brin, action: Action, resource: &Resource) -> Decision {
+    match (action, resource) {
+        (Action::OpenTransparencyLink | Action::ReadOwnFile, Resource::TransparencyLink { id, .. }) => {
+            if *id == link {
+                Allow
+            } else {
+                Deny(OtherLink)
+            }
+        }
+        (Action::WithdrawConsentViaLink, Resource::StudentLedger { owners, .. }) => {
+            if owners.contains(school) {
+                Allow
+            } else {
+                Deny(NotParty)
+            }
+        }
         _ => Deny(RoleNotPermitted),
     }
 }
@@ -610,6 +698,16 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
         // administration feeds its own care process); no staff role has it
         // yet, broker staff never.
         (_, Action::ManageCohort | Action::ReadSafetyNet) => Deny(RoleNotPermitted),
+        // The student's page and its links are the sending schools' and the
+        // student's own: no staff member issues, opens or reads them.
+        (
+            _,
+            Action::IssueTransparencyLink
+            | Action::RevokeTransparencyLink
+            | Action::OpenTransparencyLink
+            | Action::ReadOwnFile
+            | Action::WithdrawConsentViaLink,
+        ) => Deny(RoleNotPermitted),
         // Broker admins administer; they never see who saw or agreed to what.
         (
             Role::BrokerAdmin,

@@ -28,6 +28,7 @@ pub mod retention;
 pub mod safety_net;
 pub mod staff;
 pub mod student;
+pub mod transparency;
 
 pub use application::{Crebo, Programme, SchoolYear, StatusReport, TransitionError, is_late};
 pub use audit::{
@@ -61,3 +62,4 @@ pub use retention::{
 };
 pub use staff::{Password, StaffStatus, Username};
 pub use student::{StudentNumber, StudentNumberKind};
+pub use transparency::{LinkFacts, LinkRefusal, link_usable};

@@ -1,7 +1,7 @@
 //! Who is calling. Principals are made by the server's extractors after the
 //! caller has been authenticated; the domain only reasons about them.
 
-use crate::ids::{Brin, CertFingerprint, Sector, StaffId};
+use crate::ids::{Brin, CertFingerprint, Pseudonym, Sector, StaffId};
 
 crate::ids::wire_enum!(
     /// The one role of a staff account.
@@ -48,6 +48,18 @@ pub enum Principal {
     },
     /// The broker operator at the command line on the broker's host.
     Operator,
+    /// A student (or, under 16, a parent) on the student's own page, through
+    /// a transparency link that a sending school issued and whose code was
+    /// given: sees that one student's file, nothing else, and acts for no
+    /// institution.
+    StudentLink {
+        /// The link (its id, never its token).
+        link: uuid::Uuid,
+        /// The school that issued the link.
+        school: Brin,
+        /// The student the link was issued for.
+        student: Pseudonym,
+    },
     /// Nobody we know.
     Anonymous,
 }
@@ -58,7 +70,8 @@ impl Principal {
         match self {
             Principal::System { institution, .. } => Some(institution),
             Principal::Staff { institution, .. } => institution.as_ref(),
-            Principal::Operator | Principal::Anonymous => None,
+            // The student does not act for the school that issued the link.
+            Principal::Operator | Principal::StudentLink { .. } | Principal::Anonymous => None,
         }
     }
 }
@@ -66,12 +79,15 @@ impl Principal {
 /// Who recorded something, as the broker's own records name them (a
 /// status event's `reported_by`, a consent event's `recorded_by`): a
 /// system by its certificate fingerprint, a staff member by account id,
-/// never a name. Text form `system:<fingerprint>`, `staff:<uuid>`,
-/// `operator`, `anonymous`.
+/// never a name, a student through a link by the link's id. Text form
+/// `system:<fingerprint>`, `staff:<uuid>`, `link:<uuid>`, `operator`,
+/// `anonymous`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ActorRef {
     System(CertFingerprint),
     Staff(StaffId),
+    /// A student or parent through a transparency link.
+    Link(uuid::Uuid),
     Operator,
     Anonymous,
 }
@@ -82,6 +98,7 @@ impl ActorRef {
         match principal {
             Principal::System { fingerprint, .. } => ActorRef::System(fingerprint.clone()),
             Principal::Staff { id, .. } => ActorRef::Staff(*id),
+            Principal::StudentLink { link, .. } => ActorRef::Link(*link),
             Principal::Operator => ActorRef::Operator,
             Principal::Anonymous => ActorRef::Anonymous,
         }
@@ -91,7 +108,7 @@ impl ActorRef {
         let refuse = || {
             crate::ParseError::new(
                 "actor",
-                "must be system:<fingerprint>, staff:<id>, operator or anonymous",
+                "must be system:<fingerprint>, staff:<id>, link:<id>, operator or anonymous",
             )
         };
         match raw.split_once(':') {
@@ -99,6 +116,11 @@ impl ActorRef {
                 .map(ActorRef::System)
                 .map_err(|_| refuse()),
             Some(("staff", id)) => id.parse().map(ActorRef::Staff).map_err(|_| refuse()),
+            Some(("link", id)) => uuid::Uuid::parse_str(id)
+                .ok()
+                .filter(|u| u.hyphenated().to_string() == id)
+                .map(ActorRef::Link)
+                .ok_or_else(refuse),
             None if raw == "operator" => Ok(ActorRef::Operator),
             None if raw == "anonymous" => Ok(ActorRef::Anonymous),
             _ => Err(refuse()),
@@ -111,6 +133,7 @@ impl std::fmt::Display for ActorRef {
         match self {
             ActorRef::System(fingerprint) => write!(f, "system:{fingerprint}"),
             ActorRef::Staff(id) => write!(f, "staff:{id}"),
+            ActorRef::Link(id) => write!(f, "link:{id}"),
             ActorRef::Operator => f.write_str("operator"),
             ActorRef::Anonymous => f.write_str("anonymous"),
         }
@@ -136,6 +159,8 @@ mod actor_ref_tests {
             "",
             "staff:",
             "staff:nope",
+            "link:",
+            "link:nope",
             "system:",
             "teacher:1",
             "operator:x",
@@ -147,11 +172,12 @@ mod actor_ref_tests {
 
     proptest! {
         #[test]
-        fn reads_back_what_it_writes(bytes in any::<u128>(), pick in 0u8..4) {
+        fn reads_back_what_it_writes(bytes in any::<u128>(), pick in 0u8..5) {
             let actor = match pick {
                 0 => ActorRef::Staff(StaffId(uuid::Uuid::from_u128(bytes))),
                 1 => ActorRef::System(CertFingerprint::parse(&format!("{bytes:064x}")).map_err(|e| TestCaseError::fail(e.to_string()))?),
                 2 => ActorRef::Operator,
+                3 => ActorRef::Link(uuid::Uuid::from_u128(bytes)),
                 _ => ActorRef::Anonymous,
             };
             prop_assert_eq!(ActorRef::parse(&actor.to_string()), Ok(actor));

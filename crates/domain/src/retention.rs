@@ -95,6 +95,9 @@ wire_enum!(
         /// A safety-net cohort past its period after the enrolment
         /// deadline of its school year.
         CohortRetention => "cohort_retention",
+        /// A transparency link that expired or was revoked longer ago than
+        /// the links period.
+        LinkRetention => "link_retention",
         /// A privacy officer erased the student's data on request (GDPR
         /// art. 17). Not produced by the rules in this module.
         ErasureRequest => "erasure_request",
@@ -130,6 +133,9 @@ pub struct RetentionPeriods {
     /// How long an entry of an institution's event feed (`GET /v1/events`:
     /// ids and times only) is kept after it was recorded.
     pub events: Duration,
+    /// How long a transparency link (hashes, times, the student's
+    /// pseudonym) is kept after it expired or was revoked.
+    pub transparency_links: Duration,
 }
 
 impl Default for RetentionPeriods {
@@ -171,6 +177,9 @@ impl Default for RetentionPeriods {
     ///   itself. Ninety days let a system that was off for the whole summer
     ///   holiday (six weeks) catch up, and no longer: most records it points
     ///   to are gone by then.
+    /// * **`transparency_links`: 30 days.** An ended link opens nothing; a
+    ///   month lets the school answer "my link stopped working" with the
+    ///   link's state, and no longer (its use stays in the audit log).
     fn default() -> Self {
         Self {
             package_after_acknowledged: Duration::days(30),
@@ -181,6 +190,7 @@ impl Default for RetentionPeriods {
             consent_after_application_gone: Duration::days(30),
             audit: Duration::days(5 * 365 + 2),
             events: Duration::days(90),
+            transparency_links: Duration::days(30),
         }
     }
 }
@@ -232,6 +242,7 @@ impl RetentionPolicy {
             ("consent_after_application_gone", periods.consent_after_application_gone),
             ("audit", periods.audit),
             ("events", periods.events),
+            ("transparency_links", periods.transparency_links),
         ];
         if let Some((period, _)) = named.iter().find(|(_, d)| *d <= Duration::zero()) {
             return Err(RetentionError::NotPositive { period });
@@ -260,6 +271,13 @@ impl RetentionPolicy {
     /// The cohort retention of this policy.
     pub const fn cohorts(&self) -> crate::safety_net::CohortRetention {
         self.cohorts
+    }
+
+    /// Transparency links that ended (expired or revoked) before this
+    /// moment are due at `now`.
+    pub fn links_due_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_signed(self.periods.transparency_links)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// The periods this policy was made from.
@@ -504,6 +522,7 @@ mod tests {
         assert_eq!(p.consent_after_application_gone, Duration::days(30));
         assert_eq!(p.audit, Duration::days(1827));
         assert_eq!(p.events, Duration::days(90));
+        assert_eq!(p.transparency_links, Duration::days(30));
         assert_eq!(RetentionPolicy::new(p), Ok(RetentionPolicy::default()));
         assert_eq!(RetentionPolicy::default().periods(), p);
     }
@@ -807,6 +826,7 @@ mod tests {
                 "audit_retention",
                 "events_retention",
                 "cohort_retention",
+                "link_retention",
                 "erasure_request",
             ]
         );
@@ -849,6 +869,7 @@ mod tests {
                     consent_after_application_gone: f,
                     audit: g,
                     events: Duration::days(90),
+                    transparency_links: Duration::days(30),
                 })
                 .ok()
             })

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
     applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report,
-    safety_net, staff, tlog, webhooks,
+    safety_net, staff, tlog, transparency, webhooks,
 };
 use crate::metrics::Metrics;
 use crate::purge;
@@ -126,7 +126,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(consents::history)
         .service(report::subject_report)
         .service(erasure::erase)
-        .configure(crate::console::routes);
+        .service(transparency::issue)
+        .service(transparency::revoke)
+        .configure(crate::console::routes)
+        .configure(crate::mijn::routes);
 }
 
 /// Answers a request that no route took: 405 with `Allow` when its path is

@@ -47,6 +47,8 @@ pub struct SettingsFile {
     pub console: ConsoleSection,
     pub retention: RetentionSection,
     pub events: EventsSection,
+    #[serde(default)]
+    pub transparency: TransparencySection,
     pub webhooks: WebhooksSection,
     pub safety_net: SafetyNetSection,
 }
@@ -68,6 +70,7 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub retention: RetentionSettings,
     pub events: EventsSettings,
+    pub transparency: doorstroom_app::transparency::LinkSettings,
     pub webhooks: WebhooksSettings,
     pub safety_net: SafetyNetSettings,
 }
@@ -231,6 +234,83 @@ impl TryFrom<SafetyNetSection> for SafetyNetSettings {
     }
 }
 
+/// `[transparency]` as written: links to the student's own page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransparencySection {
+    /// How long a new link is valid, in days.
+    pub link_days: i64,
+    /// Wrong codes after which a link locks.
+    pub max_code_attempts: i64,
+    /// Wrong codes from one client address (any link) within the login's
+    /// failure window after which that address is refused for a while.
+    pub max_codes_per_address: i64,
+    /// A page session unused this many seconds has ended...
+    pub session_idle_secs: i64,
+    /// ...and ends at the latest this many seconds after the code was given.
+    pub session_lifetime_secs: i64,
+    /// Whether the page names the staff member of each access (the
+    /// privacy officer's decision; default: institution and role only).
+    pub show_staff_names: bool,
+}
+
+impl Default for TransparencySection {
+    fn default() -> Self {
+        Self {
+            link_days: 30,
+            max_code_attempts: 5,
+            max_codes_per_address: 20,
+            session_idle_secs: 900,
+            session_lifetime_secs: 3600,
+            show_staff_names: false,
+        }
+    }
+}
+
+impl TryFrom<TransparencySection> for doorstroom_app::transparency::LinkSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: TransparencySection) -> Result<Self, ConfigError> {
+        let max_days = doorstroom_domain::transparency::MAX_LINK_VALIDITY.num_days();
+        if !(1..=max_days).contains(&raw.link_days) {
+            return Err(ConfigError::Invalid(format!(
+                "transparency.link_days must be 1 to {max_days}"
+            )));
+        }
+        // Ten guesses in a million: more would weaken the code for nothing.
+        if !(1..=10).contains(&raw.max_code_attempts) {
+            return Err(ConfigError::Invalid(
+                "transparency.max_code_attempts must be 1 to 10".into(),
+            ));
+        }
+        if raw.max_codes_per_address < 1 {
+            return Err(ConfigError::Invalid(
+                "transparency.max_codes_per_address must be at least 1".into(),
+            ));
+        }
+        if raw.session_idle_secs < 1
+            || raw.session_lifetime_secs < raw.session_idle_secs
+            || raw.session_lifetime_secs > 86_400
+        {
+            return Err(ConfigError::Invalid(
+                "transparency.session_idle_secs must be at least 1 and at most session_lifetime_secs, \
+                 which is at most 86400"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            validity: chrono::Duration::days(raw.link_days),
+            max_code_attempts: raw.max_code_attempts,
+            max_codes_per_address: raw.max_codes_per_address,
+            // Set to the login's failure window once `[auth]` is read.
+            address_window: chrono::Duration::minutes(15),
+            session_idle: chrono::Duration::seconds(raw.session_idle_secs),
+            session_lifetime: chrono::Duration::seconds(raw.session_lifetime_secs),
+            show_staff_names: raw.show_staff_names,
+        })
+    }
+}
+
 /// `[console]` as written: the web console's sessions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,6 +385,7 @@ impl RetentionSection {
             consent_after_application_gone: days(self.consent_after_application_gone_days),
             audit: days(self.audit_days),
             events: days(self.events_days),
+            transparency_links: days(self.transparency_links_days),
         }
     }
 }
@@ -749,6 +830,8 @@ impl TryFrom<SettingsFile> for Settings {
         let console = ConsoleSettings::try_from(raw.console)?;
         let retention = RetentionSettings::try_from(raw.retention)?;
         let events = EventsSettings::try_from(raw.events)?;
+        let mut transparency = doorstroom_app::transparency::LinkSettings::try_from(raw.transparency)?;
+        transparency.address_window = auth.login_failure_window;
         let webhooks = WebhooksSettings::try_from(raw.webhooks)?;
         let safety_net = SafetyNetSettings::try_from(raw.safety_net)?;
         let mut retention = retention;
@@ -776,6 +859,7 @@ impl TryFrom<SettingsFile> for Settings {
             events,
             webhooks,
             safety_net,
+            transparency,
         })
     }
 }

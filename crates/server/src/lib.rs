@@ -16,6 +16,7 @@ mod handlers;
 pub mod instance;
 pub mod malformed_http;
 pub mod metrics;
+pub mod mijn;
 pub mod openapi;
 pub mod purge;
 pub mod refusals;

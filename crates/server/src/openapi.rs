@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
     applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report,
-    safety_net, staff, tlog, webhooks,
+    safety_net, staff, tlog, transparency, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +36,7 @@ use crate::handlers::{
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
         report::subject_report,
         erasure::erase,
+        transparency::issue, transparency::revoke,
     ),
     components(schemas(doorstroom_api::Problem)),
     modifiers(&Security, &CommonProblems, &PathParameters, &NoControlCharacters, &StatusTransitions),

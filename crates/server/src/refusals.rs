@@ -168,6 +168,13 @@ pub const ROUTES: &[AuditedRoute] = &[
     route("POST", "/v1/consents/withdraw", Action::RecordConsent, System),
     route("POST", "/v1/consents/history", Action::ReadConsentHistory, Any),
     route("POST", "/v1/erasures", Action::EraseStudent, Any),
+    route("POST", "/v1/transparency-links", Action::IssueTransparencyLink, System),
+    route(
+        "DELETE",
+        "/v1/transparency-links/{id}",
+        Action::RevokeTransparencyLink,
+        System,
+    ),
 ];
 
 /// The audited route `method` `pattern` names, if it is one.

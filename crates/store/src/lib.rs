@@ -92,6 +92,7 @@ pub mod schema;
 pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transparency;
 pub mod url;
 pub mod webhooks;
 

@@ -14,6 +14,7 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        privacy_contact -> Nullable<Text>,
     }
 }
 
@@ -379,3 +380,33 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(cohort_members, applications);
+
+diesel::table! {
+    /// Links to the student's own page (see `transparency`).
+    transparency_links (id) {
+        id -> Text,
+        school -> Text,
+        student -> Text,
+        token_hash -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        failed_attempts -> Integer,
+        locked_at -> Nullable<BigInt>,
+        opened_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Sessions on the student's own page (see `transparency`).
+    transparency_sessions (id_hash) {
+        id_hash -> Text,
+        link_id -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::joinable!(transparency_sessions -> transparency_links (link_id));
+diesel::allow_tables_to_appear_in_same_query!(transparency_sessions, transparency_links);

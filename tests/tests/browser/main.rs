@@ -9,5 +9,10 @@
 
 mod access;
 mod driver;
+// The e2e tests' exchange helpers (applications, packages), shared as a
+// file (it allows its own unused helpers).
+#[path = "../e2e/exchange_support.rs"]
+mod exchange_support;
+mod mijn;
 mod support;
 mod walkthrough;

@@ -183,6 +183,8 @@ struct World {
     other_intaker: String,
     vo_kid: String,
     vo_fingerprint: String,
+    /// A transparency link 07AB issued for the student.
+    link: String,
     attacker_jwk: Value,
     attacker_certificate: String,
     clients: Vec<(Who, Client)>,
@@ -202,6 +204,7 @@ impl World {
             self.mbo_intaker.clone(),
             self.vo_kid.clone(),
             self.vo_fingerprint.clone(),
+            self.link.clone(),
             self.student.clone(),
             "CT-4242".to_owned(),
             VO.to_owned(),
@@ -280,6 +283,13 @@ async fn world(broker: &mut TestBroker) -> World {
     let reply = submit(&broker.system(VO), &submission).await;
     assert_eq!(reply.status.as_u16(), 201, "package: {}", reply.body);
     let package = reply.body["package_id"].as_str().expect("package id").to_owned();
+    let reply = broker
+        .system(VO)
+        .fetch(Method::POST, "/v1/transparency-links", Some(&student_body(&student)))
+        .await
+        .expect("link");
+    assert_eq!(reply.status.as_u16(), 201, "link: {}", reply.body);
+    let link = reply.body["id"].as_str().expect("link id").to_owned();
 
     // 07AB's safety-net cohort holds the student (reference CT-4242).
     let cohort = json!({"students": [{"student_number": {"type": "bsn", "number": student}, "reference": "CT-4242"}]});
@@ -353,6 +363,7 @@ async fn world(broker: &mut TestBroker) -> World {
         other_intaker,
         vo_kid,
         vo_fingerprint,
+        link,
         attacker_jwk,
         attacker_certificate,
         clients,
@@ -868,6 +879,24 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             call("/v1/consents/withdraw", Some(consent_body(broker, s))),
             Some(call("/v1/consents/withdraw", Some(consent_body(broker, u)))),
             all_but(&[Who::OtherVo, Who::ThirdVo]),
+        ),
+        // The student's own page: only the school that sends for the
+        // student issues a link, only the issuing school revokes it.
+        system_case(
+            "POST",
+            "/v1/transparency-links",
+            "issue_transparency_link",
+            call("/v1/transparency-links", Some(student_body(s))),
+            Some(call("/v1/transparency-links", Some(student_body(u)))),
+            EVERYONE.to_vec(),
+        ),
+        system_case(
+            "DELETE",
+            "/v1/transparency-links/{id}",
+            "revoke_transparency_link",
+            call(format!("/v1/transparency-links/{}", w.link), None),
+            Some(call(format!("/v1/transparency-links/{unknown_id}"), None)),
+            EVERYONE.to_vec(),
         ),
         scoped(
             case(

@@ -29,5 +29,6 @@ mod safety_net;
 mod slow_body;
 mod sqlite_full_disk;
 mod tlog;
+mod transparency;
 mod webhooks;
 mod withdrawal_race;

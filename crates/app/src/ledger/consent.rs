@@ -2,10 +2,11 @@
 //! broker.
 
 use doorstroom_api::consents::{ConsentReceipt, ConsentRequest};
+use doorstroom_domain::transparency::may_withdraw;
 use doorstroom_domain::{
-    Action, ActorRef, Brin, CONSENT_PURPOSE, CheckedConsent, ConsentAsk, ConsentEventKind, FeedEventKind,
-    InstitutionStatus, LawfulBases, Pseudonym, Purpose, ResourceKind, ResourceRef, Section, SideEvent,
-    check_consent_request, sections_to_withdraw, short_text,
+    Action, ActorRef, Brin, CONSENT_PURPOSE, CheckedConsent, ConsentAsk, ConsentEventKind, ConsentMethod,
+    FeedEventKind, GivenBy, InstitutionStatus, LawfulBases, Pseudonym, Purpose, ResourceKind, ResourceRef, Section,
+    SideEvent, check_consent_request, sections_to_withdraw, short_text,
 };
 use doorstroom_store::consents::{self, ConsentEventRow, NewConsentEvent};
 use doorstroom_store::{institutions, packages};
@@ -48,7 +49,7 @@ pub fn give_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) -> R
             app,
             own: &own,
             student: &student,
-            command: &command,
+            fields: Fields::of(&command.request),
             kind: ConsentEventKind::Given,
             under_16: checked.under_16.0,
         };
@@ -99,12 +100,102 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
             app,
             own: &own,
             student: &student,
-            command: &command,
+            fields: Fields::of(&command.request),
             kind: ConsentEventKind::Withdrawn,
             under_16: checked.under_16.0,
         };
         let (receipt_id, receipt) = recording.sign_and_append(ctx, &to_withdraw)?;
         let (deleted, delivered) = withdraw_from_packages(ctx, &student, &own, &recipient, &to_withdraw)?;
+        Ok(Withdrawal {
+            receipt: ConsentReceipt {
+                receipt_id,
+                event: ConsentEventKind::Withdrawn,
+                sections: to_withdraw,
+                recorded_at: ctx.now,
+                receipt,
+                deleted_from_packages: deleted,
+                delivered_before_withdrawal: delivered,
+            },
+            recorded: true,
+        })
+    })?;
+    app.feed.committed();
+    Ok(withdrawal)
+}
+
+/// A withdrawal from the student's own page: one section, one mbo, and
+/// who withdraws (the student from 16, else a parent or guardian).
+#[derive(Debug, Clone)]
+pub struct LinkWithdrawal {
+    /// The link it is made through (named in the evidence reference).
+    pub link: Uuid,
+    /// The school that issued the link: its ledger is the one withdrawn
+    /// from.
+    pub school: Brin,
+    pub student: Pseudonym,
+    pub recipient: Brin,
+    pub section: Section,
+    pub by: GivenBy,
+}
+
+/// Records, from the student's page, that consent was withdrawn: exactly
+/// as a school-recorded withdrawal ([`withdraw_consent`]) in the ledger of
+/// the school that issued the link — undelivered copies deleted, each
+/// deletion audited, the school and the mbo told through the event feed,
+/// a receipt signed by the broker. Who may withdraw is decided by the
+/// ledger's under-16 flag of the consent in force (the student from 16,
+/// a parent or guardian under 16; anyone else 422). Audited as
+/// `withdraw_consent_via_link` about the student, related to the mbo.
+pub fn withdraw_via_link(app: &App, caller: Caller<'_>, ask: LinkWithdrawal) -> Result<Withdrawal, AppError> {
+    let access = Access::lookup(
+        Action::WithdrawConsentViaLink,
+        ledger_of_student(ask.student.clone(), Some(ask.recipient.clone())),
+        ResourceRef::new(ResourceKind::Consent, None),
+        Purpose::Transparency,
+    )
+    .about(ask.student.clone())
+    .also_party(ask.recipient.clone());
+    let withdrawal = perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
+        consents::lock_student(ctx.conn, &ask.student)?;
+        let rows = consents::for_owner_recipient(ctx.conn, &ask.student, &ask.school, &ask.recipient)?;
+        let given = rows
+            .iter()
+            .rev()
+            .find(|r| r.section == ask.section && r.kind == ConsentEventKind::Given)
+            .ok_or(AppError::NotFound)?;
+        if !may_withdraw(given.student_under_16, ask.by) {
+            return Err(AppError::invalid(
+                "/by",
+                "from 16 the student withdraws, under 16 a parent or guardian",
+            ));
+        }
+        let to_withdraw = sections_to_withdraw(&ledger_of(&rows), &ask.recipient, &[ask.section], ctx.now)
+            .ok_or(AppError::NotFound)?;
+        if to_withdraw.is_empty() {
+            return Ok(Withdrawal {
+                receipt: earlier_withdrawal(&rows, vec![ask.section])?,
+                recorded: false,
+            });
+        }
+        let evidence_ref = format!("transparency link {}", ask.link);
+        let recording = Recording {
+            app,
+            own: &ask.school,
+            student: &ask.student,
+            fields: Fields {
+                recipient: &ask.recipient,
+                given_by: ask.by,
+                method: ConsentMethod::Digital,
+                evidence_ref: &evidence_ref,
+                notice_version: &given.notice_version,
+                valid_until: None,
+            },
+            kind: ConsentEventKind::Withdrawn,
+            under_16: given.student_under_16,
+        };
+        let (receipt_id, receipt) = recording.sign_and_append(ctx, &to_withdraw)?;
+        let (deleted, delivered) =
+            withdraw_from_packages(ctx, &ask.student, &ask.school, &ask.recipient, &to_withdraw)?;
         Ok(Withdrawal {
             receipt: ConsentReceipt {
                 receipt_id,
@@ -258,12 +349,36 @@ fn feed_withdrawals(
     Ok(())
 }
 
+/// What a consent event records besides its sections: from the school's
+/// request, or from the student's page.
+struct Fields<'a> {
+    recipient: &'a Brin,
+    given_by: GivenBy,
+    method: ConsentMethod,
+    evidence_ref: &'a str,
+    notice_version: &'a str,
+    valid_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(request: &'a ConsentRequest) -> Self {
+        Fields {
+            recipient: &request.recipient,
+            given_by: request.given_by,
+            method: request.method,
+            evidence_ref: &request.evidence_ref,
+            notice_version: &request.notice_version,
+            valid_until: request.valid_until,
+        }
+    }
+}
+
 /// One consent event as the school records it, for each of its sections.
 struct Recording<'a> {
     app: &'a App,
     own: &'a Brin,
     student: &'a Pseudonym,
-    command: &'a ConsentCommand,
+    fields: Fields<'a>,
     kind: ConsentEventKind,
     under_16: bool,
 }
@@ -272,11 +387,11 @@ impl Recording<'_> {
     /// Signs the receipt over `sections` and appends one event per section
     /// (the first under the receipt's id); returns the receipt and its id.
     fn sign_and_append(&self, ctx: &mut Ctx<'_>, sections: &[Section]) -> Result<(Uuid, String), AppError> {
-        let request = &self.command.request;
+        let request = &self.fields;
         let receipt_id = Uuid::new_v4();
         let receipt = self.sign(receipt_id, ctx.now, sections)?;
-        let evidence_ref = label("evidence_ref", &request.evidence_ref)?;
-        let notice_version = label("notice_version", &request.notice_version)?;
+        let evidence_ref = label("evidence_ref", request.evidence_ref)?;
+        let notice_version = label("notice_version", request.notice_version)?;
         let recorded_by = ActorRef::of(ctx.principal());
         for (i, section) in sections.iter().enumerate() {
             consents::append(
@@ -313,7 +428,7 @@ impl Recording<'_> {
         now: chrono::DateTime<chrono::Utc>,
         sections: &[Section],
     ) -> Result<String, AppError> {
-        let request = &self.command.request;
+        let request = &self.fields;
         let lawful_basis: serde_json::Map<String, serde_json::Value> = sections
             .iter()
             .map(|s| {

@@ -20,7 +20,7 @@ mod consent;
 mod history;
 mod inspection;
 
-pub use consent::{ConsentCommand, Withdrawal, give_consent, withdraw_consent};
+pub use consent::{ConsentCommand, LinkWithdrawal, Withdrawal, give_consent, withdraw_consent, withdraw_via_link};
 pub use history::consent_history;
 pub use inspection::record_inspection;
 

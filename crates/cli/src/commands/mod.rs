@@ -8,6 +8,7 @@ pub mod call;
 pub mod common;
 pub mod consent;
 pub mod desk;
+pub mod link;
 pub mod packages;
 pub mod pki;
 pub mod privacy;

@@ -77,6 +77,14 @@ pub fn action(action: Action) -> Label {
         Action::EraseStudent => l("Verzoek tot wissen uitgevoerd", "Erasure request carried out"),
         Action::ManageCohort => l("Cohort (vangnet) bijgewerkt", "Cohort (safety net) updated"),
         Action::ReadSafetyNet => l("Vangnetlijst geraadpleegd", "Safety-net list read"),
+        Action::IssueTransparencyLink => l("Link naar eigen pagina uitgegeven", "Link to own page issued"),
+        Action::RevokeTransparencyLink => l("Link naar eigen pagina ingetrokken", "Link to own page revoked"),
+        Action::OpenTransparencyLink => l("Eigen pagina geopend met code", "Own page opened with code"),
+        Action::ReadOwnFile => l("Eigen pagina bekeken", "Own page viewed"),
+        Action::WithdrawConsentViaLink => l(
+            "Toestemming ingetrokken op eigen pagina",
+            "Consent withdrawn on own page",
+        ),
     }
 }
 
@@ -216,6 +224,8 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::Principal => l("Eigen identiteit", "Own identity"),
         ResourceKind::Route => l("API-adres", "API route"),
         ResourceKind::Retention => l("Bewaartermijnen", "Retention"),
+        ResourceKind::TransparencyLink => l("Link naar eigen pagina", "Link to own page"),
+        ResourceKind::TransparencyPage => l("Eigen pagina van leerling", "Student's own page"),
     }
 }
 
@@ -231,6 +241,7 @@ pub fn actor_kind(kind: ActorKind) -> Label {
         ActorKind::Staff => l("Medewerker", "Staff member"),
         ActorKind::Operator => l("Beheer (server)", "Operator"),
         ActorKind::Broker => l("Broker", "Broker"),
+        ActorKind::StudentLink => l("Leerling of ouder (via link)", "Student or parent (via link)"),
         ActorKind::Anonymous => l("Anoniem", "Anonymous"),
     }
 }
@@ -243,6 +254,7 @@ pub fn purpose(purpose: Purpose) -> Label {
         Purpose::Supervision => l("toezicht", "supervision"),
         Purpose::Aftercare => l("nazorg (vangnet)", "aftercare (safety net)"),
         Purpose::Operations => l("bedrijfsvoering", "operations"),
+        Purpose::Transparency => l("informatie aan leerling", "informing the student"),
     }
 }
 

@@ -93,7 +93,7 @@ async fn stylesheet() -> HttpResponse {
 
 /// The security headers of every console response. Pages are `no-store`
 /// (they may show personal data); only the stylesheet may be cached.
-async fn security_headers(
+pub(crate) async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -120,7 +120,7 @@ async fn security_headers(
 }
 
 /// `?lang=en` / `?lang=nl` on any console page sets the language cookie.
-async fn remember_language(
+pub(crate) async fn remember_language(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

@@ -16,4 +16,5 @@ pub mod report;
 pub mod safety_net;
 pub mod staff;
 pub mod tlog;
+pub mod transparency;
 pub mod webhooks;
