@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use doorstroom_cli::commands::admin::AdminCommand;
 use doorstroom_cli::commands::applications::{ApplicationsCommand, StatusCommand};
 use doorstroom_cli::commands::call::CallArgs;
+use doorstroom_cli::commands::cohort::CohortCommand;
 use doorstroom_cli::commands::common::{error_message, load_settings, print_json};
 use doorstroom_cli::commands::consent::{ConsentCommand, InspectionArgs};
 use doorstroom_cli::commands::desk::DeskArgs;
@@ -17,7 +18,9 @@ use doorstroom_cli::commands::link::LinkCommand;
 use doorstroom_cli::commands::packages::{EventsArgs, InboxArgs, PullArgs, SendArgs};
 use doorstroom_cli::commands::pki::PkiCommand;
 use doorstroom_cli::commands::privacy::{EraseArgs, RegisterFormat};
-use doorstroom_cli::commands::{admin, applications, call, consent, desk, link, packages, pki, privacy, serve, tools};
+use doorstroom_cli::commands::{
+    admin, applications, call, cohort, consent, desk, link, packages, pki, privacy, serve, tools,
+};
 use doorstroom_cli::exchange::{DEFAULT_CA, DEFAULT_URL};
 use doorstroom_cli::{audit, purge};
 use doorstroom_server::tls::install_default_provider;
@@ -80,6 +83,9 @@ enum Command {
     /// The course of an application: report (mbo) and show (mbo, vo).
     #[command(subcommand)]
     Status(StatusCommand),
+    /// The safety net (vo system): the leaving cohort, and who is at risk.
+    #[command(subcommand)]
+    Cohort(CohortCommand),
     /// Build, sign and encrypt a dossier package from JSON and files or an OSO dossier, and submit it (vo).
     Send(SendArgs),
     /// List the packages waiting for the institution (metadata only).
@@ -139,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Link(command) => link::run(url, ca, command),
         Command::Applications(command) => applications::run(url, ca, command),
         Command::Status(command) => applications::status(url, ca, command),
+        Command::Cohort(command) => cohort::run(url, ca, command),
         Command::Send(args) => packages::send(url, ca, args),
         Command::Inbox(args) => packages::inbox(url, ca, args),
         Command::Events(args) => packages::events(url, ca, args),

@@ -343,3 +343,64 @@ async fn a_cohort_goes_sixty_days_after_the_enrolment_deadline() {
     })
     .await;
 }
+
+/// The school's system loads its cohort from a CSV file with one command
+/// (in batches of at most 500), removes a student with another; a file
+/// with a bad line is refused before anything is sent.
+#[tokio::test]
+async fn the_cli_loads_a_cohort_from_a_csv_file() {
+    use doorstroom_cli::commands::cohort::{self, CohortCommand};
+    use doorstroom_cli::commands::common::Who;
+    TestBroker::on_every_backend(|broker| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cohort.csv");
+        let mut text = String::from("student,reference\n");
+        for i in 0..520 {
+            text.push_str(&format!("bsn:{},{}\n", student(i), reference(i)));
+        }
+        std::fs::write(&file, text).unwrap();
+        let (url, ca) = (broker.base_url.clone(), broker.pki.ca_cert_path());
+        let who = Who {
+            as_dir: Some(broker.institution_dir(VO)),
+            token: None,
+        };
+        let year = doorstroom_domain::SchoolYear::parse(YEAR).unwrap();
+        // The command makes its own runtime: off this test's.
+        let run = |command: CohortCommand| {
+            let (url, ca) = (url.clone(), ca.clone());
+            tokio::task::spawn_blocking(move || cohort::run(&url, &ca, command))
+        };
+        let add = |file: std::path::PathBuf| CohortCommand::Add {
+            who: who.clone(),
+            school_year: year,
+            file,
+        };
+        run(add(file.clone())).await.unwrap().expect("doorstroom cohort add");
+        let risk_path = format!("/v1/cohorts/{YEAR}/at-risk");
+        let vo = broker.system(VO);
+        assert_eq!(
+            vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
+            json!(520)
+        );
+        let remove = CohortCommand::Remove {
+            who: who.clone(),
+            school_year: year,
+            reference: reference(7),
+        };
+        run(remove).await.unwrap().expect("doorstroom cohort remove");
+        assert_eq!(
+            vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
+            json!(519)
+        );
+
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, "student,reference\nbsn:123456789,LL-900\n").unwrap();
+        let refused = run(add(bad)).await.unwrap().expect_err("a bad number");
+        assert!(format!("{refused:#}").contains("line 2"), "{refused:#}");
+        assert_eq!(
+            vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
+            json!(519)
+        );
+    })
+    .await;
+}

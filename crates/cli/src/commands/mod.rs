@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod applications;
 pub mod call;
+pub mod cohort;
 pub mod common;
 pub mod consent;
 pub mod desk;
