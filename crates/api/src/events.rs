@@ -104,8 +104,9 @@ pub struct WebhookRequest {
     /// loopback or link-local ranges are refused (unless the broker runs
     /// with the development setting `webhooks.allow_private_addresses`).
     pub url: String,
-    /// PEM of the CA the endpoint's certificate must chain to; without it,
-    /// the public web PKI roots.
+    /// PEM of the CA the endpoint's certificate must chain to (then only
+    /// it is trusted); without it, the broker's operating-system trust
+    /// store.
     pub ca_pem: Option<String>,
 }
 
@@ -113,8 +114,8 @@ pub struct WebhookRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WebhookView {
     pub url: String,
-    /// Whether a CA of the institution's own is used instead of the public
-    /// web PKI roots.
+    /// Whether a CA of the institution's own is used instead of the
+    /// broker's operating-system trust store.
     pub own_ca: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
