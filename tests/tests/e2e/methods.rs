@@ -41,7 +41,9 @@ fn documented_paths() -> Vec<(String, Vec<String>)> {
                 .replace("{brin}", "25LX")
                 .replace("{id}", "3f0e8f8c-5a1e-4f57-9a53-2f3b8e0a1c11")
                 .replace("{kid}", "some-kid")
-                .replace("{fingerprint}", &"ab".repeat(32));
+                .replace("{fingerprint}", &"ab".repeat(32))
+                .replace("{school_year}", "2027-2028")
+                .replace("{reference}", "LL-0042");
             assert!(!concrete.contains('{'), "a parameter without a test value: {template}");
             let parameters = |t: &str| t.matches('{').count();
             let fitting: Vec<&(String, Vec<String>)> =
