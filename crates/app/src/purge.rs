@@ -482,24 +482,7 @@ impl Batch<'_> {
         if deleted == 0 {
             return Ok(());
         }
-        let event = AuditEvent {
-            time: self.now,
-            actor: retention_actor(),
-            on_behalf_of: None,
-            action: SideEvent::Purged(ResourceKind::TransparencyLink).into(),
-            resource: ResourceRef::new(ResourceKind::TransparencyLink, None),
-            data_subject: None,
-            purpose: Purpose::Operations,
-            outcome: Outcome::Success,
-            reason: Some(format!("{} count={deleted}", PurgeReason::LinkRetention.as_str())),
-            request_id: Some(self.run_id.to_owned()),
-        };
-        audit::append(self.conn, &event)?;
-        let n = u64::try_from(deleted).unwrap_or(0);
-        self.done
-            .add(ResourceKind::TransparencyLink, PurgeReason::LinkRetention, n);
-        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
-        Ok(())
+        self.summary_deleted(ResourceKind::TransparencyLink, PurgeReason::LinkRetention, deleted)
     }
 
     /// The event feed's entries past their period: one summary event for
@@ -510,23 +493,7 @@ impl Batch<'_> {
         if deleted == 0 {
             return Ok(());
         }
-        let event = AuditEvent {
-            time: self.now,
-            actor: retention_actor(),
-            on_behalf_of: None,
-            action: SideEvent::Purged(ResourceKind::EventFeed).into(),
-            resource: ResourceRef::new(ResourceKind::EventFeed, None),
-            data_subject: None,
-            purpose: Purpose::Operations,
-            outcome: Outcome::Success,
-            reason: Some(format!("{} count={deleted}", PurgeReason::EventsRetention.as_str())),
-            request_id: Some(self.run_id.to_owned()),
-        };
-        audit::append(self.conn, &event)?;
-        let n = u64::try_from(deleted).unwrap_or(0);
-        self.done.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
-        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
-        Ok(())
+        self.summary_deleted(ResourceKind::EventFeed, PurgeReason::EventsRetention, deleted)
     }
 }
 
@@ -550,6 +517,30 @@ impl Batch<'_> {
                 .add(ResourceKind::CohortMember, PurgeReason::CohortRetention, 1);
             self.left -= 1;
         }
+        Ok(())
+    }
+}
+
+impl Batch<'_> {
+    /// Records `deleted` records of `kind` gone under `reason` as one
+    /// summary event of the retention job (records that name no data
+    /// subject one by one), and counts them against the batch.
+    fn summary_deleted(&mut self, kind: ResourceKind, reason: PurgeReason, deleted: usize) -> Result<(), StoreError> {
+        let event = AuditEvent {
+            time: self.now,
+            actor: retention_actor(),
+            on_behalf_of: None,
+            action: SideEvent::Purged(kind).into(),
+            resource: ResourceRef::new(kind, None),
+            data_subject: None,
+            purpose: Purpose::Operations,
+            outcome: Outcome::Success,
+            reason: Some(format!("{} count={deleted}", reason.as_str())),
+            request_id: Some(self.run_id.to_owned()),
+        };
+        audit::append(self.conn, &event)?;
+        self.done.add(kind, reason, u64::try_from(deleted).unwrap_or(0));
+        self.left -= i64::try_from(deleted).unwrap_or(i64::MAX);
         Ok(())
     }
 }

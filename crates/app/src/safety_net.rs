@@ -79,7 +79,7 @@ pub fn add_to_cohort(
     perform_in(&app.store, app.clock.now(), caller, access, |ctx| {
         let members = checked?;
         let added = cohorts::add(ctx.conn, &school, year.start_year(), &members, ctx.now)?;
-        let cohort_size = cohorts::list(ctx.conn, &school, year.start_year())?.len();
+        let cohort_size = usize::try_from(cohorts::size(ctx.conn, &school, year.start_year())?).unwrap_or(0);
         Ok(CohortAdded {
             added: added.added,
             unchanged: added.unchanged,

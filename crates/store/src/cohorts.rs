@@ -101,6 +101,15 @@ pub fn list(conn: &mut DbConn, school: &Brin, year: i32) -> Result<Vec<Member>, 
         .collect()
 }
 
+/// How many students the cohort holds.
+pub fn size(conn: &mut DbConn, school: &Brin, year: i32) -> Result<i64, StoreError> {
+    Ok(members::table
+        .filter(members::school.eq(school.as_str()))
+        .filter(members::school_year.eq(year))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Where one application of a cohort member stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationState {

@@ -66,6 +66,31 @@ pub fn give_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) -> R
     })
 }
 
+/// The withdrawal itself, whoever asked for it (the school, or the student
+/// on their page): the signed ledger event, then the undelivered copies
+/// of the sections deleted from the school's packages to `recipient`.
+fn record_withdrawal(
+    ctx: &mut Ctx<'_>,
+    recording: &Recording<'_>,
+    recipient: &Brin,
+    to_withdraw: Vec<Section>,
+) -> Result<Withdrawal, AppError> {
+    let (receipt_id, receipt) = recording.sign_and_append(ctx, &to_withdraw)?;
+    let (deleted, delivered) = withdraw_from_packages(ctx, recording.student, recording.own, recipient, &to_withdraw)?;
+    Ok(Withdrawal {
+        receipt: ConsentReceipt {
+            receipt_id,
+            event: ConsentEventKind::Withdrawn,
+            sections: to_withdraw,
+            recorded_at: ctx.now,
+            receipt,
+            deleted_from_packages: deleted,
+            delivered_before_withdrawal: delivered,
+        },
+        recorded: true,
+    })
+}
+
 /// Records that consent was withdrawn. It takes effect at once: copies of
 /// the sections not yet delivered in the packages this school sent are
 /// deleted (each deletion recorded as `delete_withdrawn_section`, a copy
@@ -104,20 +129,7 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
             kind: ConsentEventKind::Withdrawn,
             under_16: checked.under_16.0,
         };
-        let (receipt_id, receipt) = recording.sign_and_append(ctx, &to_withdraw)?;
-        let (deleted, delivered) = withdraw_from_packages(ctx, &student, &own, &recipient, &to_withdraw)?;
-        Ok(Withdrawal {
-            receipt: ConsentReceipt {
-                receipt_id,
-                event: ConsentEventKind::Withdrawn,
-                sections: to_withdraw,
-                recorded_at: ctx.now,
-                receipt,
-                deleted_from_packages: deleted,
-                delivered_before_withdrawal: delivered,
-            },
-            recorded: true,
-        })
+        record_withdrawal(ctx, &recording, &recipient, to_withdraw)
     })?;
     app.feed.committed();
     Ok(withdrawal)
@@ -193,21 +205,7 @@ pub fn withdraw_via_link(app: &App, caller: Caller<'_>, ask: LinkWithdrawal) -> 
             kind: ConsentEventKind::Withdrawn,
             under_16: given.student_under_16,
         };
-        let (receipt_id, receipt) = recording.sign_and_append(ctx, &to_withdraw)?;
-        let (deleted, delivered) =
-            withdraw_from_packages(ctx, &ask.student, &ask.school, &ask.recipient, &to_withdraw)?;
-        Ok(Withdrawal {
-            receipt: ConsentReceipt {
-                receipt_id,
-                event: ConsentEventKind::Withdrawn,
-                sections: to_withdraw,
-                recorded_at: ctx.now,
-                receipt,
-                deleted_from_packages: deleted,
-                delivered_before_withdrawal: delivered,
-            },
-            recorded: true,
-        })
+        record_withdrawal(ctx, &recording, &ask.recipient, to_withdraw)
     })?;
     app.feed.committed();
     Ok(withdrawal)
