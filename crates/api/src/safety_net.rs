@@ -55,6 +55,19 @@ pub enum RiskReason {
     NoShow,
 }
 
+impl RiskReason {
+    /// The wire name (as in JSON), for the CSV export.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RiskReason::NoApplication => "no_application",
+            RiskReason::NoIntake => "no_intake",
+            RiskReason::NoPlace => "no_place",
+            RiskReason::NotEnrolled => "not_enrolled",
+            RiskReason::NoShow => "no_show",
+        }
+    }
+}
+
 impl From<doorstroom_domain::safety_net::RiskReason> for RiskReason {
     fn from(reason: doorstroom_domain::safety_net::RiskReason) -> Self {
         use doorstroom_domain::safety_net::RiskReason as R;
@@ -87,4 +100,18 @@ pub struct AtRiskList {
     pub as_of: NaiveDate,
     pub cohort_size: usize,
     pub at_risk: Vec<AtRisk>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RiskReason;
+
+    #[test]
+    fn the_csv_name_is_the_json_name() {
+        for reason in doorstroom_domain::safety_net::RiskReason::ALL {
+            let wire = RiskReason::from(reason);
+            assert_eq!(serde_json::to_value(wire).ok(), Some(serde_json::json!(wire.as_str())));
+            assert_eq!(wire.as_str(), reason.as_str());
+        }
+    }
 }

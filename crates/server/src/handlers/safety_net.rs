@@ -131,12 +131,8 @@ pub fn to_csv(list: &AtRiskList) -> Result<String, ApiError> {
         .write_record(["reference", "reason", "since"])
         .map_err(csv_error)?;
     for row in &list.at_risk {
-        let reason = serde_json::to_value(row.reason)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         writer
-            .write_record([row.reference.as_str(), reason.as_str(), &row.since.to_string()])
+            .write_record([row.reference.as_str(), row.reason.as_str(), &row.since.to_string()])
             .map_err(csv_error)?;
     }
     let bytes = writer.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?;
