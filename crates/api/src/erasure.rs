@@ -42,4 +42,7 @@ pub struct ErasureSummary {
     pub applications: usize,
     pub consent_events: usize,
     pub inspections: usize,
+    /// Memberships of a vo school's safety-net cohort (the school's
+    /// reference for the student goes with it).
+    pub cohort_memberships: usize,
 }

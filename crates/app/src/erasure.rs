@@ -7,7 +7,8 @@
 //! * An **institution's** privacy officer erases what that institution is
 //!   party to: applications at it or naming it as the sending school (with
 //!   their packages), packages it sent or received, consent events for it,
-//!   inspections it recorded ([`ErasureScope::Institution`]). Another
+//!   inspections it recorded, the student's membership of its own
+//!   safety-net cohorts ([`ErasureScope::Institution`]). Another
 //!   institution's records stay: that institution answers for them.
 //!
 //! Who may is decided in the domain ([`Action::EraseStudent`]). A request
@@ -91,6 +92,7 @@ pub fn erase_student(app: &App, caller: Caller<'_>, request: ErasureRequest) -> 
             applications: erased.applications.len(),
             consent_events: erased.consent_events.len(),
             inspections: erased.inspections.len(),
+            cohort_memberships: erased.cohort_memberships.len(),
         };
         // The erasure as a whole is the broker's (or the erasing
         // institution's) act: related to no one else, so that nobody learns
@@ -117,9 +119,14 @@ fn scope_label(scope: &ErasureScope) -> String {
 /// counts, the officer's reason and reference.
 fn why(requested_by: GivenBy, summary: &ErasureSummary, reason: &str, reference: Option<&str>) -> String {
     let mut why = format!(
-        "requested_by={requested_by}; scope={}; packages={} applications={} consent_events={} inspections={}; \
-         reason: {reason}",
-        summary.scope, summary.packages, summary.applications, summary.consent_events, summary.inspections,
+        "requested_by={requested_by}; scope={}; packages={} applications={} consent_events={} inspections={} \
+         cohort_memberships={}; reason: {reason}",
+        summary.scope,
+        summary.packages,
+        summary.applications,
+        summary.consent_events,
+        summary.inspections,
+        summary.cohort_memberships,
     );
     if let Some(reference) = reference {
         why.push_str(&format!("; reference: {reference}"));
@@ -135,7 +142,8 @@ fn record_items(ctx: &mut Ctx<'_>, erased: &Erased) -> Result<(), AppError> {
     let items = ids(ResourceKind::Package, erased.packages.clone())
         .chain(ids(ResourceKind::Application, to_strings(&erased.applications)))
         .chain(ids(ResourceKind::ConsentEvent, to_strings(&erased.consent_events)))
-        .chain(ids(ResourceKind::Inspection, to_strings(&erased.inspections)));
+        .chain(ids(ResourceKind::Inspection, to_strings(&erased.inspections)))
+        .chain(ids(ResourceKind::CohortMember, erased.cohort_memberships.clone()));
     for (kind, id) in items {
         let parties = erased.parties.get(&id).into_iter().flatten().cloned();
         let side = Side::new(SideEvent::Erased(kind), ResourceRef::new(kind, Some(id.clone())))
@@ -163,15 +171,17 @@ mod tests {
             applications: 2,
             consent_events: 3,
             inspections: 4,
+            cohort_memberships: 1,
         };
         assert_eq!(
             why(GivenBy::Parent, &summary, "verzoek ouder", Some("AVG-12")),
-            "requested_by=parent; scope=25LX; packages=1 applications=2 consent_events=3 inspections=4; \
-             reason: verzoek ouder; reference: AVG-12"
+            "requested_by=parent; scope=25LX; packages=1 applications=2 consent_events=3 inspections=4 \
+             cohort_memberships=1; reason: verzoek ouder; reference: AVG-12"
         );
         assert_eq!(
             why(GivenBy::Student, &summary, "r", None),
-            "requested_by=student; scope=25LX; packages=1 applications=2 consent_events=3 inspections=4; reason: r"
+            "requested_by=student; scope=25LX; packages=1 applications=2 consent_events=3 inspections=4 \
+             cohort_memberships=1; reason: r"
         );
     }
 }

@@ -183,6 +183,37 @@ pub fn delete_through(conn: &mut DbConn, last_year: i32, limit: i64) -> Result<V
     Ok(gone)
 }
 
+/// Deletes `student` from every cohort (`school: None`) or from `school`'s
+/// cohorts only: an erasure request. Answers whose cohorts they left.
+pub fn erase_student(conn: &mut DbConn, student: &Pseudonym, school: Option<&str>) -> Result<Vec<Gone>, StoreError> {
+    let mut query = members::table
+        .filter(members::student.eq(student.as_str()))
+        .select((members::school, members::school_year))
+        .into_boxed();
+    if let Some(brin) = school {
+        query = query.filter(members::school.eq(brin));
+    }
+    let memberships: Vec<(String, i32)> = query
+        .order((members::school.asc(), members::school_year.asc()))
+        .load(conn)?;
+    let mut gone = Vec::with_capacity(memberships.len());
+    for (school, school_year) in memberships {
+        diesel::delete(
+            members::table
+                .filter(members::school.eq(&school))
+                .filter(members::school_year.eq(school_year))
+                .filter(members::student.eq(student.as_str())),
+        )
+        .execute(conn)?;
+        gone.push(Gone {
+            school,
+            school_year,
+            student: student.clone(),
+        });
+    }
+    Ok(gone)
+}
+
 /// How many members of cohorts up to `last_year` there are.
 pub fn count_through(conn: &mut DbConn, last_year: i32) -> Result<i64, StoreError> {
     Ok(members::table

@@ -34,8 +34,19 @@ async fn erase(client: &doorstroom_client::Client, body: &Value) -> Reply {
 }
 
 /// Everything about `student` at the broker: two applications (25LX, 27GH,
-/// both naming 07AB), an inspection, consent for 25LX and a pulled package.
+/// both naming 07AB), an inspection, consent for 25LX, a pulled package and
+/// a place in 07AB's safety-net cohort.
 async fn a_student_with_everything(broker: &TestBroker, student: &str) -> Pseudonym {
+    let cohort = json!({"students": [{
+        "student_number": {"type": "bsn", "number": student},
+        "reference": format!("LL-{}", &student[5..]),
+    }]});
+    let reply = broker
+        .system(VO)
+        .fetch(Method::POST, "/v1/cohorts/2027-2028/students", Some(&cohort))
+        .await
+        .unwrap();
+    assert!(reply.status.is_success(), "{}", reply.body);
     let application = register_application(broker, MBO, student).await;
     let reply = post_application(broker, OTHER_MBO, &application_body(student, "Kok")).await;
     assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
@@ -185,6 +196,7 @@ async fn after_an_erasure_only_pseudonymous_audit_events_remain_and_the_log_veri
             "packages",
             "consent_events",
             "inspections",
+            "cohort_members",
             "audit_events",
         ] {
             assert!(
@@ -201,6 +213,7 @@ async fn after_an_erasure_only_pseudonymous_audit_events_remain_and_the_log_veri
         assert_eq!(reply.body["packages"], 1);
         assert_eq!(reply.body["consent_events"], 1);
         assert!(reply.body["inspections"].as_u64().unwrap() >= 1);
+        assert_eq!(reply.body["cohort_memberships"], 1);
 
         // Nothing about the student is left outside the audit log.
         let holding = tables_holding(&broker, pseudonym.as_str());
@@ -230,7 +243,7 @@ async fn after_an_erasure_only_pseudonymous_audit_events_remain_and_the_log_veri
             .collect();
         assert_eq!(
             erased.len(),
-            2 + 1 + 1 + reply.body["inspections"].as_u64().unwrap() as usize,
+            2 + 1 + 1 + 1 + reply.body["inspections"].as_u64().unwrap() as usize,
             "one event per erased record"
         );
         assert!(erased.iter().all(|e| e.reason.as_deref() == Some("erasure_request")));
@@ -314,9 +327,10 @@ async fn an_institutions_officer_erases_what_it_is_party_to_and_others_see_404()
                 &reply.body["applications"],
                 &reply.body["packages"],
                 &reply.body["consent_events"],
-                &reply.body["inspections"]
+                &reply.body["inspections"],
+                &reply.body["cohort_memberships"],
             ),
-            (&json!(1), &json!(1), &json!(1), &json!(0))
+            (&json!(1), &json!(1), &json!(1), &json!(0), &json!(0))
         );
         let after: std::collections::BTreeMap<_, _> = broker
             .store
@@ -328,6 +342,7 @@ async fn an_institutions_officer_erases_what_it_is_party_to_and_others_see_404()
         assert_eq!(after["packages"], 0);
         assert_eq!(after["consent_events"], 0);
         assert!(after["inspections"] >= 1, "07AB's inspection stays");
+        assert_eq!(after["cohort_members"], 1, "07AB's cohort is 07AB's to erase");
         let number = StudentNumber::bsn(&student).unwrap();
         let seen_by_vo = broker.system(VO).find_applications(&number).await.unwrap();
         assert_eq!(seen_by_vo.len(), 1);
@@ -338,6 +353,7 @@ async fn an_institutions_officer_erases_what_it_is_party_to_and_others_see_404()
         let vo_officer = broker.staff("fg.07ab", Role::PrivacyOfficer, Some(VO)).await;
         let reply = erase(&vo_officer, &erasure_body(&student)).await;
         assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        assert_eq!(reply.body["cohort_memberships"], 1);
         let after = broker.store.read(|c| rows_about(c, &pseudonym)).unwrap();
         assert!(after.iter().all(|(_, n)| *n == 0), "{after:?}");
         broker.store.read(merkle::verify_log).expect("the log verifies");

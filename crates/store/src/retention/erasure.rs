@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::applications::{delete_application_row, mark_gone};
 use super::ledger::has_ledger_records;
 use super::{Ledger, delete_package, lock_purge, with_permit};
-use crate::schema::{applications, applications_gone, consent_events, inspections, packages};
+use crate::schema::{
+    applications, applications_gone, cohort_members, consent_events, inspections, packages, transparency_links,
+};
 use crate::{DbConn, StoreError, parse_id, parsed};
 
 /// Whose data an erasure covers.
@@ -22,7 +24,7 @@ pub enum ErasureScope {
     /// What one institution is party to: applications at it or naming it as
     /// the sending school (with their packages), packages it sent or
     /// received, consent events for it or recorded by it, inspections it
-    /// recorded.
+    /// recorded, its own safety-net cohorts' memberships.
     Institution(Brin),
 }
 
@@ -33,6 +35,9 @@ pub struct Erased {
     pub applications: Vec<Uuid>,
     pub consent_events: Vec<Uuid>,
     pub inspections: Vec<Uuid>,
+    /// The student's memberships of safety-net cohorts, as
+    /// `{school}/{school year}` (the id the purge's deletion events use).
+    pub cohort_memberships: Vec<String>,
     /// Per record id (of any of the kinds above), the institutions party
     /// to it: an application's receiving and sending school, a package's
     /// sender and recipient, the institution of a ledger record. Read
@@ -47,6 +52,7 @@ impl Erased {
             && self.applications.is_empty()
             && self.consent_events.is_empty()
             && self.inspections.is_empty()
+            && self.cohort_memberships.is_empty()
     }
 }
 
@@ -77,6 +83,11 @@ pub fn erase(
     erase_packages(conn, packages_in_scope, &mut erased)?;
     erase_applications(conn, student, &applications_in_scope, now, &mut erased)?;
     erase_ledger(conn, student, institution, &mut erased)?;
+    for gone in crate::cohorts::erase_student(conn, student, institution)? {
+        let id = format!("{}/{}", gone.school, gone.school_year);
+        add_party(&mut erased, &id, &gone.school, "cohort_members", "school")?;
+        erased.cohort_memberships.push(id);
+    }
     let mut marks =
         diesel::delete(applications_gone::table.filter(applications_gone::student.eq(student.as_str()))).into_boxed();
     if let Some(brin) = institution {
@@ -286,6 +297,20 @@ pub fn rows_about(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<(&'stati
             "applications_gone",
             applications_gone::table
                 .filter(applications_gone::student.eq(s))
+                .count()
+                .get_result(conn)?,
+        ),
+        (
+            "cohort_members",
+            cohort_members::table
+                .filter(cohort_members::student.eq(s))
+                .count()
+                .get_result(conn)?,
+        ),
+        (
+            "transparency_links",
+            transparency_links::table
+                .filter(transparency_links::student.eq(s))
                 .count()
                 .get_result(conn)?,
         ),
