@@ -49,6 +49,18 @@ pub struct AccessRecord {
     pub event: AuditEvent,
 }
 
+/// A place in a vo school's leaving cohort, which the safety net (vangnet)
+/// watches.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CohortPlace {
+    pub school: String,
+    #[schema(example = "2027-2028")]
+    pub school_year: String,
+    /// The school's own reference for the student.
+    pub reference: String,
+    pub added_at: DateTime<Utc>,
+}
+
 /// What the broker holds about one student, and every access to it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubjectReport {
@@ -60,4 +72,7 @@ pub struct SubjectReport {
     pub accesses: Vec<AccessRecord>,
     pub consents: Vec<ConsentEventView>,
     pub inspections: Vec<InspectionView>,
+    /// The safety-net cohorts the student is in.
+    #[serde(default)]
+    pub cohorts: Vec<CohortPlace>,
 }

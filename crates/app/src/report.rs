@@ -3,12 +3,14 @@
 //! and the consent and inspection history. For privacy officers; producing
 //! it is itself audited.
 
-use doorstroom_api::report::{AccessRecord, PackageTransfer, SectionTransfer, SubjectReport};
-use doorstroom_domain::{Action, Brin, Pseudonym, Purpose, Resource, ResourceKind, ResourceRef, StudentNumber};
+use doorstroom_api::report::{AccessRecord, CohortPlace, PackageTransfer, SectionTransfer, SubjectReport};
+use doorstroom_domain::{
+    Action, Brin, Pseudonym, Purpose, Resource, ResourceKind, ResourceRef, SchoolYear, StudentNumber,
+};
 use doorstroom_store::applications::{self, Application};
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::packages::{self, PackageSummary};
-use doorstroom_store::{DbConn, StoreError};
+use doorstroom_store::{DbConn, StoreError, cohorts};
 
 use crate::applications::application_view;
 use crate::ledger::{consent_event_view, inspection_view, ledger_in_scope};
@@ -56,6 +58,7 @@ pub fn report_of(
     // what the institution recorded, consent given for it, and the
     // inspections of the schools sending the student to it.
     let (consents, inspections) = ledger_in_scope(conn, student, own)?;
+    let cohorts = cohort_places(conn, student, own)?;
     Ok(SubjectReport {
         generated_at: now,
         institution: own.map(ToString::to_string),
@@ -64,7 +67,28 @@ pub fn report_of(
         accesses,
         consents: consents.into_iter().map(consent_event_view).collect(),
         inspections: inspections.into_iter().map(inspection_view).collect(),
+        cohorts,
     })
+}
+
+/// The student's places in safety-net cohorts: of the school in scope, or
+/// all of them.
+fn cohort_places(conn: &mut DbConn, student: &Pseudonym, own: Option<&Brin>) -> Result<Vec<CohortPlace>, AppError> {
+    let mut places = Vec::new();
+    for place in cohorts::places_of(conn, student)? {
+        if !concerns(own, &[&place.school]) {
+            continue;
+        }
+        let year = SchoolYear::starting(place.school_year)
+            .map_err(|_| StoreError::corrupt("cohort_members", "school_year", "out of range"))?;
+        places.push(CohortPlace {
+            school: place.school.to_string(),
+            school_year: year.to_string(),
+            reference: place.reference,
+            added_at: place.added_at,
+        });
+    }
+    Ok(places)
 }
 
 /// Whether a record whose parties are `brins` is in the scope `own` (none:

@@ -190,6 +190,12 @@ mod tests {
             ],
             consents: vec![consent("given", 2), consent("withdrawn", 6), consent("expired", 9)],
             inspections: vec![inspection(true), inspection(false)],
+            cohorts: vec![doorstroom_api::report::CohortPlace {
+                school: "07AB".into(),
+                school_year: "2027-2028".into(),
+                reference: "LL-2027-0042".into(),
+                added_at: at(1, 9),
+            }],
         }
     }
 
@@ -202,6 +208,7 @@ mod tests {
             accesses: vec![],
             consents: vec![],
             inspections: vec![],
+            cohorts: vec![],
         }
     }
 

@@ -101,6 +101,39 @@ pub fn list(conn: &mut DbConn, school: &Brin, year: i32) -> Result<Vec<Member>, 
         .collect()
 }
 
+/// A student's place in one cohort.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub school: Brin,
+    pub school_year: i32,
+    pub reference: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// Every cohort `student` is in, by school and school year.
+pub fn places_of(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Place>, StoreError> {
+    let rows: Vec<(String, i32, String, i64)> = members::table
+        .filter(members::student.eq(student.as_str()))
+        .order((members::school.asc(), members::school_year.asc()))
+        .select((
+            members::school,
+            members::school_year,
+            members::reference,
+            members::added_at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(school, school_year, reference, added_at)| {
+            Ok(Place {
+                school: Brin::parse(&school).map_err(|e| StoreError::corrupt(T, "school", e.to_string()))?,
+                school_year,
+                reference,
+                added_at: from_ms(added_at, T, "added_at")?,
+            })
+        })
+        .collect()
+}
+
 /// How many students the cohort holds.
 pub fn size(conn: &mut DbConn, school: &Brin, year: i32) -> Result<i64, StoreError> {
     Ok(members::table

@@ -443,6 +443,16 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
             .await
             .expect("patch");
         assert_eq!(patched.status.as_u16(), 200, "{}", patched.body);
+        // The school keeps the student in its safety-net cohort: the page
+        // and both reports say so, with the school's reference.
+        let cohort =
+            json!({"students": [{"student_number": {"type": "bsn", "number": student}, "reference": "LL-1721"}]});
+        let added = broker
+            .system(VO)
+            .fetch(Method::POST, "/v1/cohorts/2027-2028/students", Some(&cohort))
+            .await
+            .expect("cohort");
+        assert!(added.status.is_success(), "{}", added.body);
         let bad = json!({"privacy_contact": "line\nbreak"});
         let refused = admin
             .fetch(Method::PATCH, &format!("/v1/institutions/{VO}"), Some(&bad))
@@ -464,6 +474,8 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
             "kan de inhoud van je dossier niet lezen",
             "Trek toestemming in",
             "Extra ondersteuningsbehoefte",
+            "Vangnet",
+            "LL-1721",
         ] {
             assert!(page.body.contains(part), "the page shows {part}");
         }
@@ -496,6 +508,29 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
         let json: Value = serde_json::from_str(&report.body).expect("report json");
         assert_eq!(json["applications"].as_array().map(Vec::len), Some(1));
         assert!(json["accesses"].as_array().is_some_and(|a| !a.is_empty()));
+        assert_eq!(json["cohorts"][0]["school"], VO);
+        assert_eq!(json["cohorts"][0]["reference"], "LL-1721");
+        assert_eq!(json["cohorts"][0]["school_year"], "2027-2028");
+        // A privacy officer sees the cohort place only in the school's scope.
+        for (institution, places) in [(VO, 1), (MBO, 0)] {
+            let officer = broker
+                .staff(
+                    &format!("fg.cohort.{}", institution.to_lowercase()),
+                    doorstroom_domain::Role::PrivacyOfficer,
+                    Some(institution),
+                )
+                .await;
+            let reply = officer
+                .fetch(Method::POST, "/v1/audit/subject-report", Some(&student_body(&student)))
+                .await
+                .expect("report");
+            assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+            assert_eq!(
+                reply.body["cohorts"].as_array().map(Vec::len),
+                Some(places),
+                "{institution}"
+            );
+        }
         for pseudonym in pseudonyms(&broker) {
             assert!(!report.body.contains(&pseudonym), "never a pseudonym in the download");
         }

@@ -68,6 +68,12 @@ pub struct InspectionRow {
     pub remarks: &'static str,
 }
 
+pub struct CohortRow {
+    pub school: String,
+    pub school_year: String,
+    pub reference: String,
+}
+
 pub struct AccessRow {
     pub when: String,
     pub institution: String,
@@ -93,6 +99,7 @@ pub struct PageView {
     pub withdrawable: Vec<WithdrawRow>,
     pub sections: Vec<SectionRow>,
     pub inspections: Vec<InspectionRow>,
+    pub cohorts: Vec<CohortRow>,
     pub accesses: Vec<AccessRow>,
     pub contacts: Vec<ContactRow>,
 }
@@ -156,6 +163,15 @@ pub fn page_view(
                     .map(|b| labels::inspected_by(b).of(lang).to_owned())
                     .unwrap_or_else(|_| i.inspected_by.clone()),
                 remarks: if i.remarks_added { t.yes } else { t.no },
+            })
+            .collect(),
+        cohorts: report
+            .cohorts
+            .iter()
+            .map(|c| CohortRow {
+                school: names.of(&c.school),
+                school_year: c.school_year.clone(),
+                reference: c.reference.clone(),
             })
             .collect(),
         accesses: accesses(file, &names, lang, signed),

@@ -173,6 +173,15 @@ struct ReportPage {
     accesses: Vec<EventRow>,
     consents: Vec<ConsentRow>,
     inspections: Vec<InspectionRow>,
+    cohorts: Vec<CohortRow>,
+}
+
+/// A place in a school's safety-net cohort, as the report shows it.
+struct CohortRow {
+    school: String,
+    school_year: String,
+    reference: String,
+    added: String,
 }
 
 fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
@@ -229,6 +238,16 @@ fn report_page(user: &ConsoleUser, report: SubjectReport) -> ReportPage {
         accesses,
         consents,
         inspections,
+        cohorts: report
+            .cohorts
+            .into_iter()
+            .map(|c| CohortRow {
+                added: when(&c.added_at),
+                school: c.school,
+                school_year: c.school_year,
+                reference: c.reference,
+            })
+            .collect(),
     }
 }
 
