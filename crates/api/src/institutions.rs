@@ -58,16 +58,6 @@ pub struct UpdateInstitution {
     #[serde(default)]
     #[schema(value_type = Option<crate::schema::InstitutionStatus>)]
     pub status: Option<InstitutionStatus>,
-    /// How students and parents reach the institution's privacy officer
-    /// (shown on the student's own page for objection, correction and
-    /// erasure): an e-mail address, phone number or web page. 1 to 200
-    /// characters, no control characters.
-    #[serde(default)]
-    #[schema(
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub privacy_contact: Option<String>,
 }
 
 /// A published key as the registry keeps it.
@@ -140,11 +130,22 @@ pub struct HandoverContactBody {
     pub phone: Option<String>,
 }
 
-/// Setting (or, with `null`, removing) an institution's handover contact.
+/// Setting an institution's contacts, both at once (`PUT` replaces the
+/// resource: an absent or `null` contact is removed).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetContact {
     pub handover: Option<HandoverContactBody>,
+    /// How students and parents reach the institution's privacy officer
+    /// (shown on the student's own page for objection, correction and
+    /// erasure): an e-mail address, phone number or web page. 1 to 200
+    /// characters, no control characters.
+    #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
+    pub privacy: Option<String>,
 }
 
 /// An institution's contacts.
@@ -152,5 +153,9 @@ pub struct SetContact {
 pub struct ContactView {
     /// The contact for the warm handover; `null` when none is set.
     pub handover: Option<HandoverContactBody>,
+    /// How students and parents reach the institution's privacy officer;
+    /// `null` when none is set.
+    pub privacy: Option<String>,
+    /// When the handover contact was last set.
     pub updated_at: Option<DateTime<Utc>>,
 }

@@ -172,21 +172,18 @@ pub fn update_institution(
     perform_in(store, now, caller, access, |ctx| {
         let name = command.name.as_deref().map(|n| checked_name("/name", n)).transpose()?;
         let oin = command.oin.as_ref().map(Some);
-        if let Some(contact) = command.privacy_contact.as_deref() {
-            let contact = doorstroom_domain::short_text("privacy_contact", contact)
-                .map_err(|e| AppError::field("/privacy_contact", e))?;
-            doorstroom_store::transparency::set_privacy_contact(ctx.conn, &brin, Some(&contact))?;
-        }
         institutions::update(ctx.conn, &brin, name.as_deref(), oin, command.status, ctx.now)?
             .map(institution_view)
             .ok_or(AppError::NotFound)
     })
 }
 
-/// Sets (or, with `handover: null`, removes) an institution's contact for
-/// the warm handover. Its own admin (and the broker's) may, as with its
+/// Sets an institution's contacts: the one for the warm handover and how
+/// students reach its privacy officer (each absent or `null` is removed:
+/// `PUT` replaces both). Its own admin (and the broker's) may, as with its
 /// certificates and webhook: recorded as `manage_certificates` on the
-/// institution's handover contact.
+/// institution's handover contact. This is the one door for both; the
+/// registry's `PATCH` no longer takes the privacy contact.
 pub fn set_contact(
     store: &Store,
     now: DateTime<Utc>,
@@ -201,12 +198,19 @@ pub fn set_contact(
         .transpose();
     perform_in(store, now, caller, access, |ctx| {
         registered(ctx.conn, &brin)?;
-        match checked.map_err(|e| AppError::field(&format!("/handover{}", e.field), e.error))? {
+        let handover = checked.map_err(|e| AppError::field(&format!("/handover{}", e.field), e.error))?;
+        let privacy = command
+            .privacy
+            .as_deref()
+            .map(|raw| doorstroom_domain::short_text("privacy", raw).map_err(|e| AppError::field("/privacy", e)))
+            .transpose()?;
+        match handover {
             Some(contact) => contacts::set(ctx.conn, &brin, &contact, ctx.now)?,
             None => {
                 contacts::delete(ctx.conn, &brin)?;
             }
         }
+        doorstroom_store::transparency::set_privacy_contact(ctx.conn, &brin, privacy.as_deref())?;
         contact_view(ctx.conn, &brin)
     })
 }
@@ -238,7 +242,12 @@ fn raw_contact(body: HandoverContactBody) -> RawContact {
 
 fn contact_view(conn: &mut DbConn, brin: &Brin) -> Result<ContactView, AppError> {
     let stored = contacts::get(conn, brin)?;
+    let privacy = doorstroom_store::transparency::privacy_contacts(conn, std::slice::from_ref(brin))?
+        .into_iter()
+        .next()
+        .map(|(_, contact)| contact);
     Ok(ContactView {
+        privacy,
         updated_at: stored.as_ref().map(|s| s.updated_at),
         handover: stored.map(|s| HandoverContactBody {
             name: s.handover.name().to_owned(),

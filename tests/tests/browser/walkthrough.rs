@@ -386,6 +386,7 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
         browser.screenshot("03c-contact-refused").await;
         browser.fill("contact-phone", "").await;
         browser.fill("contact-email", "j.deboer@school.example").await;
+        browser.fill("contact-privacy", "fg@school.example").await;
         browser.submit("#contact-form button").await;
         assert!(browser.text("#notice").await.contains("opgeslagen"));
         browser.screenshot("03d-contact-saved").await;
@@ -394,6 +395,7 @@ async fn institution_admin_manages_staff_and_sees_keys_in_the_browser() {
             .fetch(reqwest::Method::GET, &format!("/v1/institutions/{MBO}/contact"), None)
             .await
             .expect("read");
+        assert_eq!(read.body["privacy"], "fg@school.example", "{}", read.body);
         assert_eq!(
             read.body["handover"]["email"], "j.deboer@school.example",
             "{}",

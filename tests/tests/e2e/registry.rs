@@ -455,12 +455,34 @@ async fn a_school_sets_its_handover_contact_and_the_mbo_reads_it() {
         let still = admin.fetch(Method::GET, &path, None).await.unwrap();
         assert_eq!(still.body["handover"], contact, "nothing refused changed it");
 
+        // The privacy officer's contact goes in the same PUT; a PUT
+        // without it removes it, as with the handover contact.
+        let both = admin
+            .fetch(
+                Method::PUT,
+                &path,
+                Some(&json!({"handover": contact, "privacy": "https://school.example/privacy"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(both.status.as_u16(), 200, "{}", both.body);
+        let read = broker.system(MBO).fetch(Method::GET, &path, None).await.unwrap();
+        assert_eq!(read.body["privacy"], "https://school.example/privacy", "{}", read.body);
+        for (privacy, why) in [(json!(""), "empty"), (json!("x".repeat(201)), "too long"), (json!(7), "not text")] {
+            let refused = admin
+                .fetch(Method::PUT, &path, Some(&json!({"handover": contact, "privacy": privacy})))
+                .await
+                .unwrap();
+            assert_problem(refused.status.as_u16(), &refused.body, 422);
+            assert_eq!(refused.body["pointer"], json!("/privacy"), "{why}");
+        }
         let removed = admin
             .fetch(Method::PUT, &path, Some(&json!({"handover": null})))
             .await
             .unwrap();
         assert_eq!(removed.status.as_u16(), 200);
         assert_eq!(removed.body["handover"], json!(null));
+        assert_eq!(removed.body["privacy"], json!(null));
     })
     .await;
 }

@@ -433,16 +433,19 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
         let receipt_id = given.body["receipt_id"].as_str().expect("receipt id").to_owned();
         let submission = seal_package(&broker, application, MBO, &[personal_data(&student), support_needs()]);
         assert_eq!(submit(&broker.system(VO), &submission).await.status.as_u16(), 201);
-        // The school's privacy officer's contact, set through the registry.
+        // The school's privacy officer's contact, set by the school's own
+        // admin beside its handover contact: the one door for both.
         let admin = broker
-            .staff("admin.broker", doorstroom_domain::Role::BrokerAdmin, None)
+            .staff("admin.vo.contact", doorstroom_domain::Role::InstitutionAdmin, Some(VO))
             .await;
-        let contact = json!({"privacy_contact": "fg@vo-school.example"});
-        let patched = admin
-            .fetch(Method::PATCH, &format!("/v1/institutions/{VO}"), Some(&contact))
+        let contact_path = format!("/v1/institutions/{VO}/contact");
+        let contact = json!({"privacy": "fg@vo-school.example"});
+        let put = admin
+            .fetch(Method::PUT, &contact_path, Some(&contact))
             .await
-            .expect("patch");
-        assert_eq!(patched.status.as_u16(), 200, "{}", patched.body);
+            .expect("put");
+        assert_eq!(put.status.as_u16(), 200, "{}", put.body);
+        assert_eq!(put.body["privacy"], "fg@vo-school.example");
         // The school keeps the student in its safety-net cohort: the page
         // and both reports say so, with the school's reference.
         let cohort =
@@ -453,12 +456,28 @@ async fn the_right_code_shows_the_students_file_and_every_view_is_audited() {
             .await
             .expect("cohort");
         assert!(added.status.is_success(), "{}", added.body);
-        let bad = json!({"privacy_contact": "line\nbreak"});
-        let refused = admin
-            .fetch(Method::PATCH, &format!("/v1/institutions/{VO}"), Some(&bad))
+        let bad = json!({"privacy": "line\nbreak"});
+        let refused = admin.fetch(Method::PUT, &contact_path, Some(&bad)).await.expect("put");
+        assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
+        assert_eq!(refused.body["pointer"], "/privacy", "{}", refused.body);
+        // The registry's PATCH no longer takes it (there is one door).
+        let broker_admin = broker
+            .staff("admin.broker", doorstroom_domain::Role::BrokerAdmin, None)
+            .await;
+        let patched = broker_admin
+            .fetch(
+                Method::PATCH,
+                &format!("/v1/institutions/{VO}"),
+                Some(&json!({"privacy_contact": "x@example.nl"})),
+            )
             .await
             .expect("patch");
-        assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
+        assert_eq!(patched.status.as_u16(), 422, "{}", patched.body);
+        let kept = admin.fetch(Method::GET, &contact_path, None).await.expect("get");
+        assert_eq!(
+            kept.body["privacy"], "fg@vo-school.example",
+            "nothing refused changed it"
+        );
         let (_, token, code) = issue_ok(&broker, &student).await;
         let cookie = open_ok(&broker, &token, &code).await;
 

@@ -1,5 +1,6 @@
-//! The institution's contact for the warm handover: who an mbo intaker
-//! calls about a student's dossier. Shown to, and set by, whom the policy
+//! The institution's contacts: for the warm handover, who an mbo intaker
+//! calls about a student's dossier; for students and parents, how they
+//! reach its privacy officer (shown on their own page). Shown to, and set by, whom the policy
 //! lets manage the institution's registry entry (its admin); the same use
 //! cases as `GET`/`PUT /v1/institutions/{brin}/contact`.
 
@@ -33,12 +34,18 @@ pub struct ContactForm {
     email: String,
     #[serde(default)]
     phone: String,
+    #[serde(default)]
+    privacy: String,
 }
 
 impl ContactForm {
     fn of(view: &ContactView) -> ContactForm {
+        let privacy = view.privacy.clone().unwrap_or_default();
         let Some(c) = &view.handover else {
-            return ContactForm::default();
+            return ContactForm {
+                privacy,
+                ..ContactForm::default()
+            };
         };
         ContactForm {
             csrf: String::new(),
@@ -46,6 +53,7 @@ impl ContactForm {
             role: c.role.clone().unwrap_or_default(),
             email: c.email.clone().unwrap_or_default(),
             phone: c.phone.clone().unwrap_or_default(),
+            privacy,
         }
     }
 
@@ -61,6 +69,7 @@ impl ContactForm {
                 email: given(&self.email),
                 phone: given(&self.phone),
             }),
+            privacy: given(&self.privacy),
         }
     }
 }
@@ -133,7 +142,7 @@ pub async fn contact_save(
     match saved {
         Ok(view) => {
             let mut shown = page(&user, &brin, &view, ContactForm::of(&view));
-            shown.done = Some(if view.handover.is_some() {
+            shown.done = Some(if view.handover.is_some() || view.privacy.is_some() {
                 t.contact_saved
             } else {
                 t.contact_removed
@@ -146,6 +155,7 @@ pub async fn contact_save(
                 &brin,
                 &ContactView {
                     handover: None,
+                    privacy: None,
                     updated_at: None,
                 },
                 form,
