@@ -474,15 +474,20 @@ impl Batch<'_> {
     }
 
     /// Transparency links that ended (expired or revoked) longer ago than
-    /// their period, with their sessions: one summary event for the batch
-    /// (an ended link opens nothing; its issue and use are in the log).
+    /// their period, with their sessions: one deletion event per link,
+    /// about its student and related to the school that issued it, so that
+    /// the student's page and the school's privacy officer show it.
     fn transparency_links(&mut self) -> Result<(), StoreError> {
         let before = self.policy.links_due_before(self.now);
-        let deleted = doorstroom_store::transparency::delete_ended_before(self.conn, before, self.left)?;
-        if deleted == 0 {
-            return Ok(());
+        for link in doorstroom_store::transparency::delete_ended_before(self.conn, before, self.left)? {
+            let kind = ResourceKind::TransparencyLink;
+            let reason = PurgeReason::LinkRetention;
+            let event = deletion_event(self.now, self.run_id, kind, link.id.to_string(), &link.student, reason);
+            audit::append_related(self.conn, &event, std::slice::from_ref(&link.school))?;
+            self.done.add(kind, reason, 1);
+            self.left -= 1;
         }
-        self.summary_deleted(ResourceKind::TransparencyLink, PurgeReason::LinkRetention, deleted)
+        Ok(())
     }
 
     /// The event feed's entries past their period: one summary event for

@@ -153,20 +153,38 @@ pub fn opened(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> Result<(), Sto
 }
 
 /// Deletes the links that expired or were revoked before `before`, with
-/// their sessions, at most `limit`; returns how many links.
-pub fn delete_ended_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
+/// their sessions, at most `limit`; returns which went, and about whom.
+pub fn delete_ended_before(conn: &mut DbConn, before: DateTime<Utc>, limit: i64) -> Result<Vec<EndedLink>, StoreError> {
     let before = to_ms(before);
-    let ids: Vec<String> = links::table
+    let due: Vec<(String, String, String)> = links::table
         .filter(links::expires_at.lt(before).or(links::revoked_at.lt(before)))
-        .select(links::id)
+        .select((links::id, links::school, links::student))
         .order(links::expires_at.asc())
         .limit(limit)
         .load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
+    if due.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<&str> = due.iter().map(|(id, _, _)| id.as_str()).collect();
     diesel::delete(sessions::table.filter(sessions::link_id.eq_any(&ids))).execute(conn)?;
-    Ok(diesel::delete(links::table.filter(links::id.eq_any(&ids))).execute(conn)?)
+    diesel::delete(links::table.filter(links::id.eq_any(&ids))).execute(conn)?;
+    due.into_iter()
+        .map(|(id, school, student)| {
+            Ok(EndedLink {
+                id: parse_id(&id, T, "id")?,
+                school: parsed(Brin::parse(&school), T, "school")?,
+                student: parsed(Pseudonym::parse(&student), T, "student")?,
+            })
+        })
+        .collect()
+}
+
+/// A link the purge deleted: which, whose school issued it, about whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedLink {
+    pub id: Uuid,
+    pub school: Brin,
+    pub student: Pseudonym,
 }
 
 /// Deletes every link of a student (erasure), with their sessions;

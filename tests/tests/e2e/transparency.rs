@@ -819,12 +819,21 @@ async fn an_ended_link_is_purged_after_its_period_and_the_purge_is_audited() {
         broker.clock.advance(days(30));
         purge(&broker);
         assert!(!link_stored(&broker, &expiring));
+        // One event per link, about the student, naming the link.
         let purged = events_of(&broker, "transparency_link_purged");
         assert_eq!(purged.len(), 2, "{purged:?}");
+        let student_pseudonym = events_of(&broker, "register_application")[0].data_subject.clone();
+        assert!(student_pseudonym.is_some());
+        let mut ids: Vec<_> = purged.iter().filter_map(|e| e.resource.id.clone()).collect();
+        ids.sort();
+        let mut expected = vec![expiring.clone(), revoked.clone()];
+        expected.sort();
+        assert_eq!(ids, expected);
         assert!(
             purged
                 .iter()
-                .all(|e| e.reason.as_deref() == Some("link_retention count=1") && e.data_subject.is_none())
+                .all(|e| e.reason.as_deref() == Some("link_retention") && e.data_subject == student_pseudonym),
+            "{purged:?}"
         );
     })
     .await;
