@@ -384,6 +384,7 @@ impl Action {
             | Action::ListIntakers
             | Action::ReadEvents
             | Action::ReadSafetyNet
+            | Action::ReadRegionalFigures
             | Action::PullPackage
             | Action::ReadOwnFile => CrudKind::Read,
             Action::RegisterInstitution
