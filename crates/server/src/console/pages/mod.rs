@@ -219,6 +219,7 @@ pub(crate) fn role_label(t: &Messages, role: Role) -> &'static str {
         Role::InstitutionAdmin => t.role_institution_admin,
         Role::PrivacyOfficer => t.role_privacy_officer,
         Role::BrokerAdmin => t.role_broker_admin,
+        Role::RegionalCoordinator => t.role_regional_coordinator,
     }
 }
 
