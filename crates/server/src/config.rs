@@ -260,7 +260,7 @@ pub struct RegionSection {
 /// institution in two regions, a coordinator in at most one region, a
 /// threshold of at least 2 (1 would suppress nothing). Whether every BRIN
 /// is registered is checked at start, against the registry.
-fn checked_regions(
+pub fn checked_regions(
     regional: RegionalSection,
     raw: Vec<RegionSection>,
 ) -> Result<doorstroom_app::regional::RegionalRules, ConfigError> {
