@@ -68,10 +68,11 @@ fn locate(conn: &mut DbConn, region: Option<Region>, coordinators: &[Username]) 
     let Some(region) = region else { return Ok(None) };
     let mut ids = Vec::new();
     for username in coordinators {
-        if let Some(account) = staff::by_username(conn, username)? {
-            if account.role == Role::RegionalCoordinator && account.status == StaffStatus::Active {
-                ids.push(account.id);
-            }
+        if let Some(account) = staff::by_username(conn, username)?
+            && account.role == Role::RegionalCoordinator
+            && account.status == StaffStatus::Active
+        {
+            ids.push(account.id);
         }
     }
     Ok(Some(Located::from(Resource::Region {

@@ -380,7 +380,7 @@ async fn check_regions(store: Store, regions: &doorstroom_domain::regional::Regi
     let regions = regions.clone();
     tokio::task::spawn_blocking(move || {
         let registered: std::collections::BTreeSet<doorstroom_domain::Brin> = store
-            .read(|conn| doorstroom_store::institutions::list(conn))
+            .read(doorstroom_store::institutions::list)
             .map_err(|e: doorstroom_store::StoreError| StartError::Regions(format!("reading the registry: {e}")))?
             .into_iter()
             .map(|i| i.brin)

@@ -54,7 +54,8 @@ fn names(schools: &[Brin]) -> Vec<&str> {
 
 /// The applications for `year` that name one of `schools` as sending school.
 pub fn applications(conn: &mut DbConn, schools: &[Brin], year: i32) -> Result<Vec<Application>, StoreError> {
-    let rows: Vec<(Option<String>, String, Option<String>, String, bool)> = applications::table
+    type Row = (Option<String>, String, Option<String>, String, bool);
+    let rows: Vec<Row> = applications::table
         .filter(applications::school_year.eq(year))
         .filter(applications::sending.eq_any(names(schools)))
         .select((
