@@ -1070,4 +1070,42 @@ mod tests {
             assert!(err.contains(message), "{err}");
         }
     }
+
+    #[test]
+    fn regions_are_checked_at_load() {
+        let settings = Settings::try_from(defaults()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.regional.threshold, 5, "the default threshold");
+        assert_eq!(settings.regional.regions.iter().count(), 0, "no region by default");
+        let region = |name: &str, brins: &[&str], users: &[&str]| RegionSection {
+            name: name.into(),
+            institutions: brins.iter().map(|b| (*b).to_owned()).collect(),
+            coordinators: users.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let mut ok = defaults();
+        ok.regions = vec![region("twente", &["07AB", "25LX"], &["rmc-twente"])];
+        let settings = Settings::try_from(ok).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.regional.regions.iter().count(), 1);
+        let cases: [(Vec<RegionSection>, u64, &str); 5] = [
+            (vec![region("twente", &["07AB"], &[])], 1, "regional.threshold must be at least 2"),
+            (
+                vec![region("twente", &["07AB"], &["rmc"]), region("achterhoek", &["25LX"], &["rmc"])],
+                5,
+                "coordinator rmc is listed in more than one region",
+            ),
+            (
+                vec![region("twente", &["07AB"], &[]), region("achterhoek", &["07AB"], &[])],
+                5,
+                "institution 07AB is listed twice",
+            ),
+            (vec![region("Twente!", &["07AB"], &[])], 5, "region Twente!"),
+            (vec![region("twente", &["07AB"], &["x"])], 5, "region twente: username"),
+        ];
+        for (regions, threshold, expected) in cases {
+            let mut raw = defaults();
+            raw.regions = regions;
+            raw.regional.threshold = threshold;
+            let err = refusal(raw);
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
 }
