@@ -11,7 +11,7 @@ use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, TestDb, VO, assert_problem, p
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::exchange_support::{bsn, register_application, report_status};
+use crate::exchange_support::{bsn, personal_data, register_application, report_status, seal_package, submit};
 
 const YEAR: &str = "2027-2028";
 const PATH: &str = "/v1/regions/twente/figures?school_year=2027-2028";
@@ -38,7 +38,8 @@ fn regions(s: &mut doorstroom_server::config::Settings) {
 
 /// The region's school year, by hand: 07AB's cohort of 9; 8 applications
 /// in March (6 at 25LX in the region, 2 at 27GH outside it), each with the
-/// student's inspection; 25LX holds 5 intakes in June and offers 3 places.
+/// student's inspection; 07AB sends the 6 at 25LX their dossier; 25LX
+/// holds 5 intakes in June and offers 3 places.
 async fn school_year(broker: &TestBroker) {
     broker.clock.set(Utc.with_ymd_and_hms(2027, 3, 2, 10, 0, 0).unwrap());
     let students: Vec<Value> = (0..9)
@@ -61,6 +62,12 @@ async fn school_year(broker: &TestBroker) {
         if i < 6 {
             at_mbo.push(id);
         }
+    }
+    // 07AB sends a dossier for each of the 6 at 25LX.
+    for (n, id) in at_mbo.iter().enumerate() {
+        let sealed = seal_package(broker, *id, MBO, &[personal_data(&student(u32::try_from(n).unwrap()))]);
+        let reply = submit(&broker.system(VO), &sealed).await;
+        assert!(reply.status.is_success(), "package {n}: {}", reply.body);
     }
     broker.clock.set(Utc.with_ymd_and_hms(2027, 6, 10, 10, 0, 0).unwrap());
     for (n, id) in at_mbo.iter().enumerate().take(5) {
@@ -136,6 +143,7 @@ fn check_figures(body: &Value) {
         vec![
             ("cohort_size", "9"),
             ("applications", "8"),
+            ("dossiers_sent", "6"),
             ("inspections", "8"),
             ("intakes_held", "5")
         ],
@@ -163,6 +171,12 @@ fn check_figures(body: &Value) {
         "25LX 5 and outside 0: no pattern protects the 0"
     );
     assert_eq!(breakdown(body, "intakes_held", "month"), rows(&[("2027-06", "5")]));
+    assert_eq!(
+        breakdown(body, "dossiers_sent", "receiving_mbo"),
+        rows(&[(MBO, "x"), ("outside_region", "< 5")]),
+        "25LX 6 and outside 0: hiding 25LX leaves 0..1 for outside"
+    );
+    assert_eq!(breakdown(body, "dossiers_sent", "month"), rows(&[("2027-03", "6")]));
     assert_eq!(breakdown(body, "cohort_size", "sending_school"), rows(&[(VO, "9")]));
     assert_eq!(breakdown(body, "inspections", "month"), rows(&[("2027-03", "8")]));
     assert_eq!(measure(body, "at_risk.no_application")["total"]["shown"], "< 5");
