@@ -1086,9 +1086,16 @@ mod tests {
         let settings = Settings::try_from(ok).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(settings.regional.regions.iter().count(), 1);
         let cases: [(Vec<RegionSection>, u64, &str); 5] = [
-            (vec![region("twente", &["07AB"], &[])], 1, "regional.threshold must be at least 2"),
             (
-                vec![region("twente", &["07AB"], &["rmc"]), region("achterhoek", &["25LX"], &["rmc"])],
+                vec![region("twente", &["07AB"], &[])],
+                1,
+                "regional.threshold must be at least 2",
+            ),
+            (
+                vec![
+                    region("twente", &["07AB"], &["rmc"]),
+                    region("achterhoek", &["25LX"], &["rmc"]),
+                ],
                 5,
                 "coordinator rmc is listed in more than one region",
             ),

@@ -11,7 +11,9 @@ use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, TestDb, VO, assert_problem, p
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::exchange_support::{bsn, personal_data, register_application, report_status, seal_package, submit};
+use crate::exchange_support::{
+    As, bsn, personal_data, raw_request, register_application, report_status, seal_package, submit,
+};
 
 const YEAR: &str = "2027-2028";
 const PATH: &str = "/v1/regions/twente/figures?school_year=2027-2028";
@@ -62,6 +64,25 @@ async fn school_year(broker: &TestBroker) {
         if i < 6 {
             at_mbo.push(id);
         }
+    }
+    // 07AB records consent for support needs at 25LX for the first 5.
+    for i in 0..5 {
+        let body = json!({
+            "student_number": {"type": "bsn", "number": student(i)},
+            "date_of_birth": "2010-01-15",
+            "recipient": MBO,
+            "sections": ["support_needs"],
+            "given_by": "student",
+            "method": "paper_form",
+            "evidence_ref": "formulier 2027-1",
+            "notice_version": "privacyverklaring v3",
+        });
+        let reply = broker
+            .system(VO)
+            .fetch(Method::POST, "/v1/consents", Some(&body))
+            .await
+            .unwrap();
+        assert!(reply.status.is_success(), "consent {i}: {}", reply.body);
     }
     // 07AB sends a dossier for each of the 6 at 25LX.
     for (n, id) in at_mbo.iter().enumerate() {
@@ -145,6 +166,7 @@ fn check_figures(body: &Value) {
             ("applications", "8"),
             ("dossiers_sent", "6"),
             ("inspections", "8"),
+            ("consent_given.support_needs", "5"),
             ("intakes_held", "5")
         ],
         "every other measure is below 5 (zero included)"
@@ -177,6 +199,14 @@ fn check_figures(body: &Value) {
         "25LX 6 and outside 0: hiding 25LX leaves 0..1 for outside"
     );
     assert_eq!(breakdown(body, "dossiers_sent", "month"), rows(&[("2027-03", "6")]));
+    assert_eq!(
+        breakdown(body, "consent_given.support_needs", "sending_school"),
+        rows(&[(VO, "5")])
+    );
+    assert_eq!(
+        breakdown(body, "consent_given.support_needs", "receiving_mbo"),
+        rows(&[("withheld", "")])
+    );
     assert_eq!(breakdown(body, "cohort_size", "sending_school"), rows(&[(VO, "9")]));
     assert_eq!(breakdown(body, "inspections", "month"), rows(&[("2027-03", "8")]));
     assert_eq!(measure(body, "at_risk.no_application")["total"]["shown"], "< 5");
@@ -197,7 +227,8 @@ async fn a_hand_counted_region_and_nobody_else_sees_it() {
         eprintln!("-- on {}", db.backend.name());
         let broker = TestBroker::start_with(db, regions).await;
         school_year(&broker).await;
-        let coordinator = broker.staff("rmc-twente", Role::RegionalCoordinator, None).await;
+        let creds = broker.create_staff("rmc-twente", Role::RegionalCoordinator, None);
+        let coordinator = broker.login(&creds).await;
         let reply = coordinator.fetch(Method::GET, PATH, None).await.unwrap();
         assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
         check_figures(&reply.body);
@@ -214,6 +245,34 @@ async fn a_hand_counted_region_and_nobody_else_sees_it() {
             .unwrap();
         assert_eq!(csv.status.as_u16(), 200);
         let csv = String::from_utf8(csv.raw).unwrap();
+        // The same CSV when asked for with Accept.
+        let login =
+            json!({"username": "rmc-twente", "password": creds.password, "totp": broker.totp(&creds.totp_secret)});
+        let token = raw_request(
+            &broker,
+            As::Nobody,
+            Method::POST,
+            "/v1/auth/login",
+            &[("content-type", "application/json")],
+            Some(login.to_string().into_bytes()),
+        )
+        .await;
+        let token = token.body["access_token"].as_str().expect("a token").to_owned();
+        let accepted = raw_request(
+            &broker,
+            As::Token(&token),
+            Method::GET,
+            PATH,
+            &[("accept", "text/csv")],
+            None,
+        )
+        .await;
+        assert_eq!(accepted.content_type.as_deref(), Some("text/csv; charset=utf-8"));
+        assert_eq!(
+            String::from_utf8(accepted.raw).unwrap(),
+            csv,
+            "Accept: text/csv is format=csv"
+        );
         assert!(csv.starts_with("measure,dimension,category,value\n"), "{csv}");
         assert!(csv.contains(&format!("applications,receiving_mbo,{MBO},x\n")), "{csv}");
         assert!(csv.contains("applications,receiving_mbo,outside_region,< 5\n"), "{csv}");
