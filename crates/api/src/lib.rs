@@ -17,6 +17,7 @@ pub mod institutions;
 pub mod ops;
 pub mod packages;
 pub mod problem;
+pub mod regional;
 pub mod register;
 pub mod report;
 pub mod safety_net;

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod login;
 pub mod packages;
 pub mod purge;
+pub mod regional;
 pub mod register;
 pub mod registry;
 pub mod report;
@@ -62,6 +63,8 @@ pub struct App {
     pub keys: key_cache::KeyCache,
     /// Wakes the event feed's long polls when entries may have committed.
     pub feed: events::FeedSignal,
+    /// The regions, their coordinators and the suppression threshold.
+    pub regional: regional::RegionalRules,
 }
 
 /// The domain of the student-number pseudonym (HMAC input prefix).

@@ -64,6 +64,9 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
              and mbo; its leaving cohort by pseudonym and the school's own reference, against the regional \
              deadlines (lawful basis: the school's legal duty of care and the regional agreement)"
                 .into(),
+            "Regional monitoring: aggregate figures of a region's transition from vo to mbo for its coordinator \
+             (the regional agreement), counts only, small counts suppressed; nothing is stored for it"
+                .into(),
             "Accountability: a log of every access, reviewed by privacy officers".into(),
             "Transparency: the student (under 16, a parent) sees on a page of their own, through a link from the \
              school, what the broker holds, what was sent to whom and who accessed it, and may withdraw consent \
@@ -80,6 +83,7 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
             "Intake staff of the mbo institution where the student applied, and only after the application".into(),
             "The student's vo school receives the application's status".into(),
             "The vo school alone sees which of its own leavers are at risk, and why".into(),
+            "A region's coordinator sees counts of the region only, never a student".into(),
         ],
         transfers_outside_eea: "None".into(),
         retention: configured.retention,

@@ -19,7 +19,7 @@ use doorstroom_cli::commands::packages::{EventsArgs, InboxArgs, PullArgs, SendAr
 use doorstroom_cli::commands::pki::PkiCommand;
 use doorstroom_cli::commands::privacy::{EraseArgs, RegisterFormat};
 use doorstroom_cli::commands::{
-    admin, applications, call, cohort, consent, desk, link, packages, pki, privacy, serve, tools,
+    admin, applications, call, cohort, consent, desk, figures, link, packages, pki, privacy, serve, tools,
 };
 use doorstroom_cli::exchange::{DEFAULT_CA, DEFAULT_URL};
 use doorstroom_cli::{audit, purge};
@@ -86,6 +86,8 @@ enum Command {
     /// The safety net (vo system): the leaving cohort, and who is at risk.
     #[command(subcommand)]
     Cohort(CohortCommand),
+    /// A region's figures, small cells suppressed (regional coordinator, with --token).
+    Figures(figures::FiguresArgs),
     /// Build, sign and encrypt a dossier package from JSON and files or an OSO dossier, and submit it (vo).
     Send(SendArgs),
     /// List the packages waiting for the institution (metadata only).
@@ -146,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Applications(command) => applications::run(url, ca, command),
         Command::Status(command) => applications::status(url, ca, command),
         Command::Cohort(command) => cohort::run(url, ca, command),
+        Command::Figures(args) => figures::run(url, ca, args),
         Command::Send(args) => packages::send(url, ca, args),
         Command::Inbox(args) => packages::inbox(url, ca, args),
         Command::Events(args) => packages::events(url, ca, args),

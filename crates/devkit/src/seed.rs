@@ -106,7 +106,7 @@ pub fn register_institution(
 
 /// The demo staff accounts: a broker admin, and for the first mbo an
 /// intaker, an institution admin and a privacy officer, plus the broker's
-/// privacy officer.
+/// privacy officer and the demo region's coordinator.
 const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin", "Broker Beheerder", Role::BrokerAdmin, None),
     ("fg.broker", "FG Broker", Role::PrivacyOfficer, None),
@@ -114,7 +114,12 @@ const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
     ("beheer.25lx", "Bram Beheer", Role::InstitutionAdmin, Some("25LX")),
     ("fg.25lx", "Femke FG", Role::PrivacyOfficer, Some("25LX")),
     ("intaker.27gh", "Iris Intaker", Role::Intaker, Some("27GH")),
+    ("rmc.demo", "Rianne Regio", Role::RegionalCoordinator, None),
 ];
+
+/// The demo region `serve --dev` configures when the settings name none:
+/// the demo institutions, coordinated by the demo account `rmc.demo`.
+pub const DEMO_REGION: (&str, &[&str], &str) = ("demo", &["07AB", "25LX", "27GH"], "rmc.demo");
 
 /// Creates the demo staff accounts that do not exist yet, with random
 /// passwords, and appends their credentials to `accounts_file` (mode 0600).

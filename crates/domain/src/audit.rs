@@ -56,6 +56,9 @@ crate::ids::wire_enum!(
         /// The vo school's duty of care for its leavers: the safety net
         /// (vangnet) that no student is lost between vo and mbo.
         Aftercare => "aftercare",
+        /// The regional agreement's monitoring: aggregate figures of a
+        /// region for its coordinator (RMC region, VSV-overleg, OOGO).
+        RegionalMonitoring => "regional_monitoring",
         /// Informing the student (or parents) of what the broker holds and
         /// who accessed it, on the student's own page (GDPR arts. 12-15).
         Transparency => "transparency",
@@ -161,6 +164,7 @@ crate::ids::wire_enum!(
         Principal => "principal",
         Retention => "retention",
         SafetyNet => "safety_net",
+        RegionalFigures => "regional_figures",
         Route => "route",
         StaffAccount => "staff_account",
         StaffAccounts => "staff_accounts",
@@ -384,6 +388,7 @@ impl Action {
             | Action::ListIntakers
             | Action::ReadEvents
             | Action::ReadSafetyNet
+            | Action::ReadRegionalFigures
             | Action::PullPackage
             | Action::ReadOwnFile => CrudKind::Read,
             Action::RegisterInstitution

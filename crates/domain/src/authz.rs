@@ -39,8 +39,9 @@
 //!   that send for the student to it (those that gate its packages). The
 //!   broker's privacy officer reads all of it.
 
-use crate::ids::{Brin, Sector};
+use crate::ids::{Brin, Sector, StaffId};
 use crate::principal::{Principal, Role};
+use crate::regional::RegionName;
 
 /// What a caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,6 +139,9 @@ pub enum Action {
     /// [`Resource::StudentLedger`]: the link's school must own consent
     /// records for the recipient).
     WithdrawConsentViaLink,
+    /// Read a region's aggregate figures (on [`Resource::Region`]: only a
+    /// coordinator bound to that region).
+    ReadRegionalFigures,
 }
 
 impl Action {
@@ -176,6 +180,7 @@ impl Action {
         Action::OpenTransparencyLink,
         Action::ReadOwnFile,
         Action::WithdrawConsentViaLink,
+        Action::ReadRegionalFigures,
     ];
 
     /// Stable name, used in audit events.
@@ -215,6 +220,7 @@ impl Action {
             Action::OpenTransparencyLink => "open_transparency_link",
             Action::ReadOwnFile => "read_own_file",
             Action::WithdrawConsentViaLink => "withdraw_consent_via_link",
+            Action::ReadRegionalFigures => "read_regional_figures",
         }
     }
 
@@ -268,6 +274,11 @@ pub enum Resource {
     /// A transparency link to a student's own page, and the school that
     /// issued it.
     TransparencyLink { id: uuid::Uuid, owner: Brin },
+    /// A region's aggregate figures, and the coordinators bound to it.
+    Region {
+        name: RegionName,
+        coordinators: Vec<StaffId>,
+    },
 }
 
 impl Resource {
@@ -306,6 +317,9 @@ impl Resource {
             Resource::StudentLedger { .. } => Vec::new(),
             // The issuing school's privacy officer sees the link's use.
             Resource::TransparencyLink { owner, .. } => vec![owner.clone()],
+            // Aggregates of a region: no institution's privacy officer
+            // needs to see the coordinator's reading.
+            Resource::Region { .. } => Vec::new(),
         }
     }
 }
@@ -337,6 +351,8 @@ pub enum DenyReason {
     /// A transparency link used for another link's resource (another
     /// student's page).
     OtherLink,
+    /// A regional coordinator asking for another region's figures.
+    OtherRegion,
 }
 
 impl DenyReason {
@@ -352,6 +368,7 @@ impl DenyReason {
             DenyReason::WrongSector => "wrong_sector",
             DenyReason::NotParty => "not_party",
             DenyReason::OtherLink => "other_link",
+            DenyReason::OtherRegion => "other_region",
         }
     }
 }
@@ -434,6 +451,12 @@ use DenyReason::*;
 ///
 /// A school that is not party is refused with [`DenyReason::NotParty`].
 ///
+/// The regional figures (aggregates only, see [`crate::regional`]):
+/// `read_regional_figures` on a region is allowed to a regional
+/// coordinator named among the region's coordinators, refused with
+/// [`DenyReason::OtherRegion`] for any other coordinator and with
+/// `role_not_permitted` for every other principal (broker staff included).
+///
 /// A caller of another institution is refused with
 /// [`DenyReason::OtherInstitution`], a system of the right institution but
 /// the wrong sector with [`DenyReason::WrongSector`], any other role with
@@ -455,15 +478,17 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
             institution, sector, ..
         } => system(institution, *sector, action, resource),
         Principal::Staff {
+            id,
             role,
             institution,
             second_factor,
-            ..
         } => {
             if !role.fits_institution(institution.as_ref()) {
                 Deny(InvalidAccount)
             } else if !second_factor {
                 Deny(SecondFactorRequired)
+            } else if action == Action::ReadRegionalFigures || *role == Role::RegionalCoordinator {
+                coordinator(*id, *role, action, resource)
             } else {
                 staff(*role, institution.as_ref(), action, resource)
             }
@@ -516,6 +541,7 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         Action::RevokeTransparencyLink | Action::OpenTransparencyLink | Action::ReadOwnFile => {
             matches!(resource, Resource::TransparencyLink { .. })
         }
+        Action::ReadRegionalFigures => matches!(resource, Resource::Region { .. }),
     }
 }
 
@@ -531,6 +557,8 @@ fn owner(resource: &Resource) -> Option<&Brin> {
         // [`ledger_party`], never by one owner.
         Resource::StudentLedger { .. } => None,
         Resource::TransparencyLink { owner, .. } => Some(owner),
+        // A region is no institution's.
+        Resource::Region { .. } => None,
     }
 }
 
@@ -621,6 +649,23 @@ fn student_link(link: uuid::Uuid, school: &Brin, action: Action, resource: &Reso
                 Allow
             } else {
                 Deny(NotParty)
+            }
+        }
+        _ => Deny(RoleNotPermitted),
+    }
+}
+
+/// The regional figures are the region's coordinators' alone (broker
+/// staff included: nobody else reads them); a coordinator reads nothing
+/// but its own region's figures and the public registry.
+fn coordinator(id: StaffId, role: Role, action: Action, resource: &Resource) -> Decision {
+    match (role, action, resource) {
+        (Role::RegionalCoordinator, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution, _) => Allow,
+        (Role::RegionalCoordinator, Action::ReadRegionalFigures, Resource::Region { coordinators, .. }) => {
+            if coordinators.contains(&id) {
+                Allow
+            } else {
+                Deny(OtherRegion)
             }
         }
         _ => Deny(RoleNotPermitted),

@@ -24,6 +24,7 @@ pub mod inspection;
 pub mod lawful;
 pub mod ledger_scope;
 pub mod principal;
+pub mod regional;
 pub mod retention;
 pub mod safety_net;
 pub mod staff;

@@ -10,6 +10,9 @@ crate::ids::wire_enum!(
         InstitutionAdmin => "institution_admin",
         Intaker => "intaker",
         PrivacyOfficer => "privacy_officer",
+        /// Reads the aggregate figures of one region (bound to it in the
+        /// configuration's `[[regions]]`); belongs to no institution.
+        RegionalCoordinator => "regional_coordinator",
     }
 );
 
@@ -20,7 +23,7 @@ impl Role {
     /// to none.
     pub fn fits_institution(self, institution: Option<&Brin>) -> bool {
         match self {
-            Role::BrokerAdmin => institution.is_none(),
+            Role::BrokerAdmin | Role::RegionalCoordinator => institution.is_none(),
             Role::InstitutionAdmin | Role::Intaker => institution.is_some(),
             Role::PrivacyOfficer => true,
         }

@@ -18,7 +18,7 @@ use crate::credentials::PasswordChecks;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::handlers::{
-    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report,
+    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, regional, register, report,
     safety_net, staff, tlog, transparency, webhooks,
 };
 use crate::metrics::Metrics;
@@ -54,6 +54,9 @@ pub enum StartError {
     SealTotpSecrets(String),
     #[error("password check threads: {0}")]
     PasswordChecks(std::io::Error),
+    /// A configured region names an institution that is not registered.
+    #[error("refusing to start: {0}")]
+    Regions(String),
 }
 
 /// Routes, shared by the server and tests.
@@ -119,6 +122,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(safety_net::add)
         .service(safety_net::remove)
         .service(safety_net::at_risk)
+        .service(regional::figures)
         .service(register::register_of_processing)
         .service(consents::record_inspection)
         .service(consents::give)
@@ -228,6 +232,7 @@ pub async fn start(
         .map_err(StartError::SigningKey)?;
     let (store, checkpoint_signer) = verify_audit_log(store, checkpoint_signer).await?;
     let (store, secrets) = seal_totp_secrets(store, secrets).await?;
+    let store = check_regions(store, &settings.regional.regions).await?;
     let password_checks =
         PasswordChecks::start(settings.auth.password_check_slots()).map_err(StartError::PasswordChecks)?;
     let metrics = Arc::new(Metrics::new()?.watching(store.clone()));
@@ -252,6 +257,7 @@ pub async fn start(
             },
             keys: doorstroom_app::key_cache::KeyCache::default(),
             feed: doorstroom_app::events::FeedSignal::default(),
+            regional: settings.regional.clone(),
         },
         client_roots,
         metrics,
@@ -368,6 +374,26 @@ async fn verify_audit_log(
 
 /// TOTP secrets stored before they were sealed are sealed now, before the
 /// first login can read one.
+/// Refuses a region naming an institution the registry does not know (a
+/// typo would otherwise silently leave a school out of its region).
+async fn check_regions(store: Store, regions: &doorstroom_domain::regional::Regions) -> Result<Store, StartError> {
+    let regions = regions.clone();
+    tokio::task::spawn_blocking(move || {
+        let registered: std::collections::BTreeSet<doorstroom_domain::Brin> = store
+            .read(doorstroom_store::institutions::list)
+            .map_err(|e: doorstroom_store::StoreError| StartError::Regions(format!("reading the registry: {e}")))?
+            .into_iter()
+            .map(|i| i.brin)
+            .collect();
+        regions
+            .check_registered(|b| registered.contains(b))
+            .map_err(|e| StartError::Regions(format!("regions: {e}")))?;
+        Ok(store)
+    })
+    .await
+    .map_err(|e| StartError::Regions(e.to_string()))?
+}
+
 async fn seal_totp_secrets(store: Store, secrets: Secrets) -> Result<(Store, Secrets), StartError> {
     let (store, secrets, sealed) = tokio::task::spawn_blocking(move || {
         let sealed = secrets::seal_plaintext_totp_secrets(&store, secrets.totp_key());

@@ -51,6 +51,9 @@ pub struct SettingsFile {
     pub transparency: TransparencySection,
     pub webhooks: WebhooksSection,
     pub safety_net: SafetyNetSection,
+    pub regional: RegionalSection,
+    #[serde(default)]
+    pub regions: Vec<RegionSection>,
 }
 
 /// The broker's checked, typed settings (see the module's documentation).
@@ -73,6 +76,7 @@ pub struct Settings {
     pub transparency: doorstroom_app::transparency::LinkSettings,
     pub webhooks: WebhooksSettings,
     pub safety_net: SafetyNetSettings,
+    pub regional: doorstroom_app::regional::RegionalRules,
 }
 
 /// `[webhooks]` as written: how the deliverer posts feed entries.
@@ -232,6 +236,62 @@ impl TryFrom<SafetyNetSection> for SafetyNetSettings {
             cohort_retention: chrono::Duration::days(i64::from(raw.cohort_days_after_enrolled_by)),
         })
     }
+}
+
+/// `[regional]` as written: the regional figures' suppression threshold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionalSection {
+    pub threshold: u64,
+}
+
+/// One `[[regions]]` as written: a region's name, its institutions by
+/// BRIN, and the usernames of its coordinators' staff accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSection {
+    pub name: String,
+    pub institutions: Vec<String>,
+    #[serde(default)]
+    pub coordinators: Vec<String>,
+}
+
+/// The regions, checked: names and BRINs well-formed, no region twice, no
+/// institution in two regions, a coordinator in at most one region, a
+/// threshold of at least 2 (1 would suppress nothing). Whether every BRIN
+/// is registered is checked at start, against the registry.
+pub fn checked_regions(
+    regional: RegionalSection,
+    raw: Vec<RegionSection>,
+) -> Result<doorstroom_app::regional::RegionalRules, ConfigError> {
+    use doorstroom_domain::regional::{RegionName, Regions};
+    if regional.threshold < 2 {
+        return Err(ConfigError::Invalid("regional.threshold must be at least 2".into()));
+    }
+    let pairs: Vec<(String, Vec<String>)> = raw.iter().map(|r| (r.name.clone(), r.institutions.clone())).collect();
+    let regions = Regions::new(&pairs).map_err(|e| ConfigError::Invalid(format!("regions: {e}")))?;
+    let mut coordinators = std::collections::BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in raw {
+        let name = RegionName::parse(&r.name).map_err(|e| ConfigError::Invalid(format!("regions: {e}")))?;
+        let mut users = Vec::new();
+        for user in &r.coordinators {
+            let username = doorstroom_domain::Username::parse(user)
+                .map_err(|e| ConfigError::Invalid(format!("regions: region {name}: {e}")))?;
+            if !seen.insert(username.as_str().to_owned()) {
+                return Err(ConfigError::Invalid(format!(
+                    "regions: coordinator {user} is listed in more than one region"
+                )));
+            }
+            users.push(username);
+        }
+        coordinators.insert(name, users);
+    }
+    Ok(doorstroom_app::regional::RegionalRules {
+        regions,
+        coordinators,
+        threshold: regional.threshold,
+    })
 }
 
 /// `[transparency]` as written: links to the student's own page.
@@ -842,6 +902,7 @@ impl TryFrom<SettingsFile> for Settings {
                 after: safety_net.cohort_retention,
             });
         let database = DatabaseSettings::try_from(raw.database)?;
+        let regional = checked_regions(raw.regional, raw.regions)?;
         Ok(Self {
             server,
             tls: raw.tls,
@@ -860,6 +921,7 @@ impl TryFrom<SettingsFile> for Settings {
             webhooks,
             safety_net,
             transparency,
+            regional,
         })
     }
 }
@@ -1006,6 +1068,51 @@ mod tests {
             broken(&mut raw);
             let err = refusal(raw);
             assert!(err.contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn regions_are_checked_at_load() {
+        let settings = Settings::try_from(defaults()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.regional.threshold, 5, "the default threshold");
+        assert_eq!(settings.regional.regions.iter().count(), 0, "no region by default");
+        let region = |name: &str, brins: &[&str], users: &[&str]| RegionSection {
+            name: name.into(),
+            institutions: brins.iter().map(|b| (*b).to_owned()).collect(),
+            coordinators: users.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let mut ok = defaults();
+        ok.regions = vec![region("twente", &["07AB", "25LX"], &["rmc-twente"])];
+        let settings = Settings::try_from(ok).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.regional.regions.iter().count(), 1);
+        let cases: [(Vec<RegionSection>, u64, &str); 5] = [
+            (
+                vec![region("twente", &["07AB"], &[])],
+                1,
+                "regional.threshold must be at least 2",
+            ),
+            (
+                vec![
+                    region("twente", &["07AB"], &["rmc"]),
+                    region("achterhoek", &["25LX"], &["rmc"]),
+                ],
+                5,
+                "coordinator rmc is listed in more than one region",
+            ),
+            (
+                vec![region("twente", &["07AB"], &[]), region("achterhoek", &["07AB"], &[])],
+                5,
+                "institution 07AB is listed twice",
+            ),
+            (vec![region("Twente!", &["07AB"], &[])], 5, "region Twente!"),
+            (vec![region("twente", &["07AB"], &["x"])], 5, "region twente: username"),
+        ];
+        for (regions, threshold, expected) in cases {
+            let mut raw = defaults();
+            raw.regions = regions;
+            raw.regional.threshold = threshold;
+            let err = refusal(raw);
+            assert!(err.contains(expected), "{expected}: {err}");
         }
     }
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, register, report,
+    applications, audit, consents, contacts, erasure, events, institutions, ops, packages, regional, register, report,
     safety_net, staff, tlog, transparency, webhooks,
 };
 
@@ -31,7 +31,7 @@ use crate::handlers::{
         tlog::consistency_proof, tlog::pruned_prefix,
         applications::register, applications::search, applications::get_one, applications::report_status,
         packages::submit, packages::intakers, packages::inbox, packages::pull, packages::acknowledge, packages::broker_jwks,
-        events::events, webhooks::set, webhooks::get_one, webhooks::remove, contacts::get_one, contacts::set, safety_net::add, safety_net::remove, safety_net::at_risk,
+        events::events, webhooks::set, webhooks::get_one, webhooks::remove, contacts::get_one, contacts::set, safety_net::add, safety_net::remove, safety_net::at_risk, regional::figures,
         register::register_of_processing,
         consents::record_inspection, consents::give, consents::withdraw, consents::history,
         report::subject_report,

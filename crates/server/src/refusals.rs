@@ -155,6 +155,7 @@ pub const ROUTES: &[AuditedRoute] = &[
         Action::ReadSafetyNet,
         System,
     ),
+    route("GET", "/v1/regions/{region}/figures", Action::ReadRegionalFigures, Any),
     route(
         "PUT",
         "/v1/institutions/{brin}/contact",

@@ -87,6 +87,7 @@ pub mod keys;
 pub mod login_failures;
 pub mod merkle;
 pub mod packages;
+pub mod regional;
 pub mod retention;
 pub mod schema;
 pub mod staff;

@@ -752,6 +752,18 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             ),
             &[Who::OtherVo, Who::ThirdVo],
         ),
+        // The regional figures: no principal of this suite is a regional
+        // coordinator, so every one gets the 404 of a region that does not
+        // exist. (This broker configures no region; a configured region,
+        // its coordinator and another region's are in `regional.rs`.)
+        case(
+            "GET",
+            "/v1/regions/{region}/figures",
+            "read_regional_figures",
+            call("/v1/regions/twente/figures?school_year=2027-2028", None),
+            Some(call("/v1/regions/nowhere/figures?school_year=2027-2028", None)),
+            EVERYONE.to_vec(),
+        ),
         system_case(
             "DELETE",
             "/v1/cohorts/{school_year}/students/{reference}",

@@ -25,6 +25,7 @@ const DEMO_USERNAMES: &[&str] = &[
     "beheer.25lx",
     "fg.25lx",
     "intaker.27gh",
+    "rmc.demo",
 ];
 
 /// A TOTP sealing key made in `dir`, as `serve --dev` makes its secrets.

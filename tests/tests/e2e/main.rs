@@ -22,6 +22,7 @@ mod login_hardening;
 mod malformed_http;
 mod methods;
 mod pg_outage;
+mod regional;
 mod registry;
 mod request_tracing;
 mod retention;

@@ -43,7 +43,8 @@ fn documented_paths() -> Vec<(String, Vec<String>)> {
                 .replace("{kid}", "some-kid")
                 .replace("{fingerprint}", &"ab".repeat(32))
                 .replace("{school_year}", "2027-2028")
-                .replace("{reference}", "LL-0042");
+                .replace("{reference}", "LL-0042")
+                .replace("{region}", "twente");
             assert!(!concrete.contains('{'), "a parameter without a test value: {template}");
             let parameters = |t: &str| t.matches('{').count();
             let fitting: Vec<&(String, Vec<String>)> =

@@ -9,6 +9,7 @@ pub mod cohort;
 pub mod common;
 pub mod consent;
 pub mod desk;
+pub mod figures;
 pub mod link;
 pub mod packages;
 pub mod pki;

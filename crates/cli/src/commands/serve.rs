@@ -22,6 +22,11 @@ use super::pki::print_pki;
 /// over its HTTPS, as a separate desk would be.
 pub fn run(settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>) -> anyhow::Result<()> {
     init_logging(&settings);
+    let settings = if dev_mode {
+        with_demo_region(settings)?
+    } else {
+        settings
+    };
     let now = Utc::now();
     let mut banner = None;
     if dev_mode {
@@ -51,6 +56,25 @@ pub fn run(settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>
             desked = desk.wait() => Ok(desked?),
         }
     })
+}
+
+/// With `--dev` and no region configured: the demo region (the demo
+/// institutions, coordinated by `rmc.demo`), so that the regional figures
+/// can be tried.
+fn with_demo_region(mut settings: Settings) -> anyhow::Result<Settings> {
+    use doorstroom_server::config::{RegionSection, RegionalSection, checked_regions};
+    if settings.regional.regions.iter().next().is_some() {
+        return Ok(settings);
+    }
+    let (name, institutions, coordinator) = seed::DEMO_REGION;
+    let raw = vec![RegionSection {
+        name: name.into(),
+        institutions: institutions.iter().map(|b| (*b).to_owned()).collect(),
+        coordinators: vec![coordinator.into()],
+    }];
+    let threshold = settings.regional.threshold;
+    settings.regional = checked_regions(RegionalSection { threshold }, raw)?;
+    Ok(settings)
 }
 
 /// Registers the demo institutions and staff that are missing and says

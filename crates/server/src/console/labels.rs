@@ -77,6 +77,7 @@ pub fn action(action: Action) -> Label {
         Action::EraseStudent => l("Verzoek tot wissen uitgevoerd", "Erasure request carried out"),
         Action::ManageCohort => l("Cohort (vangnet) bijgewerkt", "Cohort (safety net) updated"),
         Action::ReadSafetyNet => l("Vangnetlijst geraadpleegd", "Safety-net list read"),
+        Action::ReadRegionalFigures => l("Regionale cijfers geraadpleegd", "Regional figures read"),
         Action::IssueTransparencyLink => l("Link naar eigen pagina uitgegeven", "Link to own page issued"),
         Action::RevokeTransparencyLink => l("Link naar eigen pagina ingetrokken", "Link to own page revoked"),
         Action::OpenTransparencyLink => l("Eigen pagina geopend met code", "Own page opened with code"),
@@ -216,6 +217,7 @@ pub fn resource_kind_label(kind: ResourceKind) -> Label {
         ResourceKind::HandoverContact => l("Contactpersoon warme overdracht", "Contact for the warm handover"),
         ResourceKind::Cohort => l("Cohort (vangnet)", "Cohort (safety net)"),
         ResourceKind::CohortMember => l("Leerling in cohort (vangnet)", "Cohort member (safety net)"),
+        ResourceKind::RegionalFigures => l("Regionale cijfers", "Regional figures"),
         ResourceKind::SafetyNet => l("Leerlingen in het vangnet", "Students at risk (safety net)"),
         ResourceKind::Intakers => l("Intakemedewerkers", "Intakers"),
         ResourceKind::Actor => l("Gebruiker of systeem", "User or system"),
@@ -253,6 +255,7 @@ pub fn purpose(purpose: Purpose) -> Label {
         Purpose::Intake => l("intake", "intake"),
         Purpose::Supervision => l("toezicht", "supervision"),
         Purpose::Aftercare => l("nazorg (vangnet)", "aftercare (safety net)"),
+        Purpose::RegionalMonitoring => l("regionale monitoring", "regional monitoring"),
         Purpose::Operations => l("bedrijfsvoering", "operations"),
         Purpose::Transparency => l("informatie aan leerling", "informing the student"),
     }

@@ -79,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/contact", web::get().to(pages::contact_page))
             .route("/contact", web::post().to(pages::contact_save))
             .route("/register", web::get().to(pages::register_page))
+            .route("/figures", web::get().to(pages::figures_page))
+            .route("/figures.csv", web::get().to(pages::figures_csv))
             .default_service(web::to(pages::not_found)),
     );
 }

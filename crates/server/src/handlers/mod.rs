@@ -11,6 +11,7 @@ pub mod events;
 pub mod institutions;
 pub mod ops;
 pub mod packages;
+pub mod regional;
 pub mod register;
 pub mod report;
 pub mod safety_net;

@@ -341,6 +341,7 @@ fn role_label(role: Role, lang: Lang) -> &'static str {
         Role::InstitutionAdmin => ("beheerder van de school", "school administrator"),
         Role::Intaker => ("intakemedewerker", "intake officer"),
         Role::PrivacyOfficer => ("privacyfunctionaris", "privacy officer"),
+        Role::RegionalCoordinator => ("regiocoördinator", "regional coordinator"),
     };
     match lang {
         Lang::Nl => nl,

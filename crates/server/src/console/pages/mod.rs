@@ -6,6 +6,7 @@
 
 mod audit;
 mod contact;
+mod figures;
 mod keys;
 mod login;
 mod register;
@@ -14,6 +15,7 @@ mod students;
 
 pub use audit::{audit_page, audit_search_page};
 pub use contact::{contact_page, contact_save};
+pub use figures::{figures_csv, figures_page};
 pub use keys::{keys_page, webhook_remove, webhook_set};
 pub use login::{login, login_form, logout};
 pub use register::register_page;
@@ -144,6 +146,21 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
     if own.is_some_and(|own| allowed(principal, Action::ManageCertificates, &own)) {
         add("/console/contact", t.nav_contact);
     }
+    // A coordinator's own region: the policy is asked about a region that
+    // names the user among its coordinators (the page finds the region).
+    if let Principal::Staff { id, .. } = principal
+        && let Ok(name) = doorstroom_domain::regional::RegionName::parse("own")
+        && allowed(
+            principal,
+            Action::ReadRegionalFigures,
+            &Resource::Region {
+                name,
+                coordinators: vec![*id],
+            },
+        )
+    {
+        add("/console/figures", t.nav_figures);
+    }
     if !items.is_empty() {
         items.push(("/console/register", t.nav_register));
     }
@@ -219,6 +236,7 @@ pub(crate) fn role_label(t: &Messages, role: Role) -> &'static str {
         Role::InstitutionAdmin => t.role_institution_admin,
         Role::PrivacyOfficer => t.role_privacy_officer,
         Role::BrokerAdmin => t.role_broker_admin,
+        Role::RegionalCoordinator => t.role_regional_coordinator,
     }
 }
 
