@@ -65,7 +65,9 @@ pub fn processing_register(configured: Configured) -> ProcessingRegister {
              deadlines (lawful basis: the school's legal duty of care and the regional agreement)"
                 .into(),
             "Regional monitoring: aggregate figures of a region's transition from vo to mbo for its coordinator \
-             (the regional agreement), counts only, small counts suppressed; nothing is stored for it"
+             (lawful basis: the public task of the region's schools and its RMC function to prevent early school \
+             leaving, as their regional agreement sets it out), counts only, small counts suppressed; nothing is \
+             stored for it"
                 .into(),
             "Accountability: a log of every access, reviewed by privacy officers".into(),
             "Transparency: the student (under 16, a parent) sees on a page of their own, through a link from the \
