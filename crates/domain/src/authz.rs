@@ -694,9 +694,12 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
             Some(_) => own_institution_only(own, resource),
         },
         (_, Action::EraseStudent) => Deny(RoleNotPermitted),
-        // The safety net is the vo school's system's (its student
-        // administration feeds its own care process); no staff role has it
-        // yet, broker staff never.
+        // The safety net is the vo school's: its system registers the
+        // cohort; its care coordinator (zorgcoördinator) reads who of its
+        // own leavers is at risk, the person whose work that is. Not the
+        // institution admin (who administers accounts and keys, not
+        // students' care), no other role, broker staff never.
+        (Role::CareCoordinator, Action::ReadSafetyNet) => own_institution_only(own, resource),
         (_, Action::ManageCohort | Action::ReadSafetyNet) => Deny(RoleNotPermitted),
         // The student's page and its links are the sending schools' and the
         // student's own: no staff member issues, opens or reads them.
@@ -721,7 +724,7 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
         ) => own_institution_only(own, resource),
         (Role::InstitutionAdmin, Action::CreateStaff | Action::ManageStaff) => match resource {
             Resource::StaffAccount {
-                role: Role::Intaker | Role::InstitutionAdmin,
+                role: Role::Intaker | Role::InstitutionAdmin | Role::CareCoordinator,
                 ..
             } => own_institution_only(own, resource),
             _ => Deny(BrokerScopeOnly),

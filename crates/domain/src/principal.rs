@@ -10,6 +10,7 @@ crate::ids::wire_enum!(
         InstitutionAdmin => "institution_admin",
         Intaker => "intaker",
         PrivacyOfficer => "privacy_officer",
+        CareCoordinator => "care_coordinator",
     }
 );
 
@@ -17,11 +18,13 @@ impl Role {
     /// Whether an account of this role may be bound to `institution`:
     /// broker admins belong to no institution, institution admins and
     /// intakers to exactly one, privacy officers to one or (the broker's own)
-    /// to none.
+    /// to none. A care coordinator (zorgcoördinator) belongs to exactly one
+    /// school (that it is a vo, vso or pro school is checked against the
+    /// registry when the account is created).
     pub fn fits_institution(self, institution: Option<&Brin>) -> bool {
         match self {
             Role::BrokerAdmin => institution.is_none(),
-            Role::InstitutionAdmin | Role::Intaker => institution.is_some(),
+            Role::InstitutionAdmin | Role::Intaker | Role::CareCoordinator => institution.is_some(),
             Role::PrivacyOfficer => true,
         }
     }

@@ -14,5 +14,6 @@ mod driver;
 #[path = "../e2e/exchange_support.rs"]
 mod exchange_support;
 mod mijn;
+mod safety_net;
 mod support;
 mod walkthrough;

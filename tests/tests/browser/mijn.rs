@@ -23,7 +23,7 @@ use crate::support::bsn;
 const AXE_VERSION: &str = "4.10.2";
 
 /// axe-core's browser bundle, installed with `npm` on first use.
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     let dir: PathBuf = artifacts_dir()
         .parent()
         .expect("target dir")
@@ -42,7 +42,7 @@ fn axe_source() -> String {
 }
 
 /// Runs axe-core on the current page; fails with the violations, if any.
-async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
+pub(crate) async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
     browser.client.execute(axe, Vec::new()).await.expect("loading axe-core");
     let script = "const done = arguments[arguments.length - 1];\
         axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})\
@@ -54,7 +54,7 @@ async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
 
 /// The page fits the window: no horizontal scrolling (tables scroll in
 /// their own box).
-async fn assert_fits(browser: &Browser, what: &str) {
+pub(crate) async fn assert_fits(browser: &Browser, what: &str) {
     let wide = browser
         .client
         .execute(

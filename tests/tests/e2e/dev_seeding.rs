@@ -25,6 +25,7 @@ const DEMO_USERNAMES: &[&str] = &[
     "beheer.25lx",
     "fg.25lx",
     "intaker.27gh",
+    "zorg.07ab",
 ];
 
 /// A TOTP sealing key made in `dir`, as `serve --dev` makes its secrets.

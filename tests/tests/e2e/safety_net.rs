@@ -404,3 +404,52 @@ async fn the_cli_loads_a_cohort_from_a_csv_file() {
     })
     .await;
 }
+
+/// The care coordinator (zorgcoördinator) is a vo school's: its
+/// institution admin creates the account; at an mbo the role is refused
+/// (422 naming the role); an mbo's admin may not create one for a vo
+/// school (404, as for any other institution's account).
+#[tokio::test]
+async fn a_care_coordinator_is_created_by_the_vo_schools_admin_and_only_at_a_vo_school() {
+    TestBroker::on_every_backend(|broker| async move {
+        let body = |username: &str, institution: &str| {
+            json!({
+                "username": username,
+                "display_name": "Zorg Coördinator",
+                "role": "care_coordinator",
+                "institution": institution,
+                "password": "a-long-enough-password",
+            })
+        };
+        let vo_admin = broker
+            .staff("beheer.vo", doorstroom_domain::Role::InstitutionAdmin, Some(VO))
+            .await;
+        let (status, created) = vo_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.vo", VO)))
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 201, "{created}");
+        assert_eq!(created["account"]["role"], json!("care_coordinator"));
+
+        let broker_admin = broker
+            .staff("broker.admin", doorstroom_domain::Role::BrokerAdmin, None)
+            .await;
+        let (status, refused) = broker_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.mbo", MBO)))
+            .await
+            .unwrap();
+        let detail = assert_problem(status.as_u16(), &refused, 422);
+        assert!(detail.contains("care coordinator"), "{detail}");
+        assert_eq!(refused["pointer"], json!("/role"), "{refused}");
+
+        let mbo_admin = broker
+            .staff("beheer.mbo", doorstroom_domain::Role::InstitutionAdmin, Some(MBO))
+            .await;
+        let (status, refused) = mbo_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.other", VO)))
+            .await
+            .unwrap();
+        assert_problem(status.as_u16(), &refused, 404);
+    })
+    .await;
+}

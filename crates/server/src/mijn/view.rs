@@ -325,6 +325,7 @@ fn role_label(role: Role, lang: Lang) -> &'static str {
         Role::InstitutionAdmin => ("beheerder van de school", "school administrator"),
         Role::Intaker => ("intakemedewerker", "intake officer"),
         Role::PrivacyOfficer => ("privacyfunctionaris", "privacy officer"),
+        Role::CareCoordinator => ("zorgcoördinator", "care coordinator"),
     };
     match lang {
         Lang::Nl => nl,
