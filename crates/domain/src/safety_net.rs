@@ -172,6 +172,14 @@ impl RiskReason {
         RiskReason::NoShow,
     ];
 
+    /// The reason named `raw` (as [`RiskReason::as_str`] names it).
+    pub fn parse(raw: &str) -> Result<RiskReason, ParseError> {
+        RiskReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| ParseError::new("reason", "not a reason of the safety net"))
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             RiskReason::NoApplication => "no_application",

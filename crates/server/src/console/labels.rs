@@ -78,6 +78,7 @@ pub fn action(action: Action) -> Label {
         Action::EraseStudent => l("Verzoek tot wissen uitgevoerd", "Erasure request carried out"),
         Action::ManageCohort => l("Cohort (vangnet) bijgewerkt", "Cohort (safety net) updated"),
         Action::ReadSafetyNet => l("Vangnetlijst geraadpleegd", "Safety-net list read"),
+        Action::NotifyAtRisk => l("Risico in het vangnet gemeld", "Safety-net risk notified"),
         Action::IssueTransparencyLink => l("Link naar eigen pagina uitgegeven", "Link to own page issued"),
         Action::RevokeTransparencyLink => l("Link naar eigen pagina ingetrokken", "Link to own page revoked"),
         Action::OpenTransparencyLink => l("Eigen pagina geopend met code", "Own page opened with code"),
