@@ -118,8 +118,13 @@ fn seed_demo_cohort(app: &doorstroom_app::App, pki: &DevPki) -> anyhow::Result<(
     let year = demo_cohort::demo_year(app)?;
     let added = demo_cohort::seed_demo_cohort(app, pki, year)?;
     if added > 0 {
+        // The broker's own assessment ran at start, before the cohort was
+        // there: once more now, so 07AB's feed tells at once.
+        let operator = doorstroom_domain::Principal::Operator;
+        let told = doorstroom_app::safety_net::assess_cohorts(app, doorstroom_app::Caller::new(&operator, None))?;
         println!(
-            "seeded the demo cohort of 07AB for {year}: {added} students; log in to /console/safety-net as zorg.07ab to see who is at risk"
+            "seeded the demo cohort of 07AB for {year}: {added} students, {} at risk (student.at_risk in 07AB's feed); log in to /console/safety-net as zorg.07ab to see who and why",
+            told.notified
         );
     }
     Ok(())
