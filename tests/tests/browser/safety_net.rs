@@ -10,11 +10,12 @@
 use chrono::{TimeZone, Utc};
 use doorstroom_devkit::demo_cohort::{demo_year, seed_demo_cohort};
 use doorstroom_domain::{ActorKind, Role};
-use doorstroom_tests::{TestBroker, VO};
+use doorstroom_tests::{MBO, SECOND_VO, TestBroker, VO};
 use reqwest::Method;
 
 use crate::driver::Browser;
 use crate::mijn::{assert_accessible, assert_fits, axe_source};
+use crate::support::ConsoleClient;
 
 /// Seeds the demo cohort as `serve --dev` does; how many students it added.
 async fn seed(broker: &TestBroker) -> usize {
@@ -53,8 +54,9 @@ const EXPECTED_NL: &[(&str, &str, &str)] = &[
 
 #[tokio::test]
 async fn a_care_coordinator_sees_the_demo_cohort_at_risk_on_a_phone_and_a_desktop() {
-    TestBroker::on_every_backend(|broker| async move {
+    TestBroker::on_every_backend(|mut broker| async move {
         let axe = axe_source();
+        broker.add_institution(&SECOND_VO);
         // 20 October 2027: every deadline of 2027-2028 has passed, and its
         // cohorts are kept until 30 November.
         broker.clock.set(Utc.with_ymd_and_hms(2027, 10, 20, 10, 0, 0).unwrap());
@@ -142,12 +144,30 @@ async fn a_care_coordinator_sees_the_demo_cohort_at_risk_on_a_phone_and_a_deskto
         let refused = browser.body_text().await;
         assert!(!refused.contains("DB-2001"), "{refused}");
         browser.screenshot("admin-refused").await;
+
+        // Another vo school's care coordinator sees its own (empty) cohort,
+        // nothing of 07AB's; an mbo's intaker gets the refusal (404).
+        let other = broker.create_staff("zorg.other", Role::CareCoordinator, Some(SECOND_VO.brin));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &other).await;
+        let page = console.get("/console/safety-net?school_year=2027-2028").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("id=\"no-cohort\"") && !page.body.contains("DB-20"),
+            "{}",
+            page.body
+        );
+        let intaker = broker.create_staff("intaker.mbo", Role::Intaker, Some(MBO));
+        let mut console = ConsoleClient::new(&broker);
+        console.login(&broker, &intaker).await;
+        let page = console.get("/console/safety-net").await;
+        assert_eq!(page.status, 404, "{}", page.body);
         let denied = broker
             .audit_events()
             .into_iter()
             .filter(|e| e.action.name == "read_safety_net" && e.outcome == doorstroom_domain::Outcome::Denied)
             .count();
-        assert_eq!(denied, 1, "the refusal is on the record");
+        assert_eq!(denied, 2, "the admin's and the intaker's refusals are on the record");
         browser.close().await;
     })
     .await;
