@@ -568,3 +568,43 @@ async fn the_school_is_told_in_its_feed_when_a_student_becomes_at_risk() {
     })
     .await;
 }
+
+/// The broker runs the assessment itself at start (then daily): a broker
+/// started with it switched on tells the school without anyone asking.
+#[tokio::test]
+async fn the_broker_assesses_at_start() {
+    TestBroker::on_every_backend(|mut broker| async move {
+        broker.clock.set(at(2027, 1, 15));
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        let added = broker
+            .system(VO)
+            .fetch(Method::POST, &path, Some(&cohort_body(0..3)))
+            .await
+            .unwrap();
+        assert_eq!(added.status.as_u16(), 200, "{}", added.body);
+        broker.clock.set(at(2027, 4, 10));
+        assert_eq!(
+            at_risk_entries(&broker, VO).await,
+            Vec::<Value>::new(),
+            "not switched on in tests"
+        );
+        broker.settings.safety_net.assess_interval = Some(std::time::Duration::from_secs(86_400));
+        let second = broker
+            .start_again()
+            .await
+            .expect("a second node with the assessment on");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let entries = loop {
+            let entries = at_risk_entries(&broker, VO).await;
+            if entries.len() == 3 || std::time::Instant::now() > deadline {
+                break entries;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        let day = NaiveDate::from_ymd_opt(2027, 4, 2).unwrap();
+        let expected: Vec<_> = (0..3).map(|i| (reference(i), "no_application", day)).collect();
+        assert_eq!(told(&entries), expected, "told at start");
+        second.stop().await;
+    })
+    .await;
+}
