@@ -98,6 +98,9 @@ impl TestBroker {
         settings.secrets.pseudonym_key_file = secrets_dir.join("pseudonym.key");
         settings.secrets.token_key_file = secrets_dir.join("token.key");
         settings.secrets.signing_key_file = secrets_dir.join("broker-signing.pem");
+        // The safety net's assessment runs at start; a test runs it itself
+        // when its clock and cohorts are set (or switches it on).
+        settings.safety_net.assess_interval = None;
         configure(&mut settings);
         Secrets::generate_missing(&settings.secrets).expect("secrets");
         let secrets = Secrets::load(&settings.secrets).expect("load secrets");

@@ -36,6 +36,11 @@ pub enum EventKind {
     /// rules (to the recipient, once; see the package's `delete_after`).
     #[serde(rename = "package.expiring")]
     PackageExpiring,
+    /// A student of the school's safety-net cohort became at risk, or the
+    /// reason changed (to that school only; `at_risk` says who by the
+    /// school's own reference, why and since when).
+    #[serde(rename = "student.at_risk")]
+    StudentAtRisk,
 }
 
 impl From<FeedEventKind> for EventKind {
@@ -48,6 +53,7 @@ impl From<FeedEventKind> for EventKind {
             FeedEventKind::ApplicationStatusChanged => EventKind::ApplicationStatusChanged,
             FeedEventKind::ApplicationEnded => EventKind::ApplicationEnded,
             FeedEventKind::PackageExpiring => EventKind::PackageExpiring,
+            FeedEventKind::StudentAtRisk => EventKind::StudentAtRisk,
         }
     }
 }
@@ -68,6 +74,23 @@ pub struct FeedEntry {
     #[schema(value_type = Option<crate::schema::Section>)]
     pub section: Option<Section>,
     pub occurred_at: DateTime<Utc>,
+    /// `student.at_risk` only (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_risk: Option<StudentAtRisk>,
+}
+
+/// Who of the school's cohort became at risk, why and since when: the
+/// school's own reference, never a student number or pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StudentAtRisk {
+    /// The cohort's school year, e.g. `2027-2028`.
+    #[schema(example = "2027-2028")]
+    pub school_year: String,
+    /// The school's own reference for the student.
+    pub reference: String,
+    pub reason: crate::safety_net::RiskReason,
+    /// The day the student became at risk for this reason.
+    pub since: chrono::NaiveDate,
 }
 
 /// A page of the feed, oldest first.

@@ -22,10 +22,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use doorstroom_api::events::{FeedEntry, FeedPage};
 use doorstroom_domain::{
-    Action, Brin, FeedEventKind, Principal, Purpose, Resource, ResourceKind, ResourceRef, Section,
+    Action, Brin, FeedEventKind, Principal, Purpose, Resource, ResourceKind, ResourceRef, SchoolYear, Section,
 };
 use doorstroom_store::DbConn;
-use doorstroom_store::events::{self, FeedEvent, NewFeedEvent};
+use doorstroom_store::events::{self, AtRiskDetail, FeedEvent, NewFeedEvent};
 use uuid::Uuid;
 
 use crate::{Access, App, AppError, Caller, Ctx, Located, perform_in};
@@ -137,9 +137,28 @@ pub(crate) fn emit(ctx: &mut Ctx<'_>, to: &[&Brin], entry: Emit<'_>) -> Result<(
                 application_id: entry.application_id,
                 section: entry.section,
                 occurred_at: ctx.now,
+                at_risk: None,
             },
         )?;
     }
+    Ok(())
+}
+
+/// Writes a `student.at_risk` entry into the feed of the school whose
+/// cohort it is (never anyone else's), in the access's transaction.
+pub(crate) fn emit_at_risk(ctx: &mut Ctx<'_>, school: &Brin, detail: AtRiskDetail) -> Result<(), AppError> {
+    events::append(
+        ctx.conn,
+        &NewFeedEvent {
+            institution: school,
+            kind: FeedEventKind::StudentAtRisk,
+            package_id: None,
+            application_id: None,
+            section: None,
+            occurred_at: ctx.now,
+            at_risk: Some(detail),
+        },
+    )?;
     Ok(())
 }
 
@@ -212,6 +231,14 @@ pub(crate) fn entry(e: FeedEvent) -> FeedEntry {
         application_id: e.application_id,
         section: e.section,
         occurred_at: e.occurred_at,
+        at_risk: e.at_risk.map(|r| doorstroom_api::events::StudentAtRisk {
+            school_year: SchoolYear::starting(r.school_year)
+                .map(|y| y.to_string())
+                .unwrap_or_else(|_| r.school_year.to_string()),
+            reference: r.reference,
+            reason: r.reason.into(),
+            since: r.since,
+        }),
     }
 }
 

@@ -466,6 +466,7 @@ impl Batch<'_> {
                     application_id: Some(package.application_id),
                     section: None,
                     occurred_at: self.now,
+                    at_risk: None,
                 },
             )?;
             retention::mark_announced(self.conn, &package.id, self.now)?;

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use doorstroom_api::staff::{CreateStaff, Enrolment, StaffView, WhoAmI};
 use doorstroom_domain::{
-    Action, Brin, InstitutionStatus, Principal, Purpose, Resource, ResourceKind, ResourceRef, StaffId, StaffStatus,
+    Action, Brin, InstitutionStatus, Principal, Purpose, Resource, ResourceKind, ResourceRef, Role, StaffId,
+    StaffStatus,
 };
 use doorstroom_store::staff::StaffAccount;
 use doorstroom_store::{DbConn, Store, console_sessions, institutions, staff};
@@ -136,7 +137,7 @@ pub fn create_staff(
     let (totp_secret, totp_uri) = new_totp(command.username.as_str())?;
     let account = perform_in(store, now, caller, access, |ctx| {
         if let Some(brin) = &command.institution {
-            active_institution(ctx.conn, brin)?;
+            active_institution(ctx.conn, brin, command.role)?;
         }
         let id = StaffId(uuid::Uuid::new_v4());
         let account = StaffAccount {
@@ -168,8 +169,14 @@ fn enrolled(account: StaffAccount, totp_secret: String, totp_uri: String) -> Enr
 }
 
 /// 422 at `/institution` unless `brin` is a registered, active institution.
-fn active_institution(conn: &mut DbConn, brin: &Brin) -> Result<(), AppError> {
+/// The account's institution must be active; a care coordinator's must
+/// be a school that sends (vo, vso, pro): the safety net is theirs.
+fn active_institution(conn: &mut DbConn, brin: &Brin, role: Role) -> Result<(), AppError> {
     match institutions::get(conn, brin)? {
+        Some(i) if role == Role::CareCoordinator && !i.sector.is_sending() => Err(AppError::invalid(
+            "/role",
+            "role: a care coordinator belongs to a vo, vso or pro school",
+        )),
         Some(i) if i.status == InstitutionStatus::Active => Ok(()),
         _ => Err(AppError::invalid(
             "/institution",

@@ -174,6 +174,7 @@ mod tests {
             application_id: None,
             section: None,
             occurred_at: Utc::now(),
+            at_risk: None,
         }
     }
 

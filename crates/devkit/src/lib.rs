@@ -11,6 +11,7 @@
 //!   because seeding is made of them and the tests create staff with them;
 //!   the command line's `admin` commands call the same functions.
 
+pub mod demo_cohort;
 pub mod operator;
 pub mod pki;
 pub mod seed;

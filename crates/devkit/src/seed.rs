@@ -106,7 +106,8 @@ pub fn register_institution(
 
 /// The demo staff accounts: a broker admin, and for the first mbo an
 /// intaker, an institution admin and a privacy officer, plus the broker's
-/// privacy officer and the demo region's coordinator.
+/// privacy officer, the demo vo school's care coordinator (who sees its
+/// demo cohort's students at risk) and the demo region's coordinator.
 const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin", "Broker Beheerder", Role::BrokerAdmin, None),
     ("fg.broker", "FG Broker", Role::PrivacyOfficer, None),
@@ -114,6 +115,7 @@ const DEMO_STAFF: &[(&str, &str, Role, Option<&str>)] = &[
     ("beheer.25lx", "Bram Beheer", Role::InstitutionAdmin, Some("25LX")),
     ("fg.25lx", "Femke FG", Role::PrivacyOfficer, Some("25LX")),
     ("intaker.27gh", "Iris Intaker", Role::Intaker, Some("27GH")),
+    ("zorg.07ab", "Zoë Zorg", Role::CareCoordinator, Some("07AB")),
     ("rmc.demo", "Rianne Regio", Role::RegionalCoordinator, None),
 ];
 

@@ -405,6 +405,7 @@ impl Action {
             | Action::ManageStaff
             | Action::ReportStatus
             | Action::ManageCohort
+            | Action::NotifyAtRisk
             | Action::AcknowledgePackage
             | Action::RevokeTransparencyLink => CrudKind::Update,
             Action::OpenTransparencyLink => CrudKind::Execute,

@@ -123,6 +123,11 @@ pub enum Action {
     /// Read which students of a vo school's cohort are at risk, and why
     /// (on [`Resource::Institution`], the school).
     ReadSafetyNet,
+    /// Record that a student of a vo school's cohort became at risk (or
+    /// the reason changed) and tell the school in its feed (on
+    /// [`Resource::Institution`], the school): the broker's own daily job,
+    /// the operator's alone.
+    NotifyAtRisk,
     /// Issue a transparency link to the student's own page (on
     /// [`Resource::StudentLedger`]: a sending school party to the student).
     IssueTransparencyLink,
@@ -175,6 +180,7 @@ impl Action {
         Action::EraseStudent,
         Action::ManageCohort,
         Action::ReadSafetyNet,
+        Action::NotifyAtRisk,
         Action::IssueTransparencyLink,
         Action::RevokeTransparencyLink,
         Action::OpenTransparencyLink,
@@ -215,6 +221,7 @@ impl Action {
             Action::EraseStudent => "erase_student",
             Action::ManageCohort => "manage_cohort",
             Action::ReadSafetyNet => "read_safety_net",
+            Action::NotifyAtRisk => "notify_at_risk",
             Action::IssueTransparencyLink => "issue_transparency_link",
             Action::RevokeTransparencyLink => "revoke_transparency_link",
             Action::OpenTransparencyLink => "open_transparency_link",
@@ -525,7 +532,8 @@ fn applies_to(action: Action, resource: &Resource) -> bool {
         | Action::FindApplications
         | Action::ReadEvents
         | Action::ManageCohort
-        | Action::ReadSafetyNet => {
+        | Action::ReadSafetyNet
+        | Action::NotifyAtRisk => {
             matches!(resource, Resource::Institution(_))
         }
         Action::RecordInspection | Action::RecordConsent => matches!(resource, Resource::StudentLedger { .. }),
@@ -729,7 +737,8 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
         (_, action) if action.is_exchange() => exchange_staff(role, own, action, resource),
         // The retention job is the broker's own (operator) work: no staff
         // member runs it, broker admins included.
-        (_, Action::PurgeExpired) => Deny(RoleNotPermitted),
+        // So is the safety net's daily assessment.
+        (_, Action::PurgeExpired | Action::NotifyAtRisk) => Deny(RoleNotPermitted),
         // Erasure on request is the privacy officers' alone: the broker's
         // erases everything about a student, an institution's what that
         // institution is party to. Broker admins administer, they do not
@@ -739,9 +748,12 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
             Some(_) => own_institution_only(own, resource),
         },
         (_, Action::EraseStudent) => Deny(RoleNotPermitted),
-        // The safety net is the vo school's system's (its student
-        // administration feeds its own care process); no staff role has it
-        // yet, broker staff never.
+        // The safety net is the vo school's: its system registers the
+        // cohort; its care coordinator (zorgcoördinator) reads who of its
+        // own leavers is at risk, the person whose work that is. Not the
+        // institution admin (who administers accounts and keys, not
+        // students' care), no other role, broker staff never.
+        (Role::CareCoordinator, Action::ReadSafetyNet) => own_institution_only(own, resource),
         (_, Action::ManageCohort | Action::ReadSafetyNet) => Deny(RoleNotPermitted),
         // The student's page and its links are the sending schools' and the
         // student's own: no staff member issues, opens or reads them.
@@ -766,7 +778,7 @@ fn staff(role: Role, own: Option<&Brin>, action: Action, resource: &Resource) ->
         ) => own_institution_only(own, resource),
         (Role::InstitutionAdmin, Action::CreateStaff | Action::ManageStaff) => match resource {
             Resource::StaffAccount {
-                role: Role::Intaker | Role::InstitutionAdmin,
+                role: Role::Intaker | Role::InstitutionAdmin | Role::CareCoordinator,
                 ..
             } => own_institution_only(own, resource),
             _ => Deny(BrokerScopeOnly),

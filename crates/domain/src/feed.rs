@@ -26,6 +26,10 @@ pub enum FeedEventKind {
     /// The retention rules delete a package within [`EXPIRY_NOTICE`] (to
     /// the recipient, once per package): pull it now if it is needed.
     PackageExpiring,
+    /// A student of the school's safety-net cohort became at risk, or the
+    /// reason changed (to that school only): the school year, the school's
+    /// own reference, the reason and the day.
+    StudentAtRisk,
 }
 
 /// How long before a package's deletion the feed announces it: a week, so
@@ -42,6 +46,7 @@ impl FeedEventKind {
         FeedEventKind::ApplicationStatusChanged,
         FeedEventKind::ApplicationEnded,
         FeedEventKind::PackageExpiring,
+        FeedEventKind::StudentAtRisk,
     ];
 
     /// The stable wire and storage name.
@@ -54,6 +59,7 @@ impl FeedEventKind {
             FeedEventKind::ApplicationStatusChanged => "application.status_changed",
             FeedEventKind::ApplicationEnded => "application.ended",
             FeedEventKind::PackageExpiring => "package.expiring",
+            FeedEventKind::StudentAtRisk => "student.at_risk",
         }
     }
 

@@ -13,6 +13,7 @@ crate::ids::wire_enum!(
         /// Reads the aggregate figures of one region (bound to it in the
         /// configuration's `[[regions]]`); belongs to no institution.
         RegionalCoordinator => "regional_coordinator",
+        CareCoordinator => "care_coordinator",
     }
 );
 
@@ -20,11 +21,13 @@ impl Role {
     /// Whether an account of this role may be bound to `institution`:
     /// broker admins belong to no institution, institution admins and
     /// intakers to exactly one, privacy officers to one or (the broker's own)
-    /// to none.
+    /// to none. A care coordinator (zorgcoördinator) belongs to exactly one
+    /// school (that it is a vo, vso or pro school is checked against the
+    /// registry when the account is created).
     pub fn fits_institution(self, institution: Option<&Brin>) -> bool {
         match self {
             Role::BrokerAdmin | Role::RegionalCoordinator => institution.is_none(),
-            Role::InstitutionAdmin | Role::Intaker => institution.is_some(),
+            Role::InstitutionAdmin | Role::Intaker | Role::CareCoordinator => institution.is_some(),
             Role::PrivacyOfficer => true,
         }
     }

@@ -133,6 +133,20 @@ impl CohortRetention {
     }
 }
 
+/// The school year (its start year) whose cohort a school works on at
+/// `today`: the latest one whose application deadline has passed, unless
+/// its cohorts are gone already (`retention`); then the first one still
+/// kept (between the deletion and the next application deadline nobody can
+/// be at risk but for a no-show).
+pub fn current_cohort_year(deadlines: &Deadlines, retention: &CohortRetention, today: NaiveDate) -> i32 {
+    let started = if today > deadlines.application.in_year(today.year()) {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    started.max(retention.last_year_due(today) + 1)
+}
+
 /// Why a student is at risk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RiskReason {
@@ -157,6 +171,14 @@ impl RiskReason {
         RiskReason::NotEnrolled,
         RiskReason::NoShow,
     ];
+
+    /// The reason named `raw` (as [`RiskReason::as_str`] names it).
+    pub fn parse(raw: &str) -> Result<RiskReason, ParseError> {
+        RiskReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| ParseError::new("reason", "not a reason of the safety net"))
+    }
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -362,6 +384,24 @@ mod tests {
         assert_eq!(keep.last_year_due(day(2027, 11, 29)), 2026);
         assert_eq!(keep.last_year_due(day(2027, 11, 30)), 2027);
         assert_eq!(keep.last_year_due(day(2028, 3, 1)), 2027);
+    }
+
+    #[test]
+    fn the_current_cohort_is_the_latest_past_its_application_deadline_and_still_kept() {
+        let deadlines = Deadlines::default();
+        let keep = CohortRetention::default();
+        let current = |today| current_cohort_year(&deadlines, &keep, today);
+        assert_eq!(current(day(2027, 4, 1)), 2027, "2026's is still kept, 2027's is next");
+        assert_eq!(current(day(2027, 3, 1)), 2027, "2026's went on 30 November");
+        assert_eq!(current(day(2026, 11, 29)), 2026);
+        assert_eq!(current(day(2026, 4, 2)), 2026);
+        let longer = CohortRetention {
+            after: chrono::Duration::days(240),
+            ..keep
+        };
+        assert_eq!(current_cohort_year(&deadlines, &longer, day(2026, 12, 7)), 2026);
+        assert_eq!(current_cohort_year(&deadlines, &longer, day(2027, 4, 1)), 2026);
+        assert_eq!(current_cohort_year(&deadlines, &longer, day(2027, 4, 2)), 2027);
     }
 
     #[test]

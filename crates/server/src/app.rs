@@ -197,6 +197,8 @@ pub struct RunningServer {
     _purge: Option<purge::Scheduler>,
     /// The webhook deliverer, unless switched off.
     _webhooks: Option<crate::schedule::Scheduler>,
+    /// The safety net's daily assessment, unless switched off.
+    _safety_net: Option<crate::schedule::Scheduler>,
 }
 
 impl RunningServer {
@@ -332,6 +334,10 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
         )
     });
     let deliverer = crate::webhooks::spawn_deliverer(state.clone());
+    let safety_net = settings
+        .safety_net
+        .assess_interval
+        .map(|interval| crate::safety_net_schedule::spawn_scheduler(state.clone(), interval));
     tracing::info!(addr = %bound, "broker listening");
     Ok(RunningServer {
         addr: bound,
@@ -341,6 +347,7 @@ fn serve(state: web::Data<AppState>, tls_config: rustls::ServerConfig) -> Result
         _checkpoints: scheduler,
         _purge: purge,
         _webhooks: deliverer,
+        _safety_net: safety_net,
     })
 }
 

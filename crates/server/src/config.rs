@@ -189,6 +189,14 @@ pub struct SafetyNetSection {
     pub place_by: String,
     pub enrolled_by: String,
     pub cohort_days_after_enrolled_by: u32,
+    /// How often the broker assesses every cohort and tells schools who
+    /// became at risk (at start, then every this many seconds; 0: never).
+    #[serde(default = "daily")]
+    pub assess_interval_secs: u64,
+}
+
+const fn daily() -> u64 {
+    86_400
 }
 
 /// The safety net's checked settings: the deadlines in order through the
@@ -197,6 +205,8 @@ pub struct SafetyNetSection {
 pub struct SafetyNetSettings {
     pub deadlines: doorstroom_domain::safety_net::Deadlines,
     pub cohort_retention: chrono::Duration,
+    /// `None`: no assessment in this broker.
+    pub assess_interval: Option<std::time::Duration>,
 }
 
 impl TryFrom<SafetyNetSection> for SafetyNetSettings {
@@ -234,6 +244,8 @@ impl TryFrom<SafetyNetSection> for SafetyNetSettings {
         Ok(Self {
             deadlines,
             cohort_retention: chrono::Duration::days(i64::from(raw.cohort_days_after_enrolled_by)),
+            assess_interval: (raw.assess_interval_secs > 0)
+                .then(|| std::time::Duration::from_secs(raw.assess_interval_secs)),
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod purge;
 pub mod refusals;
 pub mod request_id;
+pub mod safety_net_schedule;
 pub mod schedule;
 pub mod state;
 pub mod texts;

@@ -1,8 +1,9 @@
 //! The safety net's cohorts (`cohort_members`): per vo school and school
 //! year, its leavers by pseudonym and by the school's own reference.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use doorstroom_domain::safety_net::RiskReason;
 use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
 
 use crate::schema::{applications, cohort_members as members};
@@ -175,6 +176,85 @@ pub fn application_states(conn: &mut DbConn, school: &Brin, year: i32) -> Result
             })
         })
         .collect()
+}
+
+/// Every cohort there is: school and school year (start year).
+pub fn all(conn: &mut DbConn) -> Result<Vec<(String, i32)>, StoreError> {
+    Ok(members::table
+        .select((members::school, members::school_year))
+        .distinct()
+        .order((members::school.asc(), members::school_year.asc()))
+        .load(conn)?)
+}
+
+/// A risk as recorded: the reason and the day it began.
+pub type RecordedRisk = Option<(RiskReason, NaiveDate)>;
+
+fn recorded(reason: Option<String>, since: Option<String>) -> Result<RecordedRisk, StoreError> {
+    let (Some(reason), Some(since)) = (reason, since) else {
+        return Ok(None);
+    };
+    let reason = RiskReason::parse(&reason).map_err(|e| StoreError::corrupt(T, "risk_reason", e.to_string()))?;
+    let since = NaiveDate::parse_from_str(&since, "%Y-%m-%d")
+        .map_err(|e| StoreError::corrupt(T, "risk_since", e.to_string()))?;
+    Ok(Some((reason, since)))
+}
+
+/// The cohort with each member's risk as last recorded, by reference.
+pub fn list_recorded(conn: &mut DbConn, school: &Brin, year: i32) -> Result<Vec<(Member, RecordedRisk)>, StoreError> {
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = members::table
+        .filter(members::school.eq(school.as_str()))
+        .filter(members::school_year.eq(year))
+        .order(members::reference.asc())
+        .select((
+            members::student,
+            members::reference,
+            members::risk_reason,
+            members::risk_since,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(student, reference, reason, since)| {
+            let student = Pseudonym::parse(&student).map_err(|e| StoreError::corrupt(T, "student", e.to_string()))?;
+            Ok((Member { student, reference }, recorded(reason, since)?))
+        })
+        .collect()
+}
+
+/// The member's recorded risk, read after taking the writers' lock (on
+/// PostgreSQL; SQLite's write transaction excludes other writers), so that
+/// two broker nodes assessing at once do not both tell the school. `None`
+/// when the member is gone.
+pub fn recorded_risk_locked(
+    conn: &mut DbConn,
+    school: &Brin,
+    year: i32,
+    reference: &str,
+) -> Result<Option<RecordedRisk>, StoreError> {
+    crate::audit_rows::lock_tail(conn)?;
+    let row: Option<(Option<String>, Option<String>)> = members::table
+        .find((school.as_str(), year, reference))
+        .select((members::risk_reason, members::risk_since))
+        .first(conn)
+        .optional()?;
+    row.map(|(reason, since)| recorded(reason, since)).transpose()
+}
+
+/// Records the member's risk as the school has now been told it.
+pub fn record_risk(
+    conn: &mut DbConn,
+    school: &Brin,
+    year: i32,
+    reference: &str,
+    risk: RecordedRisk,
+) -> Result<(), StoreError> {
+    diesel::update(members::table.find((school.as_str(), year, reference)))
+        .set((
+            members::risk_reason.eq(risk.map(|(reason, _)| reason.as_str())),
+            members::risk_since.eq(risk.map(|(_, since)| since.to_string())),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A deleted cohort member: whose cohort, and which student.

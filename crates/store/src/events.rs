@@ -14,14 +14,26 @@
 //! entry below n. On SQLite a write transaction excludes all other writers
 //! already.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use doorstroom_domain::safety_net::RiskReason;
 use doorstroom_domain::{Brin, FeedEventKind, Section};
 use uuid::Uuid;
 
 use crate::audit_rows::lock_tail;
 use crate::schema::{institution_event_heads as heads, institution_events as events};
 use crate::{DbConn, StoreError, from_ms, parse_id, parsed, to_ms};
+
+/// What a `student.at_risk` entry says: the cohort's school year (its
+/// start year), the school's own reference, the reason and the day. Never
+/// the pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtRiskDetail {
+    pub school_year: i32,
+    pub reference: String,
+    pub reason: RiskReason,
+    pub since: NaiveDate,
+}
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -32,6 +44,8 @@ pub struct NewFeedEvent<'a> {
     pub application_id: Option<Uuid>,
     pub section: Option<Section>,
     pub occurred_at: DateTime<Utc>,
+    /// For `student.at_risk` only.
+    pub at_risk: Option<AtRiskDetail>,
 }
 
 /// A stored entry.
@@ -44,12 +58,41 @@ pub struct FeedEvent {
     pub application_id: Option<Uuid>,
     pub section: Option<Section>,
     pub occurred_at: DateTime<Utc>,
+    /// For `student.at_risk` only.
+    pub at_risk: Option<AtRiskDetail>,
 }
 
-type Row = (i64, String, String, Option<String>, Option<String>, Option<String>, i64);
+type Row = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    RiskRow,
+);
+
+type RiskRow = (Option<i32>, Option<String>, Option<String>, Option<String>);
+
+fn at_risk_detail(row: RiskRow) -> Result<Option<AtRiskDetail>, StoreError> {
+    const T: &str = "institution_events";
+    let (Some(school_year), Some(reference), Some(reason), Some(since)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(AtRiskDetail {
+        school_year,
+        reference,
+        reason: parsed(RiskReason::parse(&reason), T, "risk_reason")?,
+        since: NaiveDate::parse_from_str(&since, "%Y-%m-%d")
+            .map_err(|e| StoreError::corrupt(T, "risk_since", e.to_string()))?,
+    }))
+}
 
 impl FeedEvent {
-    fn from_row((seq, id, kind, package_id, application_id, section, occurred_at): Row) -> Result<Self, StoreError> {
+    fn from_row(
+        (seq, id, kind, package_id, application_id, section, occurred_at, risk): Row,
+    ) -> Result<Self, StoreError> {
         const T: &str = "institution_events";
         Ok(FeedEvent {
             seq,
@@ -59,6 +102,7 @@ impl FeedEvent {
             application_id: application_id.map(|a| parse_id(&a, T, "application_id")).transpose()?,
             section: section.map(|s| parsed(Section::parse(&s), T, "section")).transpose()?,
             occurred_at: from_ms(occurred_at, T, "occurred_at")?,
+            at_risk: at_risk_detail(risk)?,
         })
     }
 }
@@ -80,6 +124,10 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, 
             events::application_id.eq(event.application_id.map(|a| a.to_string())),
             events::section.eq(event.section.map(Section::as_str)),
             events::occurred_at.eq(to_ms(event.occurred_at)),
+            events::risk_school_year.eq(event.at_risk.as_ref().map(|r| r.school_year)),
+            events::risk_reference.eq(event.at_risk.as_ref().map(|r| r.reference.as_str())),
+            events::risk_reason.eq(event.at_risk.as_ref().map(|r| r.reason.as_str())),
+            events::risk_since.eq(event.at_risk.as_ref().map(|r| r.since.to_string())),
         ))
         .execute(conn)?;
     // The webhook outbox, in the same transaction.
@@ -92,6 +140,7 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, 
         application_id: event.application_id,
         section: event.section,
         occurred_at: event.occurred_at,
+        at_risk: event.at_risk.clone(),
     })
 }
 
@@ -150,6 +199,12 @@ pub fn after(conn: &mut DbConn, institution: &Brin, after: i64, limit: i64) -> R
             events::application_id,
             events::section,
             events::occurred_at,
+            (
+                events::risk_school_year,
+                events::risk_reference,
+                events::risk_reason,
+                events::risk_since,
+            ),
         ))
         .load(conn)?;
     rows.into_iter().map(FeedEvent::from_row).collect()
@@ -192,6 +247,12 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<FeedEvent>, StoreErro
             events::application_id,
             events::section,
             events::occurred_at,
+            (
+                events::risk_school_year,
+                events::risk_reference,
+                events::risk_reason,
+                events::risk_since,
+            ),
         ))
         .first(conn)
         .optional()?;

@@ -317,6 +317,10 @@ diesel::table! {
         application_id -> Nullable<Text>,
         section -> Nullable<Text>,
         occurred_at -> BigInt,
+        risk_school_year -> Nullable<Integer>,
+        risk_reference -> Nullable<Text>,
+        risk_reason -> Nullable<Text>,
+        risk_since -> Nullable<Text>,
     }
 }
 
@@ -376,6 +380,8 @@ diesel::table! {
         reference -> Text,
         student -> Text,
         added_at -> BigInt,
+        risk_reason -> Nullable<Text>,
+        risk_since -> Nullable<Text>,
     }
 }
 

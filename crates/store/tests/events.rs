@@ -22,6 +22,7 @@ fn entry(institution: &Brin, offset_ms: i64) -> NewFeedEvent<'_> {
         application_id: Some(uuid::Uuid::new_v4()),
         section: None,
         occurred_at: at(offset_ms),
+        at_risk: None,
     }
 }
 

@@ -15,5 +15,6 @@ mod driver;
 mod exchange_support;
 mod mijn;
 mod regional;
+mod safety_net;
 mod support;
 mod walkthrough;

@@ -54,7 +54,7 @@ pub(crate) async fn assert_accessible(browser: &Browser, axe: &str, what: &str) 
 
 /// The page fits the window: no horizontal scrolling (tables scroll in
 /// their own box).
-async fn assert_fits(browser: &Browser, what: &str) {
+pub(crate) async fn assert_fits(browser: &Browser, what: &str) {
     let wide = browser
         .client
         .execute(

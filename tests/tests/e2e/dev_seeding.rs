@@ -26,6 +26,7 @@ const DEMO_USERNAMES: &[&str] = &[
     "fg.25lx",
     "intaker.27gh",
     "rmc.demo",
+    "zorg.07ab",
 ];
 
 /// A TOTP sealing key made in `dir`, as `serve --dev` makes its secrets.

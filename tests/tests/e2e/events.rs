@@ -254,6 +254,7 @@ async fn pages_follow_the_cursor_without_gaps() {
                             application_id: Some(Uuid::new_v4()),
                             section: None,
                             occurred_at: now,
+                            at_risk: None,
                         },
                     )?;
                 }

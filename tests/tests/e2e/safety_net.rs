@@ -67,7 +67,7 @@ async fn report(broker: &TestBroker, mbo: &str, id: Uuid, status: &str) {
 /// Walks the school year: applications in March (half at each mbo), the
 /// intakes in June, places in July, enrolments in August, a no-show on
 /// 5 September, a "not enrolling" on 10 September.
-async fn school_year(broker: &TestBroker) {
+async fn school_year(broker: &TestBroker) -> Vec<(u32, &'static str, Uuid)> {
     broker.clock.set(at(2027, 3, 2));
     let mut applications = Vec::new();
     for i in 8..40 {
@@ -105,6 +105,7 @@ async fn school_year(broker: &TestBroker) {
             }
         }
     }
+    applications
 }
 
 fn expected() -> Vec<(String, &'static str, NaiveDate)> {
@@ -401,6 +402,209 @@ async fn the_cli_loads_a_cohort_from_a_csv_file() {
             vo.fetch(Method::GET, &risk_path, None).await.unwrap().body["cohort_size"],
             json!(519)
         );
+    })
+    .await;
+}
+
+/// The care coordinator (zorgcoördinator) is a vo school's: its
+/// institution admin creates the account; at an mbo the role is refused
+/// (422 naming the role); an mbo's admin may not create one for a vo
+/// school (404, as for any other institution's account).
+#[tokio::test]
+async fn a_care_coordinator_is_created_by_the_vo_schools_admin_and_only_at_a_vo_school() {
+    TestBroker::on_every_backend(|broker| async move {
+        let body = |username: &str, institution: &str| {
+            json!({
+                "username": username,
+                "display_name": "Zorg Coördinator",
+                "role": "care_coordinator",
+                "institution": institution,
+                "password": "a-long-enough-password",
+            })
+        };
+        let vo_admin = broker
+            .staff("beheer.vo", doorstroom_domain::Role::InstitutionAdmin, Some(VO))
+            .await;
+        let (status, created) = vo_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.vo", VO)))
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), 201, "{created}");
+        assert_eq!(created["account"]["role"], json!("care_coordinator"));
+
+        let broker_admin = broker
+            .staff("broker.admin", doorstroom_domain::Role::BrokerAdmin, None)
+            .await;
+        let (status, refused) = broker_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.mbo", MBO)))
+            .await
+            .unwrap();
+        let detail = assert_problem(status.as_u16(), &refused, 422);
+        assert!(detail.contains("care coordinator"), "{detail}");
+        assert_eq!(refused["pointer"], json!("/role"), "{refused}");
+
+        let mbo_admin = broker
+            .staff("beheer.mbo", doorstroom_domain::Role::InstitutionAdmin, Some(MBO))
+            .await;
+        let (status, refused) = mbo_admin
+            .send(Method::POST, "/v1/staff", Some(&body("zorg.other", VO)))
+            .await
+            .unwrap();
+        assert_problem(status.as_u16(), &refused, 404);
+    })
+    .await;
+}
+
+/// Runs the broker's daily assessment now (as its scheduler does).
+async fn assess(broker: &TestBroker) -> doorstroom_app::safety_net::Assessment {
+    let state = broker.server.state.clone();
+    tokio::task::spawn_blocking(move || {
+        doorstroom_app::safety_net::assess_cohorts(
+            &state.app,
+            doorstroom_app::Caller::new(&doorstroom_domain::Principal::Operator, None),
+        )
+    })
+    .await
+    .expect("assessment task")
+    .expect("assessment")
+}
+
+/// Every `student.at_risk` entry of `brin`'s feed, paged through.
+async fn at_risk_entries(broker: &TestBroker, brin: &str) -> Vec<Value> {
+    let system = broker.system(brin);
+    let mut entries = Vec::new();
+    let mut path = "/v1/events".to_owned();
+    loop {
+        let page = system.fetch(Method::GET, &path, None).await.unwrap();
+        assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+        for entry in page.body["events"].as_array().expect("events") {
+            if entry["kind"] == json!("student.at_risk") {
+                entries.push(entry.clone());
+            }
+        }
+        if page.body["more"] != json!(true) {
+            return entries;
+        }
+        path = format!("/v1/events?after={}", page.body["next"].as_str().expect("next"));
+    }
+}
+
+fn told(entries: &[Value]) -> Vec<(String, &'static str, NaiveDate)> {
+    let list = json!({"at_risk": entries.iter().map(|e| e["at_risk"].clone()).collect::<Vec<_>>()});
+    for entry in entries {
+        assert_eq!(entry["at_risk"]["school_year"], json!(YEAR), "{entry}");
+        for id in ["package_id", "application_id", "section"] {
+            assert!(entry[id].is_null(), "{id} in {entry}");
+        }
+    }
+    let mut rows = listed(&list);
+    rows.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    rows
+}
+
+/// The daily assessment: after the school year's deadlines the school's own
+/// feed has one `student.at_risk` entry per student at risk (its
+/// reference, reason and day: exactly the at-risk list), no other
+/// institution's feed has any, a second run adds none, and a reason that
+/// changes is told again while an enrolment only clears the record. Each
+/// change is audited as the operator's `notify_at_risk` about the student.
+#[tokio::test]
+async fn the_school_is_told_in_its_feed_when_a_student_becomes_at_risk() {
+    TestBroker::on_every_backend(|mut broker| async move {
+        let second_vo = SECOND_VO.brin;
+        broker.add_institution(&SECOND_VO);
+        let vo = broker.system(VO);
+        broker.clock.set(at(2027, 1, 15));
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        let added = vo.fetch(Method::POST, &path, Some(&cohort_body(0..40))).await.unwrap();
+        assert_eq!(added.status.as_u16(), 200, "{}", added.body);
+        let quiet = assess(&broker).await;
+        assert_eq!(
+            (quiet.cohorts, quiet.changed, quiet.notified),
+            (1, 0, 0),
+            "no deadline passed"
+        );
+
+        let applications = school_year(&broker).await;
+        broker.clock.set(at(2027, 10, 15));
+        let first = assess(&broker).await;
+        assert_eq!(first.notified, expected().len(), "{first:?}");
+        assert_eq!(first.changed, expected().len());
+        assert_eq!(told(&at_risk_entries(&broker, VO).await), expected());
+        for other in [MBO, OTHER_MBO, second_vo] {
+            assert_eq!(at_risk_entries(&broker, other).await, Vec::<Value>::new(), "{other}");
+        }
+
+        let again = assess(&broker).await;
+        assert_eq!((again.changed, again.notified), (0, 0), "a second run adds nothing");
+        assert_eq!(at_risk_entries(&broker, VO).await.len(), expected().len());
+
+        // LL-008 (applied, no intake) has an intake: now no place, told;
+        // LL-022 (place offered, not enrolled) enrols: cleared, not told.
+        let find = |i: u32| applications.iter().find(|(j, _, _)| *j == i).expect("application");
+        let (_, mbo, id) = find(8);
+        report(&broker, mbo, *id, "received").await;
+        report(&broker, mbo, *id, "intake_held").await;
+        let (_, mbo, id) = find(22);
+        report(&broker, mbo, *id, "enrolled").await;
+        let changed = assess(&broker).await;
+        assert_eq!((changed.changed, changed.notified), (2, 1), "{changed:?}");
+        let entries = at_risk_entries(&broker, VO).await;
+        let last = told(&entries[entries.len() - 1..]);
+        let day = |m, d| NaiveDate::from_ymd_opt(2027, m, d).unwrap();
+        assert_eq!(last, vec![("LL-008".to_owned(), "no_place", day(8, 2))]);
+
+        let notified = broker
+            .audit_events()
+            .into_iter()
+            .filter(|e| e.action.name == "notify_at_risk")
+            .collect::<Vec<_>>();
+        assert_eq!(notified.len(), expected().len() + 2, "one audit event per change");
+        assert!(
+            notified
+                .iter()
+                .all(|e| e.data_subject.is_some() && e.actor.kind == doorstroom_domain::ActorKind::Operator)
+        );
+    })
+    .await;
+}
+
+/// The broker runs the assessment itself at start (then daily): a broker
+/// started with it switched on tells the school without anyone asking.
+#[tokio::test]
+async fn the_broker_assesses_at_start() {
+    TestBroker::on_every_backend(|mut broker| async move {
+        broker.clock.set(at(2027, 1, 15));
+        let path = format!("/v1/cohorts/{YEAR}/students");
+        let added = broker
+            .system(VO)
+            .fetch(Method::POST, &path, Some(&cohort_body(0..3)))
+            .await
+            .unwrap();
+        assert_eq!(added.status.as_u16(), 200, "{}", added.body);
+        broker.clock.set(at(2027, 4, 10));
+        assert_eq!(
+            at_risk_entries(&broker, VO).await,
+            Vec::<Value>::new(),
+            "not switched on in tests"
+        );
+        broker.settings.safety_net.assess_interval = Some(std::time::Duration::from_secs(86_400));
+        let second = broker
+            .start_again()
+            .await
+            .expect("a second node with the assessment on");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let entries = loop {
+            let entries = at_risk_entries(&broker, VO).await;
+            if entries.len() == 3 || std::time::Instant::now() > deadline {
+                break entries;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        let day = NaiveDate::from_ymd_opt(2027, 4, 2).unwrap();
+        let expected: Vec<_> = (0..3).map(|i| (reference(i), "no_application", day)).collect();
+        assert_eq!(told(&entries), expected, "told at start");
+        second.stop().await;
     })
     .await;
 }

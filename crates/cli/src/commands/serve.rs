@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use doorstroom_devkit::pki::{self, DevPki};
-use doorstroom_devkit::seed;
+use doorstroom_devkit::{demo_cohort, seed};
+use doorstroom_domain::safety_net::CohortRetention;
 use doorstroom_server::Secrets;
 use doorstroom_server::clock::SystemClock;
 use doorstroom_server::config::{LogFormat, Settings};
@@ -20,8 +21,11 @@ use super::pki::print_pki;
 /// Runs the broker; with `desk` (`--dev --desk`: the broker's CA and the
 /// desk's address) also the development desk, connected to this broker
 /// over its HTTPS, as a separate desk would be.
-pub fn run(settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>) -> anyhow::Result<()> {
+pub fn run(mut settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>) -> anyhow::Result<()> {
     init_logging(&settings);
+    if dev_mode {
+        keep_demo_cohorts(&mut settings);
+    }
     let settings = if dev_mode {
         with_demo_region(settings)?
     } else {
@@ -39,13 +43,18 @@ pub fn run(settings: Settings, dev_mode: bool, desk: Option<(&Path, SocketAddr)>
     }
     let secrets = Secrets::load(&settings.secrets)?;
     let store = open_store(&settings)?;
-    if let Some(pki) = banner {
-        seed_demo(&settings, &store, &secrets, &pki, now)?;
+    if let Some(pki) = &banner {
+        seed_demo(&settings, &store, &secrets, pki, now)?;
     }
     let desk = desk.map(|(ca, bind)| super::desk::dev_inputs(ca, bind)).transpose()?;
     let url = format!("https://localhost:{}", settings.server.bind.port());
     runtime()?.block_on(async move {
         let server = doorstroom_server::start(settings, store, secrets, Arc::new(SystemClock)).await?;
+        if let Some(pki) = banner {
+            let state = server.state.clone();
+            // The use cases block (diesel): off the async executor.
+            tokio::task::spawn_blocking(move || seed_demo_cohort(&state.app, &pki)).await??;
+        }
         let Some((inputs, bind)) = desk else {
             return Ok(server.wait().await?);
         };
@@ -102,6 +111,46 @@ fn seed_demo(
         );
     }
     print_dev_help(settings, pki, &accounts_file);
+    Ok(())
+}
+
+/// In dev mode cohorts are kept at least this many days after their
+/// enrolment deadline (instead of the configured 60), so that the demo
+/// cohort of the latest school year whose deadlines have passed stays over
+/// the winter: with 60 days, from 1 December to 1 April there is no cohort
+/// whose deadlines have passed, and the demo would show nobody at risk.
+const DEMO_COHORT_DAYS: i64 = 240;
+
+fn keep_demo_cohorts(settings: &mut Settings) {
+    let days = chrono::Duration::days(DEMO_COHORT_DAYS);
+    if settings.safety_net.cohort_retention >= days {
+        return;
+    }
+    settings.safety_net.cohort_retention = days;
+    settings.retention.policy = settings.retention.policy.with_cohorts(CohortRetention {
+        enrolled_by: settings.safety_net.deadlines.enrolled,
+        after: days,
+    });
+    println!(
+        "dev mode: safety-net cohorts are kept {DEMO_COHORT_DAYS} days after the enrolment deadline (for the demo cohort)"
+    );
+}
+
+/// The demo vo school's leaving cohort of the current school year, unless
+/// it has one (see [`demo_cohort`]).
+fn seed_demo_cohort(app: &doorstroom_app::App, pki: &DevPki) -> anyhow::Result<()> {
+    let year = demo_cohort::demo_year(app)?;
+    let added = demo_cohort::seed_demo_cohort(app, pki, year)?;
+    if added > 0 {
+        // The broker's own assessment ran at start, before the cohort was
+        // there: once more now, so 07AB's feed tells at once.
+        let operator = doorstroom_domain::Principal::Operator;
+        let told = doorstroom_app::safety_net::assess_cohorts(app, doorstroom_app::Caller::new(&operator, None))?;
+        println!(
+            "seeded the demo cohort of 07AB for {year}: {added} students, {} at risk (student.at_risk in 07AB's feed); log in to /console/safety-net as zorg.07ab to see who and why",
+            told.notified
+        );
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! a `title`), so a privacy officer can match a row against the API and the
 //! CSV/JSON exports, which keep the codes: they are the API's format.
 
+use doorstroom_api::safety_net::RiskReason;
 use doorstroom_domain::{
     Action, ActorKind, ApplicationStatus, ConsentEventKind, ConsentMethod, GivenBy, InspectedBy, KeyStatus, KeyUse,
     LawfulBasis, Outcome, Purpose, ResourceKind, Section,
@@ -78,6 +79,7 @@ pub fn action(action: Action) -> Label {
         Action::ManageCohort => l("Cohort (vangnet) bijgewerkt", "Cohort (safety net) updated"),
         Action::ReadSafetyNet => l("Vangnetlijst geraadpleegd", "Safety-net list read"),
         Action::ReadRegionalFigures => l("Regionale cijfers geraadpleegd", "Regional figures read"),
+        Action::NotifyAtRisk => l("Risico in het vangnet gemeld", "Safety-net risk notified"),
         Action::IssueTransparencyLink => l("Link naar eigen pagina uitgegeven", "Link to own page issued"),
         Action::RevokeTransparencyLink => l("Link naar eigen pagina ingetrokken", "Link to own page revoked"),
         Action::OpenTransparencyLink => l("Eigen pagina geopend met code", "Own page opened with code"),
@@ -281,6 +283,18 @@ pub fn application_status(status: ApplicationStatus) -> Label {
         ApplicationStatus::NotEnrolling => l("niet ingeschreven", "not enrolling"),
         ApplicationStatus::Withdrawn => l("teruggetrokken", "withdrawn"),
         ApplicationStatus::NoShow => l("niet verschenen", "no-show"),
+    }
+}
+
+/// Why a student of a safety-net cohort is at risk, in plain words (the
+/// wire reason: the page shows what the API answers).
+pub fn risk_reason(reason: RiskReason) -> Label {
+    match reason {
+        RiskReason::NoApplication => l("niet aangemeld bij een mbo", "no application at any mbo"),
+        RiskReason::NoIntake => l("geen intake gepland of gehouden", "no intake scheduled or held"),
+        RiskReason::NoPlace => l("geen plaats aangeboden", "no place offered"),
+        RiskReason::NotEnrolled => l("niet ingeschreven", "not enrolled"),
+        RiskReason::NoShow => l("niet verschenen op het mbo", "did not show up at the mbo"),
     }
 }
 

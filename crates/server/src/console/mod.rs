@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/keys/webhook/remove", web::post().to(pages::webhook_remove))
             .route("/contact", web::get().to(pages::contact_page))
             .route("/contact", web::post().to(pages::contact_save))
+            .route("/safety-net", web::get().to(pages::safety_net_page))
             .route("/register", web::get().to(pages::register_page))
             .route("/figures", web::get().to(pages::figures_page))
             .route("/figures.csv", web::get().to(pages::figures_csv))

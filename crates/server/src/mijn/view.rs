@@ -342,6 +342,7 @@ fn role_label(role: Role, lang: Lang) -> &'static str {
         Role::Intaker => ("intakemedewerker", "intake officer"),
         Role::PrivacyOfficer => ("privacyfunctionaris", "privacy officer"),
         Role::RegionalCoordinator => ("regiocoördinator", "regional coordinator"),
+        Role::CareCoordinator => ("zorgcoördinator", "care coordinator"),
     };
     match lang {
         Lang::Nl => nl,

@@ -10,6 +10,7 @@ mod figures;
 mod keys;
 mod login;
 mod register;
+mod safety_net;
 mod staff;
 mod students;
 
@@ -19,6 +20,7 @@ pub use figures::{figures_csv, figures_page};
 pub use keys::{keys_page, webhook_remove, webhook_set};
 pub use login::{login, login_form, logout};
 pub use register::register_page;
+pub use safety_net::safety_net_page;
 pub use staff::{staff_create, staff_deactivate, staff_page, staff_reset};
 pub use students::{history, history_form, report, report_form};
 
@@ -143,6 +145,12 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
         add("/console/keys", t.nav_keys);
     }
     let own = principal.institution().cloned().map(Resource::Institution);
+    if own
+        .as_ref()
+        .is_some_and(|own| allowed(principal, Action::ReadSafetyNet, own))
+    {
+        add("/console/safety-net", t.nav_safety_net);
+    }
     if own.is_some_and(|own| allowed(principal, Action::ManageCertificates, &own)) {
         add("/console/contact", t.nav_contact);
     }
@@ -237,6 +245,7 @@ pub(crate) fn role_label(t: &Messages, role: Role) -> &'static str {
         Role::PrivacyOfficer => t.role_privacy_officer,
         Role::BrokerAdmin => t.role_broker_admin,
         Role::RegionalCoordinator => t.role_regional_coordinator,
+        Role::CareCoordinator => t.role_care_coordinator,
     }
 }
 

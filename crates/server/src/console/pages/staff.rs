@@ -82,6 +82,7 @@ fn creatable_roles(principal: &Principal, t: &Messages) -> Vec<(&'static str, &'
         Role::Intaker,
         Role::InstitutionAdmin,
         Role::PrivacyOfficer,
+        Role::CareCoordinator,
         Role::BrokerAdmin,
     ]
     .into_iter()
