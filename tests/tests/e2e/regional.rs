@@ -284,6 +284,61 @@ async fn a_hand_counted_region_and_nobody_else_sees_it() {
 
 /// Whether `text` holds something shaped like a UUID (an application,
 /// account or link id).
+/// `doorstroom figures` as the coordinator: the JSON and the CSV answer;
+/// another region's name fails with the broker's 404; each call is audited.
+#[tokio::test]
+async fn the_cli_reads_the_figures_as_the_coordinator() {
+    use doorstroom_cli::commands::common::Who;
+    use doorstroom_cli::commands::figures::{self, FiguresArgs};
+    use doorstroom_domain::regional::RegionName;
+    let broker = TestBroker::start_with(TestDb::sqlite(), regions).await;
+    school_year(&broker).await;
+    let creds = broker.create_staff("rmc-twente", Role::RegionalCoordinator, None);
+    let login = broker
+        .anonymous()
+        .fetch(
+            Method::POST,
+            "/v1/auth/login",
+            Some(&serde_json::json!({
+                "username": creds.username,
+                "password": creds.password,
+                "totp": broker.totp(&creds.totp_secret),
+            })),
+        )
+        .await
+        .unwrap();
+    let token = login.body["access_token"].as_str().expect("a token").to_owned();
+    let (url, ca) = (broker.base_url.clone(), broker.pki.ca_cert_path());
+    let run = |region: &str, csv: bool| {
+        let args = FiguresArgs {
+            who: Who::staff(token.clone()),
+            region: RegionName::parse(region).unwrap(),
+            school_year: doorstroom_domain::SchoolYear::parse("2027-2028").unwrap(),
+            csv,
+        };
+        let (url, ca) = (url.clone(), ca.clone());
+        // The command makes its own runtime: off this test's.
+        tokio::task::spawn_blocking(move || figures::run(&url, &ca, args))
+    };
+    run("twente", false).await.unwrap().expect("doorstroom figures");
+    run("twente", true).await.unwrap().expect("doorstroom figures --csv");
+    let theirs = run("achterhoek", false).await.unwrap().expect_err("another region");
+    assert!(format!("{theirs:#}").contains("404"), "{theirs:#}");
+    let reads = broker
+        .store
+        .read(|c| {
+            doorstroom_store::audit::list(
+                c,
+                &doorstroom_store::audit::AuditQuery {
+                    action: Some("read_regional_figures".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(reads.len(), 3, "every call audited: {reads:?}");
+}
+
 fn regex_lite_uuid(text: &str) -> bool {
     text.as_bytes().windows(36).any(|w| {
         w.iter().enumerate().all(|(i, b)| match i {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::bail;
 use clap::Args;
 use doorstroom_domain::SchoolYear;
+use doorstroom_domain::regional::RegionName;
 use reqwest::Method;
 
 use super::common::{Who, print_json, runtime};
@@ -16,14 +17,20 @@ pub struct FiguresArgs {
     #[command(flatten)]
     pub who: Who,
     /// The region, as configured (e.g. twente).
-    #[arg(long)]
-    pub region: String,
+    #[arg(long, value_parser = parse_region)]
+    pub region: RegionName,
     /// The mbo school year, e.g. 2027-2028.
     #[arg(long)]
     pub school_year: SchoolYear,
     /// CSV (`measure,dimension,category,value`) instead of JSON.
     #[arg(long)]
     pub csv: bool,
+}
+
+/// A region's name as the broker's configuration spells it; checked here
+/// so that it goes into the URL's path as it is.
+fn parse_region(raw: &str) -> Result<RegionName, String> {
+    RegionName::parse(raw).map_err(|e| e.to_string())
 }
 
 pub fn run(url: &str, ca: &Path, args: FiguresArgs) -> anyhow::Result<()> {
