@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use chrono::Months;
 use doorstroom_domain::Clock;
@@ -23,22 +24,46 @@ use crate::support::bsn;
 const AXE_VERSION: &str = "4.10.2";
 
 /// axe-core's browser bundle, installed with `npm` on first use.
+///
+/// Several browser tests run at once in this binary, and on a fresh clone
+/// the first one installs: the others wait for it (`OnceLock`), and npm
+/// installs into a folder of its own that is renamed into place only when
+/// complete, so no test (nor another test process) reads a half-written
+/// bundle.
 pub(crate) fn axe_source() -> String {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(install_axe).clone()
+}
+
+fn install_axe() -> String {
     let dir: PathBuf = artifacts_dir()
         .parent()
         .expect("target dir")
         .join(format!("axe-core-{AXE_VERSION}"));
-    let file = dir.join("node_modules/axe-core/axe.min.js");
-    if !file.exists() {
+    let bundle = |dir: &std::path::Path| dir.join("node_modules/axe-core/axe.min.js");
+    if !bundle(&dir).exists() {
+        let partial = dir.with_extension(format!("partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&partial);
         let status = Command::new("npm")
             .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
+            .arg(&partial)
             .arg(format!("axe-core@{AXE_VERSION}"))
             .status()
             .unwrap_or_else(|e| panic!("npm (apt-get install npm): {e}"));
         assert!(status.success(), "npm install axe-core@{AXE_VERSION}");
+        assert!(bundle(&partial).exists(), "npm installed no axe.min.js");
+        // A folder left by an interrupted earlier run goes first; if
+        // another process renamed its own into place meanwhile, either
+        // bundle is whole.
+        if !bundle(&dir).exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+            if std::fs::rename(&partial, &dir).is_err() && !bundle(&dir).exists() {
+                panic!("could not move axe-core into {}", dir.display());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&partial);
     }
-    std::fs::read_to_string(&file).expect("axe.min.js")
+    std::fs::read_to_string(bundle(&dir)).expect("axe.min.js")
 }
 
 /// Runs axe-core on the current page; fails with the violations, if any.
