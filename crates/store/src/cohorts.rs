@@ -303,28 +303,23 @@ pub fn erase_student(conn: &mut DbConn, student: &Pseudonym, school: Option<&str
         .filter(members::student.eq(student.as_str()))
         .select((members::school, members::school_year))
         .into_boxed();
+    let mut delete = diesel::delete(members::table.filter(members::student.eq(student.as_str()))).into_boxed();
     if let Some(brin) = school {
         query = query.filter(members::school.eq(brin));
+        delete = delete.filter(members::school.eq(brin));
     }
     let memberships: Vec<(String, i32)> = query
         .order((members::school.asc(), members::school_year.asc()))
         .load(conn)?;
-    let mut gone = Vec::with_capacity(memberships.len());
-    for (school, school_year) in memberships {
-        diesel::delete(
-            members::table
-                .filter(members::school.eq(&school))
-                .filter(members::school_year.eq(school_year))
-                .filter(members::student.eq(student.as_str())),
-        )
-        .execute(conn)?;
-        gone.push(Gone {
+    delete.execute(conn)?;
+    Ok(memberships
+        .into_iter()
+        .map(|(school, school_year)| Gone {
             school,
             school_year,
             student: student.clone(),
-        });
-    }
-    Ok(gone)
+        })
+        .collect())
 }
 
 /// How many members of cohorts up to `last_year` there are.
