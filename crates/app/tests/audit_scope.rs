@@ -67,14 +67,23 @@ fn combinations() -> Vec<(AuditEvent, Vec<Brin>)> {
 
 fn rule_and_query_agree(db: &TestDb) {
     let store = db.store();
-    let written: Vec<(i64, AuditEvent, Vec<Brin>)> = store
+    let combinations = combinations();
+    store
         .write(|conn| {
-            combinations()
-                .into_iter()
-                .map(|(event, parties)| audit::append_related(conn, &event, &parties).map(|seq| (seq, event, parties)))
-                .collect::<Result<Vec<_>, _>>()
+            combinations
+                .iter()
+                .try_for_each(|(event, parties)| audit::append_related(conn, event, parties))
         })
         .unwrap();
+    // One write, no other writer: numbered from 1 in the order appended.
+    let written: Vec<(i64, AuditEvent, Vec<Brin>)> = (1..)
+        .zip(combinations)
+        .map(|(seq, (event, parties))| (seq, event, parties))
+        .collect();
+    assert_eq!(
+        doorstroom_store::testing::last_seq(&store),
+        i64::try_from(written.len()).unwrap()
+    );
     let scopes = [
         AuditScope::Whole,
         AuditScope::Institution(brin(INSTITUTIONS[0])),

@@ -1,13 +1,15 @@
 //! The audit log's storage.
 //!
-//! Each event is one row. `seq` is assigned here as `max(seq) + 1` inside
-//! the caller's write transaction, so sequence numbers start at 1, have no
-//! gaps and follow commit order, even with several broker nodes on one
-//! PostgreSQL (which first takes `LOCK TABLE audit_events IN SHARE ROW
-//! EXCLUSIVE MODE`, held to commit; SQLite's `BEGIN IMMEDIATE` already
-//! serialises writers). `entry` holds the event's
+//! Each event is one row. `seq` is `max(seq) + 1` when the event is
+//! numbered, so sequence numbers start at 1, have no gaps and follow
+//! commit order, even with several broker nodes on one PostgreSQL. SQLite
+//! numbers it in the caller's write transaction (`BEGIN IMMEDIATE`
+//! excludes other writers); PostgreSQL queues it in that transaction and
+//! numbers it under the tail lock (`LOCK TABLE audit_events IN SHARE ROW
+//! EXCLUSIVE MODE`) just after the commit, for every write waiting at
+//! once (`crate::sequencer`). `entry` holds the event's
 //! [`AuditEvent::canonical_json`]: the exact bytes the Merkle log (RFC 9162,
-//! [`crate::merkle`]) hashes as leaf `seq - 1`; [`append`] adds that leaf's
+//! [`crate::merkle`]) hashes as leaf `seq - 1`; numbering adds that leaf's
 //! stored hashes in the same transaction. The other columns are copies for
 //! querying, checked against the entry by [`verify_log`]. The tables are
 //! append-only: triggers refuse `UPDATE` and `DELETE`, with one narrow
@@ -15,10 +17,6 @@
 //! below the latest signed checkpoint, their stored hashes staying
 //! (`crate::retention::prune_audit`). The Merkle log's API
 //! (tree hashes, proofs, checkpoints, verification) is re-exported here.
-//!
-//! Append the event as the last statement of the transaction: on PostgreSQL
-//! the table lock is held until commit, and every audited writer queues on
-//! it.
 //!
 //! # Relations
 //! With an event about a student, [`append_related`] records in
@@ -42,13 +40,15 @@
 //! only ever inserted in the event's transaction (and go with their event
 //! when old events are pruned).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use diesel::connection::TransactionManager;
 use diesel::dsl::{exists, max};
 use diesel::prelude::*;
 use doorstroom_domain::{AuditEvent, Brin, Outcome, Pseudonym};
 
-use crate::audit_rows::{Row, lock_tail};
+use crate::audit_rows::Row;
 use crate::merkle;
 use crate::schema::{audit_event_relations, audit_events};
 use crate::{DbConn, StoreError, to_ms};
@@ -62,32 +62,28 @@ pub use crate::merkle::{
 /// The most events one [`list`] call returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
 
-/// Appends `event` in the current transaction and returns its sequence
-/// number (the first event is 1), together with its leaf and the stored
-/// hashes it completes in the Merkle log ([`crate::merkle`]), in the same
-/// transaction. Must run inside [`crate::Store::write`]:
-/// outside a transaction it fails with `NotInTransaction`. If this fails,
-/// the caller must return the error so the whole transaction, and with it
-/// the access being audited, rolls back. It also fails if the stored hashes
-/// it builds on are missing or unreadable: a damaged log stops the accesses
-/// it would record (fail closed). The event is related to no institution
-/// but its actor's: for an event about a student's record, use
-/// [`append_related`] with the record's parties.
-pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> {
-    let depth = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).transaction_depth()?;
-    if depth.is_none() {
-        return Err(StoreError::Database(diesel::result::Error::NotInTransaction));
-    }
-    lock_tail(conn)?;
-    let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
-    let seq = last
-        .unwrap_or(0)
-        .checked_add(1)
-        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
-    let row = Row::new(seq, event);
-    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
-    merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
-    Ok(seq)
+/// Appends `event` in the current transaction, with its leaf and the
+/// stored hashes it completes in the Merkle log ([`crate::merkle`]). Must
+/// run inside [`crate::Store::write`]: outside a transaction it fails with
+/// `NotInTransaction`. If this fails, the caller must return the error so
+/// the whole transaction, and with it the access being audited, rolls
+/// back.
+///
+/// Where the sequence number is given:
+/// * SQLite: here, in the transaction (`max(seq) + 1`; the write
+///   transaction excludes other writers). It also fails if the stored
+///   hashes it builds on are missing or unreadable: a damaged log stops
+///   the accesses it would record (fail closed).
+/// * PostgreSQL: the event is queued in the transaction and numbered just
+///   after its commit, before [`crate::Store::write`] returns, for many
+///   writes at once (`crate::sequencer`); a damaged log fails that step,
+///   and with it the write's answer.
+///
+/// The event is related to no institution but its actor's: for an event
+/// about a student's record, use [`append_related`] with the record's
+/// parties.
+pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreError> {
+    append_related(conn, event, &[])
 }
 
 /// [`append`], and relates the event to `parties`: the institutions party
@@ -95,27 +91,51 @@ pub fn append(conn: &mut DbConn, event: &AuditEvent) -> Result<i64, StoreError> 
 /// about a student is related: an institution's privacy officer supervises
 /// what happens to personal data; other events are in the scope of the
 /// institution that acted alone. Duplicates are dropped.
-pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<i64, StoreError> {
-    let seq = append(conn, event)?;
-    if event.data_subject.is_none() {
-        return Ok(seq);
+pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -> Result<(), StoreError> {
+    let depth = <DbConn as TransactionManager<DbConn>>::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_none() {
+        return Err(StoreError::Database(diesel::result::Error::NotInTransaction));
     }
-    let institutions: std::collections::BTreeSet<&str> = parties.iter().map(Brin::as_str).collect();
-    if institutions.is_empty() {
-        return Ok(seq);
+    let related: Vec<&str> = match event.data_subject {
+        // A record has at most two parties.
+        Some(_) => parties
+            .iter()
+            .map(Brin::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    let entry = event.canonical_json();
+    match conn {
+        DbConn::Postgres(c) => crate::sequencer::queue_event(c, &entry, &related),
+        DbConn::Sqlite(_) => {
+            let seq = next_seq(conn)?;
+            let row = Row::new(seq, event);
+            diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+            merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
+            let rows: Vec<_> = related
+                .into_iter()
+                .map(|institution| {
+                    (
+                        audit_event_relations::seq.eq(seq),
+                        audit_event_relations::institution.eq(institution),
+                    )
+                })
+                .collect();
+            crate::insert_all!(conn, audit_event_relations::table, &rows)?;
+            Ok(())
+        }
     }
-    let rows: Vec<_> = institutions
-        .into_iter()
-        .map(|institution| {
-            (
-                audit_event_relations::seq.eq(seq),
-                audit_event_relations::institution.eq(institution),
-            )
-        })
-        .collect();
-    // A record has at most two parties.
-    crate::insert_all!(conn, audit_event_relations::table, &rows)?;
-    Ok(seq)
+}
+
+/// The next sequence number, in a write transaction that excludes other
+/// appenders (SQLite).
+fn next_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
+    let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
+    last.unwrap_or(0)
+        .checked_add(1)
+        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))
 }
 
 /// A page of the audit log: events after `after_seq` (all if `None`),

@@ -423,8 +423,8 @@ fn at_batch_level(conn: &mut DbConn) -> bool {
 
 /// Opens a write transaction on a fresh checkout: a batch on SQLite
 /// (`BEGIN IMMEDIATE`, the write lock at once rather than an upgrade that
-/// can fail), one write's own on PostgreSQL (`BEGIN`; the audit tail's lock
-/// is taken by the first audit append and held to `COMMIT`).
+/// can fail), one write's own on PostgreSQL (`BEGIN`; its audit events are
+/// numbered after its commit, `crate::sequencer`).
 pub(crate) fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),

@@ -2,17 +2,20 @@
 //! concerns an institution, as ids and times only, numbered per
 //! institution without gaps.
 //!
-//! [`append`] allocates the next `seq` from the institution's row in
-//! `institution_event_heads` inside the caller's write transaction, so an
-//! entry commits or rolls back with the change it reports (a rolled-back
-//! savepoint takes its `seq` back with it: no gap). It first takes the
-//! audit log's tail lock on PostgreSQL, which every audited writer takes
-//! anyway: the head rows are then never waited for while the audit lock is
-//! (no deadlock between two writers that take them in a different order),
-//! and entries of one institution commit in `seq` order on any number of
-//! broker nodes, so a reader that has seen `seq` n never later finds a new
-//! entry below n. On SQLite a write transaction excludes all other writers
-//! already.
+//! Entries are numbered from the institution's row in
+//! `institution_event_heads`, so that an entry commits or rolls back with
+//! the change it reports, and a reader that has seen `seq` n never later
+//! finds a new entry below n:
+//! * SQLite: [`append`] numbers the entry in the caller's write
+//!   transaction (a rolled-back savepoint takes its `seq` back with it: no
+//!   gap); a write transaction excludes all other writers already.
+//! * PostgreSQL: [`append`] commits the entry with a placeholder number
+//!   below zero, which no reader asks for, and the writer numbers it right
+//!   after its commit, in one short transaction under the audit log's
+//!   tail lock for every write waiting (`crate::sequencer`). A head row
+//!   is then never locked to a write's commit, so writes about one
+//!   institution no longer wait for each other's WAL flush, on any number
+//!   of broker nodes.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -20,7 +23,6 @@ use doorstroom_domain::safety_net::RiskReason;
 use doorstroom_domain::{Brin, FeedEventKind, Section};
 use uuid::Uuid;
 
-use crate::audit_rows::lock_tail;
 use crate::schema::{institution_event_heads as heads, institution_events as events};
 use crate::{DbConn, StoreError, from_ms, parse_id, parsed, to_ms};
 
@@ -107,12 +109,16 @@ impl FeedEvent {
     }
 }
 
-/// Appends `event` to its institution's feed in the caller's transaction;
-/// returns it with its `seq` and id.
-pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, StoreError> {
-    lock_tail(conn)?;
+/// Appends `event` to its institution's feed in the caller's transaction
+/// and returns the entry's id. Its number is given in the transaction
+/// (SQLite) or just after its commit (PostgreSQL), see the module
+/// documentation.
+pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, StoreError> {
     let institution = event.institution.as_str();
-    let seq = next_seq(conn, institution)?;
+    let seq = match conn {
+        DbConn::Sqlite(_) => advance_head(conn, institution, 1)?,
+        DbConn::Postgres(c) => placeholder(c)?,
+    };
     let id = Uuid::new_v4();
     diesel::insert_into(events::table)
         .values((
@@ -130,24 +136,27 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<FeedEvent, 
             events::risk_since.eq(event.at_risk.as_ref().map(|r| r.since.to_string())),
         ))
         .execute(conn)?;
-    // The webhook outbox, in the same transaction.
+    // The webhook outbox, in the same transaction (its deliverer waits for
+    // the number).
     crate::webhooks::enqueue(conn, &id.to_string(), event.institution, event.occurred_at)?;
-    Ok(FeedEvent {
-        seq,
-        id,
-        kind: event.kind,
-        package_id: event.package_id.map(str::to_owned),
-        application_id: event.application_id,
-        section: event.section,
-        occurred_at: event.occurred_at,
-        at_risk: event.at_risk.clone(),
-    })
+    Ok(id)
 }
 
-/// Bumps the institution's head and returns the new value (1 for its
-/// first entry). PostgreSQL: the `UPDATE` locks the row to commit.
-fn next_seq(conn: &mut DbConn, institution: &str) -> Result<i64, StoreError> {
-    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + 1));
+/// A placeholder `seq` for an entry waiting for its number (PostgreSQL):
+/// below zero, unique.
+fn placeholder(conn: &mut diesel::PgConnection) -> Result<i64, StoreError> {
+    diesel::define_sql_function!(fn nextval(sequence: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
+    let next: i64 = diesel::select(nextval("institution_events_unnumbered")).get_result(conn)?;
+    crate::sequencer::queued();
+    Ok(-next)
+}
+
+/// Moves the institution's head `count` numbers on and returns the new
+/// head (the last number given out; 1 for its first entry). SQLite's way;
+/// PostgreSQL's numbering round does the same in one statement for every
+/// institution (`crate::sequencer`).
+fn advance_head(conn: &mut DbConn, institution: &str, count: i64) -> Result<i64, StoreError> {
+    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + count));
     let bumped: Option<i64> = match conn {
         DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c).optional()?,
         DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c).optional()?,
@@ -165,7 +174,7 @@ fn next_seq(conn: &mut DbConn, institution: &str) -> Result<i64, StoreError> {
         DbConn::Sqlite(c) => insert.execute(c)?,
         DbConn::Postgres(c) => insert.execute(c)?,
     };
-    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + 1));
+    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + count));
     Ok(match conn {
         DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c)?,
         DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c)?,
@@ -188,7 +197,8 @@ pub fn head(conn: &mut DbConn, institution: &Brin) -> Result<i64, StoreError> {
 pub fn after(conn: &mut DbConn, institution: &Brin, after: i64, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
     let rows: Vec<Row> = events::table
         .filter(events::institution.eq(institution.as_str()))
-        .filter(events::seq.gt(after))
+        // Never an entry still waiting for its number (below zero).
+        .filter(events::seq.gt(after.max(0)))
         .order(events::seq.asc())
         .limit(limit)
         .select((
@@ -239,6 +249,7 @@ pub fn count_until(conn: &mut DbConn, until: DateTime<Utc>) -> Result<i64, Store
 pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<FeedEvent>, StoreError> {
     let row: Option<Row> = events::table
         .filter(events::id.eq(id))
+        .filter(events::seq.gt(0))
         .select((
             events::seq,
             events::id,

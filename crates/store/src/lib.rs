@@ -20,8 +20,10 @@
 //!   that came together ([`commit`] says what each write can still rely
 //!   on).
 //! * `write` on PostgreSQL runs its closure in a `READ COMMITTED`
-//!   transaction of its own, concurrently with the others; [`audit::append`]
-//!   serialises the audit tail with a table lock held to `COMMIT`.
+//!   transaction of its own, concurrently with the others, with no lock
+//!   held to its `COMMIT`: its audit events and feed entries are numbered
+//!   just after the commit, before `write` returns, in one short
+//!   transaction for every write waiting ([`sequencer`]).
 //!   *Why PostgreSQL does not batch:* a batch runs its writes one after the
 //!   other on one connection, each statement a round trip; measured, that
 //!   cost more than the commits it saved (README, Performance).
@@ -90,6 +92,7 @@ pub mod packages;
 pub mod regional;
 pub mod retention;
 pub mod schema;
+mod sequencer;
 pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -198,6 +201,8 @@ pub struct Store {
     /// (Several processes on one SQLite file still meet in the busy
     /// handler; several broker nodes belong on PostgreSQL.)
     committer: Arc<commit::Committer>,
+    /// PostgreSQL: numbering the audit log and the feeds after commit.
+    numbering: Arc<sequencer::Rounds>,
     /// What was asked of the database ([`Store::counters`]).
     tally: Arc<counters::Tally>,
     /// How long a checkout waits for a connection.
@@ -252,6 +257,7 @@ impl Store {
             readers,
             backend,
             committer: Arc::new(commit::Committer::new(GroupCommit::default())),
+            numbering: Arc::new(sequencer::Rounds::default()),
             tally,
             checkout_timeout: POOL_CHECKOUT_TIMEOUT,
             health: Arc::new(health::Health::default()),
@@ -259,6 +265,12 @@ impl Store {
         // Audit events written before the Merkle log existed get their
         // stored hashes once; afterwards this is one `SELECT`.
         store.write(merkle::backfill)?;
+        // PostgreSQL: what a crash left committed and unnumbered
+        // (`sequencer`) is numbered before the store serves.
+        if store.backend == Backend::Postgres {
+            let mut conn = store.checkout(&store.pool)?;
+            store.numbering.catch_up(&mut conn)?;
+        }
         Ok(store)
     }
 
@@ -417,7 +429,10 @@ impl Store {
         let conn: &mut DbConn = &mut pooled;
         let begun = match single {
             Single::Read => begin_read(conn),
-            Single::Write => commit::begin_write(conn),
+            Single::Write => {
+                sequencer::begin_write();
+                commit::begin_write(conn)
+            }
         };
         if let Err(error) = begun {
             let error = StoreError::Database(error);
@@ -425,7 +440,12 @@ impl Store {
             return Err(E::from(error));
         }
         match f(conn) {
-            Ok(value) => match commit(conn) {
+            // PostgreSQL numbers the write's audit events and feed entries
+            // just after its commit, before it answers (`sequencer`).
+            Ok(value) => match commit(conn).and_then(|()| match single {
+                Single::Write => self.numbering.after_commit(conn),
+                Single::Read => Ok(()),
+            }) {
                 Ok(()) => {
                     if single == Single::Write {
                         self.health.record_write(health::WriteOutcome::Succeeded);

@@ -215,6 +215,72 @@ pub(crate) fn append_leaf(conn: &mut DbConn, seq: i64, entry: &[u8]) -> Result<(
     insert_hashes(conn, n, &hashes)
 }
 
+/// [`append_leaf`] for consecutive leaves at once (PostgreSQL's numbering
+/// rounds, `crate::sequencer`): `entries[i]` is event `first_seq + i`. The
+/// hashes a leaf builds on come from this call's earlier leaves or, in one
+/// read for all of them where possible, from the table; all new hashes go
+/// in with one `INSERT` per few thousand.
+pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]) -> Result<(), StoreError> {
+    let first = first_seq
+        .checked_sub(1)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
+    let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
+    {
+        let reader = RoundHashes {
+            db: DbHashes::new(conn),
+            made: RefCell::new(HashMap::new()),
+        };
+        for (n, entry) in (first..).zip(entries) {
+            let hashes = tlog_tiles::stored_hashes(n, entry, &reader);
+            let hashes = match hashes {
+                Ok(hashes) => hashes,
+                Err(e) => return reader.db.finish(Err(e)),
+            };
+            let start = tlog_tiles::stored_hash_index(0, n);
+            let mut made = reader.made.borrow_mut();
+            for (offset, hash) in (0u64..).zip(hashes) {
+                let index = start.saturating_add(offset);
+                rows.push((stored_index(index)?, hash.0.to_vec()));
+                made.insert(index, hash);
+            }
+        }
+    }
+    for chunk in rows.chunks(5000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(idx, hash)| (audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.as_slice())))
+            .collect();
+        crate::insert_all!(conn, audit_hashes::table, &values)?;
+    }
+    Ok(())
+}
+
+/// The stored hashes as a round of leaves sees them: those it made itself,
+/// then the table's.
+struct RoundHashes<'a> {
+    db: DbHashes<'a>,
+    made: RefCell<HashMap<u64, Hash>>,
+}
+
+impl HashReader for RoundHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let made = self.made.borrow();
+        let missing: Vec<u64> = indexes.iter().copied().filter(|i| !made.contains_key(i)).collect();
+        let mut read = self.db.read_hashes(&missing)?.into_iter();
+        // `read` has the others, in this order.
+        indexes
+            .iter()
+            .map(|i| {
+                made.get(i)
+                    .copied()
+                    .or_else(|| read.next())
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
 fn insert_hashes(conn: &mut DbConn, n: u64, hashes: &[Hash]) -> Result<(), StoreError> {
     let first = tlog_tiles::stored_hash_index(0, n);
     let rows = (0u64..)

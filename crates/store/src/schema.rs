@@ -127,6 +127,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// PostgreSQL only: audit events committed and not yet numbered
+    /// (`sequencer`).
+    audit_pending (id) {
+        id -> BigInt,
+        entry -> Text,
+        parties -> Text,
+    }
+}
+
+diesel::table! {
     applications (id) {
         id -> Text,
         student -> Text,
@@ -241,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_hashes,
     audit_checkpoints,
     audit_event_relations,
+    audit_pending,
     applications,
     application_status_events,
     packages,

@@ -220,7 +220,25 @@ macro_rules! backend_tests {
     };
 }
 
-/// Makes every later INSERT into `audit_events` fail, for fail-closed tests.
+/// The highest sequence number in the audit log (0: none). After
+/// [`Store::write`] returns, the write's events are numbered on either
+/// backend, so in a test without concurrent writers the last `k` numbers
+/// are its `k` events.
+pub fn last_seq(store: &Store) -> i64 {
+    use crate::schema::audit_events;
+    use diesel::dsl::max;
+    use diesel::{QueryDsl, RunQueryDsl};
+    store
+        .read(|c| -> Result<Option<i64>, crate::StoreError> {
+            Ok(audit_events::table.select(max(audit_events::seq)).first(c)?)
+        })
+        .unwrap_or_else(|e| panic!("cannot read the audit log: {e}"))
+        .unwrap_or(0)
+}
+
+/// Makes every later audit append fail (on PostgreSQL the queueing of the
+/// event in the write's transaction, `sequencer`, as well as the numbering
+/// after it), for fail-closed tests.
 pub fn break_audit_writes(store: &Store) {
     store
         .write(|conn| -> Result<(), crate::StoreError> {
@@ -233,6 +251,8 @@ pub fn break_audit_writes(store: &Store) {
                     "CREATE FUNCTION audit_disabled_by_test() RETURNS trigger LANGUAGE plpgsql AS $$ \
                      BEGIN RAISE EXCEPTION 'audit disabled by test'; END $$; \
                      CREATE TRIGGER audit_disabled_by_test BEFORE INSERT ON audit_events \
+                     FOR EACH ROW EXECUTE FUNCTION audit_disabled_by_test(); \
+                     CREATE TRIGGER audit_disabled_by_test BEFORE INSERT ON audit_pending \
                      FOR EACH ROW EXECUTE FUNCTION audit_disabled_by_test();",
                 )?,
             }

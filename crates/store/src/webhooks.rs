@@ -13,10 +13,11 @@
 //! lease runs out (at least once).
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use doorstroom_domain::Brin;
 
-use crate::schema::{webhook_deliveries as deliveries, webhook_endpoints as endpoints};
+use crate::schema::{institution_events, webhook_deliveries as deliveries, webhook_endpoints as endpoints};
 use crate::{DbConn, StoreError, from_ms, from_ms_opt, parsed, to_ms};
 
 /// An institution's endpoint.
@@ -127,6 +128,13 @@ pub fn due(conn: &mut DbConn, now: DateTime<Utc>, limit: i64) -> Result<Vec<Stri
     Ok(deliveries::table
         .filter(deliveries::state.eq(PENDING))
         .filter(deliveries::next_attempt_at.le(to_ms(now)))
+        // Only once its entry is numbered (PostgreSQL numbers it just
+        // after its commit: `crate::sequencer`).
+        .filter(exists(
+            institution_events::table
+                .filter(institution_events::id.eq(deliveries::event_id))
+                .filter(institution_events::seq.gt(0)),
+        ))
         .order((deliveries::next_attempt_at.asc(), deliveries::created_at.asc()))
         .limit(limit)
         .select(deliveries::event_id)

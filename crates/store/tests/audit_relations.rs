@@ -18,7 +18,7 @@ use doorstroom_domain::{
 };
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::retention::{self, ErasureScope};
-use doorstroom_store::testing::{TestBackend, TestDb};
+use doorstroom_store::testing::{TestBackend, TestDb, last_seq};
 use doorstroom_store::{Store, StoreError, applications, institutions, packages};
 
 type R<T> = Result<T, StoreError>;
@@ -84,19 +84,26 @@ fn parties(institutions: &[&str]) -> Vec<Brin> {
 /// returns the seqs of those events.
 fn a_transfer(store: &Store, student: u8, receiving: &str, package: &str) -> Vec<i64> {
     store
-        .write(|c| -> R<Vec<i64>> {
+        .write(|c| -> R<()> {
             let (app, _) = applications::register(c, &new_application(student, receiving, Some(VO), "Zorg"), at(0))?;
-            let registered = audit::append_related(
+            audit::append_related(
                 c,
                 &by(receiving, student, "register_application", 1),
                 &parties(&[receiving, VO]),
             )?;
             packages::insert(c, &new_package(package, app.id, student, VO, receiving, 2), &[])?;
-            let submitted =
-                audit::append_related(c, &by(VO, student, "submit_package", 2), &parties(&[VO, receiving]))?;
-            Ok(vec![registered, submitted])
+            audit::append_related(c, &by(VO, student, "submit_package", 2), &parties(&[VO, receiving]))
         })
-        .unwrap()
+        .unwrap();
+    let submitted = last_seq(store);
+    vec![submitted - 1, submitted]
+}
+
+/// Appends `event` related to `parties` in a write of its own; returns its
+/// sequence number.
+fn append_one(store: &Store, event: &AuditEvent, parties: &[Brin]) -> i64 {
+    store.write(|c| audit::append_related(c, event, parties)).unwrap();
+    last_seq(store)
 }
 
 fn related_to(store: &Store, institution: &str) -> Vec<i64> {
@@ -132,24 +139,20 @@ fn relations_of(store: &Store, seq: i64) -> Vec<String> {
 fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
     let store = seeded(db);
     // The school's own inspection: its record alone, nobody else's.
-    let early = store
-        .write(|c| audit::append_related(c, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO])))
-        .unwrap();
+    let early = append_one(&store, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO]));
     assert_eq!(relations_of(&store, early), vec![VO]);
     let mut before = a_transfer(&store, STUDENT, MBO, "pkg-1");
     // The application does not reach back to the inspection.
     assert_eq!(relations_of(&store, early), vec![VO]);
     let others = a_transfer(&store, OTHER_STUDENT, OTHER_MBO, "pkg-2");
     // An event about a student with no record named is nobody's.
-    let untied = store
-        .write(|c| audit::append_related(c, &about(3, CrudKind::Read, "read", 3), &[]))
-        .unwrap();
+    let untied = append_one(&store, &about(3, CrudKind::Read, "read", 3), &[]);
     assert!(relations_of(&store, untied).is_empty());
-    before.push(
-        store
-            .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 4), &parties(&[VO, MBO])))
-            .unwrap(),
-    );
+    before.push(append_one(
+        &store,
+        &by(MBO, STUDENT, "pull_package", 4),
+        &parties(&[VO, MBO]),
+    ));
     assert_eq!(
         relations_of(&store, before[0]),
         vec![VO, MBO],
@@ -158,8 +161,8 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
 
     // As the erasure does it: delete first, append the events after, in
     // one transaction, related to the parties of what went.
-    let deletions = store
-        .write(|c| -> R<Vec<i64>> {
+    store
+        .write(|c| -> R<()> {
             let erased = retention::erase(c, &pseudonym(STUDENT), &ErasureScope::Everything, at(5))?;
             assert_eq!((erased.applications.len(), erased.packages.len()), (1, 1));
             let parties_of = |id: String| -> Vec<Brin> { erased.parties[&id].iter().cloned().collect() };
@@ -167,20 +170,17 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
             let application = parties_of(erased.applications[0].to_string());
             assert_eq!(package, parties(&[VO, MBO]), "read before the rows were deleted");
             assert_eq!(application, parties(&[VO, MBO]));
-            Ok(vec![
-                audit::append_related(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5), &package)?,
-                audit::append_related(
-                    c,
-                    &about(STUDENT, CrudKind::Delete, "application_erased", 5),
-                    &application,
-                )?,
-            ])
+            audit::append_related(c, &about(STUDENT, CrudKind::Delete, "package_erased", 5), &package)?;
+            audit::append_related(
+                c,
+                &about(STUDENT, CrudKind::Delete, "application_erased", 5),
+                &application,
+            )
         })
         .unwrap();
+    let deletions = vec![last_seq(&store) - 1, last_seq(&store)];
     // A later event about the student names no record: nobody's.
-    let after = store
-        .write(|c| audit::append_related(c, &about(STUDENT, CrudKind::Read, "read_report", 7), &[]))
-        .unwrap();
+    let after = append_one(&store, &about(STUDENT, CrudKind::Read, "read_report", 7), &[]);
     assert!(relations_of(&store, after).is_empty());
 
     let mine: Vec<i64> = before.iter().chain(&deletions).copied().collect();
@@ -209,11 +209,9 @@ fn events_stay_related_after_an_erasure_deleted_what_tied_them(db: &TestDb) {
 fn a_later_application_does_not_widen_the_scope(db: &TestDb) {
     let store = seeded(db);
     let theirs = a_transfer(&store, STUDENT, MBO, "pkg-1");
-    let pulled_before = store
-        .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 3), &parties(&[VO, MBO])))
-        .unwrap();
-    let registered = store
-        .write(|c| -> R<i64> {
+    let pulled_before = append_one(&store, &by(MBO, STUDENT, "pull_package", 3), &parties(&[VO, MBO]));
+    store
+        .write(|c| -> R<()> {
             applications::register(c, &new_application(STUDENT, OTHER_MBO, Some(VO), "Techniek"), at(4))?;
             audit::append_related(
                 c,
@@ -222,9 +220,8 @@ fn a_later_application_does_not_widen_the_scope(db: &TestDb) {
             )
         })
         .unwrap();
-    let pulled_after = store
-        .write(|c| audit::append_related(c, &by(MBO, STUDENT, "pull_package", 5), &parties(&[VO, MBO])))
-        .unwrap();
+    let registered = last_seq(&store);
+    let pulled_after = append_one(&store, &by(MBO, STUDENT, "pull_package", 5), &parties(&[VO, MBO]));
     assert_eq!(related_to(&store, OTHER_MBO), vec![registered]);
     for seq in theirs.iter().chain([&pulled_before, &pulled_after]) {
         assert!(
@@ -249,20 +246,29 @@ fn a_later_application_does_not_widen_the_scope(db: &TestDb) {
 /// store again.
 fn the_migration_removes_what_the_catch_up_added(db: &TestDb) {
     let store = seeded(db);
-    let (inspected, registered, searched, registered_elsewhere) = store
-        .write(|c| -> R<(i64, i64, i64, i64)> {
-            let inspected = audit::append_related(c, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO]))?;
-            let registered =
-                audit::append_related(c, &by(MBO, STUDENT, "register_application", 1), &parties(&[MBO, VO]))?;
+    store
+        .write(|c| -> R<()> {
+            audit::append_related(c, &by(VO, STUDENT, "record_inspection", 0), &parties(&[VO]))?;
+            audit::append_related(c, &by(MBO, STUDENT, "register_application", 1), &parties(&[MBO, VO]))?;
             // Its earlier search of the student is no tie: supervision.
             let mut search = by(OTHER_MBO, STUDENT, "read_audit_log", 2);
             search.purpose = Purpose::Supervision;
-            let searched = audit::append(c, &search)?;
-            let registered_elsewhere = audit::append_related(
+            audit::append(c, &search)?;
+            audit::append_related(
                 c,
                 &by(OTHER_MBO, STUDENT, "register_application", 3),
                 &parties(&[OTHER_MBO, VO, MBO]),
-            )?;
+            )
+        })
+        .unwrap();
+    let registered_elsewhere = last_seq(&store);
+    let (inspected, registered, searched) = (
+        registered_elsewhere - 3,
+        registered_elsewhere - 2,
+        registered_elsewhere - 1,
+    );
+    store
+        .write(|c| -> R<()> {
             // The catch-up's rows: every earlier event of the student
             // related to each newly tied institution.
             for (seq, institution) in [
@@ -275,7 +281,7 @@ fn the_migration_removes_what_the_catch_up_added(db: &TestDb) {
                     "INSERT INTO audit_event_relations (seq, institution) VALUES ({seq}, '{institution}')"
                 ))?;
             }
-            Ok((inspected, registered, searched, registered_elsewhere))
+            Ok(())
         })
         .unwrap();
     assert_eq!(relations_of(&store, inspected), vec![VO, MBO, OTHER_MBO]);
@@ -306,7 +312,7 @@ fn related_to_also_matches_the_acting_institution(db: &TestDb) {
         id: Some("cert".to_owned()),
     };
     acted.data_subject = None;
-    let seq = store.write(|c| audit::append(c, &acted)).unwrap();
+    let seq = append_one(&store, &acted, &[]);
     assert!(relations_of(&store, seq).is_empty(), "no subject, no relation");
     assert_eq!(related_to(&store, OTHER_MBO), vec![seq]);
     assert!(related_to(&store, MBO).is_empty());

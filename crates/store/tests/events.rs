@@ -141,7 +141,7 @@ fn the_outbox_follows_the_feed_and_keeps_a_delivery(db: &TestDb) {
         .write(|c| webhooks::set_endpoint(c, &mbo, "https://hooks.example.nl/x", None, at(0)))
         .unwrap();
     let event = store.write(|c| events::append(c, &entry(&mbo, 10))).unwrap();
-    let id = event.id.to_string();
+    let id = event.to_string();
     assert_eq!(
         store.read(|c| webhooks::due(c, at(10), 10)).unwrap(),
         std::slice::from_ref(&id)

@@ -1,0 +1,3 @@
+DROP INDEX institution_events_waiting;
+DROP SEQUENCE institution_events_unnumbered;
+DROP TABLE audit_pending;
