@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use doorstroom_domain::safety_net::RiskReason;
-use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
+use doorstroom_domain::{ApplicationStatus, Brin, FeedEventKind, Pseudonym};
 
-use crate::schema::{applications, cohort_members as members};
+use crate::schema::{applications, cohort_members as members, institution_events as feed};
 use crate::{DbConn, StoreError, from_ms, to_ms};
 
 const T: &str = "cohort_members";
@@ -298,23 +298,38 @@ pub fn delete_through(conn: &mut DbConn, last_year: i32, limit: i64) -> Result<V
 
 /// Deletes `student` from every cohort (`school: None`) or from `school`'s
 /// cohorts only: an erasure request. Answers whose cohorts they left.
+///
+/// The `student.at_risk` entries of the school's feed about each place go
+/// with it (and their webhook deliveries, by cascade): they name the
+/// student by the school's own reference, which an erasure must not leave
+/// behind for the feed's retention.
 pub fn erase_student(conn: &mut DbConn, student: &Pseudonym, school: Option<&str>) -> Result<Vec<Gone>, StoreError> {
     let mut query = members::table
         .filter(members::student.eq(student.as_str()))
-        .select((members::school, members::school_year))
+        .select((members::school, members::school_year, members::reference))
         .into_boxed();
     let mut delete = diesel::delete(members::table.filter(members::student.eq(student.as_str()))).into_boxed();
     if let Some(brin) = school {
         query = query.filter(members::school.eq(brin));
         delete = delete.filter(members::school.eq(brin));
     }
-    let memberships: Vec<(String, i32)> = query
+    let memberships: Vec<(String, i32, String)> = query
         .order((members::school.asc(), members::school_year.asc()))
         .load(conn)?;
     delete.execute(conn)?;
+    for (school, school_year, reference) in &memberships {
+        diesel::delete(
+            feed::table
+                .filter(feed::institution.eq(school))
+                .filter(feed::kind.eq(FeedEventKind::StudentAtRisk.as_str()))
+                .filter(feed::risk_school_year.eq(school_year))
+                .filter(feed::risk_reference.eq(reference)),
+        )
+        .execute(conn)?;
+    }
     Ok(memberships
         .into_iter()
-        .map(|(school, school_year)| Gone {
+        .map(|(school, school_year, _)| Gone {
             school,
             school_year,
             student: student.clone(),

@@ -565,6 +565,28 @@ async fn the_school_is_told_in_its_feed_when_a_student_becomes_at_risk() {
                 .iter()
                 .all(|e| e.data_subject.is_some() && e.actor.kind == doorstroom_domain::ActorKind::Operator)
         );
+
+        // An erasure of LL-008 takes its entries out of the school's feed
+        // (they name it by the school's reference); the others stay.
+        let officer = broker
+            .staff("fg.broker", doorstroom_domain::Role::PrivacyOfficer, None)
+            .await;
+        let erasure = json!({
+            "student_number": {"type": "bsn", "number": student(8)},
+            "requested_by": "student",
+            "reason": "verzoek tot verwijdering, art. 17 AVG",
+        });
+        let erased = officer
+            .fetch(Method::POST, "/v1/erasures", Some(&erasure))
+            .await
+            .unwrap();
+        assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+        let left = at_risk_entries(&broker, VO).await;
+        assert_eq!(left.len(), entries.len() - 2, "LL-008 was told twice");
+        assert!(
+            left.iter().all(|e| e["at_risk"]["reference"] != json!("LL-008")),
+            "{left:?}"
+        );
     })
     .await;
 }
