@@ -17,14 +17,15 @@
 //! commits with the access, or the access does not happen" holds as
 //! before: a write that cannot queue its event rolls back.
 //!
-//! Right after its `COMMIT`, before it answers, the writer calls
-//! [`integrate`]: if anything waits, it takes the tail lock in a short
-//! transaction of its own and numbers everything committed and waiting,
-//! in queue order: audit events get the next `seq`s, their Merkle stored
+//! Right after its `COMMIT`, before it answers, a write that queued
+//! anything needs a *numbering round* that began after that commit
+//! ([`Rounds`]): one short transaction under the tail lock that takes
+//! everything committed and waiting, from any node, and numbers it in
+//! queue order: audit events get the next `seq`s, their Merkle stored
 //! hashes and their relations, and leave `audit_pending`; feed entries get
-//! their institution's next numbers. Usually another writer's call has
-//! numbered ours already, together with its own (one WAL flush for the
-//! lot), and the look before the lock sees nothing waiting.
+//! their institutions' next numbers. A node runs one round at a time; the
+//! writes that commit meanwhile wait for the next, which the first of them
+//! runs for all (one WAL flush for the lot).
 //!
 //! # What still holds
 //! * Every answered write is in the numbered log and the feeds: its writer
@@ -35,12 +36,12 @@
 //!   a pull and a withdrawal about one student are such a pair, because
 //!   both take the student's advisory lock first.
 //! * A crash between a write's commit and the numbering leaves its rows
-//!   waiting; the next write on any node, or [`crate::Store::open`],
+//!   waiting; the next round on any node, or [`crate::Store::open`],
 //!   numbers them. The writer that crashed never answered.
 //! * A damaged Merkle log (missing stored hashes) fails the numbering: the
 //!   write has committed with its event queued, and its caller gets the
-//!   error, as does every later writer until the log is repaired; nothing
-//!   is numbered past the damage.
+//!   error (503), as does every later writer that queued something, until
+//!   the log is repaired; nothing is numbered past the damage.
 //!
 //! What a write no longer sees in its own transaction: its own events in
 //! `audit_events` (nothing in the broker reads them back there), and other
