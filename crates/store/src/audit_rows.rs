@@ -58,6 +58,28 @@ impl Row {
         }
     }
 
+    /// Whether a text column holds a NUL character, which PostgreSQL's
+    /// `TEXT` cannot store (the entry escapes it, the copies do not).
+    pub(crate) fn has_nul(&self) -> bool {
+        let texts = [
+            Some(&self.actor_kind),
+            self.actor_institution.as_ref(),
+            self.actor_id.as_ref(),
+            self.on_behalf_of.as_ref(),
+            Some(&self.action_crud),
+            Some(&self.action_name),
+            Some(&self.resource_kind),
+            self.resource_id.as_ref(),
+            self.data_subject.as_ref(),
+            Some(&self.purpose),
+            Some(&self.outcome),
+            self.reason.as_ref(),
+            self.request_id.as_ref(),
+            Some(&self.entry),
+        ];
+        texts.into_iter().flatten().any(|text| text.contains('\0'))
+    }
+
     /// The name of the first column in which `self` and `other` differ.
     pub(crate) fn first_difference(&self, other: &Row) -> Option<&'static str> {
         let columns = [

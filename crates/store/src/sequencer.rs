@@ -69,8 +69,12 @@ use crate::{DbConn, StoreError, merkle};
 const BATCH: i64 = 2000;
 
 /// Queues an audit event's entry and related institutions (see the module
-/// documentation), in the caller's transaction.
+/// documentation), in the caller's transaction. Refuses an entry that a
+/// round could not number: it would stay first in the queue and fail every
+/// round after it, where now it fails only the write that made it (as the
+/// `INSERT` into `audit_events` did when a write numbered its own).
 pub(crate) fn queue_event(conn: &mut PgConnection, entry: &str, parties: &[&str]) -> Result<(), StoreError> {
+    numbered_row(0, entry)?;
     diesel::insert_into(audit_pending::table)
         .values((
             audit_pending::entry.eq(entry),
@@ -261,7 +265,6 @@ struct Queued {
 /// Appends the queued events to the log, in queue order, with their
 /// Merkle stored hashes and relations.
 fn number_events(conn: &mut DbConn, queued: &[Queued]) -> Result<(), StoreError> {
-    const T: &str = "audit_pending";
     let Some(last) = queued.first().map(|q| q.last.unwrap_or(0)) else {
         return Ok(());
     };
@@ -272,13 +275,7 @@ fn number_events(conn: &mut DbConn, queued: &[Queued]) -> Result<(), StoreError>
         seq = seq
             .checked_add(1)
             .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
-        let event: AuditEvent =
-            serde_json::from_str(entry).map_err(|e| StoreError::corrupt(T, "entry", e.to_string()))?;
-        let row = Row::new(seq, &event);
-        // The leaf must hash exactly what the writer queued.
-        if row.entry != *entry {
-            return Err(StoreError::corrupt(T, "entry", "not in canonical form"));
-        }
+        let row = numbered_row(seq, entry)?;
         relations.extend(parties.split_whitespace().map(|institution| {
             (
                 audit_event_relations::seq.eq(seq),
@@ -300,6 +297,24 @@ fn number_events(conn: &mut DbConn, queued: &[Queued]) -> Result<(), StoreError>
     }
     let entries: Vec<&[u8]> = rows.iter().map(|row| row.entry.as_bytes()).collect();
     merkle::append_leaves(conn, last + 1, &entries)
+}
+
+/// The `audit_events` row of a queued entry as event `seq`: parsed back,
+/// and only if it is in canonical form (the leaf must hash exactly what
+/// the writer queued) and PostgreSQL can store its columns.
+fn numbered_row(seq: i64, entry: &str) -> Result<Row, StoreError> {
+    const T: &str = "audit_pending";
+    let event: AuditEvent = serde_json::from_str(entry).map_err(|e| StoreError::corrupt(T, "entry", e.to_string()))?;
+    let row = Row::new(seq, &event);
+    if row.entry != entry {
+        return Err(StoreError::corrupt(T, "entry", "not in canonical form"));
+    }
+    if row.has_nul() {
+        return Err(StoreError::Database(diesel::result::Error::QueryBuilderError(
+            "an audit event's text holds a NUL character, which PostgreSQL cannot store".into(),
+        )));
+    }
+    Ok(row)
 }
 
 /// Gives the waiting feed entries (at most [`BATCH`]) their institutions'

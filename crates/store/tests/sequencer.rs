@@ -167,3 +167,19 @@ fn two_nodes_number_one_log_and_one_feed() {
     assert_eq!(waiting(&first), 0);
     first.read(merkle::verify_log).expect("the log verifies");
 }
+
+/// An event a round could not number (PostgreSQL's `TEXT` holds no NUL
+/// character) fails its own write at once and is never queued, so it
+/// cannot stop the rounds of the writes after it.
+#[test]
+fn an_event_no_round_could_number_fails_its_own_write_only() {
+    let Some(db) = TestDb::postgres_or_skip() else { return };
+    let store = db.store();
+    store.write(|c| audit::append(c, &event(1))).unwrap();
+    let mut hostile = event(2);
+    hostile.resource.id = Some("pkg\0x".to_owned());
+    assert!(store.write(|c| audit::append(c, &hostile)).is_err());
+    assert_eq!(waiting(&store), 0, "never queued");
+    store.write(|c| audit::append(c, &event(3))).unwrap();
+    assert_eq!(logged(&store), vec![(1, event(1)), (2, event(3))]);
+}
