@@ -217,9 +217,9 @@ pub(crate) fn append_leaf(conn: &mut DbConn, seq: i64, entry: &[u8]) -> Result<(
 
 /// [`append_leaf`] for consecutive leaves at once (PostgreSQL's numbering
 /// rounds, `crate::sequencer`): `entries[i]` is event `first_seq + i`. The
-/// hashes a leaf builds on come from this call's earlier leaves or, in one
-/// read for all of them where possible, from the table; all new hashes go
-/// in with one `INSERT` per few thousand.
+/// hashes a leaf builds on come from this call's earlier leaves, or else
+/// from the table (one read per leaf that needs any); all new hashes go in
+/// with one `INSERT` per few thousand.
 pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]) -> Result<(), StoreError> {
     let first = first_seq
         .checked_sub(1)
