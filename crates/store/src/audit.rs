@@ -106,14 +106,13 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
             .collect(),
         None => Vec::new(),
     };
-    let entry = event.canonical_json();
     match conn {
-        DbConn::Postgres(c) => crate::sequencer::queue_event(c, &entry, &related),
+        DbConn::Postgres(c) => crate::sequencer::queue_event(c, &event.canonical_json(), &related),
         DbConn::Sqlite(_) => {
             let seq = next_seq(conn)?;
             let row = Row::new(seq, event);
             diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
-            merkle::append_leaf(conn, seq, row.entry.as_bytes())?;
+            merkle::append_leaves(conn, seq, &[row.entry.as_bytes()])?;
             let rows: Vec<_> = related
                 .into_iter()
                 .map(|institution| {

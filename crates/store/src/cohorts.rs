@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use doorstroom_domain::safety_net::RiskReason;
-use doorstroom_domain::{ApplicationStatus, Brin, FeedEventKind, Pseudonym};
+use doorstroom_domain::{ApplicationStatus, Brin, Pseudonym};
 
-use crate::schema::{applications, cohort_members as members, institution_events as feed};
+use crate::schema::{applications, cohort_members as members};
 use crate::{DbConn, StoreError, from_ms, to_ms};
 
 const T: &str = "cohort_members";
@@ -318,14 +318,7 @@ pub fn erase_student(conn: &mut DbConn, student: &Pseudonym, school: Option<&str
         .load(conn)?;
     delete.execute(conn)?;
     for (school, school_year, reference) in &memberships {
-        diesel::delete(
-            feed::table
-                .filter(feed::institution.eq(school))
-                .filter(feed::kind.eq(FeedEventKind::StudentAtRisk.as_str()))
-                .filter(feed::risk_school_year.eq(school_year))
-                .filter(feed::risk_reference.eq(reference)),
-        )
-        .execute(conn)?;
+        crate::events::delete_at_risk(conn, school, *school_year, reference)?;
     }
     Ok(memberships
         .into_iter()

@@ -181,6 +181,26 @@ fn advance_head(conn: &mut DbConn, institution: &str, count: i64) -> Result<i64,
     })
 }
 
+/// Deletes the `student.at_risk` entries of `institution`'s feed about
+/// the cohort member `reference` of `school_year` (an erasure of their
+/// place, `crate::cohorts::erase_student`); their webhook deliveries go by
+/// cascade. The numbers stay given out.
+pub(crate) fn delete_at_risk(
+    conn: &mut DbConn,
+    institution: &str,
+    school_year: i32,
+    reference: &str,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        events::table
+            .filter(events::institution.eq(institution))
+            .filter(events::kind.eq(FeedEventKind::StudentAtRisk.as_str()))
+            .filter(events::risk_school_year.eq(school_year))
+            .filter(events::risk_reference.eq(reference)),
+    )
+    .execute(conn)?)
+}
+
 /// The last `seq` the institution's feed has given out (0: none yet).
 /// Entries deleted by the purge keep their numbers given out.
 pub fn head(conn: &mut DbConn, institution: &Brin) -> Result<i64, StoreError> {

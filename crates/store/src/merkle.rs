@@ -202,30 +202,19 @@ pub fn pruned_prefix(conn: &mut DbConn) -> Result<PrunedPrefix, StoreError> {
     })
 }
 
-/// Writes the stored hashes of leaf `seq - 1`, whose entry is `entry`, in
-/// the caller's transaction (with the audit tail locked).
-pub(crate) fn append_leaf(conn: &mut DbConn, seq: i64, entry: &[u8]) -> Result<(), StoreError> {
-    let n = seq
-        .checked_sub(1)
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
-    let reader = DbHashes::new(conn);
-    let hashes = tlog_tiles::stored_hashes(n, entry, &reader);
-    let hashes = reader.finish(hashes)?;
-    insert_hashes(conn, n, &hashes)
-}
-
-/// [`append_leaf`] for consecutive leaves at once (PostgreSQL's numbering
-/// rounds, `crate::sequencer`): `entries[i]` is event `first_seq + i`. The
-/// hashes a leaf builds on come from this call's earlier leaves, or else
-/// from the table (one read per leaf that needs any); all new hashes go in
-/// with one `INSERT` per few thousand.
+/// Writes the stored hashes of consecutive leaves in the caller's
+/// transaction (with the audit tail locked): `entries[i]` is the entry of
+/// event `first_seq + i` (leaf `first_seq + i - 1`). One leaf on SQLite's
+/// append, a round's worth on PostgreSQL (`crate::sequencer`). The hashes a
+/// leaf builds on come from this call's earlier leaves, or else from the
+/// table (one read per leaf that needs any); all new hashes go in with one
+/// `INSERT` per few thousand.
 pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]) -> Result<(), StoreError> {
     let first = first_seq
         .checked_sub(1)
         .and_then(|n| u64::try_from(n).ok())
         .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
-    let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
+    let mut rows: Vec<(i64, Hash)> = Vec::new();
     {
         let reader = RoundHashes {
             db: DbHashes::new(conn),
@@ -241,7 +230,7 @@ pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]
             let mut made = reader.made.borrow_mut();
             for (offset, hash) in (0u64..).zip(hashes) {
                 let index = start.saturating_add(offset);
-                rows.push((stored_index(index)?, hash.0.to_vec()));
+                rows.push((stored_index(index)?, hash));
                 made.insert(index, hash);
             }
         }
@@ -249,7 +238,7 @@ pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]
     for chunk in rows.chunks(5000) {
         let values: Vec<_> = chunk
             .iter()
-            .map(|(idx, hash)| (audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.as_slice())))
+            .map(|(idx, hash)| (audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
             .collect();
         crate::insert_all!(conn, audit_hashes::table, &values)?;
     }
