@@ -125,6 +125,25 @@ psql "$DOORSTROOM_TEST_PG_URL" -v ON_ERROR_STOP=1 -tAc 'SELECT 1' >/dev/null ||
     die "cannot log in with DOORSTROOM_TEST_PG_URL (user, password, pg_hba.conf?)"
 echo "DOORSTROOM_TEST_PG_URL works: ${DOORSTROOM_TEST_PG_URL%%://*}://…@${DOORSTROOM_TEST_PG_URL#*@}"
 
+# --- disk ----------------------------------------------------------------------
+# A run from nothing fills its target directory with about 7 GB (debug
+# builds with line tables only, Cargo.toml; clippy's and the tests'
+# artifacts; the Python environments). Incremental compilation's state
+# would only add to it (2.6 GB when it was measured), and this script
+# builds everything once, so it is off unless asked for. A run that would
+# run out of disk stops here with a clear reason, not in the linker.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+mkdir -p "$target_dir"
+need_gb=7
+have_gb=$(($(du -sk "$target_dir" | cut -f1) / 1024 / 1024))
+free_gb=$(($(df --output=avail -k "$target_dir" | tail -n 1) / 1024 / 1024))
+step "disk: ${free_gb} GB free, target directory ${have_gb} GB of the ~${need_gb} GB a full run fills"
+if ((free_gb + have_gb < need_gb)); then
+    die "only ${free_gb} GB free under $target_dir, and a run needs about $((need_gb - have_gb)) GB more.
+Free some disk (old target directories: cargo clean) and run again."
+fi
+
 # --- (c) formatting ------------------------------------------------------------
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
@@ -137,11 +156,19 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
 
-echo "browser test screenshots: ${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts/"
+echo "browser test screenshots: $target_dir/browser-artifacts/"
 
-# The broker binary the two steps below start, fresh, on each backend.
-cargo build -p doorstroom-cli --bin doorstroom
-BROKER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/doorstroom"
+# The broker binary the two steps below start, fresh, on each backend:
+# the one `cargo test` built for the CLI's integration tests. Built on its
+# own only when the test step did not build it, or a source is newer than it
+# (extra args that narrowed the test step): `cargo build -p doorstroom-cli`
+# resolves features apart from the workspace's tests and compiles a second
+# copy of many dependencies (a minute and 1 GB).
+BROKER_BIN="$target_dir/debug/doorstroom"
+if [[ ! -x $BROKER_BIN ]] ||
+    [[ -n $(find crates Cargo.toml Cargo.lock -type f -newer "$BROKER_BIN" -print -quit) ]]; then
+    cargo build -p doorstroom-cli --bin doorstroom
+fi
 
 # --- (f) a client in another language, from the documents alone ----------------
 step "vendor client (Python, written from openapi/ and certs/README.md) on SQLite and PostgreSQL"
