@@ -135,10 +135,20 @@ impl TestBroker {
         F: Fn(TestBroker) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        Self::on_every_backend_with(|_| {}, test).await;
+    }
+
+    /// [`TestBroker::on_every_backend`], with the settings adjusted by
+    /// `configure` first.
+    pub async fn on_every_backend_with<F, Fut>(configure: impl Fn(&mut Settings), test: F)
+    where
+        F: Fn(TestBroker) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         for db in TestDb::all() {
             let backend = db.backend;
             eprintln!("-- on {}", backend.name());
-            let broker = TestBroker::start(db).await;
+            let broker = TestBroker::start_with(db, &configure).await;
             test(broker).await;
         }
     }

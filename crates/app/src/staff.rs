@@ -173,7 +173,7 @@ fn enrolled(account: StaffAccount, totp_secret: String, totp_uri: String) -> Enr
 /// be a school that sends (vo, vso, pro): the safety net is theirs.
 fn active_institution(conn: &mut DbConn, brin: &Brin, role: Role) -> Result<(), AppError> {
     match institutions::get(conn, brin)? {
-        Some(i) if role == Role::CareCoordinator && !i.sector.is_sending() => Err(AppError::invalid(
+        Some(i) if !role.fits_sector(i.sector) => Err(AppError::invalid(
             "/role",
             "role: a care coordinator belongs to a vo, vso or pro school",
         )),

@@ -22,13 +22,27 @@ impl Role {
     /// broker admins belong to no institution, institution admins and
     /// intakers to exactly one, privacy officers to one or (the broker's own)
     /// to none. A care coordinator (zorgcoördinator) belongs to exactly one
-    /// school (that it is a vo, vso or pro school is checked against the
-    /// registry when the account is created).
+    /// school (that it is a vo, vso or pro school: [`Role::fits_sector`],
+    /// checked against the registry when the account is created).
     pub fn fits_institution(self, institution: Option<&Brin>) -> bool {
         match self {
             Role::BrokerAdmin | Role::RegionalCoordinator => institution.is_none(),
             Role::InstitutionAdmin | Role::Intaker | Role::CareCoordinator => institution.is_some(),
             Role::PrivacyOfficer => true,
+        }
+    }
+
+    /// Whether an account of this role may belong to an institution of
+    /// `sector`: a care coordinator only to a school that sends (the
+    /// safety net is the sending school's); every other role to any.
+    pub fn fits_sector(self, sector: Sector) -> bool {
+        match self {
+            Role::CareCoordinator => sector.is_sending(),
+            Role::BrokerAdmin
+            | Role::InstitutionAdmin
+            | Role::Intaker
+            | Role::PrivacyOfficer
+            | Role::RegionalCoordinator => true,
         }
     }
 }
@@ -187,6 +201,25 @@ mod actor_ref_tests {
                 _ => ActorRef::Anonymous,
             };
             prop_assert_eq!(ActorRef::parse(&actor.to_string()), Ok(actor));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_sending_school_has_care_coordinators() {
+        for sector in [Sector::Vo, Sector::Vso, Sector::Pro, Sector::Mbo] {
+            assert_eq!(
+                Role::CareCoordinator.fits_sector(sector),
+                sector.is_sending(),
+                "{sector:?}"
+            );
+            for role in [Role::InstitutionAdmin, Role::Intaker, Role::PrivacyOfficer] {
+                assert!(role.fits_sector(sector), "{role:?} at {sector:?}");
+            }
         }
     }
 }

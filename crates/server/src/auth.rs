@@ -14,7 +14,8 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use doorstroom_domain::{
-    Actor, ActorKind, AuditEvent, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef, StaffId, StaffStatus,
+    Actor, ActorKind, AuditEvent, InstitutionStatus, Outcome, Principal, Purpose, ResourceRef, Sector, StaffId,
+    StaffStatus,
 };
 use doorstroom_store::staff::StaffAccount;
 use doorstroom_store::{DbConn, StoreError, audit, certificates, staff};
@@ -183,6 +184,7 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Checked {
             state
                 .store
                 .read(|conn| current_account(conn, id).map_err(ApiError::from))
+                .map(|found| found.map(|current| current.account))
         })
         .await
         .map_err(ApiError::from)
@@ -206,20 +208,29 @@ async fn staff_member(state: &web::Data<AppState>, token: &str) -> Checked {
     })
 }
 
+/// A staff account as it is now, with its institution's sector (`None`
+/// for the broker's own staff), which decides the roles the console offers
+/// an institution's admin ([`doorstroom_domain::Role::fits_sector`]).
+pub struct CurrentAccount {
+    pub account: StaffAccount,
+    pub sector: Option<Sector>,
+}
+
 /// The staff account behind a token or a console session as it is now:
 /// `None` when it is gone or deactivated, or its institution is no longer
 /// active. Read on every request, so a deactivation takes effect at once.
-pub fn current_account(conn: &mut DbConn, id: StaffId) -> Result<Option<StaffAccount>, StoreError> {
+pub fn current_account(conn: &mut DbConn, id: StaffId) -> Result<Option<CurrentAccount>, StoreError> {
     let Some(account) = staff::get(conn, id)? else {
         return Ok(None);
     };
-    let institution_active = match &account.institution {
-        Some(brin) => {
-            doorstroom_store::institutions::get(conn, brin)?.is_some_and(|i| i.status == InstitutionStatus::Active)
-        }
-        None => true,
+    let (institution_active, sector) = match &account.institution {
+        Some(brin) => match doorstroom_store::institutions::get(conn, brin)? {
+            Some(i) => (i.status == InstitutionStatus::Active, Some(i.sector)),
+            None => (false, None),
+        },
+        None => (true, None),
     };
-    Ok((account.status == StaffStatus::Active && institution_active).then_some(account))
+    Ok((account.status == StaffStatus::Active && institution_active).then_some(CurrentAccount { account, sector }))
 }
 
 /// Records an unauthenticated attempt. If even that cannot be written, the

@@ -2,9 +2,50 @@
 //! over plain HTTPS (reqwest), as a script or an attacker would send it.
 
 use doorstroom_domain::{Outcome, Role};
-use doorstroom_tests::{MBO, OTHER_MBO, TestBroker};
+use doorstroom_tests::{MBO, OTHER_MBO, TestBroker, VO};
 
 use crate::support::{ConsoleClient, bsn, student_applied};
+
+/// An institution's admin creates accounts of their own institution only,
+/// so the form offers only the roles it can have: a care coordinator at a
+/// vo school, never at an mbo. A forged choice gets the form's own answer,
+/// and no account.
+#[tokio::test]
+async fn the_staff_form_offers_only_roles_the_admins_institution_can_have() {
+    TestBroker::on_every_backend(|broker| async move {
+        let option = "<option value=\"care_coordinator\"";
+        let mbo_admin = broker.create_staff("admin.roles.mbo", Role::InstitutionAdmin, Some(MBO));
+        let mut mbo_console = ConsoleClient::new(&broker);
+        mbo_console.login(&broker, &mbo_admin).await;
+        let form = mbo_console.get("/console/staff").await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("<option value=\"intaker\""), "{}", form.body);
+        assert!(!form.body.contains(option), "{}", form.body);
+
+        let forged = mbo_console
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", &form.csrf()),
+                    ("username", "zorg.at.mbo"),
+                    ("display_name", "Zorg Mbo"),
+                    ("role", "care_coordinator"),
+                ],
+            )
+            .await;
+        assert_eq!(forged.status, 422, "{}", forged.body);
+        assert!(forged.body.contains("Kies een rol uit de lijst."), "{}", forged.body);
+        let listed = mbo_console.get("/console/staff").await;
+        assert!(!listed.body.contains("zorg.at.mbo"), "no account made: {}", listed.body);
+
+        let vo_admin = broker.create_staff("admin.roles.vo", Role::InstitutionAdmin, Some(VO));
+        let mut vo_console = ConsoleClient::new(&broker);
+        vo_console.login(&broker, &vo_admin).await;
+        let form = vo_console.get("/console/staff").await;
+        assert!(form.body.contains(option), "{}", form.body);
+    })
+    .await;
+}
 
 #[tokio::test]
 async fn every_console_response_carries_the_security_headers() {

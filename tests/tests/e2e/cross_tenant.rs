@@ -753,9 +753,10 @@ fn cases(broker: &TestBroker, w: &World) -> Vec<Case> {
             &[Who::OtherVo, Who::ThirdVo],
         ),
         // The regional figures: no principal of this suite is a regional
-        // coordinator, so every one gets the 404 of a region that does not
-        // exist. (This broker configures no region; a configured region,
-        // its coordinator and another region's are in `regional.rs`.)
+        // coordinator, so every one gets, for the configured region of
+        // 07AB and 25LX, whose figures count the student, the 404 of a
+        // region that does not exist ([`twente`]; its coordinator and
+        // another region's are in `regional.rs`).
         case(
             "GET",
             "/v1/regions/{region}/figures",
@@ -1178,9 +1179,21 @@ async fn untouched(broker: &TestBroker, w: &World) {
     );
 }
 
+/// The region of the victims, 07AB and 25LX, with a coordinator who is
+/// none of the attackers: its figures exist, and are not theirs.
+fn twente(settings: &mut doorstroom_server::config::Settings) {
+    use doorstroom_server::config::{RegionSection, RegionalSection, checked_regions};
+    let twente = RegionSection {
+        name: "twente".into(),
+        institutions: vec![VO.into(), MBO.into()],
+        coordinators: vec!["rmc-twente".into()],
+    };
+    settings.regional = checked_regions(RegionalSection { threshold: 5 }, vec![twente]).expect("regions");
+}
+
 #[tokio::test]
 async fn cross_tenant_every_route_every_wrong_principal() {
-    TestBroker::on_every_backend(|mut broker| async move {
+    TestBroker::on_every_backend_with(twente, |mut broker| async move {
         let w = world(&mut broker).await;
         let cases = cases(&broker, &w);
 

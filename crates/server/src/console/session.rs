@@ -24,7 +24,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use doorstroom_domain::{Principal, StaffId};
+use doorstroom_domain::{Principal, Sector, StaffId};
 use doorstroom_store::console_sessions;
 use doorstroom_store::staff::StaffAccount;
 use rand::RngCore;
@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::ConsoleError;
 use super::i18n::Lang;
-use crate::auth::{Caller, current_account};
+use crate::auth::{Caller, CurrentAccount, current_account};
 use crate::error::ApiError;
 use crate::request_id::RequestId;
 use crate::state::AppState;
@@ -80,6 +80,9 @@ pub struct ConsoleUser {
     /// `perform` with this caller.
     pub caller: Caller,
     pub account: StaffAccount,
+    /// The sector of the account's institution (`None` for the broker's
+    /// own staff): which roles its admin's staff form offers.
+    pub sector: Option<Sector>,
     pub csrf: String,
     pub lang: Lang,
     session_hash: String,
@@ -184,18 +187,18 @@ async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
                 console_sessions::delete(conn, &lookup_hash)?;
                 return Ok(None);
             }
-            let Some(account) = current_account(conn, session.staff_id)? else {
+            let Some(current) = current_account(conn, session.staff_id)? else {
                 console_sessions::delete(conn, &lookup_hash)?;
                 return Ok(None);
             };
             console_sessions::touch(conn, &lookup_hash, now)?;
-            Ok(Some(account))
+            Ok(Some(current))
         })
     })
     .await
     .map_err(|e| ConsoleError::api(lang, e.into()))?
     .map_err(|e| ConsoleError::api(lang, e))?;
-    let Some(account) = found else {
+    let Some(CurrentAccount { account, sector }) = found else {
         return Err(ConsoleError::LoginRequired { expired: true });
     };
     let principal = Principal::Staff {
@@ -213,6 +216,7 @@ async fn load(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
         },
         csrf: csrf_token(&state, &session_id),
         account,
+        sector,
         lang,
         session_hash: hash,
     })

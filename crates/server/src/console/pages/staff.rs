@@ -76,8 +76,11 @@ fn staff_rows(t: &Messages, views: Vec<StaffView>) -> Vec<StaffRow> {
         .collect()
 }
 
-/// The roles this user may create accounts of, as the policy says.
-fn creatable_roles(principal: &Principal, t: &Messages) -> Vec<(&'static str, &'static str)> {
+/// The roles this user may create accounts of, as the policy says, and
+/// (for an institution's admin, whose accounts are of their own
+/// institution) as its sector allows: no care coordinator at an mbo.
+fn creatable_roles(user: &ConsoleUser, t: &Messages) -> Vec<(&'static str, &'static str)> {
+    let principal = &user.caller.principal;
     [
         Role::Intaker,
         Role::InstitutionAdmin,
@@ -86,6 +89,7 @@ fn creatable_roles(principal: &Principal, t: &Messages) -> Vec<(&'static str, &'
         Role::BrokerAdmin,
     ]
     .into_iter()
+    .filter(|role| user.sector.is_none_or(|sector| role.fits_sector(sector)))
     .filter(|role| {
         let institution = match role {
             Role::BrokerAdmin => None,
@@ -127,7 +131,7 @@ async fn render_staff(
             chrome: Chrome::of(user, "/console/staff"),
             rows: staff_rows(t, views),
             broker_scope: own.is_none(),
-            roles: creatable_roles(&user.caller.principal, t),
+            roles: creatable_roles(user, t),
             form,
             errors,
             shown,
@@ -186,11 +190,9 @@ fn requested_account(user: &ConsoleUser, form: &StaffForm) -> Result<NewAccount,
     let display_name = doorstroom_domain::short_text("display_name", &form.display_name)
         .map_err(|_| errors.display_name = Some(t.display_name_invalid))
         .ok();
-    let role = Role::parse(&form.role).ok().filter(|r| {
-        creatable_roles(&user.caller.principal, t)
-            .iter()
-            .any(|(code, _)| *code == r.as_str())
-    });
+    let role = Role::parse(&form.role)
+        .ok()
+        .filter(|r| creatable_roles(user, t).iter().any(|(code, _)| *code == r.as_str()));
     if role.is_none() {
         errors.role = Some(t.role_invalid);
     }
