@@ -3,6 +3,9 @@
 //! policy, runs the work and appends the audit event, all in one database
 //! transaction. If the event cannot be written the transaction rolls back
 //! and the caller gets `AuditUnavailable`: no access without its record.
+//! Work that fails on its merits rolls the transaction back too, and its
+//! `rejected` event is written right after in one of its own: an access
+//! that did not happen, recorded.
 //!
 //! The work gets a [`Ctx`]: the connection, the one time of the access and
 //! [`Ctx::record`] for the events a use case records next to its own (an
@@ -10,7 +13,6 @@
 //! the same actor, request and purpose and live or die with the work.
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use doorstroom_domain::{
     Action, AuditAction, AuditEvent, Brin, Decision, Outcome, Principal, Pseudonym, Purpose, Resource, ResourceRef,
     SideEvent, StaffId, authorize,
@@ -61,6 +63,9 @@ pub struct Access {
     /// About how many bytes the work writes (a package's envelope), so
     /// that a batch of large writes commits early (`Store::write_sized`).
     pub bytes: usize,
+    /// Whether the lookup writes what must stay when the work fails
+    /// ([`Access::keeping_lookup_writes`]).
+    pub lookup_writes: bool,
 }
 
 impl Access {
@@ -74,6 +79,7 @@ impl Access {
             on_behalf_of: None,
             also_parties: Vec::new(),
             bytes: 0,
+            lookup_writes: false,
         }
     }
 
@@ -92,6 +98,7 @@ impl Access {
             on_behalf_of: None,
             also_parties: Vec::new(),
             bytes: 0,
+            lookup_writes: false,
         }
     }
 
@@ -110,6 +117,16 @@ impl Access {
     /// The same access, writing about `bytes` bytes.
     pub fn sized(mut self, bytes: usize) -> Self {
         self.bytes = bytes;
+        self
+    }
+
+    /// The same access, whose lookup writes what must stay even when the
+    /// work fails: a wrong code counted toward its link's lock. Its work
+    /// then runs in a savepoint and its refusal is recorded in the same
+    /// transaction (two statements more). Any other failed work is rolled
+    /// back with its whole transaction, lookup included ([`Unwound`]).
+    pub fn keeping_lookup_writes(mut self) -> Self {
+        self.lookup_writes = true;
         self
     }
 
@@ -231,7 +248,19 @@ pub struct Ctx<'a> {
     on_behalf_of: Option<StaffId>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of `event`'s access, on `conn`.
+    fn of(conn: &'a mut DbConn, caller: Caller<'a>, event: &AuditEvent) -> Self {
+        Ctx {
+            conn,
+            now: event.time,
+            caller,
+            purpose: event.purpose,
+            data_subject: event.data_subject.clone(),
+            on_behalf_of: event.on_behalf_of,
+        }
+    }
+
     pub fn principal(&self) -> &Principal {
         self.caller.principal
     }
@@ -271,9 +300,10 @@ pub fn access_time(now: DateTime<Utc>) -> DateTime<Utc> {
 /// Authorizes `access` for `caller`, runs `work` and audits the outcome in
 /// one transaction. A denial is audited and answered exactly like a
 /// missing resource (not found; forbidden for broker-wide actions, whose
-/// target is no secret). Work that fails on the merits is rolled back to a
-/// savepoint and audited as `rejected`. If an audit event cannot be
-/// written, nothing is committed and the answer is the audit failure.
+/// target is no secret). Work that fails on the merits is rolled back with
+/// its whole transaction and audited as `rejected` in a write of its own
+/// ([`Unwound::Rejected`]). If an audit event cannot be written, nothing is
+/// committed and the answer is the audit failure.
 pub fn perform_in<T, F>(
     store: &Store,
     now: DateTime<Utc>,
@@ -315,9 +345,9 @@ where
     .with_request_id(caller.request_id.map(str::to_owned))
     .with_data_subject(access.data_subject);
     event.on_behalf_of = access.on_behalf_of;
-    let (action, also_parties) = (access.action, access.also_parties);
+    let (action, also_parties, lookup_writes) = (access.action, access.also_parties, access.lookup_writes);
 
-    store.write_sized(access.bytes, |conn| {
+    let written = store.write_sized(access.bytes, |conn| {
         let located = match access.target {
             Target::Known(resource) => Some(Located::from(resource)),
             Target::Lookup(locate) => locate(conn)?,
@@ -343,43 +373,110 @@ where
                 _ => AppError::NotFound,
             }));
         }
-        run_audited(conn, caller, event, &parties, work)
-    })
+        if lookup_writes {
+            run_audited_in_savepoint(conn, caller, event, &parties, work)
+        } else {
+            run_audited(conn, caller, event, parties, work)
+        }
+    });
+    match written {
+        Ok(answer) => Ok(answer),
+        Err(Unwound::Failed(err)) => Err(err),
+        Err(Unwound::Rejected(rejected)) => {
+            let Rejected { event, parties, error } = *rejected;
+            store.write(|conn| append(conn, &event, &parties))?;
+            Ok(Err(error))
+        }
+    }
 }
 
-/// Runs allowed `work` in a savepoint and appends `event` with its
-/// outcome: failed work leaves nothing behind (its side events neither),
-/// while its audit event stays.
+/// Why an access's write was rolled back.
+enum Unwound {
+    /// Nothing commits, and this is the answer: the audit event could not
+    /// be written, or the database failed.
+    Failed(AppError),
+    /// The work failed on its merits. Everything it did is undone with the
+    /// transaction, and its event is appended as `rejected` in a write of
+    /// its own. This costs a failure a second write, but spares every
+    /// success the savepoint it would otherwise need: on PostgreSQL a
+    /// failed statement poisons its transaction, so work that shares one
+    /// with its rejection's record would have to run in a savepoint (two
+    /// statements, on PostgreSQL two round trips, for every access).
+    Rejected(Box<Rejected>),
+}
+
+/// The record of a rejected access, to be written after the rollback.
+struct Rejected {
+    event: AuditEvent,
+    parties: Vec<Brin>,
+    error: AppError,
+}
+
+impl From<AppError> for Unwound {
+    fn from(err: AppError) -> Self {
+        Unwound::Failed(err)
+    }
+}
+
+impl From<doorstroom_store::StoreError> for Unwound {
+    fn from(err: doorstroom_store::StoreError) -> Self {
+        Unwound::Failed(AppError::from(err))
+    }
+}
+
+/// Runs allowed `work` and appends `event` with its outcome: work that
+/// fails leaves nothing behind (its side events neither), because the
+/// write rolls back, and its event is written after ([`Unwound::Rejected`]).
 fn run_audited<T, F>(
+    conn: &mut DbConn,
+    caller: Caller<'_>,
+    event: AuditEvent,
+    parties: Vec<Brin>,
+    work: F,
+) -> Result<Result<T, AppError>, Unwound>
+where
+    F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
+{
+    let done = work(&mut Ctx::of(conn, caller, &event));
+    match done {
+        Ok(value) => {
+            append(conn, &event, &parties)?;
+            Ok(Ok(value))
+        }
+        Err(AppError::AuditUnavailable) => Err(Unwound::Failed(AppError::AuditUnavailable)),
+        Err(error) => Err(Unwound::Rejected(Box::new(Rejected {
+            event: event.with_outcome(Outcome::Rejected, error.slug()),
+            parties,
+            error,
+        }))),
+    }
+}
+
+/// [`run_audited`] for an access whose lookup wrote what must stay
+/// ([`Access::keeping_lookup_writes`]): the work runs in a savepoint, so
+/// that its failure undoes only the work, and the refusal is appended in
+/// the same transaction as the lookup's writes.
+fn run_audited_in_savepoint<T, F>(
     conn: &mut DbConn,
     caller: Caller<'_>,
     event: AuditEvent,
     parties: &[Brin],
     work: F,
-) -> Result<Result<T, AppError>, AppError>
+) -> Result<Result<T, AppError>, Unwound>
 where
     F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
-    let done = conn.transaction(|conn| {
-        work(&mut Ctx {
-            conn,
-            now: event.time,
-            caller,
-            purpose: event.purpose,
-            data_subject: event.data_subject.clone(),
-            on_behalf_of: event.on_behalf_of,
-        })
-    });
+    use diesel::Connection;
+    let done = conn.transaction(|conn| work(&mut Ctx::of(conn, caller, &event)));
     match done {
         Ok(value) => {
             append(conn, &event, parties)?;
             Ok(Ok(value))
         }
-        Err(AppError::AuditUnavailable) => Err(AppError::AuditUnavailable),
-        Err(err) => {
-            let event = event.with_outcome(Outcome::Rejected, err.slug());
-            append(conn, &event, parties)?;
-            Ok(Err(err))
+        Err(AppError::AuditUnavailable) => Err(Unwound::Failed(AppError::AuditUnavailable)),
+        Err(error) => {
+            append(conn, &event.with_outcome(Outcome::Rejected, error.slug()), parties)?;
+            Ok(Err(error))
         }
     }
 }

@@ -262,12 +262,15 @@ pub fn open_link(app: &App, attempt: CodeAttempt<'_>, settings: &LinkSettings) -
         }
         Ok(Some(located(link)))
     };
+    // The lookup counts a wrong code (and the address's attempts), which
+    // must stay when the work refuses it.
     let access = Access::lookup(
         Action::OpenTransparencyLink,
         locate,
         ResourceRef::new(ResourceKind::TransparencyLink, found.as_ref().map(|l| l.id.to_string())),
         Purpose::Transparency,
-    );
+    )
+    .keeping_lookup_writes();
     let link_id = found.as_ref().map(|l| l.id);
     let window_secs = settings.address_window.num_seconds().max(1);
     perform_in(&app.store, now, Caller::new(&principal, request_id), access, |ctx| {

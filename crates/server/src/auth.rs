@@ -18,7 +18,7 @@ use doorstroom_domain::{
     StaffStatus,
 };
 use doorstroom_store::staff::StaffAccount;
-use doorstroom_store::{DbConn, StoreError, audit, certificates, staff};
+use doorstroom_store::{DbConn, StoreError, audit, staff};
 
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -143,15 +143,11 @@ async fn system(state: &web::Data<AppState>, certs: PeerCertificates) -> Checked
     let lookup = {
         let state = state.clone();
         let fingerprint = fingerprint.clone();
-        crate::request_id::block(move || {
-            state
-                .store
-                .read(|conn| certificates::find(conn, &fingerprint).map_err(ApiError::from))
-        })
-        .await
-        .map_err(ApiError::from)
-        .and_then(|found| found)
-        .map_err(lookup_failed)?
+        crate::request_id::block(move || state.store.certificate_binding(&fingerprint).map_err(ApiError::from))
+            .await
+            .map_err(ApiError::from)
+            .and_then(|found| found)
+            .map_err(lookup_failed)?
     };
     let unknown = || Failure {
         message: "client certificate is not bound to an active institution",

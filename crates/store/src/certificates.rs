@@ -98,6 +98,19 @@ pub fn find(
     }
 }
 
+impl crate::Store {
+    /// [`find`] as the binding is now, in one statement outside any
+    /// transaction ([`crate::Store::read_statement`]): every request with
+    /// a client certificate makes this read before anything else, and it
+    /// is never kept (a revocation stops the very next request).
+    pub fn certificate_binding(
+        &self,
+        fingerprint: &CertFingerprint,
+    ) -> Result<Option<(CertificateBinding, Institution)>, StoreError> {
+        self.read_statement(|conn| find(conn, fingerprint))
+    }
+}
+
 /// All bindings of an institution, revoked ones included, oldest first.
 pub fn list_for(conn: &mut DbConn, brin: &Brin) -> Result<Vec<CertificateBinding>, StoreError> {
     client_certificates::table

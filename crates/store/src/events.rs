@@ -115,40 +115,39 @@ impl FeedEvent {
 /// documentation.
 pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, StoreError> {
     let institution = event.institution.as_str();
-    let seq = match conn {
-        DbConn::Sqlite(_) => advance_head(conn, institution, 1)?,
-        DbConn::Postgres(c) => placeholder(c)?,
-    };
     let id = Uuid::new_v4();
-    diesel::insert_into(events::table)
-        .values((
-            events::institution.eq(institution),
-            events::seq.eq(seq),
-            events::id.eq(id.to_string()),
-            events::kind.eq(event.kind.as_str()),
-            events::package_id.eq(event.package_id),
-            events::application_id.eq(event.application_id.map(|a| a.to_string())),
-            events::section.eq(event.section.map(Section::as_str)),
-            events::occurred_at.eq(to_ms(event.occurred_at)),
-            events::risk_school_year.eq(event.at_risk.as_ref().map(|r| r.school_year)),
-            events::risk_reference.eq(event.at_risk.as_ref().map(|r| r.reference.as_str())),
-            events::risk_reason.eq(event.at_risk.as_ref().map(|r| r.reason.as_str())),
-            events::risk_since.eq(event.at_risk.as_ref().map(|r| r.since.to_string())),
-        ))
-        .execute(conn)?;
+    let values = (
+        events::institution.eq(institution),
+        events::id.eq(id.to_string()),
+        events::kind.eq(event.kind.as_str()),
+        events::package_id.eq(event.package_id),
+        events::application_id.eq(event.application_id.map(|a| a.to_string())),
+        events::section.eq(event.section.map(Section::as_str)),
+        events::occurred_at.eq(to_ms(event.occurred_at)),
+        events::risk_school_year.eq(event.at_risk.as_ref().map(|r| r.school_year)),
+        events::risk_reference.eq(event.at_risk.as_ref().map(|r| r.reference.as_str())),
+        events::risk_reason.eq(event.at_risk.as_ref().map(|r| r.reason.as_str())),
+        events::risk_since.eq(event.at_risk.as_ref().map(|r| r.since.to_string())),
+    );
+    match conn {
+        DbConn::Sqlite(_) => {
+            let seq = advance_head(conn, institution, 1)?;
+            diesel::insert_into(events::table)
+                .values((events::seq.eq(seq), values))
+                .execute(conn)?;
+        }
+        // The column's default draws the placeholder: `-nextval(…)` of
+        // `institution_events_unnumbered`, below zero and unique, until the
+        // numbering round gives the entry its number (`crate::sequencer`).
+        DbConn::Postgres(_) => {
+            crate::sequencer::queued();
+            diesel::insert_into(events::table).values(values).execute(conn)?;
+        }
+    }
     // The webhook outbox, in the same transaction (its deliverer waits for
     // the number).
     crate::webhooks::enqueue(conn, &id.to_string(), event.institution, event.occurred_at)?;
     Ok(id)
-}
-
-/// A placeholder `seq` for an entry waiting for its number (PostgreSQL):
-/// below zero, unique.
-fn placeholder(conn: &mut diesel::PgConnection) -> Result<i64, StoreError> {
-    diesel::define_sql_function!(fn nextval(sequence: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
-    let next: i64 = diesel::select(nextval("institution_events_unnumbered")).get_result(conn)?;
-    crate::sequencer::queued();
-    Ok(-next)
 }
 
 /// Moves the institution's head `count` numbers on and returns the new

@@ -37,7 +37,11 @@
 //!   run their statement in a savepoint, so a
 //!   [`StoreError::Conflict`] leaves the surrounding transaction usable (on
 //!   PostgreSQL a failed statement otherwise poisons the whole transaction)
-//!   and the caller can still audit the rejected attempt in it.
+//!   and the caller can go on in it. `packages::insert`, on every
+//!   submission's path, gets the same from `ON CONFLICT DO NOTHING` without
+//!   the savepoint's two statements. (The audit spine itself does not need
+//!   the transaction after a failure: it rolls back and records the
+//!   rejection in a write of its own, `doorstroom_app::spine`.)
 //! * If a statement failed inside the closure but the closure returned `Ok`
 //!   anyway, PostgreSQL would silently roll it back; `write` detects this
 //!   and returns an error instead of reporting success.
@@ -324,6 +328,24 @@ impl Store {
     /// write inside fails, on both backends.
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
         self.run_single(Single::Read, f)
+    }
+
+    /// Runs `f`, one statement that only reads, on a reader's connection
+    /// outside any transaction: a single statement reads a consistent
+    /// snapshot by itself on both backends, and a `BEGIN` and a `COMMIT`
+    /// around it would triple its round trips on PostgreSQL. Crate-private:
+    /// on PostgreSQL nothing but its callers' code keeps `f` to one read.
+    pub(crate) fn read_statement<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = self.checkout(&self.readers).and_then(|mut conn| f(&mut conn));
+        if let Err(error) = &result
+            && error.is_outage()
+        {
+            self.health.record_write(health::WriteOutcome::Failed);
+        }
+        result
     }
 
     /// The same store, whose writes (and its clones') are batched within
@@ -704,6 +726,11 @@ fn build_pool(
 ) -> Result<Pool<Manager>, StoreError> {
     Pool::builder()
         .max_size(max_size)
+        // A pooled connection to PostgreSQL can go stale (a restart, a
+        // dropped socket), so it answers a `SELECT 1` before use; one to
+        // SQLite's file cannot, and a broken one is dropped when it comes
+        // back (`has_broken`): no round trip on every checkout.
+        .test_on_check_out(matches!(target, Target::Postgres(_)))
         // Also the longest pause between the pool's attempts to
         // reconnect in the background (half of it) during an outage.
         .connection_timeout(POOL_CHECKOUT_TIMEOUT)
@@ -817,14 +844,18 @@ pub(crate) fn guarded<T>(
     what: &'static str,
     f: impl FnOnce(&mut DbConn) -> Result<T, diesel::result::Error>,
 ) -> Result<T, StoreError> {
-    conn.transaction(|c| f(c).map_err(StoreError::Database))
-        .map_err(|e| match e {
-            StoreError::Database(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                StoreError::Conflict(what)
-            }
-            StoreError::Database(diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                StoreError::NotFound
-            }
-            other => other,
-        })
+    mapped(what, conn.transaction(f))
+}
+
+/// A statement's result with a unique violation mapped to
+/// `Conflict(what)` and a foreign-key violation to `NotFound`, as
+/// [`guarded`] maps them, without its savepoint: for a statement that
+/// fails before anything of the caller's is written, or whose failure ends
+/// the write.
+pub(crate) fn mapped<T>(what: &'static str, result: Result<T, diesel::result::Error>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::Conflict(what),
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => StoreError::NotFound,
+        other => StoreError::Database(other),
+    })
 }

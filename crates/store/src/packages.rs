@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::parse_id;
 use crate::schema::{package_sections, packages};
-use crate::{DbConn, StoreError, from_ms, from_ms_opt, guarded, parsed, to_ms};
+use crate::{DbConn, StoreError, from_ms, from_ms_opt, mapped, parsed, to_ms};
 
 /// The most packages one [`inbox`] call returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
@@ -274,8 +274,11 @@ struct SectionSummaryRow {
 /// * An unknown sender or recipient, or an application that does not exist
 ///   or is not of this student at this recipient, is `NotFound`.
 ///
-/// On error nothing of the package is stored and the surrounding
-/// transaction stays usable (for the audit event of the rejection).
+/// On error nothing of the package is stored. After a `Conflict` the
+/// surrounding transaction stays usable (a replay's rejection can be
+/// audited in it); after `NotFound` (a foreign key, which the use case has
+/// checked before) it is, on PostgreSQL, a failed transaction that
+/// [`crate::Store::write`] will not commit.
 pub fn insert(conn: &mut DbConn, package: &NewPackage, sections: &[NewSection]) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     if !sections.iter().all(|s| seen.insert(s.section)) {
@@ -309,14 +312,31 @@ pub fn insert(conn: &mut DbConn, package: &NewPackage, sections: &[NewSection]) 
             withdrawn_at: None,
         })
         .collect();
-    guarded(conn, "package", |c| {
-        diesel::insert_into(packages::table).values(&row).execute(c)?;
-        // All sections in one statement (there are at most five).
-        if !section_rows.is_empty() {
-            insert_sections(c, &section_rows)?;
-        }
-        Ok(())
-    })
+    // `ON CONFLICT DO NOTHING` rather than a savepoint around a statement
+    // that may fail: a replay is answered without a failed statement, so
+    // the transaction stays usable on PostgreSQL with no `SAVEPOINT` and
+    // `RELEASE` (two round trips) on every submission. What can still fail
+    // here, a missing sender, recipient or application, fails the first
+    // statement, before anything is written.
+    let insert = diesel::insert_into(packages::table)
+        .values(&row)
+        .on_conflict_do_nothing();
+    let inserted = mapped(
+        "package",
+        match conn {
+            DbConn::Sqlite(c) => insert.execute(c),
+            DbConn::Postgres(c) => insert.execute(c),
+        },
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict("package"));
+    }
+    // All sections in one statement (there are at most five): a new
+    // package's, each once, so nothing here can clash.
+    if !section_rows.is_empty() {
+        insert_sections(conn, &section_rows)?;
+    }
+    Ok(())
 }
 
 /// One multi-row `INSERT` of new section rows. Their `delivered_at` and

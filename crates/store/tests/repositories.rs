@@ -280,6 +280,12 @@ fn certificates_round_trip(db: &TestDb) {
         .unwrap();
     assert_eq!(owner.brin, brin("30AB"));
     assert_eq!(store.read(|c| certificates::find(c, &fingerprint(9))).unwrap(), None);
+    // The request's own lookup, outside a transaction, reads the same.
+    assert_eq!(
+        store.certificate_binding(&first.fingerprint).unwrap(),
+        Some((first.clone(), institution("25LX", Sector::Vo)))
+    );
+    assert_eq!(store.certificate_binding(&fingerprint(9)).unwrap(), None);
 
     let listed = store.read(|c| certificates::list_for(c, &school)).unwrap();
     assert_eq!(listed, vec![first.clone(), second.clone()]);
@@ -301,12 +307,17 @@ fn certificates_round_trip(db: &TestDb) {
         .write(|c| certificates::revoke(c, &school, &first.fingerprint, at(600)))
         .unwrap();
     assert_eq!(again, Some(revoked.clone()));
-    // find still returns it; the caller refuses revoked bindings.
+    // find still returns it; the caller refuses revoked bindings. The
+    // request's lookup sees the revocation at once.
     let (found, _) = store
         .read(|c| certificates::find(c, &first.fingerprint))
         .unwrap()
         .unwrap();
     assert_eq!(found, revoked);
+    assert_eq!(
+        store.certificate_binding(&first.fingerprint).unwrap().unwrap().0,
+        revoked
+    );
 
     // Another institution cannot revoke it; unknown fingerprints are None.
     assert_eq!(

@@ -21,6 +21,8 @@ CREATE TABLE audit_pending (
 
 -- A feed entry waiting for its number carries `seq = -nextval(…)` of
 -- this sequence: below every number a reader asks for, so that no reader
--- and no webhook sees it before it is numbered.
+-- and no webhook sees it before it is numbered. The column's default, so
+-- that the entry's INSERT draws it (no round trip of its own).
 CREATE SEQUENCE institution_events_unnumbered;
+ALTER TABLE institution_events ALTER COLUMN seq SET DEFAULT -nextval('institution_events_unnumbered');
 CREATE INDEX institution_events_waiting ON institution_events (seq) WHERE seq < 0;
