@@ -54,6 +54,10 @@
 //!   request that makes several calls waits at most once ([`health`]).
 //!   [`StoreError::is_outage`] tells an outage (unreachable, shut down,
 //!   disk full, I/O) from a fault, for the server's 503 versus 500.
+//!   A PostgreSQL connection that sat idle half a second answers a
+//!   `SELECT 1` before use (the server may have restarted); one in steady
+//!   use does not, and if it is gone its request fails and the pool drops
+//!   it ([`Store::checkout`]).
 //!
 //! # Privacy
 //! No personal data goes into a log line or error message from this crate:
@@ -63,7 +67,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{
@@ -120,6 +124,11 @@ const PG_MIGRATION_LOCK: i64 = 0x646f_6f72_7374_726f; // "doorstro"
 /// `database.checkout_timeout_ms`). While the database is known to be
 /// unreachable a request does not wait again (see [`health`]).
 pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A PostgreSQL connection idle this long answers a `SELECT 1` before it is
+/// used again ([`Store::checkout`]); under load connections come back
+/// within milliseconds and are not tested. (HikariCP's choice, 500 ms.)
+const TEST_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// A connection to either backend. Match on it for backend-specific SQL.
 #[derive(diesel::MultiConnection)]
@@ -393,11 +402,40 @@ impl Store {
         self.health.last_write()
     }
 
-    /// A pooled connection. Waits at most the checkout timeout, and not at
-    /// all while the database is known to be unreachable (a checkout timed
-    /// out less than one timeout ago, and none succeeded since): then only
-    /// an idle connection is taken, so that no request waits twice.
+    /// A pooled connection that can be used. A PostgreSQL connection that
+    /// sat idle for [`TEST_AFTER_IDLE`] or more answers a `SELECT 1` first
+    /// (the server may have restarted meanwhile, or a firewall dropped the
+    /// socket); one that fails it is dropped and the next one taken, as
+    /// many times as the pool has connections. One in steady use is not
+    /// tested: if it is gone after all, its statement fails (503), and the
+    /// pool drops it on return.
     fn checkout(&self, pool: &Pool<Manager>) -> Result<diesel::r2d2::PooledConnection<Manager>, StoreError> {
+        // Every connection the pool holds may be gone, and then a new one.
+        let mut tries = pool.max_size() + 1;
+        loop {
+            let mut pooled = self.take(pool)?;
+            let now = Instant::now();
+            let idle = now.duration_since(pooled.last_used) >= TEST_AFTER_IDLE;
+            pooled.last_used = now;
+            if self.backend == Backend::Sqlite || !idle || pooled.ping().is_ok() {
+                return Ok(pooled);
+            }
+            // Broken now (see `Pooled`): dropped on return.
+            drop(pooled);
+            tries = tries.saturating_sub(1);
+            if tries == 0 {
+                self.health.checkout_failed();
+                return Err(StoreError::Unavailable("no pooled connection answers".into()));
+            }
+        }
+    }
+
+    /// A pooled connection, as the pool hands it out. Waits at most the
+    /// checkout timeout, and not at all while the database is known to be
+    /// unreachable (a checkout timed out less than one timeout ago, and
+    /// none succeeded since): then only an idle connection is taken, so
+    /// that no request waits twice.
+    fn take(&self, pool: &Pool<Manager>) -> Result<diesel::r2d2::PooledConnection<Manager>, StoreError> {
         if self.health.known_down(self.checkout_timeout) {
             return match pool.try_get() {
                 Some(conn) => {
@@ -693,6 +731,29 @@ pub(crate) fn sqlite_pragma(conn: &mut SqliteConnection, name: &str) -> Result<S
     Ok(row.value)
 }
 
+/// A pooled connection, with what its pool needs to know of it.
+/// (One that a statement found gone needs no mark of ours: diesel marks
+/// its transaction manager broken when libpq no longer knows the
+/// connection's state, and the pool drops it on return, `has_broken`.)
+pub(crate) struct Pooled {
+    conn: DbConn,
+    /// When it was made or last handed out ([`Store::checkout`]).
+    last_used: Instant,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 /// The r2d2 connection manager: connects to the one backend chosen at open
 /// (never guessing from the URL per connection).
 struct Manager {
@@ -700,18 +761,22 @@ struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        self.target.connect().map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let conn = self.target.connect().map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            last_used: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
         conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
         std::thread::panicking() || conn.is_broken()
     }
 }
@@ -726,11 +791,11 @@ fn build_pool(
 ) -> Result<Pool<Manager>, StoreError> {
     Pool::builder()
         .max_size(max_size)
-        // A pooled connection to PostgreSQL can go stale (a restart, a
-        // dropped socket), so it answers a `SELECT 1` before use; one to
-        // SQLite's file cannot, and a broken one is dropped when it comes
-        // back (`has_broken`): no round trip on every checkout.
-        .test_on_check_out(matches!(target, Target::Postgres(_)))
+        // Not a `SELECT 1` at every checkout (on PostgreSQL a round trip
+        // per transaction): `Store::checkout` tests a PostgreSQL connection
+        // that sat idle, and one found gone in use is dropped on return
+        // (`has_broken`). SQLite's file cannot go stale.
+        .test_on_check_out(false)
         // Also the longest pause between the pool's attempts to
         // reconnect in the background (half of it) during an outage.
         .connection_timeout(POOL_CHECKOUT_TIMEOUT)
@@ -757,8 +822,9 @@ impl std::fmt::Debug for Customizer {
     }
 }
 
-impl CustomizeConnection<DbConn, diesel::r2d2::Error> for Customizer {
-    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<Pooled, diesel::r2d2::Error> for Customizer {
+    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
+        let conn = &mut pooled.conn;
         conn.set_instrumentation(counters::Counting(self.tally.clone()));
         match conn {
             DbConn::Sqlite(c) => {

@@ -5,6 +5,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use doorstroom_domain::CertFingerprint;
 use doorstroom_store::health::WriteOutcome;
 use doorstroom_store::testing::TestDb;
 use doorstroom_store::{StoreError, backend_tests};
@@ -65,3 +66,62 @@ fn the_probe_write_commits(db: &TestDb) {
 }
 
 backend_tests!(a_request_waits_for_the_pool_at_most_once, the_probe_write_commits);
+
+/// Ends every connection of `db` but the asking one, as a server restart
+/// or a failover would, and waits until they are gone.
+fn terminate_connections(db: &TestDb) {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let mut admin = PgConnection::establish(&db.url).unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Left {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    for _ in 0..100 {
+        let left: Left = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .get_result(&mut admin)
+        .unwrap();
+        if left.n == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the connections did not end");
+}
+
+/// PostgreSQL: connections the server dropped are found and replaced,
+/// without a `SELECT 1` before every use. One that sat idle is tested
+/// before it is used, so the request after a restart succeeds. One in
+/// steady use is not: its request fails (an outage, 503), and the pool
+/// drops it, so the request after that succeeds.
+#[test]
+fn connections_the_server_dropped_are_replaced() {
+    let Some(db) = TestDb::postgres_or_skip() else { return };
+    let store = db.open(1);
+    let ok = || store.read(|_| -> R<()> { Ok(()) });
+
+    ok().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    terminate_connections(&db);
+    ok().expect("an idle connection is tested and replaced before use");
+
+    // Likewise for a statement outside a transaction (the client
+    // certificate's lookup): the statement's failure alone marks the
+    // connection broken.
+    let fingerprint = CertFingerprint::parse(&"ab".repeat(32)).unwrap();
+    let lookup = || store.certificate_binding(&fingerprint);
+    lookup().unwrap();
+    terminate_connections(&db);
+    let failed = lookup().expect_err("a connection in steady use is not tested before use");
+    assert!(failed.is_outage(), "{failed:?}");
+    assert_eq!(lookup().expect("the lost connection was dropped and replaced"), None);
+    ok().unwrap();
+}
