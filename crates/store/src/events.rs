@@ -130,11 +130,11 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, Store
         events::risk_since.eq(event.at_risk.as_ref().map(|r| r.since.to_string())),
     );
     match conn {
-        DbConn::Sqlite(_) => {
-            let seq = advance_head(conn, institution, 1)?;
+        DbConn::Sqlite(c) => {
+            let seq = next_number(c, institution)?;
             diesel::insert_into(events::table)
                 .values((events::seq.eq(seq), values))
-                .execute(conn)?;
+                .execute(c)?;
         }
         // The column's default draws the placeholder: `-nextval(…)` of
         // `institution_events_unnumbered`, below zero and unique, until the
@@ -150,34 +150,24 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, Store
     Ok(id)
 }
 
-/// Moves the institution's head `count` numbers on and returns the new
-/// head (the last number given out; 1 for its first entry). SQLite's way;
-/// PostgreSQL's numbering round does the same in one statement for every
-/// institution (`crate::sequencer`).
-fn advance_head(conn: &mut DbConn, institution: &str, count: i64) -> Result<i64, StoreError> {
-    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + count));
-    let bumped: Option<i64> = match conn {
-        DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c).optional()?,
-        DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c).optional()?,
+/// The institution's next number, SQLite's way: in the write's own
+/// transaction, under SQLite's one writer, its head moved one on (1 for
+/// its first entry). PostgreSQL's numbering round numbers every
+/// institution's waiting entries in one statement (`crate::sequencer`).
+fn next_number(conn: &mut diesel::SqliteConnection, institution: &str) -> Result<i64, StoreError> {
+    let bump = || {
+        diesel::update(heads::table.find(institution))
+            .set(heads::seq.eq(heads::seq + 1))
+            .returning(heads::seq)
     };
-    if let Some(seq) = bumped {
+    if let Some(seq) = bump().get_result(conn).optional()? {
         return Ok(seq);
     }
-    // The institution's first entry. Two nodes inserting it at once: the
-    // second waits for the first to commit and then inserts nothing.
-    let insert = diesel::insert_into(heads::table)
+    // The institution's first entry.
+    diesel::insert_into(heads::table)
         .values((heads::institution.eq(institution), heads::seq.eq(0_i64)))
-        .on_conflict(heads::institution)
-        .do_nothing();
-    match conn {
-        DbConn::Sqlite(c) => insert.execute(c)?,
-        DbConn::Postgres(c) => insert.execute(c)?,
-    };
-    let bump = diesel::update(heads::table.find(institution)).set(heads::seq.eq(heads::seq + count));
-    Ok(match conn {
-        DbConn::Sqlite(c) => bump.returning(heads::seq).get_result(c)?,
-        DbConn::Postgres(c) => bump.returning(heads::seq).get_result(c)?,
-    })
+        .execute(conn)?;
+    Ok(bump().get_result(conn)?)
 }
 
 /// Deletes the `student.at_risk` entries of `institution`'s feed about
