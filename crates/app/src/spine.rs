@@ -373,11 +373,7 @@ where
                 _ => AppError::NotFound,
             }));
         }
-        if lookup_writes {
-            run_audited_in_savepoint(conn, caller, event, &parties, work)
-        } else {
-            run_audited(conn, caller, event, parties, work)
-        }
+        run_audited(conn, caller, event, parties, lookup_writes, work)
     });
     match written {
         Ok(answer) => Ok(answer),
@@ -424,59 +420,43 @@ impl From<doorstroom_store::StoreError> for Unwound {
     }
 }
 
-/// Runs allowed `work` and appends `event` with its outcome: work that
-/// fails leaves nothing behind (its side events neither), because the
-/// write rolls back, and its event is written after ([`Unwound::Rejected`]).
+/// Runs allowed `work` and appends `event` with its outcome. Work that
+/// fails leaves nothing behind (its side events neither): the write rolls
+/// back, and its event is written after ([`Unwound::Rejected`]). Only for
+/// an access whose lookup wrote what must stay
+/// ([`Access::keeping_lookup_writes`]) the work runs in a savepoint, so
+/// that its failure undoes only the work, and the refusal is appended in
+/// the same transaction as the lookup's writes.
 fn run_audited<T, F>(
     conn: &mut DbConn,
     caller: Caller<'_>,
     event: AuditEvent,
     parties: Vec<Brin>,
+    keep_lookup_writes: bool,
     work: F,
 ) -> Result<Result<T, AppError>, Unwound>
 where
     F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
 {
-    let done = work(&mut Ctx::of(conn, caller, &event));
+    let done = if keep_lookup_writes {
+        use diesel::Connection;
+        conn.transaction(|conn| work(&mut Ctx::of(conn, caller, &event)))
+    } else {
+        work(&mut Ctx::of(conn, caller, &event))
+    };
     match done {
         Ok(value) => {
             append(conn, &event, &parties)?;
             Ok(Ok(value))
         }
         Err(AppError::AuditUnavailable) => Err(Unwound::Failed(AppError::AuditUnavailable)),
-        Err(error) => Err(Unwound::Rejected(Box::new(Rejected {
-            event: event.with_outcome(Outcome::Rejected, error.slug()),
-            parties,
-            error,
-        }))),
-    }
-}
-
-/// [`run_audited`] for an access whose lookup wrote what must stay
-/// ([`Access::keeping_lookup_writes`]): the work runs in a savepoint, so
-/// that its failure undoes only the work, and the refusal is appended in
-/// the same transaction as the lookup's writes.
-fn run_audited_in_savepoint<T, F>(
-    conn: &mut DbConn,
-    caller: Caller<'_>,
-    event: AuditEvent,
-    parties: &[Brin],
-    work: F,
-) -> Result<Result<T, AppError>, Unwound>
-where
-    F: FnOnce(&mut Ctx<'_>) -> Result<T, AppError>,
-{
-    use diesel::Connection;
-    let done = conn.transaction(|conn| work(&mut Ctx::of(conn, caller, &event)));
-    match done {
-        Ok(value) => {
-            append(conn, &event, parties)?;
-            Ok(Ok(value))
-        }
-        Err(AppError::AuditUnavailable) => Err(Unwound::Failed(AppError::AuditUnavailable)),
         Err(error) => {
-            append(conn, &event.with_outcome(Outcome::Rejected, error.slug()), parties)?;
-            Ok(Err(error))
+            let event = event.with_outcome(Outcome::Rejected, error.slug());
+            if keep_lookup_writes {
+                append(conn, &event, &parties)?;
+                return Ok(Err(error));
+            }
+            Err(Unwound::Rejected(Box::new(Rejected { event, parties, error })))
         }
     }
 }

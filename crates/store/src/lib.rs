@@ -325,9 +325,7 @@ impl Store {
             }
             commit::Ended::Refused(error) => Err(error),
             commit::Ended::Failed(error) => {
-                if error.is_outage() {
-                    self.health.record_write(health::WriteOutcome::Failed);
-                }
+                self.note_outage(&error);
                 Err(E::from(error))
             }
         }
@@ -349,12 +347,20 @@ impl Store {
         f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let result = self.checkout(&self.readers).and_then(|mut conn| f(&mut conn));
-        if let Err(error) = &result
-            && error.is_outage()
-        {
-            self.health.record_write(health::WriteOutcome::Failed);
+        if let Err(error) = &result {
+            self.note_outage(error);
         }
         result
+    }
+
+    /// Readiness asks whether a write can succeed now. A write's success
+    /// says yes; any outage says no, a read's included: otherwise a write
+    /// that succeeded just before the database went down would stand in
+    /// for the probe while every read already fails.
+    fn note_outage(&self, error: &StoreError) {
+        if error.is_outage() {
+            self.health.record_write(health::WriteOutcome::Failed);
+        }
     }
 
     /// The same store, whose writes (and its clones') are batched within
@@ -466,15 +472,6 @@ impl Store {
         single: Single,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
-        // Readiness asks whether a write can succeed now. A write's success
-        // says yes; any outage says no, a read's included: otherwise a
-        // write that succeeded just before the database went down would
-        // stand in for the probe while every read already fails.
-        let failed = |error: &StoreError| {
-            if error.is_outage() {
-                self.health.record_write(health::WriteOutcome::Failed);
-            }
-        };
         let pool = match single {
             Single::Read => &self.readers,
             Single::Write => &self.pool,
@@ -496,7 +493,7 @@ impl Store {
         };
         if let Err(error) = begun {
             let error = StoreError::Database(error);
-            failed(&error);
+            self.note_outage(&error);
             return Err(E::from(error));
         }
         match f(conn) {
@@ -513,7 +510,7 @@ impl Store {
                     Ok(value)
                 }
                 Err(error) => {
-                    failed(&error);
+                    self.note_outage(&error);
                     Err(E::from(error))
                 }
             },

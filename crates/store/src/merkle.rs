@@ -214,35 +214,25 @@ pub(crate) fn append_leaves(conn: &mut DbConn, first_seq: i64, entries: &[&[u8]]
         .checked_sub(1)
         .and_then(|n| u64::try_from(n).ok())
         .ok_or_else(|| StoreError::corrupt("audit_events", "seq", "out of range"))?;
-    let mut rows: Vec<(i64, Hash)> = Vec::new();
+    let mut rows: Vec<(u64, Hash)> = Vec::new();
     {
         let reader = RoundHashes {
             db: DbHashes::new(conn),
             made: RefCell::new(HashMap::new()),
         };
         for (n, entry) in (first..).zip(entries) {
-            let hashes = tlog_tiles::stored_hashes(n, entry, &reader);
-            let hashes = match hashes {
+            let hashes = match tlog_tiles::stored_hashes(n, entry, &reader) {
                 Ok(hashes) => hashes,
                 Err(e) => return reader.db.finish(Err(e)),
             };
-            let start = tlog_tiles::stored_hash_index(0, n);
             let mut made = reader.made.borrow_mut();
-            for (offset, hash) in (0u64..).zip(hashes) {
-                let index = start.saturating_add(offset);
-                rows.push((stored_index(index)?, hash));
+            for (index, hash) in indexed(n, hashes) {
                 made.insert(index, hash);
+                rows.push((index, hash));
             }
         }
     }
-    for chunk in rows.chunks(5000) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(idx, hash)| (audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
-            .collect();
-        crate::insert_all!(conn, audit_hashes::table, &values)?;
-    }
-    Ok(())
+    insert_hashes(conn, &rows)
 }
 
 /// The stored hashes as a round of leaves sees them: those it made itself,
@@ -270,17 +260,30 @@ impl HashReader for RoundHashes<'_> {
     }
 }
 
-fn insert_hashes(conn: &mut DbConn, n: u64, hashes: &[Hash]) -> Result<(), StoreError> {
+/// The stored hashes that leaf `n` completes (as `tlog_tiles` gives them),
+/// each with its stored-hash index.
+fn indexed(n: u64, hashes: Vec<Hash>) -> impl Iterator<Item = (u64, Hash)> {
     let first = tlog_tiles::stored_hash_index(0, n);
-    let rows = (0u64..)
+    (0u64..)
         .zip(hashes)
-        .map(|(offset, hash)| {
-            let idx = stored_index(first.saturating_add(offset))?;
-            Ok((audit_hashes::idx.eq(idx), audit_hashes::hash.eq(hash.0.as_slice())))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    // A leaf's hashes are one to about log2(n) rows.
-    crate::insert_all!(conn, audit_hashes::table, &rows)?;
+        .map(move |(offset, hash)| (first.saturating_add(offset), hash))
+}
+
+/// Inserts stored hashes by index, a few thousand per `INSERT` (a leaf's
+/// are one to about log2(n)).
+fn insert_hashes(conn: &mut DbConn, hashes: &[(u64, Hash)]) -> Result<(), StoreError> {
+    for chunk in hashes.chunks(5000) {
+        let rows = chunk
+            .iter()
+            .map(|(index, hash)| {
+                Ok((
+                    audit_hashes::idx.eq(stored_index(*index)?),
+                    audit_hashes::hash.eq(hash.0.as_slice()),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        crate::insert_all!(conn, audit_hashes::table, &rows)?;
+    }
     Ok(())
 }
 
@@ -319,7 +322,7 @@ pub fn backfill(conn: &mut DbConn) -> Result<i64, StoreError> {
             }
             let n = tree.leaves();
             let hashes = tree.push_hashes(entry.as_bytes())?;
-            insert_hashes(conn, n, &hashes)?;
+            insert_hashes(conn, &indexed(n, hashes).collect::<Vec<_>>())?;
         }
     }
     if tree.size() > 0 {
