@@ -304,7 +304,9 @@ fn number_events(conn: &mut DbConn, queued: &[Queued]) -> Result<(), StoreError>
 /// the writer queued) and PostgreSQL can store its columns.
 fn numbered_row(seq: i64, entry: &str) -> Result<Row, StoreError> {
     const T: &str = "audit_pending";
-    let event: AuditEvent = serde_json::from_str(entry).map_err(|e| StoreError::corrupt(T, "entry", e.to_string()))?;
+    // serde_json's message can quote the entry: the error names the rule only.
+    let event: AuditEvent =
+        serde_json::from_str(entry).map_err(|_| StoreError::corrupt(T, "entry", "not an audit event"))?;
     let row = Row::new(seq, &event);
     if row.entry != entry {
         return Err(StoreError::corrupt(T, "entry", "not in canonical form"));

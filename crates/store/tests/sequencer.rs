@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, QueryDsl, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
 use doorstroom_domain::{FeedEventKind, Sector};
 use doorstroom_store::audit::{self, AuditQuery};
 use doorstroom_store::events::{self, NewFeedEvent};
@@ -182,4 +182,30 @@ fn an_event_no_round_could_number_fails_its_own_write_only() {
     assert_eq!(waiting(&store), 0, "never queued");
     store.write(|c| audit::append(c, &event(3))).unwrap();
     assert_eq!(logged(&store), vec![(1, event(1)), (2, event(3))]);
+}
+
+/// A queued entry that is not an audit event (the queue damaged) stops the
+/// numbering, and the error says so without quoting the entry: it holds
+/// pseudonyms, and the error goes to the broker's log.
+#[test]
+fn a_damaged_queue_entry_stops_the_numbering_and_the_error_quotes_nothing() {
+    let Some(db) = TestDb::postgres_or_skip() else { return };
+    drop(db.store());
+    // A real entry whose purpose is a value no purpose has: serde_json's
+    // own message would quote it.
+    let entry = event(1)
+        .canonical_json()
+        .replace("\"administration\"", "\"pseudonym-4f2a9c\"");
+    assert!(entry.contains("pseudonym-4f2a9c"));
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    diesel::insert_into(audit_pending::table)
+        .values((audit_pending::entry.eq(&entry), audit_pending::parties.eq("")))
+        .execute(&mut conn)
+        .unwrap();
+    let Err(error) = Store::open(&db.url, 2) else {
+        panic!("a damaged queue must stop the start")
+    };
+    let said = format!("{error} {error:?}");
+    assert!(said.contains("not an audit event"), "{said}");
+    assert!(!said.contains("pseudonym-4f2a9c"), "the entry is quoted: {said}");
 }
