@@ -255,32 +255,38 @@ fn owned(
     school: &Brin,
     recipient: Option<&Brin>,
 ) -> Result<Vec<ConsentEventRow>, StoreError> {
-    let mut query = consent_events::table
+    // Two fixed queries, not one boxed query with an optional filter: a
+    // boxed query is looked up in diesel's statement cache by its SQL text,
+    // written out again at every execution (`inspections::oldest_first`).
+    let of_student = consent_events::table
         .filter(consent_events::school.eq(school.as_str()))
         .filter(consent_events::student.eq(student.as_str()))
         .order(consent_events::n.asc())
-        .select(Row::as_select())
-        .into_boxed();
-    if let Some(recipient) = recipient {
-        query = query.filter(consent_events::recipient.eq(recipient.as_str()));
-    }
-    query.load(conn)?.into_iter().map(Row::into_domain).collect()
+        .select(Row::as_select());
+    let rows = match recipient {
+        Some(recipient) => of_student
+            .filter(consent_events::recipient.eq(recipient.as_str()))
+            .load(conn)?,
+        None => of_student.load(conn)?,
+    };
+    rows.into_iter().map(Row::into_domain).collect()
 }
 
 /// The schools that recorded consent events for a student (for one
 /// recipient, when given), each once, sorted: the owners of its ledgers.
 pub fn owners(conn: &mut DbConn, student: &Pseudonym, recipient: Option<&Brin>) -> Result<Vec<Brin>, StoreError> {
-    let mut query = consent_events::table
+    let of_student = consent_events::table
         .filter(consent_events::student.eq(student.as_str()))
         .select(consent_events::school)
         .distinct()
-        .order(consent_events::school.asc())
-        .into_boxed();
-    if let Some(recipient) = recipient {
-        query = query.filter(consent_events::recipient.eq(recipient.as_str()));
-    }
-    query
-        .load::<String>(conn)?
+        .order(consent_events::school.asc());
+    let schools: Vec<String> = match recipient {
+        Some(recipient) => of_student
+            .filter(consent_events::recipient.eq(recipient.as_str()))
+            .load(conn)?,
+        None => of_student.load(conn)?,
+    };
+    schools
         .iter()
         .map(|school| parsed(Brin::parse(school), "consent_events", "school"))
         .collect()

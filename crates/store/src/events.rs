@@ -19,6 +19,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::Sqlite;
 use doorstroom_domain::safety_net::RiskReason;
 use doorstroom_domain::{Brin, FeedEventKind, Section};
 use uuid::Uuid;
@@ -155,19 +158,47 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, Store
 /// its first entry). PostgreSQL's numbering round numbers every
 /// institution's waiting entries in one statement (`crate::sequencer`).
 fn next_number(conn: &mut diesel::SqliteConnection, institution: &str) -> Result<i64, StoreError> {
-    let bump = || {
-        diesel::update(heads::table.find(institution))
-            .set(heads::seq.eq(heads::seq + 1))
-            .returning(heads::seq)
-    };
-    if let Some(seq) = bump().get_result(conn).optional()? {
+    let bump = BumpHead { institution };
+    if let Some(seq) = bump.get_result(conn).optional()? {
         return Ok(seq);
     }
     // The institution's first entry.
     diesel::insert_into(heads::table)
         .values((heads::institution.eq(institution), heads::seq.eq(0_i64)))
         .execute(conn)?;
-    Ok(bump().get_result(conn)?)
+    Ok(bump.get_result(conn)?)
+}
+
+/// `UPDATE institution_event_heads SET seq = seq + 1 WHERE institution = ?
+/// RETURNING seq`, written out under a type of its own so that it is
+/// prepared once per connection: diesel marks every `UPDATE` it builds
+/// unsafe to cache and compiles it afresh at each execution, which cost a
+/// submission on SQLite more than any other statement but its two
+/// `INSERT`s (measured 2026-12-07: 36 µs of the batch thread's CPU).
+#[derive(Clone, Copy)]
+struct BumpHead<'a> {
+    institution: &'a str,
+}
+
+impl QueryFragment<Sqlite> for BumpHead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("UPDATE institution_event_heads SET seq = seq + 1 WHERE institution = ");
+        out.push_bind_param::<Text, _>(self.institution)?;
+        out.push_sql(" RETURNING seq");
+        Ok(())
+    }
+}
+
+impl Query for BumpHead<'_> {
+    type SqlType = BigInt;
+}
+
+impl<Conn> RunQueryDsl<Conn> for BumpHead<'_> {}
+
+/// One statement whatever the institution: prepared once, under this type.
+impl QueryId for BumpHead<'_> {
+    type QueryId = BumpHead<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 /// Deletes the `student.at_risk` entries of `institution`'s feed about
@@ -277,4 +308,43 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<FeedEvent>, StoreErro
         .first(conn)
         .optional()?;
     row.map(FeedEvent::from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+
+    use super::*;
+
+    /// The head's bump is compiled once per connection and then taken
+    /// from its statement cache: a statement diesel will not cache is
+    /// compiled without a `CacheQuery` event, every time.
+    #[test]
+    fn the_heads_bump_is_prepared_once_per_connection() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("an in-memory database");
+        conn.batch_execute(
+            "CREATE TABLE institution_event_heads (institution TEXT PRIMARY KEY NOT NULL, seq BIGINT NOT NULL)",
+        )
+        .expect("the heads table");
+        let cached = Arc::new(AtomicUsize::new(0));
+        let counter = cached.clone();
+        let count: Box<dyn Instrumentation> = Box::new(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event
+                && sql.starts_with("UPDATE institution_event_heads")
+            {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        conn.set_instrumentation(count);
+
+        let numbers: Vec<i64> = ["07AB", "07AB", "25LX", "07AB"]
+            .into_iter()
+            .map(|institution| next_number(&mut conn, institution).expect("a number"))
+            .collect();
+        assert_eq!(numbers, [1, 2, 1, 3], "each institution numbered from 1, without gaps");
+        assert_eq!(cached.load(Ordering::Relaxed), 1, "compiled once, then reused");
+    }
 }

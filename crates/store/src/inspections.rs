@@ -132,23 +132,26 @@ pub fn for_student(conn: &mut DbConn, student: &Pseudonym) -> Result<Vec<Inspect
 }
 
 /// The inspections of `student` (recorded by `school` only, when given),
-/// oldest first.
+/// oldest first. Two fixed queries rather than one boxed query with an
+/// optional filter: diesel looks a boxed query up in its statement cache
+/// by its SQL text, which it writes out again at every execution, and a
+/// submission runs this one inside the batch's serial section.
 fn oldest_first(
     conn: &mut DbConn,
     student: &Pseudonym,
     school: Option<&Brin>,
 ) -> Result<Vec<InspectionRow>, StoreError> {
-    let mut query = inspections::table
+    let of_student = inspections::table
         .filter(inspections::student.eq(student.as_str()))
         .order((
             inspections::at.asc(),
             inspections::recorded_at.asc(),
             inspections::id.asc(),
         ))
-        .select(Row::as_select())
-        .into_boxed();
-    if let Some(school) = school {
-        query = query.filter(inspections::school.eq(school.as_str()));
-    }
-    query.load(conn)?.into_iter().map(Row::into_domain).collect()
+        .select(Row::as_select());
+    let rows = match school {
+        Some(school) => of_student.filter(inspections::school.eq(school.as_str())).load(conn)?,
+        None => of_student.load(conn)?,
+    };
+    rows.into_iter().map(Row::into_domain).collect()
 }
