@@ -16,7 +16,7 @@ use doorstroom_domain::regional::{self, Cell, Fact, Figures, Frame, Measure, Reg
 use doorstroom_domain::safety_net::{ApplicationState, Deadlines, assess};
 use doorstroom_domain::staff::Username;
 use doorstroom_domain::{
-    Action, ApplicationStatus, Brin, Purpose, Resource, ResourceKind, ResourceRef, Role, SchoolYear, StaffStatus,
+    Action, ApplicationStatus, Brin, NamedCoordinator, Purpose, Resource, ResourceKind, ResourceRef, SchoolYear,
 };
 use doorstroom_store::{DbConn, StoreError, cohorts, institutions, regional as store, staff};
 
@@ -62,22 +62,24 @@ pub fn figures(app: &App, caller: Caller<'_>, region: &str, year: SchoolYear) ->
     })
 }
 
-/// The region with the ids of its active coordinators; `None` for an
-/// unknown region.
+/// The region with the accounts its settings name as coordinators, as
+/// found (the policy decides which of them count); `None` for an unknown
+/// region.
 fn locate(conn: &mut DbConn, region: Option<Region>, coordinators: &[Username]) -> Result<Option<Located>, AppError> {
     let Some(region) = region else { return Ok(None) };
-    let mut ids = Vec::new();
+    let mut named = Vec::new();
     for username in coordinators {
-        if let Some(account) = staff::by_username(conn, username)?
-            && account.role == Role::RegionalCoordinator
-            && account.status == StaffStatus::Active
-        {
-            ids.push(account.id);
+        if let Some(account) = staff::by_username(conn, username)? {
+            named.push(NamedCoordinator {
+                id: account.id,
+                role: account.role,
+                status: account.status,
+            });
         }
     }
     Ok(Some(Located::from(Resource::Region {
         name: region.name,
-        coordinators: ids,
+        coordinators: named,
     })))
 }
 

@@ -42,6 +42,7 @@
 use crate::ids::{Brin, Sector, StaffId};
 use crate::principal::{Principal, Role};
 use crate::regional::RegionName;
+use crate::staff::StaffStatus;
 
 /// What a caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -281,11 +282,30 @@ pub enum Resource {
     /// A transparency link to a student's own page, and the school that
     /// issued it.
     TransparencyLink { id: uuid::Uuid, owner: Brin },
-    /// A region's aggregate figures, and the coordinators bound to it.
+    /// A region's aggregate figures, and the accounts its settings name as
+    /// its coordinators, as found (the policy decides which of them count).
     Region {
         name: RegionName,
-        coordinators: Vec<StaffId>,
+        coordinators: Vec<NamedCoordinator>,
     },
+}
+
+/// An account a region's settings name as its coordinator, as the store
+/// holds it. Only an active regional coordinator's account counts: a name
+/// that now belongs to another role, or to a deactivated account, gives
+/// nobody the region's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamedCoordinator {
+    pub id: StaffId,
+    pub role: Role,
+    pub status: StaffStatus,
+}
+
+impl NamedCoordinator {
+    /// Whether this account is the region's coordinator `id`.
+    fn is(&self, id: StaffId) -> bool {
+        self.id == id && self.role == Role::RegionalCoordinator && self.status == StaffStatus::Active
+    }
 }
 
 impl Resource {
@@ -670,7 +690,7 @@ fn coordinator(id: StaffId, role: Role, action: Action, resource: &Resource) -> 
     match (role, action, resource) {
         (Role::RegionalCoordinator, Action::WhoAmI | Action::ListInstitutions | Action::ReadInstitution, _) => Allow,
         (Role::RegionalCoordinator, Action::ReadRegionalFigures, Resource::Region { coordinators, .. }) => {
-            if coordinators.contains(&id) {
+            if coordinators.iter().any(|named| named.is(id)) {
                 Allow
             } else {
                 Deny(OtherRegion)
@@ -811,6 +831,38 @@ mod tests {
             sector,
             fingerprint: CertFingerprint::from_digest([7; 32]),
         }
+    }
+
+    /// A region's figures are read only by an account its settings name
+    /// that is, as stored, an active regional coordinator: a name that now
+    /// belongs to a deactivated account, or was given to another role,
+    /// counts for nobody (the store hands over the accounts as found).
+    #[test]
+    fn only_an_active_coordinator_named_by_the_region_reads_its_figures() {
+        let id = StaffId(uuid::Uuid::from_u128(41));
+        let caller = Principal::Staff {
+            id,
+            role: Role::RegionalCoordinator,
+            institution: None,
+            second_factor: true,
+        };
+        let region = |role, status| Resource::Region {
+            name: RegionName::parse("twente").unwrap_or_else(|e| panic!("{e}")),
+            coordinators: vec![NamedCoordinator { id, role, status }],
+        };
+        let decide = |resource: &Resource| authorize(&caller, Action::ReadRegionalFigures, resource);
+        assert_eq!(
+            decide(&region(Role::RegionalCoordinator, StaffStatus::Active)),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&region(Role::RegionalCoordinator, StaffStatus::Deactivated)),
+            Decision::Deny(DenyReason::OtherRegion)
+        );
+        assert_eq!(
+            decide(&region(Role::BrokerAdmin, StaffStatus::Active)),
+            Decision::Deny(DenyReason::OtherRegion)
+        );
     }
 
     /// The sector checks that the matrix's institutions cannot reach: a

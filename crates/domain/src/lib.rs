@@ -36,7 +36,7 @@ pub use audit::{
     Actor, ActorKind, AuditAction, AuditEvent, CrudKind, Outcome, Purpose, ResourceKind, ResourceRef, SideEvent,
 };
 pub use audit_scope::AuditScope;
-pub use authz::{Action, Decision, DenyReason, Resource, authorize};
+pub use authz::{Action, Decision, DenyReason, NamedCoordinator, Resource, authorize};
 pub use clock::Clock;
 pub use consent::{
     AGE_OF_CONSENT, CONSENT_PURPOSE, ConsentEvent, ConsentEventKind, ConsentLedger, ConsentMethod, ConsentRuleError,

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use doorstroom_domain::regional::RegionName;
 use doorstroom_domain::{
-    Action, Brin, CertFingerprint, Decision, Principal, Resource, Role, Sector, StaffId, authorize,
+    Action, Brin, CertFingerprint, Decision, NamedCoordinator, Principal, Resource, Role, Sector, StaffId, StaffStatus,
+    authorize,
 };
 
 const OWN: &str = "25LX";
@@ -896,17 +897,26 @@ fn resources() -> Result<Vec<(&'static str, Resource)>, String> {
             "region:mine",
             Resource::Region {
                 name: RegionName::parse("twente").map_err(|e| e.to_string())?,
-                coordinators: vec![StaffId(uuid::Uuid::nil())],
+                coordinators: vec![coordinator(StaffId(uuid::Uuid::nil()))],
             },
         ),
         (
             "region:other",
             Resource::Region {
                 name: RegionName::parse("achterhoek").map_err(|e| e.to_string())?,
-                coordinators: vec![StaffId(uuid::Uuid::from_u128(9))],
+                coordinators: vec![coordinator(StaffId(uuid::Uuid::from_u128(9)))],
             },
         ),
     ])
+}
+
+/// A region's active coordinator account.
+fn coordinator(id: StaffId) -> NamedCoordinator {
+    NamedCoordinator {
+        id,
+        role: Role::RegionalCoordinator,
+        status: StaffStatus::Active,
+    }
 }
 
 fn brin(raw: &str) -> Result<Brin, String> {

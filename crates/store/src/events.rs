@@ -19,7 +19,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment};
 use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::Sqlite;
 use doorstroom_domain::safety_net::RiskReason;
@@ -193,13 +193,7 @@ impl Query for BumpHead<'_> {
     type SqlType = BigInt;
 }
 
-impl<Conn> RunQueryDsl<Conn> for BumpHead<'_> {}
-
-/// One statement whatever the institution: prepared once, under this type.
-impl QueryId for BumpHead<'_> {
-    type QueryId = BumpHead<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+crate::prepared_once!(BumpHead);
 
 /// Deletes the `student.at_risk` entries of `institution`'s feed about
 /// the cohort member `reference` of `school_year` (an erasure of their

@@ -862,6 +862,24 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// Makes statement types written out by hand runnable, and marks each as
+/// one statement whatever its values, so that it is prepared once per
+/// connection and then taken from the statement cache. The store writes out
+/// what diesel would compile afresh at every execution (any `UPDATE` it
+/// builds, an `IN (…)`, a boxed query) where it runs on the hot path, inside
+/// the group-commit batch.
+macro_rules! prepared_once {
+    ($($statement:ident),+ $(,)?) => {$(
+        impl<Conn> diesel::RunQueryDsl<Conn> for $statement<'_> {}
+
+        impl diesel::query_builder::QueryId for $statement<'_> {
+            type QueryId = $statement<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+    )+};
+}
+pub(crate) use prepared_once;
+
 /// A timestamp as stored: UTC unix milliseconds.
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 use doorstroom_domain::{ActorRef, Brin, Pseudonym, Section};
@@ -572,14 +572,6 @@ where
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for SetDelivered<'_> {}
-
-/// One statement whatever its values: prepared once, under this type.
-impl QueryId for SetDelivered<'_> {
-    type QueryId = SetDelivered<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
 /// `UPDATE package_sections SET delivered_at = ? WHERE package_id = ? AND
 /// section IN (?, ?, ?, ?) AND delivered_at IS NULL AND withdrawn_at IS
 /// NULL`: always four section binds (the list is padded with its last
@@ -631,13 +623,7 @@ where
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for SetSectionsDelivered<'_> {}
-
-/// One statement whatever its values: prepared once, under this type.
-impl QueryId for SetSectionsDelivered<'_> {
-    type QueryId = SetSectionsDelivered<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+crate::prepared_once!(SetDelivered, SetSectionsDelivered);
 
 /// Withdraws `section` from every package of `student` to `recipient` that
 /// holds it and where it is not withdrawn yet (consent was withdrawn), and

@@ -36,8 +36,8 @@ use doorstroom_api::consents::History;
 use doorstroom_api::report::SubjectReport;
 use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
-    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
-    Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
+    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, NamedCoordinator, Outcome, Password,
+    Principal, Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
 };
 use doorstroom_store::console_sessions;
 use serde::Deserialize;
@@ -156,14 +156,19 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
     }
     // A coordinator's own region: the policy is asked about a region that
     // names the user among its coordinators (the page finds the region).
-    if let Principal::Staff { id, .. } = principal
+    if let Principal::Staff { id, role, .. } = principal
         && let Ok(name) = doorstroom_domain::regional::RegionName::parse("own")
         && allowed(
             principal,
             Action::ReadRegionalFigures,
             &Resource::Region {
                 name,
-                coordinators: vec![*id],
+                // The signed-in account is active.
+                coordinators: vec![NamedCoordinator {
+                    id: *id,
+                    role: *role,
+                    status: StaffStatus::Active,
+                }],
             },
         )
     {
