@@ -322,10 +322,8 @@ mod tests {
     /// one the store runs, taken from diesel's instrumentation.
     #[test]
     fn the_anomaly_count_reads_its_index_alone() {
-        let db = TestDb::sqlite();
-        drop(db.store()); // migrated
-        let path = db.url.trim_start_matches("sqlite://").to_owned();
-        let mut conn = DbConn::Sqlite(diesel::SqliteConnection::establish(&path).expect("the test database"));
+        let db = TestDb::sqlite(); // the database lives as long as this
+        let mut conn = DbConn::Sqlite(db.migrated_sqlite_connection());
         let ran = Arc::new(Mutex::new(Vec::<String>::new()));
         let seen = ran.clone();
         let capture: Box<dyn Instrumentation> = Box::new(move |event: InstrumentationEvent<'_>| {

@@ -318,11 +318,11 @@ mod tests {
     /// compiled without a `CacheQuery` event, every time.
     #[test]
     fn the_heads_bump_is_prepared_once_per_connection() {
-        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("an in-memory database");
-        conn.batch_execute(
-            "CREATE TABLE institution_event_heads (institution TEXT PRIMARY KEY NOT NULL, seq BIGINT NOT NULL)",
-        )
-        .expect("the heads table");
+        let db = crate::testing::TestDb::sqlite(); // the database lives as long as this
+        let mut conn = db.migrated_sqlite_connection();
+        // What is measured is the statement cache: the heads' institutions
+        // need not be registered.
+        conn.batch_execute("PRAGMA foreign_keys = OFF").expect("a pragma");
         let cached = Arc::new(AtomicUsize::new(0));
         let counter = cached.clone();
         let count: Box<dyn Instrumentation> = Box::new(move |event: InstrumentationEvent<'_>| {

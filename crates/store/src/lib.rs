@@ -866,8 +866,10 @@ pub(crate) use insert_all;
 /// one statement whatever its values, so that it is prepared once per
 /// connection and then taken from the statement cache. The store writes out
 /// what diesel would compile afresh at every execution (any `UPDATE` it
-/// builds, an `IN (…)`, a boxed query) where it runs on the hot path, inside
-/// the group-commit batch.
+/// builds, an `IN (…)` list) where it runs on the hot path, inside the
+/// group-commit batch. (A boxed query is cached, but found by its SQL text,
+/// written out at every execution: prefer fixed queries, one per shape, as
+/// `inspections::oldest_first` does.)
 macro_rules! prepared_once {
     ($($statement:ident),+ $(,)?) => {$(
         impl<Conn> diesel::RunQueryDsl<Conn> for $statement<'_> {}

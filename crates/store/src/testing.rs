@@ -161,6 +161,22 @@ impl TestDb {
         Store::open(&self.url, max_connections)
             .unwrap_or_else(|e| panic!("cannot open the {} test store: {e}", self.backend.name()))
     }
+
+    /// A connection of its own, outside the store's pools and their
+    /// settings, to this SQLite database migrated by [`TestDb::store`]:
+    /// for a test that watches one connection's statements or calls a
+    /// repository outside a transaction. Keep `self` alive while it is
+    /// used: dropping it removes the database. Panics on PostgreSQL.
+    pub fn migrated_sqlite_connection(&self) -> diesel::SqliteConnection {
+        assert!(
+            matches!(self.backend, TestBackend::Sqlite),
+            "a SQLite connection to a {} database",
+            self.backend.name()
+        );
+        drop(self.store());
+        let path = self.url.trim_start_matches("sqlite://");
+        diesel::SqliteConnection::establish(path).unwrap_or_else(|e| panic!("cannot open the test database: {e}"))
+    }
 }
 
 impl Drop for TestDb {

@@ -254,11 +254,9 @@ doorstroom_store::backend_tests!(
 /// `append` outside a transaction would race for `max(seq)`; it refuses.
 #[test]
 fn append_requires_a_transaction() {
-    use diesel::Connection;
     let db = TestDb::sqlite();
     let store = db.store();
-    let path = db.url.trim_start_matches("sqlite://").to_owned();
-    let mut conn = doorstroom_store::DbConn::Sqlite(diesel::SqliteConnection::establish(&path).unwrap());
+    let mut conn = doorstroom_store::DbConn::Sqlite(db.migrated_sqlite_connection());
     let err = audit::append(&mut conn, &event(1)).unwrap_err();
     assert!(
         matches!(err, StoreError::Database(diesel::result::Error::NotInTransaction)),
