@@ -11,7 +11,9 @@
 //! record's pseudonym and the [`PurgeReason`] of the rule that fired. The
 //! order in a batch is packages, applications, then consent and inspection
 //! records (which start their own period when the student's last
-//! application at a school is gone, recorded in the same transaction). A
+//! application at a school is gone, recorded in the same transaction), then
+//! the rest: the audit log's prefix, feed entries, safety-net cohorts,
+//! transparency links and deactivated staff accounts. A
 //! pause between batches gives the exchange's writers the database.
 //!
 //! A purge killed half-way leaves every batch either committed with its
@@ -48,7 +50,7 @@ use doorstroom_domain::{
 use doorstroom_domain::{ResourceKind, SideEvent};
 use doorstroom_store::events::NewFeedEvent;
 use doorstroom_store::retention::{self, LedgerKind};
-use doorstroom_store::{DbConn, Store, StoreError, audit, cohorts, events};
+use doorstroom_store::{DbConn, Store, StoreError, audit, cohorts, events, staff};
 use serde::Serialize;
 
 /// The actor id of the retention job in audit events.
@@ -334,6 +336,9 @@ fn batch(
     if batch.left > 0 {
         batch.transparency_links()?;
     }
+    if batch.left > 0 {
+        batch.staff_accounts()?;
+    }
     batch.expiry_notices()?;
     retention::forget_gone_marks(batch.conn, policy, now)?;
     Ok(Some(batch.done))
@@ -491,6 +496,36 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Staff accounts deactivated longer ago than the audit period (no
+    /// event that may name them is kept any more): one deletion event per
+    /// account, naming it by its id alone. About no student, so related to
+    /// no institution (`audit::append_related` relates only events about a
+    /// student): like the other work of the broker's own jobs, it is in the
+    /// broker's privacy officer's scope.
+    fn staff_accounts(&mut self) -> Result<(), StoreError> {
+        let until = self.policy.staff_accounts_due_until(self.now);
+        for id in staff::delete_deactivated_until(self.conn, until, self.left)? {
+            let kind = ResourceKind::StaffAccount;
+            let reason = PurgeReason::StaffAccountRetention;
+            let event = AuditEvent {
+                time: self.now,
+                actor: retention_actor(),
+                on_behalf_of: None,
+                action: SideEvent::Purged(kind).into(),
+                resource: ResourceRef::new(kind, Some(id.to_string())),
+                data_subject: None,
+                purpose: Purpose::Operations,
+                outcome: Outcome::Success,
+                reason: Some(reason.as_str().to_owned()),
+                request_id: Some(self.run_id.to_owned()),
+            };
+            audit::append(self.conn, &event)?;
+            self.done.add(kind, reason, 1);
+            self.left -= 1;
+        }
+        Ok(())
+    }
+
     /// The event feed's entries past their period: one summary event for
     /// the batch (they hold ids and times only, no data subject).
     fn feed_entries(&mut self) -> Result<(), StoreError> {
@@ -594,6 +629,11 @@ fn survey(
     if feed_entries > 0 {
         let n = u64::try_from(feed_entries).unwrap_or(0);
         summary.add(ResourceKind::EventFeed, PurgeReason::EventsRetention, n);
+    }
+    let accounts = staff::count_deactivated_until(conn, policy.staff_accounts_due_until(now))?;
+    if accounts > 0 {
+        let n = u64::try_from(accounts).unwrap_or(0);
+        summary.add(ResourceKind::StaffAccount, PurgeReason::StaffAccountRetention, n);
     }
     if let Some(pruned) = retention::due_audit_prefix(conn, policy, now, DRY_RUN_LIMIT)? {
         summary.add(

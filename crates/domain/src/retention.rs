@@ -25,6 +25,7 @@
 //! | consent / inspection records | the student's last application at that school is gone | `last_application_gone_at + consent_after_application_gone` | [`PurgeReason::LedgerRetention`] |
 //! | consent / inspection records | always | `recorded_at + application_max + consent_after_application_gone` | [`PurgeReason::HardMaximum`] |
 //! | audit event | always | `recorded_at + audit` | [`PurgeReason::AuditRetention`] |
+//! | staff account | deactivated | `deactivated_at + audit` | [`PurgeReason::StaffAccountRetention`] |
 //!
 //! When two rules fall due at the same instant, the more specific one is
 //! reported (the first in the table for that record).
@@ -95,6 +96,9 @@ wire_enum!(
         /// A safety-net cohort past its period after the enrolment
         /// deadline of its school year.
         CohortRetention => "cohort_retention",
+        /// A staff account deactivated longer ago than the audit period:
+        /// every audit event that could name it is due by then.
+        StaffAccountRetention => "staff_account_retention",
         /// A transparency link that expired or was revoked longer ago than
         /// the links period.
         LinkRetention => "link_retention",
@@ -260,6 +264,19 @@ impl RetentionPolicy {
     /// (recorded time + `events` ≤ now, as for audit events).
     pub fn events_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now.checked_sub_signed(self.periods.events)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Staff accounts deactivated at or before this moment are due at
+    /// `now`. No period of their own: an account is kept exactly as long as
+    /// an audit event may name it. It acts no more once deactivated, so
+    /// every event naming it was recorded at or before its deactivation and
+    /// is due for pruning (recorded time + `audit`) by the time the account
+    /// is; until then the student's page can still say which role saw the
+    /// file, and the console who that was. An active account is never due:
+    /// its institution's admin deactivates it when its holder leaves.
+    pub fn staff_accounts_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_signed(self.periods.audit)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
@@ -509,6 +526,28 @@ mod tests {
         assert_eq!(reason_at(due - MS), None, "one ms before {due}");
         assert_eq!(reason_at(due), Some(want), "at {due}");
         assert_eq!(reason_at(due + Duration::days(400)), Some(want), "long after {due}");
+    }
+
+    #[test]
+    fn a_deactivated_staff_account_is_due_with_the_last_event_that_may_name_it() {
+        let p = policy();
+        let deactivated = day(10);
+        let due = deactivated + Duration::days(1827);
+        let account_due = |now| deactivated <= p.staff_accounts_due_until(now);
+        assert!(!account_due(due - MS), "one ms before {due}");
+        assert!(account_due(due), "at {due}");
+        // Its last event, recorded as it was deactivated, is due at the
+        // same moment, never later than the account.
+        assert_eq!(p.audit_purge_reason(deactivated, due - MS), None);
+        assert_eq!(
+            p.audit_purge_reason(deactivated, due),
+            Some(PurgeReason::AuditRetention)
+        );
+        // Saturates instead of overflowing.
+        assert_eq!(
+            p.staff_accounts_due_until(DateTime::<Utc>::MIN_UTC),
+            DateTime::<Utc>::MIN_UTC
+        );
     }
 
     #[test]
@@ -826,6 +865,7 @@ mod tests {
                 "audit_retention",
                 "events_retention",
                 "cohort_retention",
+                "staff_account_retention",
                 "link_retention",
                 "erasure_request",
             ]

@@ -244,3 +244,49 @@ pub fn replace_totp_secret(conn: &mut DbConn, id: StaffId, old: &str, new: &str)
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// The deactivated accounts whose last change (`updated_at`) lies at or
+/// before `until`. Deactivation is the last change an account's status
+/// gets; a later one (a second factor reset) only moves the moment later,
+/// so an account goes no earlier than its rule says. Few rows (the people
+/// who log in), so no index of its own.
+#[diesel::dsl::auto_type]
+fn deactivated_until(until: i64) -> _ {
+    let deactivated: &'static str = StaffStatus::Deactivated.as_str();
+    staff_accounts::status
+        .eq(deactivated)
+        .and(staff_accounts::updated_at.le(until))
+}
+
+/// Deletes the accounts deactivated at or before `until` (see the domain's
+/// `RetentionPolicy::staff_accounts_due_until`), at most `limit`, with any
+/// console session left of them; returns which went.
+pub fn delete_deactivated_until(
+    conn: &mut DbConn,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<StaffId>, StoreError> {
+    let due: Vec<String> = staff_accounts::table
+        .filter(deactivated_until(to_ms(until)))
+        .select(staff_accounts::id)
+        .order((staff_accounts::updated_at.asc(), staff_accounts::id.asc()))
+        .limit(limit.max(0))
+        .load(conn)?;
+    let mut gone = Vec::with_capacity(due.len());
+    for id in due {
+        let id = parsed(StaffId::from_str(&id), "staff_accounts", "id")?;
+        crate::console_sessions::delete_for_staff(conn, id)?;
+        diesel::delete(staff_accounts::table.find(id.to_string())).execute(conn)?;
+        gone.push(id);
+    }
+    Ok(gone)
+}
+
+/// How many accounts [`delete_deactivated_until`] would delete now, for
+/// the purge's dry run.
+pub fn count_deactivated_until(conn: &mut DbConn, until: DateTime<Utc>) -> Result<i64, StoreError> {
+    Ok(staff_accounts::table
+        .filter(deactivated_until(to_ms(until)))
+        .count()
+        .get_result(conn)?)
+}

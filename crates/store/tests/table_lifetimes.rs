@@ -32,9 +32,6 @@ enum End {
     UntilRemoved(&'static str),
     /// No personal data: kept while the broker runs, for this reason.
     NoPersonalData(&'static str),
-    /// Personal data kept while the broker runs, for this reason. Each line
-    /// here is a retention question still open for the operator.
-    KeptOpenQuestion(&'static str),
 }
 
 use End::*;
@@ -128,12 +125,8 @@ const TABLES: &[(&str, End)] = &[
         "console_sessions",
         Expires("ended at logout and when idle or too old; expired ones pruned at each login"),
     ),
-    (
-        "staff_accounts",
-        KeptOpenQuestion(
-            "deactivated, never deleted; audit events name staff by account id; no period is stated for them yet",
-        ),
-    ),
+    // Deactivated accounts, once no audit event that may name them is kept.
+    ("staff_accounts", Purged("retention.audit_days")),
     (
         "readiness_probe",
         NoPersonalData("one row: when the readiness probe last wrote"),
@@ -210,7 +203,7 @@ fn every_stated_end_names_a_real_setting_or_table() {
                 TABLES.iter().any(|(name, _)| name == owner),
                 "{table}: goes with {owner}, which is not listed"
             ),
-            Expires(why) | UntilRemoved(why) | NoPersonalData(why) | KeptOpenQuestion(why) => {
+            Expires(why) | UntilRemoved(why) | NoPersonalData(why) => {
                 assert!(!why.is_empty(), "{table}: a reason");
             }
         }

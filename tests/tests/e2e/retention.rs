@@ -362,3 +362,78 @@ async fn nobody_but_the_operator_side_runs_the_purge() {
         .expect("the refusal is audited");
     assert_eq!(denied.outcome, doorstroom_domain::Outcome::Denied);
 }
+
+fn account_exists(broker: &TestBroker, id: &str) -> bool {
+    let id = doorstroom_domain::StaffId(Uuid::parse_str(id).expect("uuid"));
+    broker
+        .store
+        .read(|conn| doorstroom_store::staff::get(conn, id))
+        .expect("read")
+        .is_some()
+}
+
+#[tokio::test]
+async fn a_deactivated_staff_account_goes_when_no_event_may_name_it_any_more() {
+    TestBroker::on_every_backend(|broker| async move {
+        // A broker admin deactivates, signed in afresh each time (a token
+        // does not outlive the months between).
+        let deactivate = |admin: &'static str, id: String| {
+            let broker = &broker;
+            async move {
+                let admin = broker.staff(admin, Role::BrokerAdmin, None).await;
+                let (status, body) = admin
+                    .send(Method::POST, &format!("/v1/staff/{id}/deactivate"), None)
+                    .await
+                    .expect("deactivate");
+                assert_eq!(status.as_u16(), 200, "{body}");
+            }
+        };
+        let leaving = broker.create_staff("intaker.leaving", Role::Intaker, Some(MBO));
+        let later = broker.create_staff("intaker.later", Role::Intaker, Some(MBO));
+        let staying = broker.create_staff("intaker.staying", Role::Intaker, Some(MBO));
+        let deactivated = ms(broker.clock.now());
+        deactivate("admin.first", leaving.id.clone()).await;
+        broker.clock.advance(Duration::days(100));
+        deactivate("admin.second", later.id.clone()).await;
+
+        // The audit period after its deactivation, and not a millisecond
+        // earlier, the first account goes; the later one and the active
+        // one stay.
+        let due = deactivated + Duration::days(1827);
+        set_clock(&broker, due - Duration::milliseconds(1));
+        let summary = purge(&broker);
+        assert!(!summary.deleted.contains_key("staff_account"), "{summary:?}");
+        assert!(account_exists(&broker, &leaving.id));
+        set_clock(&broker, due);
+        let dry = purge::purge_dry_run(
+            &broker.store,
+            &broker.settings.retention.policy,
+            broker.clock.now(),
+            &Principal::Operator,
+            &purge::new_run_id(),
+        )
+        .expect("dry run");
+        assert_eq!(dry.deleted["staff_account"]["staff_account_retention"], 1, "{dry:?}");
+        let summary = purge(&broker);
+        assert_eq!(
+            summary.deleted["staff_account"]["staff_account_retention"], 1,
+            "{summary:?}"
+        );
+        assert!(!account_exists(&broker, &leaving.id));
+        assert!(account_exists(&broker, &later.id) && account_exists(&broker, &staying.id));
+
+        // One event, by the retention job, naming the account by its id
+        // only, about no student.
+        let events = purge_events_for(&broker, &leaving.id);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(event.action.name, "staff_account_purged");
+        assert_eq!(event.reason.as_deref(), Some("staff_account_retention"));
+        assert_eq!(event.actor.id.as_deref(), Some(purge::ACTOR_ID));
+        assert_eq!(event.data_subject, None);
+        // Its username is free again; the log still verifies.
+        broker.create_staff("intaker.leaving", Role::Intaker, Some(MBO));
+        broker.store.read(merkle::verify_log).expect("the log verifies");
+    })
+    .await;
+}
