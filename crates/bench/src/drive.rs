@@ -19,6 +19,14 @@ use crate::probe::Cost;
 
 /// How long one request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a client keeps an idle connection: less than the 5 s after
+/// which actix-web (the broker and the ceiling) closes an idle keep-alive
+/// connection. A request sent on a connection the server is closing fails
+/// ("error sending request"; a POST is not retried), which is what a run
+/// with two nodes once counted as two errors: the vo's connections sat
+/// idle for the whole register phase. Phases warm their connections up
+/// again just before they start ([`Target::warm_up`]).
+const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(4);
 /// Highest latency the histograms track (microseconds): one hour.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
 
@@ -54,6 +62,7 @@ impl Target {
                     .resolve("localhost", loopback)
                     .no_proxy()
                     .pool_max_idle_per_host(1)
+                    .pool_idle_timeout(IDLE_CONNECTION_KEPT)
                     .timeout(REQUEST_TIMEOUT)
                     .build()
             })
@@ -71,7 +80,9 @@ impl Target {
     }
 
     /// One `GET /healthz` per client and node, so that every worker's TLS
-    /// handshakes are done before the measured phases.
+    /// handshakes are done before a measured phase: called just before
+    /// each, since a connection idle longer than [`IDLE_CONNECTION_KEPT`]
+    /// (sealing the packages takes seconds) is gone by then.
     pub async fn warm_up(&self) -> Result<(), BoxError> {
         for client in &self.clients {
             for base in &self.base_urls {

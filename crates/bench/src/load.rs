@@ -214,12 +214,11 @@ async fn broker_phases(
     let time_limit = Duration::from_secs(common.time_limit);
     let mbo = Target::new(&nodes.urls, &nodes.dev_dir, workload::MBO, concurrency)?;
     let vo = Target::new(&nodes.urls, &nodes.dev_dir, workload::VO, concurrency)?;
-    mbo.warm_up().await?;
-    vo.warm_up().await?;
     let intaker = mbo.intaker_id(workload::MBO).await?;
     let probe = probe(&vo)?;
 
     eprintln!("phase register: {n} applications ...");
+    mbo.warm_up().await?;
     let students = workload::students(n, first_bsn)?;
     let (register, application_ids) =
         measured(&probe, "register", drive::register(&mbo, &students, time_limit)).await?;
@@ -232,6 +231,7 @@ async fn broker_phases(
         .into());
     }
     eprintln!("phase inspect: {n} inspections ...");
+    vo.warm_up().await?;
     let inspecting = async { Ok((drive::inspect(&vo, &students, time_limit).await?, ())) };
     let (inspect, ()) = measured(&probe, "inspect", inspecting).await?;
 
@@ -265,10 +265,12 @@ async fn submit_and_pull(
     time_limit: Duration,
 ) -> Result<[PhaseResult; 2], BoxError> {
     eprintln!("phase submit ...");
+    vo.warm_up().await?;
     let package_ids: Vec<String> = packages.iter().map(|p| p.package_id.clone()).collect();
     let submitting = async { Ok((drive::submit(vo, packages, time_limit).await?, ())) };
     let (submit, ()) = measured(probe, "submit", submitting).await?;
     eprintln!("phase pull ...");
+    mbo.warm_up().await?;
     let pulling = async { Ok((drive::pull(mbo, package_ids, intaker, time_limit).await?, ())) };
     let (pull, ()) = measured(probe, "pull", pulling).await?;
     Ok([submit, pull])
@@ -287,8 +289,6 @@ async fn ceiling_phases(
     let nodes = Nodes::ceiling(ground, dev_dir, common.workers).await?;
     let mbo = Target::new(&nodes.urls, &nodes.dev_dir, workload::MBO, concurrency)?;
     let vo = Target::new(&nodes.urls, &nodes.dev_dir, workload::VO, concurrency)?;
-    mbo.warm_up().await?;
-    vo.warm_up().await?;
     let probe = probe_for(&nodes, &vo, ground, common.strace)?;
     let students = workload::students(n, workload::FIRST_PREFIX)?;
     let applications: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
