@@ -497,7 +497,7 @@ impl Batch<'_> {
     }
 
     /// Staff accounts deactivated longer ago than the audit period (no
-    /// event that may name them is kept any more): one deletion event per
+    /// event of what they did is kept any more): one deletion event per
     /// account, naming it by its id alone. About no student, so related to
     /// no institution (`audit::append_related` relates only events about a
     /// student): like the other work of the broker's own jobs, it is in the

@@ -97,7 +97,7 @@ wire_enum!(
         /// deadline of its school year.
         CohortRetention => "cohort_retention",
         /// A staff account deactivated longer ago than the audit period:
-        /// every audit event that could name it is due by then.
+        /// every audit event of what it did is due by then.
         StaffAccountRetention => "staff_account_retention",
         /// A transparency link that expired or was revoked longer ago than
         /// the links period.
@@ -268,13 +268,17 @@ impl RetentionPolicy {
     }
 
     /// Staff accounts deactivated at or before this moment are due at
-    /// `now`. No period of their own: an account is kept exactly as long as
-    /// an audit event may name it. It acts no more once deactivated, so
-    /// every event naming it was recorded at or before its deactivation and
-    /// is due for pruning (recorded time + `audit`) by the time the account
-    /// is; until then the student's page can still say which role saw the
-    /// file, and the console who that was. An active account is never due:
-    /// its institution's admin deactivates it when its holder leaves.
+    /// `now`. No period of their own: an account is kept as long as the
+    /// audit events of what it did. It acts no more once deactivated, so
+    /// every event it made as actor (or a system made on its behalf) was
+    /// recorded at or before its deactivation and is due for pruning
+    /// (recorded time + `audit`) by the time the account is; until then the
+    /// student's page can still say which role saw the file. Events that
+    /// others record about it later (a request refused for naming it, an
+    /// admin's later change) keep their own period and then name an id that
+    /// no longer resolves, as any pseudonym does. An active account is
+    /// never due: its institution's admin deactivates it when its holder
+    /// leaves.
     pub fn staff_accounts_due_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now.checked_sub_signed(self.periods.audit)
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
@@ -529,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deactivated_staff_account_is_due_with_the_last_event_that_may_name_it() {
+    fn a_deactivated_staff_account_is_due_with_the_last_event_it_made() {
         let p = policy();
         let deactivated = day(10);
         let due = deactivated + Duration::days(1827);

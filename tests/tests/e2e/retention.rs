@@ -373,7 +373,7 @@ fn account_exists(broker: &TestBroker, id: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_deactivated_staff_account_goes_when_no_event_may_name_it_any_more() {
+async fn a_deactivated_staff_account_goes_with_the_events_of_what_it_did() {
     TestBroker::on_every_backend(|broker| async move {
         // A broker admin deactivates, signed in afresh each time (a token
         // does not outlive the months between).
