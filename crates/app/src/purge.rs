@@ -242,12 +242,15 @@ fn millis(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
+/// The retention job's event for the deletion of one record: `kind` `id`,
+/// about `student` (`None` for a record about no student, a staff
+/// account), under `reason`.
 fn deletion_event(
     now: DateTime<Utc>,
     run_id: &str,
     kind: ResourceKind,
     id: String,
-    student: &Pseudonym,
+    student: Option<&Pseudonym>,
     reason: PurgeReason,
 ) -> AuditEvent {
     AuditEvent {
@@ -256,7 +259,7 @@ fn deletion_event(
         on_behalf_of: None,
         action: SideEvent::Purged(kind).into(),
         resource: ResourceRef::new(kind, Some(id)),
-        data_subject: Some(student.clone()),
+        data_subject: student.cloned(),
         purpose: Purpose::Operations,
         outcome: Outcome::Success,
         reason: Some(reason.as_str().to_owned()),
@@ -365,7 +368,7 @@ impl Batch<'_> {
         reason: PurgeReason,
         parties: &[Brin],
     ) -> Result<(), StoreError> {
-        let event = deletion_event(self.now, self.run_id, kind, id, student, reason);
+        let event = deletion_event(self.now, self.run_id, kind, id, Some(student), reason);
         audit::append_related(self.conn, &event, parties)?;
         Ok(())
     }
@@ -488,7 +491,14 @@ impl Batch<'_> {
         for link in doorstroom_store::transparency::delete_ended_before(self.conn, before, self.left)? {
             let kind = ResourceKind::TransparencyLink;
             let reason = PurgeReason::LinkRetention;
-            let event = deletion_event(self.now, self.run_id, kind, link.id.to_string(), &link.student, reason);
+            let event = deletion_event(
+                self.now,
+                self.run_id,
+                kind,
+                link.id.to_string(),
+                Some(&link.student),
+                reason,
+            );
             audit::append_related(self.conn, &event, std::slice::from_ref(&link.school))?;
             self.done.add(kind, reason, 1);
             self.left -= 1;
@@ -507,18 +517,7 @@ impl Batch<'_> {
         for id in staff::delete_deactivated_until(self.conn, until, self.left)? {
             let kind = ResourceKind::StaffAccount;
             let reason = PurgeReason::StaffAccountRetention;
-            let event = AuditEvent {
-                time: self.now,
-                actor: retention_actor(),
-                on_behalf_of: None,
-                action: SideEvent::Purged(kind).into(),
-                resource: ResourceRef::new(kind, Some(id.to_string())),
-                data_subject: None,
-                purpose: Purpose::Operations,
-                outcome: Outcome::Success,
-                reason: Some(reason.as_str().to_owned()),
-                request_id: Some(self.run_id.to_owned()),
-            };
+            let event = deletion_event(self.now, self.run_id, kind, id.to_string(), None, reason);
             audit::append(self.conn, &event)?;
             self.done.add(kind, reason, 1);
             self.left -= 1;
@@ -550,7 +549,7 @@ impl Batch<'_> {
                 self.run_id,
                 ResourceKind::CohortMember,
                 id,
-                &gone.student,
+                Some(&gone.student),
                 PurgeReason::CohortRetention,
             );
             audit::append(self.conn, &event)?;
