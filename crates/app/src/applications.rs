@@ -164,7 +164,6 @@ pub fn report_status(
         }
         application_detail(ctx.conn, policy, application)
     })?;
-    app.feed.committed();
     Ok(reported)
 }
 

@@ -16,8 +16,6 @@
 //! policy (not found, audited as denied) without that institution's feed
 //! being read; one beyond the caller's own head is not found too.
 
-use std::sync::OnceLock;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use doorstroom_api::events::{FeedEntry, FeedPage};
@@ -32,27 +30,6 @@ use crate::{Access, App, AppError, Caller, Ctx, Located, perform_in};
 
 /// The most entries one page holds.
 pub const PAGE: i64 = 100;
-
-/// Tells the web side that entries may have committed, to wake its long
-/// polls early (other broker nodes' entries are found by polling).
-#[derive(Default)]
-pub struct FeedSignal {
-    hook: OnceLock<Box<dyn Fn() + Send + Sync>>,
-}
-
-impl FeedSignal {
-    /// Calls `hook` after every use case that may have written entries
-    /// commits. Set once, at start.
-    pub fn on_commit(&self, hook: impl Fn() + Send + Sync + 'static) {
-        let _ = self.hook.set(Box::new(hook));
-    }
-
-    pub(crate) fn committed(&self) {
-        if let Some(hook) = self.hook.get() {
-            hook();
-        }
-    }
-}
 
 /// A position in one institution's feed: after entry `seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -61,8 +61,6 @@ pub struct App {
     /// The senders' signing keys, parsed once (never trusted for their
     /// status, which a submission reads in its transaction).
     pub keys: key_cache::KeyCache,
-    /// Wakes the event feed's long polls when entries may have committed.
-    pub feed: events::FeedSignal,
     /// The regions, their coordinators and the suppression threshold.
     pub regional: regional::RegionalRules,
 }

@@ -121,9 +121,6 @@ pub fn submit_package(app: &App, caller: Caller<'_>, command: SubmitPackage) -> 
         };
         accept(ctx, app, &own, &command, prepared)
     })?;
-    if submitted.created {
-        app.feed.committed();
-    }
     Ok(submitted)
 }
 
@@ -830,6 +827,5 @@ pub fn acknowledge_package(
             acknowledged_at: package.acknowledged_at.unwrap_or(ctx.now),
         })
     })?;
-    app.feed.committed();
     Ok(acknowledged)
 }

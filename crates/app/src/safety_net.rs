@@ -191,7 +191,6 @@ pub fn assess_cohorts(app: &App, caller: Caller<'_>) -> Result<Assessment, AppEr
             }
         }
     }
-    app.feed.committed();
     Ok(done)
 }
 

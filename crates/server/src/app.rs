@@ -258,17 +258,18 @@ pub async fn start(
                 deadlines: settings.safety_net.deadlines,
             },
             keys: doorstroom_app::key_cache::KeyCache::default(),
-            feed: doorstroom_app::events::FeedSignal::default(),
             regional: settings.regional.clone(),
         },
         client_roots,
         metrics,
         password_checks,
     });
+    // Every write that appended a feed entry wakes this node's long polls
+    // once it has committed (whichever use case or job wrote it).
     state
         .app
-        .feed
-        .on_commit(move || feed_wake.send_modify(|n| *n = n.wrapping_add(1)));
+        .store
+        .on_feed_committed(move || feed_wake.send_modify(|n| *n = n.wrapping_add(1)));
     serve(state, tls_config)
 }
 

@@ -143,13 +143,16 @@ pub fn append(conn: &mut DbConn, event: &NewFeedEvent<'_>) -> Result<Uuid, Store
         // `institution_events_unnumbered`, below zero and unique, until the
         // numbering round gives the entry its number (`crate::sequencer`).
         DbConn::Postgres(_) => {
-            crate::sequencer::queued();
+            crate::this_write::queued();
             diesel::insert_into(events::table).values(values).execute(conn)?;
         }
     }
     // The webhook outbox, in the same transaction (its deliverer waits for
     // the number).
     crate::webhooks::enqueue(conn, &id.to_string(), event.institution, event.occurred_at)?;
+    // Once the write commits, this node's long polls are woken
+    // (`Store::on_feed_committed`), whichever use case appended it.
+    crate::this_write::feed_entry();
     Ok(id)
 }
 

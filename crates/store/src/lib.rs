@@ -66,7 +66,7 @@
 //! These are blocking calls; the server runs them on `actix_web::web::block`.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -104,6 +104,7 @@ mod sequencer;
 pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod this_write;
 pub mod transparency;
 pub mod url;
 pub mod webhooks;
@@ -222,7 +223,13 @@ pub struct Store {
     checkout_timeout: Duration,
     /// Recent outages (see [`health`]); shared by the clones.
     health: Arc<health::Health>,
+    /// Called after each write that appended a feed entry has committed
+    /// ([`Store::on_feed_committed`]); shared by the clones.
+    feed_committed: Arc<OnceLock<FeedHook>>,
 }
+
+/// What [`Store::on_feed_committed`] calls.
+type FeedHook = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -274,6 +281,7 @@ impl Store {
             tally,
             checkout_timeout: POOL_CHECKOUT_TIMEOUT,
             health: Arc::new(health::Health::default()),
+            feed_committed: Arc::new(OnceLock::new()),
         };
         // Audit events written before the Merkle log existed get their
         // stored hashes once; afterwards this is one `SELECT`.
@@ -289,6 +297,27 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Calls `hook` after every write that appended a feed entry
+    /// ([`events::append`]) has committed (on PostgreSQL: and been
+    /// numbered), on this store and its clones: the web side wakes its long
+    /// polls with it. Kept here rather than in each use case, so that no
+    /// writer of entries (a submission, a withdrawal, the purge's expiry
+    /// notices, the safety net) can forget it. Set once, at start; a second
+    /// hook is ignored. Other nodes' entries are found by polling.
+    pub fn on_feed_committed(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.feed_committed.set(Box::new(hook));
+    }
+
+    /// Tells the hook, if the write that just committed on this thread
+    /// appended a feed entry.
+    fn feed_entries_committed(&self) {
+        if this_write::marks().feed_entry
+            && let Some(hook) = self.feed_committed.get()
+        {
+            hook();
+        }
     }
 
     /// Runs `f` as one atomic write: in a savepoint of a group-commit batch
@@ -309,9 +338,12 @@ impl Store {
         bytes: usize,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
+        this_write::begin();
         if self.backend == Backend::Postgres {
             // See "Why PostgreSQL does not batch" in the module documentation.
-            return self.run_single(Single::Write, f);
+            let written = self.run_single(Single::Write, f)?;
+            self.feed_entries_committed();
+            return Ok(written);
         }
         let begin = || {
             let mut conn = self.checkout(&self.pool)?;
@@ -321,6 +353,7 @@ impl Store {
         match self.committer.write(bytes, begin, f, &self.tally) {
             commit::Ended::Committed(value) => {
                 self.health.record_write(health::WriteOutcome::Succeeded);
+                self.feed_entries_committed();
                 Ok(value)
             }
             commit::Ended::Refused(error) => Err(error),
@@ -486,10 +519,7 @@ impl Store {
         let conn: &mut DbConn = &mut pooled;
         let begun = match single {
             Single::Read => begin_read(conn),
-            Single::Write => {
-                sequencer::begin_write();
-                commit::begin_write(conn)
-            }
+            Single::Write => commit::begin_write(conn),
         };
         if let Err(error) = begun {
             let error = StoreError::Database(error);

@@ -52,7 +52,6 @@
 //! ([`crate::commit`]), so there `audit::append` and `events::append`
 //! number in the write's own transaction as before.
 
-use std::cell::Cell;
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use diesel::pg::PgConnection;
@@ -81,28 +80,8 @@ pub(crate) fn queue_event(conn: &mut PgConnection, entry: &str, parties: &[&str]
             audit_pending::parties.eq(parties.join(" ")),
         ))
         .execute(conn)?;
-    queued();
+    crate::this_write::queued();
     Ok(())
-}
-
-thread_local! {
-    /// Whether the write running on this thread queued anything to number.
-    /// A write's closure runs on the thread that called `Store::write`
-    /// (PostgreSQL: `Store::run_single`), which sets it back before the
-    /// closure and reads it after the commit; so a write that queued
-    /// nothing (a webhook claim, the readiness probe) runs no round.
-    static QUEUED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Notes that the write on this thread queued an audit event or a feed
-/// entry.
-pub(crate) fn queued() {
-    QUEUED.with(|q| q.set(true));
-}
-
-/// Starts a write on this thread: nothing queued yet.
-pub(crate) fn begin_write() {
-    QUEUED.with(|q| q.set(false));
 }
 
 /// The numbering rounds of one store (one broker node): one at a time,
@@ -136,7 +115,7 @@ impl Rounds {
     /// [`Rounds`]); the error if the round that should have numbered it
     /// failed. A no-op on SQLite.
     pub(crate) fn after_commit(&self, conn: &mut DbConn) -> Result<(), StoreError> {
-        if !QUEUED.with(Cell::get) {
+        if !crate::this_write::marks().queued {
             return Ok(());
         }
         self.catch_up(conn)

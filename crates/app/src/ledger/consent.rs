@@ -131,7 +131,6 @@ pub fn withdraw_consent(app: &App, caller: Caller<'_>, command: ConsentCommand) 
         };
         record_withdrawal(ctx, &recording, &recipient, to_withdraw)
     })?;
-    app.feed.committed();
     Ok(withdrawal)
 }
 
@@ -207,7 +206,6 @@ pub fn withdraw_via_link(app: &App, caller: Caller<'_>, ask: LinkWithdrawal) -> 
         };
         record_withdrawal(ctx, &recording, &ask.recipient, to_withdraw)
     })?;
-    app.feed.committed();
     Ok(withdrawal)
 }
 
