@@ -284,13 +284,14 @@ pub fn register(
 }
 
 pub fn get(conn: &mut DbConn, id: Uuid) -> Result<Option<Application>, StoreError> {
-    applications::table
-        .find(id.to_string())
+    let id = id.to_string();
+    crate::on_backend!(conn, |c| applications::table
+        .find(&id)
         .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(Row::into_domain)
+    .transpose()
 }
 
 /// All applications of a student, in every status, oldest first. With

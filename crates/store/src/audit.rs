@@ -112,10 +112,10 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
     };
     match conn {
         DbConn::Postgres(c) => crate::sequencer::queue_event(c, &event.canonical_json(), &related),
-        DbConn::Sqlite(_) => {
-            let seq = next_seq(conn)?;
+        DbConn::Sqlite(c) => {
+            let seq = next_seq(c)?;
             let row = Row::new(seq, event);
-            diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+            diesel::insert_into(audit_events::table).values(&row).execute(c)?;
             merkle::append_leaves(conn, seq, &[row.entry.as_bytes()])?;
             let rows: Vec<_> = related
                 .into_iter()
@@ -134,7 +134,7 @@ pub fn append_related(conn: &mut DbConn, event: &AuditEvent, parties: &[Brin]) -
 
 /// The next sequence number, in a write transaction that excludes other
 /// appenders (SQLite).
-fn next_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
+fn next_seq(conn: &mut diesel::SqliteConnection) -> Result<i64, StoreError> {
     let last: Option<i64> = audit_events::table.select(max(audit_events::seq)).first(conn)?;
     last.unwrap_or(0)
         .checked_add(1)
@@ -250,7 +250,7 @@ pub fn count_actions_since(
         since_ms: to_ms(since),
         at_most: at_most.max(0),
     };
-    Ok(count.get_result(conn)?)
+    Ok(crate::on_backend!(conn, |c| count.get_result(c))?)
 }
 
 /// `SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE actor_id = ? AND

@@ -261,13 +261,14 @@ fn owned(
     let of_student = consent_events::table
         .filter(consent_events::school.eq(school.as_str()))
         .filter(consent_events::student.eq(student.as_str()))
-        .order(consent_events::n.asc())
-        .select(Row::as_select());
+        .order(consent_events::n.asc());
+    // The select clause is the backend's own: chosen inside each arm.
     let rows = match recipient {
-        Some(recipient) => of_student
-            .filter(consent_events::recipient.eq(recipient.as_str()))
-            .load(conn)?,
-        None => of_student.load(conn)?,
+        Some(recipient) => {
+            let of_recipient = of_student.filter(consent_events::recipient.eq(recipient.as_str()));
+            crate::on_backend!(conn, |c| of_recipient.select(Row::as_select()).load(c))?
+        }
+        None => crate::on_backend!(conn, |c| of_student.select(Row::as_select()).load(c))?,
     };
     rows.into_iter().map(Row::into_domain).collect()
 }

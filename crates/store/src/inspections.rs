@@ -147,11 +147,14 @@ fn oldest_first(
             inspections::at.asc(),
             inspections::recorded_at.asc(),
             inspections::id.asc(),
-        ))
-        .select(Row::as_select());
+        ));
+    // The select clause is the backend's own: chosen inside each arm.
     let rows = match school {
-        Some(school) => of_student.filter(inspections::school.eq(school.as_str())).load(conn)?,
-        None => of_student.load(conn)?,
+        Some(school) => {
+            let of_school = of_student.filter(inspections::school.eq(school.as_str()));
+            crate::on_backend!(conn, |c| of_school.select(Row::as_select()).load(c))?
+        }
+        None => crate::on_backend!(conn, |c| of_student.select(Row::as_select()).load(c))?,
     };
     rows.into_iter().map(Row::into_domain).collect()
 }

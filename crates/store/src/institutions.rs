@@ -72,13 +72,13 @@ pub fn insert(conn: &mut DbConn, institution: &Institution) -> Result<(), StoreE
 }
 
 pub fn get(conn: &mut DbConn, brin: &Brin) -> Result<Option<Institution>, StoreError> {
-    institutions::table
+    crate::on_backend!(conn, |c| institutions::table
         .find(brin.as_str())
         .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(Row::into_domain)
+    .transpose()
 }
 
 /// All institutions, ordered by BRIN.

@@ -97,7 +97,7 @@ pub fn get(conn: &mut DbConn, brin: &Brin, kid: &str) -> Result<Option<Instituti
 /// status and algorithm, without the JWK (one `SELECT` by the primary
 /// key). `None` if the institution has no such key.
 pub fn facts(conn: &mut DbConn, brin: &Brin, kid: &str) -> Result<Option<KeyFacts>, StoreError> {
-    institution_keys::table
+    crate::on_backend!(conn, |c| institution_keys::table
         .filter(institution_keys::brin.eq(brin.as_str()))
         .filter(institution_keys::kid.eq(kid))
         .select((
@@ -105,10 +105,10 @@ pub fn facts(conn: &mut DbConn, brin: &Brin, kid: &str) -> Result<Option<KeyFact
             institution_keys::status,
             institution_keys::alg,
         ))
-        .first::<(String, String, String)>(conn)
-        .optional()?
-        .map(key_facts)
-        .transpose()
+        .first::<(String, String, String)>(c)
+        .optional())?
+    .map(key_facts)
+    .transpose()
 }
 
 /// [`facts`] of several keys of `brin` at once (one `SELECT`), by `kid`;
@@ -123,7 +123,7 @@ pub fn facts_of(
     }
     // All of the institution's keys (a handful), filtered here: `kid IN (…)`
     // of varying length would be prepared afresh on every submission.
-    institution_keys::table
+    crate::on_backend!(conn, |c| institution_keys::table
         .filter(institution_keys::brin.eq(brin.as_str()))
         .select((
             institution_keys::kid,
@@ -133,11 +133,11 @@ pub fn facts_of(
                 institution_keys::alg,
             ),
         ))
-        .load::<(String, (String, String, String))>(conn)?
-        .into_iter()
-        .filter(|(kid, _)| kids.contains(&kid.as_str()))
-        .map(|(kid, row)| Ok((kid, key_facts(row)?)))
-        .collect()
+        .load::<(String, (String, String, String))>(c))?
+    .into_iter()
+    .filter(|(kid, _)| kids.contains(&kid.as_str()))
+    .map(|(kid, row)| Ok((kid, key_facts(row)?)))
+    .collect()
 }
 
 fn key_facts((key_use, status, alg): (String, String, String)) -> Result<KeyFacts, StoreError> {

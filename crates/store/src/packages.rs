@@ -362,24 +362,24 @@ fn insert_sections(conn: &mut DbConn, rows: &[SectionRow]) -> QueryResult<usize>
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Package>, StoreError> {
-    packages::table
+    crate::on_backend!(conn, |c| packages::table
         .find(id)
         .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(Row::into_domain)
+    .transpose()
 }
 
 /// The package submitted with this `jti`, if any.
 pub fn by_jti(conn: &mut DbConn, jti: &str) -> Result<Option<Package>, StoreError> {
-    packages::table
+    crate::on_backend!(conn, |c| packages::table
         .filter(packages::jti.eq(jti))
         .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(Row::into_domain)
+    .transpose()
 }
 
 /// A page of the packages for `recipient`, oldest first (by submission,
@@ -479,7 +479,7 @@ pub fn mark_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result
 /// Returns whether this call recorded the first delivery.
 pub fn set_delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let update = SetDelivered { id, at: to_ms(now) };
-    Ok(update.execute(conn)? > 0)
+    Ok(crate::on_backend!(conn, |c| update.execute(c))? > 0)
 }
 
 /// Records the acknowledgement of receipt by `by`. Idempotent: a later acknowledgement keeps the
@@ -515,13 +515,13 @@ pub fn entirely_withdrawn(conn: &mut DbConn, package_id: &str) -> Result<bool, S
 /// withholds them (see `withdrawn_at`; the ciphertext of one withdrawn
 /// before delivery is empty).
 pub fn sections(conn: &mut DbConn, package_id: &str) -> Result<Vec<StoredSection>, StoreError> {
-    let mut sections = package_sections::table
+    let mut sections = crate::on_backend!(conn, |c| package_sections::table
         .filter(package_sections::package_id.eq(package_id))
         .select(SectionRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(SectionRow::into_domain)
-        .collect::<Result<Vec<_>, _>>()?;
+        .load(c))?
+    .into_iter()
+    .map(SectionRow::into_domain)
+    .collect::<Result<Vec<_>, _>>()?;
     sections.sort_by_key(|s| s.section);
     Ok(sections)
 }
@@ -539,7 +539,7 @@ pub fn mark_sections_delivered(
         return Ok(0);
     }
     let update = SetSectionsDelivered::new(package_id, sections, to_ms(now))?;
-    Ok(update.execute(conn)?)
+    Ok(crate::on_backend!(conn, |c| update.execute(c))?)
 }
 
 // ---- the pull's updates, written out ----

@@ -124,13 +124,14 @@ fn username_taken(conn: &mut DbConn, username: &str) -> Result<bool, StoreError>
 }
 
 pub fn get(conn: &mut DbConn, id: StaffId) -> Result<Option<StaffAccount>, StoreError> {
-    staff_accounts::table
-        .find(id.to_string())
+    let id = id.to_string();
+    crate::on_backend!(conn, |c| staff_accounts::table
+        .find(&id)
         .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_domain)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(Row::into_domain)
+    .transpose()
 }
 
 pub fn by_username(conn: &mut DbConn, username: &Username) -> Result<Option<StaffAccount>, StoreError> {

@@ -102,7 +102,10 @@ pub(crate) fn enqueue(
     institution: &Brin,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let registered: i64 = endpoints::table.find(institution.as_str()).count().get_result(conn)?;
+    let registered: i64 = crate::on_backend!(conn, |c| endpoints::table
+        .find(institution.as_str())
+        .count()
+        .get_result(c))?;
     if registered == 0 {
         return Ok(());
     }
