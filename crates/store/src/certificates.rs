@@ -86,12 +86,12 @@ pub fn find(
     conn: &mut DbConn,
     fingerprint: &CertFingerprint,
 ) -> Result<Option<(CertificateBinding, Institution)>, StoreError> {
-    let found = client_certificates::table
+    let found = crate::on_backend!(conn, |c| client_certificates::table
         .inner_join(institutions_table::table)
         .filter(client_certificates::fingerprint.eq(fingerprint.as_str()))
         .select((Row::as_select(), institutions::Row::as_select()))
-        .first::<(Row, institutions::Row)>(conn)
-        .optional()?;
+        .first::<(Row, institutions::Row)>(c)
+        .optional())?;
     match found {
         None => Ok(None),
         Some((binding, institution)) => Ok(Some((binding.into_domain()?, institution.into_domain()?))),
