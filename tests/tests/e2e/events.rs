@@ -410,25 +410,10 @@ async fn long_poll_returns_early(broker: TestBroker) {
 
         // An entry commits while the poll waits (up to 20 s): it returns at once.
         let mark = audit_mark(&broker);
-        let poll = {
-            let (mbo, head) = (mbo.clone(), head.clone());
-            tokio::spawn(async move {
-                let started = Instant::now();
-                let reply = events(&mbo, &format!("?after={head}&wait=20")).await;
-                (reply, started.elapsed())
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let poll = waiting_poll(&mbo, &head).await;
         let submission = seal_package(&broker, application, MBO, &[personal_data(&student)]);
         assert_eq!(submit(&broker.system(VO), &submission).await.status.as_u16(), 201);
-        let (reply, waited) = poll.await.expect("poll");
-        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-        assert_eq!(
-            kinds(reply.body["events"].as_array().expect("events")),
-            ["package.available"]
-        );
-        assert!(waited >= Duration::from_millis(400), "it waited: {waited:?}");
-        assert!(waited < Duration::from_secs(10), "it was not woken: {waited:?}");
+        woken_with(poll, "package.available").await;
         // One call, one access in the log.
         let reads = audited_since(&broker, mark)
             .into_iter()
@@ -606,27 +591,36 @@ async fn a_long_poll_wakes_when_the_purge_announces_a_package() {
         let head = events(&mbo, "").await.body["next"].as_str().expect("next").to_owned();
         broker.clock.set(delete_after - doorstroom_domain::feed::EXPIRY_NOTICE);
 
-        let poll = {
-            let (mbo, head) = (mbo.clone(), head.clone());
-            tokio::spawn(async move {
-                let started = Instant::now();
-                let reply = events(&mbo, &format!("?after={head}&wait=20")).await;
-                (reply, started.elapsed())
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let poll = waiting_poll(&mbo, &head).await;
         let broker = std::sync::Arc::new(broker);
         let purging = broker.clone();
         tokio::task::spawn_blocking(move || purge_now(&purging))
             .await
             .expect("purge");
-        let (reply, waited) = poll.await.expect("poll");
-        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-        assert_eq!(
-            kinds(reply.body["events"].as_array().expect("events")),
-            ["package.expiring"]
-        );
-        assert!(waited >= Duration::from_millis(400), "it waited: {waited:?}");
-        assert!(waited < Duration::from_secs(10), "it was not woken: {waited:?}");
+        woken_with(poll, "package.expiring").await;
     }
+}
+
+/// A long poll of `client`'s feed after `head` (up to 20 s), given half a
+/// second to be waiting: its reply and how long it waited.
+async fn waiting_poll(client: &Client, head: &str) -> tokio::task::JoinHandle<(Reply, Duration)> {
+    let (client, head) = (client.clone(), head.to_owned());
+    let poll = tokio::spawn(async move {
+        let started = Instant::now();
+        let reply = events(&client, &format!("?after={head}&wait=20")).await;
+        (reply, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    poll
+}
+
+/// The poll answered with one entry of `kind`, woken by its node well
+/// before the poll's 20 s (the tests' brokers look for other nodes' entries
+/// only every 60 s).
+async fn woken_with(poll: tokio::task::JoinHandle<(Reply, Duration)>, kind: &str) {
+    let (reply, waited) = poll.await.expect("poll");
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert_eq!(kinds(reply.body["events"].as_array().expect("events")), [kind]);
+    assert!(waited >= Duration::from_millis(400), "it waited: {waited:?}");
+    assert!(waited < Duration::from_secs(10), "it was not woken: {waited:?}");
 }
