@@ -23,6 +23,7 @@ pub mod ids;
 pub mod inspection;
 pub mod lawful;
 pub mod ledger_scope;
+pub mod own_scope;
 pub mod principal;
 pub mod regional;
 pub mod retention;
@@ -56,6 +57,7 @@ pub use ids::{
 pub use inspection::{INSPECTION_CLOCK_SKEW_SECS, InspectedBy, InspectionRecord, inspected, inspection_time_plausible};
 pub use lawful::{ConsentState, LawfulBases, LawfulBasis, NoConsentLedger, SectionRefusal, section_allowed};
 pub use ledger_scope::{LedgerParties, LedgerRecord, OfficerScope};
+pub use own_scope::{OwnScopeRights, may_create_staff, own_scope_rights};
 pub use principal::{ActorRef, Principal, Role};
 pub use retention::{
     ApplicationFacts, LedgerFacts, PACKAGE_MAX_LIMIT, PackageFacts, PurgeReason, RetentionError, RetentionPeriods,

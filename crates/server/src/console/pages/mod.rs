@@ -36,8 +36,9 @@ use doorstroom_api::consents::History;
 use doorstroom_api::report::SubjectReport;
 use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
-    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, NamedCoordinator, Outcome, Password,
-    Principal, Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize,
+    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
+    Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize, may_create_staff,
+    own_scope_rights,
 };
 use doorstroom_store::console_sessions;
 use serde::Deserialize;
@@ -106,74 +107,31 @@ impl Chrome {
     }
 }
 
-/// The resource that an action on "my own scope" is asked about: the
-/// user's institution, or the broker for broker staff.
-fn own_scope(principal: &Principal) -> Resource {
-    principal
-        .institution()
-        .cloned()
-        .map(Resource::Institution)
-        .unwrap_or(Resource::Broker)
-}
-
+/// Whether the policy allows `action` on `resource` (a page that shows or
+/// hides a part of itself; the action is decided again when it is taken).
 fn allowed(principal: &Principal, action: Action, resource: &Resource) -> bool {
     matches!(authorize(principal, action, resource), Decision::Allow)
 }
 
-/// The pages the domain's policy lets this user use. Only navigation: each
-/// page's access is decided again (and audited) when it is opened.
+/// The pages the domain's policy lets this user use
+/// ([`own_scope_rights`]). Only navigation: each page's access is decided
+/// again (and audited) when it is opened.
 pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
-    let scope = own_scope(principal);
-    // Credentials always belong to an institution; broker staff may name
-    // any, so the policy is asked about a stand-in.
-    let credentials = institution_or_stand_in(principal).map(Resource::Institution);
+    let rights = own_scope_rights(principal);
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
-    let mut add = |href, label| items.push((href, label));
-    if allowed(principal, Action::ReadAuditLog, &scope) {
-        add("/console/audit", t.nav_audit);
-        add("/console/report", t.nav_report);
-    }
-    if allowed(principal, Action::ReadConsentHistory, &scope) {
-        add("/console/history", t.nav_history);
-    }
-    let manages_staff = allowed(principal, Action::ListStaff, &scope)
-        && allowed(principal, Action::ManageStaff, &intaker_of(principal));
-    if manages_staff {
-        add("/console/staff", t.nav_staff);
-    }
-    if manages_staff && credentials.is_some_and(|c| allowed(principal, Action::ManageKeys, &c)) {
-        add("/console/keys", t.nav_keys);
-    }
-    let own = principal.institution().cloned().map(Resource::Institution);
-    if own
-        .as_ref()
-        .is_some_and(|own| allowed(principal, Action::ReadSafetyNet, own))
-    {
-        add("/console/safety-net", t.nav_safety_net);
-    }
-    if own.is_some_and(|own| allowed(principal, Action::ManageCertificates, &own)) {
-        add("/console/contact", t.nav_contact);
-    }
-    // A coordinator's own region: the policy is asked about a region that
-    // names the user among its coordinators (the page finds the region).
-    if let Principal::Staff { id, role, .. } = principal
-        && let Ok(name) = doorstroom_domain::regional::RegionName::parse("own")
-        && allowed(
-            principal,
-            Action::ReadRegionalFigures,
-            &Resource::Region {
-                name,
-                // The signed-in account is active.
-                coordinators: vec![NamedCoordinator {
-                    id: *id,
-                    role: *role,
-                    status: StaffStatus::Active,
-                }],
-            },
-        )
-    {
-        add("/console/figures", t.nav_figures);
-    }
+    let mut add = |offered: bool, href, label| {
+        if offered {
+            items.push((href, label));
+        }
+    };
+    add(rights.read_audit_log, "/console/audit", t.nav_audit);
+    add(rights.read_audit_log, "/console/report", t.nav_report);
+    add(rights.read_consent_history, "/console/history", t.nav_history);
+    add(rights.manage_staff, "/console/staff", t.nav_staff);
+    add(rights.manage_keys, "/console/keys", t.nav_keys);
+    add(rights.read_safety_net, "/console/safety-net", t.nav_safety_net);
+    add(rights.manage_contact, "/console/contact", t.nav_contact);
+    add(rights.read_regional_figures, "/console/figures", t.nav_figures);
     if !items.is_empty() {
         items.push(("/console/register", t.nav_register));
     }
@@ -185,23 +143,6 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
             current: false,
         })
         .collect()
-}
-
-/// The user's institution, or for broker staff (who may act on any
-/// institution) a stand-in that the policy is asked about instead: a
-/// well-formed code that the policy does not look up.
-fn institution_or_stand_in(principal: &Principal) -> Option<Brin> {
-    principal.institution().cloned().or_else(|| Brin::parse("00AA").ok())
-}
-
-/// An intaker account of the user's own institution (broker staff: of the
-/// stand-in; an intaker always has one): what "may manage staff" is asked
-/// about.
-fn intaker_of(principal: &Principal) -> Resource {
-    Resource::StaffAccount {
-        institution: institution_or_stand_in(principal),
-        role: Role::Intaker,
-    }
 }
 
 // ------------------------------------------------------------ formatting

@@ -90,20 +90,7 @@ fn creatable_roles(user: &ConsoleUser, t: &Messages) -> Vec<(&'static str, &'sta
     ]
     .into_iter()
     .filter(|role| user.sector.is_none_or(|sector| role.fits_sector(sector)))
-    .filter(|role| {
-        let institution = match role {
-            Role::BrokerAdmin => None,
-            _ => institution_or_stand_in(principal),
-        };
-        allowed(
-            principal,
-            Action::CreateStaff,
-            &Resource::StaffAccount {
-                institution,
-                role: *role,
-            },
-        )
-    })
+    .filter(|role| may_create_staff(principal, *role))
     .map(|role| (role.as_str(), role_label(t, role)))
     .collect()
 }
