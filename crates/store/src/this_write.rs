@@ -6,7 +6,8 @@
 //! PostgreSQL: in a transaction of its own). That thread starts the record
 //! before the closure and reads it once the write has committed, so what
 //! the closure noted belongs to that write alone. Writes do not nest: a
-//! write inside another's closure would wait for its own batch.
+//! write inside another's closure would wait for the batch connection that
+//! its caller holds.
 
 use std::cell::Cell;
 
@@ -14,7 +15,8 @@ use std::cell::Cell;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Marks {
     /// PostgreSQL: an audit event or a feed entry waits for its number
-    /// (`crate::sequencer`), so the write needs a numbering round.
+    /// (`crate::sequencer`), so the write needs a numbering round; a write
+    /// that queued nothing (a webhook claim, the readiness probe) runs none.
     pub(crate) queued: bool,
     /// A feed entry was appended: once committed, this node's long polls
     /// may have something to read ([`crate::Store::on_feed_committed`]).
