@@ -10,7 +10,7 @@
 //! with it. These answers only choose what to show: each page and each
 //! action is decided again, and audited, on the real record.
 
-use crate::authz::{Action, Decision, NamedCoordinator, Resource, authorize};
+use crate::authz::{Action, NamedCoordinator, Resource, authorize};
 use crate::ids::Brin;
 use crate::principal::{Principal, Role};
 use crate::regional::RegionName;
@@ -49,16 +49,17 @@ impl OwnScopeRights {
 pub fn own_scope_rights(principal: &Principal) -> OwnScopeRights {
     let scope = scope_of(principal);
     let own = principal.institution().cloned().map(Resource::Institution);
+    let institution = institution_or_stand_in(principal);
     let manage_staff = allowed(principal, Action::ListStaff, &scope)
         && allowed(
             principal,
             Action::ManageStaff,
             &Resource::StaffAccount {
-                institution: institution_or_stand_in(principal),
+                institution: institution.clone(),
                 role: Role::Intaker,
             },
         );
-    let credentials = institution_or_stand_in(principal).map(Resource::Institution);
+    let credentials = institution.map(Resource::Institution);
     OwnScopeRights {
         read_audit_log: allowed(principal, Action::ReadAuditLog, &scope),
         read_consent_history: allowed(principal, Action::ReadConsentHistory, &scope),
@@ -87,7 +88,7 @@ pub fn may_create_staff(principal: &Principal, role: Role) -> bool {
 }
 
 fn allowed(principal: &Principal, action: Action, resource: &Resource) -> bool {
-    matches!(authorize(principal, action, resource), Decision::Allow)
+    authorize(principal, action, resource).is_allowed()
 }
 
 /// The resource of "its own scope": its institution, or the broker for

@@ -86,11 +86,13 @@ fn own_institution(user: &ConsoleUser) -> Result<Brin, ConsoleError> {
 /// The page is for who may set the contact: reading it alone is the
 /// API's (`read_institution`, open to the whole exchange).
 fn may_manage(user: &ConsoleUser, brin: &Brin) -> Result<(), ConsoleError> {
-    if allowed(
+    if authorize(
         &user.caller.principal,
         Action::ManageCertificates,
         &Resource::Institution(brin.clone()),
-    ) {
+    )
+    .is_allowed()
+    {
         Ok(())
     } else {
         Err(user.fail(ApiError::NotFound))

@@ -247,11 +247,12 @@ async fn render_keys(
     };
     let manage_webhook = user.account.institution.is_some()
         && brin.as_ref().is_some_and(|b| {
-            allowed(
+            authorize(
                 &user.caller.principal,
                 Action::ManageCertificates,
                 &Resource::Institution(b.clone()),
             )
+            .is_allowed()
         });
     let now = state.clock.now();
     let page = KeysPage {

@@ -36,9 +36,8 @@ use doorstroom_api::consents::History;
 use doorstroom_api::report::SubjectReport;
 use doorstroom_app::ledger::consent_history;
 use doorstroom_domain::{
-    Action, Brin, ConsentEventKind, ConsentMethod, Decision, GivenBy, InspectedBy, Outcome, Password, Principal,
-    Resource, Role, Section, StaffId, StaffStatus, StudentNumber, Username, authorize, may_create_staff,
-    own_scope_rights,
+    Action, Brin, ConsentEventKind, ConsentMethod, GivenBy, InspectedBy, Outcome, Password, Principal, Resource, Role,
+    Section, StaffId, StaffStatus, StudentNumber, Username, authorize, may_create_staff, own_scope_rights,
 };
 use doorstroom_store::console_sessions;
 use serde::Deserialize;
@@ -107,12 +106,6 @@ impl Chrome {
     }
 }
 
-/// Whether the policy allows `action` on `resource` (a page that shows or
-/// hides a part of itself; the action is decided again when it is taken).
-fn allowed(principal: &Principal, action: Action, resource: &Resource) -> bool {
-    matches!(authorize(principal, action, resource), Decision::Allow)
-}
-
 /// The pages the domain's policy lets this user use
 /// ([`own_scope_rights`]). Only navigation: each page's access is decided
 /// again (and audited) when it is opened.
@@ -132,9 +125,7 @@ pub fn menu(principal: &Principal, t: &'static Messages) -> Vec<MenuItem> {
     add(rights.read_safety_net, "/console/safety-net", t.nav_safety_net);
     add(rights.manage_contact, "/console/contact", t.nav_contact);
     add(rights.read_regional_figures, "/console/figures", t.nav_figures);
-    if !items.is_empty() {
-        items.push(("/console/register", t.nav_register));
-    }
+    add(rights.any(), "/console/register", t.nav_register);
     items
         .into_iter()
         .map(|(href, label)| MenuItem {
